@@ -1,0 +1,153 @@
+"""满意度 — the satisfaction survey platform."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from survey.config import Defaults, from_environment, sqlite_url
+
+__all__ = ["create_app"]
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create the app: defaults, then instance/config.py, then the environment, then test_config."""
+    instance_path = os.environ.get("SURVEY_INSTANCE_PATH") or None
+    if test_config and test_config.get("INSTANCE_PATH"):
+        instance_path = test_config["INSTANCE_PATH"]
+    if instance_path:
+        instance_path = os.path.abspath(instance_path)
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(from_environment())
+    if test_config:
+        app.config.update(test_config)
+    _fill_instance_defaults(app)
+
+    register_logging(app)
+    register_proxy_fix(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_cli(app)
+    return app
+
+
+def _fill_instance_defaults(app: Flask) -> None:
+    """Point the database and queue at the instance folder, and keep a local secret key there."""
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = sqlite_url(
+            os.path.join(app.instance_path, "survey.sqlite3")
+        )
+    if not app.config.get("SURVEY_QUEUE_URL"):
+        app.config["SURVEY_QUEUE_URL"] = sqlite_url(
+            os.path.join(app.instance_path, "queue.sqlite3")
+        )
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+    app.config["SURVEY_PUBLIC_URL"] = app.config["SURVEY_PUBLIC_URL"].rstrip("/")
+
+
+def _instance_secret(instance_path: str) -> str:
+    """Return this installation's secret key, created once in the instance folder (never in git)."""
+    path = os.path.join(instance_path, "secret_key")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    with open(path) as f:
+        return f.read().strip()
+
+
+def register_logging(app: Flask) -> None:
+    level = getattr(logging, str(app.config["SURVEY_LOG_LEVEL"]).upper(), logging.INFO)
+    app.logger.setLevel(level)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_proxy_fix(app: Flask) -> None:
+    hops = str(app.config.get("SURVEY_PROXY_FIX") or "0")
+    count = int(hops) if hops.isdigit() else 0
+    if count:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count
+        )
+
+
+def register_extensions(app: Flask) -> None:
+    import survey.models  # noqa: F401  (the metadata must know every table)
+    from survey import i18n, tasks
+    from survey.extensions import csrf, db, limiter, login, migrate
+
+    db.init_app(app)
+    with app.app_context():
+        _tune_engine(db.engine)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.join(os.path.dirname(__file__), "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+    )
+    csrf.init_app(app)
+    login.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    tasks.init_app(app)
+    from survey.auth import service as auth_service
+
+    auth_service.init_app(app)
+
+
+def _tune_engine(engine: sa.Engine) -> None:
+    """SQLite: WAL, a busy timeout and foreign keys, since the web server and the worker both write."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from survey.admin import bp as admin_bp
+    from survey.api import bp as api_bp
+    from survey.auth import bp as auth_bp
+    from survey.dashboard import bp as dashboard_bp
+    from survey.designer import bp as designer_bp
+    from survey.respond import bp as respond_bp
+    from survey.webhooks import bp as webhooks_bp
+
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(designer_bp, url_prefix="/designer")
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(respond_bp)
+    app.register_blueprint(webhooks_bp, url_prefix="/webhooks")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from survey import errors
+
+    errors.init_app(app)
+
+
+def register_cli(app: Flask) -> None:
+    from survey import cli
+
+    cli.init_app(app)

@@ -1,0 +1,146 @@
+"""Accounts, roles and API keys: the rules of who may do what."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, abort, g, request
+from flask_login import current_user
+
+from survey import clock
+from survey.extensions import db, login
+from survey.models import ApiKey, User
+from survey.models.user import API_SCOPES, ROLES
+
+API_KEY_PREFIX = "sk_"
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be carried out; the message says why."""
+
+
+def init_app(app: Flask) -> None:
+    login.login_view = "auth.login"
+    login.login_message = None  # the login page explains itself
+    login.session_protection = "strong"
+
+
+@login.user_loader
+def load_user(session_id: str) -> User | None:
+    """Load the signed-in user; a session from before a deactivation or password change ends."""
+    user_id, _, version = session_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or str(user.session_version) != version:
+        return None
+    return user
+
+
+def create_user(
+    email: str, role: str, password: str | None = None, name: str = "", locale: str | None = None
+) -> User:
+    """Create a staff account; the e-mail address is its sign-in name."""
+    email = email.strip().lower()
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    if "@" not in email:
+        raise AccountError("an e-mail address is needed")
+    if db.session.scalar(sa.select(User.id).where(User.email == email)):
+        raise AccountError(f"a user {email} exists already")
+    user = User(email=email, role=role, name=name, locale=locale)
+    if password is not None:
+        check_password_policy(password)
+        user.set_password(password)
+    db.session.add(user)
+    return user
+
+
+def check_password_policy(password: str) -> None:
+    """Refuse passwords that are too short to be worth having."""
+    if len(password) < 10:
+        raise AccountError("a password needs at least 10 characters")
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """Return the active user with these credentials, or None."""
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None or not user.active or not user.check_password(password):
+        return None
+    user.last_login_at = clock.now()
+    return user
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(name: str, scopes: tuple[str, ...] = API_SCOPES) -> tuple[ApiKey, str]:
+    """Create an API key; return the row and the key itself, which is shown once and not stored."""
+    unknown = set(scopes) - set(API_SCOPES)
+    if unknown:
+        raise AccountError(f"unknown scopes: {', '.join(sorted(unknown))}")
+    if not name.strip():
+        raise AccountError("an API key needs a name")
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(name=name.strip(), prefix=key[:10], key_hash=_digest(key), scopes=",".join(scopes))
+    db.session.add(row)
+    return row, key
+
+
+def api_key_for(key: str) -> ApiKey | None:
+    """Return the live API key row for a presented key, or None."""
+    row = db.session.scalar(sa.select(ApiKey).where(ApiKey.key_hash == _digest(key)))
+    if row is None or row.revoked_at is not None:
+        return None
+    return row
+
+
+def role_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Let only signed-in users with one of these roles through: others sign in, or get 403."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def api_key_required(scope: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Let through requests with a live Bearer API key that has this scope (401/403 otherwise)."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            from survey.errors import problem
+
+            header = request.headers.get("Authorization", "")
+            scheme, _, key = header.partition(" ")
+            row = api_key_for(key.strip()) if scheme.lower() == "bearer" and key else None
+            if row is None:
+                response = problem(
+                    401, "Unauthorized", "A valid API key is needed: Authorization: Bearer <key>."
+                )
+                response.headers["WWW-Authenticate"] = 'Bearer realm="survey"'
+                return response
+            if not row.has_scope(scope):
+                return problem(403, "Forbidden", f"This API key lacks the '{scope}' scope.")
+            row.last_used_at = clock.now()
+            g.api_key = row
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

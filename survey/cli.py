@@ -1,0 +1,126 @@
+"""The `survey` console script (also `flask --app survey …`)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from survey.extensions import db
+
+
+def _create_app() -> Flask:
+    from survey import create_app
+
+    return create_app()
+
+
+@click.group(
+    cls=FlaskGroup,
+    create_app=_create_app,
+    add_version_option=False,
+    load_dotenv=False,
+    set_debug_flag=False,
+)
+def main() -> None:
+    """满意度 — the satisfaction survey platform."""
+
+
+@click.group("user")
+def user_group() -> None:
+    """Manage staff accounts."""
+
+
+@user_group.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "manager", "quality"]), required=True)
+@click.option("--password", default=None, help="Prompted for when not given.")
+@click.option("--name", default="")
+@with_appcontext
+def user_create(email: str, role: str, password: str | None, name: str) -> None:
+    """Create a staff account."""
+    from survey.auth import service
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = service.create_user(email, role, password, name=name)
+    except service.AccountError as error:
+        raise click.UsageError(str(error)) from error
+    db.session.commit()
+    click.echo(f"created {user.role} {user.email}")
+
+
+@click.group("apikey")
+def apikey_group() -> None:
+    """Manage API keys for the bank's systems."""
+
+
+@apikey_group.command("create")
+@click.argument("name")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(["interactions", "scores"]),
+    help="Repeat for several; default all.",
+)
+@with_appcontext
+def apikey_create(name: str, scopes: tuple[str, ...]) -> None:
+    """Create an API key and print it once, alone on the last line."""
+    from survey.auth import service
+
+    try:
+        row, key = service.create_api_key(name, scopes or ("interactions", "scores"))
+    except service.AccountError as error:
+        raise click.UsageError(str(error)) from error
+    db.session.commit()
+    click.echo(f"API key '{row.name}' ({row.scopes}); it is shown only now:", err=True)
+    click.echo(key)
+
+
+@click.command("worker")
+@click.option("--workers", default=2, show_default=True, help="Worker threads.")
+@click.option("--no-periodic", is_flag=True, help="Leave periodic jobs to another worker.")
+@with_appcontext
+def worker(workers: int, no_periodic: bool) -> None:
+    """Run the queue worker (and, unless told otherwise, the periodic jobs)."""
+    from flask import current_app
+
+    from survey import tasks
+
+    periodic = current_app.config["SURVEY_RUN_PERIODIC"] and not no_periodic
+    click.echo(
+        f"survey worker: {workers} threads, periodic jobs {'on' if periodic else 'off'}", err=True
+    )
+    tasks.consumer(workers=workers, periodic=periodic).run()
+
+
+@click.command("demo")
+@click.option("--seed", default=2026, show_default=True)
+@click.option("--today", default=None, help="Last day of the demo period (YYYY-MM-DD).")
+@click.option("--size", default=20000, show_default=True, help="Interactions to generate.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database has interactions.")
+@with_appcontext
+def demo(seed: int, today: str | None, size: int, if_empty: bool) -> None:
+    """Load deterministic demo data: the bank, its staff, a survey and 90 days of answers."""
+    from datetime import date
+
+    from survey import demo as demo_data
+
+    day = date.fromisoformat(today) if today else None
+    if if_empty and not demo_data.database_is_empty():
+        click.echo("demo: the database has data already; nothing loaded", err=True)
+        return
+    summary = demo_data.load(seed=seed, today=day, size=size, progress=sys.stderr.isatty())
+    for line in summary.lines():
+        click.echo(line)
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(user_group)
+    app.cli.add_command(apikey_group)
+    app.cli.add_command(worker)
+    app.cli.add_command(demo)

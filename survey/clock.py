@@ -1,0 +1,32 @@
+"""The one clock: every "now" in the product comes from here, so tests can move time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+_frozen: datetime | None = None
+
+
+def now() -> datetime:
+    """Return the current time, time-zone aware, in UTC."""
+    return _frozen if _frozen is not None else datetime.now(UTC)
+
+
+def freeze(at: datetime) -> None:
+    """Stop the clock at a given instant (tests only)."""
+    global _frozen
+    if at.tzinfo is None:
+        raise ValueError("the clock only holds time-zone-aware instants")
+    _frozen = at.astimezone(UTC)
+
+
+def advance(delta: timedelta) -> None:
+    """Move a frozen clock forward."""
+    global _frozen
+    _frozen = now() + delta
+
+
+def unfreeze() -> None:
+    """Let the clock run with the wall clock again."""
+    global _frozen
+    _frozen = None

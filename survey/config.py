@@ -1,0 +1,67 @@
+"""Configuration: defaults here, then instance/config.py, then SURVEY_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+# Environment variables that DESIGN.md names, mapped to config keys.
+ENV_KEYS: dict[str, str] = {
+    "SURVEY_DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "SURVEY_QUEUE_URL": "SURVEY_QUEUE_URL",
+    "SURVEY_SECRET_KEY": "SECRET_KEY",
+    "SURVEY_PUBLIC_URL": "SURVEY_PUBLIC_URL",
+    "SURVEY_SMTP_URL": "SURVEY_SMTP_URL",
+    "SURVEY_TIMEZONE": "SURVEY_TIMEZONE",
+    "SURVEY_PROXY_FIX": "SURVEY_PROXY_FIX",
+    "SURVEY_RATELIMIT_STORAGE_URL": "RATELIMIT_STORAGE_URI",
+    "SURVEY_LOG_LEVEL": "SURVEY_LOG_LEVEL",
+    "TWILIO_ACCOUNT_SID": "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN": "TWILIO_AUTH_TOKEN",
+    "TWILIO_FROM_NUMBER": "TWILIO_FROM_NUMBER",
+    "TWILIO_MESSAGING_SERVICE_SID": "TWILIO_MESSAGING_SERVICE_SID",
+    "TWILIO_API_URL": "TWILIO_API_URL",
+}
+
+
+class Defaults:
+    """Built-in defaults; everything secret or site-specific is overridden outside the code."""
+
+    SECRET_KEY: str | None = None  # required outside tests and development; see check_secret
+    SQLALCHEMY_DATABASE_URI: str | None = None  # filled from the instance path
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    SURVEY_QUEUE_URL: str | None = None  # filled from the instance path
+    SURVEY_PUBLIC_URL = "http://127.0.0.1:5000"
+    SURVEY_SMTP_URL: str | None = None
+    SURVEY_MAIL_FROM = "survey@localhost"
+    SURVEY_TIMEZONE = "Asia/Shanghai"
+    SURVEY_PROXY_FIX = "0"  # "1" (or a hop count) behind a reverse proxy
+    SURVEY_LOG_LEVEL = "INFO"
+    SURVEY_TOKEN_LIFETIME_HOURS = 72
+    SURVEY_RUN_PERIODIC = True  # exactly one worker in a deployment runs periodic jobs
+    TWILIO_ACCOUNT_SID: str | None = None
+    TWILIO_AUTH_TOKEN: str | None = None
+    TWILIO_FROM_NUMBER: str | None = None
+    TWILIO_MESSAGING_SERVICE_SID: str | None = None
+    TWILIO_API_URL = "https://api.twilio.com"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    LANGUAGES = ("zh", "en")
+    WTF_CSRF_TIME_LIMIT = None  # a form left open over lunch still posts
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
+
+def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -> dict[str, str]:
+    """Return the config keys set by SURVEY_* and TWILIO_* environment variables."""
+    environ = os.environ if environ is None else environ
+    return {key: environ[var] for var, key in ENV_KEYS.items() if environ.get(var)}
+
+
+def sqlite_url(path: str) -> str:
+    """Return the SQLAlchemy URL of a SQLite file."""
+    return "sqlite:///" + os.path.abspath(path)

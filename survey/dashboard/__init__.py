@@ -1,0 +1,7 @@
+"""Scores, charts, comments, follow-ups and exports, for quality staff."""
+
+from flask import Blueprint
+
+bp = Blueprint("dashboard", __name__)
+
+from survey.dashboard import views  # noqa: E402,F401

@@ -1,0 +1,51 @@
+"""Error pages in the viewer's language, and problem JSON under /api/."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+
+def _wants_problem_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def problem(status: int, title: str, detail: str = "", **extra: object):
+    """Return an RFC 9457 problem response."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def handle_http_error(error: HTTPException):
+    """Show an HTTP error as a page, or as problem JSON to API clients."""
+    status = error.code or 500
+    if _wants_problem_json():
+        return problem(status, error.name, error.description or "")
+    messages = {
+        400: _("The request could not be understood."),
+        403: _("You do not have access to this page."),
+        404: _("This page does not exist."),
+        405: _("This action is not allowed here."),
+        413: _("The upload is too large."),
+        429: _("Too many attempts. Please wait a moment and try again."),
+        500: _("Something went wrong on our side. Nothing you entered was lost; please try again."),
+    }
+    message = messages.get(status, error.description or error.name)
+    return render_template("error.html", status=status, message=message), status
+
+
+def handle_unexpected(error: Exception):
+    """Log an unexpected error and answer 500 without a stack trace."""
+    from flask import current_app
+
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return handle_http_error(InternalServerError())
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,38 @@
+"""The data model, one module per aggregate, re-exported here."""
+
+from survey.models.customer import Address, Customer, OptOut, customer_address
+from survey.models.interaction import Interaction
+from survey.models.invitation import Delivery, Invitation
+from survey.models.org import Agent, BusinessLine, Team
+from survey.models.outbox import OutboxMessage
+from survey.models.response import Answer, Response
+from survey.models.rollup import Rollup
+from survey.models.rule import DispatchRule
+from survey.models.setting import Setting
+from survey.models.survey import Choice, Question, Survey, SurveyVersion
+from survey.models.user import ApiKey, User
+
+__all__ = [
+    "Address",
+    "Agent",
+    "Answer",
+    "ApiKey",
+    "BusinessLine",
+    "Choice",
+    "Customer",
+    "Delivery",
+    "DispatchRule",
+    "Interaction",
+    "Invitation",
+    "OptOut",
+    "OutboxMessage",
+    "Question",
+    "Response",
+    "Rollup",
+    "Setting",
+    "Survey",
+    "SurveyVersion",
+    "Team",
+    "User",
+    "customer_address",
+]

@@ -1,0 +1,95 @@
+"""Invitations (one customer asked one survey version about one interaction) and deliveries.
+
+The database row is the truth about an invitation: the queue only carries hints
+that something is due, and a periodic job re-derives them from here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey import clock
+from survey.extensions import db
+from survey.models.customer import Customer
+from survey.models.interaction import Interaction
+from survey.models.survey import SurveyVersion
+
+INVITATION_STATES = ("scheduled", "sending", "sent", "completed", "expired", "failed", "cancelled")
+DELIVERY_STATES = (
+    "sending",  # marked before the provider is called
+    "sent",  # the provider accepted it and gave an id
+    "queued",
+    "delivered",
+    "undelivered",
+    "failed",
+    "unknown",  # a crash left it mid-send: reconciled, never blindly repeated
+)
+
+
+class Invitation(db.Model):
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(sa.ForeignKey("interaction.id"), unique=True)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customer.id"), index=True)
+    survey_version_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_version.id"), index=True)
+    rule_id: Mapped[int | None] = mapped_column(sa.ForeignKey("dispatch_rule.id"))
+    # Survey channels to try, in order; ``channel`` is the one chosen when it was sent.
+    channels: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    channel: Mapped[str | None] = mapped_column(sa.String(10))
+    sms_mode: Mapped[str] = mapped_column(sa.String(10), default="link")
+    locale: Mapped[str] = mapped_column(sa.String(5), default="zh")
+    token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    unsubscribe_token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    state: Mapped[str] = mapped_column(sa.String(12), default="scheduled")
+    scheduled_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    opened_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
+
+    interaction: Mapped[Interaction] = relationship()
+    customer: Mapped[Customer] = relationship()
+    version: Mapped[SurveyVersion] = relationship()
+    deliveries: Mapped[list[Delivery]] = relationship(
+        back_populates="invitation", order_by="Delivery.id"
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("state").in_(INVITATION_STATES), name="state"),
+        # The periodic job's query: what is due, or stuck mid-send.
+        sa.Index("ix_invitation_state_scheduled_at", "state", "scheduled_at"),
+    )
+
+    def is_open(self, at: datetime) -> bool:
+        """Whether the customer can still answer."""
+        return self.state in ("sent", "sending", "scheduled") and at < self.expires_at
+
+
+class Delivery(db.Model):
+    """One attempt to reach the customer on one channel."""
+
+    __tablename__ = "delivery"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(sa.ForeignKey("invitation.id"), index=True)
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    address: Mapped[str] = mapped_column(sa.String(254))
+    provider: Mapped[str] = mapped_column(sa.String(20))
+    provider_id: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    state: Mapped[str] = mapped_column(sa.String(12), default="sending")
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
+
+    invitation: Mapped[Invitation] = relationship(back_populates="deliveries")
+
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("state").in_(DELIVERY_STATES), name="state"),
+        sa.Index("ix_delivery_state_created_at", "state", "created_at"),
+    )

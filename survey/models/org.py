@@ -1,0 +1,59 @@
+"""The bank's organisation: business lines, teams and agents."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey.extensions import db
+
+TEAM_FUNCTIONS = ("inquiry", "complaint", "outbound")
+
+
+class BusinessLine(db.Model):
+    __tablename__ = "business_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name_zh: Mapped[str] = mapped_column(sa.String(120))
+    name_en: Mapped[str] = mapped_column(sa.String(120))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    teams: Mapped[list[Team]] = relationship(back_populates="business_line")
+
+    def name(self, locale: str) -> str:
+        return self.name_zh if locale == "zh" else self.name_en
+
+
+class Team(db.Model):
+    __tablename__ = "team"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    business_line_id: Mapped[int] = mapped_column(sa.ForeignKey("business_line.id"), index=True)
+    function: Mapped[str] = mapped_column(sa.String(20))
+    name_zh: Mapped[str] = mapped_column(sa.String(120))
+    name_en: Mapped[str] = mapped_column(sa.String(120))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    business_line: Mapped[BusinessLine] = relationship(back_populates="teams")
+    agents: Mapped[list[Agent]] = relationship(back_populates="team")
+
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("function").in_(TEAM_FUNCTIONS), name="function"),
+    )
+
+    def name(self, locale: str) -> str:
+        return self.name_zh if locale == "zh" else self.name_en
+
+
+class Agent(db.Model):
+    __tablename__ = "agent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    team_id: Mapped[int] = mapped_column(sa.ForeignKey("team.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(120), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+
+    team: Mapped[Team] = relationship(back_populates="agents")

@@ -1,0 +1,56 @@
+"""Organisation settings (DESIGN.md): kept by the admin, read everywhere, with defaults here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from survey.extensions import db
+from survey.models import Setting
+
+DEFAULTS: dict[str, Any] = {
+    "bank_name_zh": "示例银行",
+    "bank_name_en": "Example Bank",
+    "sms_signature": "【示例银行】",
+    "default_timezone": "Asia/Shanghai",
+    "allowed_hours_start": "08:00",
+    "allowed_hours_end": "21:00",
+    "frequency_window_days": 30,
+    "min_n": 5,
+    "link_lifetime_hours": 72,
+    "holidays": [],  # ISO dates that are not working days
+    "makeup_workdays": [],  # ISO weekend dates that are working days
+}
+
+
+def get(key: str) -> Any:
+    """Return a setting's value, or its default."""
+    if key not in DEFAULTS:
+        raise KeyError(key)
+    value = db.session.scalar(sa.select(Setting.value).where(Setting.key == key))
+    return DEFAULTS[key] if value is None else value
+
+
+def all_settings() -> dict[str, Any]:
+    """Return every setting, defaults filled in."""
+    stored = dict(db.session.execute(sa.select(Setting.key, Setting.value)).tuples().all())
+    return {key: stored.get(key, default) for key, default in DEFAULTS.items()}
+
+
+def put(key: str, value: Any, user_id: int | None = None) -> None:
+    """Store a setting (the caller validates and commits)."""
+    if key not in DEFAULTS:
+        raise KeyError(key)
+    row = db.session.get(Setting, key)
+    if row is None:
+        db.session.add(Setting(key=key, value=value, updated_by_id=user_id))
+    else:
+        row.value = value
+        row.updated_by_id = user_id
+
+
+def bank_zone() -> str:
+    """The bank's zone, in which dashboard days are counted (SURVEY_TIMEZONE)."""
+    return current_app.config["SURVEY_TIMEZONE"]

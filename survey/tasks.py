@@ -1,0 +1,105 @@
+"""The Huey queue and thin task wrappers that call services.
+
+Only this module knows Huey. The queue is a hint that something is due; the
+database is the truth, and ``sweep_due`` re-derives the hints every minute.
+Tasks run inside the app context of the app that bound the queue (the web
+process enqueues, ``survey worker`` consumes); no app is built at import.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import parse_qs, urlparse
+
+from flask import Flask
+from huey import Huey, crontab
+from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Storage is replaced by init_app; until then nothing can be enqueued by accident
+# into a shared queue.
+huey = Huey("survey", storage_class=MemoryStorage, utc=True)
+_app: Flask | None = None
+
+
+def storage_for(url: str, name: str = "survey") -> Any:
+    """Build Huey storage from SURVEY_QUEUE_URL: ``sqlite:///path`` or ``redis://host:port/db``."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else parsed.path
+        return SqliteStorage(name, filename=path, timeout=10)
+    if parsed.scheme in ("redis", "rediss"):
+        prefix = parse_qs(parsed.query).get("prefix", [name])[0]
+        clean = url.split("?", 1)[0]
+        return RedisStorage(prefix, url=clean, socket_timeout=5, socket_connect_timeout=5)
+    if parsed.scheme == "memory":
+        return MemoryStorage(name)
+    raise ValueError(f"unsupported SURVEY_QUEUE_URL scheme {parsed.scheme!r}")
+
+
+def init_app(app: Flask) -> None:
+    """Bind the queue to this app's storage and app context."""
+    global _app
+    _app = app
+    huey.storage = storage_for(app.config["SURVEY_QUEUE_URL"])
+
+
+def in_app_context(func: Callable[P, R]) -> Callable[P, R]:
+    """Run a task inside the bound app's context, with a fresh database session."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if _app is None:
+            raise RuntimeError("the queue is not bound to an app: call tasks.init_app(app)")
+        from survey.extensions import db
+
+        with _app.app_context():
+            try:
+                return func(*args, **kwargs)
+            finally:
+                db.session.remove()
+
+    return wrapper
+
+
+@huey.task(name="send_invitation")
+@in_app_context
+def send_invitation(invitation_id: int) -> str:
+    """Send one invitation that is due (the service decides whether it still is)."""
+    from survey.dispatch import sending
+
+    return sending.send_invitation(invitation_id)
+
+
+@huey.periodic_task(crontab(minute="*"), name="sweep_due")
+@in_app_context
+def sweep_due() -> int:
+    """Find invitations that are due or stuck mid-send and enqueue them again."""
+    from survey.dispatch import sending
+
+    due = sending.due_invitation_ids()
+    for invitation_id in due:
+        send_invitation(invitation_id)
+    return len(due)
+
+
+def enqueue_send(invitation_id: int) -> None:
+    """Ask a worker to send an invitation now (after the caller's commit)."""
+    send_invitation(invitation_id)
+
+
+def consumer(workers: int = 2, periodic: bool = True) -> Any:
+    """Return a Huey consumer for the bound queue (threads; the work is I/O-bound)."""
+    return huey.create_consumer(
+        workers=workers,
+        worker_type="thread",
+        periodic=periodic,
+        initial_delay=0.1,
+        max_delay=1.0,
+        backoff=1.15,
+        check_worker_health=True,
+    )

@@ -1,0 +1,173 @@
+"""Fixtures: an app on SQLite and on PostgreSQL (a database of its own per run), client, runner.
+
+Every test that asks for ``app`` (or ``db``, ``client``, ``runner``) runs twice,
+once per database. PostgreSQL tests are skipped only outside CI when no server
+answers; under CI=true a missing server fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from survey import clock, create_app
+from survey.extensions import db as _db
+
+PG_SERVER = os.environ.get(
+    "SURVEY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("SURVEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+BACKENDS = ["sqlite", "postgresql"]
+
+# Each area keeps its own fixtures in tests/fixtures/<area>.py.
+pytest_plugins = [
+    "tests.fixtures.access",
+    "tests.fixtures.dispatch",
+    "tests.fixtures.scoring",
+    "tests.fixtures.demo",
+    "tests.fixtures.browser",
+]
+
+
+def _fail_or_skip(reason: str) -> None:
+    if ON_CI:
+        pytest.fail(f"{reason} (CI must run every test)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    """A short name unique to this test run, for databases and key prefixes on shared servers."""
+    return f"t{os.getpid()}_{secrets.token_hex(3)}"
+
+
+@pytest.fixture(scope="session")
+def postgres_database(run_id: str) -> Iterator[str]:
+    """Create a PostgreSQL database for this run and drop it afterwards."""
+    server = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    name = f"survey_{run_id}"
+    try:
+        with server.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as error:
+        server.dispose()
+        _fail_or_skip(f"PostgreSQL is not reachable at {PG_SERVER}: {error}")
+    url = sa.engine.make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with server.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()
+
+
+def _migrate(url: str, instance: Path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "INSTANCE_PATH": str(instance),
+            "SECRET_KEY": "test",
+            "SURVEY_QUEUE_URL": "memory://",
+        }
+    )
+    with app.app_context():
+        upgrade()
+        _db.engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database built by the migrations, once per backend per run."""
+    instance = tmp_path_factory.mktemp("migrate")
+    if request.param == "sqlite":
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "survey.sqlite3")
+    else:
+        url = request.getfixturevalue("postgres_database")
+    _migrate(url, instance)
+    return url
+
+
+def _empty_all_tables() -> None:
+    tables = list(reversed(_db.metadata.sorted_tables))
+    if _db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        _db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            _db.session.execute(table.delete())
+    _db.session.commit()
+
+
+def make_test_config(database_url: str, instance: Path, **overrides: object) -> dict:
+    """The configuration every test app starts from."""
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "INSTANCE_PATH": str(instance),
+        "SURVEY_QUEUE_URL": "memory://",
+        "SURVEY_PUBLIC_URL": "http://survey.test",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SURVEY_SMTP_URL": None,
+        "TWILIO_ACCOUNT_SID": None,
+        "TWILIO_AUTH_TOKEN": None,
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture
+def app_config(database_url: str, tmp_path: Path) -> dict:
+    """Configuration for ``app``; a test may override keys with ``@pytest.mark.app_config``."""
+    return make_test_config(database_url, tmp_path / "instance")
+
+
+@pytest.fixture
+def app(app_config: dict, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """The app on one of the databases, with empty tables afterwards."""
+    marker = request.node.get_closest_marker("app_config")
+    config = {**app_config, **(marker.kwargs if marker else {})}
+    application = create_app(config)
+    with application.app_context():
+        yield application
+        _db.session.rollback()
+        _empty_all_tables()
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app: Flask):
+    """The database extension, inside the app context."""
+    return _db
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture(autouse=True)
+def _clock_runs_freely() -> Iterator[None]:
+    """Each test starts and ends with the real clock."""
+    clock.unfreeze()
+    yield
+    clock.unfreeze()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "app_config(**kw): override the test app's configuration")

@@ -1,0 +1,46 @@
+"""The app factory: configuration precedence and the instance folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from survey import create_app
+
+
+def test_config_precedence_defaults_instance_file_environment_test_config(
+    tmp_path: Path, monkeypatch
+):
+    instance = tmp_path / "inst"
+    instance.mkdir()
+    (instance / "config.py").write_text(
+        "SURVEY_TIMEZONE = 'Europe/London'\nSURVEY_PUBLIC_URL = 'https://from-file.example'\n"
+        "SURVEY_SMTP_URL = 'smtp://file'\n"
+    )
+    monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(instance))
+    monkeypatch.setenv("SURVEY_PUBLIC_URL", "https://from-env.example/")
+    monkeypatch.setenv("SURVEY_SMTP_URL", "smtp://env")
+    app = create_app({"SURVEY_SMTP_URL": "smtp://test", "SURVEY_QUEUE_URL": "memory://"})
+    assert app.instance_path == str(instance)
+    assert app.config["SURVEY_TIMEZONE"] == "Europe/London"  # file beats default
+    assert app.config["SURVEY_PUBLIC_URL"] == "https://from-env.example"  # env beats file
+    assert app.config["SURVEY_SMTP_URL"] == "smtp://test"  # test_config beats env
+    assert app.config["TWILIO_API_URL"] == "https://api.twilio.com"  # default stays
+
+
+def test_embedded_defaults_live_in_the_instance_folder(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / "fresh"))
+    monkeypatch.delenv("SURVEY_DATABASE_URL", raising=False)
+    monkeypatch.delenv("SURVEY_QUEUE_URL", raising=False)
+    monkeypatch.delenv("SURVEY_SECRET_KEY", raising=False)
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("/fresh/survey.sqlite3")
+    assert app.config["SURVEY_QUEUE_URL"].endswith("/fresh/queue.sqlite3")
+    secret = (tmp_path / "fresh" / "secret_key").read_text().strip()
+    assert app.config["SECRET_KEY"] == secret and len(secret) >= 40
+    assert create_app().config["SECRET_KEY"] == secret  # kept, not regenerated
+
+
+def test_sign_in_page_answers_in_both_databases(client):
+    response = client.get("/auth/login", headers={"Accept-Language": "en"})
+    assert response.status_code == 200
+    assert b"Sign in" in response.data
