@@ -1,0 +1,52 @@
+# Two commands do everything: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export SURVEY_INSTANCE_PATH ?= $(CURDIR)/instance
+export SURVEY_HOST ?= 127.0.0.1
+export SURVEY_PORT ?= 5000
+
+.PHONY: run test install install-test translations migrate lint format clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[postgres,redis]'
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[postgres,redis,test]'
+	touch $@
+
+install: $(VENV)/.installed translations
+
+install-test: $(VENV)/.installed-test translations
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -q -d survey/translations
+
+migrate: install
+	$(BIN)/survey db upgrade
+
+## Serve the app on the embedded default (SQLite, SQLite queue) with demo data and a worker.
+run: migrate
+	$(BIN)/survey demo --if-empty
+	@scripts/serve.sh
+
+## Install what the tests need and run them all (lint, format check, pytest).
+test: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint:
+	$(BIN)/ruff check .
+
+format:
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
