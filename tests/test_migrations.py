@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -48,7 +50,7 @@ def test_times_come_back_time_zone_aware_in_utc(db):
     stored = db.session.scalar(sa.select(Customer.created_at))
     assert stored.tzinfo is not None
     assert stored.utcoffset() == timedelta(0)
-    assert stored == datetime(2026, 11, 29, 2, 15, tzinfo=timezone.utc)
+    assert stored == datetime(2026, 11, 29, 2, 15, tzinfo=UTC)
 
 
 def test_a_naive_time_is_refused_rather_than_guessed(db):
