@@ -35,7 +35,11 @@ def storage_for(url: str, name: str = "survey") -> Any:
     if parsed.scheme in ("redis", "rediss"):
         prefix = parse_qs(parsed.query).get("prefix", [name])[0]
         clean = url.split("?", 1)[0]
-        return RedisStorage(prefix, url=clean, socket_timeout=5, socket_connect_timeout=5)
+        from redis import ConnectionPool
+
+        # Every Redis call has a timeout; it must outlast the blocking dequeue (read_timeout=1).
+        pool = ConnectionPool.from_url(clean, socket_timeout=5, socket_connect_timeout=5)
+        return RedisStorage(prefix, connection_pool=pool, read_timeout=1)
     if parsed.scheme == "memory":
         return MemoryStorage(name)
     raise ValueError(f"unsupported SURVEY_QUEUE_URL scheme {parsed.scheme!r}")
