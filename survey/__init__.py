@@ -129,9 +129,13 @@ def register_blueprints(app: Flask) -> None:
     from survey.auth import bp as auth_bp
     from survey.dashboard import bp as dashboard_bp
     from survey.designer import bp as designer_bp
+    from survey.extensions import csrf
     from survey.respond import bp as respond_bp
     from survey.webhooks import bp as webhooks_bp
 
+    # Bearer keys and Twilio signatures authenticate these, not cookies: no CSRF token to carry.
+    csrf.exempt(api_bp)
+    csrf.exempt(webhooks_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(designer_bp, url_prefix="/designer")
