@@ -55,6 +55,11 @@ class SurveyVersion(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     published_at: Mapped[datetime | None]
     published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    # Bumped by every saved edit of a draft, so a save made from an older page is caught.
+    lock_version: Mapped[int] = mapped_column(default=1)
+    # When publishing needs a second manager's approval: who asked for it, and when.
+    publish_requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    publish_requested_at: Mapped[datetime | None]
 
     survey: Mapped[Survey] = relationship(back_populates="versions")
     questions: Mapped[list[Question]] = relationship(
