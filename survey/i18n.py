@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request, session
+from urllib.parse import urlencode
+
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
-from survey.extensions import babel
+from survey.extensions import babel, db
 
 LANGUAGES = ("zh", "en")
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 
 
 def select_locale() -> str:
     """Pick the language of this request."""
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    if not has_request_context():  # the worker and the CLI choose with force_locale
+        return default
     asked = request.args.get("lang")
     if asked in LANGUAGES:
         session["lang"] = asked
@@ -21,9 +27,19 @@ def select_locale() -> str:
         return current_user.locale
     if session.get("lang") in LANGUAGES:
         return session["lang"]
-    return (
-        request.accept_languages.best_match(LANGUAGES) or current_app.config["BABEL_DEFAULT_LOCALE"]
-    )
+    return request.accept_languages.best_match(LANGUAGES) or default
+
+
+def remember_switch() -> None:
+    """Keep a signed-in user's language choice from the switch, so their setting agrees with it."""
+    asked = request.args.get("lang")
+    if asked not in LANGUAGES:
+        return
+    session["lang"] = asked
+    # Only a setting the user made is updated: without one, the session already decides.
+    if current_user.is_authenticated and current_user.locale not in (None, asked):
+        current_user.locale = asked
+        db.session.commit()
 
 
 def current_language() -> str:
@@ -31,8 +47,20 @@ def current_language() -> str:
     return str(get_locale() or "zh")
 
 
+def url_with_lang(code: str) -> str:
+    """Return this page's address with ?lang= set, keeping the path and every other parameter."""
+    pairs = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    pairs.append(("lang", code))
+    return request.path + "?" + urlencode(pairs)
+
+
 def init_app(app: Flask) -> None:
     translations = app.root_path + "/translations"
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=translations)
-    app.jinja_env.globals["current_language"] = current_language
-    app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    app.before_request(remember_switch)
+    app.jinja_env.globals.update(
+        current_language=current_language,
+        url_with_lang=url_with_lang,
+        LANGUAGES=LANGUAGES,
+        LANGUAGE_NAMES=LANGUAGE_NAMES,
+    )

@@ -1,9 +1,15 @@
-"""Sign-in and password forms."""
+"""Sign-in, password and profile forms."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField
 from wtforms.validators import DataRequired, EqualTo
+
+# Language names are written in their own language, so anyone can find theirs.
+LANGUAGE_CHOICES = [
+    SelectChoice("zh", "中文（简体）", render_kw={"lang": "zh-CN"}),
+    SelectChoice("en", "English", render_kw={"lang": "en"}),
+]
 
 
 class LoginForm(FlaskForm):
@@ -18,3 +24,7 @@ class PasswordForm(FlaskForm):
         _l("New password again"),
         validators=[DataRequired(), EqualTo("new", message=_l("The two passwords differ."))],
     )
+
+
+class ProfileForm(FlaskForm):
+    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)

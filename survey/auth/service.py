@@ -6,10 +6,12 @@ import functools
 import hashlib
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, abort, g, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from survey import clock
@@ -18,16 +20,32 @@ from survey.models import ApiKey, User
 from survey.models.user import API_SCOPES, ROLES
 
 API_KEY_PREFIX = "sk_"
+LANGUAGES = ("zh", "en")
+# Writing last_used_at on every call would make each API request a write; a minute is precise enough.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+# The role names people see; the codes stay English everywhere else.
+ROLE_LABELS = {"admin": _l("admin"), "manager": _l("manager"), "quality": _l("quality")}
 
 
 class AccountError(ValueError):
     """A request about accounts that cannot be carried out; the message says why."""
 
 
+class WrongPassword(AccountError):
+    """The current password given does not match."""
+
+
 def init_app(app: Flask) -> None:
     login.login_view = "auth.login"
     login.login_message = None  # the login page explains itself
     login.session_protection = "strong"
+    app.jinja_env.globals["role_label"] = role_label
+
+
+def role_label(role: str) -> str:
+    """Return the role's name in the current language."""
+    return str(ROLE_LABELS.get(role, role))
 
 
 @login.user_loader
@@ -65,6 +83,22 @@ def check_password_policy(password: str) -> None:
     """Refuse passwords that are too short to be worth having."""
     if len(password) < 10:
         raise AccountError("a password needs at least 10 characters")
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Set a new password after checking the current one; every other session of the user ends."""
+    if not user.check_password(current):
+        raise WrongPassword("the current password is wrong")
+    check_password_policy(new)
+    user.set_password(new)
+    user.session_version += 1
+
+
+def set_locale(user: User, locale: str) -> None:
+    """Remember the user's language."""
+    if locale not in LANGUAGES:
+        raise AccountError(f"language must be one of {', '.join(LANGUAGES)}")
+    user.locale = locale
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -137,7 +171,11 @@ def api_key_required(scope: str) -> Callable[[Callable[..., Any]], Callable[...,
                 return response
             if not row.has_scope(scope):
                 return problem(403, "Forbidden", f"This API key lacks the '{scope}' scope.")
-            row.last_used_at = clock.now()
+            now = clock.now()
+            if row.last_used_at is None or now - row.last_used_at >= LAST_USED_PRECISION:
+                row.last_used_at = now
+                # Committed here: read-only views never commit, and the record must not be lost.
+                db.session.commit()
             g.api_key = row
             return view(*args, **kwargs)
 

@@ -1,26 +1,55 @@
-"""Sign-in, sign-out, password change."""
+"""Sign-in, sign-out, password change, and the signed-in user's language."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from urllib.parse import urlsplit
+
+from flask import Response, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import CSRFError
 
 from survey.auth import bp, forms, service
 from survey.extensions import db, limiter
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Accept only local paths as a place to return to after sign-in."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
+    """Accept only a path on this site as a place to return to after sign-in."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    # Browsers read "/\evil.example" as "//evil.example"; control characters hide the same trick.
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def _sign_in_failed(response: Response) -> bool:
+    """Count a sign-in POST against the limit unless it signed someone in."""
+    return response.status_code != 302
+
+
+def _submitted_email() -> str:
+    return (request.form.get("email") or "").strip().lower()
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
+# Ten failed attempts a minute from one address, or against one account, then 429.
+@limiter.limit("10 per minute", methods=["POST"], deduct_when=_sign_in_failed)
+@limiter.limit(
+    "10 per minute",
+    methods=["POST"],
+    key_func=_submitted_email,
+    scope="login-account",
+    deduct_when=_sign_in_failed,
+)
 def login():
     """Sign a staff member in."""
+    target = _safe_next(request.args.get("next"))
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(target or url_for("dashboard.home"))
     form = forms.LoginForm()
     if form.validate_on_submit():
         user = service.authenticate(form.email.data, form.password.data)
@@ -29,7 +58,7 @@ def login():
         else:
             db.session.commit()
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("dashboard.home"))
+            return redirect(target or url_for("dashboard.home"))
     return render_template("auth/login.html", form=form)
 
 
@@ -44,21 +73,43 @@ def logout():
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
 def password():
-    """Let a signed-in user change their password."""
+    """Let a signed-in user change their password; their other sessions end."""
     form = forms.PasswordForm()
     if form.validate_on_submit():
-        if not current_user.check_password(form.current.data):
+        try:
+            service.change_password(current_user, form.current.data, form.new.data)
+        except service.WrongPassword:
             form.current.errors.append(_("This is not your current password."))
+        except service.AccountError:
+            form.new.errors.append(_("A password needs at least 10 characters."))
         else:
-            try:
-                service.check_password_policy(form.new.data)
-            except service.AccountError:
-                form.new.errors.append(_("A password needs at least 10 characters."))
-            else:
-                current_user.set_password(form.new.data)
-                current_user.session_version += 1
-                db.session.commit()
-                login_user(current_user)
-                flash(_("Your password is changed."), "success")
-                return redirect(url_for("dashboard.home"))
+            db.session.commit()
+            # This session carries the new session version (the user, not the proxy to it).
+            login_user(current_user._get_current_object())
+            flash(_("Your password is changed."), "success")
+            return redirect(url_for("dashboard.home"))
     return render_template("auth/password.html", form=form)
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    """Show the signed-in user's account and let them choose their language."""
+    form = forms.ProfileForm(locale=current_user.locale or session.get("lang") or "zh")
+    if form.validate_on_submit():
+        service.set_locale(current_user, form.locale.data)
+        db.session.commit()
+        session["lang"] = form.locale.data
+        flash(_("Your language is saved."), "success")
+        return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=form)
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_refused(error: CSRFError):
+    """Refuse a form sent without this site's token, saying what to do about it."""
+    message = _(
+        "This form was sent without a valid security token (it may have been open too long, "
+        "or come from another site). Nothing was changed. Please reload the page and try again."
+    )
+    return render_template("error.html", status=400, message=message), 400
