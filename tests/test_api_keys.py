@@ -1,0 +1,138 @@
+"""API keys: hashed at rest, shown once, Bearer-only, scoped, revocable, and their use recorded."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from survey import clock
+from survey.auth import service
+from survey.extensions import db
+from survey.models import ApiKey
+
+NOON = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)
+
+
+def _key(name: str = "CRM", scopes: tuple[str, ...] = ("interactions", "scores")) -> str:
+    _row, key = service.create_api_key(name, scopes)
+    db.session.commit()
+    return key
+
+
+def _bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _row(name: str = "CRM") -> ApiKey:
+    db.session.expire_all()
+    return db.session.scalar(sa.select(ApiKey).where(ApiKey.name == name))
+
+
+def test_a_valid_key_is_let_through(client, api_probe):
+    key = _key()
+    response = client.get(api_probe, headers=_bearer(key))
+    assert response.status_code == 200
+    assert response.get_json() == {"key": "CRM"}
+
+
+def test_the_key_is_stored_only_as_a_hash(app):
+    key = _key()
+    row = _row()
+    assert key.startswith("sk_") and len(key) >= 40
+    assert row.key_hash != key and key not in (row.key_hash, row.prefix, row.name)
+    assert key.startswith(row.prefix) and len(row.prefix) < 16
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer sk_not-a-key-we-ever-made"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+    ],
+    ids=["no-header", "empty", "unknown-key", "basic-auth"],
+)
+def test_a_request_without_a_valid_key_gets_401_problem_json(client, api_probe, headers):
+    _key()
+    response = client.get(api_probe, headers=headers)
+    assert response.status_code == 401
+    assert response.mimetype == "application/problem+json"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    body = response.get_json()
+    assert body["status"] == 401 and body["title"] and body["detail"]
+
+
+def test_the_bearer_scheme_name_is_case_insensitive(client, api_probe):
+    key = _key()
+    assert client.get(api_probe, headers={"Authorization": f"bearer {key}"}).status_code == 200
+
+
+def test_a_revoked_key_gets_401(client, api_probe):
+    key = _key()
+    _row().revoked_at = clock.now()
+    db.session.commit()
+    response = client.get(api_probe, headers=_bearer(key))
+    assert response.status_code == 401
+    assert response.mimetype == "application/problem+json"
+
+
+def test_a_key_without_the_scope_gets_403_problem_json(client, api_probe):
+    key = _key(scopes=("interactions",))
+    response = client.get(api_probe, headers=_bearer(key))
+    assert response.status_code == 403
+    assert response.mimetype == "application/problem+json"
+    assert "scores" in response.get_json()["detail"]
+
+
+def test_last_use_is_recorded_to_the_minute(client, api_probe):
+    key = _key()
+    assert _row().last_used_at is None
+    clock.freeze(NOON)
+    client.get(api_probe, headers=_bearer(key))
+    assert _row().last_used_at == NOON
+    clock.advance(timedelta(seconds=30))  # within the minute: no write for every call
+    client.get(api_probe, headers=_bearer(key))
+    assert _row().last_used_at == NOON
+    clock.advance(timedelta(seconds=31))
+    client.get(api_probe, headers=_bearer(key))
+    assert _row().last_used_at == NOON + timedelta(seconds=61)
+
+
+def test_a_refused_request_does_not_count_as_use(client, api_probe):
+    key = _key(scopes=("interactions",))
+    client.get(api_probe, headers=_bearer(key))
+    assert _row().last_used_at is None
+
+
+def test_unknown_scopes_and_nameless_keys_are_refused(app):
+    with pytest.raises(service.AccountError):
+        service.create_api_key("CRM", ("everything",))
+    with pytest.raises(service.AccountError):
+        service.create_api_key("  ")
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiKey)) == 0
+
+
+INTERACTION = {
+    "external_id": "CALL-2026-000123",
+    "occurred_at": "2026-11-29T10:15:00+08:00",
+    "channel": "phone",
+    "type": "inquiry",
+    "customer": {"external_id": "C-88231", "phone": "+8613800138000", "locale": "zh"},
+}
+
+
+def test_the_interactions_api_takes_a_valid_key_and_refuses_others(app, client):
+    if "api.post_interaction" not in app.view_functions:
+        pytest.skip("POST /api/v1/interactions is not there yet")
+    key = _key(scopes=("interactions",))
+    assert client.post("/api/v1/interactions", json=INTERACTION).status_code == 401
+    scores_only = _key("BI", scopes=("scores",))
+    refused = client.post("/api/v1/interactions", json=INTERACTION, headers=_bearer(scores_only))
+    assert refused.status_code == 403
+    response = client.post("/api/v1/interactions", json=INTERACTION, headers=_bearer(key))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert _row().last_used_at is not None

@@ -1,0 +1,114 @@
+"""The `survey` console script."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from survey.extensions import db
+from survey.models import ApiKey, User
+from tests.fixtures.access import sign_in
+
+
+def _users() -> list[User]:
+    db.session.expire_all()
+    return list(db.session.scalars(sa.select(User)))
+
+
+# `survey user create` ------------------------------------------------------------------------
+
+
+def test_user_create_makes_an_account_that_can_sign_in(app, runner):
+    result = runner.invoke(
+        args=[
+            "user",
+            "create",
+            "Zhao.Lei@bank.example",
+            "--role",
+            "manager",
+            "--password",
+            "a long enough secret",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert "zhao.lei@bank.example" in result.output
+    [user] = _users()
+    assert (user.email, user.role) == ("zhao.lei@bank.example", "manager")
+    response = sign_in(app.test_client(), "zhao.lei@bank.example", "a long enough secret")
+    assert response.status_code == 302
+
+
+def test_user_create_asks_for_the_password_when_not_given(app, runner):
+    result = runner.invoke(
+        args=["user", "create", "qa@bank.example", "--role", "quality"],
+        input="typed at the prompt\ntyped at the prompt\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "typed at the prompt" not in result.output
+    assert sign_in(app.test_client(), "qa@bank.example", "typed at the prompt").status_code == 302
+
+
+def test_user_create_refuses_an_unknown_role_and_writes_nothing(runner):
+    result = runner.invoke(
+        args=["user", "create", "x@bank.example", "--role", "teller", "--password", "long secret 1"]
+    )
+    assert result.exit_code != 0
+    assert "teller" in result.output and "admin" in result.output
+    assert _users() == []
+
+
+def test_user_create_refuses_a_second_account_for_an_address(runner):
+    args = ["user", "create", "admin@bank.example", "--role", "admin", "--password", "secret one!!"]
+    assert runner.invoke(args=args).exit_code == 0
+    again = [
+        "user",
+        "create",
+        "ADMIN@bank.example",
+        "--role",
+        "quality",
+        "--password",
+        "secret 2!!!",
+    ]
+    result = runner.invoke(args=again)
+    assert result.exit_code != 0
+    assert "exists already" in result.output
+    [user] = _users()
+    assert user.role == "admin" and user.check_password("secret one!!")
+
+
+def test_user_create_refuses_a_short_password_and_writes_nothing(runner):
+    result = runner.invoke(
+        args=["user", "create", "a@bank.example", "--role", "admin", "--password", "short"]
+    )
+    assert result.exit_code != 0
+    assert "at least 10 characters" in result.output
+    assert _users() == []
+
+
+# `survey apikey create` ----------------------------------------------------------------------
+
+
+def test_apikey_create_prints_the_key_alone_on_the_last_line_and_it_works(app, runner, api_probe):
+    result = runner.invoke(args=["apikey", "create", "Call centre"])
+    assert result.exit_code == 0, result.output
+    key = result.output.strip().splitlines()[-1]
+    assert key.startswith("sk_") and " " not in key
+    row = db.session.scalar(sa.select(ApiKey))
+    assert row.name == "Call centre" and key not in row.key_hash
+    response = app.test_client().get(api_probe, headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 200
+    assert response.get_json() == {"key": "Call centre"}
+
+
+def test_apikey_create_limits_the_key_to_the_scopes_asked_for(app, runner, api_probe):
+    result = runner.invoke(args=["apikey", "create", "CRM", "--scope", "interactions"])
+    assert result.exit_code == 0, result.output
+    key = result.output.strip().splitlines()[-1]
+    response = app.test_client().get(api_probe, headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 403
+
+
+def test_apikey_create_refuses_a_blank_name(runner):
+    result = runner.invoke(args=["apikey", "create", "  "])
+    assert result.exit_code != 0
+    assert "name" in result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiKey)) == 0
