@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from survey.admin import views  # noqa: E402,F401
+from survey.admin import outbox, views  # noqa: E402,F401

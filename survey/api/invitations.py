@@ -1,1 +1,22 @@
-"""API: invitations."""
+"""API: invitations, their state and deliveries."""
+
+from __future__ import annotations
+
+from flask import jsonify
+from flask_babel import gettext as _
+
+from survey.api import bp, schemas
+from survey.auth.service import api_key_required
+from survey.errors import problem
+from survey.extensions import db
+from survey.models import Invitation
+
+
+@bp.get("/invitations/<int:invitation_id>")
+@api_key_required("interactions")
+def get_invitation(invitation_id: int):
+    """Show an invitation's state and its deliveries."""
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None:
+        return problem(404, _("Not Found"), _("There is no invitation with this id."))
+    return jsonify(schemas.invitation_detail(invitation))

@@ -1,0 +1,306 @@
+"""Validation of API bodies: every bad field is named at once, nothing is half-accepted."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+
+from survey.dispatch.intake import ComplaintInput, CustomerInput, InteractionInput, body_digest
+from survey.extensions import db
+from survey.models import Agent, BusinessLine, Interaction, Invitation, Team
+from survey.models.interaction import CATEGORIES, CAUSES, CHANNELS, TYPES
+
+LOCALES = ("zh", "en")
+MAX_INT = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+class _Reader:
+    """Reads fields from a JSON object, collecting an error per bad field instead of stopping."""
+
+    def __init__(self, body: dict[str, Any], prefix: str = "") -> None:
+        self.body = body
+        self.prefix = prefix
+        self.errors: list[FieldError] = []
+
+    def fail(self, name: str, message: str) -> None:
+        self.errors.append(FieldError(self.prefix + name, message))
+
+    def text(self, name: str, max_length: int, required: bool = False) -> str | None:
+        value = self.body.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.fail(name, _("This field is required."))
+            return None
+        if not isinstance(value, str):
+            self.fail(name, _("Must be a string."))
+            return None
+        value = value.strip()
+        if len(value) > max_length:
+            self.fail(name, _("At most %(n)d characters.", n=max_length))
+            return None
+        return value
+
+    def choice(self, name: str, options: tuple[str, ...], required: bool = False) -> str | None:
+        value = self.body.get(name)
+        if value is None:
+            if required:
+                self.fail(name, _("This field is required."))
+            return None
+        if value not in options:
+            self.fail(name, _("Must be one of: %(options)s.", options=", ".join(options)))
+            return None
+        return value
+
+    def instant(self, name: str, required: bool = False) -> datetime | None:
+        value = self.body.get(name)
+        if value is None:
+            if required:
+                self.fail(name, _("This field is required."))
+            return None
+        parsed = None
+        if isinstance(value, str):
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                parsed = None
+        if parsed is None:
+            self.fail(name, _("Must be an ISO 8601 time, e.g. 2026-11-29T10:15:00+08:00."))
+            return None
+        if parsed.tzinfo is None or parsed.utcoffset() is None:
+            self.fail(name, _("The time needs its UTC offset, e.g. +08:00."))
+            return None
+        return parsed
+
+    def boolean(self, name: str) -> bool | None:
+        value = self.body.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, bool):
+            self.fail(name, _("Must be true or false."))
+            return None
+        return value
+
+    def count(self, name: str) -> int | None:
+        value = self.body.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
+            self.fail(name, _("Must be a whole number of 0 or more."))
+            return None
+        return value
+
+    def obj(self, name: str, required: bool = False) -> dict[str, Any] | None:
+        value = self.body.get(name)
+        if value is None:
+            if required:
+                self.fail(name, _("This field is required."))
+            return None
+        if not isinstance(value, dict):
+            self.fail(name, _("Must be an object."))
+            return None
+        return value
+
+
+def normalise_phone(raw: str) -> str | None:
+    """Return a phone number in E.164 (+8613800138000), or None when it is not one."""
+    digits = re.sub(r"[\s\-().]", "", raw)
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    if re.fullmatch(r"1[3-9]\d{9}", digits):
+        # A mainland mobile number given without its country code.
+        digits = "+86" + digits
+    return digits if re.fullmatch(r"\+[1-9]\d{7,14}", digits) else None
+
+
+def _customer(reader: _Reader, body: dict[str, Any]) -> CustomerInput | None:
+    r = _Reader(body, prefix="customer.")
+    external_id = r.text("external_id", 100, required=True)
+    name = r.text("name", 200)
+    phone = email = timezone = None
+    raw_phone = r.text("phone", 40)
+    if raw_phone is not None:
+        phone = normalise_phone(raw_phone)
+        if phone is None:
+            r.fail("phone", _("Must be a phone number in international form, e.g. +8613800138000."))
+    raw_email = r.text("email", 254)
+    if raw_email is not None:
+        try:
+            email = validate_email(raw_email, check_deliverability=False).normalized.lower()
+        except EmailNotValidError:
+            r.fail("email", _("Must be an e-mail address."))
+    locale = r.choice("locale", LOCALES)
+    raw_zone = r.text("timezone", 64)
+    if raw_zone is not None:
+        try:
+            ZoneInfo(raw_zone)
+            timezone = raw_zone
+        except (ZoneInfoNotFoundError, ValueError):
+            r.fail("timezone", _("Must be an IANA time zone, e.g. Asia/Shanghai."))
+    reader.errors += r.errors
+    if r.errors or external_id is None:
+        return None
+    return CustomerInput(external_id, name, phone, email, locale, timezone)
+
+
+def _complaint(reader: _Reader, body: dict[str, Any]) -> ComplaintInput:
+    r = _Reader(body, prefix="complaint.")
+    complaint = ComplaintInput(
+        opened_at=r.instant("opened_at"),
+        first_reply_at=r.instant("first_reply_at"),
+        resolved_at=r.instant("resolved_at"),
+        resolved_first_contact=r.boolean("resolved_first_contact"),
+        cause=r.choice("cause", CAUSES),
+    )
+    reader.errors += r.errors
+    return complaint
+
+
+@dataclass(frozen=True)
+class _Organisation:
+    business_line_id: int | None = None
+    team_id: int | None = None
+    agent_id: int | None = None
+    new_agent_code: str | None = None
+
+
+def _organisation(r: _Reader) -> _Organisation:
+    """Resolve business line, team and agent codes; unknown line or team codes are errors."""
+    line_code = r.text("business_line", 40)
+    team_code = r.text("team", 60)
+    agent_code = r.text("agent", 60)
+    line = team = agent = None
+    if line_code is not None:
+        line = db.session.scalar(sa.select(BusinessLine).where(BusinessLine.code == line_code))
+        if line is None:
+            r.fail("business_line", _("Unknown business line code."))
+    if team_code is not None:
+        team = db.session.scalar(sa.select(Team).where(Team.code == team_code))
+        if team is None:
+            r.fail("team", _("Unknown team code."))
+        elif line is not None and team.business_line_id != line.id:
+            r.fail("team", _("This team belongs to another business line."))
+    if agent_code is not None:
+        agent = db.session.scalar(sa.select(Agent).where(Agent.code == agent_code))
+        if agent is None and team is None and team_code is None:
+            r.fail("agent", _("Unknown agent code: give the agent's team so it can be added."))
+    if team is None and agent is not None:
+        team = agent.team
+    if line is None and team is not None:
+        line = team.business_line
+    return _Organisation(
+        business_line_id=line.id if line else None,
+        team_id=team.id if team else None,
+        agent_id=agent.id if agent else None,
+        new_agent_code=agent_code if agent is None else None,
+    )
+
+
+def parse_interaction(body: Any) -> tuple[InteractionInput | None, list[FieldError]]:
+    """Check a posted interaction; return it ready to store, or every reason it is not."""
+    if not isinstance(body, dict):
+        return None, [FieldError("", _("The body must be a JSON object."))]
+    r = _Reader(body)
+    external_id = r.text("external_id", 100, required=True)
+    occurred_at = r.instant("occurred_at", required=True)
+    channel = r.choice("channel", CHANNELS, required=True)
+    kind = r.choice("type", TYPES, required=True)
+    category = r.choice("category", CATEGORIES)
+    wait_seconds = r.count("wait_seconds")
+    organisation = _organisation(r)
+
+    customer = None
+    customer_body = r.obj("customer", required=True)
+    if customer_body is not None:
+        customer = _customer(r, customer_body)
+
+    complaint = None
+    complaint_body = r.obj("complaint")
+    if complaint_body is not None:
+        if kind is not None and kind != "complaint":
+            r.fail("complaint", _("Only an interaction of type complaint has a complaint block."))
+        else:
+            complaint = _complaint(r, complaint_body)
+
+    if r.errors:
+        return None, r.errors
+    assert external_id and occurred_at and channel and kind and customer
+    return InteractionInput(
+        external_id=external_id,
+        occurred_at=occurred_at,
+        channel=channel,
+        type=kind,
+        customer=customer,
+        digest=body_digest(body),
+        business_line_id=organisation.business_line_id,
+        team_id=organisation.team_id,
+        agent_id=organisation.agent_id,
+        new_agent_code=organisation.new_agent_code,
+        category=category,
+        wait_seconds=wait_seconds,
+        complaint=complaint,
+    ), []
+
+
+def iso(at: datetime | None) -> str | None:
+    """Return an instant as ISO 8601 with its offset."""
+    return at.isoformat() if at is not None else None
+
+
+def interaction_result(interaction: Interaction, invitation: Invitation | None) -> dict[str, Any]:
+    """Return the answer to a posted interaction (the same for its replays)."""
+    return {
+        "id": interaction.id,
+        "invitation": None
+        if invitation is None
+        else {
+            "id": invitation.id,
+            # Until it is sent, the channel it will be tried on first.
+            "channel": invitation.channel
+            or (invitation.channels[0] if invitation.channels else None),
+            "state": invitation.state,
+            "scheduled_at": iso(invitation.scheduled_at),
+        },
+        "suppression_reason": interaction.suppression_reason,
+    }
+
+
+def invitation_detail(invitation: Invitation) -> dict[str, Any]:
+    """Return an invitation's state and deliveries for GET /api/v1/invitations/<id>."""
+    return {
+        "id": invitation.id,
+        "state": invitation.state,
+        "channel": invitation.channel,
+        "scheduled_at": iso(invitation.scheduled_at),
+        "sent_at": iso(invitation.sent_at),
+        "completed_at": iso(invitation.completed_at),
+        "expires_at": iso(invitation.expires_at),
+        "survey_version": {"id": invitation.version.id, "number": invitation.version.number},
+        "deliveries": [
+            {
+                "id": d.id,
+                "channel": d.channel,
+                "provider": d.provider,
+                "provider_id": d.provider_id,
+                "state": d.state,
+                "error": d.error,
+                "created_at": iso(d.created_at),
+            }
+            for d in invitation.deliveries
+        ],
+    }

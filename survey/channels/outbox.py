@@ -1,0 +1,56 @@
+"""The outbox channel: "sends" by storing the message, for admins to read at /admin/dev/outbox.
+
+It stands in for Twilio and SMTP when they are not configured, and behaves like
+a provider: its write is its own transaction, and it is idempotent on the
+delivery id, so it can be reconciled after a crash like a real one.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from survey.channels.base import Message, SendResult
+from survey.extensions import db
+from survey.models import OutboxMessage
+
+
+class OutboxChannel:
+    name = "outbox"
+
+    def send(self, delivery_id: int, message: Message) -> SendResult:
+        """Store the message once per delivery and return its outbox id."""
+        existing = self._find(delivery_id)
+        if existing is not None:
+            return existing
+        row = OutboxMessage(
+            delivery_id=delivery_id,
+            channel=message.channel,
+            to=message.to,
+            subject=message.subject,
+            body=message.body,
+            html=message.html,
+        )
+        db.session.add(row)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            found = self._find(delivery_id)
+            return found or SendResult(ok=False, error="outbox write failed")
+        return SendResult(ok=True, provider_id=provider_id(row.id))
+
+    def reconcile(self, delivery_id: int) -> SendResult | None:
+        """Report the stored message as sent; without one, leave the verdict to the caller."""
+        return self._find(delivery_id)
+
+    @staticmethod
+    def _find(delivery_id: int) -> SendResult | None:
+        row_id = db.session.scalar(
+            sa.select(OutboxMessage.id).where(OutboxMessage.delivery_id == delivery_id)
+        )
+        return None if row_id is None else SendResult(ok=True, provider_id=provider_id(row_id))
+
+
+def provider_id(outbox_message_id: int) -> str:
+    return f"outbox-{outbox_message_id}"

@@ -1,0 +1,177 @@
+"""Sending invitations: nothing lost, nothing sent twice (DESIGN.md, rule 1).
+
+A send claims its invitation with one conditional UPDATE, commits a delivery
+marked 'sending' before the provider is called, and records the provider's id
+after. A crash in between leaves a delivery 'sending': the periodic sweep finds
+it and asks the provider what happened instead of sending again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from survey import clock
+from survey.channels import messages, registry
+from survey.dispatch import contacts
+from survey.extensions import db
+from survey.models import Delivery, Invitation
+
+log = logging.getLogger(__name__)
+
+# A send takes seconds; one still 'sending' after this long was interrupted.
+STUCK_AFTER = timedelta(minutes=10)
+
+
+def due_invitation_ids() -> list[int]:
+    """Return invitations that are due, and those stuck mid-send that need reconciling."""
+    now = clock.now()
+    due = sa.and_(Invitation.state == "scheduled", Invitation.scheduled_at <= now)
+    stuck = sa.and_(Invitation.state == "sending", Invitation.updated_at <= now - STUCK_AFTER)
+    return list(
+        db.session.scalars(
+            sa.select(Invitation.id).where(sa.or_(due, stuck)).order_by(Invitation.scheduled_at)
+        )
+    )
+
+
+def send_invitation(invitation_id: int) -> str:
+    """Send a due invitation, or reconcile one stuck mid-send; return what happened.
+
+    The answer is one of ``sent``, ``failed``, ``expired``, ``cancelled``, ``skipped`` (not due,
+    or another worker has it), ``reconciled`` or ``unknown``.
+    """
+    if _claim(invitation_id):
+        return _send_claimed(invitation_id)
+    if _claim_stuck(invitation_id):
+        return _reconcile(invitation_id)
+    return "skipped"
+
+
+def _claim(invitation_id: int) -> bool:
+    """Move a due invitation from 'scheduled' to 'sending'; only one caller can win."""
+    now = clock.now()
+    result = db.session.execute(
+        sa.update(Invitation)
+        .where(
+            Invitation.id == invitation_id,
+            Invitation.state == "scheduled",
+            Invitation.scheduled_at <= now,
+        )
+        .values(state="sending", updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def _claim_stuck(invitation_id: int) -> bool:
+    """Take a stuck invitation for reconciling; touching updated_at keeps others off it."""
+    now = clock.now()
+    result = db.session.execute(
+        sa.update(Invitation)
+        .where(
+            Invitation.id == invitation_id,
+            Invitation.state == "sending",
+            Invitation.updated_at <= now - STUCK_AFTER,
+        )
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def _send_claimed(invitation_id: int) -> str:
+    invitation = db.session.get_one(Invitation, invitation_id)
+    now = clock.now()
+    if now >= invitation.expires_at:
+        invitation.state = "expired"
+        db.session.commit()
+        return "expired"
+    tried = {d.channel for d in invitation.deliveries}
+    attempted = bool(tried)
+    for channel_name in invitation.channels:
+        if channel_name in tried:
+            continue
+        # Asked again now, not when the interaction arrived: an opt-out since then holds.
+        address = contacts.address_for(invitation.customer, channel_name)
+        if address is None:
+            continue
+        channel = registry.channel_for(channel_name)
+        message = messages.render(invitation, channel_name, address.value)
+        delivery = Delivery(
+            invitation=invitation,
+            channel=channel_name,
+            address=address.value,
+            provider=channel.name,
+            state="sending",
+        )
+        db.session.add(delivery)
+        db.session.commit()
+        attempted = True
+
+        result = channel.send(delivery.id, message)
+        if result.ok:
+            _mark_sent(invitation, delivery, result.provider_id)
+            db.session.commit()
+            return "sent"
+        delivery.state = "failed"
+        delivery.error = result.error
+        db.session.commit()
+        log.warning(
+            "invitation %s: %s via %s failed: %s",
+            invitation.id,
+            channel_name,
+            channel.name,
+            result.error,
+        )
+    if not attempted:
+        # Every address the invitation could use was opted out after it was made.
+        invitation.state = "cancelled"
+        db.session.commit()
+        log.info("invitation %s: cancelled, no address may be contacted any more", invitation.id)
+        return "cancelled"
+    invitation.state = "failed"
+    db.session.commit()
+    return "failed"
+
+
+def _reconcile(invitation_id: int) -> str:
+    """Settle an invitation a crash left 'sending', without sending anything blindly."""
+    invitation = db.session.get_one(Invitation, invitation_id)
+    pending = [d for d in invitation.deliveries if d.state == "sending"]
+    if not pending:
+        # The crash came before any provider was called: sending is safe, and
+        # channels already tried are skipped.
+        return _send_claimed(invitation_id)
+    for delivery in pending:
+        channel = registry.channel_named(delivery.provider)
+        verdict = channel.reconcile(delivery.id) if channel is not None else None
+        if verdict is not None and verdict.ok:
+            _mark_sent(invitation, delivery, verdict.provider_id)
+            db.session.commit()
+            log.info("invitation %s: delivery %s reconciled as sent", invitation.id, delivery.id)
+            return "reconciled"
+        delivery.state = "unknown"
+        delivery.error = "interrupted mid-send; the provider cannot confirm it"
+    invitation.state = "failed"
+    db.session.commit()
+    log.warning(
+        "invitation %s: a send was interrupted and cannot be confirmed; "
+        "marked failed rather than risk sending twice",
+        invitation.id,
+    )
+    return "unknown"
+
+
+def _mark_sent(invitation: Invitation, delivery: Delivery, provider_id: str | None) -> None:
+    now = clock.now()
+    delivery.state = "sent"
+    delivery.provider_id = provider_id
+    delivery.error = None
+    invitation.state = "sent"
+    invitation.channel = delivery.channel
+    invitation.sent_at = now

@@ -1,0 +1,250 @@
+"""Deciding who is asked, and sending: nothing lost, nothing sent twice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from survey import clock
+from survey.channels import messages, registry
+from survey.channels.base import Message, SendResult
+from survey.dispatch import sending
+from survey.dispatch.rules import create_default_rule
+from survey.extensions import db
+from survey.models import Address, Delivery, Invitation, OptOut, OutboxMessage
+from tests.fixtures.dispatch import interaction_body
+
+NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def invite(post_interaction):
+    """Post an interaction and return its invitation row (or None) and the API answer."""
+
+    def make(**overrides):
+        clock.freeze(NOW)
+        answer = post_interaction(interaction_body(**overrides)).get_json()
+        invitation = answer["invitation"]
+        return (db.session.get(Invitation, invitation["id"]) if invitation else None), answer
+
+    return make
+
+
+def _outbox() -> list[OutboxMessage]:
+    db.session.expire_all()
+    return list(db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def test_the_first_matching_rule_in_the_managers_order_decides(
+    invite, make_org, make_published_survey, make_default_rule
+):
+    make_org()
+    general = make_default_rule()
+    complaints_survey = make_published_survey()
+    complaints = create_default_rule(complaints_survey)
+    complaints.filters = {"type": ["complaint"], "business_line": ["personal"]}
+    complaints.position = 0
+    switched_off = create_default_rule(complaints_survey)
+    switched_off.position = -1
+    switched_off.active = False
+    db.session.commit()
+
+    inquiry, _ = invite(external_id="I-1")
+    complaint, _ = invite(external_id="C-1", type="complaint", team="personal-complaints")
+    assert inquiry.rule_id == general.id
+    assert complaint.rule_id == complaints.id
+    assert complaint.version.survey_id == complaints_survey.id
+
+
+def test_a_rule_whose_survey_is_not_published_counts_as_no_rule(
+    invite, make_org, make_published_survey, make_default_rule, caplog
+):
+    make_org()
+    survey = make_published_survey()
+    survey.versions[0].state = "retired"
+    make_default_rule(survey)
+    invitation, answer = invite()
+    assert invitation is None and answer["suppression_reason"] == "no_rule"
+    assert "no published version" in caplog.text
+
+
+def test_the_delay_counts_from_the_interaction(invite, make_org, make_default_rule):
+    make_org()
+    make_default_rule(delay_minutes=120)
+    # Occurred 02:15 UTC, two hours' delay: 04:15 UTC, after "now" (03:00).
+    invitation, answer = invite()
+    assert invitation.scheduled_at == datetime(2026, 11, 29, 4, 15, tzinfo=UTC)
+    assert answer["invitation"]["scheduled_at"] == "2026-11-29T04:15:00+00:00"
+    assert sending.due_invitation_ids() == []
+    clock.advance(timedelta(hours=1, minutes=15))
+    assert sending.due_invitation_ids() == [invitation.id]
+
+
+def test_only_channels_the_customer_can_be_reached_on_are_kept(invite, dispatch_ready):
+    invitation, answer = invite(customer={"external_id": "C-2", "email": "li@example.cn"})
+    assert invitation.channels == ["email"]
+    assert answer["invitation"]["channel"] == "email"
+
+
+def test_an_opted_out_customer_is_suppressed_as_opted_out(invite, dispatch_ready):
+    invite()
+    phone = db.session.scalar(sa.select(Address).where(Address.kind == "phone"))
+    email = db.session.scalar(sa.select(Address).where(Address.kind == "email"))
+    db.session.add_all(
+        [OptOut(address=phone, method="keyword"), OptOut(address=email, method="link")]
+    )
+    db.session.commit()
+    invitation, answer = invite(external_id="CALL-2")
+    assert invitation is None and answer["suppression_reason"] == "opted_out"
+
+
+def test_sending_twice_sends_one_message(invite, dispatch_ready):
+    invitation, _ = invite()
+    assert sending.send_invitation(invitation.id) == "sent"
+    assert sending.send_invitation(invitation.id) == "skipped"
+    [message] = _outbox()
+    assert message.channel == "sms" and message.to == "+8613800138000"
+    assert f"/s/{invitation.token}" in message.body
+    db.session.refresh(invitation)
+    assert invitation.state == "sent" and invitation.channel == "sms"
+    assert invitation.sent_at == NOW
+    [delivery] = invitation.deliveries
+    assert delivery.state == "sent" and delivery.provider_id == f"outbox-{message.id}"
+
+
+def test_an_invitation_is_not_sent_before_it_is_due(invite, make_org, make_default_rule):
+    make_org()
+    make_default_rule(delay_minutes=120)
+    invitation, _ = invite()
+    assert sending.send_invitation(invitation.id) == "skipped"
+    assert _outbox() == []
+
+
+def test_a_crash_between_marking_and_sending_is_reconciled_not_resent(invite, dispatch_ready):
+    invitation, _ = invite()
+    # What a worker leaves behind when it dies after committing the delivery
+    # and before the provider answered.
+    invitation.state = "sending"
+    db.session.add(
+        Delivery(invitation=invitation, channel="sms", address="+8613800138000", provider="outbox")
+    )
+    db.session.commit()
+
+    clock.advance(timedelta(minutes=5))
+    assert sending.due_invitation_ids() == []  # a send may still be running
+    clock.advance(timedelta(minutes=10))
+    assert sending.due_invitation_ids() == [invitation.id]
+    assert sending.send_invitation(invitation.id) == "unknown"
+
+    assert _outbox() == []
+    db.session.refresh(invitation)
+    assert invitation.state == "failed"
+    assert [d.state for d in invitation.deliveries] == ["unknown"]
+    assert sending.due_invitation_ids() == []
+
+
+def test_a_crash_after_the_provider_accepted_is_reconciled_as_sent(invite, dispatch_ready):
+    invitation, _ = invite()
+    invitation.state = "sending"
+    delivery = Delivery(
+        invitation=invitation, channel="sms", address="+8613800138000", provider="outbox"
+    )
+    db.session.add(delivery)
+    db.session.commit()
+    db.session.add(OutboxMessage(delivery_id=delivery.id, channel="sms", to="+86", body="x"))
+    db.session.commit()
+
+    clock.advance(timedelta(minutes=15))
+    assert sending.send_invitation(invitation.id) == "reconciled"
+    assert len(_outbox()) == 1
+    db.session.refresh(invitation)
+    assert invitation.state == "sent" and invitation.deliveries[0].state == "sent"
+
+
+def test_a_crash_before_any_delivery_is_sent_once_later(invite, dispatch_ready):
+    invitation, _ = invite()
+    invitation.state = "sending"
+    db.session.commit()
+    clock.advance(timedelta(minutes=15))
+    assert sending.due_invitation_ids() == [invitation.id]
+    assert sending.send_invitation(invitation.id) == "sent"
+    assert sending.send_invitation(invitation.id) == "skipped"
+    assert len(_outbox()) == 1
+
+
+class _RefusingProvider:
+    """A provider that turns every message down, as Twilio does an unreachable number."""
+
+    name = "twilio"
+
+    def send(self, delivery_id: int, message: Message) -> SendResult:
+        return SendResult(ok=False, error="21614: not a mobile number")
+
+    def reconcile(self, delivery_id: int) -> SendResult | None:
+        return None
+
+
+@pytest.mark.app_config(TWILIO_ACCOUNT_SID="AC-test")
+def test_a_refused_sms_falls_back_to_email(invite, dispatch_ready, monkeypatch):
+    monkeypatch.setitem(registry.PROVIDERS, "twilio", _RefusingProvider)
+    invitation, _ = invite()
+    assert sending.send_invitation(invitation.id) == "sent"
+    db.session.refresh(invitation)
+    sms, email = invitation.deliveries
+    assert (sms.channel, sms.state, sms.error) == ("sms", "failed", "21614: not a mobile number")
+    assert (email.channel, email.state, email.provider) == ("email", "sent", "outbox")
+    assert invitation.channel == "email"
+    assert [m.channel for m in _outbox()] == ["email"]
+
+
+@pytest.mark.app_config(TWILIO_ACCOUNT_SID="AC-test")
+def test_when_every_channel_refuses_the_invitation_fails(invite, dispatch_ready, monkeypatch):
+    monkeypatch.setitem(registry.PROVIDERS, "twilio", _RefusingProvider)
+    invitation, _ = invite(customer={"external_id": "C-3", "phone": "+8613900000000"})
+    assert sending.send_invitation(invitation.id) == "failed"
+    db.session.refresh(invitation)
+    assert invitation.state == "failed"
+
+
+def test_an_expired_invitation_is_not_sent(invite, dispatch_ready):
+    invitation, _ = invite()
+    clock.advance(timedelta(hours=73))
+    assert sending.send_invitation(invitation.id) == "expired"
+    assert _outbox() == []
+
+
+def test_an_opt_out_after_the_decision_stops_the_send(invite, dispatch_ready):
+    invitation, _ = invite()
+    for address in invitation.customer.addresses:
+        db.session.add(OptOut(address=address, method="keyword", source="TD"))
+    db.session.commit()
+    assert sending.send_invitation(invitation.id) == "cancelled"
+    assert _outbox() == []
+
+
+def test_sms_text_is_in_the_customers_language_and_says_how_to_stop(invite, dispatch_ready):
+    zh, _ = invite()
+    en_customer = interaction_body()["customer"] | {"external_id": "C-EN", "locale": "en"}
+    en, _ = invite(external_id="CALL-EN", customer=en_customer)
+    link = f"http://survey.test/s/{zh.token}"
+    assert messages.sms_text(zh) == (
+        f"【示例银行】您好，感谢您近期联系我们。请花一分钟评价本次服务：{link} 回复TD退订"
+    )
+    assert messages.sms_text(en).startswith("[Example Bank] Thank you for contacting us.")
+    assert messages.sms_text(en).endswith("Reply STOP to opt out")
+
+
+def test_email_offers_one_click_ratings_and_an_unsubscribe_link(invite, dispatch_ready):
+    invitation, _ = invite()
+    message = messages.email_message(invitation, "wang@example.cn")
+    base = f"http://survey.test/s/{invitation.token}"
+    for score in range(1, 6):
+        assert f'href="{base}?score={score}"' in message.html
+        assert f"{base}?score={score}" in message.body
+    unsubscribe = f"http://survey.test/u/{invitation.unsubscribe_token}"
+    assert unsubscribe in message.html and unsubscribe in message.body
+    assert message.headers["List-Unsubscribe"] == f"<{unsubscribe}>"
+    assert message.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "王芳" in message.body and "示例银行" in message.subject
