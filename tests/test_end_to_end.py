@@ -1,0 +1,77 @@
+"""The walking skeleton: an interaction posted to the API reaches the customer through a worker."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from survey.auth.service import create_api_key
+from survey.designer.service import create_from_starter, publish
+from survey.designer.starters import POST_INTERACTION
+from survey.dispatch.rules import create_default_rule
+from survey.extensions import db
+from survey.models import Invitation, OutboxMessage
+from tests.fixtures.dispatch import interaction_body
+
+
+@pytest.fixture
+def app_config(app_config: dict, tmp_path: Path) -> dict:
+    """The app's queue is a SQLite file, as `make run` uses, so a real consumer can read it."""
+    return {**app_config, "SURVEY_QUEUE_URL": "sqlite:///" + str(tmp_path / "queue.sqlite3")}
+
+
+def _wait_for(condition, timeout: float = 20.0):
+    """Poll until the worker thread has done its part (bounded: a hang fails the test)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.rollback()  # see the worker's commits
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("the worker did not finish in time")
+
+
+def test_a_posted_interaction_reaches_the_outbox_through_a_real_worker(
+    client, client_as, make_org, running_worker
+):
+    make_org()
+    survey = create_from_starter(POST_INTERACTION)
+    db.session.flush()
+    publish(survey.versions[0])
+    create_default_rule(survey)
+    _row, key = create_api_key("call centre")
+    db.session.commit()
+
+    response = client.post(
+        "/api/v1/interactions",
+        json=interaction_body(),
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert response.status_code == 201, response.get_json()
+    invitation_id = response.get_json()["invitation"]["id"]
+
+    message = _wait_for(
+        lambda: db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.channel == "sms"))
+    )
+    invitation = _wait_for(
+        lambda: db.session.scalar(
+            sa.select(Invitation).where(Invitation.id == invitation_id, Invitation.state == "sent")
+        )
+    )
+    assert message.to == "+8613800138000"
+
+    page = client_as("admin").get("/admin/dev/outbox?lang=en").get_data(as_text=True)
+    link = f"http://survey.test/s/{invitation.token}"
+    assert f'<a href="{link}"' in page
+    assert re.search(r"/s/[A-Za-z0-9_-]{43}", page)
+
+    status = client.get(
+        f"/api/v1/invitations/{invitation_id}", headers={"Authorization": f"Bearer {key}"}
+    ).get_json()
+    assert status["state"] == "sent"
+    assert [d["state"] for d in status["deliveries"]] == ["sent"]
