@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -112,6 +113,52 @@ def test_sending_twice_sends_one_message(invite, dispatch_ready):
     assert invitation.sent_at == NOW
     [delivery] = invitation.deliveries
     assert delivery.state == "sent" and delivery.provider_id == f"outbox-{message.id}"
+
+
+def _in_threads(app, count: int, work) -> list:
+    """Run work() in several threads at once, each with its own app context and session."""
+    barrier = threading.Barrier(count)
+    results: list = []
+
+    def run() -> None:
+        with app.app_context():
+            barrier.wait(timeout=10)
+            try:
+                results.append(work())
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def test_two_workers_sending_at_once_send_one_message(app, invite, dispatch_ready):
+    invitation, _ = invite()
+    results = _in_threads(app, 2, lambda: sending.send_invitation(invitation.id))
+    assert sorted(results) == ["sent", "skipped"]
+    assert len(_outbox()) == 1
+
+
+def test_the_same_interaction_posted_twice_at_once_is_stored_once(app, dispatch_ready, api_key):
+    clock.freeze(NOW)
+
+    def post():
+        response = app.test_client().post(
+            "/api/v1/interactions",
+            json=interaction_body(),
+            headers={"Authorization": f"Bearer {api_key}"},
+        )
+        return response.status_code, response.get_json()
+
+    (first_status, first), (second_status, second) = _in_threads(app, 2, post)
+    assert sorted([first_status, second_status]) == [200, 201]
+    assert first == second
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Invitation)) == 1
 
 
 def test_an_invitation_is_not_sent_before_it_is_due(invite, make_org, make_default_rule):
