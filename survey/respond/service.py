@@ -1,0 +1,266 @@
+"""Answering a survey on the web: what a token opens, checking the answers, storing them once.
+
+Rule 2: only ``submit`` (a POST) stores answers. Rule 4: a token opens one
+survey, until it expires or is answered, and nothing else.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from survey import clock
+from survey.extensions import db
+from survey.models import Answer, Invitation, Question, Response, SurveyVersion
+from survey.scoring import rollup
+
+WEB = "web"
+MAX_TEXT = 2000
+SCALES: dict[str, range] = {
+    "rating_5": range(1, 6),
+    "nps_0_10": range(0, 11),
+    "ces_7": range(1, 8),
+}
+CLOSED_STATES = ("expired", "cancelled")
+YES_NO = {"yes": 1, "no": 0}
+
+PageState = Literal["open", "closed", "completed"]
+
+_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "in": lambda value, allowed: value in allowed,
+    "not_in": lambda value, allowed: value not in allowed,
+}
+
+
+@dataclass
+class Outcome:
+    """What became of a submission: saved, refused with errors, or too late."""
+
+    state: Literal["saved", "invalid", "completed", "closed"]
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def find(token: str) -> Invitation | None:
+    """Return the invitation a survey token opens, or None."""
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(sa.select(Invitation).where(Invitation.token == token))
+
+
+def find_by_unsubscribe_token(token: str) -> Invitation | None:
+    """Return the invitation an unsubscribe token belongs to, or None."""
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(sa.select(Invitation).where(Invitation.unsubscribe_token == token))
+
+
+def state_of(invitation: Invitation) -> PageState:
+    """Say whether the customer can still answer, has answered, or is too late."""
+    if invitation.state == "completed" or invitation.completed_at is not None:
+        return "completed"
+    if invitation.state in CLOSED_STATES or clock.now() >= invitation.expires_at:
+        return "closed"
+    return "open"
+
+
+def open_page(invitation: Invitation) -> PageState:
+    """Note the first time an open survey is looked at (not an answer) and return its state."""
+    state = state_of(invitation)
+    if state == "open" and invitation.opened_at is None:
+        invitation.opened_at = clock.now()
+        db.session.commit()
+    return state
+
+
+def web_questions(version: SurveyVersion) -> list[Question]:
+    """Return the questions this version asks on the web, in order."""
+    return [q for q in version.questions if q.ask_web]
+
+
+def preselection(questions: list[Question], score: str | None) -> dict[str, str]:
+    """Turn an e-mail button's ?score=N into a pre-selected first rating (shown, not stored)."""
+    first = next((q for q in questions if q.kind in SCALES), None)
+    if first is None or score is None or not score.strip().isdigit():
+        return {}
+    if int(score) not in SCALES[first.kind]:
+        return {}
+    return {first.key: str(int(score))}
+
+
+def visible_keys(questions: list[Question], form: Mapping[str, str]) -> set[str]:
+    """Return the keys of the questions asked, given the answers so far (conditions)."""
+    values: dict[str, Any] = {}
+    shown: set[str] = set()
+    for question in questions:
+        if _condition_holds(question.condition, values):
+            shown.add(question.key)
+            value, _error = _parse(question, form.get(_field(question), ""))
+            if value is not None:
+                values[question.key] = _comparable(question, value)
+    return shown
+
+
+def _field(question: Question) -> str:
+    return f"q_{question.key}"
+
+
+def _condition_holds(condition: dict[str, Any] | None, values: dict[str, Any]) -> bool:
+    """Whether a question's condition on an earlier answer holds (no condition: it does)."""
+    if not condition:
+        return True
+    compare = _OPERATORS.get(str(condition.get("op", "==")))
+    earlier = values.get(condition.get("question", ""))
+    if compare is None or earlier is None:
+        return False
+    try:
+        return bool(compare(earlier, condition.get("value")))
+    except TypeError:  # a condition comparing a number with text holds for no answer
+        return False
+
+
+def _comparable(question: Question, value: Any) -> Any:
+    """The value a condition compares: the number, 1/0 for yes/no, the choice's value."""
+    if question.kind == "single_choice":
+        return value.value
+    return value
+
+
+def _parse(question: Question, raw: str) -> tuple[Any, str | None]:
+    """Return (value, error) for one posted field; value None when unanswered or wrong."""
+    raw = (raw or "").strip()
+    if question.kind == "text":
+        if len(raw) > MAX_TEXT:
+            return None, _("Please keep this under %(n)d characters.", n=MAX_TEXT)
+        return (raw or None), None
+    if not raw:
+        return None, None
+    if question.kind in SCALES:
+        scale = SCALES[question.kind]
+        if raw.isdigit() and int(raw) in scale:
+            return int(raw), None
+        return None, _(
+            "Please choose a number from %(low)d to %(high)d.", low=scale[0], high=scale[-1]
+        )
+    if question.kind == "yes_no":
+        if raw in YES_NO:
+            return YES_NO[raw], None
+        return None, _("Please answer yes or no.")
+    choice = next((c for c in question.choices if c.value == raw), None)
+    if choice is None:
+        return None, _("Please choose one of the options.")
+    return choice, None
+
+
+def check(
+    questions: list[Question], form: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Validate every posted answer; return (values by question key, errors by question key).
+
+    A question whose condition does not hold is neither required nor stored.
+    """
+    values: dict[str, Any] = {}
+    comparable: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for question in questions:
+        if not _condition_holds(question.condition, comparable):
+            continue
+        value, error = _parse(question, form.get(_field(question), ""))
+        if error:
+            errors[question.key] = error
+        elif value is None:
+            if question.required:
+                errors[question.key] = _("Please answer this question.")
+        else:
+            values[question.key] = value
+            comparable[question.key] = _comparable(question, value)
+    return values, errors
+
+
+def submit(invitation: Invitation, form: Mapping[str, str], locale: str) -> Outcome:
+    """Store a customer's web answers once, complete the invitation and roll them up; commit."""
+    state = state_of(invitation)
+    if state != "open":
+        return Outcome(state)
+    questions = web_questions(invitation.version)
+    values, errors = check(questions, form)
+    if errors:
+        return Outcome("invalid", errors)
+
+    now = clock.now()
+    # The state change is the guard: of two submissions racing, one updates the row
+    # and the other finds it completed (PostgreSQL makes it wait for the first).
+    claimed = db.session.execute(
+        sa.update(Invitation)
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.state.not_in(("completed", *CLOSED_STATES)),
+            Invitation.completed_at.is_(None),
+            Invitation.expires_at > now,
+        )
+        .values(state="completed", completed_at=now, opened_at=invitation.opened_at or now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        db.session.rollback()
+        return Outcome(state_of(invitation))
+    try:
+        response = _response_for(invitation, locale, now)
+        by_key = {q.key: q for q in questions}
+        for key, value in values.items():
+            response.answers.append(_answer(by_key[key], value, now))
+        db.session.flush()
+        rollup.apply_response(response)
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        # Another channel completed it in the meantime: the first answer stands.
+        db.session.rollback()
+        return Outcome("completed")
+    db.session.refresh(invitation)
+    return Outcome("saved")
+
+
+def _response_for(invitation: Invitation, locale: str, now: Any) -> Response:
+    """Return the invitation's response, completed on the web now.
+
+    A response begun on another channel (a partial SMS reply) is finished here:
+    the web form asked every question, so its answers replace the partial ones.
+    """
+    response = db.session.scalar(sa.select(Response).where(Response.invitation_id == invitation.id))
+    if response is None:
+        response = Response(
+            invitation=invitation,
+            survey_version_id=invitation.survey_version_id,
+            started_at=invitation.opened_at or now,
+            survey_channel=WEB,
+            locale=locale,
+        )
+        db.session.add(response)
+    else:
+        db.session.execute(sa.delete(Answer).where(Answer.response_id == response.id))
+        db.session.expire(response, ["answers"])
+    response.survey_channel = WEB
+    response.locale = locale
+    response.completed_at = now
+    return response
+
+
+def _answer(question: Question, value: Any, now: Any) -> Answer:
+    answer = Answer(question_id=question.id, question=question, answered_at=now)
+    if question.kind == "text":
+        answer.value_text = value
+    elif question.kind == "single_choice":
+        answer.choice_id = value.id
+    else:
+        answer.value_int = int(value)
+    return answer
