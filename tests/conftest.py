@@ -34,6 +34,7 @@ pytest_plugins = [
     "tests.fixtures.scoring",
     "tests.fixtures.demo",
     "tests.fixtures.browser",
+    "tests.fixtures.admin",
 ]
 
 

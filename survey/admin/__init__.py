@@ -4,4 +4,15 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from survey.admin import outbox, views  # noqa: E402,F401
+from survey.admin import (  # noqa: E402,F401  # noqa: E402,F401
+    apikeys,
+    audit_views,
+    home,
+    labels,
+    org,
+    outbox,
+    settings_views,
+    users,
+    views,
+    zones,
+)

@@ -1,10 +1,12 @@
 """The data model, one module per aggregate, re-exported here."""
 
+from survey.models.audit import AuditEvent
 from survey.models.customer import Address, Customer, OptOut, customer_address
 from survey.models.interaction import Interaction
 from survey.models.invitation import Delivery, Invitation
 from survey.models.org import Agent, BusinessLine, Team
 from survey.models.outbox import OutboxMessage
+from survey.models.password_link import PasswordLink
 from survey.models.response import Answer, Response
 from survey.models.rollup import Rollup
 from survey.models.rule import DispatchRule
@@ -17,6 +19,7 @@ __all__ = [
     "Agent",
     "Answer",
     "ApiKey",
+    "AuditEvent",
     "BusinessLine",
     "Choice",
     "Customer",
@@ -26,6 +29,7 @@ __all__ = [
     "Invitation",
     "OptOut",
     "OutboxMessage",
+    "PasswordLink",
     "Question",
     "Response",
     "Rollup",

@@ -1,0 +1,140 @@
+"""The admin pages' forms. Checks that need the database live in the services."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+ROLE_CHOICES = [
+    SelectChoice("admin", _l("admin")),
+    SelectChoice("manager", _l("manager")),
+    SelectChoice("quality", _l("quality")),
+]
+SCOPE_CHOICES = [
+    SelectChoice("interactions", _l("Send interactions")),
+    SelectChoice("scores", _l("Read scores")),
+]
+FUNCTION_CHOICES = [
+    SelectChoice("inquiry", _l("Inquiries")),
+    SelectChoice("complaint", _l("Complaints")),
+    SelectChoice("outbound", _l("Outbound calls")),
+]
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, default="manager")
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired()])
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
+    )
+
+
+class ApiKeyForm(FlaskForm):
+    name = StringField(
+        _l("Name"),
+        validators=[DataRequired(message=_l("Give the key a name.")), Length(max=120)],
+    )
+    scopes = SelectMultipleField(
+        _l("What it may do"),
+        choices=SCOPE_CHOICES,
+        default=["interactions"],
+        option_widget=widgets.CheckboxInput(),
+        widget=widgets.ListWidget(prefix_label=False),
+        validators=[DataRequired(message=_l("Choose at least one."))],
+    )
+
+
+class BusinessLineForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
+    name_zh = StringField(_l("Name in Chinese"), validators=[DataRequired(), Length(max=120)])
+    name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=120)])
+
+
+class BusinessLineEditForm(FlaskForm):
+    name_zh = StringField(_l("Name in Chinese"), validators=[DataRequired(), Length(max=120)])
+    name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=120)])
+    active = BooleanField(_l("Active"))
+
+
+class TeamForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=60)])
+    business_line = SelectField(_l("Business line"), coerce=int)
+    function = SelectField(_l("What the team does"), choices=FUNCTION_CHOICES)
+    name_zh = StringField(_l("Name in Chinese"), validators=[DataRequired(), Length(max=120)])
+    name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=120)])
+
+
+class TeamEditForm(FlaskForm):
+    function = SelectField(_l("What the team does"), choices=FUNCTION_CHOICES)
+    name_zh = StringField(_l("Name in Chinese"), validators=[DataRequired(), Length(max=120)])
+    name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=120)])
+    active = BooleanField(_l("Active"))
+
+
+class AgentForm(FlaskForm):
+    code = StringField(_l("Agent code"), validators=[DataRequired(), Length(max=60)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
+
+
+class AgentEditForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
+    team = SelectField(_l("Team"), coerce=int)
+    active = BooleanField(_l("Active"))
+
+
+class AgentImportForm(FlaskForm):
+    file = FileField(_l("CSV file"), validators=[FileRequired(message=_l("Choose a file."))])
+
+
+class SettingsForm(FlaskForm):
+    bank_name_zh = StringField(_l("Bank name in Chinese"))
+    bank_name_en = StringField(_l("Bank name in English"))
+    sms_signature = StringField(_l("SMS signature"))
+    default_timezone = StringField(_l("Default time zone"))
+    allowed_hours_start = StringField(_l("Contact customers from"))
+    allowed_hours_end = StringField(_l("Contact customers until"))
+    frequency_window_days = StringField(_l("Ask a customer at most once every (days)"))
+    min_n = StringField(_l("Minimum answers before a score is shown"))
+    link_lifetime_hours = StringField(_l("Survey links work for (hours)"))
+    holidays = TextAreaField(_l("Holidays"), render_kw={"rows": 6})
+    makeup_workdays = TextAreaField(_l("Make-up working days"), render_kw={"rows": 3})
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    actor = StringField(_l("Who"), validators=[Optional(), Length(max=254)])
+    entity_type = SelectField(
+        _l("What"), choices=[SelectChoice("", _l("Everything"))], validate_choice=False
+    )
+    date_from = DateField(_l("From"), validators=[Optional()])
+    date_to = DateField(_l("To"), validators=[Optional()])

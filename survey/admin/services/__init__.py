@@ -1,0 +1,1 @@
+"""The work behind the admin pages: accounts, keys, organisation, settings."""

@@ -1,0 +1,220 @@
+"""The organisation settings form's rules: check every value, save all or nothing, say what changed."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+from zoneinfo import available_timezones
+
+from flask_babel import lazy_gettext as _l
+
+from survey import audit, settings
+from survey.models import User
+
+HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+SIGNATURE_CHARS = (2, 16)  # what Chinese carriers accept between the brackets
+RANGES = {
+    "frequency_window_days": (1, 365),
+    "min_n": (1, 1000),
+    "link_lifetime_hours": (1, 720),
+}
+
+
+def current() -> dict[str, Any]:
+    """Return the settings as they are, defaults filled in."""
+    return settings.all_settings()
+
+
+def _int_in(raw: Any, low: int, high: int) -> int:
+    text = str(raw if raw is not None else "").strip()
+    if not re.fullmatch(r"\d+", text) or not low <= int(text) <= high:
+        raise ValueError(
+            str(_l("Enter a whole number from %(low)d to %(high)d.", low=low, high=high))
+        )
+    return int(text)
+
+
+def _dates(raw: Any) -> list[str]:
+    days: set[str] = set()
+    for number, line in enumerate(str(raw or "").splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            days.add(date.fromisoformat(line).isoformat())
+        except ValueError:
+            raise ValueError(
+                str(
+                    _l(
+                        "Line %(n)d: “%(text)s” is not a date like 2026-10-01.",
+                        n=number,
+                        text=line[:40],
+                    )
+                )
+            ) from None
+    return sorted(days)
+
+
+def _signature(raw: Any) -> str:
+    text = str(raw or "").strip()
+    inner = text[1:-1]
+    if len(text) < 2 or not text.startswith("【") or not text.endswith("】"):
+        raise ValueError(str(_l("Write the signature between 【 and 】, e.g. 【示例银行】.")))
+    if "【" in inner or "】" in inner:
+        raise ValueError(str(_l("Use one pair of brackets only.")))
+    low, high = SIGNATURE_CHARS
+    if not low <= len(inner.strip()) <= high:
+        raise ValueError(
+            str(
+                _l(
+                    "Between the brackets, write %(low)d to %(high)d characters.",
+                    low=low,
+                    high=high,
+                )
+            )
+        )
+    return text
+
+
+def _name(raw: Any) -> str:
+    text = str(raw or "").strip()
+    if not text:
+        raise ValueError(str(_l("Enter the bank's name.")))
+    if len(text) > 60:
+        raise ValueError(str(_l("At most %(n)d characters.", n=60)))
+    return text
+
+
+def _zone(raw: Any) -> str:
+    text = str(raw or "").strip()
+    if text not in available_timezones():
+        raise ValueError(str(_l("Enter a time zone such as Asia/Shanghai.")))
+    return text
+
+
+def _hh_mm(raw: Any) -> str:
+    text = str(raw or "").strip()
+    if not HH_MM.match(text):
+        raise ValueError(str(_l("Enter a time like 08:00.")))
+    return text
+
+
+PARSERS = {
+    "bank_name_zh": _name,
+    "bank_name_en": _name,
+    "sms_signature": _signature,
+    "default_timezone": _zone,
+    "allowed_hours_start": _hh_mm,
+    "allowed_hours_end": _hh_mm,
+    "holidays": _dates,
+    "makeup_workdays": _dates,
+}
+
+
+def validate(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Turn the form's text into setting values; return them and an error per bad field."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for key in settings.DEFAULTS:
+        try:
+            if key in RANGES:
+                values[key] = _int_in(raw.get(key), *RANGES[key])
+            else:
+                values[key] = PARSERS[key](raw.get(key))
+        except ValueError as error:
+            errors[key] = str(error)
+    start, end = values.get("allowed_hours_start"), values.get("allowed_hours_end")
+    if start and end and start >= end:
+        errors["allowed_hours_end"] = str(_l("The end must be later than the start."))
+    for day in values.get("makeup_workdays", []):
+        if date.fromisoformat(day).weekday() < 5:
+            errors["makeup_workdays"] = str(
+                _l("%(day)s is a weekday already; make-up working days fall on a weekend.", day=day)
+            )
+            break
+        if day in values.get("holidays", []):
+            errors["makeup_workdays"] = str(_l("%(day)s is also in the holiday list.", day=day))
+            break
+    return values, errors
+
+
+def save(actor: User, values: dict[str, Any]) -> list[str]:
+    """Store the changed settings with one audit record; return what each change now does."""
+    before = current()
+    old, new = audit.changes(before, values)
+    for key, value in new.items():
+        settings.put(key, value, actor.id)
+    if new:
+        audit.record(actor, "settings.update", "settings", None, old, new)
+    return effects(new, values)
+
+
+def effects(changed: dict[str, Any], values: dict[str, Any]) -> list[str]:
+    """Say, in the admin's language, where each change will be seen."""
+    said: list[str] = []
+    if "sms_signature" in changed:
+        said.append(
+            str(
+                _l(
+                    "SMS previews will now end with %(signature)s.",
+                    signature=values["sms_signature"],
+                )
+            )
+        )
+    if {"bank_name_zh", "bank_name_en"} & changed.keys():
+        said.append(
+            str(
+                _l(
+                    "Pages and messages now name the bank “%(zh)s” / “%(en)s”.",
+                    zh=values["bank_name_zh"],
+                    en=values["bank_name_en"],
+                )
+            )
+        )
+    if "default_timezone" in changed:
+        said.append(
+            str(
+                _l(
+                    "Customers without a time zone of their own are now taken to be in %(zone)s.",
+                    zone=values["default_timezone"],
+                )
+            )
+        )
+    if {"allowed_hours_start", "allowed_hours_end"} & changed.keys():
+        said.append(
+            str(
+                _l(
+                    "Surveys are now sent only between %(start)s and %(end)s in the customer's time "
+                    "zone; the rest wait until then.",
+                    start=values["allowed_hours_start"],
+                    end=values["allowed_hours_end"],
+                )
+            )
+        )
+    if "frequency_window_days" in changed:
+        said.append(
+            str(
+                _l(
+                    "A customer is now asked at most once every %(n)d days.",
+                    n=values["frequency_window_days"],
+                )
+            )
+        )
+    if "min_n" in changed:
+        said.append(str(_l("Scores are now shown only from %(n)d answers up.", n=values["min_n"])))
+    if {"holidays", "makeup_workdays"} & changed.keys():
+        said.append(
+            str(
+                _l(
+                    "Working days now leave out %(h)d holidays and add %(m)d make-up days.",
+                    h=len(values["holidays"]),
+                    m=len(values["makeup_workdays"]),
+                )
+            )
+        )
+    if "link_lifetime_hours" in changed:
+        said.append(
+            str(_l("New survey links now work for %(n)d hours.", n=values["link_lifetime_hours"]))
+        )
+    return said
