@@ -36,8 +36,8 @@ def _wait_for(condition, timeout: float = 20.0):
     raise AssertionError("the worker did not finish in time")
 
 
-def test_a_posted_interaction_reaches_the_outbox_through_a_real_worker(
-    client, client_as, make_org, running_worker
+def test_a_posted_interaction_reaches_the_outbox_through_a_real_worker_and_is_answered(
+    app, client, client_as, make_org, running_worker
 ):
     make_org()
     survey = create_from_starter(POST_INTERACTION)
@@ -75,3 +75,20 @@ def test_a_posted_interaction_reaches_the_outbox_through_a_real_worker(
     ).get_json()
     assert status["state"] == "sent"
     assert [d["state"] for d in status["deliveries"]] == ["sent"]
+
+    # The admin follows the link and answers as the customer would.
+    customer = app.test_client()
+    opened = customer.get(f"/s/{invitation.token}?score=5")
+    assert opened.status_code == 200
+    answers = {
+        "q_attitude": "5",
+        "q_wait_time": "4",
+        "q_products": "3",
+        "q_overall": "5",
+        "q_nps": "9",
+        "q_comment": "很满意",
+    }
+    assert customer.post(f"/s/{invitation.token}", data=answers).status_code == 200
+    assert customer.post(f"/s/{invitation.token}", data=answers).status_code == 409
+    db.session.rollback()
+    assert db.session.get(Invitation, invitation_id).state == "completed"
