@@ -110,11 +110,19 @@ def demo(seed: int, today: str | None, size: int, if_empty: bool) -> None:
 
     from survey import demo as demo_data
 
-    day = date.fromisoformat(today) if today else None
+    try:
+        day = date.fromisoformat(today) if today else None
+    except ValueError as error:
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--today") from error
     if if_empty and not demo_data.database_is_empty():
         click.echo("demo: the database has data already; nothing loaded", err=True)
+        for line in demo_data.sign_in_reminder():
+            click.echo(line)
         return
-    summary = demo_data.load(seed=seed, today=day, size=size, progress=sys.stderr.isatty())
+    try:
+        summary = demo_data.load(seed=seed, today=day, size=size, progress=sys.stderr.isatty())
+    except demo_data.DemoError as error:
+        raise click.ClickException(str(error)) from error
     for line in summary.lines():
         click.echo(line)
 

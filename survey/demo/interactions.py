@@ -1,0 +1,239 @@
+"""Ninety days of demo interactions, with the complaint facts the dashboards report on.
+
+Complaint shares (category, cause, resolved at first handling) are dealt out
+as exact quotas and shuffled, so every demo shows the bank's stated mix rather
+than a random wobble around it; everything else is drawn at random.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from survey.demo.org import Organisation
+from survey.demo.people import DemoCustomer
+
+DAYS = 90
+COMPLAINT_CATEGORIES = {"account": 0.40, "credit_card": 0.25, "e_banking": 0.20, "loan": 0.15}
+COMPLAINT_CAUSES = {"attitude": 0.40, "process": 0.30, "system": 0.20, "other": 0.10}
+RESOLVED_AT_FIRST_HANDLING = 0.90
+
+TYPES = {"inquiry": 0.68, "complaint": 0.17, "outbound": 0.15}
+CHANNELS = {
+    "inquiry": {"phone": 55, "chat": 18, "app": 10, "email": 8, "branch": 9},
+    "complaint": {"phone": 60, "email": 12, "branch": 12, "chat": 10, "app": 6},
+    "outbound": {"phone": 100},
+}
+CATEGORIES = {
+    "inquiry": {"account": 35, "credit_card": 25, "e_banking": 20, "loan": 10, "other": 10},
+    "outbound": {"credit_card": 40, "loan": 30, "account": 20, "other": 10},
+}
+LINES = {
+    "credit_card": {"credit_card": 100},
+    "account": {"personal": 80, "corporate": 20},
+    "e_banking": {"personal": 80, "corporate": 20},
+    "loan": {"personal": 60, "corporate": 40},
+    "other": {"personal": 70, "corporate": 20, "credit_card": 10},
+}
+TEAM_SUFFIX = {"inquiry": "inquiries", "complaint": "complaints", "outbound": "outbound"}
+EXTERNAL_PREFIX = {"phone": "CALL", "chat": "CHAT", "email": "MAIL", "branch": "BRCH", "app": "APP"}
+# Contacts per opening hour (08:00–19:59), peaking mid-morning and mid-afternoon.
+HOURS = {8: 4, 9: 8, 10: 10, 11: 9, 12: 6, 13: 5, 14: 8, 15: 9, 16: 8, 17: 6, 18: 4, 19: 2}
+WEEKDAY_VOLUME = (1.15, 1.0, 1.0, 1.0, 1.05, 0.55, 0.45)
+# (median seconds, spread) of the queue wait, before the busy-hour and staffing factors.
+WAITS = {"phone": (45, 1.0), "chat": (25, 0.9), "app": (20, 0.8), "branch": (420, 0.6)}
+
+
+@dataclass(slots=True)
+class DemoInteraction:
+    external_id: str
+    occurred_at: datetime
+    channel: str
+    type: str
+    line: str
+    team: str
+    agent_id: int
+    category: str
+    wait_seconds: int | None
+    customer: DemoCustomer
+    opened_at: datetime | None = None
+    first_reply_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolved_first_contact: bool | None = None
+    cause: str | None = None
+    resolved_in_working_days: int | None = None
+    suppression_reason: str | None = None
+    id: int = 0
+
+
+def add_working_days(day: date, count: int, holidays: set[date], makeup: set[date]) -> date:
+    """Return the working day ``count`` working days after ``day`` (weekends and holidays skipped)."""
+    while count > 0:
+        day += timedelta(days=1)
+        if (day.weekday() < 5 or day in makeup) and day not in holidays:
+            count -= 1
+    return day
+
+
+def quota(rng: random.Random, shares: dict[str, float], n: int) -> list[str]:
+    """Deal out ``n`` labels in exactly the given shares (largest remainder), shuffled."""
+    exact = {label: share * n for label, share in shares.items()}
+    counts = {label: math.floor(value) for label, value in exact.items()}
+    by_remainder = sorted(exact, key=lambda label: exact[label] - counts[label], reverse=True)
+    for label in by_remainder[: n - sum(counts.values())]:
+        counts[label] += 1
+    labels = [label for label, count in counts.items() for _ in range(count)]
+    rng.shuffle(labels)
+    return labels
+
+
+def _pick(rng: random.Random, weights: dict[str, float]) -> str:
+    return rng.choices(list(weights), list(weights.values()))[0]
+
+
+def _day_counts(days: list[date], size: int, last_day_share: float) -> list[int]:
+    """Spread ``size`` interactions over the days by weekday volume (largest remainder)."""
+    weights = [WEEKDAY_VOLUME[d.weekday()] for d in days]
+    weights[-1] *= last_day_share
+    total = sum(weights)
+    exact = [size * w / total for w in weights]
+    counts = [math.floor(x) for x in exact]
+    order = sorted(range(len(days)), key=lambda i: exact[i] - counts[i], reverse=True)
+    for i in order[: size - sum(counts)]:
+        counts[i] += 1
+    return counts
+
+
+def _wait(rng: random.Random, channel: str, at: datetime, progress: float) -> int | None:
+    """Queue wait: a long tail, longer in busy hours and on Mondays, shorter as staffing improves."""
+    if channel not in WAITS:
+        return None
+    median, spread = WAITS[channel]
+    busy = 1.35 if at.hour in (10, 11, 14, 15) else 0.8 if at.hour in (8, 19) else 1.0
+    monday = 1.25 if at.weekday() == 0 else 1.0
+    staffing = 1.25 - 0.4 * progress  # the bank hired in the period: waits fall over time
+    seconds = median * math.exp(rng.gauss(0, spread)) * busy * monday * staffing
+    return min(int(seconds), 3600)
+
+
+def _local(day: date, hour: int, minute: int, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(hour, minute), zone)
+
+
+def create_interactions(
+    rng: random.Random,
+    size: int,
+    last_day: date,
+    as_of: datetime,
+    zone: ZoneInfo,
+    org: Organisation,
+    customers: list[DemoCustomer],
+    holidays: set[date],
+    makeup: set[date],
+) -> list[DemoInteraction]:
+    """Generate ``size`` interactions over the 90 days up to ``last_day``, none after ``as_of``."""
+    days = [last_day - timedelta(days=DAYS - 1 - i) for i in range(DAYS)]
+    local_now = as_of.astimezone(zone)
+    # Today only has the hours that are over, with an hour to spare for the work they started.
+    open_hours = [h for h in HOURS if local_now.date() > last_day or h + 1 < local_now.hour]
+    last_day_share = sum(HOURS[h] for h in open_hours) / sum(HOURS.values())
+    counts = _day_counts(days, size, last_day_share)
+
+    types = [_pick(rng, TYPES) for _ in range(size)]
+    n_complaints = types.count("complaint")
+    categories = iter(quota(rng, COMPLAINT_CATEGORIES, n_complaints))
+    causes = iter(quota(rng, COMPLAINT_CAUSES, n_complaints))
+    first_contact = {"yes": RESOLVED_AT_FIRST_HANDLING, "no": 1 - RESOLVED_AT_FIRST_HANDLING}
+    resolved_first = iter(quota(rng, first_contact, n_complaints))
+    who = rng.choices(customers, cum_weights=_cumulative(c.activity for c in customers), k=size)
+
+    found: list[DemoInteraction] = []
+    index = 0
+    for day_number, (day, count) in enumerate(zip(days, counts, strict=True)):
+        hours = open_hours if day == last_day else list(HOURS)
+        for _ in range(count):
+            kind, customer = types[index], who[index]
+            index += 1
+            channel = _pick(rng, CHANNELS[kind])
+            if channel == "branch" and day.weekday() == 6:
+                channel = "phone"  # branches close on Sundays
+            hour = rng.choices(hours, [HOURS[h] for h in hours])[0]
+            at = _local(day, hour, rng.randrange(60), zone) + timedelta(seconds=rng.randrange(60))
+            category = next(categories) if kind == "complaint" else _pick(rng, CATEGORIES[kind])
+            line = _pick(rng, LINES[category])
+            team = f"{line}-{TEAM_SUFFIX[kind]}"
+            interaction = DemoInteraction(
+                external_id="",
+                occurred_at=at.astimezone(UTC),
+                channel=channel,
+                type=kind,
+                line=line,
+                team=team,
+                agent_id=rng.choice(org.agents_by_team[team]),
+                category=category,
+                wait_seconds=_wait(rng, channel, at, day_number / (DAYS - 1)),
+                customer=customer,
+            )
+            if kind == "complaint":
+                _complaint_facts(
+                    rng, interaction, next(causes), next(resolved_first) == "yes", as_of,
+                    zone, holidays, makeup,
+                )  # fmt: skip
+            found.append(interaction)
+
+    found.sort(key=lambda i: i.occurred_at)
+    for number, interaction in enumerate(found, start=1):
+        prefix = EXTERNAL_PREFIX[interaction.channel]
+        year = interaction.occurred_at.astimezone(zone).year
+        interaction.external_id = f"{prefix}-{year}-{number:06d}"
+    return found
+
+
+def _cumulative(weights: object) -> list[float]:
+    total, out = 0.0, []
+    for weight in weights:  # type: ignore[attr-defined]
+        total += weight
+        out.append(total)
+    return out
+
+
+def _complaint_facts(
+    rng: random.Random,
+    interaction: DemoInteraction,
+    cause: str,
+    resolved_first: bool,
+    as_of: datetime,
+    zone: ZoneInfo,
+    holidays: set[date],
+    makeup: set[date],
+) -> None:
+    """Fill in when a complaint was opened, first answered and finally resolved."""
+    opened = interaction.occurred_at
+    interaction.opened_at = opened
+    interaction.cause = cause
+    interaction.resolved_first_contact = resolved_first
+    if resolved_first:
+        handled = opened + timedelta(minutes=rng.uniform(3, 25))
+        interaction.first_reply_at = handled
+        interaction.resolved_at = handled
+        interaction.resolved_in_working_days = 0
+        return
+    # Escalated: a first reply mostly within hours, a final result mostly within 5 working days.
+    interaction.first_reply_at = opened + timedelta(hours=5 * math.exp(rng.gauss(0, 1.0)))
+    if interaction.first_reply_at > as_of:
+        interaction.first_reply_at = None
+    working_days = rng.choices(
+        [1, 2, 3, 4, 5, rng.randint(6, 10), rng.randint(11, 20)],
+        [20, 20, 18, 12, 10, 15, 5],
+    )[0]
+    day = add_working_days(opened.astimezone(zone).date(), working_days, holidays, makeup)
+    resolved = _local(day, rng.randint(9, 17), rng.randrange(60), zone).astimezone(UTC)
+    if interaction.first_reply_at and resolved < interaction.first_reply_at:
+        resolved = interaction.first_reply_at + timedelta(hours=1)
+    stuck = rng.random() < 0.03  # a few cases drag on with no end in sight
+    if resolved <= as_of and not stuck:
+        interaction.resolved_at = resolved
+        interaction.resolved_in_working_days = working_days

@@ -1,0 +1,179 @@
+"""The demo bank: business lines, teams, agents, staff sign-ins, the survey and its rules."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from survey.auth import service as auth_service
+from survey.designer import service as designer_service
+from survey.designer.starters import POST_INTERACTION
+from survey.extensions import db
+from survey.models import Agent, BusinessLine, DispatchRule, Survey, Team
+
+DEMO_PASSWORD = "demo-password-2026"
+STAFF = (
+    ("admin", "admin@demo.bank", "演示管理员 Demo admin"),
+    ("manager", "manager@demo.bank", "演示经理 Demo manager"),
+    ("quality", "quality@demo.bank", "演示质检 Demo quality"),
+)
+API_KEY_NAME = "Demo call-centre system / 演示呼叫中心系统"
+
+BUSINESS_LINES = (
+    ("personal", "个人金融", "Personal banking"),
+    ("corporate", "公司金融", "Corporate banking"),
+    ("credit_card", "信用卡中心", "Credit-card centre"),
+)
+TEAM_KINDS = (
+    # function, code suffix, zh suffix, en suffix
+    ("inquiry", "inquiries", "咨询组", "inquiries"),
+    ("complaint", "complaints", "投诉组", "complaints"),
+    ("outbound", "outbound", "外呼组", "outbound calls"),
+)
+# Agents per team code, in the order their codes A1001… are handed out. A1042 sits in
+# personal-complaints, as in the API contract's example.
+AGENTS: dict[str, tuple[str, ...]] = {
+    "personal-inquiries": ("王芳", "李娜", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "Emily Chen"),
+    "personal-complaints": ("黄丽", "周杰", "吴敏", "徐婷", "孙浩"),
+    "personal-outbound": ("胡雪", "朱琳", "高峰"),
+    "corporate-inquiries": ("林晓", "何婷婷", "郭强", "马丽"),
+    "corporate-complaints": ("罗斌", "梁静", "宋佳"),
+    "corporate-outbound": ("郑凯", "谢芳"),
+    "credit_card-inquiries": ("韩雪", "唐磊", "冯涛", "于洋", "董丹", "David Wong", "程亮"),
+    "credit_card-complaints": ("曹颖", "袁杰", "邓超", "许晴", "萧然"),
+    "credit_card-outbound": ("傅明", "沈洁", "曾伟", "彭丽"),
+}
+LATE_AGENTS = (("personal-complaints", "吕斌"),)  # joined last: A1042
+
+
+@dataclass
+class Organisation:
+    """Ids the generators need, and who is good at the job."""
+
+    line_ids: dict[str, int]
+    team_ids: dict[str, int]
+    agents_by_team: dict[str, list[int]]
+    # How much better (or worse) than usual customers rate each agent, in scale points.
+    agent_skill: dict[int, float]
+
+
+def create_organisation(rng: random.Random) -> Organisation:
+    """Create the business lines, their inquiry, complaint and outbound teams, and ~40 agents."""
+    lines = {
+        code: BusinessLine(code=code, name_zh=zh, name_en=en) for code, zh, en in BUSINESS_LINES
+    }
+    teams: dict[str, Team] = {}
+    for code, line in lines.items():
+        for function, suffix, zh, en in TEAM_KINDS:
+            team_code = f"{code}-{suffix}"
+            teams[team_code] = Team(
+                code=team_code,
+                business_line=line,
+                function=function,
+                name_zh=line.name_zh + zh,
+                name_en=f"{line.name_en} {en}",
+            )
+    agents: list[Agent] = []
+    for team_code, name in [
+        (team, name) for team, names in AGENTS.items() for name in names
+    ] + list(LATE_AGENTS):
+        agents.append(Agent(code=f"A{1001 + len(agents)}", team=teams[team_code], name=name))
+    db.session.add_all([*lines.values(), *teams.values(), *agents])
+    db.session.flush()
+
+    agents_by_team: dict[str, list[int]] = {code: [] for code in teams}
+    for agent in agents:
+        agents_by_team[agent.team.code].append(agent.id)
+    # A few stars and a few who need coaching, so the agent ranking has something to show.
+    skill = {agent.id: rng.gauss(0, 0.25) for agent in agents}
+    for agent in rng.sample(agents, 3):
+        skill[agent.id] = 0.5
+    for agent in rng.sample([a for a in agents if skill[a.id] < 0.5], 3):
+        skill[agent.id] = -0.8
+    return Organisation(
+        line_ids={code: line.id for code, line in lines.items()},
+        team_ids={code: team.id for code, team in teams.items()},
+        agents_by_team=agents_by_team,
+        agent_skill=skill,
+    )
+
+
+def create_staff() -> tuple[dict[str, int], str]:
+    """Create the three demo sign-ins and the call-centre system's API key; return ids and key."""
+    ids = {}
+    for role, email, name in STAFF:
+        user = auth_service.create_user(email, role, DEMO_PASSWORD, name=name)
+        db.session.flush()
+        ids[role] = user.id
+    _row, key = auth_service.create_api_key(API_KEY_NAME, ("interactions", "scores"))
+    return ids, key
+
+
+@dataclass
+class SurveySetup:
+    survey_id: int
+    version_id: int
+    question_ids: dict[str, int]  # by question key
+    default_rule_id: int
+    complaint_rule_id: int
+
+
+def create_survey(manager_id: int, published_at: datetime) -> SurveySetup:
+    """Publish the bilingual post-interaction survey and the rules that send it."""
+    survey = designer_service.create_from_starter(POST_INTERACTION, created_by_id=manager_id)
+    db.session.flush()
+    version = survey.versions[0]
+    designer_service.publish(version, user_id=manager_id)
+    # It went live a week before the demo's first interaction, not when the demo was loaded.
+    survey.created_at = published_at - timedelta(days=2)
+    version.created_at = survey.created_at
+    version.published_at = published_at
+    default_rule = _default_rule(survey)
+    # Complaints are surveyed by a phone callback first, with an SMS that can be answered by
+    # reply as the fallback, so the demo shows answers from every survey channel.
+    complaint_rule = DispatchRule(
+        position=1,
+        name="Complaints: phone callback, then SMS / 投诉：电话回访，其次短信",
+        filters={"type": ["complaint"]},
+        survey=survey,
+        delay_minutes=60,
+        channels=["voice", "sms"],
+        sms_mode="two_way",
+        sample_rate=1.0,
+    )
+    default_rule.position = 2
+    db.session.add(complaint_rule)
+    db.session.flush()
+    return SurveySetup(
+        survey_id=survey.id,
+        version_id=version.id,
+        question_ids={q.key: q.id for q in version.questions},
+        default_rule_id=default_rule.id,
+        complaint_rule_id=complaint_rule.id,
+    )
+
+
+def _default_rule(survey: Survey) -> DispatchRule:
+    """Return the rule that surveys every interaction, made as the product makes it when it can."""
+    try:
+        from survey.dispatch.rules import create_default_rule
+    except ImportError:
+        create_default_rule = None
+    if create_default_rule is not None:
+        rule = create_default_rule(survey)
+        db.session.flush()
+        return rule
+    rule = DispatchRule(
+        position=1,
+        name="Every interaction / 所有交互",
+        filters={},
+        survey=survey,
+        delay_minutes=0,
+        channels=["sms", "email"],
+        sms_mode="link",
+        sample_rate=1.0,
+    )
+    db.session.add(rule)
+    db.session.flush()
+    return rule

@@ -1,0 +1,271 @@
+"""The demo bank: deterministic, shaped like the bank's own figures, and honest in its scores.
+
+Shares are tested on 3,000 interactions (about 500 complaints), large enough for
+the tolerances stated next to each assertion.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from survey import clock, demo
+from survey.auth import service as auth_service
+from survey.extensions import db
+from survey.models import (
+    Address,
+    Answer,
+    Customer,
+    Interaction,
+    Invitation,
+    Question,
+    Response,
+    User,
+    customer_address,
+)
+from tests.fixtures.demo import demo_fingerprint
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+TODAY = date(2026, 11, 29)
+SIZE = 3000
+
+
+@pytest.fixture
+def loaded(app):
+    """The demo bank at the size the share tests use."""
+    return demo.load(seed=7, today=TODAY, size=SIZE)
+
+
+def complaints() -> list[Interaction]:
+    return list(db.session.scalars(sa.select(Interaction).where(Interaction.type == "complaint")))
+
+
+def weekdays_between(start: datetime, end: datetime) -> int:
+    """Count Monday–Friday days after the start day up to and including the end day."""
+    day, last, count = start.astimezone(SHANGHAI).date(), end.astimezone(SHANGHAI).date(), 0
+    while day < last:
+        day += timedelta(days=1)
+        count += day.weekday() < 5
+    return count
+
+
+def scores_by(key: str) -> list[tuple[Interaction, int]]:
+    """Pair each completed answer to a question with the interaction it is about."""
+    return list(
+        db.session.execute(
+            sa.select(Interaction, Answer.value_int)
+            .join(Invitation, Invitation.interaction_id == Interaction.id)
+            .join(Response, Response.invitation_id == Invitation.id)
+            .join(Answer, Answer.response_id == Response.id)
+            .join(Question, Question.id == Answer.question_id)
+            .where(Question.key == key, Response.completed_at.is_not(None))
+        )
+    )
+
+
+def test_same_seed_day_and_size_give_the_same_data_and_another_seed_does_not(app, empty_database):
+    demo.load(seed=11, today=TODAY, size=600)
+    first = demo_fingerprint()
+    empty_database()
+    demo.load(seed=11, today=TODAY, size=600)
+    again = demo_fingerprint()
+    empty_database()
+    demo.load(seed=12, today=TODAY, size=600)
+    assert again == first
+    assert demo_fingerprint() != first
+
+
+def test_complaints_follow_the_banks_category_and_cause_mix(loaded):
+    found = complaints()
+    n = len(found)
+    share_of_complaints = n / SIZE
+    assert 0.15 <= share_of_complaints <= 0.20
+
+    categories = Counter(c.category for c in found)
+    for category, share in {"account": 40, "credit_card": 25, "e_banking": 20, "loan": 15}.items():
+        assert abs(100 * categories[category] / n - share) <= 4, category  # ±4 points
+    causes = Counter(c.complaint_cause for c in found)
+    for cause, share in {"attitude": 40, "process": 30, "system": 20, "other": 10}.items():
+        assert abs(100 * causes[cause] / n - share) <= 4, cause  # ±4 points
+
+
+def test_complaints_are_mostly_settled_at_first_handling_and_on_time(loaded):
+    found = complaints()
+    first_contact = sum(1 for c in found if c.complaint_resolved_first_contact) / len(found)
+    assert abs(first_contact - 0.90) <= 0.03
+
+    replied = [c for c in found if c.complaint_first_reply_at is not None]
+    within_a_day = [
+        c
+        for c in replied
+        if c.complaint_first_reply_at - c.complaint_opened_at <= timedelta(hours=24)
+    ]
+    assert len(within_a_day) / len(found) > 0.80
+    escalated = [c for c in replied if not c.complaint_resolved_first_contact]
+    assert sum(1 for c in escalated if c in within_a_day) / len(escalated) > 0.80
+
+    resolved = [c for c in found if c.complaint_resolved_at is not None]
+    on_time = [
+        c for c in resolved if weekdays_between(c.complaint_opened_at, c.complaint_resolved_at) <= 5
+    ]
+    assert len(on_time) / len(resolved) > 0.90
+    escalated = [c for c in resolved if not c.complaint_resolved_first_contact]
+    assert sum(1 for c in escalated if c in on_time) / len(escalated) > 0.65
+    still_open = [c for c in found if c.complaint_resolved_at is None]
+    assert 0 < len(still_open) < 0.05 * len(found)
+    assert not any(c.complaint_resolved_first_contact for c in still_open)
+
+
+def test_interactions_fall_in_the_banks_opening_hours_over_ninety_days(loaded):
+    found = list(db.session.scalars(sa.select(Interaction)))
+    local = [i.occurred_at.astimezone(SHANGHAI) for i in found]
+    assert min(t.date() for t in local) == TODAY - timedelta(days=89)
+    assert max(t.date() for t in local) == TODAY
+    assert all(8 <= t.hour < 20 for t in local)
+    channels = Counter(i.channel for i in found)
+    assert channels.most_common(1)[0][0] == "phone"
+    assert set(channels) == {"phone", "chat", "email", "branch", "app"}
+    assert Counter(i.type for i in found).most_common(1)[0][0] == "inquiry"
+    assert all(
+        i.external_id.split("-")[0] in {"CALL", "CHAT", "MAIL", "BRCH", "APP"} for i in found
+    )
+
+
+def test_customers_are_mostly_chinese_and_some_share_an_address(loaded):
+    customers = list(db.session.scalars(sa.select(Customer)))
+    zh = sum(1 for c in customers if c.locale == "zh") / len(customers)
+    assert abs(zh - 0.85) <= 0.04
+    phones = db.session.scalars(sa.select(Address.value).where(Address.kind == "phone")).all()
+    assert all(p.startswith("+861") and len(p) == 14 and p[1:].isdigit() for p in phones)
+    emails = db.session.scalars(sa.select(Address.value).where(Address.kind == "email")).all()
+    assert all(e.rsplit("@", 1)[1] in {"example.com", "example.net", "example.org"} for e in emails)
+    shared = db.session.execute(
+        sa.select(customer_address.c.address_id)
+        .group_by(customer_address.c.address_id)
+        .having(sa.func.count() > 1)
+    ).all()
+    assert shared
+
+
+def test_about_a_third_of_invitations_are_answered_and_nothing_is_left_to_send(loaded):
+    states = Counter(db.session.scalars(sa.select(Invitation.state)))
+    sent = sum(states.values()) - states["failed"]
+    assert 0.25 <= states["completed"] / sent <= 0.35
+    assert states["scheduled"] == states["sending"] == 0
+    survey_channels = Counter(db.session.scalars(sa.select(Response.survey_channel)))
+    assert set(survey_channels) == {"web", "sms", "voice"}
+    reasons = Counter(db.session.scalars(sa.select(Interaction.suppression_reason)))
+    assert reasons["frequency"] > 0 and reasons["open_complaint"] > 0
+
+
+def test_satisfaction_follows_what_happened(loaded):
+    waits = scores_by("wait_time")
+    long_waits = [score for i, score in waits if (i.wait_seconds or 0) > 300]
+    short_waits = [
+        score for i, score in waits if i.wait_seconds is not None and i.wait_seconds < 60
+    ]
+    assert len(long_waits) >= 20
+    assert statistics.mean(long_waits) < statistics.mean(short_waits) - 0.8
+
+    handling = [(i, s) for i, s in scores_by("complaint_handling") if i.type == "complaint"]
+    settled = [s for i, s in handling if i.complaint_resolved_first_contact]
+    not_settled = [s for i, s in handling if not i.complaint_resolved_first_contact]
+    assert len(not_settled) >= 5
+    assert statistics.mean(not_settled) < statistics.mean(settled) - 0.8
+
+    attitude = [(i, s) for i, s in scores_by("attitude") if i.type == "complaint"]
+    rude = [s for i, s in attitude if i.complaint_cause == "attitude"]
+    other = [s for i, s in attitude if i.complaint_cause != "attitude"]
+    assert statistics.mean(rude) < statistics.mean(other) - 0.5
+
+    overall = {i.id: s for i, s in scores_by("overall")}
+    nps = {i.id: s for i, s in scores_by("nps")}
+    happy = [nps[k] for k, s in overall.items() if s == 5 and k in nps]
+    unhappy = [nps[k] for k, s in overall.items() if s <= 2 and k in nps]
+    assert statistics.mean(happy) >= 8.5 > 4 >= statistics.mean(unhappy)
+
+
+def test_non_complaints_mostly_skip_complaint_handling(loaded):
+    asked = Counter(
+        i.type for i, _score in scores_by("overall")
+    )  # every completed response rates overall
+    answered = Counter(i.type for i, _score in scores_by("complaint_handling"))
+    assert answered["complaint"] == asked["complaint"]
+    assert answered["inquiry"] < 0.25 * asked["inquiry"]
+
+
+def test_demo_sign_ins_and_api_key_work(app, client):
+    summary = demo.load(seed=3, today=TODAY, size=300)
+    text = "\n".join(summary.lines())
+    assert demo.DEMO_PASSWORD in text
+    for email in ("admin@demo.bank", "manager@demo.bank", "quality@demo.bank"):
+        assert email in text
+        client.post("/auth/logout")
+        response = client.post("/auth/login", data={"email": email, "password": demo.DEMO_PASSWORD})
+        assert response.status_code == 302, email
+    assert auth_service.api_key_for(summary.lines()[-1]) is not None
+
+
+def test_demo_command_prints_the_sign_ins_and_reminds_of_them_when_data_is_there(runner):
+    result = runner.invoke(args=["demo", "--size", "2000", "--today", "2026-11-29"])
+    assert result.exit_code == 0, result.output
+    assert "http://survey.test/auth/login" in result.output
+    assert "admin@demo.bank" in result.output and "quality@demo.bank" in result.output
+    assert demo.DEMO_PASSWORD in result.output
+    assert db.session.scalar(sa.select(sa.func.count(Interaction.id))) == 2000
+
+    again = runner.invoke(args=["demo", "--if-empty"])
+    assert again.exit_code == 0
+    assert "manager@demo.bank" in again.output and demo.DEMO_PASSWORD in again.output
+    assert db.session.scalar(sa.select(sa.func.count(Interaction.id))) == 2000
+
+
+def test_demo_command_refuses_a_malformed_day(runner):
+    result = runner.invoke(args=["demo", "--today", "29/11/2026"])
+    assert result.exit_code == 2
+    assert "YYYY-MM-DD" in result.output
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
+
+
+def test_demo_refuses_a_database_with_data_and_writes_nothing(app, runner):
+    auth_service.create_user("someone@bank.example", "admin", "a-long-password")
+    db.session.commit()
+    assert not demo.database_is_empty()
+    with pytest.raises(demo.DemoError):
+        demo.load(today=TODAY, size=100)
+    result = runner.invoke(args=["demo", "--size", "100", "--today", "2026-11-29"])
+    assert result.exit_code != 0
+    assert "empty database" in result.output
+    skipped = runner.invoke(args=["demo", "--if-empty", "--size", "100"])
+    assert skipped.exit_code == 0
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 1
+    assert db.session.scalar(sa.select(sa.func.count(Interaction.id))) == 0
+
+
+def test_demo_reports_progress_of_every_phase(app):
+    reported: list[tuple[str, int, int]] = []
+    assert demo.database_is_empty()
+    demo.load(today=TODAY, size=200, progress=lambda *step: reported.append(step))
+    phases = {phase for phase, _done, _total in reported}
+    assert {"customers", "interactions", "invitations", "answers"} <= phases
+    for phase in phases:
+        last = [step for step in reported if step[0] == phase][-1]
+        assert last[1] == last[2], phase  # each phase reports reaching its total
+    assert not demo.database_is_empty()
+
+
+def test_without_a_day_the_demo_ends_now_in_the_banks_zone(app):
+    clock.freeze(datetime(2026, 6, 10, 3, 30, tzinfo=UTC))  # 11:30 in Shanghai
+    demo.load(seed=5, size=500)
+    latest = db.session.scalar(sa.select(sa.func.max(Interaction.occurred_at)))
+    assert latest <= clock.now()
+    assert latest.astimezone(SHANGHAI).date() == date(2026, 6, 10)
+    times = db.session.scalars(
+        sa.select(Invitation.sent_at).where(Invitation.sent_at.is_not(None))
+    ).all()
+    assert max(times) <= clock.now()
