@@ -20,6 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "frequency_window_days": 30,
     "min_n": 5,
     "link_lifetime_hours": 72,
+    "publish_needs_approval": False,  # a second manager approves each survey publication
     "holidays": [],  # ISO dates that are not working days
     "makeup_workdays": [],  # ISO weekend dates that are working days
 }

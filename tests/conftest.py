@@ -35,6 +35,7 @@ pytest_plugins = [
     "tests.fixtures.demo",
     "tests.fixtures.browser",
     "tests.fixtures.admin",
+    "tests.fixtures.designer",
 ]
 
 

@@ -1,0 +1,164 @@
+"""What a survey says on the two-way SMS and voice channels, in the customer's language.
+
+The designer's previews and the channels that send use these same functions,
+so what a manager sees is what a customer gets. The texts follow the
+customer's language, not the staff member's, so they are written here in both
+languages rather than looked up in the staff catalogue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from survey import settings
+from survey.models import Question, SurveyVersion
+
+SMS_HOW = {
+    "zh": {
+        "rating_5": "请回复1-5，5为非常满意。",
+        "nps_0_10": "请回复0-10，10为非常愿意。",
+        "ces_7": "请回复1-7，7为非常同意。",
+        "yes_no": "是请回复1，否请回复2。",
+        "single_choice": "请回复序号：",
+        "text": "请直接回复您的意见。",
+        "skip": "回复N跳过。",
+        "stop": "回复TD退订",
+    },
+    "en": {
+        "rating_5": "Reply 1-5 (5 = very satisfied).",
+        "nps_0_10": "Reply 0-10 (10 = extremely likely).",
+        "ces_7": "Reply 1-7 (7 = strongly agree).",
+        "yes_no": "Reply 1 for yes, 2 for no.",
+        "single_choice": "Reply with a number:",
+        "text": "Reply with your comments.",
+        "skip": "Reply N to skip.",
+        "stop": "Reply STOP to opt out",
+    },
+}
+
+VOICE_HOW = {
+    "zh": {
+        "rating_5": "请按1到5键，1表示非常不满意，5表示非常满意。",
+        "nps_0_10": "请输入0到10的分数，再按井号键。例如10分，请按1、0，再按井号键。",
+        "ces_7": "请按1到7键，1表示非常不同意，7表示非常同意。",
+        "yes_no": "是请按1，否请按2。",
+        "choice": "{label}请按{key}。",
+        "skip": "跳过此题请按井号键。",
+        "stop": "如不希望再接到调查电话，请随时按星号键。",
+    },
+    "en": {
+        "rating_5": "Press 1 to 5, where 1 means very dissatisfied and 5 means very satisfied.",
+        "nps_0_10": "Enter a score from 0 to 10, then press the hash key. For 10, press 1, 0, then hash.",
+        "ces_7": "Press 1 to 7, where 1 means strongly disagree and 7 means strongly agree.",
+        "yes_no": "Press 1 for yes, 2 for no.",
+        "choice": "For {label}, press {key}.",
+        "skip": "To skip this question, press the hash key.",
+        "stop": "To stop survey calls, press the star key at any time.",
+    },
+}
+
+
+def sms_signature(lang: str) -> str:
+    """The bank's SMS signature: the registered 【…】 one in Chinese, the bank's name in English."""
+    if lang == "zh":
+        return settings.get("sms_signature")
+    return f"[{settings.get('bank_name_en')}]"
+
+
+def sms_questions(version: SurveyVersion) -> list[Question]:
+    """The questions asked by two-way SMS, in order."""
+    return [q for q in version.questions if q.ask_sms]
+
+
+def voice_questions(version: SurveyVersion) -> list[Question]:
+    """The questions asked on a voice call, in order (never free text)."""
+    return [q for q in version.questions if q.ask_voice and q.kind != "text"]
+
+
+def sms_question_text(question: Question, lang: str, number: int, total: int) -> str:
+    """The body of one two-way SMS question, before the stop line and signature."""
+    how = SMS_HOW[lang]
+    parts = [f"({number}/{total}) {question.text(lang)}", how[question.kind]]
+    if question.kind == "single_choice":
+        sep = "；" if lang == "zh" else "; "
+        parts[-1] += " " + sep.join(
+            f"{i} {c.label(lang)}" for i, c in enumerate(question.choices, 1)
+        )
+    if not question.required:
+        parts.append(how["skip"])
+    return " ".join(parts)
+
+
+def sms_closing(lang: str, signature: str) -> str:
+    """How every survey SMS ends: how to stop, then the bank's signature."""
+    return (
+        f" {SMS_HOW[lang]['stop']}{signature}"
+        if lang == "zh"
+        else f" {SMS_HOW[lang]['stop']} {signature}"
+    )
+
+
+def two_way_messages(version: SurveyVersion, lang: str, signature: str | None = None) -> list[str]:
+    """Every message of a two-way SMS survey: one per question, then the thanks."""
+    signature = sms_signature(lang) if signature is None else signature
+    questions = sms_questions(version)
+    messages = [
+        sms_question_text(q, lang, n, len(questions)) + sms_closing(lang, signature)
+        for n, q in enumerate(questions, 1)
+    ]
+    if questions and version.thanks(lang).strip():
+        messages.append(version.thanks(lang).strip() + sms_closing(lang, signature))
+    return messages
+
+
+@dataclass(frozen=True)
+class VoicePrompt:
+    """One question as spoken, and what the caller does on the keypad to answer it."""
+
+    question: Question
+    text: str
+    key_presses: int  # the most keys an answer needs, a closing # included
+
+
+def key_presses(question: Question) -> int:
+    """The most keys an answer to the question takes on a phone keypad."""
+    if question.kind == "nps_0_10":
+        return 3  # "1", "0", "#": two digits need a terminator to tell 1 from 10
+    if question.kind == "single_choice" and len(question.choices) > 9:
+        return 3
+    return 1
+
+
+def voice_prompt(question: Question, lang: str) -> VoicePrompt:
+    """Say one question and how to answer it on the keypad."""
+    how = VOICE_HOW[lang]
+    if question.kind == "single_choice":
+        spoken = [
+            how["choice"].format(label=c.label(lang), key=i)
+            for i, c in enumerate(question.choices, 1)
+        ]
+        options = ("" if lang == "zh" else " ").join(spoken)
+    else:
+        options = how[question.kind]
+    parts = [question.text(lang), options]
+    if not question.required:
+        parts.append(how["skip"])
+    joiner = "" if lang == "zh" else " "
+    return VoicePrompt(question, joiner.join(parts), key_presses(question))
+
+
+def voice_opening(version: SurveyVersion, lang: str) -> str:
+    """What the call says before the first question: who calls, why, and how to stop."""
+    bank = settings.get(f"bank_name_{lang}")
+    joiner = "" if lang == "zh" else " "
+    greeting = f"您好，这里是{bank}。" if lang == "zh" else f"Hello, this is {bank}."
+    return joiner.join(
+        p for p in (greeting, version.intro(lang).strip(), VOICE_HOW[lang]["stop"]) if p
+    )
+
+
+def voice_script(version: SurveyVersion, lang: str) -> tuple[str, Sequence[VoicePrompt], str]:
+    """The whole call: the opening, each question with its keypad options, the thanks."""
+    prompts = [voice_prompt(q, lang) for q in voice_questions(version)]
+    return voice_opening(version, lang), prompts, version.thanks(lang).strip()

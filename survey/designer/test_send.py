@@ -1,0 +1,48 @@
+"""A test send: the draft as customers will get it, to the manager's own addresses, via the outbox."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from survey import clock, settings
+from survey.channels import messages, scripts
+from survey.extensions import db
+from survey.models import Customer, Invitation, OutboxMessage, SurveyVersion
+
+TEST_MARK = {"zh": "【测试】", "en": "[TEST] "}
+
+
+def send(version: SurveyVersion, lang: str, email: str, phone: str | None) -> int:
+    """Write the e-mail, the link SMS and the two-way SMS to the outbox; return how many.
+
+    Nothing is stored as an invitation, so a test send never counts against a
+    customer or a score. The caller commits.
+    """
+    # A stand-in invitation, never stored, so the real renderers produce the real texts.
+    invitation = Invitation(
+        token=secrets.token_urlsafe(32),
+        unsubscribe_token=secrets.token_urlsafe(32),
+        locale=lang,
+        expires_at=clock.now() + timedelta(hours=int(settings.get("link_lifetime_hours"))),
+    )
+    invitation.version = version
+    invitation.customer = Customer(external_id="test", name="", locale=lang)
+    mail = messages.email_message(invitation, email)
+    rows = [
+        OutboxMessage(
+            channel="email",
+            to=email,
+            subject=TEST_MARK[lang] + mail.subject,
+            body=mail.body,
+            html=mail.html,
+        )
+    ]
+    if phone:
+        texts = [messages.sms_text(invitation), *scripts.two_way_messages(version, lang)]
+        rows += [
+            OutboxMessage(channel="sms", to=phone, subject="", body=TEST_MARK[lang] + t)
+            for t in texts
+        ]
+    db.session.add_all(rows)
+    return len(rows)
