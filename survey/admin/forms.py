@@ -126,6 +126,9 @@ class SettingsForm(FlaskForm):
     link_lifetime_hours = StringField(_l("Survey links work for (hours)"))
     holidays = TextAreaField(_l("Holidays"), render_kw={"rows": 6})
     makeup_workdays = TextAreaField(_l("Make-up working days"), render_kw={"rows": 3})
+    publish_needs_approval = BooleanField(
+        _l("A second manager approves each survey before it is published")
+    )
 
 
 class AuditFilterForm(FlaskForm):

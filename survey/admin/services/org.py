@@ -105,7 +105,7 @@ def agent_counts() -> dict[int, int]:
         .where(Agent.active.is_(True))
         .group_by(Agent.team_id)
     )
-    return dict(rows.tuples().all())
+    return {team_id: count for team_id, count in rows}
 
 
 def agents_of(team: Team) -> list[Agent]:

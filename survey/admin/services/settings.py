@@ -100,6 +100,10 @@ def _hh_mm(raw: Any) -> str:
     return text
 
 
+def _yes(raw: Any) -> bool:
+    return raw in (True, "y", "on", "1", "true")
+
+
 PARSERS = {
     "bank_name_zh": _name,
     "bank_name_en": _name,
@@ -109,6 +113,7 @@ PARSERS = {
     "allowed_hours_end": _hh_mm,
     "holidays": _dates,
     "makeup_workdays": _dates,
+    "publish_needs_approval": _yes,
 }
 
 
@@ -116,7 +121,8 @@ def validate(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Turn the form's text into setting values; return them and an error per bad field."""
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    for key in settings.DEFAULTS:
+    # Only the settings this form knows, and that exist, so another area's new setting is kept.
+    for key in [k for k in settings.DEFAULTS if k in PARSERS or k in RANGES]:
         try:
             if key in RANGES:
                 values[key] = _int_in(raw.get(key), *RANGES[key])
@@ -212,6 +218,12 @@ def effects(changed: dict[str, Any], values: dict[str, Any]) -> list[str]:
                     m=len(values["makeup_workdays"]),
                 )
             )
+        )
+    if "publish_needs_approval" in changed:
+        said.append(
+            str(_l("Publishing a survey now needs a second manager's approval."))
+            if values["publish_needs_approval"]
+            else str(_l("Managers now publish surveys without a second approval."))
         )
     if "link_lifetime_hours" in changed:
         said.append(

@@ -1,0 +1,96 @@
+"""The audit trail: append-only, browsable by who, what and when, shown in the viewer's zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from survey import audit, clock
+from survey.extensions import db
+from survey.models import AuditEvent, User
+
+EN = {"Accept-Language": "en"}
+# 16:30 in London on 29 November is 00:30 on 30 November in Shanghai.
+LATE_EVENING_UTC = datetime(2026, 11, 29, 16, 30, tzinfo=UTC)
+
+
+def _event(actor: str, action: str, entity: str, at: datetime) -> None:
+    clock.freeze(at)
+    audit.record(actor, action, entity, 1, {"x": 1}, {"x": 2})
+    db.session.commit()
+
+
+def test_an_audit_event_cannot_be_changed_or_deleted(app):
+    event = audit.record("cli", "user.invite", "user", 7, None, {"email": "a@b.c"})
+    db.session.commit()
+    event.action = "something else"
+    with pytest.raises(RuntimeError, match="append-only"):
+        db.session.commit()
+    db.session.rollback()
+    db.session.delete(db.session.get(AuditEvent, event.id))
+    with pytest.raises(RuntimeError, match="append-only"):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.scalar(sa.select(AuditEvent.action)) == "user.invite"
+
+
+def test_the_audit_page_lists_changes_in_the_bank_zone_by_default(admin_client):
+    _event("someone@bank.example", "team.create", "team", LATE_EVENING_UTC)
+    page = admin_client.get("/admin/audit", headers=EN).get_data(as_text=True)
+    assert "someone@bank.example" in page and "added a team" in page
+    assert "2026-11-30 00:30:00" in page and "Asia/Shanghai" in page
+
+
+def test_the_audit_page_uses_the_viewer_s_own_zone_when_they_set_one(admin_client, admin):
+    admin.timezone = "Europe/London"
+    db.session.commit()
+    _event("someone@bank.example", "team.create", "team", LATE_EVENING_UTC)
+    page = admin_client.get("/admin/audit", headers=EN).get_data(as_text=True)
+    assert "2026-11-29 16:30:00" in page and "Europe/London" in page
+
+
+def test_the_audit_page_filters_by_who_what_and_days_in_the_viewer_zone(admin_client):
+    _event("alice@bank.example", "team.create", "team", LATE_EVENING_UTC)
+    _event("bob@bank.example", "apikey.create", "api_key", datetime(2026, 11, 28, 3, 0, tzinfo=UTC))
+    clock.unfreeze()
+
+    def shown(query: str) -> set[str]:
+        page = admin_client.get("/admin/audit?" + query, headers=EN).get_data(as_text=True)
+        return {who for who in ("alice@", "bob@") if who in page}
+
+    assert shown("") == {"alice@", "bob@"}
+    assert shown("actor=ALICE") == {"alice@"}
+    assert shown("entity_type=api_key") == {"bob@"}
+    assert shown("date_from=2026-11-30") == {"alice@"}  # 00:30 in Shanghai is the 30th
+    assert shown("date_to=2026-11-29") == {"bob@"}
+    assert shown("date_from=not-a-date") == {"alice@", "bob@"}
+
+
+def test_the_audit_page_pages_through_many_events(admin_client):
+    clock.freeze(LATE_EVENING_UTC)
+    for n in range(audit.PAGE_SIZE + 3):
+        audit.record(f"u{n:03d}@bank.example", "team.create", "team", n)
+    db.session.commit()
+    first = admin_client.get("/admin/audit", headers=EN).get_data(as_text=True)
+    assert "Older" in first and "u052@" in first and "u000@" not in first
+    second = admin_client.get("/admin/audit?page=2", headers=EN).get_data(as_text=True)
+    assert "u000@" in second and "Newer" in second
+
+
+def test_a_user_s_page_shows_their_history(admin_client, make_user):
+    user = make_user("quality", email="q@bank.example")
+    admin_client.post(f"/admin/users/{user.id}/role", data={"role": "manager"})
+    page = admin_client.get(f"/admin/users/{user.id}", headers=EN).get_data(as_text=True)
+    assert "changed a role" in page and "root@bank.example" in page
+
+
+def test_record_accepts_a_user_or_a_label(app, make_user):
+    user = make_user("admin", email="a@bank.example")
+    by_user = audit.record(user, "settings.update", "settings")
+    by_cli = audit.record("cli", "apikey.create", "api_key", 3)
+    db.session.commit()
+    assert (by_user.actor_user_id, by_user.actor_label) == (user.id, "a@bank.example")
+    assert (by_cli.actor_user_id, by_cli.actor_label, by_cli.entity_id) == (None, "cli", "3")
+    assert db.session.get(User, user.id) is not None

@@ -1,0 +1,90 @@
+"""The settings form: every value checked, errors beside the field, all saved or none, effects said."""
+
+from __future__ import annotations
+
+from survey import settings
+
+EN = {"Accept-Language": "en"}
+GOOD = {
+    "bank_name_zh": "满意银行",
+    "bank_name_en": "Content Bank",
+    "sms_signature": "【满意银行】",
+    "default_timezone": "Asia/Hong_Kong",
+    "allowed_hours_start": "09:00",
+    "allowed_hours_end": "20:30",
+    "frequency_window_days": "14",
+    "min_n": "10",
+    "link_lifetime_hours": "48",
+    "holidays": "2026-10-01\n2026-10-02\n",
+    "makeup_workdays": "2026-10-10",
+}
+
+
+def test_the_form_shows_the_current_settings(admin_client):
+    page = admin_client.get("/admin/settings", headers=EN).get_data(as_text=True)
+    assert 'value="【示例银行】"' in page and 'value="08:00"' in page
+
+
+def test_saving_stores_every_setting_says_what_it_changes_and_records_before_and_after(
+    admin_client, audit_log
+):
+    response = admin_client.post("/admin/settings", data=GOOD, headers=EN, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "SMS previews will now end with 【满意银行】." in page
+    assert "between 09:00 and 20:30" in page
+    assert "at most once every 14 days" in page
+    assert settings.get("holidays") == ["2026-10-01", "2026-10-02"]
+    assert settings.get("min_n") == 10
+    (event,) = audit_log("settings.update")
+    assert event.before["sms_signature"] == "【示例银行】"
+    assert event.after["sms_signature"] == "【满意银行】"
+    assert event.after["makeup_workdays"] == ["2026-10-10"]
+
+
+def test_saving_the_same_values_again_records_nothing(admin_client, audit_log):
+    admin_client.post("/admin/settings", data=GOOD)
+    response = admin_client.post("/admin/settings", data=GOOD, headers=EN, follow_redirects=True)
+    assert "Nothing was changed." in response.get_data(as_text=True)
+    assert len(audit_log("settings.update")) == 1
+
+
+def _errors_for(client, **bad) -> str:
+    response = client.post("/admin/settings", data={**GOOD, **bad}, headers=EN)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_each_bad_value_is_explained_beside_its_field_and_nothing_is_saved(admin_client, audit_log):
+    cases = {
+        "sms_signature": ("满意银行", "Write the signature between 【 and 】"),
+        "default_timezone": ("Mars/Olympus", "Enter a time zone such as Asia/Shanghai."),
+        "allowed_hours_start": ("8am", "Enter a time like 08:00."),
+        "frequency_window_days": ("0", "Enter a whole number from 1 to 365."),
+        "min_n": ("1001", "Enter a whole number from 1 to 1000."),
+        "link_lifetime_hours": ("x", "Enter a whole number from 1 to 720."),
+        "holidays": ("2026-10-01\n2026-13-01", "Line 2: “2026-13-01” is not a date"),
+        "makeup_workdays": ("2026-10-12", "is a weekday already"),
+        "bank_name_en": ("", "Enter the bank&#39;s name."),
+    }
+    for key, (value, message) in cases.items():
+        page = _errors_for(admin_client, **{key: value})
+        assert message in page, key
+        assert f'id="{key}-error"' in page, f"{key}: the error stands beside its field"
+        assert "Nothing was saved" in page
+    assert settings.get("sms_signature") == "【示例银行】"
+    assert audit_log() == []
+
+
+def test_the_contact_hours_must_end_after_they_start(admin_client):
+    page = _errors_for(admin_client, allowed_hours_start="21:00", allowed_hours_end="08:00")
+    assert "The end must be later than the start." in page
+
+
+def test_a_signature_with_too_much_inside_its_brackets_is_refused(admin_client):
+    page = _errors_for(admin_client, sms_signature="【" + "很" * 17 + "】")
+    assert "Between the brackets, write 2 to 16 characters." in page
+
+
+def test_one_bad_field_keeps_the_good_ones_from_being_saved_too(admin_client):
+    _errors_for(admin_client, min_n="0", bank_name_en="Changed Bank")
+    assert settings.get("bank_name_en") == "Example Bank"
