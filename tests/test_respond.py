@@ -111,10 +111,10 @@ def test_public_page_shows_the_bank_and_no_staff_navigation(client, invite):
 
 def test_score_link_preselects_the_first_rating_and_stores_nothing(client, db, invite):
     clock.freeze(datetime(2026, 11, 29, 2, 0, tzinfo=UTC))
-    invitation = invite()
+    invitation = invite(locale="en")
     page = client.get(f"/s/{invitation.token}?score=4").get_data(as_text=True)
     assert re.search(r'name="q_attitude" value="4" checked', page)
-    assert "tap Send" in page or "Send" in page
+    assert "tap Send to submit it" in page  # one more tap stores it
     assert _count(db, Response) == 0 and _count(db, Answer) == 0
     opened = _fresh(db, invitation)
     assert opened.state == "sent" and opened.completed_at is None

@@ -1,1 +1,36 @@
-"""API: scores."""
+"""API: scores read from the rollup, grouped and filtered as the caller asks."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask_babel import gettext as _
+
+from survey import settings
+from survey.api import bp
+from survey.auth.service import api_key_required
+from survey.errors import problem
+from survey.scoring import queries
+
+
+@bp.get("/scores")
+@api_key_required("scores")
+def get_scores():
+    """Return scores with their counts and uncertainty, per group, for a range of days."""
+    try:
+        query = queries.parse(request.args)
+    except queries.QueryError as error:
+        return problem(
+            400,
+            _("Invalid query"),
+            _("Some parameters are wrong; see errors."),
+            errors=error.errors,
+        )
+    min_n = int(settings.get("min_n"))
+    return jsonify(
+        {
+            "from": query.date_from.isoformat(),
+            "to": query.date_to.isoformat(),
+            "min_n": min_n,
+            "groups": queries.scores(query, min_n),
+        }
+    )

@@ -1,0 +1,220 @@
+"""GET /api/v1/scores: DESIGN.md's contract, read from the rollup."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from survey import clock, settings
+from survey.auth.service import create_api_key
+from survey.scoring import formulas
+
+NOW = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
+
+
+@pytest.fixture
+def scores_key(db) -> str:
+    _row, key = create_api_key("dashboards", ("scores",))
+    db.session.commit()
+    return key
+
+
+@pytest.fixture
+def get_scores(client, scores_key):
+    def get(query: str = "", key: str | None = None):
+        return client.get(
+            f"/api/v1/scores?{query}", headers={"Authorization": f"Bearer {key or scores_key}"}
+        )
+
+    return get
+
+
+@pytest.fixture(autouse=True)
+def _fixed_now():
+    clock.freeze(NOW)
+
+
+def _set_min_n(db, value: int) -> None:
+    settings.put("min_n", value)
+    db.session.commit()
+
+
+def test_scores_need_an_api_key_with_the_scores_scope(client, db, get_scores):
+    assert client.get("/api/v1/scores").status_code == 401
+    _row, intake_only = create_api_key("crm", ("interactions",))
+    db.session.commit()
+    refused = get_scores(key=intake_only)
+    assert refused.status_code == 403
+    assert refused.mimetype == "application/problem+json"
+
+
+def test_answers_sent_on_the_survey_page_show_up_in_the_scores(client, invite, get_scores):
+    overall = [5, 5, 4, 4, 3, 1]
+    nps = [10, 9, 9, 7, 3, 0]
+    for o, p in zip(overall, nps, strict=True):
+        answers = {"q_attitude": "4", "q_wait_time": "4", "q_products": "4"}
+        answers |= {"q_overall": str(o), "q_nps": str(p)}
+        assert client.post(f"/s/{invite().token}", data=answers).status_code == 200
+    body = get_scores().get_json()
+    assert body["min_n"] == 5
+    assert body["from"] == "2026-10-31" and body["to"] == "2026-11-29"
+    (group,) = body["groups"]
+    low, high = formulas.wilson_interval(4, 6)
+    assert group == {
+        "key": {},
+        "n": 6,  # the overall question only
+        "csat": round(4 / 6, 4),
+        "csat_low": round(low, 4),
+        "csat_high": round(high, 4),
+        "mean": round(22 / 6, 3),
+        "nps_n": 6,
+        "nps": round((3 - 2) / 6 * 100, 1),
+        "nps_moe": round(formulas.nps_margin(3, 2, 6), 1),
+        "ces_n": 0,
+        "ces": None,
+    }
+
+
+def test_with_nothing_answered_there_is_one_empty_group(get_scores):
+    reply = get_scores()
+    assert reply.status_code == 200
+    assert reply.get_json()["groups"] == [
+        {
+            "key": {},
+            "n": 0,
+            "csat": None,
+            "csat_low": None,
+            "csat_high": None,
+            "mean": None,
+            "nps_n": 0,
+            "nps": None,
+            "nps_moe": None,
+            "ces_n": 0,
+            "ces": None,
+        }
+    ]
+
+
+def test_a_group_under_the_minimum_n_shows_counts_and_no_scores(
+    db, invite, record_response, get_scores
+):
+    for value in (5, 4, 2):
+        record_response(invite(agent="A1001"), {"overall": value, "nps": 10})
+    for value in (5, 5, 5, 4, 1):
+        record_response(invite(agent="A2001"), {"overall": value, "nps": 0})
+    groups = {g["key"]["agent"]: g for g in get_scores("group_by=agent").get_json()["groups"]}
+    small, big = groups["A1001"], groups["A2001"]
+    assert (small["n"], small["nps_n"]) == (3, 3)
+    assert small["csat"] is None and small["csat_low"] is None and small["mean"] is None
+    assert small["nps"] is None and small["nps_moe"] is None
+    assert big["n"] == 5 and big["csat"] == 0.8 and big["nps"] == -100.0
+    _set_min_n(db, 3)
+    groups = {g["key"]["agent"]: g for g in get_scores("group_by=agent").get_json()["groups"]}
+    assert groups["A1001"]["csat"] == round(2 / 3, 4)
+
+
+def test_groups_are_keyed_by_codes_not_ids(db, invite, record_response, get_scores):
+    _set_min_n(db, 1)
+    record_response(invite(agent="A1001"), {"overall": 5})
+    record_response(invite(agent="A2001"), {"overall": 1})
+    record_response(invite(agent=None), {"overall": 3})
+    groups = get_scores("group_by=business_line,team,agent").get_json()["groups"]
+    assert [g["key"] for g in groups] == [
+        {"business_line": "corporate", "team": "corporate-complaints", "agent": "A2001"},
+        {"business_line": "personal", "team": "personal-inquiries", "agent": "A1001"},
+        {"business_line": None, "team": None, "agent": None},
+    ]
+
+
+def test_grouping_by_dimension_counts_every_rated_dimension(
+    db, invite, record_response, get_scores
+):
+    _set_min_n(db, 1)
+    record_response(invite(), {"attitude": 5, "wait_time": 1, "overall": 4, "nps": 9})
+    record_response(invite(), {"attitude": 4, "wait_time": 2, "overall": 4, "nps": 10})
+    groups = {
+        g["key"]["dimension"]: g for g in get_scores("group_by=dimension").get_json()["groups"]
+    }
+    assert groups["attitude"]["n"] == 2 and groups["attitude"]["csat"] == 1.0
+    assert groups["wait_time"]["csat"] == 0.0 and groups["wait_time"]["mean"] == 1.5
+    assert groups[None]["n"] == 0 and groups[None]["nps_n"] == 2  # NPS has no dimension
+    filtered = get_scores("dimension=wait_time").get_json()["groups"][0]
+    assert (filtered["n"], filtered["csat"], filtered["nps_n"]) == (2, 0.0, 0)
+
+
+def test_filters_narrow_the_answers_counted(db, invite, record_response, get_scores):
+    _set_min_n(db, 1)
+    record_response(invite(channel="phone"), {"overall": 5}, survey_channel="sms")
+    record_response(invite(channel="chat", type="complaint"), {"overall": 1})
+    record_response(invite(channel="chat", agent="A2001"), {"overall": 4})
+    assert get_scores("channel=phone").get_json()["groups"][0]["n"] == 1
+    assert get_scores("channel=phone,chat").get_json()["groups"][0]["n"] == 3
+    assert get_scores("type=complaint").get_json()["groups"][0]["csat"] == 0.0
+    assert get_scores("business_line=corporate").get_json()["groups"][0]["mean"] == 4.0
+    assert get_scores("survey_channel=sms").get_json()["groups"][0]["n"] == 1
+    assert get_scores("category=loan").get_json()["groups"][0]["n"] == 0
+
+
+def test_days_weeks_and_months_are_the_banks(db, invite, record_response, get_scores):
+    _set_min_n(db, 1)
+    # 16:30 UTC on Sunday 22 November is 00:30 on Monday 23 November in Shanghai.
+    record_response(
+        invite(), {"overall": 5}, completed_at=datetime(2026, 11, 22, 16, 30, tzinfo=UTC)
+    )
+    record_response(invite(), {"overall": 3}, completed_at=datetime(2026, 10, 30, 1, 0, tzinfo=UTC))
+    query = "from=2026-10-01&to=2026-11-29&group_by="
+    days = [g["key"]["day"] for g in get_scores(query + "day").get_json()["groups"]]
+    assert days == ["2026-10-30", "2026-11-23"]
+    weeks = [g["key"]["week"] for g in get_scores(query + "week").get_json()["groups"]]
+    assert weeks == ["2026-10-26", "2026-11-23"]
+    months = get_scores(query + "month,channel").get_json()["groups"]
+    assert [g["key"] for g in months] == [
+        {"month": "2026-10", "channel": "phone"},
+        {"month": "2026-11", "channel": "phone"},
+    ]
+
+
+def test_from_and_to_are_inclusive_days(db, invite, record_response, get_scores):
+    _set_min_n(db, 1)
+    for day in (1, 2, 3):
+        record_response(
+            invite(), {"overall": 5}, completed_at=datetime(2026, 11, day, 4, 0, tzinfo=UTC)
+        )
+    assert get_scores("from=2026-11-02&to=2026-11-03").get_json()["groups"][0]["n"] == 2
+    assert get_scores("from=2026-11-02&to=2026-11-02").get_json()["groups"][0]["n"] == 1
+    # The default range is the last 30 days, so 1 November (28 days ago) is in it.
+    assert get_scores().get_json()["groups"][0]["n"] == 3
+    clock.advance(timedelta(days=2))  # today is 1 December: the range starts on 2 November
+    assert get_scores().get_json()["groups"][0]["n"] == 2
+
+
+def test_scores_read_the_rollup_not_the_raw_answers(db, invite, record_response, get_scores):
+    _set_min_n(db, 1)
+    record_response(invite(), {"overall": 5})
+    record_response(invite(), {"overall": 1}, apply=False)  # bulk-loaded, not yet rolled up
+    assert get_scores().get_json()["groups"][0]["n"] == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("group_by=colour", "group_by"),
+        ("from=2026-13-01", "from"),
+        ("to=yesterday", "to"),
+        ("from=2026-11-10&to=2026-11-01", "from"),
+        ("business_line=nope", "business_line"),
+        ("agent=Z999", "agent"),
+        ("channel=fax", "channel"),
+        ("dimension=mood", "dimension"),
+        ("type=praise", "type"),
+        ("bussiness_line=personal", "bussiness_line"),
+    ],
+)
+def test_a_bad_parameter_gets_problem_json_naming_it(db, scoring_org, get_scores, query, field):
+    reply = get_scores(query)
+    assert reply.status_code == 400
+    assert reply.mimetype == "application/problem+json"
+    body = reply.get_json()
+    assert body["status"] == 400
+    assert [e["field"] for e in body["errors"]] == [field]
