@@ -124,8 +124,11 @@ class QuestionForm(DraftForm):
     ask_web = BooleanField(_l("Web page (opened from e-mail and SMS links)"), default=True)
     ask_sms = BooleanField(_l("Two-way SMS"), default=True)
     ask_voice = BooleanField(_l("Voice call (keypad)"), default=True)
-    condition_question = SelectField(_l("Ask only when the answer to"), choices=[])
-    condition_op = SelectField(_l("is"), choices=options(OPERATOR_LABELS), validators=[Optional()])
+    # Both are checked in _validate_condition, against the earlier questions, with clearer words.
+    condition_question = SelectField(
+        _l("Ask only when the answer to"), choices=[], validate_choice=False
+    )
+    condition_op = SelectField(_l("is"), choices=options(OPERATOR_LABELS), validate_choice=False)
     condition_value = StringField(_l("Value"), validators=[Length(max=40)])
 
     def __init__(self, *args: Any, earlier: list[Question] | None = None, **kwargs: Any) -> None:
@@ -198,6 +201,9 @@ class QuestionForm(DraftForm):
         source = next((q for q in self.earlier if q.key == key), None)
         if source is None:
             self.condition_question.errors.append(_l("Choose an earlier question."))
+            return False
+        if self.condition_op.data not in OPERATOR_LABELS:
+            self.condition_op.errors.append(_l("Choose a comparison."))
             return False
         try:
             value = conditions.parse_value(source, self.condition_value.data or "")

@@ -93,32 +93,36 @@ def start_draft(survey: Survey) -> SurveyVersion:
 
 
 def _copy_version(source: SurveyVersion, survey: Survey, number: int) -> SurveyVersion:
-    version = SurveyVersion(
-        survey=survey,
-        number=number,
-        state="draft",
-        **{f: getattr(source, f) for f in DETAIL_FIELDS},
-    )
-    for q in source.questions:
-        copy = Question(
-            position=q.position,
-            key=q.key,
-            kind=q.kind,
-            dimension=q.dimension,
-            text_zh=q.text_zh,
-            text_en=q.text_en,
-            required=q.required,
-            ask_web=q.ask_web,
-            ask_sms=q.ask_sms,
-            ask_voice=q.ask_voice,
-            condition=dict(q.condition) if q.condition else None,
+    # Built without autoflush: reading the source's questions must not flush a half-built copy.
+    with db.session.no_autoflush:
+        version = SurveyVersion(
+            number=number,
+            state="draft",
+            **{f: getattr(source, f) for f in DETAIL_FIELDS},
         )
-        for c in q.choices:
-            copy.choices.append(
-                Choice(position=c.position, value=c.value, label_zh=c.label_zh, label_en=c.label_en)
+        for q in source.questions:
+            copy = Question(
+                position=q.position,
+                key=q.key,
+                kind=q.kind,
+                dimension=q.dimension,
+                text_zh=q.text_zh,
+                text_en=q.text_en,
+                required=q.required,
+                ask_web=q.ask_web,
+                ask_sms=q.ask_sms,
+                ask_voice=q.ask_voice,
+                condition=dict(q.condition) if q.condition else None,
             )
-        version.questions.append(copy)
-    db.session.add(version)
+            for c in q.choices:
+                copy.choices.append(
+                    Choice(
+                        position=c.position, value=c.value, label_zh=c.label_zh, label_en=c.label_en
+                    )
+                )
+            version.questions.append(copy)
+        version.survey = survey
+        db.session.add(version)
     return version
 
 
