@@ -92,3 +92,15 @@ def test_a_posted_interaction_reaches_the_outbox_through_a_real_worker_and_is_an
     assert customer.post(f"/s/{invitation.token}", data=answers).status_code == 409
     db.session.rollback()
     assert db.session.get(Invitation, invitation_id).state == "completed"
+
+    # The bank's systems read the answer back: counted, its score hidden under the minimum n.
+    scores = client.get("/api/v1/scores", headers={"Authorization": f"Bearer {key}"})
+    assert scores.status_code == 200
+    [overall] = scores.get_json()["groups"]
+    assert (overall["n"], overall["nps_n"]) == (1, 1)
+    assert overall["csat"] is None
+    by_dimension = client.get(
+        "/api/v1/scores?group_by=dimension", headers={"Authorization": f"Bearer {key}"}
+    ).get_json()["groups"]
+    counted = {g["key"]["dimension"]: g["n"] for g in by_dimension if g["n"]}
+    assert counted == {"attitude": 1, "wait_time": 1, "products": 1, "overall": 1}
