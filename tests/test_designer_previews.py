@@ -1,0 +1,144 @@
+"""Channel previews show what each channel sends, with its cost, and warn before publishing."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from flask_babel import force_locale
+
+from survey.channels import scripts, segments
+from survey.designer import checks, service
+from survey.extensions import db
+from survey.models import OutboxMessage
+
+
+def _segments_shown(page: str, mode: str) -> int:
+    section = page.split(f'id="sms-{mode}"', 1)[1]
+    return int(re.search(r'class="total-segments" data-segments="(\d+)"', section).group(1))
+
+
+def test_two_way_sms_sends_each_question_ending_with_how_to_stop_and_the_signature(
+    make_survey,
+):
+    survey = make_survey("complaint_resolution")
+    version = survey.versions[0]
+    messages = scripts.two_way_messages(version, "zh")
+    sms_questions = scripts.sms_questions(version)
+    assert len(messages) == len(sms_questions) + 1  # and the thanks
+    assert all(m.endswith("回复TD退订【示例银行】") for m in messages)
+    assert "是请回复1，否请回复2。" in messages[0]
+    english = scripts.two_way_messages(version, "en")
+    assert all(m.endswith("Reply STOP to opt out [Example Bank]") for m in english)
+
+
+def test_preview_counts_segments_per_message_and_for_the_whole_survey(manager_client, make_survey):
+    survey = make_survey("relationship_nps")
+    version = survey.versions[0]
+    page = manager_client.get(f"/designer/surveys/{survey.id}/preview?in=zh").get_data(as_text=True)
+    expected = sum(segments.count(m).segments for m in scripts.two_way_messages(version, "zh"))
+    assert _segments_shown(page, "two_way") == expected
+    link = checks.sms_previews(version, "zh")[1]
+    assert _segments_shown(page, "link") == link.total_segments
+    assert link.messages[0].count.encoding == "UCS-2"
+    assert "回复TD退订" in link.messages[0].text and "/s/" in link.messages[0].text
+
+
+def test_english_preview_of_an_english_survey_is_cheaper_than_chinese(manager_client, make_survey):
+    survey = make_survey("post_interaction")
+    zh = checks.sms_previews(survey.versions[0], "zh")[0]
+    en = checks.sms_previews(survey.versions[0], "en")[0]
+    assert all(m.count.encoding == "UCS-2" for m in zh.messages)
+    assert all(m.count.encoding == "GSM-7" for m in en.messages)
+
+
+def test_voice_script_says_how_to_key_an_nps_score(manager_client, make_survey):
+    survey = make_survey("relationship_nps")
+    page = manager_client.get(f"/designer/surveys/{survey.id}/preview?in=en").get_data(as_text=True)
+    assert (
+        "Enter a score from 0 to 10, then press the hash key. For 10, press 1, 0, then hash."
+        in page
+    )
+    assert "Keypad: up to 3 keys, ending with #" in page
+    assert "What is the main reason" not in page.split('id="voice"', 1)[1].split("</section>")[0]
+
+
+def test_warnings_before_publishing(make_survey):
+    survey = make_survey("post_interaction")
+    with force_locale("en"):
+        found = " ".join(checks.warnings(survey.versions[0]))
+    assert "Two-way SMS asks 6 questions" in found
+    assert "needs more than one key press on a voice call" in found
+
+
+def test_a_long_chinese_question_is_warned_about_segments(make_survey):
+    survey = make_survey("relationship_nps")
+    version = survey.versions[0]
+    version.questions[0].text_zh = "请问" * 80
+    with force_locale("en"):
+        found = " ".join(checks.warnings(version))
+    assert "Two-way SMS 1 in Chinese needs" in found
+
+
+def test_adding_a_chinese_question_raises_the_segment_count(manager_client, make_survey):
+    survey = make_survey("relationship_nps")
+    before = _segments_shown(
+        manager_client.get(f"/designer/surveys/{survey.id}/preview?in=en").get_data(as_text=True),
+        "two_way",
+    )
+    version = survey.versions[0]
+    service.save_question(
+        version,
+        version.lock_version,
+        {
+            "kind": "rating_5",
+            "dimension": "overall",
+            "text_zh": "您满意吗？",
+            "text_en": "满意吗 OK?",
+            "required": True,
+            "ask_web": True,
+            "ask_sms": True,
+            "ask_voice": True,
+            "condition": None,
+            "choices": [],
+        },
+    )
+    db.session.commit()
+    after = _segments_shown(
+        manager_client.get(f"/designer/surveys/{survey.id}/preview?in=en").get_data(as_text=True),
+        "two_way",
+    )
+    assert after > before
+
+
+def test_web_preview_renders_the_customers_page_in_the_chosen_language(manager_client, make_survey):
+    survey = make_survey("complaint_resolution")
+    page = manager_client.get(f"/designer/surveys/{survey.id}/preview/web?in=zh").get_data(
+        as_text=True
+    )
+    assert "投诉处理回访" in page and "您反映的问题是否已经解决？" in page
+
+
+def test_test_send_writes_the_email_and_sms_to_the_outbox(manager_client, make_survey):
+    survey = make_survey("relationship_nps")
+    response = manager_client.post(
+        f"/designer/surveys/{survey.id}/test-send",
+        data={"email": "manager@bank.example", "phone": "+8613800138000", "lang": "zh"},
+    )
+    assert response.status_code == 302
+    rows = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [r.channel for r in rows][0] == "email"
+    assert rows[0].to == "manager@bank.example" and rows[0].subject.startswith("【测试】")
+    assert {r.to for r in rows[1:]} == {"+8613800138000"}
+    assert all(r.body.startswith("【测试】") for r in rows[1:])
+
+
+def test_test_send_refuses_a_number_without_country_code(manager_client, make_survey):
+    survey = make_survey("relationship_nps")
+    response = manager_client.post(
+        f"/designer/surveys/{survey.id}/test-send",
+        data={"email": "manager@bank.example", "phone": "13800138000", "lang": "zh"},
+    )
+    assert response.status_code == 400
+    assert "country code" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 0
