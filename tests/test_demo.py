@@ -25,6 +25,7 @@ from survey.models import (
     Invitation,
     Question,
     Response,
+    Rollup,
     User,
     customer_address,
 )
@@ -190,6 +191,22 @@ def test_satisfaction_follows_what_happened(loaded):
     assert statistics.mean(happy) >= 8.5 > 4 >= statistics.mean(unhappy)
 
 
+def test_dashboard_rollups_count_every_completed_rating(loaded):
+    overall = scores_by("overall")
+    rolled = db.session.scalar(
+        sa.select(sa.func.sum(Rollup.n)).where(
+            Rollup.kind == "rating_5", Rollup.dimension == "overall"
+        )
+    )
+    assert rolled == len(overall) > 300
+    top = db.session.scalar(
+        sa.select(sa.func.sum(Rollup.top)).where(
+            Rollup.kind == "rating_5", Rollup.dimension == "overall"
+        )
+    )
+    assert top == sum(1 for _i, score in overall if score >= 4)
+
+
 def test_non_complaints_mostly_skip_complaint_handling(loaded):
     asked = Counter(
         i.type for i, _score in scores_by("overall")
@@ -245,6 +262,16 @@ def test_demo_refuses_a_database_with_data_and_writes_nothing(app, runner):
     assert skipped.exit_code == 0
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 1
     assert db.session.scalar(sa.select(sa.func.count(Interaction.id))) == 0
+
+
+def test_rows_added_after_the_demo_get_fresh_ids(app):
+    demo.load(today=TODAY, size=100)
+    customer = Customer(external_id="C-NEW", name="新客户")
+    db.session.add(customer)
+    db.session.commit()
+    assert customer.id > db.session.scalar(
+        sa.select(sa.func.max(Customer.id)).where(Customer.external_id != "C-NEW")
+    )
 
 
 def test_demo_reports_progress_of_every_phase(app):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import random
-import secrets
 import time as timer
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -19,23 +19,12 @@ import sqlalchemy as sa
 from flask import current_app
 
 from survey import clock, settings
-from survey.demo import answers, invitations, org, people
-from survey.demo.bulk import Progress, ProgressCallback, insert_rows
-from survey.demo.interactions import DAYS, DemoInteraction, create_interactions
+from survey.demo import invitations, org, people, store
+from survey.demo.bulk import Progress, ProgressCallback
+from survey.demo.interactions import DAYS, create_interactions
 from survey.demo.org import DEMO_PASSWORD, STAFF
 from survey.extensions import db
-from survey.models import (
-    Answer,
-    BusinessLine,
-    Customer,
-    Delivery,
-    Interaction,
-    Invitation,
-    OptOut,
-    Response,
-    Survey,
-    User,
-)
+from survey.models import BusinessLine, Customer, Interaction, Survey, User
 
 __all__ = [
     "DEMO_PASSWORD",
@@ -144,6 +133,9 @@ def load(
     :param size: how many interactions to generate.
     :param progress: True for bars on stderr, or a callback ``(phase, done, total)``.
     :raises DemoError: when the database has data already; nothing is written then.
+
+    The data is written in one transaction and committed before the dashboards' rollups are
+    rebuilt from it.
     """
     found = _existing_data()
     if found:
@@ -163,7 +155,6 @@ def load(
     first_day = today - timedelta(days=DAYS - 1)
     try:
         summary = _load(seed, today, first_day, as_of, zone, size, Progress(progress))
-        db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
@@ -212,14 +203,23 @@ def _load(
         int(settings.get("frequency_window_days")), int(settings.get("link_lifetime_hours")),
         allowed, zones,
     )  # fmt: skip
-    given = _plan_answers(_rng(seed, "answers"), sent, setup, organisation)
-    _insert_interactions(found, organisation, progress)
-    _insert_invitations(sent, setup, progress)
-    answered = _insert_responses(given, setup, progress)
+    planned_answers = store.plan_answers(_rng(seed, "answers"), sent, setup, organisation)
+    store.insert_interactions(found, organisation, progress)
+    store.insert_invitations(sent, setup, progress)
+    answered = store.insert_responses(planned_answers, setup, progress)
 
-    with progress.phase("rollups", 1) as step:
-        _rebuild_rollups()
-        step(1)
+    # The data is committed before the rollups, which the scoring service rebuilds (and commits)
+    # from it: should the rebuild fail, `survey demo` has still loaded, and a rebuild can follow.
+    db.session.commit()
+    rolled = sum(
+        1
+        for planned, given in planned_answers
+        if planned.state == "completed"
+        for row in given
+        if row["value_int"] is not None
+    )
+    with progress.phase("rollups", rolled) as step:
+        _rebuild_rollups(step, rolled)
 
     counts = {
         "agents": sum(len(a) for a in organisation.agents_by_team.values()),
@@ -241,143 +241,17 @@ def _load(
     )
 
 
-def _insert_interactions(
-    found: list[DemoInteraction], organisation: org.Organisation, progress: Progress
-) -> None:
-    rows = [
-        {
-            "external_id": i.external_id,
-            "occurred_at": i.occurred_at,
-            "channel": i.channel,
-            "type": i.type,
-            "business_line_id": organisation.line_ids[i.line],
-            "team_id": organisation.team_ids[i.team],
-            "agent_id": i.agent_id,
-            "category": i.category,
-            "wait_seconds": i.wait_seconds,
-            "customer_id": i.customer.id,
-            "complaint_opened_at": i.opened_at,
-            "complaint_first_reply_at": i.first_reply_at,
-            "complaint_resolved_at": i.resolved_at,
-            "complaint_resolved_first_contact": i.resolved_first_contact,
-            "complaint_cause": i.cause,
-            "suppression_reason": i.suppression_reason,
-            # The call-centre system posts a contact a couple of minutes after it ends.
-            "created_at": i.occurred_at + timedelta(minutes=2),
-        }
-        for i in found
-    ]
-    with progress.phase("interactions", len(rows)) as step:
-        for interaction, new_id in zip(
-            found, insert_rows(Interaction, rows, step) or [], strict=True
-        ):
-            interaction.id = new_id
-
-
-def _insert_invitations(
-    sent: invitations.Dispatch, setup: org.SurveySetup, progress: Progress
-) -> None:
-    rows = []
-    for planned in sent.invitations:
-        interaction = planned.interaction
-        last_event = planned.completed_at or planned.opened_at or planned.sent_at
-        if planned.state == "expired":
-            last_event = planned.expires_at
-        rows.append(
-            {
-                "interaction_id": interaction.id,
-                "customer_id": interaction.customer.id,
-                "survey_version_id": setup.version_id,
-                "rule_id": planned.rule_id,
-                "channels": planned.channels,
-                "channel": planned.channel,
-                "sms_mode": planned.sms_mode,
-                "locale": interaction.customer.locale,
-                # Tokens come from the secrets module even here: they open real survey pages.
-                "token": secrets.token_urlsafe(32),
-                "unsubscribe_token": secrets.token_urlsafe(32),
-                "state": planned.state,
-                "scheduled_at": planned.scheduled_at,
-                "sent_at": planned.sent_at,
-                "opened_at": planned.opened_at,
-                "completed_at": planned.completed_at,
-                "expires_at": planned.expires_at,
-                "created_at": planned.scheduled_at,
-                "updated_at": last_event or planned.scheduled_at,
-            }
-        )
-    deliveries = sum(len(p.deliveries) for p in sent.invitations)
-    with progress.phase("invitations", len(rows) + deliveries + len(sent.opt_outs)) as step:
-        ids = insert_rows(Invitation, rows, step) or []
-        for planned, new_id in zip(sent.invitations, ids, strict=True):
-            planned.id = new_id
-        delivery_rows = [
-            {"invitation_id": p.id, **d} for p in sent.invitations for d in p.deliveries
-        ]
-        insert_rows(Delivery, delivery_rows, step)
-        insert_rows(OptOut, sent.opt_outs, step)
-
-
-def _plan_answers(
-    rng: random.Random,
-    sent: invitations.Dispatch,
-    setup: org.SurveySetup,
-    organisation: org.Organisation,
-) -> list[tuple[invitations.PlannedInvitation, list[dict]]]:
-    """Draw every response's answers, before the invitations are written with their times."""
-    planned_answers = []
-    for planned in sent.invitations:
-        response = planned.response
-        if response is None:
-            continue
-        skill = organisation.agent_skill[planned.interaction.agent_id]
-        locale = planned.interaction.customer.locale
-        given = answers.answer_rows(rng, planned, setup.question_ids, skill, locale)
-        if response.completed_at is not None:
-            # Whatever the draw said, a response is complete only after its last answer.
-            response.completed_at = max(response.completed_at, given[-1]["answered_at"])
-            planned.completed_at = response.completed_at
-        planned_answers.append((planned, given))
-    return planned_answers
-
-
-def _insert_responses(
-    planned_answers: list[tuple[invitations.PlannedInvitation, list[dict]]],
-    setup: org.SurveySetup,
-    progress: Progress,
-) -> int:
-    """Insert the responses and their answers; return how many were completed."""
-    rows = []
-    for planned, given in planned_answers:
-        response = planned.response
-        assert response is not None
-        rows.append(
-            {
-                "invitation_id": planned.id,
-                "survey_version_id": setup.version_id,
-                "survey_channel": response.survey_channel,
-                "locale": planned.interaction.customer.locale,
-                "started_at": response.started_at,
-                "completed_at": response.completed_at,
-                "updated_at": response.completed_at or given[-1]["answered_at"],
-            }
-        )
-    total = len(rows) + sum(len(given) for _planned, given in planned_answers)
-    with progress.phase("answers", total) as step:
-        ids = insert_rows(Response, rows, step) or []
-        answer_rows = [
-            {"response_id": response_id, **row}
-            for response_id, (_planned, given) in zip(ids, planned_answers, strict=True)
-            for row in given
-        ]
-        insert_rows(Answer, answer_rows, step)
-    return sum(1 for planned, _given in planned_answers if planned.state == "completed")
-
-
-def _rebuild_rollups() -> None:
+def _rebuild_rollups(step: Callable[[int], None], expected: int) -> None:
     """Recompute the dashboards' rollups from the answers just loaded."""
-    try:
-        from survey.scoring.rollup import rebuild
-    except ImportError:
-        return  # scoring has no rollups yet: the dashboards will have nothing to read
-    rebuild()
+    from survey.scoring.rollup import rebuild
+
+    reported = 0
+
+    def report(done: int, _total: int) -> None:
+        nonlocal reported
+        done = min(done, expected)
+        step(done - reported)
+        reported = done
+
+    rebuild(progress=report)
+    step(expected - reported)
