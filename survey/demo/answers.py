@@ -47,12 +47,14 @@ COMMENTS = {
     ("zh", "wait_time"): (
         "排队等了太久才接通，浪费时间。",
         "打了好几次电话都占线，等待时间太长了。",
-        "网点排队一个多小时，太慢了。",
+        "等了很久才有人回复。",
     ),
     ("en", "wait_time"): (
-        "I waited far too long on hold before anyone answered.",
+        "I waited far too long before anyone answered.",
         "The queue was ridiculous, almost gave up.",
     ),
+    ("zh", "wait_time_branch"): ("网点排队一个多小时，太慢了。", "取号后等了很久，窗口开得太少。"),
+    ("en", "wait_time_branch"): ("Queued at the branch for over an hour.",),
     ("zh", "attitude"): (
         "客服态度很差，很不耐烦。",
         "工作人员说话很冲，感觉不被尊重。",
@@ -140,7 +142,9 @@ def scores(rng: random.Random, interaction: DemoInteraction, skill: float) -> di
     return rated
 
 
-def comment(rng: random.Random, locale: str, rated: dict[str, int | None]) -> str | None:
+def comment(
+    rng: random.Random, locale: str, rated: dict[str, int | None], channel: str
+) -> str | None:
     """Return a comment that matches the scores, or None for the many who leave none."""
     overall = rated["overall"] or 3
     if rng.random() >= (0.45 if overall <= 2 else 0.25 if overall == 3 else 0.3):
@@ -151,6 +155,8 @@ def comment(rng: random.Random, locale: str, rated: dict[str, int | None]) -> st
         dims = [k for k in RATINGS[:-1] if rated[k] is not None]
         worst = min(dims, key=lambda k: (rated[k], RATINGS.index(k)))
         mood = worst if (rated[worst] or 5) <= 2 else "meh"
+        if mood == "wait_time" and channel == "branch":
+            mood = "wait_time_branch"
     return rng.choice(COMMENTS[(locale, mood)])
 
 
@@ -169,7 +175,7 @@ def answer_rows(
         (key, rated[key], None) for key in (*RATINGS, "nps") if rated[key] is not None
     ]
     if response.survey_channel == "web":  # the comment box is asked on the web page only
-        text = comment(rng, locale, rated)
+        text = comment(rng, locale, rated, invitation.interaction.channel)
         if text:
             values.append(("comment", None, text))
     if response.completed_at is None:
