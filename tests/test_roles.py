@@ -2,15 +2,26 @@
 
 A new staff route fails ``test_every_staff_route_has_a_row_in_the_role_table`` until it is
 added to ``ROUTES`` below with the row of the table that governs it.
+
+The cells share one app and one signed-in client per role for each database (module scope):
+hundreds of cells, each on a fresh app, would spend minutes emptying tables.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from werkzeug.routing import Rule
+
+from survey import create_app
+from survey.extensions import db
+from tests.conftest import _empty_all_tables, make_test_config
+from tests.fixtures.access import FAST_HASH, PASSWORD, sign_in
 
 ADMIN, MANAGER, QUALITY = "admin", "manager", "quality"
 EVERYONE = frozenset({ADMIN, MANAGER, QUALITY})
@@ -28,19 +39,115 @@ ROLE_TABLE: dict[str, frozenset[str]] = {
 
 # Every staff route, (endpoint, method), and the row of the table that governs it.
 ROUTES: dict[tuple[str, str], str] = {
+    # dashboards, comments, exports
     ("dashboard.home", "GET"): "dashboards",
+    # users, API keys, organisation, settings, audit
+    ("admin.home", "GET"): "organisation",
+    ("admin.users", "GET"): "organisation",
+    ("admin.user_detail", "GET"): "organisation",
+    ("admin.invite_user", "GET"): "organisation",
+    ("admin.invite_user", "POST"): "organisation",
+    ("admin.change_role", "POST"): "organisation",
+    ("admin.deactivate_user", "POST"): "organisation",
+    ("admin.reactivate_user", "POST"): "organisation",
+    ("admin.password_link", "POST"): "organisation",
+    ("admin.api_keys", "GET"): "organisation",
+    ("admin.new_api_key", "GET"): "organisation",
+    ("admin.new_api_key", "POST"): "organisation",
+    ("admin.revoke_api_key", "POST"): "organisation",
+    ("admin.organisation", "GET"): "organisation",
+    ("admin.create_business_line", "POST"): "organisation",
+    ("admin.edit_business_line", "GET"): "organisation",
+    ("admin.edit_business_line", "POST"): "organisation",
+    ("admin.create_team", "POST"): "organisation",
+    ("admin.team", "GET"): "organisation",
+    ("admin.team", "POST"): "organisation",
+    ("admin.create_agent", "POST"): "organisation",
+    ("admin.agent", "GET"): "organisation",
+    ("admin.agent", "POST"): "organisation",
+    ("admin.import_agents_page", "GET"): "organisation",
+    ("admin.import_agents_page", "POST"): "organisation",
+    ("admin.settings", "GET"): "organisation",
+    ("admin.settings", "POST"): "organisation",
+    ("admin.audit_trail", "GET"): "organisation",
+    # /dev/outbox
     ("admin.outbox", "GET"): "outbox",
+    # surveys and dispatch rules: reading
+    ("designer.home", "GET"): "surveys.view",
+    ("designer.surveys", "GET"): "surveys.view",
+    ("designer.survey", "GET"): "surveys.view",
+    ("designer.history", "GET"): "surveys.view",
+    ("designer.version", "GET"): "surveys.view",
+    ("designer.compare", "GET"): "surveys.view",
+    ("designer.preview", "GET"): "surveys.view",
+    ("designer.preview_web", "GET"): "surveys.view",
+    ("designer.review", "GET"): "surveys.view",  # the checks before publishing, read-only
+    ("designer.rules", "GET"): "surveys.view",
+    # surveys and dispatch rules: changing them
+    ("designer.new_survey", "GET"): "surveys.edit",
+    ("designer.new_survey", "POST"): "surveys.edit",
+    ("designer.duplicate", "GET"): "surveys.edit",
+    ("designer.duplicate", "POST"): "surveys.edit",
+    ("designer.archive", "POST"): "surveys.edit",
+    ("designer.save_details", "POST"): "surveys.edit",
+    ("designer.start_draft", "POST"): "surveys.edit",
+    ("designer.new_question", "GET"): "surveys.edit",
+    ("designer.new_question", "POST"): "surveys.edit",
+    ("designer.edit_question", "GET"): "surveys.edit",
+    ("designer.edit_question", "POST"): "surveys.edit",
+    ("designer.arrange_questions", "POST"): "surveys.edit",
+    ("designer.send_test", "POST"): "surveys.edit",
+    ("designer.publish", "POST"): "surveys.edit",
+    ("designer.new_rule", "GET"): "surveys.edit",
+    ("designer.new_rule", "POST"): "surveys.edit",
+    ("designer.edit_rule", "GET"): "surveys.edit",
+    ("designer.edit_rule", "POST"): "surveys.edit",
+    ("designer.arrange_rule", "POST"): "surveys.edit",
 }
 
 # Blueprints with their own kind of access: customers' tokens, Twilio signatures, API keys,
-# and the sign-in pages themselves.
-NOT_STAFF = {"respond", "webhooks", "api", "auth"}
+# the sign-in pages themselves, and the one-time links that let new staff set a password.
+NOT_STAFF = {"respond", "webhooks", "api", "auth", "account"}
 NOT_STAFF_ENDPOINTS = {"static"}
 
 # Routes whose normal answer to the right role is not 200 (e.g. a redirect), with that answer.
-NORMAL_ANSWER: dict[tuple[str, str], int] = {}
+NORMAL_ANSWER: dict[tuple[str, str], int] = {
+    ("designer.home", "GET"): 302,  # on to the list of surveys
+}
 
 EN = {"Accept-Language": "en"}
+
+
+@pytest.fixture(scope="module")
+def staff_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """One app per database for this module, with a staff member of each role."""
+    from werkzeug.security import generate_password_hash
+
+    from survey.models import User
+
+    instance: Path = tmp_path_factory.mktemp("roles") / "instance"
+    app = create_app(make_test_config(database_url, instance))
+    with app.app_context():
+        for role in (ADMIN, MANAGER, QUALITY):
+            user = User(email=f"{role}@bank.example", role=role)
+            user.password_hash = generate_password_hash(PASSWORD, method=FAST_HASH)
+            db.session.add(user)
+        db.session.commit()
+        yield app
+        db.session.rollback()
+        _empty_all_tables()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def clients(staff_app: Flask) -> dict[str | None, FlaskClient]:
+    """A test client per role, signed in; None is an anonymous visitor."""
+    clients: dict[str | None, FlaskClient] = {None: staff_app.test_client()}
+    for role in (ADMIN, MANAGER, QUALITY):
+        clients[role] = staff_app.test_client()
+        assert sign_in(clients[role], f"{role}@bank.example").status_code == 302
+    return clients
 
 
 def _staff_routes(app: Flask) -> set[tuple[str, str]]:
@@ -67,8 +174,8 @@ def _url(app: Flask, rule: Rule) -> str:
         return app.url_for(rule.endpoint, **values)
 
 
-def test_every_staff_route_has_a_row_in_the_role_table(app):
-    existing = _staff_routes(app)
+def test_every_staff_route_has_a_row_in_the_role_table(staff_app):
+    existing = _staff_routes(staff_app)
     missing = sorted(existing - ROUTES.keys())
     stale = sorted(ROUTES.keys() - existing)
     assert not missing, f"staff routes without a role-table entry in tests/test_roles.py: {missing}"
@@ -87,11 +194,10 @@ CELLS = [
 
 
 @pytest.mark.parametrize(("endpoint", "method", "role"), CELLS)
-def test_role_table_cell(app, client_as, endpoint, method, role):
-    rule = _rule(app, endpoint, method)
-    url = _url(app, rule)
-    client = client_as(role)
-    response = client.open(url, method=method, headers=EN)
+def test_role_table_cell(staff_app, clients, endpoint, method, role):
+    rule = _rule(staff_app, endpoint, method)
+    url = _url(staff_app, rule)
+    response = clients[role].open(url, method=method, headers=EN)
     location = response.headers.get("Location", "")
 
     if role is None:
@@ -108,7 +214,7 @@ def test_role_table_cell(app, client_as, endpoint, method, role):
             assert response.status_code == NORMAL_ANSWER.get((endpoint, method), 200)
 
 
-def test_navigation_shows_the_outbox_only_to_admins(client_as):
-    assert b"/admin/dev/outbox" in client_as(ADMIN).get("/", headers=EN).data
+def test_navigation_shows_the_outbox_only_to_admins(clients):
+    assert b"/admin/dev/outbox" in clients[ADMIN].get("/", headers=EN).data
     for role in (MANAGER, QUALITY):
-        assert b"/admin/dev/outbox" not in client_as(role).get("/", headers=EN).data
+        assert b"/admin/dev/outbox" not in clients[role].get("/", headers=EN).data
