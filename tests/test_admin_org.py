@@ -214,3 +214,32 @@ def test_the_import_page_answers_its_script_with_the_result_fragment(admin_clien
     )
     assert response.status_code == 200
     assert "1 agents added" in response.get_json()["html"]
+
+
+def test_renaming_and_deactivating_a_business_line_is_recorded(admin_client, audit_log):
+    _line(admin_client)
+    line = db.session.scalar(sa.select(BusinessLine))
+    response = admin_client.post(
+        f"/admin/org/lines/{line.id}", data={"name_zh": "个人银行", "name_en": "Retail banking"}
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert (line.name_en, line.active) == ("Retail banking", False)
+    (event,) = audit_log("business_line.update")
+    assert event.after == {"name_zh": "个人银行", "name_en": "Retail banking", "active": False}
+
+
+def test_a_large_csv_file_is_imported_with_its_counts(admin_client):
+    _line(admin_client)
+    _team(admin_client, code="t1")
+    rows = "".join(f"A{n:05d},坐席{n},t1\n" for n in range(3000))
+    response = admin_client.post(
+        "/admin/org/agents/import",
+        data={"file": (io.BytesIO(("code,name,team_code\n" + rows).encode()), "big.csv")},
+        content_type="multipart/form-data",
+        headers=EN,
+    )
+    assert "3000 agents added, 0 updated, 0 unchanged, 0 rows not imported" in response.get_data(
+        as_text=True
+    )
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Agent)) == 3000
