@@ -1,7 +1,1 @@
-"""Administration views."""
-
-from flask import render_template
-
-from survey.admin import bp
-from survey.auth.service import role_required
-
+"""Administration views: each page lives in its own module (users, apikeys, org, outbox, …)."""
