@@ -90,14 +90,21 @@ def _upsert(rows: list[dict[str, Any]]) -> None:
     db.session.execute(statement)
 
 
-def rebuild(progress: Progress | None = None, days_per_batch: int = 31) -> int:
+# Days one INSERT … SELECT covers. SQLite walks the completion-time index, so small batches cost
+# nothing; PostgreSQL prefers hashing whole tables, so it gets fewer, larger batches.
+DAYS_PER_BATCH = {"sqlite": 31, "postgresql": 183}
+
+
+def rebuild(progress: Progress | None = None, days_per_batch: int | None = None) -> int:
     """Empty the rollup and recompute it from every completed response; commit; return the answers counted.
 
     :param progress: called as ``progress(done, total)`` (answers) after each batch of days.
     :param days_per_batch: how many of the bank's days one INSERT … SELECT covers.
     """
     session = db.session
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    days_per_batch = days_per_batch or DAYS_PER_BATCH.get(dialect, 31)
+    if dialect == "postgresql":
         # Responses completing meanwhile wait for the rebuild instead of being counted twice or lost.
         session.execute(sa.text("LOCK TABLE rollup IN SHARE ROW EXCLUSIVE MODE"))
     session.execute(sa.delete(Rollup))
@@ -115,7 +122,7 @@ def rebuild(progress: Progress | None = None, days_per_batch: int = 31) -> int:
     zone = ZoneInfo(settings.bank_zone())
     done = 0
     for days in _batches(local_day(first, zone.key), local_day(last, zone.key), days_per_batch):
-        session.execute(_insert_days(days, zone))
+        session.execute(_insert_days(days, zone, native_zones=dialect == "postgresql"))
         done += session.scalar(
             sa.select(sa.func.coalesce(sa.func.sum(Rollup.n), 0)).where(
                 Rollup.day >= days[0], Rollup.day <= days[-1]
@@ -166,19 +173,23 @@ def _kind_case(limits: dict[str, int], compare: Callable[[Any, int], Any]) -> sa
     )
 
 
-def _insert_days(days: list[date], zone: ZoneInfo) -> sa.Insert:
+def _insert_days(days: list[date], zone: ZoneInfo, native_zones: bool = False) -> sa.Insert:
     """Build the INSERT … SELECT … GROUP BY that rolls up the answers completed on some days."""
     starts = [_day_start(day, zone) for day in days]
     end = _day_start(days[-1] + timedelta(days=1), zone)
     bounds = [*starts[1:], end]
-    # The bank's day of each completion, as a CASE over the days' UTC bounds: the same on
-    # SQLite (no time zones) and PostgreSQL, and exact across DST changes.
-    day = sa.case(
-        *(
-            (Response.completed_at < bound, sa.literal(d, sa.Date()))
-            for d, bound in zip(days, bounds, strict=True)
-        ),
-    )
+    day: sa.ColumnElement[Any]
+    if native_zones:
+        # PostgreSQL knows the zone database: timestamptz AT TIME ZONE gives the local time.
+        day = sa.cast(sa.func.timezone(zone.key, Response.completed_at), sa.Date)
+    else:
+        # SQLite knows no zones: a CASE over the days' UTC bounds, exact across DST changes.
+        day = sa.case(
+            *(
+                (Response.completed_at < bound, sa.literal(d, sa.Date()))
+                for d, bound in zip(days, bounds, strict=True)
+            ),
+        )
     rows = _rolled_answers(
         sa.select(
             day.label("day"),
