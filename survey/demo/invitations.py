@@ -136,7 +136,11 @@ def dispatch(
             interaction=interaction,
             rule_id=setup.complaint_rule_id if complaint else setup.default_rule_id,
             channels=["voice", "sms"] if complaint else ["sms", "email"],
-            sms_mode="two_way" if complaint else "link",
+            # Mainland-China numbers can only get a link (no two-way SMS there), whatever the
+            # rule prefers; the invitation records the mode it actually used.
+            sms_mode="two_way"
+            if complaint and not (customer.phone or "").startswith("+86")
+            else "link",
             scheduled_at=scheduled,
             expires_at=scheduled + timedelta(hours=link_hours),
         )

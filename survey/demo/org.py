@@ -130,8 +130,8 @@ def create_survey(manager_id: int, published_at: datetime) -> SurveySetup:
     version.created_at = survey.created_at
     version.published_at = published_at
     default_rule = _default_rule(survey)
-    # Complaints are surveyed by a phone callback first, with an SMS that can be answered by
-    # reply as the fallback, so the demo shows answers from every survey channel.
+    # Complaints are surveyed by a phone callback first, then by SMS: answered by reply where
+    # two-way SMS works (numbers abroad), by its link on mainland-China numbers.
     complaint_rule = DispatchRule(
         position=1,
         name="Complaints: phone callback, then SMS / 投诉：电话回访，其次短信",

@@ -49,6 +49,15 @@ ZH_ZONES = (("Asia/Shanghai", 95), (None, 2), ("Asia/Hong_Kong", 1), ("Asia/Sing
 EN_ZONES = (("Asia/Shanghai", 55), ("Asia/Hong_Kong", 10), ("Asia/Singapore", 10),
             ("Europe/London", 10), ("America/New_York", 8), ("Australia/Sydney", 7))  # fmt: skip
 MOBILE_PREFIXES = tuple(f"1{a}{b}" for a in "3589" for b in "0123456789")
+# Customers living abroad mostly keep a local mobile: (country code, first digits, length).
+ABROAD_MOBILES = {
+    "Asia/Hong_Kong": ("+852", "69", 8),
+    "Asia/Singapore": ("+65", "89", 8),
+    "Europe/London": ("+44", "7", 10),
+    "America/New_York": ("+1", "2", 10),
+    "America/Vancouver": ("+1", "6", 10),
+    "Australia/Sydney": ("+61", "4", 9),
+}
 MAIL_DOMAINS = ("example.com", "example.net", "example.org")
 
 SHARE_PHONE = 0.03  # a family member's phone
@@ -69,6 +78,14 @@ class DemoCustomer:
     phone: str | None = None
     email_id: int | None = None
     email: str | None = None
+
+
+def _mobile(rng: random.Random, zone: str | None) -> str:
+    if zone in ABROAD_MOBILES and rng.random() < 0.8:
+        country, starts, length = ABROAD_MOBILES[zone]
+        rest = length - 1
+        return f"{country}{rng.choice(starts)}{rng.randrange(10**rest):0{rest}d}"
+    return "+86" + rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
 
 
 def _weighted(rng: random.Random, options: tuple[tuple[str | None, int], ...]) -> str | None:
@@ -130,7 +147,7 @@ def create_customers(
             if phones and rng.random() < SHARE_PHONE:
                 phone = rng.choice(phones)
             else:
-                phone = "+86" + rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
+                phone = _mobile(rng, zone)
                 phones.append(phone)
             links.append((index, address("phone", phone, created_at)))
         if has_email:
