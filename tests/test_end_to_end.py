@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,13 +17,30 @@ from survey.designer.starters import POST_INTERACTION
 from survey.dispatch.rules import create_default_rule
 from survey.extensions import db
 from survey.models import Invitation, OutboxMessage
+from tests.conftest import REDIS_URL, _fail_or_skip
 from tests.fixtures.dispatch import interaction_body
 
 
-@pytest.fixture
-def app_config(app_config: dict, tmp_path: Path) -> dict:
-    """The app's queue is a SQLite file, as `make run` uses, so a real consumer can read it."""
-    return {**app_config, "SURVEY_QUEUE_URL": "sqlite:///" + str(tmp_path / "queue.sqlite3")}
+@pytest.fixture(params=["sqlite-queue", "redis-queue"])
+def app_config(app_config: dict, tmp_path: Path, request, run_id: str) -> Iterator[dict]:
+    """A queue a real consumer reads: a SQLite file as `make run` uses, or Redis as at scale.
+
+    On the shared Redis server the queue's keys carry this run's own prefix and are deleted
+    afterwards (never FLUSHALL).
+    """
+    if request.param == "sqlite-queue":
+        yield {**app_config, "SURVEY_QUEUE_URL": "sqlite:///" + str(tmp_path / "queue.sqlite3")}
+        return
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
+    except redis.RedisError as error:
+        _fail_or_skip(f"Redis is not reachable at {REDIS_URL}: {error}")
+    yield {**app_config, "SURVEY_QUEUE_URL": f"{REDIS_URL}?prefix=survey_{run_id}_e2e"}
+    from survey import tasks
+
+    tasks.huey.storage.flush_all()  # this queue's own keys only
 
 
 def _wait_for(condition, timeout: float = 20.0):
@@ -32,7 +51,7 @@ def _wait_for(condition, timeout: float = 20.0):
         value = condition()
         if value:
             return value
-        time.sleep(0.05)
+        threading.Event().wait(0.05)
     raise AssertionError("the worker did not finish in time")
 
 
