@@ -25,7 +25,7 @@ install: $(VENV)/.installed translations
 install-test: $(VENV)/.installed-test translations
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile -d survey/translations 2>&1 | grep -v "^compiling" || true
+	$(BIN)/pybabel compile -d survey/translations
 
 migrate: install
 	$(BIN)/survey db upgrade

@@ -36,7 +36,9 @@ def get(key: str) -> Any:
 
 def all_settings() -> dict[str, Any]:
     """Return every setting, defaults filled in."""
-    stored = {key: value for key, value in db.session.execute(sa.select(Setting.key, Setting.value))}
+    stored = {
+        key: value for key, value in db.session.execute(sa.select(Setting.key, Setting.value))
+    }
     return {key: stored.get(key, default) for key, default in DEFAULTS.items()}
 
 
