@@ -18,18 +18,29 @@ def _segments_shown(page: str, mode: str) -> int:
     return int(re.search(r'class="total-segments" data-segments="(\d+)"', section).group(1))
 
 
-def test_two_way_sms_sends_each_question_ending_with_how_to_stop_and_the_signature(
-    make_survey,
-):
+def test_two_way_sms_sends_each_question_signed_first_and_ending_with_how_to_stop(make_survey):
     survey = make_survey("complaint_resolution")
     version = survey.versions[0]
     messages = scripts.two_way_messages(version, "zh")
     sms_questions = scripts.sms_questions(version)
     assert len(messages) == len(sms_questions) + 1  # and the thanks
-    assert all(m.endswith("回复TD退订【示例银行】") for m in messages)
+    assert all(m.startswith("【示例银行】") and m.endswith(" 回复TD退订") for m in messages)
     assert "是请回复1，否请回复2。" in messages[0]
     english = scripts.two_way_messages(version, "en")
-    assert all(m.endswith("Reply STOP to opt out [Example Bank]") for m in english)
+    assert all(m.startswith("[Example Bank] ") for m in english)
+    assert all(m.endswith(" Reply STOP to opt out") for m in english)
+
+
+def test_two_way_and_link_sms_put_the_signature_and_stop_text_in_the_same_places(make_survey):
+    version = make_survey("post_interaction").versions[0]
+    for lang in ("zh", "en"):
+        two_way, link = checks.sms_previews(version, lang)
+        first_question, link_text = two_way.messages[0].text, link.messages[0].text
+        signature = "【示例银行】" if lang == "zh" else "[Example Bank]"
+        stop = "回复TD退订" if lang == "zh" else "Reply STOP to opt out"
+        for text in (first_question, link_text):
+            assert text.startswith(signature) and text.endswith(" " + stop)
+            assert text.count(signature) == 1 and text.count(stop) == 1
 
 
 def test_preview_counts_segments_per_message_and_for_the_whole_survey(manager_client, make_survey):

@@ -50,16 +50,34 @@ def render(invitation: Invitation, channel: str, to: str) -> Message:
     raise ValueError(f"unknown survey channel {channel!r}")
 
 
+SMS_STOP = {"zh": "回复TD退订", "en": "Reply STOP to opt out"}
+
+
+def sms_signature(lang: str) -> str:
+    """The bank's SMS signature: the registered 【…】 one in Chinese, the bank's name in English."""
+    if lang == "zh":
+        return settings.get("sms_signature")
+    return f"[{settings.get('bank_name_en')}]"
+
+
+def signed_sms(body: str, lang: str) -> str:
+    """Frame one survey SMS as every one is sent: the signature first, then the body, then how to stop.
+
+    Chinese carriers accept the 【signature】 at either end; putting it first in
+    every message, link and two-way alike, keeps the product consistent.
+    """
+    if lang == "zh":
+        return f"{sms_signature(lang)}{body} {SMS_STOP[lang]}"
+    return f"{sms_signature(lang)} {body} {SMS_STOP[lang]}"
+
+
 def sms_text(invitation: Invitation) -> str:
     """Return the SMS: the bank's signature, one sentence, the link, how to stop."""
     link = survey_link(invitation)
     if _lang(invitation) == "zh":
-        signature = settings.get("sms_signature")
-        return f"{signature}您好，感谢您近期联系我们。请花一分钟评价本次服务：{link} 回复TD退订"
-    bank = settings.get("bank_name_en")
-    return (
-        f"[{bank}] Thank you for contacting us. Please rate our service in one minute: "
-        f"{link} Reply STOP to opt out"
+        return signed_sms(f"您好，感谢您近期联系我们。请花一分钟评价本次服务：{link}", "zh")
+    return signed_sms(
+        f"Thank you for contacting us. Please rate our service in one minute: {link}", "en"
     )
 
 

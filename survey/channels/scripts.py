@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from survey import settings
+from survey.channels import messages
 from survey.models import Question, SurveyVersion
 
 SMS_HOW = {
@@ -23,7 +24,6 @@ SMS_HOW = {
         "single_choice": "请回复序号：",
         "text": "请直接回复您的意见。",
         "skip": "回复N跳过。",
-        "stop": "回复TD退订",
     },
     "en": {
         "rating_5": "Reply 1-5 (5 = very satisfied).",
@@ -33,7 +33,6 @@ SMS_HOW = {
         "single_choice": "Reply with a number:",
         "text": "Reply with your comments.",
         "skip": "Reply N to skip.",
-        "stop": "Reply STOP to opt out",
     },
 }
 
@@ -59,13 +58,6 @@ VOICE_HOW = {
 }
 
 
-def sms_signature(lang: str) -> str:
-    """The bank's SMS signature: the registered 【…】 one in Chinese, the bank's name in English."""
-    if lang == "zh":
-        return settings.get("sms_signature")
-    return f"[{settings.get('bank_name_en')}]"
-
-
 def sms_questions(version: SurveyVersion) -> list[Question]:
     """The questions asked by two-way SMS, in order."""
     return [q for q in version.questions if q.ask_sms]
@@ -77,7 +69,7 @@ def voice_questions(version: SurveyVersion) -> list[Question]:
 
 
 def sms_question_text(question: Question, lang: str, number: int, total: int) -> str:
-    """The body of one two-way SMS question, before the stop line and signature."""
+    """The body of one two-way SMS question, before the signature and the stop line frame it."""
     how = SMS_HOW[lang]
     parts = [f"({number}/{total}) {question.text(lang)}", how[question.kind]]
     if question.kind == "single_choice":
@@ -90,26 +82,13 @@ def sms_question_text(question: Question, lang: str, number: int, total: int) ->
     return " ".join(parts)
 
 
-def sms_closing(lang: str, signature: str) -> str:
-    """How every survey SMS ends: how to stop, then the bank's signature."""
-    return (
-        f" {SMS_HOW[lang]['stop']}{signature}"
-        if lang == "zh"
-        else f" {SMS_HOW[lang]['stop']} {signature}"
-    )
-
-
-def two_way_messages(version: SurveyVersion, lang: str, signature: str | None = None) -> list[str]:
-    """Every message of a two-way SMS survey: one per question, then the thanks."""
-    signature = sms_signature(lang) if signature is None else signature
+def two_way_messages(version: SurveyVersion, lang: str) -> list[str]:
+    """Every message of a two-way SMS survey: one per question, then the thanks, each signed."""
     questions = sms_questions(version)
-    messages = [
-        sms_question_text(q, lang, n, len(questions)) + sms_closing(lang, signature)
-        for n, q in enumerate(questions, 1)
-    ]
+    texts = [sms_question_text(q, lang, n, len(questions)) for n, q in enumerate(questions, 1)]
     if questions and version.thanks(lang).strip():
-        messages.append(version.thanks(lang).strip() + sms_closing(lang, signature))
-    return messages
+        texts.append(version.thanks(lang).strip())
+    return [messages.signed_sms(text, lang) for text in texts]
 
 
 @dataclass(frozen=True)
