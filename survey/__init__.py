@@ -53,6 +53,11 @@ def _fill_instance_defaults(app: Flask) -> None:
         )
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+    if not app.config.get("SURVEY_PUBLIC_URL"):
+        # Links in messages must reach the server `make run` started, whatever its port.
+        host = os.environ.get("SURVEY_HOST") or "127.0.0.1"
+        port = os.environ.get("SURVEY_PORT") or "5000"
+        app.config["SURVEY_PUBLIC_URL"] = f"http://{host}:{port}"
     app.config["SURVEY_PUBLIC_URL"] = app.config["SURVEY_PUBLIC_URL"].rstrip("/")
 
 

@@ -31,7 +31,7 @@ class Defaults:
     SQLALCHEMY_DATABASE_URI: str | None = None  # filled from the instance path
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
     SURVEY_QUEUE_URL: str | None = None  # filled from the instance path
-    SURVEY_PUBLIC_URL = "http://127.0.0.1:5000"
+    SURVEY_PUBLIC_URL: str | None = None  # default: where SURVEY_HOST and SURVEY_PORT serve
     SURVEY_SMTP_URL: str | None = None
     SURVEY_MAIL_FROM = "survey@localhost"
     SURVEY_TIMEZONE = "Asia/Shanghai"

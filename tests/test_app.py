@@ -44,3 +44,12 @@ def test_sign_in_page_answers_in_both_databases(client):
     response = client.get("/auth/login", headers={"Accept-Language": "en"})
     assert response.status_code == 200
     assert b"Sign in" in response.data
+
+
+def test_public_url_follows_the_served_port_unless_set(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("SURVEY_PUBLIC_URL", raising=False)
+    monkeypatch.setenv("SURVEY_PORT", "5077")
+    assert create_app().config["SURVEY_PUBLIC_URL"] == "http://127.0.0.1:5077"
+    monkeypatch.setenv("SURVEY_PUBLIC_URL", "https://survey.bank.example/")
+    assert create_app().config["SURVEY_PUBLIC_URL"] == "https://survey.bank.example"

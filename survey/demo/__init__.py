@@ -7,7 +7,6 @@ screenshot or a bug report can be reproduced.
 
 from __future__ import annotations
 
-import os
 import random
 import time as timer
 from collections.abc import Callable
@@ -90,14 +89,8 @@ def sign_in_reminder() -> list[str]:
 
 
 def login_url() -> str:
-    """Return where staff sign in: the public URL, or the address `make run` serves on."""
-    base = current_app.config["SURVEY_PUBLIC_URL"]
-    if not os.environ.get("SURVEY_PUBLIC_URL") and (
-        os.environ.get("SURVEY_HOST") or os.environ.get("SURVEY_PORT")
-    ):
-        host = os.environ.get("SURVEY_HOST", "127.0.0.1")
-        base = f"http://{host}:{os.environ.get('SURVEY_PORT', '5000')}"
-    return base.rstrip("/") + "/auth/login"
+    """Return where staff sign in (the public URL follows SURVEY_HOST/PORT unless set)."""
+    return current_app.config["SURVEY_PUBLIC_URL"] + "/auth/login"
 
 
 def _existing_data() -> list[str]:
