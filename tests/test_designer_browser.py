@@ -1,9 +1,12 @@
-"""A manager builds a survey from a template in a real browser, watches the SMS cost, publishes."""
+"""A manager builds a survey from a template in a real browser, watches the SMS cost, publishes;
+and reorders questions by dragging them."""
 
 from __future__ import annotations
 
 import pytest
 
+from survey.extensions import db
+from survey.models import Survey
 from tests.fixtures.access import PASSWORD
 from tests.fixtures.browser import screenshot
 
@@ -56,3 +59,34 @@ def test_manager_builds_a_three_question_survey_from_a_template_and_publishes_it
     row = page.locator("table.history tbody tr").first
     assert "version 1" in row.inner_text() and "live" in row.inner_text()
     assert "manager@bank.example" in row.inner_text()
+
+
+def test_manager_drags_a_question_to_the_top_and_the_order_is_saved(
+    live_server, desktop_page, make_user, make_survey
+):
+    page = desktop_page
+    make_user("manager", email="manager@bank.example")
+    survey = make_survey("post_interaction")
+    texts = [q.text_en for q in survey.versions[0].questions]
+    page.goto(live_server + "/auth/login")
+    page.fill("input[name=email]", "manager@bank.example")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live_server}/designer/surveys/{survey.id}")
+
+    handle = page.locator(".question-row").nth(2).locator(".drag-handle")
+    assert handle.is_visible(), "the drag handle appears once the script runs"
+    start = handle.bounding_box()
+    top = page.locator(".question-row").first.bounding_box()
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(top["x"] + 20, top["y"] + 5, steps=8)
+    with page.expect_navigation():
+        page.mouse.up()
+
+    assert "Order saved." in page.locator(".flash").inner_text()
+    shown = page.locator(".question-row p[lang=en]").all_inner_texts()
+    assert shown[:3] == [texts[2], texts[0], texts[1]]
+    db.session.expire_all()
+    saved = [q.text_en for q in db.session.get(Survey, survey.id).versions[0].questions]
+    assert saved == [texts[2], texts[0], texts[1], *texts[3:]]

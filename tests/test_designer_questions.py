@@ -176,6 +176,59 @@ def test_up_and_down_buttons_reorder_without_javascript(manager_client, make_sur
     assert positions == list(range(1, len(before) + 1))
 
 
+def test_a_dragged_order_is_saved_whole(manager_client, make_survey):
+    survey = make_survey()
+    version = survey.versions[0]
+    ids = [q.id for q in version.questions]
+    before = _texts(survey.id)
+    response = manager_client.post(
+        f"/designer/surveys/{survey.id}/questions/order",
+        data={
+            "lock_version": str(version.lock_version),
+            "order": ",".join(map(str, [ids[2], ids[0], ids[1], *ids[3:]])),
+        },
+    )
+    assert response.status_code == 302
+    assert _texts(survey.id) == [before[2], before[0], before[1], *before[3:]]
+
+
+def test_a_dragged_order_from_an_older_page_is_refused_and_says_what_changed(
+    manager_client, make_survey
+):
+    survey = make_survey()
+    version = survey.versions[0]
+    ids = [q.id for q in version.questions]
+    page_lock = str(version.lock_version)
+    seen = json.dumps(diff.snapshot(version))
+    manager_client.post(
+        f"/designer/surveys/{survey.id}/questions/arrange",
+        data={"lock_version": page_lock, "action": f"delete:{ids[-1]}"},
+    )
+    before = _texts(survey.id)
+    response = manager_client.post(
+        f"/designer/surveys/{survey.id}/questions/order",
+        data={"lock_version": page_lock, "seen": seen, "order": ",".join(map(str, ids[::-1]))},
+    )
+    assert response.status_code == 409
+    assert "Someone else saved this draft" in response.get_data(as_text=True)
+    assert "Question removed" in response.get_data(as_text=True)
+    assert _texts(survey.id) == before
+
+
+def test_an_order_that_leaves_out_a_question_changes_nothing(manager_client, make_survey):
+    survey = make_survey()
+    version = survey.versions[0]
+    ids = [q.id for q in version.questions]
+    before = _texts(survey.id)
+    response = manager_client.post(
+        f"/designer/surveys/{survey.id}/questions/order",
+        data={"lock_version": str(version.lock_version), "order": ",".join(map(str, ids[1:]))},
+        follow_redirects=True,
+    )
+    assert "nothing was changed" in response.get_data(as_text=True)
+    assert _texts(survey.id) == before
+
+
 def test_removing_a_question(manager_client, make_survey):
     survey = make_survey()
     version = survey.versions[0]

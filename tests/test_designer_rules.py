@@ -137,3 +137,48 @@ def test_rule_reach_counts_the_last_30_days_and_names_the_earlier_rule_that_take
     assert "1 of them go to the earlier rule “Complaint team”." in page
     assert "Would have matched 3 of the last 30 days' interactions; it decides 1." in page
     assert "1 of them go to the earlier rule “All complaints”." in page
+
+
+def test_rule_filters_and_channels_are_named_in_the_viewers_language(manager_client, make_survey):
+    survey = make_survey(publish=True)
+    line = BusinessLine(code="personal", name_zh="个人金融", name_en="Personal banking")
+    team = Team(
+        code="cc-complaints",
+        business_line=line,
+        function="complaint",
+        name_zh="信用卡投诉组",
+        name_en="Card complaints",
+    )
+    rule = DispatchRule(
+        position=1,
+        name="Card complaints",
+        survey=survey,
+        filters={
+            "type": ["complaint"],
+            "business_line": ["personal"],
+            "team": ["cc-complaints"],
+            "category": ["credit_card"],
+            "channel": ["phone"],
+        },
+        channels=["sms", "email"],
+    )
+    db.session.add_all([line, team, rule])
+    db.session.commit()
+
+    english = manager_client.get("/designer/rules").get_data(as_text=True)
+    for shown in (
+        "Interaction type: Complaint",
+        "Business line: Personal banking",
+        "Team: Card complaints",
+        "Category: Credit card",
+        "Interaction channel: Phone",
+        "SMS → E-mail",
+    ):
+        assert shown in english
+    assert "type: complaint" not in english and "cc-complaints" not in english
+
+    chinese = manager_client.get("/designer/rules", headers={"Accept-Language": "zh"})
+    page = chinese.get_data(as_text=True)
+    assert "交互类型: 投诉" in page and "信用卡" in page
+    assert "个人金融" in page and "信用卡投诉组" in page
+    assert "Personal banking" not in page and "personal," not in page

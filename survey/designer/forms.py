@@ -67,6 +67,18 @@ CATEGORY_LABELS = {
     "loan": _l("Loan"),
     "other": _l("Other"),
 }
+FILTER_LABELS = {
+    "channel": _l("Interaction channel"),
+    "type": _l("Interaction type"),
+    "business_line": _l("Business line"),
+    "team": _l("Team"),
+    "category": _l("Category"),
+}
+FILTER_VALUE_LABELS = {
+    "channel": INTERACTION_CHANNEL_LABELS,
+    "type": INTERACTION_TYPE_LABELS,
+    "category": CATEGORY_LABELS,
+}
 OPERATOR_LABELS = {"<=": "≤", "<": "<", "==": "=", "!=": "≠", ">=": "≥", ">": ">"}
 
 
@@ -259,11 +271,11 @@ CHANNEL_CHOICES = [
 class RuleForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     survey_id = SelectField(_l("Survey"), coerce=int, validators=[InputRequired()])
-    channel = MultiCheckboxField(_l("Interaction channel"))
-    type = MultiCheckboxField(_l("Interaction type"))
-    business_line = MultiCheckboxField(_l("Business line"))
-    team = MultiCheckboxField(_l("Team"))
-    category = MultiCheckboxField(_l("Category"))
+    channel = MultiCheckboxField(FILTER_LABELS["channel"])
+    type = MultiCheckboxField(FILTER_LABELS["type"])
+    business_line = MultiCheckboxField(FILTER_LABELS["business_line"])
+    team = MultiCheckboxField(FILTER_LABELS["team"])
+    category = MultiCheckboxField(FILTER_LABELS["category"])
     delay_minutes = IntegerField(
         _l("Delay after the interaction (minutes)"),
         default=0,

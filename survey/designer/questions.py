@@ -85,11 +85,40 @@ def arrange_questions(survey_id: int):
         else:
             service.move_question(draft, form.seen_lock(), question, -1 if action == "up" else 1)
     except service.DraftChanged as error:
-        context = {**editor_context(survey, arrange=form), **common.conflict(error, form)}
-        details = common.stamp(
-            DetailsForm(formdata=None, obj=error.version, name=survey.name), error.version
-        )
-        return render_template("designer/editor.html", form=details, **context), 409
+        return _conflict_page(survey, form, error)
     db.session.commit()
     flash(_("Question removed.") if action == "delete" else _("Order saved."), "success")
     return redirect(url_for("designer.survey", survey_id=survey.id, _anchor="questions"))
+
+
+@bp.route("/surveys/<int:survey_id>/questions/order", methods=["POST"])
+@common.editors_only
+def order_questions(survey_id: int):
+    """Save a new order of the draft's questions, as a drag in the editor left them."""
+    survey = common.get_survey(survey_id)
+    draft = common.get_draft(survey)
+    form = DraftForm()
+    raw = (request.form.get("order") or "").split(",")
+    if not form.validate() or not all(part.strip().isdigit() for part in raw):
+        flash(_("That change could not be understood; nothing was changed."), "error")
+        return redirect(url_for("designer.survey", survey_id=survey.id))
+    try:
+        service.reorder_questions(draft, form.seen_lock(), [int(part) for part in raw])
+    except service.DraftChanged as error:
+        return _conflict_page(survey, form, error)
+    except service.OrderMismatch:
+        db.session.rollback()
+        flash(_("That change could not be understood; nothing was changed."), "error")
+        return redirect(url_for("designer.survey", survey_id=survey.id))
+    db.session.commit()
+    flash(_("Order saved."), "success")
+    return redirect(url_for("designer.survey", survey_id=survey.id, _anchor="questions"))
+
+
+def _conflict_page(survey, form: DraftForm, error: service.DraftChanged):
+    """The editor again, saying what changed since the page was opened; nothing was saved."""
+    context = {**editor_context(survey, arrange=form), **common.conflict(error, form)}
+    details = common.stamp(
+        DetailsForm(formdata=None, obj=error.version, name=survey.name), error.version
+    )
+    return render_template("designer/editor.html", form=details, **context), 409

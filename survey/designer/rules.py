@@ -10,6 +10,7 @@ from survey import settings
 from survey.designer import bp, common, ruleset
 from survey.designer.forms import (
     CATEGORY_LABELS,
+    CHANNEL_CHOICES,
     INTERACTION_CHANNEL_LABELS,
     INTERACTION_TYPE_LABELS,
     RuleForm,
@@ -47,7 +48,8 @@ def rules():
         reach=ruleset.reach(ordered),
         by_id={r.id: r for r in ordered},
         org=_org_settings(),
-        summary=ruleset.filter_summary,
+        filters=ruleset.describe_filters(ordered, current_language()),
+        channel_names=dict(CHANNEL_CHOICES),
     )
 
 
@@ -69,6 +71,9 @@ def _form(rule: DispatchRule | None) -> RuleForm:
     form.business_line.choices = options((b.code, b.name(lang)) for b in lines)
     teams = db.session.scalars(sa.select(Team).order_by(Team.code))
     form.team.choices = options((t.code, t.name(lang)) for t in teams)
+    if request.method == "GET" and rule is None:
+        # "Send it" from a survey's page arrives with the survey already chosen.
+        form.survey_id.data = request.args.get("survey", type=int)
     if request.method == "GET" and rule:
         for key in ruleset.FILTER_KEYS:
             getattr(form, key).data = list((rule.filters or {}).get(key) or [])
@@ -128,7 +133,7 @@ def arrange_rule(rule_id: int):
         ruleset.move(rule, -1 if action == "up" else 1)
         message = _("Order saved.")
     elif action == "toggle":
-        rule.active = not rule.active
+        ruleset.set_active(rule, not rule.active)
         message = _("Rule resumed.") if rule.active else _("Rule paused.")
     elif action == "delete":
         ruleset.delete(rule)

@@ -12,7 +12,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from survey import clock
+from survey import audit, clock
+from survey.designer import trail
 from survey.dispatch.rules import FILTER_KEYS, matches
 from survey.extensions import db
 from survey.models import BusinessLine, DispatchRule, Interaction, Team
@@ -29,23 +30,63 @@ def ordered() -> list[DispatchRule]:
 
 def save(rule: DispatchRule | None, values: dict[str, Any]) -> DispatchRule:
     """Create a rule at the end of the list, or change one; the caller commits."""
+    created = rule is None
     if rule is None:
         last = db.session.scalar(sa.select(sa.func.max(DispatchRule.position))) or 0
         rule = DispatchRule(position=last + 1)
         db.session.add(rule)
+    was = {key: None if created else _plain(getattr(rule, key)) for key in values}
     for key, value in values.items():
         setattr(rule, key, value)
+    db.session.flush()
+    before, after = audit.changes(was, {key: _plain(value) for key, value in values.items()})
+    trail.record(
+        "rule.create" if created else "rule.edit",
+        "dispatch_rule",
+        rule.id,
+        before=None if created else before,
+        after=after,
+    )
     return rule
+
+
+def _plain(value: Any) -> Any:
+    """A copy the audit trail can store, detached from the rule's mutable JSON columns."""
+    if isinstance(value, dict):
+        return {k: list(v or []) for k, v in value.items()}
+    return list(value) if isinstance(value, list | tuple) else value
 
 
 def move(rule: DispatchRule, step: int) -> None:
     """Move a rule one place earlier (step -1) or later (step +1) in the order."""
     rules = ordered()
+    was = [r.id for r in rules]
     i = rules.index(rule)
     j = max(0, min(len(rules) - 1, i + step))
     rules[i], rules[j] = rules[j], rules[i]
     for position, r in enumerate(rules, start=1):
         r.position = position
+    if i != j:
+        trail.record(
+            "rule.reorder",
+            "dispatch_rule",
+            rule.id,
+            before={"order": was},
+            after={"order": [r.id for r in rules]},
+        )
+
+
+def set_active(rule: DispatchRule, active: bool) -> None:
+    """Pause a rule (it matches nothing, and takes nothing from later rules) or resume it."""
+    before = rule.active
+    rule.active = active
+    trail.record(
+        "rule.resume" if active else "rule.pause",
+        "dispatch_rule",
+        rule.id,
+        before={"active": before},
+        after={"active": active},
+    )
 
 
 def delete(rule: DispatchRule) -> None:
@@ -54,6 +95,12 @@ def delete(rule: DispatchRule) -> None:
 
     db.session.execute(
         sa.update(Invitation).where(Invitation.rule_id == rule.id).values(rule_id=None)
+    )
+    trail.record(
+        "rule.delete",
+        "dispatch_rule",
+        rule.id,
+        before={"name": rule.name, "survey_id": rule.survey_id, "position": rule.position},
     )
     db.session.delete(rule)
 
@@ -108,6 +155,29 @@ def reach(rules: list[DispatchRule]) -> dict[int, RuleReach]:
     return result
 
 
-def filter_summary(rule: DispatchRule) -> dict[str, list[str]]:
-    """The rule's non-empty filters, for showing."""
-    return {key: list(values) for key, values in (rule.filters or {}).items() if values}
+def describe_filters(
+    rules: list[DispatchRule], lang: str
+) -> dict[int, list[tuple[str, list[str]]]]:
+    """Each rule's non-empty filters as the viewer reads them: group name, then value names.
+
+    Business lines and teams are named as the admin named them, in ``lang``; a
+    code the organisation no longer has is shown as it is stored.
+    """
+    from survey.designer.forms import FILTER_LABELS, FILTER_VALUE_LABELS
+
+    org_names = {
+        "business_line": {
+            b.code: b.name(lang) for b in db.session.scalars(sa.select(BusinessLine))
+        },
+        "team": {t.code: t.name(lang) for t in db.session.scalars(sa.select(Team))},
+    }
+    described = {}
+    for rule in rules:
+        groups = []
+        for key in FILTER_KEYS:
+            codes = (rule.filters or {}).get(key) or []
+            if codes:
+                names = org_names.get(key) or FILTER_VALUE_LABELS[key]
+                groups.append((str(FILTER_LABELS[key]), [str(names.get(c, c)) for c in codes]))
+        described[rule.id] = groups
+    return described

@@ -13,8 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
-from survey import clock
-from survey.designer import conditions
+from survey import audit, clock
+from survey.designer import conditions, trail
 from survey.designer.diff import DETAIL_FIELDS
 from survey.extensions import db
 from survey.models import Choice, Question, Survey, SurveyVersion
@@ -56,6 +56,14 @@ def create_from_starter(starter: dict[str, Any], created_by_id: int | None = Non
             question.choices.append(Choice(position=c_pos, **choice))
         version.questions.append(question)
     db.session.add(survey)
+    db.session.flush()
+    trail.record(
+        "survey.create",
+        "survey",
+        survey.id,
+        user_id=created_by_id,
+        after={"name": survey.name, "questions": [q.key for q in version.questions]},
+    )
     return survey
 
 
@@ -70,12 +78,28 @@ def duplicate(survey: Survey, name: str, created_by_id: int | None = None) -> Su
     copy = Survey(name=name, created_by_id=created_by_id)
     db.session.add(copy)
     _copy_version(source, copy, number=1)
+    db.session.flush()
+    trail.record(
+        "survey.duplicate",
+        "survey",
+        copy.id,
+        user_id=created_by_id,
+        after={"name": name, "from_survey_id": survey.id, "from_version": source.number},
+    )
     return copy
 
 
 def set_archived(survey: Survey, archived: bool) -> None:
     """Archive a survey (hidden from lists and rules) or bring it back."""
+    before = survey.archived
     survey.archived = archived
+    trail.record(
+        "survey.archive" if archived else "survey.restore",
+        "survey",
+        survey.id,
+        before={"archived": before},
+        after={"archived": archived},
+    )
 
 
 def draft_of(survey: Survey) -> SurveyVersion | None:
@@ -89,7 +113,9 @@ def start_draft(survey: Survey) -> SurveyVersion:
     if draft is not None:
         return draft
     source = survey.published() or survey.versions[-1]
-    return _copy_version(source, survey, number=survey.versions[-1].number + 1)
+    draft = _copy_version(source, survey, number=survey.versions[-1].number + 1)
+    trail.version_change("survey.draft", draft, after={"from_version": source.number})
+    return draft
 
 
 def _copy_version(source: SurveyVersion, survey: Survey, number: int) -> SurveyVersion:
@@ -150,9 +176,13 @@ def claim(version: SurveyVersion, seen_lock: int) -> None:
 def update_details(version: SurveyVersion, seen_lock: int, name: str, details: dict) -> None:
     """Save the survey's name and the draft's titles, introductions and thanks."""
     claim(version, seen_lock)
+    was = {"name": version.survey.name, **{f: getattr(version, f) for f in DETAIL_FIELDS}}
     version.survey.name = name
     for f in DETAIL_FIELDS:
         setattr(version, f, details.get(f) or "")
+    now = {"name": name, **{f: getattr(version, f) for f in DETAIL_FIELDS}}
+    before, after = audit.changes(was, now)
+    trail.version_change("survey.edit", version, before=before, after=after)
 
 
 def _next_key(survey: Survey) -> str:
@@ -169,6 +199,7 @@ def save_question(
 ) -> Question:
     """Add a question to the end of the draft, or change one; ``spec`` comes from a valid form."""
     claim(version, seen_lock)
+    was = _question_fields(question) if question is not None else {}
     if question is None:
         question = Question(key=_next_key(version.survey), position=len(version.questions) + 1)
         version.questions.append(question)
@@ -184,25 +215,69 @@ def save_question(
             question.choices.append(
                 Choice(position=pos, value=str(pos), label_zh=label_zh, label_en=label_en)
             )
+    before, after = audit.changes(was, _question_fields(question))
+    trail.version_change(
+        "question.edit" if was else "question.add",
+        version,
+        before=before or None,
+        after={"question": question.key, **after},
+    )
     return question
+
+
+def _question_fields(question: Question) -> dict[str, Any]:
+    """A question's saved fields, as the audit trail shows them."""
+    fields = ("kind", "dimension", "text_zh", "text_en", "required", "ask_web", "ask_sms")
+    return {
+        **{f: getattr(question, f) for f in fields},
+        "ask_voice": question.ask_voice,
+        "condition": question.condition,
+        "choices": [[c.label_zh, c.label_en] for c in question.choices],
+    }
 
 
 def delete_question(version: SurveyVersion, seen_lock: int, question: Question) -> None:
     """Remove a question from the draft; conditions that named it are reported before publishing."""
     claim(version, seen_lock)
+    removed = {
+        "question": question.key,
+        "position": question.position,
+        **_question_fields(question),
+    }
     version.questions.remove(question)
     _renumber(version)
+    trail.version_change("question.remove", version, before=removed)
 
 
 def move_question(version: SurveyVersion, seen_lock: int, question: Question, step: int) -> None:
     """Move a question one place up (step -1) or down (step +1)."""
-    claim(version, seen_lock)
     order = list(version.questions)
     i = order.index(question)
     j = max(0, min(len(order) - 1, i + step))
     order[i], order[j] = order[j], order[i]
-    version.questions[:] = order
+    reorder_questions(version, seen_lock, [q.id for q in order])
+
+
+class OrderMismatch(ValueError):
+    """A new order that does not name each question of the draft exactly once."""
+
+
+def reorder_questions(version: SurveyVersion, seen_lock: int, question_ids: list[int]) -> None:
+    """Put the draft's questions in the order given (by id), e.g. after a drag in the editor."""
+    by_id = {q.id: q for q in version.questions}
+    if sorted(question_ids) != sorted(by_id):
+        if version.lock_version != seen_lock:
+            raise DraftChanged(version)  # the page showed other questions: say what changed
+        raise OrderMismatch("the new order must name each question of the draft once")
+    claim(version, seen_lock)
+    was = [q.key for q in version.questions]
+    version.questions[:] = [by_id[i] for i in question_ids]
     _renumber(version)
+    now = [q.key for q in version.questions]
+    if now != was:
+        trail.version_change(
+            "question.reorder", version, before={"order": was}, after={"order": now}
+        )
 
 
 def _renumber(version: SurveyVersion) -> None:
@@ -256,7 +331,7 @@ def publish(version: SurveyVersion, user_id: int | None = None) -> SurveyVersion
     version.state = "published"
     version.published_at = clock.now()
     version.published_by_id = user_id
-    _record("survey.publish", user_id, version)
+    trail.version_change("survey.publish", version, user_id=user_id, after={"state": "published"})
     return version
 
 
@@ -267,7 +342,9 @@ def request_publication(version: SurveyVersion, user_id: int) -> None:
         raise PublishError(" ".join(problems))
     version.publish_requested_by_id = user_id
     version.publish_requested_at = clock.now()
-    _record("survey.publish_requested", user_id, version)
+    trail.version_change(
+        "survey.publish_requested", version, user_id=user_id, after={"state": version.state}
+    )
 
 
 def approve_publication(version: SurveyVersion, user_id: int) -> SurveyVersion:
@@ -277,18 +354,3 @@ def approve_publication(version: SurveyVersion, user_id: int) -> SurveyVersion:
     if version.publish_requested_by_id == user_id:
         raise PublishError("a second manager must approve")
     return publish(version, user_id)
-
-
-def _record(action: str, user_id: int | None, version: SurveyVersion) -> None:
-    """Write to the audit trail, in the same transaction as the change."""
-    from survey import audit
-    from survey.models import User
-
-    actor = db.session.get(User, user_id) if user_id else "system"
-    audit.record(
-        actor,
-        action,
-        "survey_version",
-        version.id,
-        after={"survey_id": version.survey_id, "number": version.number, "state": version.state},
-    )

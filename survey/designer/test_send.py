@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from survey import clock, settings
 from survey.channels import messages, scripts
+from survey.designer import trail
 from survey.extensions import db
 from survey.models import Customer, Invitation, OutboxMessage, SurveyVersion
 
@@ -17,7 +18,8 @@ def send(version: SurveyVersion, lang: str, email: str, phone: str | None) -> in
     """Write the e-mail, the link SMS and the two-way SMS to the outbox; return how many.
 
     Nothing is stored as an invitation, so a test send never counts against a
-    customer or a score. The caller commits.
+    customer or a score; the audit trail records who sent it, and where. The
+    caller commits.
     """
     # A stand-in invitation, never stored, so the real renderers produce the real texts.
     invitation = Invitation(
@@ -45,4 +47,9 @@ def send(version: SurveyVersion, lang: str, email: str, phone: str | None) -> in
             for t in texts
         ]
     db.session.add_all(rows)
+    trail.version_change(
+        "survey.test_send",
+        version,
+        after={"lang": lang, "email": email, "phone": phone, "messages": len(rows)},
+    )
     return len(rows)

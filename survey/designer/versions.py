@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -9,7 +10,7 @@ from flask_login import current_user
 from survey import settings
 from survey.designer import bp, checks, common, diff, service
 from survey.extensions import db
-from survey.models import SurveyVersion, User
+from survey.models import DispatchRule, SurveyVersion, User
 
 
 def _version(survey, number: int) -> SurveyVersion:
@@ -93,11 +94,17 @@ def history(survey_id: int):
             )
         )
     }
+    rules = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(DispatchRule)
+        .where(DispatchRule.survey_id == survey.id)
+    )
     return render_template(
         "designer/history.html",
         survey=survey,
         versions=list(reversed(survey.versions)),
         publishers=publishers,
+        rules=rules,
     )
 
 
