@@ -153,3 +153,22 @@ def test_test_send_refuses_a_number_without_country_code(manager_client, make_su
     assert response.status_code == 400
     assert "country code" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 0
+
+
+def test_the_voice_call_says_what_the_preview_shows(manager_client, make_survey):
+    from survey.channels import messages
+    from survey.models import Customer, Invitation
+
+    survey = make_survey("relationship_nps")
+    version = survey.versions[0]
+    invitation = Invitation(token="t" * 43, unsubscribe_token="u" * 43, locale="en")
+    invitation.version = version
+    invitation.customer = Customer(external_id="C-1", locale="en")
+    spoken = messages.render(invitation, "voice", "+8613800138000").body.split("\n")
+
+    page = manager_client.get(f"/designer/surveys/{survey.id}/preview?in=en")
+    text = page.get_data(as_text=True)
+    assert spoken[0].startswith("Hello, this is Example Bank.")
+    assert "For 10, press 1, 0, then hash." in spoken[1]
+    for line in spoken:
+        assert line.replace("'", "&#39;") in text

@@ -82,10 +82,12 @@ def sms_text(invitation: Invitation) -> str:
 
 
 def voice_script(invitation: Invitation) -> str:
-    """Return what the phone callback says before its questions."""
-    version = invitation.version
-    lang = _lang(invitation)
-    return f"{version.title(lang)}. {version.intro(lang)}"
+    """Return the whole phone callback, a line per thing said, as the designer previews it."""
+    # Imported here: scripts frames its two-way SMS with this module's signed_sms.
+    from survey.channels import scripts
+
+    opening, prompts, thanks = scripts.voice_script(invitation.version, _lang(invitation))
+    return "\n".join([opening, *(p.text for p in prompts), *([thanks] if thanks else [])])
 
 
 def first_rating(invitation: Invitation) -> Question | None:
