@@ -17,7 +17,7 @@ def _total_segments(page, mode: str) -> int:
     return int(page.locator(f"#sms-{mode} .total-segments").get_attribute("data-segments"))
 
 
-def test_manager_builds_a_three_question_survey_from_a_template_and_publishes_it(
+def test_manager_builds_a_three_question_survey_from_a_template_publishes_it_and_adds_a_rule(
     live_server, desktop_page, make_user
 ):
     page = desktop_page
@@ -59,6 +59,17 @@ def test_manager_builds_a_three_question_survey_from_a_template_and_publishes_it
     row = page.locator("table.history tbody tr").first
     assert "version 1" in row.inner_text() and "live" in row.inner_text()
     assert "manager@bank.example" in row.inner_text()
+
+    # Then send it: the survey's page offers its first dispatch rule, the survey already chosen.
+    page.click("text=Add a dispatch rule for it")
+    assert page.locator("select[name=survey_id] option:checked").inner_text() == "Branch NPS"
+    page.fill("input[name=name]", "Branch visits")
+    page.check("input[name=channel][value=branch]")
+    page.select_option("select[name=channel_1]", "sms")
+    page.click("text=Save rule")
+    rule = page.locator("ol.rules li.rule").first
+    assert "Branch visits" in rule.inner_text() and "Branch NPS" in rule.inner_text()
+    assert "Interaction channel: Branch" in rule.inner_text()
 
 
 def test_manager_drags_a_question_to_the_top_and_the_order_is_saved(
