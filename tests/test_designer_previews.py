@@ -141,7 +141,7 @@ def test_test_send_writes_the_email_and_sms_to_the_outbox(manager_client, make_s
     assert [r.channel for r in rows][0] == "email"
     assert rows[0].to == "manager@bank.example" and rows[0].subject.startswith("【测试】")
     assert {r.to for r in rows[1:]} == {"+8613800138000"}
-    assert all(r.body.startswith("【测试】") for r in rows[1:])
+    assert all(r.body.startswith("【示例银行】（测试）") for r in rows[1:])
 
 
 def test_test_send_refuses_a_number_without_country_code(manager_client, make_survey):

@@ -12,6 +12,16 @@ from survey.extensions import db
 from survey.models import Customer, Invitation, OutboxMessage, SurveyVersion
 
 TEST_MARK = {"zh": "【测试】", "en": "[TEST] "}
+# In an SMS the mark follows the signature, which must stay first, and is not in 【】,
+# which carriers read as a signature.
+SMS_TEST_MARK = {"zh": "（测试）", "en": "[TEST] "}
+
+
+def _marked_sms(text: str, lang: str) -> str:
+    signature = messages.sms_signature(lang)
+    if lang == "en":
+        signature += " "
+    return signature + SMS_TEST_MARK[lang] + text.removeprefix(signature)
 
 
 def send(version: SurveyVersion, lang: str, email: str, phone: str | None) -> int:
@@ -43,7 +53,7 @@ def send(version: SurveyVersion, lang: str, email: str, phone: str | None) -> in
     if phone:
         texts = [messages.sms_text(invitation), *scripts.two_way_messages(version, lang)]
         rows += [
-            OutboxMessage(channel="sms", to=phone, subject="", body=TEST_MARK[lang] + t)
+            OutboxMessage(channel="sms", to=phone, subject="", body=_marked_sms(t, lang))
             for t in texts
         ]
     db.session.add_all(rows)
