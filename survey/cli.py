@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import BinaryIO
 
 import click
 from flask import Flask
@@ -41,12 +43,13 @@ def user_group() -> None:
 @with_appcontext
 def user_create(email: str, role: str, password: str | None, name: str) -> None:
     """Create a staff account."""
+    from survey.admin.services import users
     from survey.auth import service
 
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = service.create_user(email, role, password, name=name)
+        user = users.create_with_password("cli", email, role, password, name=name)
     except service.AccountError as error:
         raise click.UsageError(str(error)) from error
     db.session.commit()
@@ -70,15 +73,52 @@ def apikey_group() -> None:
 @with_appcontext
 def apikey_create(name: str, scopes: tuple[str, ...]) -> None:
     """Create an API key and print it once, alone on the last line."""
+    from survey.admin.services import apikeys
     from survey.auth import service
 
     try:
-        row, key = service.create_api_key(name, scopes or ("interactions", "scores"))
+        row, key = apikeys.create("cli", name, scopes or ("interactions", "scores"))
     except service.AccountError as error:
         raise click.UsageError(str(error)) from error
     db.session.commit()
     click.echo(f"API key '{row.name}' ({row.scopes}); it is shown only now:", err=True)
     click.echo(key)
+
+
+@click.group("import")
+def import_group() -> None:
+    """Import the bank's data from CSV files."""
+
+
+@import_group.command("agents")
+@click.argument("file", type=click.File("rb"))
+@with_appcontext
+def import_agents(file: BinaryIO) -> None:
+    """Import agents (code,name_zh,name_en,team_code); each bad row is reported by line."""
+    from survey.admin.services import agent_import
+
+    try:
+        job = agent_import.create_job(file.read(), Path(file.name).name, None)
+    except agent_import.FileProblem as problem:
+        raise click.ClickException(str(problem)) from problem
+    with click.progressbar(length=job.total_rows, label="Importing agents", file=sys.stderr) as bar:
+        done = 0
+
+        def advance(rows: int) -> None:
+            nonlocal done
+            bar.update(rows - done)
+            done = rows
+
+        job = agent_import.run(job.id, "cli", progress=advance)
+    for error in job.errors:
+        click.echo(f"line {error['line']} ({error['code']}): {error['message']}", err=True)
+    counts = agent_import.progress_of(job)["counts"]
+    click.echo(
+        f"{job.total_rows} rows: {counts['created']} added, {counts['updated']} updated, "
+        f"{counts['unchanged']} unchanged, {len(job.errors)} not imported"
+    )
+    if job.state == "failed":
+        raise click.ClickException(job.failure or "the import stopped")
 
 
 @click.command("worker")
@@ -130,5 +170,6 @@ def demo(seed: int, today: str | None, size: int, if_empty: bool) -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(user_group)
     app.cli.add_command(apikey_group)
+    app.cli.add_command(import_group)
     app.cli.add_command(worker)
     app.cli.add_command(demo)

@@ -91,6 +91,16 @@ def sweep_due() -> int:
     return len(due)
 
 
+@huey.task(name="import_agents")
+@in_app_context
+def import_agents(job_id: int) -> str:
+    """Import an uploaded CSV file of agents, batch by batch, recording progress on its job."""
+    from survey.admin.services import agent_import
+
+    job = agent_import.run(job_id)
+    return job.state if job else "missing"
+
+
 def enqueue_send(invitation_id: int) -> None:
     """Ask a worker to send an invitation now (after the caller's commit)."""
     send_invitation(invitation_id)

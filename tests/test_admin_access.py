@@ -18,6 +18,8 @@ ADMIN_GETS = [
     "/admin/org/teams/1",
     "/admin/org/agents/1",
     "/admin/org/agents/import",
+    "/admin/org/imports/1",
+    "/admin/org/imports/1.json",
     "/admin/settings",
     "/admin/audit",
 ]
@@ -47,6 +49,7 @@ def test_every_admin_route_is_listed_here(app):
         .replace("<int:line_id>", "1")
         .replace("<int:team_id>", "1")
         .replace("<int:agent_id>", "1")
+        .replace("<int:job_id>", "1")
         for rule in app.url_map.iter_rules()
         if rule.endpoint.startswith("admin.") and not rule.rule.startswith("/admin/dev/")
     }

@@ -1,8 +1,6 @@
-"""Admins keep business lines, teams and agents; moving an agent keeps their history; CSV import."""
+"""Admins keep business lines, teams and agents (named in zh and en); a move keeps history."""
 
 from __future__ import annotations
-
-import io
 
 import sqlalchemy as sa
 
@@ -47,7 +45,8 @@ def test_an_admin_builds_a_business_line_a_team_and_an_agent_each_on_record(
     assert _team(admin_client).status_code == 302
     team_id = _team_id("personal-complaints")
     response = admin_client.post(
-        f"/admin/org/teams/{team_id}/agents", data={"agent-code": "A1042", "agent-name": "李雷"}
+        f"/admin/org/teams/{team_id}/agents",
+        data={"agent-code": "A1042", "agent-name_zh": "李雷", "agent-name_en": "Li Lei"},
     )
     assert response.status_code == 302
     page = admin_client.get("/admin/org", headers=EN).get_data(as_text=True)
@@ -59,7 +58,8 @@ def test_an_admin_builds_a_business_line_a_team_and_an_agent_each_on_record(
     ]
     assert audit_log("agent.create")[0].after == {
         "code": "A1042",
-        "name": "李雷",
+        "name_zh": "李雷",
+        "name_en": "Li Lei",
         "team": "personal-complaints",
         "active": True,
     }
@@ -110,7 +110,8 @@ def test_moving_an_agent_keeps_past_interactions_with_their_old_team(admin_clien
     _team(admin_client, code="new-team", function="inquiry")
     old, new = _team_id("old-team"), _team_id("new-team")
     admin_client.post(
-        f"/admin/org/teams/{old}/agents", data={"agent-code": "A1", "agent-name": "A"}
+        f"/admin/org/teams/{old}/agents",
+        data={"agent-code": "A1", "agent-name_zh": "甲", "agent-name_en": "A"},
     )
     agent = db.session.scalar(sa.select(Agent).where(Agent.code == "A1"))
     from survey.models import Customer
@@ -130,7 +131,8 @@ def test_moving_an_agent_keeps_past_interactions_with_their_old_team(admin_clien
     db.session.add(before_move)
     db.session.commit()
     response = admin_client.post(
-        f"/admin/org/agents/{agent.id}", data={"name": "A", "team": new, "active": "y"}
+        f"/admin/org/agents/{agent.id}",
+        data={"name_zh": "甲", "name_en": "A", "team": new, "active": "y"},
     )
     assert response.status_code == 302
     db.session.expire_all()
@@ -138,82 +140,6 @@ def test_moving_an_agent_keeps_past_interactions_with_their_old_team(admin_clien
     assert db.session.get(Interaction, before_move.id).team_id == old
     (event,) = audit_log("agent.move")
     assert (event.before, event.after) == ({"team": "old-team"}, {"team": "new-team"})
-
-
-def test_csv_import_keeps_good_rows_and_reports_each_bad_row_by_line(admin_client, audit_log):
-    _line(admin_client)
-    _team(admin_client, code="t1")
-    _team(admin_client, code="t-off")
-    admin_client.post(
-        f"/admin/org/teams/{_team_id('t-off')}",
-        data={"team-function": "complaint", "team-name_zh": "停", "team-name_en": "Off"},
-    )
-    admin_client.post(
-        f"/admin/org/teams/{_team_id('t1')}/agents", data={"agent-code": "A9", "agent-name": "Old"}
-    )
-    csv_text = (
-        "code,name,team_code\n"
-        "A1,王芳,t1\n"  # line 2: new
-        "A2,,t1\n"  # line 3: no name
-        "A3,李雷,nope\n"  # line 4: unknown team
-        "A1,重复,t1\n"  # line 5: repeated code
-        "bad code,X,t1\n"  # line 6: malformed code
-        "A4,韩梅梅,t-off\n"  # line 7: deactivated team
-        "\n"
-        "A9,New name,t1\n"  # line 9: update
-    )
-    response = admin_client.post(
-        "/admin/org/agents/import",
-        data={"file": (io.BytesIO(csv_text.encode("gb18030")), "agents.csv")},
-        content_type="multipart/form-data",
-        headers=EN,
-    )
-    assert response.status_code == 200
-    page = response.get_data(as_text=True)
-    assert "1 agents added, 1 updated, 0 unchanged, 5 rows not imported" in page
-    errors = {
-        line: reason
-        for line, reason in [
-            (3, "The name is empty."),
-            (4, "There is no team with the code nope."),
-            (5, "The code A1 is already on line 2."),
-            (6, "Use letters, digits"),
-            (7, "The team t-off is deactivated."),
-        ]
-    }
-    for line, reason in errors.items():
-        assert f"<td>{line}</td>" in page and reason in page
-    agents = {a.code: a.name for a in db.session.scalars(sa.select(Agent))}
-    assert agents == {"A1": "王芳", "A9": "New name"}
-    (summary,) = audit_log("agent.import")
-    assert summary.after["created"] == 1 and summary.after["errors"] == 5
-    assert summary.after["created_codes"] == ["A1"]
-    assert audit_log("agent.update")[0].after == {"name": "New name"}
-
-
-def test_csv_import_without_the_right_header_changes_nothing(admin_client, audit_log):
-    response = admin_client.post(
-        "/admin/org/agents/import",
-        data={"file": (io.BytesIO(b"id,who\n1,2\n"), "x.csv")},
-        content_type="multipart/form-data",
-        headers=EN,
-    )
-    assert response.status_code == 400
-    assert "missing: code, name, team_code" in response.get_data(as_text=True)
-    assert audit_log() == []
-
-
-def test_the_import_page_answers_its_script_with_the_result_fragment(admin_client):
-    _line(admin_client)
-    _team(admin_client, code="t1")
-    response = admin_client.post(
-        "/admin/org/agents/import",
-        data={"file": (io.BytesIO(b"code,name,team_code\nA1,x,t1\n"), "a.csv")},
-        content_type="multipart/form-data",
-        headers={**EN, "X-Requested-With": "fetch"},
-    )
-    assert response.status_code == 200
-    assert "1 agents added" in response.get_json()["html"]
 
 
 def test_renaming_and_deactivating_a_business_line_is_recorded(admin_client, audit_log):
@@ -229,17 +155,102 @@ def test_renaming_and_deactivating_a_business_line_is_recorded(admin_client, aud
     assert event.after == {"name_zh": "个人银行", "name_en": "Retail banking", "active": False}
 
 
-def test_a_large_csv_file_is_imported_with_its_counts(admin_client):
+def test_an_agent_needs_both_names_and_shows_the_one_in_the_viewers_language(
+    admin_client, audit_log
+):
     _line(admin_client)
-    _team(admin_client, code="t1")
-    rows = "".join(f"A{n:05d},坐席{n},t1\n" for n in range(3000))
-    response = admin_client.post(
-        "/admin/org/agents/import",
-        data={"file": (io.BytesIO(("code,name,team_code\n" + rows).encode()), "big.csv")},
-        content_type="multipart/form-data",
+    _team(admin_client)
+    team_id = _team_id("personal-complaints")
+    missing = admin_client.post(
+        f"/admin/org/teams/{team_id}/agents",
+        data={"agent-code": "A7", "agent-name_zh": "王芳", "agent-name_en": ""},
         headers=EN,
     )
-    assert "3000 agents added, 0 updated, 0 unchanged, 0 rows not imported" in response.get_data(
-        as_text=True
+    assert missing.status_code == 400
+    assert "This field is required." in missing.get_data(as_text=True)
+    assert db.session.scalar(sa.select(Agent.id)) is None
+    admin_client.post(
+        f"/admin/org/teams/{team_id}/agents",
+        data={"agent-code": "A7", "agent-name_zh": "王芳", "agent-name_en": "Wang Fang"},
     )
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Agent)) == 3000
+    english = admin_client.get(f"/admin/org/teams/{team_id}", headers=EN).get_data(as_text=True)
+    chinese = admin_client.get(
+        f"/admin/org/teams/{team_id}", headers={"Accept-Language": "zh"}
+    ).get_data(as_text=True)
+    assert "Wang Fang" in english and "王芳" not in english
+    assert "王芳" in chinese and "Wang Fang" not in chinese
+    assert [e.action for e in audit_log()][-1] == "agent.create"
+
+
+def test_renaming_an_agent_records_both_names_before_and_after(admin_client, audit_log):
+    _line(admin_client)
+    _team(admin_client)
+    team_id = _team_id("personal-complaints")
+    admin_client.post(
+        f"/admin/org/teams/{team_id}/agents",
+        data={"agent-code": "A7", "agent-name_zh": "王芳", "agent-name_en": "Wang Fang"},
+    )
+    agent = db.session.scalar(sa.select(Agent))
+    response = admin_client.post(
+        f"/admin/org/agents/{agent.id}",
+        data={"name_zh": "王芳芳", "name_en": "Fanny Wang", "team": team_id, "active": "y"},
+    )
+    assert response.status_code == 302
+    (event,) = audit_log("agent.update")
+    assert event.before == {"name_zh": "王芳", "name_en": "Wang Fang"}
+    assert event.after == {"name_zh": "王芳芳", "name_en": "Fanny Wang"}
+
+
+def test_an_agent_the_api_introduced_is_listed_by_code_until_named(admin_client):
+    from survey.admin.services import org
+
+    _line(admin_client)
+    _team(admin_client)
+    team = db.session.get(Team, _team_id("personal-complaints"))
+    db.session.add(Agent(code="A1042", team=team, name_zh="", name_en=""))
+    db.session.commit()
+    page = admin_client.get(f"/admin/org/teams/{team.id}", headers=EN).get_data(as_text=True)
+    assert "A1042" in page and "(not named yet)" in page
+    assert [a.name("en") for a in org.agents_of(team)] == ["A1042"]
+
+
+def test_the_migration_gives_each_agent_its_one_name_in_both_languages(tmp_path):
+    """Upgrading a database made before agents had two names keeps the name in both."""
+    from flask_migrate import downgrade, upgrade
+
+    from survey import create_app
+
+    url = "sqlite:///" + str(tmp_path / "old.sqlite3")
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "t", "SURVEY_QUEUE_URL": "memory://",
+         "INSTANCE_PATH": str(tmp_path)}
+    )  # fmt: skip
+    with app.app_context():
+        upgrade(revision="c3a1f0e2d5b8")
+        with db.engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO business_line (id, code, name_zh, name_en, active) "
+                    "VALUES (1, 'p', '个人', 'Personal', true)"
+                )
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO team (id, code, business_line_id, function, name_zh, name_en, "
+                    "active) VALUES (1, 't', 1, 'inquiry', '组', 'Team', true)"
+                )
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO agent (id, code, team_id, name, active) "
+                    "VALUES (1, 'A1', 1, '王芳', true)"
+                )
+            )
+        upgrade()
+        with db.engine.connect() as connection:
+            row = connection.execute(sa.text("SELECT name_zh, name_en FROM agent")).one()
+        assert tuple(row) == ("王芳", "王芳")
+        downgrade(revision="c3a1f0e2d5b8")
+        with db.engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT name FROM agent")).scalar() == "王芳"
+        db.engine.dispose()

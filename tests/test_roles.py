@@ -67,6 +67,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("admin.agent", "POST"): "organisation",
     ("admin.import_agents_page", "GET"): "organisation",
     ("admin.import_agents_page", "POST"): "organisation",
+    ("admin.import_job", "GET"): "organisation",
+    ("admin.import_job_progress", "GET"): "organisation",
     ("admin.settings", "GET"): "organisation",
     ("admin.settings", "POST"): "organisation",
     ("admin.audit_trail", "GET"): "organisation",

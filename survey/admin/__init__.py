@@ -4,10 +4,11 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from survey.admin import (  # noqa: E402,F401  # noqa: E402,F401
+from survey.admin import (  # noqa: E402,F401
     apikeys,
     audit_views,
     home,
+    imports,
     labels,
     org,
     outbox,

@@ -101,11 +101,13 @@ class TeamEditForm(FlaskForm):
 
 class AgentForm(FlaskForm):
     code = StringField(_l("Agent code"), validators=[DataRequired(), Length(max=60)])
-    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
+    name_zh = StringField(_l("Name in Chinese"), validators=[DataRequired(), Length(max=120)])
+    name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=120)])
 
 
 class AgentEditForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
+    name_zh = StringField(_l("Name in Chinese"), validators=[DataRequired(), Length(max=120)])
+    name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=120)])
     team = SelectField(_l("Team"), coerce=int)
     active = BooleanField(_l("Active"))
 

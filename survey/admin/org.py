@@ -1,8 +1,8 @@
-"""Admin pages for the organisation: business lines, teams, agents, and the agents' CSV import."""
+"""Admin pages for the organisation: business lines, teams and agents."""
 
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -10,7 +10,6 @@ from wtforms import SelectChoice
 
 from survey.admin import bp, forms
 from survey.admin.services import org as service
-from survey.admin.services.agent_import import import_agents
 from survey.auth.service import role_required
 from survey.extensions import db
 from survey.models import Agent, BusinessLine, Team, User
@@ -191,7 +190,9 @@ def create_agent(team_id: int):
     form = forms.AgentForm(prefix="agent")
     if form.validate_on_submit():
         try:
-            agent = service.create_agent(_actor(), form.code.data, form.name.data or "", team)
+            agent = service.create_agent(
+                _actor(), form.code.data, form.name_zh.data, form.name_en.data, team
+            )
         except service.OrgError as error:
             _show_error(form, error)
         else:
@@ -207,7 +208,12 @@ def agent(agent_id: int):
     """Rename an agent, move them to another team, or (de)activate them."""
     agent = db.session.get(Agent, agent_id) or abort(404)
     form = forms.AgentEditForm(
-        data={"name": agent.name, "team": agent.team_id, "active": agent.active}
+        data={
+            "name_zh": agent.name_zh,
+            "name_en": agent.name_en,
+            "team": agent.team_id,
+            "active": agent.active,
+        }
     )
     form.team.choices = [
         SelectChoice(t.id, f"{t.code} · {t.name(_lang())}")
@@ -217,7 +223,9 @@ def agent(agent_id: int):
     if form.validate_on_submit():
         team = db.session.get(Team, form.team.data)
         try:
-            service.update_agent(_actor(), agent, form.name.data or "", team, form.active.data)
+            service.update_agent(
+                _actor(), agent, form.name_zh.data, form.name_en.data, team, form.active.data
+            )
         except service.OrgError as error:
             _show_error(form, error)
         else:
@@ -225,26 +233,3 @@ def agent(agent_id: int):
             flash(_("Agent %(code)s saved.", code=agent.code), "success")
             return redirect(url_for("admin.team", team_id=agent.team_id))
     return render_template("admin/org/agent.html", agent=agent, form=form)
-
-
-@bp.route("/org/agents/import", methods=["GET", "POST"])
-@role_required("admin")
-def import_agents_page():
-    """Import agents from a CSV file: good rows are kept, each bad row is reported by line."""
-    form = forms.AgentImportForm()
-    result = None
-    if form.validate_on_submit():
-        upload = form.file.data
-        result = import_agents(_actor(), upload.read(), upload.filename or "")
-        if result.problem:
-            form.file.errors.append(result.problem)
-            db.session.rollback()
-            result = None
-        else:
-            db.session.commit()
-    # The page's script sends the file itself to show upload progress, and swaps in the answer.
-    status = 400 if form.errors else 200
-    if request.headers.get("X-Requested-With") == "fetch":
-        html = render_template("admin/org/_import_result.html", form=form, result=result)
-        return jsonify(html=html), status
-    return render_template("admin/org/import.html", form=form, result=result), status

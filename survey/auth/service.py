@@ -14,7 +14,7 @@ from flask import Flask, abort, g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from survey import clock
+from survey import audit, clock
 from survey.extensions import db, login
 from survey.models import ApiKey, User
 from survey.models.user import API_SCOPES, ROLES
@@ -92,12 +92,17 @@ def change_password(user: User, current: str, new: str) -> None:
     check_password_policy(new)
     user.set_password(new)
     user.session_version += 1
+    audit.record(user, "user.password_change", "user", user.id)
 
 
 def set_locale(user: User, locale: str) -> None:
     """Remember the user's language."""
     if locale not in LANGUAGES:
         raise AccountError(f"language must be one of {', '.join(LANGUAGES)}")
+    if locale != user.locale:
+        audit.record(
+            user, "user.language", "user", user.id, {"locale": user.locale}, {"locale": locale}
+        )
     user.locale = locale
 
 

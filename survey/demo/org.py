@@ -45,6 +45,23 @@ AGENTS: dict[str, tuple[str, ...]] = {
     "credit_card-outbound": ("傅明", "沈洁", "曾伟", "彭丽"),
 }
 LATE_AGENTS = (("personal-complaints", "吕斌"),)  # joined last: A1042
+# Pinyin of every character in the agents' names, for their English names ("Wang Fang").
+_PINYIN_TEXT = (
+    "王Wang 芳Fang 李Li 娜Na 张Zhang 伟Wei 刘Liu 洋Yang 陈Chen 静Jing 杨Yang 帆Fan 赵Zhao 磊Lei "
+    "黄Huang 丽Li 周Zhou 杰Jie 吴Wu 敏Min 徐Xu 婷Ting 孙Sun 浩Hao 胡Hu 雪Xue 朱Zhu 琳Lin 高Gao "
+    "峰Feng 林Lin 晓Xiao 何He 郭Guo 强Qiang 马Ma 罗Luo 斌Bin 梁Liang 宋Song 佳Jia 郑Zheng 凯Kai "
+    "谢Xie 韩Han 唐Tang 冯Feng 涛Tao 于Yu 董Dong 丹Dan 程Cheng 亮Liang 曹Cao 颖Ying 袁Yuan 邓Deng "
+    "超Chao 许Xu 晴Qing 萧Xiao 然Ran 傅Fu 明Ming 沈Shen 洁Jie 曾Zeng 彭Peng 吕Lyu "
+)
+PINYIN = {pair[0]: pair[1:] for pair in _PINYIN_TEXT.split()}
+
+
+def english_name(name_zh: str) -> str:
+    """Return the pinyin of a Chinese name, family name first, as the bank writes it."""
+    if name_zh.isascii():
+        return name_zh
+    given = "".join(PINYIN[char] for char in name_zh[1:])
+    return f"{PINYIN[name_zh[0]]} {given.capitalize()}"
 
 
 @dataclass
@@ -78,7 +95,14 @@ def create_organisation(rng: random.Random) -> Organisation:
     for team_code, name in [
         (team, name) for team, names in AGENTS.items() for name in names
     ] + list(LATE_AGENTS):
-        agents.append(Agent(code=f"A{1001 + len(agents)}", team=teams[team_code], name=name))
+        agents.append(
+            Agent(
+                code=f"A{1001 + len(agents)}",
+                team=teams[team_code],
+                name_zh=name,
+                name_en=english_name(name),
+            )
+        )
     db.session.add_all([*lines.values(), *teams.values(), *agents])
     db.session.flush()
 

@@ -126,7 +126,8 @@ def _store(data: InteractionInput) -> tuple[Interaction, Invitation | None]:
     team = db.session.get(Team, data.team_id) if data.team_id else None
     agent = db.session.get(Agent, data.agent_id) if data.agent_id else None
     if agent is None and data.new_agent_code and team is not None:
-        agent = Agent(code=data.new_agent_code, team=team)
+        # Named later by the admin; until then pages show the code.
+        agent = Agent(code=data.new_agent_code, team=team, name_zh="", name_en="")
         db.session.add(agent)
     complaint = data.complaint or ComplaintInput()
     interaction = Interaction(

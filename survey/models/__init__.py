@@ -2,6 +2,7 @@
 
 from survey.models.audit import AuditEvent
 from survey.models.customer import Address, Customer, OptOut, customer_address
+from survey.models.import_job import ImportJob
 from survey.models.interaction import Interaction
 from survey.models.invitation import Delivery, Invitation
 from survey.models.org import Agent, BusinessLine, Team
@@ -25,6 +26,7 @@ __all__ = [
     "Customer",
     "Delivery",
     "DispatchRule",
+    "ImportJob",
     "Interaction",
     "Invitation",
     "OptOut",

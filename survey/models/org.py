@@ -53,7 +53,16 @@ class Agent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(60), unique=True)
     team_id: Mapped[int] = mapped_column(sa.ForeignKey("team.id"), index=True)
-    name: Mapped[str] = mapped_column(sa.String(120), default="")
+    # Empty for an agent the call-centre system introduced until the admin names them.
+    name_zh: Mapped[str] = mapped_column(sa.String(120), default="")
+    name_en: Mapped[str] = mapped_column(sa.String(120), default="")
     active: Mapped[bool] = mapped_column(default=True)
 
     team: Mapped[Team] = relationship(back_populates="agents")
+
+    def name(self, locale: str) -> str:
+        """Return the name in this language, else in the other one, else the code."""
+        first, second = (
+            (self.name_zh, self.name_en) if locale == "zh" else (self.name_en, self.name_zh)
+        )
+        return first or second or self.code

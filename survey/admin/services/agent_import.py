@@ -1,164 +1,323 @@
-"""Import agents from CSV (columns code, name, team_code): good rows kept, bad rows reported by line."""
+"""Import agents from CSV: good rows kept, each bad row reported by its line, progress on record.
+
+The file is checked as a whole first (encoding, header) so that a wrong file is refused
+at once and changes nothing. Its rows are then imported as an ``ImportJob`` in batches,
+each committed with the job's progress and its own audit record: a large file runs on a
+worker while the admin watches the bar; a restarted job resumes after the last batch.
+
+Columns: ``code,name_zh,name_en,team_code``. The older ``code,name,team_code`` still
+works, its one name becoming both.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 
-from survey import audit
-from survey.admin.services.org import OrgError, agent_state, check_code
+from survey import audit, clock
+from survey.admin.services.org import CODE_PATTERN, agent_state
 from survey.extensions import db
-from survey.models import Agent, Team, User
+from survey.models import Agent, ImportJob, Team, User
 
-COLUMNS = ("code", "name", "team_code")
+log = logging.getLogger(__name__)
+
+COLUMNS = ("code", "name_zh", "name_en", "team_code")
+LEGACY_COLUMNS = ("code", "name", "team_code")
 MAX_BYTES = 10 * 1024 * 1024
+BATCH_SIZE = 500
+# Up to this many rows the import runs in the request: the admin sees the result at once.
+INLINE_ROWS = 500
+
+Row = tuple[int, dict[str, str]]  # the file's line number, and the row's values by column
+
+# Why a row is refused, by key: a job stores the key and its values, so that each admin
+# reads the reason in their own language, whoever (or whichever worker) ran the import.
+REASONS = {
+    "code_empty": _l("Enter a code."),
+    "code_long": _l("A code has at most %(n)d characters."),
+    "code_pattern": _l(
+        "Use letters, digits, '-', '_' or '.' only, starting with a letter or digit."
+    ),
+    "duplicate": _l("The code %(code)s is already on line %(line)d."),
+    "name_empty": _l("The name is empty."),
+    "name_zh_empty": _l("The Chinese name is empty."),
+    "name_en_empty": _l("The English name is empty."),
+    "name_long": _l("A name has at most %(n)d characters."),
+    "team_empty": _l("The team code is empty."),
+    "team_unknown": _l("There is no team with the code %(code)s."),
+    "team_inactive": _l("The team %(code)s is deactivated."),
+}
 
 
-@dataclass
-class RowError:
-    line: int
-    code: str
-    reason: str
+class FileProblem(ValueError):
+    """The file as a whole cannot be imported; the message says why."""
 
 
-@dataclass
-class ImportResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    problem: str | None = None  # the file as a whole could not be read
-
-    @property
-    def rows(self) -> int:
-        return self.created + self.updated + self.unchanged + len(self.errors)
+@dataclass(frozen=True)
+class AgentFile:
+    rows: list[Row]
+    legacy: bool  # one name column, used for both languages
 
 
-def _decode(data: bytes) -> str | None:
+def _decode(data: bytes) -> str:
     # Excel in China saves CSV as GB18030 unless told otherwise; UTF-8 (with or without BOM) first.
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    return None
+    raise FileProblem(_l("The file is not text in UTF-8 or GB18030."))
 
 
-def import_agents(
-    actor: User | str,
-    data: bytes,
-    filename: str = "",
-    progress: Callable[[int], None] | None = None,
-) -> ImportResult:
-    """Create or update an agent for each good row; report each bad row with its line and reason.
-
-    An existing agent code updates that agent's name and team (a move keeps history where it
-    was). The caller commits.
-    """
-    result = ImportResult()
-    if len(data) > MAX_BYTES:
-        result.problem = str(_l("The file is larger than 10 MB."))
-        return result
-    text = _decode(data)
-    if text is None:
-        result.problem = str(_l("The file is not text in UTF-8 or GB18030."))
-        return result
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in next(reader, [])]
-    missing = [c for c in COLUMNS if c not in header]
+def _columns(header: list[str]) -> tuple[dict[str, int], bool]:
+    names = [h.strip().lower() for h in header]
+    legacy = "name" in names and "name_zh" not in names and "name_en" not in names
+    wanted = LEGACY_COLUMNS if legacy else COLUMNS
+    missing = [c for c in wanted if c not in names]
     if missing:
-        result.problem = str(
+        raise FileProblem(
             _l(
-                "The first line must name the columns code, name, team_code; missing: %(cols)s.",
+                "The first line must name the columns code, name_zh, name_en, team_code; "
+                "missing: %(cols)s.",
                 cols=", ".join(missing),
             )
         )
-        return result
-    where = {c: header.index(c) for c in COLUMNS}
-    # Looked up once, so a large file costs one query per table rather than per row.
+    where = {c: names.index(c) for c in wanted}
+    if legacy:
+        where["name_zh"] = where["name_en"] = where.pop("name")
+    return where, legacy
+
+
+def read_file(data: bytes) -> AgentFile:
+    """Return the file's non-blank rows, or raise FileProblem when it cannot be imported."""
+    if len(data) > MAX_BYTES:
+        raise FileProblem(_l("The file is larger than 10 MB."))
+    reader = csv.reader(io.StringIO(_decode(data), newline=""))
+    try:
+        where, legacy = _columns(next(reader, []))
+        rows: list[Row] = []
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                values = {c: (row[i].strip() if i < len(row) else "") for c, i in where.items()}
+                rows.append((reader.line_num, values))
+    except csv.Error as error:
+        raise FileProblem(
+            _l("Line %(line)d is not valid CSV: %(reason)s", line=reader.line_num, reason=error)
+        ) from error
+    return AgentFile(rows, legacy)
+
+
+def create_job(data: bytes, filename: str, created_by: User | None) -> ImportJob:
+    """Check the file and store it as a queued job (committed, so a worker can read it).
+
+    Raises FileProblem, having changed nothing, when the file cannot be imported at all.
+    """
+    agent_file = read_file(data)
+    job = ImportJob(
+        kind="agents",
+        filename=filename[:255],
+        content=data,
+        total_rows=len(agent_file.rows),
+        created_by_id=created_by.id if created_by else None,
+        errors=[],
+        counts={},
+    )
+    db.session.add(job)
+    db.session.commit()
+    return job
+
+
+def submit(actor: User, data: bytes, filename: str) -> ImportJob:
+    """Check and store the file, then import it: here when small, else on a worker."""
+    job = create_job(data, filename, actor)
+    if job.total_rows <= INLINE_ROWS:
+        return run(job.id, actor)
+    from survey import tasks
+
+    try:
+        tasks.import_agents(job.id)
+    except Exception:
+        # No queue, no wait: the import is slower in the request, but it happens.
+        log.exception("could not enqueue import job %s; importing it in the request", job.id)
+        return run(job.id, actor)
+    return job
+
+
+def run(
+    job_id: int,
+    actor: User | str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportJob | None:
+    """Import the job's rows after those already done, one committed batch at a time.
+
+    :param actor: who the audit trail names; by default whoever uploaded the file.
+    :param progress: called with the number of rows done after each batch.
+    """
+    job = db.session.get(ImportJob, job_id)
+    if job is None or job.finished:
+        return job
+    if actor is None:
+        actor = db.session.get(User, job.created_by_id) if job.created_by_id else "system"
+    try:
+        agent_file = read_file(job.content)
+        job.state = "running"
+        db.session.commit()
+        first_line: dict[str, int] = {}
+        for line, values in agent_file.rows:
+            first_line.setdefault(values["code"], line)
+        while job.done_rows < len(agent_file.rows):
+            batch = agent_file.rows[job.done_rows : job.done_rows + BATCH_SIZE]
+            _import_batch(actor, job, batch, first_line, agent_file.legacy)
+            job.done_rows += len(batch)
+            db.session.commit()
+            if progress:
+                progress(job.done_rows)
+        job.state, job.finished_at = "done", clock.now()
+        db.session.commit()
+    except Exception as error:
+        db.session.rollback()
+        log.exception("import job %s failed", job_id)
+        job = db.session.get(ImportJob, job_id)
+        job.state, job.finished_at = "failed", clock.now()
+        job.failure = str(error)  # the page says, in the reader's language, where it stopped
+        db.session.commit()
+    return job
+
+
+def _import_batch(
+    actor: User | str, job: ImportJob, batch: list[Row], first_line: dict[str, int], legacy: bool
+) -> None:
+    """Create or update an agent for each good row of the batch; note each bad one on the job."""
+    # Looked up per batch, so a large file costs a few queries per batch rather than per row.
     teams = {t.code: t for t in db.session.scalars(sa.select(Team))}
-    agents = {a.code: a for a in db.session.scalars(sa.select(Agent))}
-    seen: dict[str, int] = {}
+    agents = {
+        a.code: a
+        for a in db.session.scalars(
+            sa.select(Agent)
+            .where(Agent.code.in_({values["code"] for _line, values in batch}))
+            .options(selectinload(Agent.team))
+        )
+    }
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    errors: list[dict[str, object]] = []
     created_codes: list[str] = []
-    for index, row in enumerate(reader, start=1):
-        line = reader.line_num
-        if progress and index % 200 == 0:
-            progress(index)
-        if not any(cell.strip() for cell in row):
+    for line, values in batch:
+        refusal = _check_row(line, values, teams, first_line, legacy)
+        if refusal:
+            reason, params = refusal
+            error = {"line": line, "code": values["code"], "reason": reason, "params": params}
+            with force_locale("en"):  # for the command line and anyone reading the JSON
+                error["message"] = row_error_text(error)
+            errors.append(error)
             continue
-        values = {c: (row[i].strip() if i < len(row) else "") for c, i in where.items()}
-        reason = _check_row(values, teams, seen)
-        if reason:
-            result.errors.append(RowError(line, values["code"], reason))
-            continue
-        seen[values["code"]] = line
         team = teams[values["team_code"]]
         agent = agents.get(values["code"])
         if agent is None:
-            agent = Agent(code=values["code"], name=values["name"], team=team, active=True)
+            agent = Agent(
+                code=values["code"],
+                name_zh=values["name_zh"],
+                name_en=values["name_en"],
+                team=team,
+                active=True,
+            )
             db.session.add(agent)
-            agents[agent.code] = agent
             created_codes.append(agent.code)
-            result.created += 1
+            counts["created"] += 1
             continue
         before = agent_state(agent)
-        agent.name, agent.team, agent.active = values["name"], team, True
+        agent.name_zh, agent.name_en = values["name_zh"], values["name_en"]
+        agent.team, agent.active = team, True
         old, new = audit.changes(before, agent_state(agent))
         if not new:
-            result.unchanged += 1
+            counts["unchanged"] += 1
             continue
-        result.updated += 1
+        counts["updated"] += 1
         action = "agent.move" if "team" in new else "agent.update"
-        db.session.flush()
         audit.record(actor, action, "agent", agent.id, old, new)
     db.session.flush()
     audit.record(
         actor,
         "agent.import",
-        "agent",
-        None,
+        "import_job",
+        job.id,
         None,
         {
-            "file": filename,
-            "created": result.created,
-            "updated": result.updated,
-            "unchanged": result.unchanged,
-            "errors": len(result.errors),
-            # Enough to see what arrived; the agents themselves are the full record.
-            "created_codes": created_codes[:500],
+            "file": job.filename,
+            "lines": [batch[0][0], batch[-1][0]],
+            **counts,
+            "errors": len(errors),
+            "created_codes": created_codes,
         },
     )
-    return result
+    # JSON columns are saved when given a new value, not when changed in place.
+    job.counts = {k: job.counts.get(k, 0) + n for k, n in counts.items()}
+    job.errors = [*job.errors, *errors]
 
 
-def _check_row(values: dict[str, str], teams: dict[str, Team], seen: dict[str, int]) -> str | None:
-    """Return why a row cannot be imported, or None."""
-    try:
-        check_code(values["code"], 60)
-    except OrgError as error:
-        return str(error.message)
-    if values["code"] in seen:
-        return str(
-            _l(
-                "The code %(code)s is already on line %(line)d.",
-                code=values["code"],
-                line=seen[values["code"]],
-            )
-        )
-    if not values["name"]:
-        return str(_l("The name is empty."))
-    if len(values["name"]) > 120:
-        return str(_l("A name has at most %(n)d characters.", n=120))
+def _check_row(
+    line: int,
+    values: dict[str, str],
+    teams: dict[str, Team],
+    first_line: dict[str, int],
+    legacy: bool,
+) -> tuple[str, dict[str, object]] | None:
+    """Return why a row cannot be imported (a key of REASONS and its values), or None."""
+    code = values["code"]
+    if not code:
+        return "code_empty", {}
+    if len(code) > 60:
+        return "code_long", {"n": 60}
+    if not CODE_PATTERN.match(code):
+        return "code_pattern", {}
+    if first_line[code] != line:
+        return "duplicate", {"code": code, "line": first_line[code]}
+    for column in ("name_zh", "name_en"):
+        if not values[column]:
+            return ("name_empty" if legacy else f"{column}_empty"), {}
+        if len(values[column]) > 120:
+            return "name_long", {"n": 120}
     team = teams.get(values["team_code"])
     if not values["team_code"]:
-        return str(_l("The team code is empty."))
+        return "team_empty", {}
     if team is None:
-        return str(_l("There is no team with the code %(code)s.", code=values["team_code"]))
+        return "team_unknown", {"code": values["team_code"]}
     if not team.active:
-        return str(_l("The team %(code)s is deactivated.", code=team.code))
+        return "team_inactive", {"code": team.code}
     return None
+
+
+def row_error_text(error: dict[str, Any]) -> str:
+    """Return why a row of a job was refused, in the current language."""
+    return str(REASONS[error["reason"]]) % error["params"]
+
+
+def recent_jobs(limit: int = 10) -> list[ImportJob]:
+    """Return the latest imports, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(ImportJob)
+            .order_by(ImportJob.created_at.desc(), ImportJob.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def progress_of(job: ImportJob) -> dict[str, object]:
+    """Return what the job page's bar shows, as JSON-able values."""
+    return {
+        "state": job.state,
+        "finished": job.finished,
+        "total_rows": job.total_rows,
+        "done_rows": job.done_rows,
+        "counts": {k: job.counts.get(k, 0) for k in ("created", "updated", "unchanged")},
+        "errors": len(job.errors),
+    }

@@ -27,7 +27,7 @@ def get_key(key_id: int) -> ApiKey | None:
     return db.session.get(ApiKey, key_id)
 
 
-def create(actor: User, name: str, scopes: tuple[str, ...]) -> tuple[ApiKey, str]:
+def create(actor: User | str, name: str, scopes: tuple[str, ...]) -> tuple[ApiKey, str]:
     """Create a key; return the row and the key itself, which is never stored or shown again."""
     row, key = auth_service.create_api_key(name, scopes)
     db.session.flush()

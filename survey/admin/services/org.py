@@ -55,6 +55,9 @@ def _check_names(name_zh: str, name_en: str) -> tuple[str, str]:
         raise OrgError("name_zh", _l("Enter the Chinese name."))
     if not name_en:
         raise OrgError("name_en", _l("Enter the English name."))
+    for field, name in (("name_zh", name_zh), ("name_en", name_en)):
+        if len(name) > 120:
+            raise OrgError(field, _l("A name has at most %(n)d characters.", n=120))
     return name_zh, name_en
 
 
@@ -79,7 +82,13 @@ def _team_state(team: Team) -> dict[str, object]:
 
 
 def agent_state(agent: Agent) -> dict[str, object]:
-    return {"code": agent.code, "name": agent.name, "team": agent.team.code, "active": agent.active}
+    return {
+        "code": agent.code,
+        "name_zh": agent.name_zh,
+        "name_en": agent.name_en,
+        "team": agent.team.code,
+        "active": agent.active,
+    }
 
 
 def business_lines() -> list[BusinessLine]:
@@ -173,19 +182,19 @@ def update_team(
         audit.record(actor, "team.update", "team", team.id, old, new)
 
 
-def create_agent(actor: User | str, code: str, name: str, team: Team | None) -> Agent:
+def create_agent(
+    actor: User | str, code: str, name_zh: str, name_en: str, team: Team | None
+) -> Agent:
     """Add an agent to a team."""
     code = check_code(code, 60)
     if team is None:
         raise OrgError("team", _l("Choose a team."))
     if not team.active:
         raise OrgError("team", _l("This team is deactivated."))
-    name = (name or "").strip()
-    if len(name) > 120:
-        raise OrgError("name", _l("A name has at most %(n)d characters.", n=120))
+    name_zh, name_en = _check_names(name_zh, name_en)
     if db.session.scalar(sa.select(Agent.id).where(Agent.code == code)):
         raise OrgError("code", _l("An agent with this code exists already."))
-    agent = Agent(code=code, name=name, team=team, active=True)
+    agent = Agent(code=code, name_zh=name_zh, name_en=name_en, team=team, active=True)
     db.session.add(agent)
     db.session.flush()
     audit.record(actor, "agent.create", "agent", agent.id, None, agent_state(agent))
@@ -193,7 +202,7 @@ def create_agent(actor: User | str, code: str, name: str, team: Team | None) -> 
 
 
 def update_agent(
-    actor: User | str, agent: Agent, name: str, team: Team | None, active: bool
+    actor: User | str, agent: Agent, name_zh: str, name_en: str, team: Team | None, active: bool
 ) -> None:
     """Rename an agent, move them to another team, or (de)activate them.
 
@@ -203,11 +212,9 @@ def update_agent(
         raise OrgError("team", _l("Choose a team."))
     if team.id != agent.team_id and not team.active:
         raise OrgError("team", _l("This team is deactivated."))
-    name = (name or "").strip()
-    if len(name) > 120:
-        raise OrgError("name", _l("A name has at most %(n)d characters.", n=120))
+    name_zh, name_en = _check_names(name_zh, name_en)
     before = agent_state(agent)
-    agent.name = name
+    agent.name_zh, agent.name_en = name_zh, name_en
     agent.team = team
     agent.active = active
     old, new = audit.changes(before, agent_state(agent))

@@ -87,6 +87,19 @@ def invite(actor: User, email: str, role: str, name: str = "") -> tuple[User, st
     return user, token
 
 
+def create_with_password(
+    actor: User | str, email: str, role: str, password: str, name: str = ""
+) -> User:
+    """Create an account that can sign in at once (the command line's way), on record.
+
+    Raises ``auth_service.AccountError`` when the address, role or password will not do.
+    """
+    user = auth_service.create_user(email, role, password, name=name)
+    db.session.flush()
+    audit.record(actor, "user.create", "user", user.id, None, _snapshot(user))
+    return user
+
+
 def change_role(actor: User, user: User, role: str) -> None:
     """Give the user another role; the last active admin keeps theirs."""
     if role not in ROLES:
