@@ -1,0 +1,51 @@
+"""The overview dashboard: scores from the rollup, honest about n, charts drawn with our own plotly.js."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from survey import clock
+from survey.dashboard.overview import overview, period
+
+
+@pytest.fixture
+def answered(app, scoring_org, invite, record_response):
+    """Six customers answered overall 5,5,5,4,2,1 and NPS 10,9,9,7,3,0 on 2026-11-20."""
+    clock.freeze(datetime(2026, 11, 20, 4, 0, tzinfo=UTC))
+    for overall, nps in [(5, 10), (5, 9), (5, 9), (4, 7), (2, 3), (1, 0)]:
+        record_response(invite(), {"overall": overall, "attitude": overall, "nps": nps})
+    clock.freeze(datetime(2026, 11, 29, 4, 0, tzinfo=UTC))
+
+
+def test_overview_reports_csat_and_nps_with_their_n(answered):
+    data = overview(*period(30))
+    assert data.headline["n"] == 6
+    assert data.headline["csat"] == pytest.approx(4 / 6, abs=1e-4)
+    assert data.headline["nps"] == pytest.approx((3 - 2) / 6 * 100, abs=0.05)
+    assert [g["key"]["dimension"] for g in data.by_dimension] == ["attitude", "overall"]
+
+
+def test_home_page_shows_scores_and_their_interval(answered, client_as):
+    page = client_as("quality").get("/?lang=en").get_data(as_text=True)
+    assert "66.7%" in page  # 4 of 6 answered 4–5
+    assert "n = 6" in page
+    assert "+17" in page  # NPS: 3 promoters, 2 detractors of 6
+    assert "/vendor/plotly.min.js" in page
+
+
+def test_a_period_without_enough_answers_shows_no_score(
+    app, client_as, scoring_org, invite, record_response
+):
+    clock.freeze(datetime(2026, 11, 28, 4, 0, tzinfo=UTC))
+    record_response(invite(), {"overall": 5})
+    page = client_as("manager").get("/?lang=en&days=7").get_data(as_text=True)
+    assert "below the minimum of 5" in page
+    assert "100.0%" not in page
+
+
+def test_plotly_js_is_served_by_us(client):
+    response = client.get("/vendor/plotly.min.js")
+    assert response.status_code == 200
+    assert b"plotly" in response.data[:2000].lower()
