@@ -37,6 +37,7 @@ POSTS = [
     "/designer/surveys/{s}/questions/new",
     "/designer/surveys/{s}/questions/{q}",
     "/designer/surveys/{s}/questions/arrange",
+    "/designer/surveys/{s}/questions/order",
     "/designer/surveys/{s}/publish",
     "/designer/surveys/{s}/test-send",
     "/designer/rules/new",

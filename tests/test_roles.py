@@ -98,6 +98,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("designer.edit_question", "GET"): "surveys.edit",
     ("designer.edit_question", "POST"): "surveys.edit",
     ("designer.arrange_questions", "POST"): "surveys.edit",
+    ("designer.order_questions", "POST"): "surveys.edit",
     ("designer.send_test", "POST"): "surveys.edit",
     ("designer.publish", "POST"): "surveys.edit",
     ("designer.new_rule", "GET"): "surveys.edit",
