@@ -111,7 +111,8 @@ ROUTES: dict[tuple[str, str], str] = {
 # Blueprints with their own kind of access: customers' tokens, Twilio signatures, API keys,
 # the sign-in pages themselves, and the one-time links that let new staff set a password.
 NOT_STAFF = {"respond", "webhooks", "api", "auth", "account"}
-NOT_STAFF_ENDPOINTS = {"static"}
+# Static files, ours and the plotly.js the plotly package ships, are public like any asset.
+NOT_STAFF_ENDPOINTS = {"static", "dashboard.plotly_js"}
 
 # Routes whose normal answer to the right role is not 200 (e.g. a redirect), with that answer.
 NORMAL_ANSWER: dict[tuple[str, str], int] = {
