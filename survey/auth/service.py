@@ -99,10 +99,6 @@ def set_locale(user: User, locale: str) -> None:
     """Remember the user's language."""
     if locale not in LANGUAGES:
         raise AccountError(f"language must be one of {', '.join(LANGUAGES)}")
-    if locale != user.locale:
-        audit.record(
-            user, "user.language", "user", user.id, {"locale": user.locale}, {"locale": locale}
-        )
     user.locale = locale
 
 
