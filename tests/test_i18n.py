@@ -101,7 +101,7 @@ def test_signed_in_users_setting_beats_the_session_and_the_browser(client_as, db
     user.locale = "en"
     db.session.commit()
     page = client.get("/", headers=ZH).get_data(as_text=True)
-    assert "<h1>Dashboard</h1>" in page
+    assert "<h1>Customer satisfaction</h1>" in page
 
 
 def test_switching_language_updates_a_users_saved_setting(client_as, db):
@@ -110,8 +110,8 @@ def test_switching_language_updates_a_users_saved_setting(client_as, db):
     user.locale = "en"
     db.session.commit()
     page = client.get("/?lang=zh").get_data(as_text=True)
-    assert "<h1>数据看板</h1>" in page and "质检" in page
-    assert "<h1>数据看板</h1>" in client.get("/", headers=EN).get_data(True)
+    assert "<h1>客户满意度</h1>" in page and "质检" in page
+    assert "<h1>客户满意度</h1>" in client.get("/", headers=EN).get_data(True)
     db.session.refresh(user)
     assert user.locale == "zh"
 
@@ -120,7 +120,7 @@ def test_user_without_a_setting_follows_the_session(client_as, db):
     client = client_as("manager")
     assert "经理" in client.get("/", headers=ZH).get_data(True)
     client.get("/?lang=en")
-    assert "<h1>Dashboard</h1>" in client.get("/", headers=ZH).get_data(True)
+    assert "<h1>Customer satisfaction</h1>" in client.get("/", headers=ZH).get_data(True)
     assert db.session.scalar(sa.select(User)).locale is None
 
 
