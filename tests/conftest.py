@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, g, request_started
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from survey import clock, create_app
@@ -125,6 +125,20 @@ def make_test_config(database_url: str, instance: Path, **overrides: object) -> 
     }
     config.update(overrides)
     return config
+
+
+def _forget_request_caches(sender: Flask, **_extra: object) -> None:
+    """Start each test request without the signed-in user and language of the one before.
+
+    Flask-Login and Flask-Babel keep these on ``g``. In production every request has its own app
+    context; in tests the ``app`` fixture holds one context open and requests reuse it, so ``g``
+    would carry a signed-out user or a changed language over to the next request.
+    """
+    g.pop("_login_user", None)
+    g.pop("_flask_babel", None)
+
+
+request_started.connect(_forget_request_caches)
 
 
 @pytest.fixture
