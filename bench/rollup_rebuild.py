@@ -1,32 +1,37 @@
-"""Time ``scoring.rollup.rebuild`` and a grouped scores query over many answers.
+"""Time the rollup against raw answers: rebuild, dashboard queries both ways, one response at a time.
 
-    .venv/bin/python bench/rollup_rebuild.py [--responses 350000] [--database-url URL]
+    .venv/bin/python bench/rollup_rebuild.py [--responses 350000] [--database postgresql]
 
-Builds a throwaway database (a temporary SQLite file unless a URL is given;
-the URL's tables are created and must be empty), bulk-inserts completed
-responses with three scale answers each over a year, then rebuilds the rollup.
+Builds a throwaway database (see common.py), bulk-inserts completed responses
+over a year, three scale answers and a comment each (350,000 responses make
+1.4 M answers, 1.05 M of them on a scale, spread so thinly over 60 agents,
+channels and days that the rollup has about half as many rows as scale
+answers: a hard case for it), then measures in one run:
 
-Recorded on the development machine (350,000 responses: 1.4 M answers, 1.05 M
-of them on a scale, spread so thinly that they make 491,000 rollup rows):
-
-    sqlite:     rebuild 15.9 s; scores by agent and month over the year 0.7 s
-    postgresql: rebuild 31.9 s with the CASE day expression; with AT TIME ZONE and
-                half-year batches a 300,000-answer rebuild fell from 8.0 s to 4.7 s
-                (most of it is writing the rollup rows and their unique index)
+- ``rollup.rebuild()``;
+- the dashboard's queries answered from the rollup (``dashboard.overview`` and
+  ``scoring.queries.scores``) and the same numbers computed by a straightforward
+  GROUP BY over answer ⋈ response ⋈ question ⋈ invitation ⋈ interaction, each
+  the median of three runs, checked to give identical groups;
+- completing responses one by one, each in its own transaction shaped like the
+  web submission (claim the invitation, insert the response and its answers,
+  flush, commit), alternately with and without ``rollup.apply_response``.
 """
 
 from __future__ import annotations
 
-import argparse
 import random
 import secrets
-import tempfile
-import time
+import statistics
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
+import common
 import sqlalchemy as sa
 
-from survey import create_app
+from survey import settings
+from survey.dashboard import overview
 from survey.designer.service import create_from_starter, publish
 from survey.designer.starters import POST_INTERACTION
 from survey.extensions import db
@@ -37,73 +42,319 @@ from survey.models import (
     Customer,
     Interaction,
     Invitation,
+    Question,
     Response,
     Team,
 )
 from survey.scoring import queries, rollup
 
 BATCH = 20_000
+START = datetime(2025, 12, 1, tzinfo=UTC)
+DAYS = 365
+RAW_COLUMNS: dict[str, Any] = {
+    "dimension": sa.func.coalesce(Question.dimension, ""),
+    "business_line": sa.func.coalesce(Interaction.business_line_id, 0),
+    "team": sa.func.coalesce(Interaction.team_id, 0),
+    "agent": sa.func.coalesce(Interaction.agent_id, 0),
+    "channel": Interaction.channel,
+    "survey_channel": Response.survey_channel,
+    "category": sa.func.coalesce(Interaction.category, ""),
+}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = common.arguments(__doc__.splitlines()[0])
     parser.add_argument("--responses", type=int, default=350_000)
-    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--incremental", type=int, default=1_000, help="responses with apply")
     args = parser.parse_args()
-    folder = tempfile.mkdtemp(prefix="bench-rollup-")
-    url = args.database_url or f"sqlite:///{folder}/bench.sqlite3"
-    app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": folder, "SECRET_KEY": "bench",
-         "SURVEY_QUEUE_URL": "memory://"}
-    )  # fmt: skip
-    with app.app_context():
-        db.create_all()
-        _load(args.responses)
+    about = {**common.machine(), "database": args.database}
+    rows: list[list[str]] = []
+    with common.bench_app(args.database):
+        with common.Timer() as loading:
+            version_id = _load(args.responses)
         answers = db.session.scalar(sa.select(sa.func.count()).select_from(Answer))
-        started = time.perf_counter()
-        counted = rollup.rebuild()
-        rebuilt = time.perf_counter() - started
-        rows = db.session.scalar(sa.select(sa.func.count()).select_from(rollup.Rollup))
-        started = time.perf_counter()
-        query = queries.ScoreQuery(
-            datetime(2025, 1, 1).date(), datetime(2026, 12, 31).date(), ("agent", "month")
-        )
-        groups = queries.scores(query, 5)
-        queried = time.perf_counter() - started
-        print(f"{db.engine.dialect.name}: {answers} answers ({counted} scale answers rolled up)")
-        print(f"rebuild: {rebuilt:.1f} s -> {rows} rollup rows")
-        print(
-            f"scores by agent and month over the year: {queried * 1000:.0f} ms, {len(groups)} groups"
-        )
+        rows.append(["bulk load", common.seconds(loading.seconds), f"{answers:,} answers", ""])
+        print(rows[-1], flush=True)
+
+        with common.Timer() as rebuilding:
+            counted = rollup.rebuild()
+        rollups = db.session.scalar(sa.select(sa.func.count()).select_from(rollup.Rollup))
+        detail = f"{counted:,} scale answers → {rollups:,} rollup rows"
+        rows.append(["rollup.rebuild()", common.seconds(rebuilding.seconds), detail, ""])
+        print(rows[-1], flush=True)
+        if db.engine.dialect.name == "postgresql":
+            # As autovacuum would by now; the queries below should not pay for stale statistics.
+            db.session.commit()
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text("ANALYZE"))
+
+        rows.extend(_compare_queries())
+        rows.extend(_incremental(args.incremental, version_id))
+    common.record(
+        f"Rollup against raw answers ({args.database}, {args.responses:,} responses)",
+        about,
+        ["what", "time", "detail", "raw ÷ rollup"],
+        rows,
+        notes=[
+            "Query times are the median of three runs; each pair was checked to give identical "
+            "groups. `raw` is one GROUP BY per question over answer ⋈ response ⋈ question ⋈ "
+            "invitation ⋈ interaction with the same filters; `rollup` is the product's code "
+            "(`dashboard.overview.overview`, `scoring.queries.scores`). Incremental rows time "
+            "whole transactions shaped like a web submission, alternating with and without "
+            "`rollup.apply_response`, on the loaded database."
+        ],
+        enabled=not args.no_record,
+    )
 
 
-def _load(count: int) -> None:
+def _compare_queries() -> list[list[str]]:
+    """Time each dashboard question from the rollup and from raw answers; check they agree."""
+    zone = ZoneInfo(settings.bank_zone())
+    last = rollup.local_day(START + timedelta(days=DAYS - 1), zone.key)
+    year = (rollup.local_day(START, zone.key), last)
+    month = (last - timedelta(days=29), last)
+    min_n = int(settings.get("min_n"))
+    overview_parts: list[tuple[str, ...]] = [(), ("dimension",), ("business_line",), ("week",)]
+    cases = [
+        ("dashboard overview, 30 days (4 queries)", month, overview_parts),
+        ("dashboard overview, whole year (4 queries)", year, overview_parts),
+        ("scores by agent and month, whole year", year, [("agent", "month")]),
+        ("scores by team, channel, week, 90 days", (last - timedelta(days=89), last),
+         [("team", "channel", "week")]),
+    ]  # fmt: skip
+    rows = []
+    for name, (start, end), parts in cases:
+        score_queries = [queries.ScoreQuery(start, end, group_by) for group_by in parts]
+
+        def from_rollup(score_queries: list[queries.ScoreQuery] = score_queries) -> list[Any]:
+            return [queries.scores(q, min_n) for q in score_queries]
+
+        def from_raw(score_queries: list[queries.ScoreQuery] = score_queries) -> list[Any]:
+            return [raw_scores(q, min_n, zone) for q in score_queries]
+
+        if parts is overview_parts:
+            # The page's own service, which also reads the business lines' names.
+            rollup_seconds, _ = common.repeat(lambda s=start, e=end: overview.overview(s, e))
+        else:
+            rollup_seconds, _ = common.repeat(from_rollup)
+        expected = from_rollup()
+        raw_seconds, found = common.repeat(from_raw)
+        if found != expected:
+            raise AssertionError(f"{name}: raw answers and rollup disagree")
+        groups = sum(len(g) for g in expected)
+        ratio = f"{raw_seconds / rollup_seconds:,.1f}×"
+        rows.append([f"{name}: rollup", common.seconds(rollup_seconds), f"{groups:,} groups", ""])
+        rows.append([f"{name}: raw", common.seconds(raw_seconds), "same groups", ratio])
+        print(rows[-2], rows[-1], flush=True)
+    return rows
+
+
+def raw_scores(query: queries.ScoreQuery, min_n: int, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """Compute what ``queries.scores`` returns by grouping raw answers (no filters)."""
+    segment = [g for g in query.group_by if g not in queries.TIME_FIELDS]
+    columns = [RAW_COLUMNS[g].label(g) for g in segment]
+    if any(g in queries.TIME_FIELDS for g in query.group_by):
+        columns.append(_bank_day(zone).label("day"))
+    conditions = [
+        Response.completed_at >= rollup._day_start(query.date_from, zone),
+        Response.completed_at < rollup._day_start(query.date_to + timedelta(days=1), zone),
+        Question.kind.in_(rollup.ROLLED_KINDS),
+        Answer.value_int.is_not(None),
+    ]
+    if "dimension" not in query.group_by:
+        conditions.append(sa.or_(Question.kind != "rating_5", Question.dimension == "overall"))
+    statement = (
+        sa.select(
+            *columns,
+            Question.kind.label("kind"),
+            sa.func.count().label("n"),
+            sa.func.sum(Answer.value_int).label("total"),
+            sa.func.sum(_kind_case(rollup.TOP_FROM, top=True)).label("top"),
+            sa.func.sum(_kind_case(rollup.BOTTOM_TO, top=False)).label("bottom"),
+        )
+        .select_from(Answer)
+        .join(Response, Answer.response_id == Response.id)
+        .join(Question, Answer.question_id == Question.id)
+        .join(Invitation, Response.invitation_id == Invitation.id)
+        .join(Interaction, Invitation.interaction_id == Interaction.id)
+        .where(*conditions)
+        .group_by(*columns, Question.kind)
+    )
+    # Folded into groups exactly as queries.scores folds rollup rows.
+    codes = queries._codes()
+    sums: dict[tuple[Any, ...], dict[str, dict[str, int]]] = {}
+    for row in db.session.execute(statement).mappings():
+        key = tuple(queries._key_value(g, row, codes) for g in query.group_by)
+        counts = sums.setdefault(key, {}).setdefault(
+            row["kind"], {"n": 0, "total": 0, "top": 0, "bottom": 0}
+        )
+        for name in counts:
+            counts[name] += int(row[name] or 0)
+    if not query.group_by and not sums:
+        sums[()] = {}
+    groups = [
+        queries._group(dict(zip(query.group_by, key, strict=True)), kinds, min_n)
+        for key, kinds in sums.items()
+    ]
+    groups.sort(key=lambda g: tuple(queries._sortable(v) for v in g["key"].values()))
+    return groups
+
+
+def _bank_day(zone: ZoneInfo) -> sa.ColumnElement[Any]:
+    """The bank's day of a completion, as a plain SQL expression."""
+    if db.engine.dialect.name == "postgresql":
+        return sa.cast(sa.func.timezone(zone.key, Response.completed_at), sa.Date)
+    # SQLite has no zones; the bank's zone (Asia/Shanghai) has had one offset since 1991.
+    offset = zone.utcoffset(START.replace(tzinfo=None))
+    assert offset is not None and offset == zone.utcoffset(datetime(2026, 7, 1))
+    hours = int(offset.total_seconds() // 3600)
+    return sa.type_coerce(sa.func.date(Response.completed_at, f"{hours:+d} hours"), sa.Date)
+
+
+def _kind_case(limits: dict[str, int], top: bool) -> sa.Case[Any]:
+    return sa.case(
+        *(
+            (
+                sa.and_(
+                    Question.kind == kind,
+                    Answer.value_int >= limit if top else Answer.value_int <= limit,
+                ),
+                1,
+            )
+            for kind, limit in limits.items()
+        ),
+        else_=0,
+    )
+
+
+def _incremental(count: int, version_id: int) -> list[list[str]]:
+    """Complete responses one by one, alternately with and without ``apply_response``."""
+    rng = random.Random(11)
+    questions = db.session.scalars(
+        sa.select(Question).where(Question.version_id == version_id)
+    ).all()
+    rated = {q.key: q.id for q in questions if q.kind in ("rating_5", "nps_0_10")}
+    comment = next(q.id for q in questions if q.kind == "text")
+    # Over the last week of the loaded year: most segments have rows already, some do not.
+    week = START + timedelta(days=DAYS - 7)
+    ids = _insert_open_invitations(2 * count, version_id, week, rng)
+    with_apply: list[float] = []
+    without_apply: list[float] = []
+    apply_only: list[float] = []
+    for n, invitation_id in enumerate(ids):
+        at = week + timedelta(seconds=rng.randrange(7 * 24 * 3600))
+        applying = n % 2 == 0
+        with common.Timer() as whole:
+            db.session.execute(
+                sa.update(Invitation)
+                .where(Invitation.id == invitation_id, Invitation.completed_at.is_(None))
+                .values(state="completed", completed_at=at, opened_at=at)
+            )
+            response = Response(
+                invitation_id=invitation_id,
+                survey_version_id=version_id,
+                survey_channel=rng.choice(["web", "sms", "voice"]),
+                locale="zh",
+                started_at=at,
+                completed_at=at,
+            )
+            response.answers = [
+                Answer(question_id=rated["attitude"], value_int=rng.randint(1, 5), answered_at=at),
+                Answer(question_id=rated["overall"], value_int=rng.randint(1, 5), answered_at=at),
+                Answer(question_id=rated["nps"], value_int=rng.randint(0, 10), answered_at=at),
+                Answer(question_id=comment, value_text="好", answered_at=at),
+            ]
+            db.session.add(response)
+            db.session.flush()
+            if applying:
+                with common.Timer() as applied:
+                    rollup.apply_response(response)
+                apply_only.append(applied.seconds)
+            db.session.commit()
+        (with_apply if applying else without_apply).append(whole.seconds)
+    db.session.expunge_all()
+
+    def ms(values: list[float]) -> str:
+        return f"{statistics.median(values) * 1000:.2f} ms"
+
+    mean_with, mean_without = statistics.fmean(with_apply), statistics.fmean(without_apply)
+    return [
+        [f"{count:,} submissions with apply_response", ms(with_apply),
+         f"median per transaction; mean {mean_with * 1000:.2f} ms", ""],
+        [f"{count:,} submissions without it", ms(without_apply),
+         f"median per transaction; mean {mean_without * 1000:.2f} ms", ""],
+        ["apply_response() alone", ms(apply_only),
+         f"median per call; {(mean_with - mean_without) * 1000:.2f} ms more per transaction "
+         f"on average ({mean_with / mean_without:.2f}× its time)", ""],
+    ]  # fmt: skip
+
+
+def _insert_open_invitations(
+    count: int, version_id: int, start: datetime, rng: random.Random
+) -> list[int]:
+    """Bulk-insert interactions with invitations waiting for an answer; return their ids."""
+    agents = db.session.execute(sa.select(Agent.id, Agent.team_id)).all()
+    lines = dict(db.session.execute(sa.select(Team.id, Team.business_line_id)).all())
+    first = (db.session.scalar(sa.select(sa.func.max(Interaction.id))) or 0) + 1
+    first_customer = (db.session.scalar(sa.select(sa.func.max(Customer.id))) or 0) + 1
+    ids = list(range(first, first + count))
+    customers, interactions, invitations = [], [], []
+    for offset, i in enumerate(ids):
+        agent_id, team_id = rng.choice(agents)
+        customer = first_customer + offset
+        customers.append({"id": customer, "external_id": f"C{customer}", "name": "",
+                          "locale": "zh", "created_at": start, "updated_at": start})  # fmt: skip
+        interactions.append(
+            {"id": i, "external_id": f"I{i}", "occurred_at": start, "customer_id": customer,
+             "channel": rng.choice(["phone", "chat", "email"]), "type": "inquiry",
+             "business_line_id": lines[team_id], "team_id": team_id, "agent_id": agent_id,
+             "category": "account", "created_at": start}
+        )  # fmt: skip
+        invitations.append(
+            {"id": i, "interaction_id": i, "customer_id": customer, "survey_version_id": version_id,
+             "channels": ["sms"], "channel": "sms", "sms_mode": "link", "locale": "zh",
+             "token": secrets.token_urlsafe(32), "unsubscribe_token": secrets.token_urlsafe(32),
+             "state": "sent", "scheduled_at": start, "expires_at": start + timedelta(days=30),
+             "created_at": start, "updated_at": start}
+        )  # fmt: skip
+    for model, batch in ((Customer, customers), (Interaction, interactions),
+                         (Invitation, invitations)):  # fmt: skip
+        db.session.execute(sa.insert(model), batch)
+    _advance_sequences()
+    db.session.commit()
+    return ids
+
+
+def _load(count: int) -> int:
     """Bulk-insert ``count`` completed responses (three scale answers and a comment each)."""
     rng = random.Random(7)
-    line = BusinessLine(code="personal", name_zh="个人", name_en="Personal")
-    team = Team(code="t1", business_line=line, function="inquiry", name_zh="组", name_en="Team")
-    agents = [Agent(code=f"A{i:04d}", team=team) for i in range(60)]
-    db.session.add_all([line, team, *agents])
+    agents = []
+    for code in ("personal", "corporate", "cards"):
+        line = BusinessLine(code=code, name_zh=code, name_en=code)
+        for function in ("inquiry", "complaint"):
+            team = Team(code=f"{code}-{function}", business_line=line, function=function,
+                        name_zh=function, name_en=function)  # fmt: skip
+            agents += [Agent(code=f"{team.code}-{i:02d}", team=team) for i in range(10)]
+    db.session.add_all(agents)
     survey = create_from_starter(POST_INTERACTION)
     db.session.flush()
     version = publish(survey.versions[0])
     db.session.commit()
+    agent_rows = [(a.id, a.team_id, a.team.business_line_id) for a in agents]
     rated = {q.key: q.id for q in version.questions if q.kind in ("rating_5", "nps_0_10")}
     comment = next(q.id for q in version.questions if q.kind == "text")
-    start = datetime(2025, 12, 1, tzinfo=UTC)
     for first in range(0, count, BATCH):
         size = min(BATCH, count - first)
-        ids = range(first + 1, first + size + 1)
         customers, interactions, invitations, responses, answers = [], [], [], [], []
-        for i in ids:
-            at = start + timedelta(minutes=rng.randrange(365 * 24 * 60))
-            agent = rng.choice(agents)
+        for i in range(first + 1, first + size + 1):
+            at = START + timedelta(minutes=rng.randrange(DAYS * 24 * 60))
+            agent_id, team_id, line_id = rng.choice(agent_rows)
             customers.append({"id": i, "external_id": f"C{i}", "name": "", "locale": "zh",
                               "created_at": at, "updated_at": at})  # fmt: skip
             interactions.append(
                 {"id": i, "external_id": f"I{i}", "occurred_at": at, "customer_id": i,
                  "channel": rng.choice(["phone", "chat", "email"]), "type": "inquiry",
-                 "business_line_id": line.id, "team_id": team.id, "agent_id": agent.id,
+                 "business_line_id": line_id, "team_id": team_id, "agent_id": agent_id,
                  "category": "account", "created_at": at}
             )  # fmt: skip
             invitations.append(
@@ -125,10 +376,27 @@ def _load(count: int) -> None:
                             "value_int": rng.randint(0, 10), "answered_at": at})  # fmt: skip
             answers.append({"response_id": i, "question_id": comment, "value_text": "好",
                             "answered_at": at})  # fmt: skip
-        for model, rows in ((Customer, customers), (Interaction, interactions),
-                            (Invitation, invitations), (Response, responses), (Answer, answers)):  # fmt: skip
-            db.session.execute(sa.insert(model), rows)
+        for model, batch in ((Customer, customers), (Interaction, interactions),
+                             (Invitation, invitations), (Response, responses), (Answer, answers)):  # fmt: skip
+            db.session.execute(sa.insert(model), batch)
         db.session.commit()
+        print(f"loaded {first + size:,} responses", flush=True)
+    _advance_sequences()
+    db.session.commit()
+    return version.id
+
+
+def _advance_sequences() -> None:
+    """After inserts with explicit ids, let PostgreSQL's sequences carry on above them."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    for table in ("customer", "interaction", "invitation", "response"):
+        db.session.execute(
+            sa.text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT max(id) FROM {table}))"
+            )
+        )
 
 
 if __name__ == "__main__":
