@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, has_request_context, request, session
@@ -17,8 +18,10 @@ LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 def select_locale() -> str:
     """Pick the language of this request."""
     default = current_app.config["BABEL_DEFAULT_LOCALE"]
-    if not has_request_context():  # the worker and the CLI choose with force_locale
-        return default
+    if not has_request_context():
+        # The CLI speaks the operator's language (SURVEY_LANG, else LANG); the worker
+        # chooses each customer's language with force_locale.
+        return terminal_language()
     asked = request.args.get("lang")
     if asked in LANGUAGES:
         session["lang"] = asked
@@ -28,6 +31,12 @@ def select_locale() -> str:
     if session.get("lang") in LANGUAGES:
         return session["lang"]
     return request.accept_languages.best_match(LANGUAGES) or default
+
+
+def terminal_language() -> str:
+    """Return zh or en for messages printed to an operator's terminal (English unless asked)."""
+    wanted = (os.environ.get("SURVEY_LANG") or os.environ.get("LANG") or "")[:2].lower()
+    return wanted if wanted in LANGUAGES else "en"
 
 
 def remember_switch() -> None:

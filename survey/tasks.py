@@ -82,13 +82,17 @@ def send_invitation(invitation_id: int) -> str:
 @huey.periodic_task(crontab(minute="*"), name="sweep_due")
 @in_app_context
 def sweep_due() -> int:
-    """Find invitations that are due or stuck mid-send and enqueue them again."""
+    """Enqueue again what the database says is due: invitations, and imports left unfinished."""
+    from survey.admin.services import agent_import
     from survey.dispatch import sending
 
     due = sending.due_invitation_ids()
     for invitation_id in due:
         send_invitation(invitation_id)
-    return len(due)
+    jobs = agent_import.unfinished_job_ids()
+    for job_id in jobs:
+        import_agents(job_id)
+    return len(due) + len(jobs)
 
 
 @huey.task(name="import_agents")

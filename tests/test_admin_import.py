@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from survey import clock
 from survey.admin.services import agent_import
 from survey.extensions import db
 from survey.models import Agent, AuditEvent, BusinessLine, ImportJob, Team
@@ -169,12 +171,31 @@ def test_an_import_reports_progress_after_each_committed_batch(app, teams, admin
 
 
 def test_a_restarted_job_carries_on_after_the_rows_already_done(app, teams, admin):
+    clock.freeze(datetime(2026, 11, 29, 2, 0, tzinfo=UTC))
     job = agent_import.create_job((HEADER + _rows(1000)).encode(), "big.csv", admin)
     job.state, job.done_rows = "running", 500  # a worker stopped after its first batch
     db.session.commit()
+    assert agent_import.run(job.id).done_rows == 500, (
+        "a job that may still be running is left alone"
+    )
+    assert agent_import.unfinished_job_ids() == []
+
+    clock.advance(agent_import.STALLED_AFTER + timedelta(seconds=1))
+    assert agent_import.unfinished_job_ids() == [job.id]  # the sweep enqueues it again
     job = agent_import.run(job.id)
     assert (job.state, job.done_rows, job.counts["created"]) == ("done", 1000, 500)
     assert min(_agents()) == "A00500"
+    assert agent_import.unfinished_job_ids() == []
+
+
+def test_a_queued_job_whose_queue_message_was_lost_is_taken_up_by_the_sweep(app, teams, admin):
+    clock.freeze(datetime(2026, 11, 29, 2, 0, tzinfo=UTC))
+    job = agent_import.create_job((HEADER + _rows(10)).encode(), "lost.csv", admin)
+    db.session.commit()
+    assert agent_import.unfinished_job_ids() == []  # a worker may be about to take it
+    clock.advance(agent_import.UNCLAIMED_AFTER + timedelta(seconds=1))
+    assert agent_import.unfinished_job_ids() == [job.id]
+    assert agent_import.run(job.id).state == "done"
 
 
 def test_a_job_that_cannot_finish_says_why_on_its_page(admin_client, admin):

@@ -112,3 +112,17 @@ def test_apikey_create_refuses_a_blank_name(runner):
     assert result.exit_code != 0
     assert "name" in result.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiKey)) == 0
+
+
+def test_the_command_line_speaks_the_operators_language(runner, monkeypatch, tmp_path):
+    bad = tmp_path / "agents.csv"
+    bad.write_text("who,what\n", encoding="utf-8")
+    monkeypatch.setenv("SURVEY_LANG", "zh")
+    assert "缺少" in runner.invoke(args=["import", "agents", str(bad)]).output
+    monkeypatch.setenv("SURVEY_LANG", "en")
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")  # SURVEY_LANG wins over the terminal's LANG
+    assert "missing" in runner.invoke(args=["import", "agents", str(bad)]).output
+    monkeypatch.delenv("SURVEY_LANG")
+    assert "缺少" in runner.invoke(args=["import", "agents", str(bad)]).output
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    assert "missing" in runner.invoke(args=["import", "agents", str(bad)]).output

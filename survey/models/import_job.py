@@ -34,6 +34,8 @@ class ImportJob(db.Model):
     failure: Mapped[str | None] = mapped_column(sa.Text)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(default=clock.now, index=True)
+    # Touched by every committed batch: a running job whose heartbeat stops was interrupted.
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
     finished_at: Mapped[datetime | None]
 
     __table_args__ = (

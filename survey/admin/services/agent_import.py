@@ -16,6 +16,7 @@ import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,6 +35,10 @@ COLUMNS = ("code", "name_zh", "name_en", "team_code")
 LEGACY_COLUMNS = ("code", "name", "team_code")
 MAX_BYTES = 10 * 1024 * 1024
 BATCH_SIZE = 500
+# A batch takes well under a second; a running job silent this long was interrupted.
+STALLED_AFTER = timedelta(minutes=5)
+# A queued job no worker has picked up in this long may have lost its queue message.
+UNCLAIMED_AFTER = timedelta(minutes=1)
 # Up to this many rows the import runs in the request: the admin sees the result at once.
 INLINE_ROWS = 500
 
@@ -162,15 +167,14 @@ def run(
     :param actor: who the audit trail names; by default whoever uploaded the file.
     :param progress: called with the number of rows done after each batch.
     """
-    job = db.session.get(ImportJob, job_id)
-    if job is None or job.finished:
-        return job
+    if not _claim(job_id):
+        # Finished, missing, or another worker is on it right now.
+        return db.session.get(ImportJob, job_id)
+    job = db.session.get_one(ImportJob, job_id)
     if actor is None:
         actor = db.session.get(User, job.created_by_id) if job.created_by_id else "system"
     try:
         agent_file = read_file(job.content)
-        job.state = "running"
-        db.session.commit()
         first_line: dict[str, int] = {}
         for line, values in agent_file.rows:
             first_line.setdefault(values["code"], line)
@@ -191,6 +195,33 @@ def run(
         job.failure = str(error)  # the page says, in the reader's language, where it stopped
         db.session.commit()
     return job
+
+
+def _claim(job_id: int) -> bool:
+    """Take a queued or stalled job for this worker; only one caller can win."""
+    now = clock.now()
+    result = db.session.execute(
+        sa.update(ImportJob)
+        .where(
+            ImportJob.id == job_id,
+            sa.or_(
+                ImportJob.state == "queued",
+                sa.and_(ImportJob.state == "running", ImportJob.updated_at <= now - STALLED_AFTER),
+            ),
+        )
+        .values(state="running", updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def unfinished_job_ids() -> list[int]:
+    """Return jobs a worker should take up: queue messages lost, or workers interrupted."""
+    now = clock.now()
+    lost = sa.and_(ImportJob.state == "queued", ImportJob.created_at <= now - UNCLAIMED_AFTER)
+    stalled = sa.and_(ImportJob.state == "running", ImportJob.updated_at <= now - STALLED_AFTER)
+    return list(db.session.scalars(sa.select(ImportJob.id).where(sa.or_(lost, stalled))))
 
 
 def _import_batch(
