@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import refresh
 
 from survey.extensions import db
 from survey.models import ApiKey, User
@@ -117,12 +118,17 @@ def test_apikey_create_refuses_a_blank_name(runner):
 def test_the_command_line_speaks_the_operators_language(runner, monkeypatch, tmp_path):
     bad = tmp_path / "agents.csv"
     bad.write_text("who,what\n", encoding="utf-8")
-    monkeypatch.setenv("SURVEY_LANG", "zh")
-    assert "缺少" in runner.invoke(args=["import", "agents", str(bad)]).output
-    monkeypatch.setenv("SURVEY_LANG", "en")
-    monkeypatch.setenv("LANG", "zh_CN.UTF-8")  # SURVEY_LANG wins over the terminal's LANG
-    assert "missing" in runner.invoke(args=["import", "agents", str(bad)]).output
-    monkeypatch.delenv("SURVEY_LANG")
-    assert "缺少" in runner.invoke(args=["import", "agents", str(bad)]).output
-    monkeypatch.setenv("LANG", "C.UTF-8")
-    assert "missing" in runner.invoke(args=["import", "agents", str(bad)]).output
+
+    def says(**environ: str) -> str:
+        for name in ("SURVEY_LANG", "LANG"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in environ.items():
+            monkeypatch.setenv(name, value)
+        refresh()  # each command is a new process in real life; here they share a context
+        return runner.invoke(args=["import", "agents", str(bad)]).output
+
+    assert "缺少" in says(SURVEY_LANG="zh")
+    assert "missing" in says(SURVEY_LANG="en", LANG="zh_CN.UTF-8")  # SURVEY_LANG wins
+    assert "缺少" in says(LANG="zh_CN.UTF-8")
+    assert "missing" in says(LANG="C.UTF-8")
+    assert "missing" in says()
