@@ -131,6 +131,7 @@ def _tune_engine(engine: sa.Engine) -> None:
 def register_blueprints(app: Flask) -> None:
     from survey.admin import bp as admin_bp
     from survey.admin.links import bp as account_links_bp
+    from survey.admin.outbox import dev_bp
     from survey.api import bp as api_bp
     from survey.auth import bp as auth_bp
     from survey.dashboard import bp as dashboard_bp
@@ -144,6 +145,7 @@ def register_blueprints(app: Flask) -> None:
     csrf.exempt(webhooks_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(dev_bp)
     app.register_blueprint(account_links_bp)
     app.register_blueprint(designer_bp, url_prefix="/designer")
     app.register_blueprint(dashboard_bp)

@@ -65,13 +65,13 @@ def test_passwords_are_stored_only_as_hashes(app, db):
 
 def test_anonymous_visitor_is_sent_to_sign_in_and_back_again(client, make_user):
     make_user("admin")
-    response = client.get("/admin/dev/outbox")
+    response = client.get("/dev/outbox")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/auth/login?next=")
     response = client.post(
         response.headers["Location"], data={"email": "admin@bank.example", "password": PASSWORD}
     )
-    assert response.headers["Location"] == "/admin/dev/outbox"
+    assert response.headers["Location"] == "/dev/outbox"
 
 
 @pytest.mark.parametrize(

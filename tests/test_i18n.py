@@ -148,8 +148,8 @@ def test_language_switch_on_a_survey_link_keeps_the_preselected_score(client):
 
 
 def test_language_switch_is_on_the_sign_in_page(client):
-    page = client.get("/auth/login?next=%2Fadmin%2Fdev%2Foutbox", headers=ZH).get_data(True)
-    assert _switch(page, "en") == ("/auth/login", [("next", "/admin/dev/outbox"), ("lang", "en")])
+    page = client.get("/auth/login?next=%2Fdev%2Foutbox", headers=ZH).get_data(True)
+    assert _switch(page, "en") == ("/auth/login", [("next", "/dev/outbox"), ("lang", "en")])
     assert ">English</a>" in page
 
 
@@ -170,7 +170,7 @@ def test_missing_page_is_explained_in_the_visitors_language(client, headers, mes
     ids=["zh", "en"],
 )
 def test_forbidden_page_is_explained_in_the_users_language(client_as, headers, message):
-    response = client_as("quality").get("/admin/dev/outbox", headers=headers)
+    response = client_as("quality").get("/dev/outbox", headers=headers)
     assert response.status_code == 403
     assert message in response.get_data(as_text=True)
 

@@ -1,4 +1,4 @@
-"""The outbox channel and /admin/dev/outbox, where admins read and answer what was "sent"."""
+"""The outbox channel and /dev/outbox, where admins read and answer what was "sent"."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_admin_sees_the_sms_as_the_customer_would_with_a_clickable_link(
     client_as, post_interaction, dispatch_ready
 ):
     invitation = _sent_invitation(post_interaction)
-    page = client_as("admin").get("/admin/dev/outbox?lang=en")
+    page = client_as("admin").get("/dev/outbox?lang=en")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     link = f"http://survey.test/s/{invitation.token}"
@@ -45,7 +45,7 @@ def test_admin_sees_an_email_with_its_subject_and_rating_links(
 ):
     customer = {"external_id": "C-MAIL", "email": "li@example.cn", "locale": "en"}
     invitation = _sent_invitation(post_interaction, customer=customer)
-    html = client_as("admin").get("/admin/dev/outbox?lang=en").get_data(as_text=True)
+    html = client_as("admin").get("/dev/outbox?lang=en").get_data(as_text=True)
     assert "Example Bank: how did we do?" in html
     assert f'<a href="http://survey.test/s/{invitation.token}?score=5"' in html
     assert f"/u/{invitation.unsubscribe_token}" in html
@@ -65,8 +65,8 @@ def test_newest_messages_come_first_twenty_to_a_page(client_as, post_interaction
         )
     db.session.commit()
     admin = client_as("admin")
-    first = admin.get("/admin/dev/outbox?lang=en").get_data(as_text=True)
-    second = admin.get("/admin/dev/outbox?page=2&lang=en").get_data(as_text=True)
+    first = admin.get("/dev/outbox?lang=en").get_data(as_text=True)
+    second = admin.get("/dev/outbox?page=2&lang=en").get_data(as_text=True)
     assert first.index("message 24") < first.index("message 23")
     assert "message 05" in first and "message 04" not in first
     assert "message 04" in second and f"/s/{invitation.token}" in second
@@ -74,12 +74,12 @@ def test_newest_messages_come_first_twenty_to_a_page(client_as, post_interaction
 
 
 def test_only_admins_may_read_the_outbox(client_as, app):
-    assert client_as("manager").get("/admin/dev/outbox").status_code == 403
-    assert client_as("quality").get("/admin/dev/outbox").status_code == 403
-    anonymous = client_as(None).get("/admin/dev/outbox")
+    assert client_as("manager").get("/dev/outbox").status_code == 403
+    assert client_as("quality").get("/dev/outbox").status_code == 403
+    anonymous = client_as(None).get("/dev/outbox")
     assert anonymous.status_code == 302 and "/auth/login" in anonymous.headers["Location"]
 
 
 def test_an_empty_outbox_says_so(client_as, app):
-    page = client_as("admin").get("/admin/dev/outbox?lang=en")
+    page = client_as("admin").get("/dev/outbox?lang=en")
     assert page.status_code == 200 and "No messages yet." in page.get_data(as_text=True)

@@ -73,7 +73,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("admin.settings", "POST"): "organisation",
     ("admin.audit_trail", "GET"): "organisation",
     # /dev/outbox
-    ("admin.outbox", "GET"): "outbox",
+    ("dev.outbox", "GET"): "outbox",
     # surveys and dispatch rules: reading
     ("designer.home", "GET"): "surveys.view",
     ("designer.surveys", "GET"): "surveys.view",
@@ -219,6 +219,6 @@ def test_role_table_cell(staff_app, clients, endpoint, method, role):
 
 
 def test_navigation_shows_the_outbox_only_to_admins(clients):
-    assert b"/admin/dev/outbox" in clients[ADMIN].get("/", headers=EN).data
+    assert b"/dev/outbox" in clients[ADMIN].get("/", headers=EN).data
     for role in (MANAGER, QUALITY):
-        assert b"/admin/dev/outbox" not in clients[role].get("/", headers=EN).data
+        assert b"/dev/outbox" not in clients[role].get("/", headers=EN).data

@@ -32,7 +32,7 @@ def test_admin_opens_the_survey_link_from_the_outbox_and_answers_it_on_a_phone(
     page.fill("input[name=email]", "admin@bank.example")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.goto(live_server + "/admin/dev/outbox")
+    page.goto(live_server + "/dev/outbox")
     link = page.locator(".bubble a").first
     assert "/s/" in link.get_attribute("href")
     screenshot(page, "outbox-phone")

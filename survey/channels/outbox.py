@@ -1,4 +1,4 @@
-"""The outbox channel: "sends" by storing the message, for admins to read at /admin/dev/outbox.
+"""The outbox channel: "sends" by storing the message, for admins to read at /dev/outbox.
 
 It stands in for Twilio and SMTP when they are not configured, and behaves like
 a provider: its write is its own transaction, and it is idempotent on the
