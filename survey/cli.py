@@ -167,9 +167,31 @@ def demo(seed: int, today: str | None, size: int, if_empty: bool) -> None:
         click.echo(line)
 
 
+@click.group("rollup")
+def rollup_group() -> None:
+    """Maintain the pre-aggregated scores the dashboards and the API read."""
+
+
+@rollup_group.command("rebuild")
+@with_appcontext
+def rollup_rebuild() -> None:
+    """Recompute the rollup from every completed response (after a restore or a fix)."""
+    from survey.scoring import rollup
+
+    with click.progressbar(length=1, label="Rebuilding the rollup", file=sys.stderr) as bar:
+
+        def advance(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        counted = rollup.rebuild(progress=advance)
+    click.echo(f"rollup rebuilt from {counted} answers")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(user_group)
     app.cli.add_command(apikey_group)
     app.cli.add_command(import_group)
     app.cli.add_command(worker)
     app.cli.add_command(demo)
+    app.cli.add_command(rollup_group)

@@ -132,3 +132,15 @@ def test_the_command_line_speaks_the_operators_language(runner, monkeypatch, tmp
     assert "缺少" in says(LANG="zh_CN.UTF-8")
     assert "missing" in says(LANG="C.UTF-8")
     assert "missing" in says()
+
+
+def test_rollup_rebuild_recomputes_what_the_dashboards_read(runner, invite, record_response):
+    from survey.models import Rollup
+
+    record_response(invite(), {"overall": 5, "attitude": 4}, apply=False)  # not yet rolled up
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Rollup)) == 0
+    result = runner.invoke(args=["rollup", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "rebuilt from 2 answers" in result.output
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.sum(Rollup.n))) == 2
