@@ -359,3 +359,10 @@ def test_one_click_unsubscribe_works_without_a_csrf_token(client, db, invite):
     )
     assert reply.status_code == 200
     assert len(_opt_outs(db)) == 3
+
+
+@pytest.mark.app_config(RATELIMIT_ENABLED=True)
+def test_guessing_survey_tokens_is_slowed_down(client):
+    for _attempt in range(120):
+        assert client.get(f"/s/guess{_attempt}").status_code == 404
+    assert client.get("/s/guess-more").status_code == 429

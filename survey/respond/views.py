@@ -7,7 +7,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from survey import settings
-from survey.extensions import csrf
+from survey.extensions import csrf, limiter
 from survey.i18n import LANGUAGES, current_language
 from survey.models import Invitation
 from survey.respond import bp, service
@@ -81,7 +81,12 @@ def _survey_page(
     return page, status
 
 
+# Generous for customers behind one carrier address, tight for anyone guessing tokens.
+PUBLIC_LIMITS = "120 per minute;600 per hour"
+
+
 @bp.route("/s/<token>", methods=["GET", "POST"])
+@limiter.limit(PUBLIC_LIMITS)
 def survey(token: str):
     """Show the survey a token opens; store the answers when the customer sends them."""
     invitation = service.find(token)
@@ -114,6 +119,7 @@ def survey(token: str):
 
 
 @bp.route("/u/<token>", methods=["GET", "POST"])
+@limiter.limit(PUBLIC_LIMITS)
 @csrf.exempt  # the RFC 8058 one-click POST carries no token; other POSTs are checked below
 def unsubscribe(token: str):
     """Confirm an unsubscribe on GET (scanners follow links); opt the customer out on POST."""
