@@ -82,10 +82,14 @@ def send_invitation(invitation_id: int) -> str:
 @huey.periodic_task(crontab(minute="*"), name="sweep_due")
 @in_app_context
 def sweep_due() -> int:
-    """Enqueue again what the database says is due: invitations, and imports left unfinished."""
+    """Enqueue again what the database says is due: invitations, and imports left unfinished.
+
+    Invitations whose link lapsed unanswered are marked expired on the way.
+    """
     from survey.admin.services import agent_import
     from survey.dispatch import sending
 
+    sending.expire_overdue()
     due = sending.due_invitation_ids()
     for invitation_id in due:
         send_invitation(invitation_id)

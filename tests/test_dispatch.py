@@ -262,6 +262,22 @@ def test_an_expired_invitation_is_not_sent(invite, dispatch_ready):
     assert _outbox() == []
 
 
+def test_an_unanswered_invitation_is_marked_expired_when_its_link_lapses(
+    invite, dispatch_ready, client, api_key
+):
+    invitation, _ = invite()
+    assert sending.send_invitation(invitation.id) == "sent"
+    clock.advance(timedelta(hours=71))
+    assert sending.expire_overdue() == 0
+    clock.advance(timedelta(hours=2))
+    assert sending.expire_overdue() == 1
+    status = client.get(
+        f"/api/v1/invitations/{invitation.id}", headers={"Authorization": f"Bearer {api_key}"}
+    ).get_json()
+    assert status["state"] == "expired"
+    assert sending.expire_overdue() == 0
+
+
 def test_an_opt_out_after_the_decision_stops_the_send(invite, dispatch_ready):
     invitation, _ = invite()
     for address in invitation.customer.addresses:

@@ -37,6 +37,19 @@ def due_invitation_ids() -> list[int]:
     )
 
 
+def expire_overdue() -> int:
+    """Mark sent invitations whose link has lapsed as expired; return how many."""
+    now = clock.now()
+    result = db.session.execute(
+        sa.update(Invitation)
+        .where(Invitation.state == "sent", Invitation.expires_at <= now)
+        .values(state="expired", updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount
+
+
 def send_invitation(invitation_id: int) -> str:
     """Send a due invitation, or reconcile one stuck mid-send; return what happened.
 
