@@ -287,6 +287,20 @@ def test_an_opt_out_after_the_decision_stops_the_send(invite, dispatch_ready):
     assert _outbox() == []
 
 
+def test_a_customer_opt_out_after_the_decision_stops_the_send_on_every_channel(
+    invite, dispatch_ready
+):
+    # The customer unsubscribed from an earlier e-mail: their phone was never opted out
+    # itself, but STOP on any channel covers every channel.
+    invitation, _ = invite()
+    db.session.add(OptOut(customer_id=invitation.customer_id, method="link", source="e-mail"))
+    db.session.commit()
+    assert sending.send_invitation(invitation.id) == "cancelled"
+    assert _outbox() == []
+    db.session.refresh(invitation)
+    assert invitation.state == "cancelled" and invitation.deliveries == []
+
+
 def test_sms_text_is_in_the_customers_language_and_says_how_to_stop(invite, dispatch_ready):
     zh, _ = invite()
     en_customer = interaction_body()["customer"] | {"external_id": "C-EN", "locale": "en"}

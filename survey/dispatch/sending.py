@@ -104,6 +104,12 @@ def _send_claimed(invitation_id: int) -> str:
         invitation.state = "expired"
         db.session.commit()
         return "expired"
+    if contacts.customer_opted_out(invitation.customer):
+        # Refused since the decision (STOP or the link, on any channel): no channel may be used.
+        invitation.state = "cancelled"
+        db.session.commit()
+        log.info("invitation %s: cancelled, the customer has opted out", invitation.id)
+        return "cancelled"
     tried = {d.channel for d in invitation.deliveries}
     attempted = bool(tried)
     for channel_name in invitation.channels:
