@@ -171,6 +171,26 @@ def test_a_body_that_is_not_a_json_object_is_a_problem(post_interaction, dispatc
     assert _counts() == before
 
 
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"occurred_at": "0001-01-01T00:00:00+08:00"}, "occurred_at"),
+        ({"occurred_at": "9999-12-31T23:59:00-08:00"}, "occurred_at"),
+        ({"external_id": "CALL\u0000123"}, "external_id"),
+        ({"customer": {"external_id": "C-1", "name": "王\u0000芳"}}, "customer.name"),
+    ],
+)
+def test_out_of_range_times_and_nul_characters_are_named_not_a_server_error(
+    post_interaction, dispatch_ready, overrides, field
+):
+    before = _counts()
+    response = post_interaction(interaction_body(**overrides))
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert [e["field"] for e in response.get_json()["errors"]] == [field]
+    assert _counts() == before
+
+
 def test_phone_numbers_are_stored_in_e164(post_interaction, dispatch_ready):
     customer = interaction_body()["customer"] | {
         "phone": "138 0013-8000",
@@ -276,5 +296,13 @@ def test_an_invitation_shows_its_state_and_deliveries(
 
 def test_an_unknown_invitation_is_a_404_problem(client, api_key, app):
     response = client.get("/api/v1/invitations/999", headers={"Authorization": f"Bearer {api_key}"})
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
+def test_an_invitation_id_too_large_for_the_database_is_a_404_problem(client, api_key, app):
+    response = client.get(
+        "/api/v1/invitations/99999999999999999999", headers={"Authorization": f"Bearer {api_key}"}
+    )
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"

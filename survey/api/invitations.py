@@ -16,7 +16,10 @@ from survey.models import Invitation
 @api_key_required("interactions")
 def get_invitation(invitation_id: int):
     """Show an invitation's state and its deliveries."""
-    invitation = db.session.get(Invitation, invitation_id)
+    # An id past the column's range is not there (and the database would refuse the query).
+    invitation = (
+        db.session.get(Invitation, invitation_id) if invitation_id <= schemas.MAX_INT else None
+    )
     if invitation is None:
         return problem(404, _("Not Found"), _("There is no invitation with this id."))
     return jsonify(schemas.invitation_detail(invitation))

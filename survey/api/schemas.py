@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,6 +19,9 @@ from survey.models.interaction import CATEGORIES, CAUSES, CHANNELS, TYPES
 
 LOCALES = ("zh", "en")
 MAX_INT = 2**31 - 1
+# Instants outside these years are typing mistakes, and near datetime's limits they
+# overflow when converted to UTC or when a delay is added.
+YEARS = range(1900, 3000)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,10 @@ class _Reader:
             self.fail(name, _("Must be a string."))
             return None
         value = value.strip()
+        if "\x00" in value:
+            # PostgreSQL cannot store it in text.
+            self.fail(name, _("Must not contain NUL characters."))
+            return None
         if len(value) > max_length:
             self.fail(name, _("At most %(n)d characters.", n=max_length))
             return None
@@ -84,6 +91,9 @@ class _Reader:
             return None
         if parsed.tzinfo is None or parsed.utcoffset() is None:
             self.fail(name, _("The time needs its UTC offset, e.g. +08:00."))
+            return None
+        if parsed.year not in YEARS or parsed.astimezone(UTC).year not in YEARS:
+            self.fail(name, _("The time must fall between the years 1900 and 2999."))
             return None
         return parsed
 
