@@ -91,11 +91,16 @@ def web_questions(version: SurveyVersion) -> list[Question]:
 def preselection(questions: list[Question], score: str | None) -> dict[str, str]:
     """Turn an e-mail button's ?score=N into a pre-selected first rating (shown, not stored)."""
     first = next((q for q in questions if q.kind in SCALES), None)
-    if first is None or score is None or not score.strip().isdigit():
+    if first is None or score is None or not _is_number(score.strip()):
         return {}
     if int(score) not in SCALES[first.kind]:
         return {}
     return {first.key: str(int(score))}
+
+
+def _is_number(raw: str) -> bool:
+    # ASCII only: str.isdigit() also accepts "²", which int() refuses (a 500, not a form error).
+    return raw.isascii() and raw.isdigit()
 
 
 def visible_keys(questions: list[Question], form: Mapping[str, str]) -> set[str]:
@@ -147,7 +152,7 @@ def _parse(question: Question, raw: str) -> tuple[Any, str | None]:
         return None, None
     if question.kind in SCALES:
         scale = SCALES[question.kind]
-        if raw.isdigit() and int(raw) in scale:
+        if _is_number(raw) and int(raw) in scale:
             return int(raw), None
         return None, _(
             "Please choose a number from %(low)d to %(high)d.", low=scale[0], high=scale[-1]
