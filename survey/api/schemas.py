@@ -55,8 +55,8 @@ class _Reader:
             return None
         value = value.strip()
         if "\x00" in value:
-            # PostgreSQL cannot store it in text.
-            self.fail(name, _("Must not contain NUL characters."))
+            # PostgreSQL cannot store it in text; it is no string anyone means to send.
+            self.fail(name, _("Must be a string."))
             return None
         if len(value) > max_length:
             self.fail(name, _("At most %(n)d characters.", n=max_length))
@@ -93,7 +93,7 @@ class _Reader:
             self.fail(name, _("The time needs its UTC offset, e.g. +08:00."))
             return None
         if parsed.year not in YEARS or parsed.astimezone(UTC).year not in YEARS:
-            self.fail(name, _("The time must fall between the years 1900 and 2999."))
+            self.fail(name, _("Must be an ISO 8601 time, e.g. 2026-11-29T10:15:00+08:00."))
             return None
         return parsed
 
