@@ -299,6 +299,55 @@ def test_a_partial_reply_from_another_channel_is_finished_on_the_web(
     assert {a.question.key: a.value_int for a in response.answers}["attitude"] == 5
 
 
+def test_finishing_on_the_web_keeps_the_sms_answers_the_web_page_does_not_ask(client, db, invite):
+    survey = create_from_starter(
+        {
+            "name": "SMS first",
+            "title_zh": "回访",
+            "title_en": "Follow-up",
+            "questions": [
+                {
+                    "key": "sms_speed",
+                    "kind": "rating_5",
+                    "dimension": "wait_time",
+                    "ask_web": False,
+                    "text_zh": "速度满意吗？",
+                    "text_en": "Happy with the speed?",
+                },
+                {
+                    "key": "overall",
+                    "kind": "rating_5",
+                    "dimension": "overall",
+                    "text_zh": "总体满意吗？",
+                    "text_en": "Overall satisfied?",
+                },
+            ],
+        }
+    )
+    db.session.flush()
+    version = publish(survey.versions[0])
+    db.session.commit()
+    invitation = invite(locale="en", version=version)
+    by_key = {q.key: q for q in version.questions}
+    partial = Response(
+        invitation=invitation, survey_version_id=version.id, survey_channel="sms", locale="en"
+    )
+    partial.answers.append(Answer(question=by_key["sms_speed"], value_int=2))
+    partial.answers.append(Answer(question=by_key["overall"], value_int=1))
+    db.session.add(partial)
+    db.session.commit()
+    assert client.post(f"/s/{invitation.token}", data={"q_overall": "5"}).status_code == 200
+    db.session.expire_all()
+    response = db.session.scalar(sa.select(Response))
+    stored = {a.question.key: a.value_int for a in response.answers}
+    assert stored == {"sms_speed": 2, "overall": 5}  # the web re-asked overall only
+    rolled = {
+        r.dimension: (r.n, r.total)
+        for r in db.session.scalars(sa.select(Rollup).where(Rollup.kind == "rating_5"))
+    }
+    assert rolled == {"wait_time": (1, 2), "overall": (1, 5)}
+
+
 @pytest.mark.app_config(WTF_CSRF_ENABLED=True)
 def test_a_post_without_the_csrf_token_is_refused_and_stores_nothing(client, db, invite):
     invitation = invite(locale="en")

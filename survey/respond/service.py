@@ -220,7 +220,7 @@ def submit(invitation: Invitation, form: Mapping[str, str], locale: str) -> Outc
         db.session.rollback()
         return Outcome(state_of(invitation))
     try:
-        response = _response_for(invitation, locale, now)
+        response = _response_for(invitation, locale, now, questions)
         by_key = {q.key: q for q in questions}
         for key, value in values.items():
             response.answers.append(_answer(by_key[key], value, now))
@@ -235,11 +235,14 @@ def submit(invitation: Invitation, form: Mapping[str, str], locale: str) -> Outc
     return Outcome("saved")
 
 
-def _response_for(invitation: Invitation, locale: str, now: Any) -> Response:
+def _response_for(
+    invitation: Invitation, locale: str, now: Any, questions: list[Question]
+) -> Response:
     """Return the invitation's response, completed on the web now.
 
     A response begun on another channel (a partial SMS reply) is finished here:
-    the web form asked every question, so its answers replace the partial ones.
+    the web form asked its questions again, so its answers replace the partial
+    ones to those; answers to questions the web does not ask are kept.
     """
     response = db.session.scalar(sa.select(Response).where(Response.invitation_id == invitation.id))
     if response is None:
@@ -252,7 +255,12 @@ def _response_for(invitation: Invitation, locale: str, now: Any) -> Response:
         )
         db.session.add(response)
     else:
-        db.session.execute(sa.delete(Answer).where(Answer.response_id == response.id))
+        db.session.execute(
+            sa.delete(Answer).where(
+                Answer.response_id == response.id,
+                Answer.question_id.in_([q.id for q in questions]),
+            )
+        )
         db.session.expire(response, ["answers"])
     response.survey_channel = WEB
     response.locale = locale
