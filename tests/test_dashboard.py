@@ -49,3 +49,16 @@ def test_plotly_js_is_served_by_us(client):
     response = client.get("/vendor/plotly.min.js")
     assert response.status_code == 200
     assert b"plotly" in response.data[:2000].lower()
+
+
+def test_nps_by_business_line_shows_its_own_n(app, client_as, scoring_org, invite, record_response):
+    clock.freeze(datetime(2026, 11, 28, 4, 0, tzinfo=UTC))
+    for nps in (10, 10, 9, 8, 0, 0, 0):  # seven answered the NPS question...
+        record_response(invite(), {"nps": nps})
+    for overall in (5, 5, 4, 4, 2):  # ...five others the overall rating
+        record_response(invite(), {"overall": overall})
+    page = client_as("quality").get("/?lang=en&days=7").get_data(as_text=True)
+    row = page[page.index("<td>Personal banking</td>") :]
+    row = row[: row.index("</tr>")]
+    assert "<td>5</td>" in row  # the CSAT n
+    assert "+0 ± " in row and "n = 7" in row  # NPS 3 promoters − 3 detractors, of 7
