@@ -42,7 +42,11 @@ def handle_unexpected(error: Exception):
     """Log an unexpected error and answer 500 without a stack trace."""
     from flask import current_app
 
+    from survey.extensions import db
+
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    # A failed flush leaves the session unusable, and the error page reads from it too.
+    db.session.rollback()
     return handle_http_error(InternalServerError())
 
 

@@ -193,3 +193,18 @@ def test_server_error_page_is_in_the_visitors_language_without_a_trace(
     page = response.get_data(as_text=True)
     assert message in page
     assert "secret internals" not in page and "Traceback" not in page
+
+
+def test_a_failed_database_write_still_gets_the_error_page(app: Flask, client_as):
+    from survey.extensions import db
+    from survey.models import BusinessLine
+
+    @app.get("/test-only/failed-write")
+    def failed_write():
+        """Fail inside a flush, leaving the session needing a rollback."""
+        db.session.add_all([BusinessLine(code="dup", name_zh="甲", name_en="A") for _ in range(2)])
+        db.session.flush()
+
+    response = client_as("admin").get("/test-only/failed-write", headers=EN)
+    assert response.status_code == 500
+    assert "Something went wrong on our side." in response.get_data(as_text=True)
