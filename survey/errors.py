@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -50,6 +50,17 @@ def handle_unexpected(error: Exception):
     return handle_http_error(InternalServerError())
 
 
+def refuse_nul_characters() -> None:
+    """Refuse a request whose address or form carries NUL: nobody types it, PostgreSQL cannot store it.
+
+    JSON bodies are checked field by field where they are read, so the API names the field.
+    """
+    values = [request.path, *request.args.values(), *request.form.values()]
+    if any("\x00" in value for value in values):
+        abort(400)
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(refuse_nul_characters)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected)

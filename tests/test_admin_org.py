@@ -76,6 +76,13 @@ def test_a_duplicate_or_malformed_code_is_refused_beside_the_field(admin_client,
     assert len(audit_log()) == 1
 
 
+def test_a_nul_character_in_a_name_is_refused_and_writes_nothing(admin_client):
+    response = _line(admin_client, zh="个人\x00金融")
+    assert response.status_code == 400
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(BusinessLine)) == 0
+
+
 def test_renaming_and_deactivating_a_team_records_before_and_after(admin_client, audit_log):
     _line(admin_client)
     _team(admin_client)

@@ -361,6 +361,15 @@ def test_a_post_without_the_csrf_token_is_refused_and_stores_nothing(client, db,
     )
 
 
+def test_nul_characters_in_an_answer_or_a_token_are_refused_and_store_nothing(client, db, invite):
+    invitation = invite(locale="en")
+    reply = client.post(f"/s/{invitation.token}", data={**FULL, "q_comment": "good\x00"})
+    assert reply.status_code == 400
+    assert _count(db, Response) == 0 and _fresh(db, invitation).state == "sent"
+    assert client.get("/s/x%00y").status_code in (400, 404)
+    assert client.post("/u/x%00y").status_code in (400, 404)
+
+
 def _opt_outs(db) -> list[OptOut]:
     return list(db.session.scalars(sa.select(OptOut).order_by(OptOut.id)))
 
