@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from survey.config import Defaults, from_environment, sqlite_url
 
@@ -128,7 +129,16 @@ def _tune_engine(engine: sa.Engine) -> None:
         cursor.close()
 
 
+class DatabaseIntConverter(IntegerConverter):
+    """An <int:…> that stops at the largest id the database holds: a bigger one is a 404, not a 500."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = DatabaseIntConverter
     from survey.admin import bp as admin_bp
     from survey.admin.links import bp as account_links_bp
     from survey.admin.outbox import dev_bp

@@ -53,3 +53,9 @@ def test_public_url_follows_the_served_port_unless_set(tmp_path: Path, monkeypat
     assert create_app().config["SURVEY_PUBLIC_URL"] == "http://127.0.0.1:5077"
     monkeypatch.setenv("SURVEY_PUBLIC_URL", "https://survey.bank.example/")
     assert create_app().config["SURVEY_PUBLIC_URL"] == "https://survey.bank.example"
+
+
+def test_an_id_too_large_for_the_database_is_not_found(client_as):
+    admin = client_as("admin")
+    assert admin.get("/admin/users/99999999999999999999").status_code == 404
+    assert admin.get("/admin/users/2147483648").status_code == 404
