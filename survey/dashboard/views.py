@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from datetime import date
 
 import plotly
 from flask import render_template, request, send_from_directory
@@ -51,7 +50,6 @@ def home():
         dimension_chart=charts.csat_bars(data.by_dimension, dimension_name, _("CSAT")),
         line_chart=charts.csat_bars(data.by_business_line, line_name, _("CSAT")),
         trend_chart=charts.csat_trend(data.trend, _("CSAT")),
-        today=date.today,
     )
 
 
