@@ -83,3 +83,10 @@ def test_only_admins_may_read_the_outbox(client_as, app):
 def test_an_empty_outbox_says_so(client_as, app):
     page = client_as("admin").get("/dev/outbox?lang=en")
     assert page.status_code == 200 and "No messages yet." in page.get_data(as_text=True)
+
+
+def test_an_absurd_page_number_is_an_empty_page_not_a_server_error(client_as):
+    admin = client_as("admin")
+    for page in ("99999999999999999999", "-5", "x"):
+        assert admin.get(f"/dev/outbox?page={page}").status_code == 200
+        assert admin.get(f"/admin/audit?page={page}").status_code == 200

@@ -10,6 +10,7 @@ from survey import audit
 from survey.admin import bp, forms
 from survey.admin.zones import viewer_zone
 from survey.auth.service import role_required
+from survey.paging import requested_page
 
 
 @bp.route("/audit")
@@ -27,7 +28,7 @@ def audit_trail():
         date_from=form.date_from.data if valid else None,
         date_to=form.date_to.data if valid else None,
     )
-    page = request.args.get("page", 1, type=int) or 1
+    page = requested_page()
     zone = viewer_zone()
     events, more = audit.search(flt, zone, page)
     args = {k: v for k, v in request.args.items() if k != "page"}

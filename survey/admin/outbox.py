@@ -7,7 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -15,6 +15,7 @@ from survey import settings
 from survey.auth.service import role_required
 from survey.extensions import db
 from survey.models import OutboxMessage
+from survey.paging import requested_page
 
 # DESIGN.md puts the outbox at /dev/outbox, outside the /admin prefix; admins only all the same.
 dev_bp = Blueprint("dev", __name__)
@@ -49,7 +50,7 @@ def outbox():
     """Show what the outbox channel sent, newest first."""
     page = db.paginate(
         sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()),
-        page=request.args.get("page", 1, type=int),
+        page=requested_page(),
         per_page=PER_PAGE,
         error_out=False,
     )
