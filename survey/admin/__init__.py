@@ -14,6 +14,5 @@ from survey.admin import (  # noqa: E402,F401
     outbox,
     settings_views,
     users,
-    views,
     zones,
 )
