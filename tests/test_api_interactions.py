@@ -279,6 +279,7 @@ def test_the_api_needs_no_csrf_token(post_interaction, dispatch_ready):
 def test_an_invitation_shows_its_state_and_deliveries(
     client, post_interaction, dispatch_ready, api_key
 ):
+    clock.freeze(datetime(2026, 11, 29, 3, 0, tzinfo=UTC))  # inside allowed hours
     invitation_id = post_interaction(interaction_body()).get_json()["invitation"]["id"]
     assert sending.send_invitation(invitation_id) == "sent"
     response = client.get(

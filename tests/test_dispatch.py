@@ -17,7 +17,12 @@ from survey.extensions import db
 from survey.models import Address, Delivery, Invitation, OptOut, OutboxMessage
 from tests.fixtures.dispatch import interaction_body
 
-NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai, inside allowed hours
+RESOLVED = {
+    "opened_at": "2026-11-28T09:00:00+08:00",
+    "resolved_at": "2026-11-29T10:00:00+08:00",
+    "cause": "process",
+}
 
 
 @pytest.fixture
@@ -53,7 +58,13 @@ def test_the_first_matching_rule_in_the_managers_order_decides(
     db.session.commit()
 
     inquiry, _ = invite(external_id="I-1")
-    complaint, _ = invite(external_id="C-1", type="complaint", team="personal-complaints")
+    complaint, _ = invite(
+        external_id="C-1",
+        type="complaint",
+        team="personal-complaints",
+        customer={"external_id": "C-COMPLAINED", "phone": "+8613900000001"},
+        complaint=RESOLVED,
+    )
     assert inquiry.rule_id == general.id
     assert complaint.rule_id == complaints.id
     assert complaint.version.survey_id == complaints_survey.id
@@ -303,7 +314,7 @@ def test_a_customer_opt_out_after_the_decision_stops_the_send_on_every_channel(
 
 def test_sms_text_is_in_the_customers_language_and_says_how_to_stop(invite, dispatch_ready):
     zh, _ = invite()
-    en_customer = interaction_body()["customer"] | {"external_id": "C-EN", "locale": "en"}
+    en_customer = {"external_id": "C-EN", "locale": "en", "phone": "+447700900123"}
     en, _ = invite(external_id="CALL-EN", customer=en_customer)
     link = f"http://survey.test/s/{zh.token}"
     assert messages.sms_text(zh) == (

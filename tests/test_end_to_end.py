@@ -6,11 +6,13 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from survey import clock
 from survey.auth.service import create_api_key
 from survey.designer.service import create_from_starter, publish
 from survey.designer.starters import POST_INTERACTION
@@ -58,6 +60,8 @@ def _wait_for(condition, timeout: float = 20.0):
 def test_a_posted_interaction_reaches_the_outbox_through_a_real_worker_and_is_answered(
     app, client, client_as, make_org, running_worker
 ):
+    # Inside allowed hours in Shanghai: quiet hours would otherwise defer the send to 08:00.
+    clock.freeze(datetime(2026, 11, 29, 3, 0, tzinfo=UTC))
     make_org()
     survey = create_from_starter(POST_INTERACTION)
     db.session.flush()

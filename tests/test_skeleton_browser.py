@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 import sqlalchemy as sa
 
+from survey import clock
 from survey.dispatch.sending import send_invitation
 from survey.models import Invitation
 from tests.fixtures.access import PASSWORD
@@ -18,6 +21,8 @@ def test_admin_opens_the_survey_link_from_the_outbox_and_answers_it_on_a_phone(
     app, client, dispatch_ready, api_key, make_user, live_server, phone_page
 ):
     app.config["SURVEY_PUBLIC_URL"] = live_server  # links in messages point at this server
+    # Inside allowed hours in Shanghai: quiet hours would otherwise defer the send to 08:00.
+    clock.freeze(datetime(2026, 11, 29, 3, 0, tzinfo=UTC))
     make_user("admin")
     posted = client.post(
         "/api/v1/interactions",

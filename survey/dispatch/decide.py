@@ -2,18 +2,21 @@
 
 The decision is a pipeline: find the rule, then run the eligibility checks in
 order; the first check that objects names the suppression reason. Each check
-is a plain function of the interaction and its rule, so new ones slot in.
+is a plain function of the interaction, its rule and the decision time, so new
+ones slot in. An invitation is then scheduled after the rule's delay, moved to
+the customer's allowed hours.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from survey import settings
-from survey.dispatch import contacts, rules
+from survey.dispatch import contacts, history, hours, rules
 from survey.models import DispatchRule, Interaction, SurveyVersion
 
 log = logging.getLogger(__name__)
@@ -44,10 +47,10 @@ class Decision:
         return self.suppression_reason is None
 
 
-Check = Callable[[Interaction, DispatchRule], str | None]
+Check = Callable[[Interaction, DispatchRule, datetime], str | None]
 
 
-def _opted_out(interaction: Interaction, rule: DispatchRule) -> str | None:
+def _opted_out(interaction: Interaction, rule: DispatchRule, now: datetime) -> str | None:
     """Object when the customer refused surveys, or every address the rule could use is refused."""
     customer = interaction.customer
     if contacts.customer_opted_out(customer):
@@ -58,17 +61,60 @@ def _opted_out(interaction: Interaction, rule: DispatchRule) -> str | None:
     return None
 
 
-def _no_contact(interaction: Interaction, rule: DispatchRule) -> str | None:
+def _open_complaint(interaction: Interaction, rule: DispatchRule, now: datetime) -> str | None:
+    """Object while the customer has a complaint still open (this interaction included)."""
+    if interaction.is_open_complaint or history.has_open_complaint(interaction.customer):
+        return "open_complaint"
+    return None
+
+
+def _frequency(interaction: Interaction, rule: DispatchRule, now: datetime) -> str | None:
+    """Object when the customer, or one of their addresses, had a survey within the window."""
+    window = timedelta(days=int(settings.get("frequency_window_days")))
+    if history.surveys_since(interaction.customer, now - window):
+        return "frequency"
+    return None
+
+
+def in_sample(external_id: str, rate: float) -> bool:
+    """Whether an interaction falls in a rule's sample; the same id always gets the same answer.
+
+    A hash of the external_id, not a random draw, so a replay, a re-run or an
+    import of the same interaction decides the same way.
+    """
+    if rate >= 1:
+        return True
+    digest = hashlib.sha256(external_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < rate
+
+
+def _sampled_out(interaction: Interaction, rule: DispatchRule, now: datetime) -> str | None:
+    """Object when the rule samples fewer than every interaction and this one is not drawn."""
+    if not in_sample(interaction.external_id, rule.sample_rate):
+        return "sampled_out"
+    return None
+
+
+def _no_contact(interaction: Interaction, rule: DispatchRule, now: datetime) -> str | None:
     """Object when the customer has no address on any of the rule's channels."""
     if not contacts.reachable_channels(interaction.customer, rule.channels):
         return "no_contact"
     return None
 
 
-# Tried in this order; the first objection is the suppression reason. Still to
-# come, in their places: sampled_out (before opted_out), open_complaint and
-# frequency (after it). Quiet hours defer scheduled_at and suppress nothing.
-CHECKS: list[Check] = [_opted_out, _no_contact]
+# Tried in this order; the first objection is the suppression reason, so the order
+# says which reason a report shows when several hold:
+# - opted_out first: the customer's own refusal is the reason the bank must be able
+#   to show, whatever else is true.
+# - open_complaint next: a live complaint is the sensitive case the complaints team
+#   follows; a survey held back for it should read so, not as routine throttling.
+# - frequency: the routine limit on how often anyone is asked.
+# - sampled_out: our own thinning, drawn only among interactions we could survey,
+#   so a rule's sample rate is the share of eligible interactions asked.
+# - no_contact last: it then counts exactly the surveys lost only to missing
+#   contact data, which the CRM team can fix.
+# Quiet hours defer scheduled_at and suppress nothing.
+CHECKS: list[Check] = [_opted_out, _open_complaint, _frequency, _sampled_out, _no_contact]
 
 
 def decide(interaction: Interaction, now: datetime) -> Decision:
@@ -87,11 +133,12 @@ def decide(interaction: Interaction, now: datetime) -> Decision:
         )
         return Decision("no_rule", rule=rule)
     for check in CHECKS:
-        reason = check(interaction, rule)
+        reason = check(interaction, rule, now)
         if reason is not None:
             return Decision(reason, rule=rule, version=version)
 
-    scheduled_at = max(interaction.occurred_at + timedelta(minutes=rule.delay_minutes), now)
+    due = max(interaction.occurred_at + timedelta(minutes=rule.delay_minutes), now)
+    scheduled_at = hours.next_allowed_for(interaction.customer, due)
     lifetime = rule.link_lifetime_hours or int(settings.get("link_lifetime_hours"))
     return Decision(
         None,

@@ -9,13 +9,13 @@ it and asks the provider what happened instead of sending again.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from survey import clock
 from survey.channels import messages, registry
-from survey.dispatch import contacts
+from survey.dispatch import contacts, history, hours
 from survey.extensions import db
 from survey.models import Delivery, Invitation
 
@@ -53,8 +53,9 @@ def expire_overdue() -> int:
 def send_invitation(invitation_id: int) -> str:
     """Send a due invitation, or reconcile one stuck mid-send; return what happened.
 
-    The answer is one of ``sent``, ``failed``, ``expired``, ``cancelled``, ``skipped`` (not due,
-    or another worker has it), ``reconciled`` or ``unknown``.
+    The answer is one of ``sent``, ``failed``, ``expired``, ``cancelled``, ``deferred`` (due
+    outside the customer's allowed hours: scheduled again for the next allowed start),
+    ``skipped`` (not due, or another worker has it), ``reconciled`` or ``unknown``.
     """
     if _claim(invitation_id):
         return _send_claimed(invitation_id)
@@ -110,6 +111,18 @@ def _send_claimed(invitation_id: int) -> str:
         db.session.commit()
         log.info("invitation %s: cancelled, the customer has opted out", invitation.id)
         return "cancelled"
+    if history.has_open_complaint(invitation.customer):
+        # A complaint opened since the decision: no survey while it is open.
+        invitation.state = "cancelled"
+        db.session.commit()
+        log.info("invitation %s: cancelled, the customer has a complaint open", invitation.id)
+        return "cancelled"
+    allowed = hours.next_allowed_for(invitation.customer, now)
+    if allowed > now:
+        _defer(invitation, allowed)
+        db.session.commit()
+        log.info("invitation %s: outside allowed hours, deferred to %s", invitation.id, allowed)
+        return "deferred"
     tried = {d.channel for d in invitation.deliveries}
     attempted = bool(tried)
     for channel_name in invitation.channels:
@@ -184,6 +197,18 @@ def _reconcile(invitation_id: int) -> str:
         invitation.id,
     )
     return "unknown"
+
+
+def _defer(invitation: Invitation, to: datetime) -> None:
+    """Put a claimed invitation back as scheduled for a later moment, its link lifetime intact.
+
+    A delay, a queue backlog or a worker that was down can make an invitation due at
+    night; it waits for the morning instead of being sent or dropped.
+    """
+    lifetime = invitation.expires_at - invitation.scheduled_at
+    invitation.state = "scheduled"
+    invitation.scheduled_at = to
+    invitation.expires_at = max(invitation.expires_at, to + lifetime)
 
 
 def _mark_sent(invitation: Invitation, delivery: Delivery, provider_id: str | None) -> None:

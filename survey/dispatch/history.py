@@ -1,0 +1,104 @@
+"""What a customer's past says about asking them again: complaints still open, recent surveys.
+
+Both the decision (when an interaction arrives) and the send (when the
+invitation is due) ask here, so a complaint opened in between still holds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from survey.extensions import db
+from survey.models import Customer, Delivery, Interaction, Invitation
+from survey.models.customer import customer_address
+
+# Delivery states after which the message may have reached the customer (a refused
+# or undelivered attempt did not; an interrupted one may have).
+_MAY_HAVE_REACHED = ("sending", "sent", "queued", "delivered", "unknown")
+
+
+def has_open_complaint(customer: Customer) -> bool:
+    """Whether a complaint of this customer record is still open.
+
+    The complaint systems post a complaint again, under a new external_id, when it is
+    resolved; a complaint case is known by when it was opened, so a resolved record of
+    the same customer with the same ``opened_at`` closes the open one.
+    """
+    resolved = aliased(Interaction)
+    closed_later = (
+        sa.select(resolved.id)
+        .where(
+            resolved.customer_id == Interaction.customer_id,
+            resolved.type == "complaint",
+            resolved.complaint_resolved_at.is_not(None),
+            resolved.complaint_opened_at == Interaction.complaint_opened_at,
+        )
+        .exists()
+    )
+    return bool(
+        db.session.scalar(
+            sa.select(Interaction.id)
+            .where(
+                Interaction.customer_id == customer.id,
+                Interaction.type == "complaint",
+                Interaction.complaint_resolved_at.is_(None),
+                sa.or_(Interaction.complaint_opened_at.is_(None), ~closed_later),
+            )
+            .limit(1)
+        )
+    )
+
+
+def surveys_since(customer: Customer, since: datetime, excluding: int | None = None) -> int:
+    """Count the surveys that reached, or are about to reach, the customer or their addresses.
+
+    An invitation counts from when it was sent, or, not sent yet, from when it is
+    scheduled: a scheduled or in-flight one will reach the customer, a sent, completed
+    or expired one did, and a failed one whose send was interrupted may have. A
+    cancelled one, a failed one every channel refused and one that expired unsent never
+    did. Besides the customer's own, it counts invitations delivered to any of their
+    addresses and invitations not yet sent to other records that share an address,
+    since DESIGN.md counts the address as well as the customer.
+    """
+    values = [a.value for a in customer.addresses]
+    address_ids = [a.id for a in customer.addresses]
+    pending = Invitation.state.in_(("scheduled", "sending"))
+    interrupted = (
+        sa.select(Delivery.id)
+        .where(Delivery.invitation_id == Invitation.id, Delivery.state == "unknown")
+        .exists()
+    )
+    reached = sa.or_(
+        pending,
+        Invitation.state.in_(("sent", "completed")),
+        Invitation.sent_at.is_not(None),
+        interrupted,
+    )
+    whose = [Invitation.customer_id == customer.id]
+    if values:
+        whose.append(
+            sa.select(Delivery.id)
+            .where(
+                Delivery.invitation_id == Invitation.id,
+                Delivery.address.in_(values),
+                Delivery.state.in_(_MAY_HAVE_REACHED),
+            )
+            .exists()
+        )
+        sharing = sa.select(customer_address.c.customer_id).where(
+            customer_address.c.address_id.in_(address_ids)
+        )
+        whose.append(sa.and_(pending, Invitation.customer_id.in_(sharing)))
+    recent = sa.or_(
+        Invitation.sent_at >= since,
+        sa.and_(Invitation.sent_at.is_(None), Invitation.scheduled_at >= since),
+    )
+    query = (
+        sa.select(sa.func.count()).select_from(Invitation).where(sa.or_(*whose), reached, recent)
+    )
+    if excluding is not None:
+        query = query.where(Invitation.id != excluding)
+    return db.session.scalar(query) or 0
