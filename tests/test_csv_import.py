@@ -118,7 +118,10 @@ def test_importing_the_same_file_again_changes_nothing(runner, csv_file):
 def test_a_changed_row_under_an_imported_id_is_refused(runner, csv_file):
     runner.invoke(args=["import", "interactions", csv_file([_row(1)])])
     result = runner.invoke(args=["import", "interactions", csv_file([_row(1, wait_seconds="9")])])
-    assert "line 2 external_id: Imported or posted before with different values" in result.stderr
+    assert (
+        "line 2 external_id: An interaction with this external_id was posted before"
+        in result.stderr
+    )
     assert db.session.scalar(sa.select(Interaction.wait_seconds)) == 185
 
 

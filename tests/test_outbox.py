@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 
+from survey import clock
 from survey.channels.base import Message
 from survey.channels.outbox import OutboxChannel
 from survey.dispatch import sending
@@ -13,6 +16,8 @@ from tests.fixtures.dispatch import interaction_body
 
 
 def _sent_invitation(post_interaction, **overrides) -> Invitation:
+    # Inside allowed hours in Shanghai: quiet hours would otherwise defer the send to 08:00.
+    clock.freeze(datetime(2026, 11, 29, 3, 0, tzinfo=UTC))
     answer = post_interaction(interaction_body(**overrides)).get_json()
     invitation_id = answer["invitation"]["id"]
     assert sending.send_invitation(invitation_id) == "sent"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from survey.api import schemas
 from survey.dispatch import intake
 from survey.extensions import db
+
+log = logging.getLogger(__name__)
 
 TOP_LEVEL = (
     "external_id",
@@ -93,7 +96,7 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
             start = reader.line_num + 1
     except csv.Error as error:
         raise FileProblem(
-            _l("Line %(line)d is not valid CSV: %(error)s", line=reader.line_num, error=error)
+            _l("Line %(line)d is not valid CSV: %(reason)s", line=reader.line_num, reason=error)
         ) from error
     return rows
 
@@ -150,13 +153,20 @@ def _store(report: ImportReport, line: int, data: intake.InteractionInput) -> No
             RowError(
                 line,
                 "external_id",
-                _("Imported or posted before with different values; the first one stands."),
+                _(
+                    "An interaction with this external_id was posted before with a different "
+                    "body; the first one stands."
+                ),
             )
         )
         return
-    except SQLAlchemyError as error:
+    except SQLAlchemyError:
+        # One row the database refused (after intake's own retry) must not stop the rest.
         db.session.rollback()
-        report.errors.append(RowError(line, "", _("Not stored: %(error)s", error=error)))
+        log.exception("import: line %s not stored", line)
+        report.errors.append(
+            RowError(line, "", _("Some fields are missing or wrong; nothing was stored."))
+        )
         return
     if not outcome.created:
         report.replayed += 1
