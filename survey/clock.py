@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 _frozen: datetime | None = None
+_offset = timedelta(0)
 
 
 def now() -> datetime:
     """Return the current time, time-zone aware, in UTC."""
-    return _frozen if _frozen is not None else datetime.now(UTC)
+    return _frozen if _frozen is not None else datetime.now(UTC) + _offset
 
 
 def freeze(at: datetime) -> None:
@@ -27,6 +28,12 @@ def advance(delta: timedelta) -> None:
 
 
 def unfreeze() -> None:
-    """Let the clock run with the wall clock again."""
+    """Let the clock run again (with any offset set by ``run_offset``)."""
     global _frozen
     _frozen = None
+
+
+def run_offset(delta: timedelta) -> None:
+    """Let the running clock run ahead of (or behind) the wall clock (tests only)."""
+    global _offset
+    _offset = delta

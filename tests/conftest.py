@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -179,10 +180,16 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 @pytest.fixture(autouse=True)
 def _clock_runs_freely() -> Iterator[None]:
-    """Each test starts and ends with the real clock."""
+    """Each test starts and ends with a running clock.
+
+    SURVEY_TEST_CLOCK_SHIFT_HOURS runs it ahead of the wall clock, so the whole suite can be
+    tried at another hour of the bank's day (quiet hours, a day boundary) without waiting.
+    """
     clock.unfreeze()
+    clock.run_offset(timedelta(hours=float(os.environ.get("SURVEY_TEST_CLOCK_SHIFT_HOURS", "0"))))
     yield
     clock.unfreeze()
+    clock.run_offset(timedelta(0))
 
 
 def pytest_configure(config: pytest.Config) -> None:
