@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from survey.auth import service as auth_service
 from survey.designer import service as designer_service
 from survey.designer.starters import POST_INTERACTION
+from survey.dispatch.rules import create_default_rule
 from survey.extensions import db
 from survey.models import Agent, BusinessLine, DispatchRule, Survey, Team
 
@@ -179,25 +180,7 @@ def create_survey(manager_id: int, published_at: datetime) -> SurveySetup:
 
 
 def _default_rule(survey: Survey) -> DispatchRule:
-    """Return the rule that surveys every interaction, made as the product makes it when it can."""
-    try:
-        from survey.dispatch.rules import create_default_rule
-    except ImportError:
-        create_default_rule = None
-    if create_default_rule is not None:
-        rule = create_default_rule(survey)
-        db.session.flush()
-        return rule
-    rule = DispatchRule(
-        position=1,
-        name="Every interaction / 所有交互",
-        filters={},
-        survey=survey,
-        delay_minutes=0,
-        channels=["sms", "email"],
-        sms_mode="link",
-        sample_rate=1.0,
-    )
-    db.session.add(rule)
+    """Return the rule that surveys every interaction, made as the product makes it."""
+    rule = create_default_rule(survey)
     db.session.flush()
     return rule

@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 
 from survey.api import schemas
+from survey.csvfiles import FileProblem, decode
 from survey.dispatch import intake
 from survey.extensions import db
 
@@ -50,10 +51,6 @@ REQUIRED_COLUMNS = ("external_id", "occurred_at", "channel", "type", "customer_e
 TRUE, FALSE = ("true", "yes", "1", "y"), ("false", "no", "0", "n")
 
 
-class FileProblem(ValueError):
-    """The file as a whole cannot be imported (not text, not CSV, columns missing)."""
-
-
 @dataclass(frozen=True)
 class RowError:
     line: int
@@ -73,7 +70,7 @@ class ImportReport:
 
 def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
     """Return each non-blank row with the line it starts on, or raise FileProblem."""
-    text = _decode(data)
+    text = decode(data)
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
         header = [name.strip() for name in reader.fieldnames or []]

@@ -26,6 +26,7 @@ from sqlalchemy.orm import selectinload
 
 from survey import audit, clock
 from survey.admin.services.org import CODE_PATTERN, agent_state
+from survey.csvfiles import FileProblem, decode
 from survey.extensions import db
 from survey.models import Agent, ImportJob, Team, User
 
@@ -63,24 +64,10 @@ REASONS = {
 }
 
 
-class FileProblem(ValueError):
-    """The file as a whole cannot be imported; the message says why."""
-
-
 @dataclass(frozen=True)
 class AgentFile:
     rows: list[Row]
     legacy: bool  # one name column, used for both languages
-
-
-def _decode(data: bytes) -> str:
-    # Excel in China saves CSV as GB18030 unless told otherwise; UTF-8 (with or without BOM) first.
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise FileProblem(_l("The file is not text in UTF-8 or GB18030."))
 
 
 def _columns(header: list[str]) -> tuple[dict[str, int], bool]:
@@ -106,7 +93,7 @@ def read_file(data: bytes) -> AgentFile:
     """Return the file's non-blank rows, or raise FileProblem when it cannot be imported."""
     if len(data) > MAX_BYTES:
         raise FileProblem(_l("The file is larger than 10 MB."))
-    reader = csv.reader(io.StringIO(_decode(data), newline=""))
+    reader = csv.reader(io.StringIO(decode(data), newline=""))
     try:
         where, legacy = _columns(next(reader, []))
         rows: list[Row] = []
