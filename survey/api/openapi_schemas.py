@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from survey.dispatch.decide import SUPPRESSION_REASONS
 from survey.models.interaction import CATEGORIES, CAUSES, CHANNELS, TYPES
 from survey.models.invitation import DELIVERY_STATES, INVITATION_STATES
 from survey.models.rule import SURVEY_CHANNELS as SEND_CHANNELS
-
-SUPPRESSION_REASONS = (
-    "no_rule",
-    "sampled_out",
-    "opted_out",
-    "frequency",
-    "open_complaint",
-    "no_contact",
-)
 
 
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
