@@ -236,6 +236,11 @@ class _RefusingProvider:
     """A provider that turns every message down, as Twilio does an unreachable number."""
 
     name = "twilio"
+    carries = ("sms", "voice")
+
+    @staticmethod
+    def configured(config) -> bool:
+        return True
 
     def send(self, delivery_id: int, message: Message) -> SendResult:
         return SendResult(ok=False, error="21614: not a mobile number")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, ClassVar, Protocol
 
 
 @dataclass(frozen=True)
@@ -17,23 +18,46 @@ class Message:
     html: str | None = None
     # Extra e-mail headers, e.g. List-Unsubscribe (RFC 2369) and its one-click POST (RFC 8058).
     headers: dict[str, str] = field(default_factory=dict)
+    # Voice: the absolute URL of the call's TwiML (/webhooks/twilio/voice/<invitation>).
+    twiml_url: str | None = None
+    # The invitation the message belongs to (the outbox threads a conversation by it).
+    invitation_id: int | None = None
 
 
 @dataclass(frozen=True)
 class SendResult:
-    """How a send went: the provider's id when accepted, the reason when not."""
+    """How a send went: the provider's id when accepted, the classified reason when not.
+
+    Exactly one verdict holds: ``ok`` (accepted), ``unknown`` (the provider may have taken
+    it: reconcile, never send again), ``held`` (a configuration fault: nothing on this
+    channel can go until it is fixed, so the delivery waits instead of failing), or a
+    failure that is ``retryable`` (the provider certainly did not take it) or permanent.
+    """
 
     ok: bool
     provider_id: str | None = None
     error: str | None = None
-    # True when trying again later may work (HTTP 429, a timeout), False when it will not.
+    # True when trying again later may work (HTTP 429, refused before sending), False when not.
     retryable: bool = False
+    # The provider's own error code, e.g. Twilio's "21610" or an SMTP reply code.
+    code: str | None = None
+    unknown: bool = False
+    held: bool = False
+    # The carrier reports the address opted out (Twilio 21610): record it, never try it again.
+    opted_out: bool = False
 
 
 class Channel(Protocol):
     """A way to reach a customer. ``name`` is the provider stored on each delivery."""
 
     name: str
+    # The survey channels this provider carries: some of sms, email, voice.
+    carries: ClassVar[tuple[str, ...]]
+
+    @staticmethod
+    def configured(config: Mapping[str, Any]) -> bool:
+        """Whether this deployment's configuration asks for this provider."""
+        ...
 
     def send(self, delivery_id: int, message: Message) -> SendResult:
         """Send a message for a delivery; sending the same delivery twice must not send twice."""

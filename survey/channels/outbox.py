@@ -17,6 +17,12 @@ from survey.models import OutboxMessage
 
 class OutboxChannel:
     name = "outbox"
+    carries = ("sms", "email", "voice")
+
+    @staticmethod
+    def configured(config: object) -> bool:
+        """The outbox is the fallback of every channel, never chosen over a real provider."""
+        return True
 
     def send(self, delivery_id: int, message: Message) -> SendResult:
         """Store the message once per delivery and return its outbox id."""

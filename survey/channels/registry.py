@@ -1,25 +1,30 @@
-"""Which channel carries each survey channel: the real provider when configured, else the outbox."""
+"""Which provider carries each survey channel: the first configured one here, else the outbox.
+
+A new provider (a domestic SMS gateway, say) is one module with a class that
+implements ``channels.base.Channel`` (``name``, ``carries``, ``configured``,
+``send``, ``reconcile``) and one line in ``PROVIDERS`` above the ones it should
+win over.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from flask import current_app
 
 from survey.channels.base import Channel, Message, SendResult
 from survey.channels.outbox import OutboxChannel
 
-# Provider name -> factory. Twilio (sms, voice) and SMTP (email) join here when built.
-PROVIDERS: dict[str, Callable[[], Channel]] = {"outbox": OutboxChannel}
+# Provider name (stored on each delivery) -> its class, in order of preference.
+PROVIDERS: dict[str, type[Channel]] = {
+    "outbox": OutboxChannel,
+}
 
 
 def provider_for(survey_channel: str) -> str:
     """Return the name of the provider that carries a survey channel in this configuration."""
     config = current_app.config
-    if survey_channel in ("sms", "voice") and config.get("TWILIO_ACCOUNT_SID"):
-        return "twilio"
-    if survey_channel == "email" and config.get("SURVEY_SMTP_URL"):
-        return "smtp"
+    for name, provider in PROVIDERS.items():
+        if name != "outbox" and survey_channel in provider.carries and provider.configured(config):
+            return name
     return "outbox"
 
 
@@ -37,13 +42,19 @@ def channel_named(provider: str) -> Channel | None:
 
 
 class _Unavailable:
-    """A configured provider this build cannot use: every send fails, visibly, on its delivery."""
+    """A provider named on an old delivery that this build no longer has."""
+
+    carries: tuple[str, ...] = ()
 
     def __init__(self, name: str) -> None:
         self.name = name
 
+    @staticmethod
+    def configured(config: object) -> bool:
+        return False
+
     def send(self, delivery_id: int, message: Message) -> SendResult:
-        return SendResult(ok=False, error=f"provider {self.name} is configured but not available")
+        return SendResult(ok=False, error=f"provider {self.name} is not available in this build")
 
     def reconcile(self, delivery_id: int) -> SendResult | None:
         return None
