@@ -3,6 +3,7 @@
 from survey.models.audit import AuditEvent
 from survey.models.customer import Address, Customer, OptOut, customer_address
 from survey.models.import_job import ImportJob
+from survey.models.inbound import InboundEvent
 from survey.models.interaction import Interaction
 from survey.models.invitation import Delivery, Invitation
 from survey.models.org import Agent, BusinessLine, Team
@@ -27,6 +28,7 @@ __all__ = [
     "Delivery",
     "DispatchRule",
     "ImportJob",
+    "InboundEvent",
     "Interaction",
     "Invitation",
     "OptOut",

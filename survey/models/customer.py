@@ -58,7 +58,9 @@ class Address(db.Model):
     customers: Mapped[list[Customer]] = relationship(
         secondary=customer_address, back_populates="addresses"
     )
-    opt_outs: Mapped[list[OptOut]] = relationship(back_populates="address")
+    opt_outs: Mapped[list[OptOut]] = relationship(
+        back_populates="address", foreign_keys="OptOut.address_id"
+    )
 
     __table_args__ = (
         sa.UniqueConstraint("kind", "value"),
@@ -75,12 +77,16 @@ class OptOut(db.Model):
     address_id: Mapped[int | None] = mapped_column(sa.ForeignKey("address.id"), index=True)
     customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customer.id"), index=True)
     method: Mapped[str] = mapped_column(sa.String(20))
+    # The address the refusal came from (a STOP from this phone): START from it undoes it.
+    via_address_id: Mapped[int | None] = mapped_column(sa.ForeignKey("address.id"))
     # What it came from: the keyword text, the invitation token's id, a message SID.
     source: Mapped[str] = mapped_column(sa.String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     # Set when the customer opts back in (START); the row stays as history.
     revoked_at: Mapped[datetime | None]
 
-    address: Mapped[Address | None] = relationship(back_populates="opt_outs")
+    address: Mapped[Address | None] = relationship(
+        back_populates="opt_outs", foreign_keys=[address_id]
+    )
 
     __table_args__ = (sa.CheckConstraint(sa.column("method").in_(OPT_OUT_METHODS), name="method"),)

@@ -19,13 +19,35 @@ from survey.models.survey import SurveyVersion
 
 INVITATION_STATES = ("scheduled", "sending", "sent", "completed", "expired", "failed", "cancelled")
 DELIVERY_STATES = (
-    "sending",  # marked before the provider is called
+    "sending",  # marked before the provider is called (and Twilio's own "sending")
     "sent",  # the provider accepted it and gave an id
+    "held",  # a configuration fault kept it from the provider: tried again later, not failed
+    "accepted",  # Twilio's message states, from its status callbacks
+    "scheduled",
     "queued",
     "delivered",
     "undelivered",
     "failed",
-    "unknown",  # a crash left it mid-send: reconciled, never blindly repeated
+    "canceled",
+    "unknown",  # the provider may have taken it: reconciled, never blindly repeated
+    # A phone call's outcome: it reached the customer only once a keypad answer was recorded.
+    "ringing",
+    "in_progress",
+    "answered",
+    "unanswered",  # picked up, but no key was pressed
+    "busy",
+    "no_answer",
+    "machine",  # answering-machine detection heard a machine
+)
+# Outcomes after which the invitation moves on to its next channel.
+DELIVERY_FAILED = (
+    "failed",
+    "undelivered",
+    "canceled",
+    "unanswered",
+    "busy",
+    "no_answer",
+    "machine",
 )
 
 
@@ -41,6 +63,9 @@ class Invitation(db.Model):
     channels: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     channel: Mapped[str | None] = mapped_column(sa.String(10))
     sms_mode: Mapped[str] = mapped_column(sa.String(10), default="link")
+    # Two-way SMS: the question the customer's next reply answers, and how often they missed it.
+    sms_question_key: Mapped[str | None] = mapped_column(sa.String(40))
+    sms_misses: Mapped[int] = mapped_column(default=0)
     locale: Mapped[str] = mapped_column(sa.String(5), default="zh")
     token: Mapped[str] = mapped_column(sa.String(64), unique=True)
     unsubscribe_token: Mapped[str] = mapped_column(sa.String(64), unique=True)
@@ -84,6 +109,8 @@ class Delivery(db.Model):
     provider_id: Mapped[str | None] = mapped_column(sa.String(200), index=True)
     state: Mapped[str] = mapped_column(sa.String(12), default="sending")
     error: Mapped[str | None] = mapped_column(sa.Text)
+    # The provider's error code (Twilio's 21610, an SMTP reply code), for reports and rules.
+    error_code: Mapped[str | None] = mapped_column(sa.String(20))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 
