@@ -6,8 +6,7 @@ survey, until it expires or is answered, and nothing else.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -16,8 +15,9 @@ from flask_babel import gettext as _
 
 from survey import clock
 from survey.extensions import db
-from survey.models import Answer, Invitation, Question, Response, SurveyVersion
-from survey.scoring import rollup
+from survey.models import Invitation, Question, SurveyVersion
+from survey.responses import answers
+from survey.responses.answers import CLOSED_STATES, PageState, state_of
 
 WEB = "web"
 MAX_TEXT = 2000
@@ -26,21 +26,9 @@ SCALES: dict[str, range] = {
     "nps_0_10": range(0, 11),
     "ces_7": range(1, 8),
 }
-CLOSED_STATES = ("expired", "cancelled")
 YES_NO = {"yes": 1, "no": 0}
 
-PageState = Literal["open", "closed", "completed"]
-
-_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "in": lambda value, allowed: value in allowed,
-    "not_in": lambda value, allowed: value not in allowed,
-}
+__all__ = ["CLOSED_STATES", "PageState", "state_of"]
 
 
 @dataclass
@@ -63,15 +51,6 @@ def find_by_unsubscribe_token(token: str) -> Invitation | None:
     if not token or len(token) > 64:
         return None
     return db.session.scalar(sa.select(Invitation).where(Invitation.unsubscribe_token == token))
-
-
-def state_of(invitation: Invitation) -> PageState:
-    """Say whether the customer can still answer, has answered, or is too late."""
-    if invitation.state == "completed" or invitation.completed_at is not None:
-        return "completed"
-    if invitation.state in CLOSED_STATES or clock.now() >= invitation.expires_at:
-        return "closed"
-    return "open"
 
 
 def open_page(invitation: Invitation) -> PageState:
@@ -108,37 +87,16 @@ def visible_keys(questions: list[Question], form: Mapping[str, str]) -> set[str]
     values: dict[str, Any] = {}
     shown: set[str] = set()
     for question in questions:
-        if _condition_holds(question.condition, values):
+        if answers.condition_holds(question.condition, values):
             shown.add(question.key)
             value, _error = _parse(question, form.get(_field(question), ""))
             if value is not None:
-                values[question.key] = _comparable(question, value)
+                values[question.key] = answers.comparable(question, value)
     return shown
 
 
 def _field(question: Question) -> str:
     return f"q_{question.key}"
-
-
-def _condition_holds(condition: dict[str, Any] | None, values: dict[str, Any]) -> bool:
-    """Whether a question's condition on an earlier answer holds (no condition: it does)."""
-    if not condition:
-        return True
-    compare = _OPERATORS.get(str(condition.get("op", "==")))
-    earlier = values.get(condition.get("question", ""))
-    if compare is None or earlier is None:
-        return False
-    try:
-        return bool(compare(earlier, condition.get("value")))
-    except TypeError:  # a condition comparing a number with text holds for no answer
-        return False
-
-
-def _comparable(question: Question, value: Any) -> Any:
-    """The value a condition compares: the number, 1/0 for yes/no, the choice's value."""
-    if question.kind == "single_choice":
-        return value.value
-    return value
 
 
 def _parse(question: Question, raw: str) -> tuple[Any, str | None]:
@@ -178,7 +136,7 @@ def check(
     comparable: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for question in questions:
-        if not _condition_holds(question.condition, comparable):
+        if not answers.condition_holds(question.condition, comparable):
             continue
         value, error = _parse(question, form.get(_field(question), ""))
         if error:
@@ -188,7 +146,7 @@ def check(
                 errors[question.key] = _("Please answer this question.")
         else:
             values[question.key] = value
-            comparable[question.key] = _comparable(question, value)
+            comparable[question.key] = answers.comparable(question, value)
     return values, errors
 
 
@@ -202,78 +160,12 @@ def submit(invitation: Invitation, form: Mapping[str, str], locale: str) -> Outc
     if errors:
         return Outcome("invalid", errors)
 
-    now = clock.now()
-    # The state change is the guard: of two submissions racing, one updates the row
-    # and the other finds it completed (PostgreSQL makes it wait for the first).
-    claimed = db.session.execute(
-        sa.update(Invitation)
-        .where(
-            Invitation.id == invitation.id,
-            Invitation.state.not_in(("completed", *CLOSED_STATES)),
-            Invitation.completed_at.is_(None),
-            Invitation.expires_at > now,
-        )
-        .values(state="completed", completed_at=now, opened_at=invitation.opened_at or now)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:
-        db.session.rollback()
+    by_key = {q.key: q for q in questions}
+    # A response begun on another channel (a partial SMS reply) is finished here: the
+    # web form asked its questions again, so its answers replace the partial ones to
+    # those; answers to questions the web does not ask are kept.
+    given = {by_key[key]: value for key, value in values.items()}
+    asked_again = {q: given.get(q) for q in questions}
+    if not answers.complete(invitation, WEB, locale, asked_again):
         return Outcome(state_of(invitation))
-    try:
-        response = _response_for(invitation, locale, now, questions)
-        by_key = {q.key: q for q in questions}
-        for key, value in values.items():
-            response.answers.append(_answer(by_key[key], value, now))
-        db.session.flush()
-        rollup.apply_response(response)
-        db.session.commit()
-    except sa.exc.IntegrityError:
-        # Another channel completed it in the meantime: the first answer stands.
-        db.session.rollback()
-        return Outcome("completed")
-    db.session.refresh(invitation)
     return Outcome("saved")
-
-
-def _response_for(
-    invitation: Invitation, locale: str, now: Any, questions: list[Question]
-) -> Response:
-    """Return the invitation's response, completed on the web now.
-
-    A response begun on another channel (a partial SMS reply) is finished here:
-    the web form asked its questions again, so its answers replace the partial
-    ones to those; answers to questions the web does not ask are kept.
-    """
-    response = db.session.scalar(sa.select(Response).where(Response.invitation_id == invitation.id))
-    if response is None:
-        response = Response(
-            invitation=invitation,
-            survey_version_id=invitation.survey_version_id,
-            started_at=invitation.opened_at or now,
-            survey_channel=WEB,
-            locale=locale,
-        )
-        db.session.add(response)
-    else:
-        db.session.execute(
-            sa.delete(Answer).where(
-                Answer.response_id == response.id,
-                Answer.question_id.in_([q.id for q in questions]),
-            )
-        )
-        db.session.expire(response, ["answers"])
-    response.survey_channel = WEB
-    response.locale = locale
-    response.completed_at = now
-    return response
-
-
-def _answer(question: Question, value: Any, now: Any) -> Answer:
-    answer = Answer(question_id=question.id, question=question, answered_at=now)
-    if question.kind == "text":
-        answer.value_text = value
-    elif question.kind == "single_choice":
-        answer.choice_id = value.id
-    else:
-        answer.value_int = int(value)
-    return answer

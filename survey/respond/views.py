@@ -11,7 +11,7 @@ from survey.extensions import csrf, limiter
 from survey.i18n import LANGUAGES, current_language
 from survey.models import Invitation
 from survey.respond import bp, service
-from survey.respond import unsubscribe as optout
+from survey.responses import optouts
 
 
 @bp.context_processor
@@ -131,10 +131,10 @@ def unsubscribe(token: str):
             one_click = request.form.get("List-Unsubscribe") == "One-Click"
             if not one_click and current_app.config.get("WTF_CSRF_ENABLED", True):
                 csrf.protect()
-            optout.unsubscribe(invitation, method="link")
+            optouts.unsubscribe(invitation, method="link")
             return render_template("respond/unsubscribe.html", invitation=invitation, done=True)
         return render_template(
             "respond/unsubscribe.html",
             invitation=invitation,
-            done=optout.is_opted_out(invitation),
+            done=optouts.customer_opted_out(invitation.customer_id),
         )

@@ -1,0 +1,223 @@
+"""The one way in for answers: a web form, an SMS reply and a keypad press all end here.
+
+Answers are stored as they are given, in the invitation's one response; a
+response is completed once, by whichever channel gives its last answer, and
+rolled up in that same transaction (rule 5). Until then it is partial: a
+customer who answered two questions by SMS and stopped keeps those answers,
+and finishing on the web replaces only the answers the web asked again.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from survey import clock
+from survey.extensions import db
+from survey.models import Answer, Choice, Invitation, Question, Response
+from survey.scoring import rollup
+
+CLOSED_STATES = ("expired", "cancelled")
+PageState = Literal["open", "closed", "completed"]
+
+_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "in": lambda value, allowed: value in allowed,
+    "not_in": lambda value, allowed: value not in allowed,
+}
+
+
+def state_of(invitation: Invitation) -> PageState:
+    """Say whether the customer can still answer, has answered, or is too late."""
+    if invitation.state == "completed" or invitation.completed_at is not None:
+        return "completed"
+    if invitation.state in CLOSED_STATES or clock.now() >= invitation.expires_at:
+        return "closed"
+    return "open"
+
+
+def condition_holds(condition: Mapping[str, Any] | None, values: Mapping[str, Any]) -> bool:
+    """Whether a question's condition on an earlier answer holds (no condition: it does)."""
+    if not condition:
+        return True
+    compare = _OPERATORS.get(str(condition.get("op", "==")))
+    earlier = values.get(condition.get("question", ""))
+    if compare is None or earlier is None:
+        return False
+    try:
+        return bool(compare(earlier, condition.get("value")))
+    except TypeError:  # a condition comparing a number with text holds for no answer
+        return False
+
+
+def comparable(question: Question, value: Any) -> Any:
+    """The value a condition compares: the number, 1/0 for yes/no, the choice's value."""
+    if isinstance(value, Choice):
+        return value.value
+    return value
+
+
+def response_of(invitation: Invitation) -> Response | None:
+    """Return the invitation's response, partial or complete, or None."""
+    return db.session.scalar(sa.select(Response).where(Response.invitation_id == invitation.id))
+
+
+def given_values(response: Response | None) -> dict[str, Any]:
+    """Return the answers stored so far, by question key, as conditions compare them."""
+    if response is None:
+        return {}
+    values: dict[str, Any] = {}
+    for answer in response.answers:
+        question = answer.question
+        if answer.choice is not None:
+            values[question.key] = answer.choice.value
+        elif answer.value_int is not None:
+            values[question.key] = answer.value_int
+        elif answer.value_text is not None:
+            values[question.key] = answer.value_text
+    return values
+
+
+def next_question(
+    questions: list[Question], after: Question | None, values: Mapping[str, Any]
+) -> Question | None:
+    """Return the first question after ``after`` (or the first of all) whose condition holds."""
+    start = (
+        0
+        if after is None
+        else next((i + 1 for i, q in enumerate(questions) if q.id == after.id), len(questions))
+    )
+    for question in questions[start:]:
+        if condition_holds(question.condition, values):
+            return question
+    return None
+
+
+def _start(invitation: Invitation, channel: str, locale: str, now: datetime) -> Response:
+    response = response_of(invitation)
+    if response is None:
+        response = Response(
+            invitation=invitation,
+            survey_version_id=invitation.survey_version_id,
+            started_at=now,
+            survey_channel=channel,
+            locale=locale,
+        )
+        db.session.add(response)
+        db.session.flush()
+    return response
+
+
+def record(
+    invitation: Invitation,
+    question: Question,
+    value: Any,
+    channel: str,
+    locale: str,
+    now: datetime | None = None,
+) -> Response:
+    """Store one answer to one question (replacing an earlier one) in the partial response.
+
+    ``value`` is an int for scales and yes/no, a ``Choice``, or the text. The
+    caller commits, together with what it records about the channel's step.
+    """
+    now = now or clock.now()
+    response = _start(invitation, channel, locale, now)
+    db.session.execute(
+        sa.delete(Answer).where(
+            Answer.response_id == response.id, Answer.question_id == question.id
+        )
+    )
+    db.session.expire(response, ["answers"])
+    db.session.add(_answer(response, question, value, now))
+    response.survey_channel = channel
+    response.locale = locale
+    if invitation.opened_at is None:
+        invitation.opened_at = now
+    db.session.flush()
+    return response
+
+
+def complete(
+    invitation: Invitation,
+    channel: str,
+    locale: str,
+    answers: Mapping[Question, Any] | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Complete the invitation's response with these last answers, roll it up, and commit.
+
+    Each question in ``answers`` replaces its earlier answer; one mapped to None
+    (asked again and left blank) loses it.
+
+    Returns False, changing nothing, when it was completed already (by another
+    channel, or a racing submission) or is closed: the first completion stands.
+    """
+    now = now or clock.now()
+    # The state change is the guard: of two completions racing, one updates the row
+    # and the other finds it completed (PostgreSQL makes it wait for the first).
+    claimed = db.session.execute(
+        sa.update(Invitation)
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.state.not_in(("completed", *CLOSED_STATES)),
+            Invitation.completed_at.is_(None),
+            Invitation.expires_at > now,
+        )
+        .values(
+            state="completed",
+            completed_at=now,
+            opened_at=invitation.opened_at or now,
+            sms_question_key=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        db.session.rollback()
+        return False
+    try:
+        response = _start(invitation, channel, locale, now)
+        if answers:
+            db.session.execute(
+                sa.delete(Answer).where(
+                    Answer.response_id == response.id,
+                    Answer.question_id.in_([q.id for q in answers]),
+                )
+            )
+            db.session.expire(response, ["answers"])
+            for question, value in answers.items():
+                if value is not None:
+                    db.session.add(_answer(response, question, value, now))
+        response.survey_channel = channel
+        response.locale = locale
+        response.completed_at = now
+        db.session.flush()
+        db.session.expire(response, ["answers"])
+        rollup.apply_response(response)
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        # Another channel completed it in the meantime: the first answer stands.
+        db.session.rollback()
+        return False
+    db.session.refresh(invitation)
+    return True
+
+
+def _answer(response: Response, question: Question, value: Any, now: datetime) -> Answer:
+    answer = Answer(response_id=response.id, question_id=question.id, answered_at=now)
+    if isinstance(value, Choice):
+        answer.choice_id = value.id
+    elif question.kind == "text":
+        answer.value_text = str(value)
+    else:
+        answer.value_int = int(value)
+    return answer
