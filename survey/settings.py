@@ -14,6 +14,9 @@ DEFAULTS: dict[str, Any] = {
     "bank_name_zh": "示例银行",
     "bank_name_en": "Example Bank",
     "sms_signature": "【示例银行】",
+    # Two-way SMS to mainland China numbers: only when the bank's SMS route receives replies
+    # (Twilio's does not), else they get the link and an unsubscribe link.
+    "sms_two_way_mainland": False,
     "default_timezone": "Asia/Shanghai",
     "allowed_hours_start": "08:00",
     "allowed_hours_end": "21:00",

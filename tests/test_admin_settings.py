@@ -30,7 +30,7 @@ def test_saving_stores_every_setting_says_what_it_changes_and_records_before_and
 ):
     response = admin_client.post("/admin/settings", data=GOOD, headers=EN, follow_redirects=True)
     page = response.get_data(as_text=True)
-    assert "SMS previews will now end with 【满意银行】." in page
+    assert "SMS previews will now start with 【满意银行】." in page
     assert "between 09:00 and 20:30" in page
     assert "at most once every 14 days" in page
     assert settings.get("holidays") == ["2026-10-01", "2026-10-02"]

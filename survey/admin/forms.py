@@ -19,6 +19,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
+from survey.auth.forms import LANGUAGE_CHOICES
+
 ROLE_CHOICES = [
     SelectChoice("admin", _l("admin")),
     SelectChoice("manager", _l("manager")),
@@ -43,6 +45,7 @@ class InviteForm(FlaskForm):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
     role = SelectField(_l("Role"), choices=ROLE_CHOICES, default="manager")
+    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="zh")
 
 
 class RoleForm(FlaskForm):
@@ -130,6 +133,9 @@ class SettingsForm(FlaskForm):
     makeup_workdays = TextAreaField(_l("Make-up working days"), render_kw={"rows": 3})
     publish_needs_approval = BooleanField(
         _l("A second manager approves each survey before it is published")
+    )
+    sms_two_way_mainland = BooleanField(
+        _l("Our SMS route receives replies from mainland China numbers (two-way SMS for +86)")
     )
 
 

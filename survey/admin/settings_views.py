@@ -9,6 +9,7 @@ from flask_login import current_user
 from survey.admin import bp, forms
 from survey.admin.services import settings as service
 from survey.auth.service import role_required
+from survey.channels import messages
 from survey.extensions import db
 
 
@@ -40,4 +41,9 @@ def settings():
                 flash(effect, "success")
             return redirect(url_for("admin.settings"))
         flash(_("Nothing was saved: please correct the fields marked below."), "error")
-    return render_template("admin/settings.html", form=form, current=service.current())
+    return render_template(
+        "admin/settings.html",
+        form=form,
+        current=service.current(),
+        mainland={lang: messages.mainland_template(lang) for lang in ("zh", "en")},
+    )

@@ -15,8 +15,12 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 
 from survey import settings
+from survey.channels import scripts
 from survey.channels.base import Message
+from survey.channels.signature import signed_sms, sms_signature
 from survey.models import Invitation, Question
+
+__all__ = ["signed_sms", "sms_signature"]  # re-exported: the designer's test send frames with them
 
 RATING_LABELS = {
     "zh": ("非常不满意", "不满意", "一般", "满意", "非常满意"),
@@ -42,39 +46,81 @@ def _lang(invitation: Invitation) -> str:
 def render(invitation: Invitation, channel: str, to: str) -> Message:
     """Render the message for one survey channel."""
     if channel == "sms":
-        return Message(channel="sms", to=to, body=sms_text(invitation))
+        if sms_mode(invitation, to) == "two_way":
+            body = scripts.two_way_messages(invitation.version, _lang(invitation))[0]
+        else:
+            body = sms_text(invitation, to)
+        return Message(channel="sms", to=to, body=body, invitation_id=invitation.id)
     if channel == "email":
         return email_message(invitation, to)
     if channel == "voice":
-        return Message(channel="voice", to=to, body=voice_script(invitation))
+        return Message(
+            channel="voice",
+            to=to,
+            body=voice_script(invitation),
+            twiml_url=voice_url(invitation),
+            invitation_id=invitation.id,
+        )
     raise ValueError(f"unknown survey channel {channel!r}")
 
 
-SMS_STOP = {"zh": "回复TD退订", "en": "Reply STOP to opt out"}
+def voice_url(invitation: Invitation) -> str:
+    """Return the absolute URL Twilio asks for the call's first TwiML."""
+    return f"{current_app.config['SURVEY_PUBLIC_URL']}/webhooks/twilio/voice/{invitation.id}"
 
 
-def sms_signature(lang: str) -> str:
-    """The bank's SMS signature: the registered 【…】 one in Chinese, the bank's name in English."""
-    if lang == "zh":
-        return settings.get("sms_signature")
-    return f"[{settings.get('bank_name_en')}]"
+def replies_reach_us(phone: str) -> bool:
+    """Whether an SMS reply from this number reaches us.
 
-
-def signed_sms(body: str, lang: str) -> str:
-    """Frame one survey SMS as every one is sent: the signature first, then the body, then how to stop.
-
-    Chinese carriers accept the 【signature】 at either end; putting it first in
-    every message, link and two-way alike, keeps the product consistent.
+    Twilio cannot receive replies from mainland China (+86) numbers, so they get
+    link mode and an unsubscribe link, unless the bank's SMS route allows replies
+    (the organisation setting ``sms_two_way_mainland``).
     """
-    if lang == "zh":
-        return f"{sms_signature(lang)}{body} {SMS_STOP[lang]}"
-    return f"{sms_signature(lang)} {body} {SMS_STOP[lang]}"
+    return not phone.startswith("+86") or bool(settings.get("sms_two_way_mainland"))
 
 
-def sms_text(invitation: Invitation) -> str:
-    """Return the SMS: the bank's signature, one sentence, the link, how to stop."""
+def sms_mode(invitation: Invitation, phone: str) -> str:
+    """Return how this invitation's SMS to this number goes: ``two_way`` or ``link``."""
+    if (
+        invitation.sms_mode == "two_way"
+        and replies_reach_us(phone)
+        and scripts.sms_questions(invitation.version)
+    ):
+        return "two_way"
+    return "link"
+
+
+# The link SMS to mainland China numbers, which carriers accept only as a registered
+# template: the signature, the bank's name and the two links are all that vary.
+MAINLAND_TEMPLATES = {
+    "zh": "{signature}感谢您联系{bank}，请花一分钟评价本次服务：{link} 退订：{unsubscribe}",
+    "en": "{signature} Thank you for contacting {bank}. Please rate our service: {link} "
+    "Opt out: {unsubscribe}",
+}
+
+
+def mainland_template(lang: str, link: str = "{link}", unsubscribe: str = "{unsubscribe}") -> str:
+    """The registered mainland link SMS in one language (placeholders left in by default)."""
+    return MAINLAND_TEMPLATES[lang].format(
+        signature=sms_signature(lang),
+        bank=settings.get(f"bank_name_{lang}"),
+        link=link,
+        unsubscribe=unsubscribe,
+    )
+
+
+def sms_text(invitation: Invitation, phone: str | None = None) -> str:
+    """Return the link-mode SMS: the signature, one sentence, the link, how to stop.
+
+    To a number whose replies cannot reach us (or with no number: the designer's
+    preview, for the bank's mainland customers), the fixed mainland template
+    with an unsubscribe link instead of a keyword.
+    """
+    lang = _lang(invitation)
     link = survey_link(invitation)
-    if _lang(invitation) == "zh":
+    if phone is None or not replies_reach_us(phone):
+        return mainland_template(lang, link, unsubscribe_link(invitation))
+    if lang == "zh":
         return signed_sms(f"您好，感谢您近期联系我们。请花一分钟评价本次服务：{link}", "zh")
     return signed_sms(
         f"Thank you for contacting us. Please rate our service in one minute: {link}", "en"
@@ -83,9 +129,6 @@ def sms_text(invitation: Invitation) -> str:
 
 def voice_script(invitation: Invitation) -> str:
     """Return the whole phone callback, a line per thing said, as the designer previews it."""
-    # Imported here: scripts frames its two-way SMS with this module's signed_sms.
-    from survey.channels import scripts
-
     opening, prompts, thanks = scripts.voice_script(invitation.version, _lang(invitation))
     return "\n".join([opening, *(p.text for p in prompts), *([thanks] if thanks else [])])
 
@@ -103,12 +146,15 @@ def email_message(invitation: Invitation, to: str) -> Message:
     return Message(
         channel="email",
         to=to,
+        invitation_id=invitation.id,
         subject=context["subject"],
         body=_email_text(context),
         html=template.render(**context),
         headers={
             "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            # Also tells the SMTP channel which of the bank's names to sign the From with.
+            "Content-Language": "zh-CN" if context["lang"] == "zh" else "en",
         },
     )
 

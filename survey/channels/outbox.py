@@ -31,6 +31,7 @@ class OutboxChannel:
             return existing
         row = OutboxMessage(
             delivery_id=delivery_id,
+            invitation_id=message.invitation_id,
             channel=message.channel,
             to=message.to,
             subject=message.subject,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from survey import settings
-from survey.channels import messages
+from survey.channels.signature import signed_sms
 from survey.models import Question, SurveyVersion
 
 SMS_HOW = {
@@ -23,7 +23,7 @@ SMS_HOW = {
         "yes_no": "是请回复1，否请回复2。",
         "single_choice": "请回复序号：",
         "text": "请直接回复您的意见。",
-        "skip": "回复N跳过。",
+        "skip": "回复“跳过”可跳过此题。",
     },
     "en": {
         "rating_5": "Reply 1-5 (5 = very satisfied).",
@@ -32,7 +32,7 @@ SMS_HOW = {
         "yes_no": "Reply 1 for yes, 2 for no.",
         "single_choice": "Reply with a number:",
         "text": "Reply with your comments.",
-        "skip": "Reply N to skip.",
+        "skip": "Reply SKIP to skip.",
     },
 }
 
@@ -70,15 +70,9 @@ def voice_questions(version: SurveyVersion) -> list[Question]:
 
 def sms_question_text(question: Question, lang: str, number: int, total: int) -> str:
     """The body of one two-way SMS question, before the signature and the stop line frame it."""
-    how = SMS_HOW[lang]
-    parts = [f"({number}/{total}) {question.text(lang)}", how[question.kind]]
-    if question.kind == "single_choice":
-        sep = "；" if lang == "zh" else "; "
-        parts[-1] += " " + sep.join(
-            f"{i} {c.label(lang)}" for i, c in enumerate(question.choices, 1)
-        )
+    parts = [f"({number}/{total}) {question.text(lang)}", sms_how(question, lang)]
     if not question.required:
-        parts.append(how["skip"])
+        parts.append(SMS_HOW[lang]["skip"])
     return " ".join(parts)
 
 
@@ -88,7 +82,75 @@ def two_way_messages(version: SurveyVersion, lang: str) -> list[str]:
     texts = [sms_question_text(q, lang, n, len(questions)) for n, q in enumerate(questions, 1)]
     if questions and version.thanks(lang).strip():
         texts.append(version.thanks(lang).strip())
-    return [messages.signed_sms(text, lang) for text in texts]
+    return [signed_sms(text, lang) for text in texts]
+
+
+# What two-way SMS says between the questions, in the customer's language.
+SMS_REPLIES = {
+    "zh": {
+        "reask": "抱歉，未能识别您的回复。{how}",
+        "web": "抱歉，仍未能识别您的回复。您可以在网页上完成问卷：{link}",
+        "thanks": "感谢您的评价！",
+        "stopped": "您已退订，我们不会再向您发送满意度调查。如需恢复，请回复START。",
+        "started": "您已恢复接收满意度调查。回复TD可随时退订。",
+        "help": "这是{bank}的服务满意度调查，因您近期联系过我们而发送。回复TD退订。",
+        "unknown": "您好，这是{bank}的满意度调查号码。我们没有找到需要您回复的问卷。回复TD退订。",
+        "done": "您已完成本次问卷，感谢您的评价！",
+        "closed": "抱歉，本次问卷已结束。感谢您的关注！",
+    },
+    "en": {
+        "reask": "Sorry, we could not read that. {how}",
+        "web": "Sorry, we still could not read that. You can finish the survey here: {link}",
+        "thanks": "Thank you for your feedback!",
+        "stopped": "You will get no more surveys from us. Reply START to opt back in.",
+        "started": "You will get our satisfaction surveys again. Reply STOP to opt out at any time.",
+        "help": "{bank} customer satisfaction survey, sent because you contacted us recently. Reply STOP to opt out.",
+        "unknown": "This is {bank}'s survey number. We found no survey waiting for your reply. Reply STOP to opt out.",
+        "done": "You have already answered this survey. Thank you!",
+        "closed": "Sorry, this survey has closed. Thank you for your time.",
+    },
+}
+
+
+def sms_reply(name: str, lang: str, **values: str) -> str:
+    """One of the conversation's own texts (a re-ask, the thanks, a STOP confirmation), unsigned."""
+    return SMS_REPLIES[lang][name].format(bank=settings.get(f"bank_name_{lang}"), **values)
+
+
+def sms_how(question: Question, lang: str) -> str:
+    """How to answer a question by reply, naming the valid range or the options."""
+    how = SMS_HOW[lang]
+    text = how[question.kind]
+    if question.kind == "single_choice":
+        sep = "；" if lang == "zh" else "; "
+        text += " " + sep.join(f"{i} {c.label(lang)}" for i, c in enumerate(question.choices, 1))
+    return text
+
+
+# What a call says around the questions, in the customer's language.
+VOICE_REPLIES = {
+    "zh": {
+        "again": "抱歉，没有收到有效的按键。",
+        "stopped": "好的，我们不会再就满意度调查与您联系。再见。",
+        "thanks": "感谢您的评价，再见。",
+        "goodbye": "感谢您的接听，再见。",
+        "done": "您已完成本次问卷，感谢您的评价。再见。",
+        "closed": "抱歉，本次问卷已结束。再见。",
+    },
+    "en": {
+        "again": "Sorry, we did not get a valid key.",
+        "stopped": "We will not call you about surveys again. Goodbye.",
+        "thanks": "Thank you for your feedback. Goodbye.",
+        "goodbye": "Thank you for taking our call. Goodbye.",
+        "done": "You have already answered this survey. Thank you, goodbye.",
+        "closed": "Sorry, this survey has closed. Goodbye.",
+    },
+}
+
+
+def voice_reply(name: str, lang: str) -> str:
+    """One of the call's own sentences (a repeat, the goodbye), in the customer's language."""
+    return VOICE_REPLIES[lang][name]
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,12 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from survey import clock
-from survey.channels import messages, registry
+from survey.channels import messages, registry, scripts
+from survey.channels.base import SendResult
 from survey.dispatch import contacts, history, hours
 from survey.extensions import db
 from survey.models import Delivery, Invitation
+from survey.responses import optouts
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +125,8 @@ def _send_claimed(invitation_id: int) -> str:
         db.session.commit()
         log.info("invitation %s: outside allowed hours, deferred to %s", invitation.id, allowed)
         return "deferred"
-    tried = {d.channel for d in invitation.deliveries}
+    # A held delivery never reached the provider: its channel is tried again.
+    tried = {d.channel for d in invitation.deliveries if d.state != "held"}
     attempted = bool(tried)
     for channel_name in invitation.channels:
         if channel_name in tried:
@@ -146,12 +149,26 @@ def _send_claimed(invitation_id: int) -> str:
         attempted = True
 
         result = channel.send(delivery.id, message)
-        if result.ok:
-            _mark_sent(invitation, delivery, result.provider_id)
+        if result.ok or result.unknown:
+            _mark_sent(invitation, delivery, result)
             db.session.commit()
-            return "sent"
+            return "sent" if result.ok else "unknown"
+        if result.held:
+            _hold(invitation, delivery, result)
+            db.session.commit()
+            return "held"
         delivery.state = "failed"
         delivery.error = result.error
+        delivery.error_code = result.code
+        if result.opted_out:
+            # The carrier says this number refused our messages: a refusal like STOP.
+            optouts.refuse_from_address(
+                contacts.ADDRESS_KIND[channel_name],
+                address.value,
+                "carrier",
+                f"{channel.name}:{result.code}",
+                invitation.customer,
+            )
         db.session.commit()
         log.warning(
             "invitation %s: %s via %s failed: %s",
@@ -160,6 +177,10 @@ def _send_claimed(invitation_id: int) -> str:
             channel.name,
             result.error,
         )
+        if result.opted_out:
+            invitation.state = "cancelled"
+            db.session.commit()
+            return "cancelled"
     if not attempted:
         # Every address the invitation could use was opted out after it was made.
         invitation.state = "cancelled"
@@ -169,6 +190,65 @@ def _send_claimed(invitation_id: int) -> str:
     invitation.state = "failed"
     db.session.commit()
     return "failed"
+
+
+# A configuration fault (SMTP down, Twilio credentials refused) holds sends this long.
+HOLD_FOR = timedelta(minutes=5)
+
+
+def _hold(invitation: Invitation, delivery: Delivery, result: SendResult) -> None:
+    """Keep an invitation whose provider cannot be used at all: scheduled again, not failed.
+
+    Failing it would move every customer to their next channel, or lose them,
+    because of our own configuration; the operator fixes it and sending resumes.
+    """
+    delivery.state = "held"
+    delivery.error = result.error
+    delivery.error_code = result.code
+    _defer(invitation, clock.now() + HOLD_FOR)
+    log.error(
+        "invitation %s: %s via %s held, the provider is not usable: %s",
+        invitation.id,
+        delivery.channel,
+        delivery.provider,
+        result.error,
+    )
+
+
+def fall_back(delivery: Delivery) -> str:
+    """Move an invitation on after a delivery failed later (a status callback, a call outcome).
+
+    The next channel of its rule is tried at once, within allowed hours (the
+    send defers otherwise); with none left the invitation has failed. The
+    caller has recorded the delivery's outcome; this commits.
+    """
+    invitation = delivery.invitation
+    if invitation.state != "sent" or invitation.channel != delivery.channel:
+        return "ignored"  # answered, closed, or already moved on
+    if any(d.state == "answered" for d in invitation.deliveries):
+        return "ignored"
+    tried = {d.channel for d in invitation.deliveries if d.state != "held"}
+    remaining = [
+        c
+        for c in invitation.channels
+        if c not in tried and contacts.address_for(invitation.customer, c) is not None
+    ]
+    if not remaining:
+        invitation.state = "failed"
+        db.session.commit()
+        log.info("invitation %s: %s failed and no channel is left", invitation.id, delivery.channel)
+        return "failed"
+    invitation.state = "scheduled"
+    invitation.scheduled_at = clock.now()
+    db.session.commit()
+    log.info("invitation %s: %s failed; trying %s", invitation.id, delivery.channel, remaining[0])
+    from survey import tasks
+
+    try:
+        tasks.enqueue_send(invitation.id)
+    except Exception:
+        log.exception("could not enqueue invitation %s; the sweep will send it", invitation.id)
+    return "scheduled"
 
 
 def _reconcile(invitation_id: int) -> str:
@@ -183,7 +263,7 @@ def _reconcile(invitation_id: int) -> str:
         channel = registry.channel_named(delivery.provider)
         verdict = channel.reconcile(delivery.id) if channel is not None else None
         if verdict is not None and verdict.ok:
-            _mark_sent(invitation, delivery, verdict.provider_id)
+            _mark_sent(invitation, delivery, verdict)
             db.session.commit()
             log.info("invitation %s: delivery %s reconciled as sent", invitation.id, delivery.id)
             return "reconciled"
@@ -211,11 +291,20 @@ def _defer(invitation: Invitation, to: datetime) -> None:
     invitation.expires_at = max(invitation.expires_at, to + lifetime)
 
 
-def _mark_sent(invitation: Invitation, delivery: Delivery, provider_id: str | None) -> None:
+def _mark_sent(invitation: Invitation, delivery: Delivery, result: SendResult) -> None:
+    """Record an accepted send (or one the provider may have taken: never sent again).
+
+    A two-way SMS now waits for the customer's reply to its first question.
+    """
     now = clock.now()
-    delivery.state = "sent"
-    delivery.provider_id = provider_id
-    delivery.error = None
+    delivery.state = "sent" if result.ok else "unknown"
+    delivery.provider_id = result.provider_id
+    delivery.error = result.error
+    delivery.error_code = result.code
     invitation.state = "sent"
     invitation.channel = delivery.channel
     invitation.sent_at = now
+    if delivery.channel == "sms" and messages.sms_mode(invitation, delivery.address) == "two_way":
+        first = scripts.sms_questions(invitation.version)[0]
+        invitation.sms_question_key = first.key
+        invitation.sms_misses = 0
