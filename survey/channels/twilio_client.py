@@ -1,0 +1,153 @@
+"""The Twilio REST client as the channels use it: one timeout, one base URL, classified errors.
+
+Production talks to https://api.twilio.com; the tests point ``TWILIO_API_URL`` at
+Twilio's contract mock. Only the transport differs: the official client builds
+every request the same way in both.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+from twilio.base.exceptions import TwilioException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+from urllib3.exceptions import NewConnectionError
+
+from survey.channels.base import SendResult
+
+log = logging.getLogger(__name__)
+
+TWILIO_API = "https://api.twilio.com"
+DEFAULT_TIMEOUT_SECONDS = 10.0
+
+# Twilio error codes (https://www.twilio.com/docs/api/errors) that say our account or sender
+# is misconfigured: every send would fail the same way, so deliveries wait for a fix
+# instead of each one failing and falling back.
+CONFIGURATION_CODES = {
+    20003,  # authentication failed: wrong account SID or auth token
+    20005,  # the account is not active (suspended or closed)
+    21210,  # the From number is not a verified caller ID (voice)
+    21212,  # the From number is invalid
+    21606,  # the From number cannot send SMS
+    21659,  # the From number is not a Twilio number
+    21660,  # the From number belongs to another account
+    21701,  # the Messaging Service does not exist
+    21703,  # the Messaging Service is inactive
+    21704,  # the Messaging Service has no senders
+    21705,  # the Messaging Service SID is invalid
+}
+# Twilio accepted nothing and asks us to slow down: the same request may work later.
+RETRYABLE_CODES = {
+    20429,  # too many requests
+    21611,  # the From number's queue is full
+    14107,  # SMS rate limit exceeded
+}
+# The carrier or Twilio reports that the recipient replied STOP to our sender.
+OPTED_OUT_CODES = {21610}
+# Every other 4xx (21211 invalid To, 21614 not a mobile number, 21612 unreachable,
+# 21408 region not enabled, …) is about this one message: permanent, so the dispatcher
+# falls back to the next channel.
+
+
+class TwilioTransport(TwilioHttpClient):
+    """Twilio's own HTTP client with a timeout on every request and a configurable base URL.
+
+    No retries: a retried POST that Twilio had already taken would send the message twice.
+    """
+
+    def __init__(self, base_url: str = TWILIO_API, timeout: float = DEFAULT_TIMEOUT_SECONDS):
+        super().__init__(timeout=timeout)
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        if self.base_url != TWILIO_API and url.startswith(TWILIO_API):
+            url = self.base_url + url[len(TWILIO_API) :]
+        return super().request(method, url, *args, **kwargs)
+
+
+def make_client(config: Mapping[str, Any]) -> Client:
+    """Return a Twilio client for this deployment's account."""
+    transport = TwilioTransport(
+        base_url=config.get("TWILIO_API_URL") or TWILIO_API,
+        timeout=float(config.get("TWILIO_TIMEOUT_SECONDS") or DEFAULT_TIMEOUT_SECONDS),
+    )
+    return Client(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], http_client=transport)
+
+
+def classify(error: Exception) -> SendResult:
+    """Turn what a send raised into the verdict the dispatcher acts on.
+
+    The question behind every branch: could Twilio have taken the message? When it
+    certainly did not, the failure is retryable or permanent; when it may have, the
+    verdict is ``unknown``, to be reconciled rather than sent again.
+    """
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return SendResult(ok=False, retryable=True, error=f"Twilio unreachable: {_short(error)}")
+    if isinstance(error, requests.exceptions.ReadTimeout):
+        return SendResult(
+            ok=False, unknown=True, error=f"Twilio did not answer in time: {_short(error)}"
+        )
+    if isinstance(error, requests.exceptions.ConnectionError):
+        if _never_connected(error):
+            return SendResult(
+                ok=False, retryable=True, error=f"Twilio unreachable: {_short(error)}"
+            )
+        # Reset or closed after the request went out: Twilio may have acted on it.
+        return SendResult(
+            ok=False, unknown=True, error=f"connection to Twilio lost: {_short(error)}"
+        )
+    if isinstance(error, requests.exceptions.RequestException):
+        return SendResult(ok=False, unknown=True, error=f"Twilio request failed: {_short(error)}")
+    status = getattr(error, "status", None)
+    if isinstance(error, TwilioException) and isinstance(status, int):
+        return _classify_http(error, status)
+    return SendResult(ok=False, unknown=True, error=f"Twilio client error: {_short(error)}")
+
+
+def _classify_http(error: TwilioException, status: int) -> SendResult:
+    code = _code(error, status)
+    text = f"{code}: {twilio_message(error)}"
+    if status == 401 or code in CONFIGURATION_CODES:
+        log.error("Twilio refused our account or sender configuration (%s); fix TWILIO_*", text)
+        return SendResult(ok=False, held=True, code=str(code), error=text)
+    if status == 429 or code in RETRYABLE_CODES:
+        return SendResult(ok=False, retryable=True, code=str(code), error=text)
+    if code in OPTED_OUT_CODES:
+        return SendResult(ok=False, opted_out=True, code=str(code), error=text)
+    if 400 <= status < 500:
+        return SendResult(ok=False, code=str(code), error=text)
+    # A 5xx: Twilio may have queued the message before failing to answer.
+    return SendResult(ok=False, unknown=True, code=str(code), error=text)
+
+
+def _code(error: TwilioException, status: int) -> int:
+    code = getattr(error, "code", None)
+    try:
+        return int(code) if code is not None else status
+    except (TypeError, ValueError):
+        return status
+
+
+def twilio_message(error: Exception) -> str:
+    """Return Twilio's own words for an error, without the client's "Unable to …:" prefix."""
+    text = getattr(error, "detail", None) or getattr(error, "msg", None) or str(error)
+    return re.sub(r"^Unable to [^:]*: ", "", str(text)).strip()[:300]
+
+
+def _never_connected(error: requests.exceptions.ConnectionError) -> bool:
+    """Whether the connection failed before any byte of the request could reach Twilio."""
+    if isinstance(error, requests.exceptions.SSLError | requests.exceptions.ProxyError):
+        return True
+    reason = getattr(error.args[0] if error.args else None, "reason", None)
+    # NewConnectionError covers refused connections and unresolvable names.
+    return isinstance(reason, NewConnectionError)
+
+
+def _short(error: Exception) -> str:
+    return str(error)[:200]
