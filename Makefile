@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 export SURVEY_INSTANCE_PATH ?= $(CURDIR)/instance
 export SURVEY_HOST ?= 127.0.0.1
 export SURVEY_PORT ?= 5000
+# Twilio's contract mock for the tests (see tests/fixtures/twilio.py), kept out of git.
+PRISM_VERSION := 5.16.0
+PRISM_STAMP := .cache/prism/.installed-$(PRISM_VERSION)
 
 .PHONY: run test install install-test translations migrate lint format clean
 
@@ -22,7 +25,11 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 
 install: $(VENV)/.installed translations
 
-install-test: $(VENV)/.installed-test translations
+$(PRISM_STAMP):
+	npm install --prefix .cache/prism --no-audit --no-fund --loglevel=error @stoplight/prism-cli@$(PRISM_VERSION)
+	touch $@
+
+install-test: $(VENV)/.installed-test translations $(PRISM_STAMP)
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile -d survey/translations

@@ -37,6 +37,7 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.admin",
     "tests.fixtures.designer",
+    "tests.fixtures.twilio",
 ]
 
 

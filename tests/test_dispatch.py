@@ -9,13 +9,13 @@ import pytest
 import sqlalchemy as sa
 
 from survey import clock
-from survey.channels import messages, registry
-from survey.channels.base import Message, SendResult
+from survey.channels import messages
 from survey.dispatch import sending
 from survey.dispatch.rules import create_default_rule
 from survey.extensions import db
 from survey.models import Address, Delivery, Invitation, OptOut, OutboxMessage
 from tests.fixtures.dispatch import interaction_body
+from tests.fixtures.twilio import twilio_config
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai, inside allowed hours
 RESOLVED = {
@@ -232,43 +232,34 @@ def test_a_crash_before_any_delivery_is_sent_once_later(invite, dispatch_ready):
     assert len(_outbox()) == 1
 
 
-class _RefusingProvider:
-    """A provider that turns every message down, as Twilio does an unreachable number."""
-
-    name = "twilio"
-    carries = ("sms", "voice")
-
-    @staticmethod
-    def configured(config) -> bool:
-        return True
-
-    def send(self, delivery_id: int, message: Message) -> SendResult:
-        return SendResult(ok=False, error="21614: not a mobile number")
-
-    def reconcile(self, delivery_id: int) -> SendResult | None:
-        return None
+@pytest.fixture
+def twilio_refuses_sms(app, twilio_api):
+    """Send SMS through Twilio (its contract mock), which refuses them as not a mobile number."""
+    app.config.update(twilio_config(twilio_api.url))
+    twilio_api.fail("/Messages.json", 400, 21614, "'To' number is not a valid mobile number")
+    return twilio_api
 
 
-@pytest.mark.app_config(TWILIO_ACCOUNT_SID="AC-test")
-def test_a_refused_sms_falls_back_to_email(invite, dispatch_ready, monkeypatch):
-    monkeypatch.setitem(registry.PROVIDERS, "twilio", _RefusingProvider)
+def test_a_refused_sms_falls_back_to_email(invite, dispatch_ready, twilio_refuses_sms):
     invitation, _ = invite()
     assert sending.send_invitation(invitation.id) == "sent"
     db.session.refresh(invitation)
     sms, email = invitation.deliveries
-    assert (sms.channel, sms.state, sms.error) == ("sms", "failed", "21614: not a mobile number")
+    assert (sms.channel, sms.state, sms.provider) == ("sms", "failed", "twilio")
+    assert sms.error == "21614: 'To' number is not a valid mobile number"
     assert (email.channel, email.state, email.provider) == ("email", "sent", "outbox")
     assert invitation.channel == "email"
     assert [m.channel for m in _outbox()] == ["email"]
 
 
-@pytest.mark.app_config(TWILIO_ACCOUNT_SID="AC-test")
-def test_when_every_channel_refuses_the_invitation_fails(invite, dispatch_ready, monkeypatch):
-    monkeypatch.setitem(registry.PROVIDERS, "twilio", _RefusingProvider)
+def test_when_every_channel_refuses_the_invitation_fails(
+    invite, dispatch_ready, twilio_refuses_sms
+):
     invitation, _ = invite(customer={"external_id": "C-3", "phone": "+8613900000000"})
     assert sending.send_invitation(invitation.id) == "failed"
     db.session.refresh(invitation)
     assert invitation.state == "failed"
+    assert len(twilio_refuses_sms.sent("/Messages.json")) == 1
 
 
 def test_an_expired_invitation_is_not_sent(invite, dispatch_ready):

@@ -1,0 +1,352 @@
+"""The Twilio channel against Twilio's contract (Prism), with Twilio's errors from the proxy."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+import sqlalchemy as sa
+
+from survey import clock
+from survey.channels import messages, registry
+from survey.channels.base import Message
+from survey.channels.twilio import TwilioChannel
+from survey.dispatch import sending
+from survey.extensions import db
+from survey.models import Delivery, Invitation
+from tests.fixtures.dispatch import interaction_body
+from tests.fixtures.twilio import (
+    ACCOUNT_SID,
+    FROM_NUMBER,
+    MESSAGING_SERVICE_SID,
+    TIMEOUT_SECONDS,
+    call_page,
+    message_page,
+    twilio_sid,
+)
+
+NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai, inside allowed hours
+PHONE = "+8613800138000"
+STATUS_CALLBACK = "http://survey.test/webhooks/twilio/status"
+MESSAGES = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+CALLS = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"
+
+
+@pytest.fixture
+def app_config(twilio_api):
+    """Every app in this module sends through the proxy in front of Prism."""
+    return twilio_api.app_config
+
+
+@pytest.fixture
+def invite(post_interaction, dispatch_ready):
+    """Post an interaction (SMS, then e-mail) and return its invitation."""
+
+    def make(**overrides) -> Invitation:
+        clock.freeze(NOW)
+        answer = post_interaction(interaction_body(**overrides)).get_json()
+        return db.session.get_one(Invitation, answer["invitation"]["id"])
+
+    return make
+
+
+def _sms(to: str = PHONE) -> Message:
+    return Message(channel="sms", to=to, body="【示例银行】请评价本次服务：http://survey.test/s/x")
+
+
+def _call(to: str = PHONE) -> Message:
+    return Message(
+        channel="voice",
+        to=to,
+        body="您好，这里是示例银行。",
+        twiml_url="http://survey.test/webhooks/twilio/voice/7",
+        invitation_id=7,
+    )
+
+
+def test_twilio_carries_sms_and_voice_once_account_and_sender_are_set(app):
+    assert registry.provider_for("sms") == "twilio"
+    assert registry.provider_for("voice") == "twilio"
+    assert registry.provider_for("email") != "twilio"
+    assert not TwilioChannel.configured({"TWILIO_ACCOUNT_SID": ACCOUNT_SID})
+    assert not TwilioChannel.configured(
+        {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": "t"}
+    )
+    assert TwilioChannel.configured(
+        {
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": "t",
+            "TWILIO_MESSAGING_SERVICE_SID": MESSAGING_SERVICE_SID,
+        }
+    )
+
+
+def test_an_sms_is_sent_from_our_number_with_a_status_callback_and_a_validity(invite, twilio_api):
+    invitation = invite()
+    assert sending.send_invitation(invitation.id) == "sent"
+
+    [request] = twilio_api.sent("/Messages.json")
+    assert request.path == MESSAGES
+    assert request.value("To") == PHONE
+    assert request.value("Body") == messages.render(invitation, "sms", PHONE).body
+    assert request.value("From") == FROM_NUMBER
+    assert request.value("MessagingServiceSid") is None
+    assert request.value("StatusCallback") == STATUS_CALLBACK
+    assert request.value("ValidityPeriod") == "14400"
+    assert request.status == 201
+    db.session.refresh(invitation)
+    [delivery] = invitation.deliveries
+    assert (delivery.provider, delivery.state, delivery.channel) == ("twilio", "sent", "sms")
+    assert delivery.provider_id.startswith("SM") and len(delivery.provider_id) == 34
+
+
+@pytest.mark.app_config(
+    TWILIO_FROM_NUMBER=None,
+    TWILIO_MESSAGING_SERVICE_SID=MESSAGING_SERVICE_SID,
+    TWILIO_VALIDITY_SECONDS=600,
+)
+def test_with_a_messaging_service_the_service_picks_the_sender(invite, twilio_api):
+    invitation = invite()
+    assert sending.send_invitation(invitation.id) == "sent"
+    [request] = twilio_api.sent("/Messages.json")
+    assert request.value("MessagingServiceSid") == MESSAGING_SERVICE_SID
+    assert request.value("From") is None
+    assert request.value("ValidityPeriod") == "600"
+    assert request.value("StatusCallback") == STATUS_CALLBACK
+
+
+def test_a_phone_callback_fetches_our_twiml_reports_progress_and_detects_machines(app, twilio_api):
+    result = TwilioChannel().send(1, _call())
+    assert result.ok and result.provider_id.startswith("CA")
+
+    [request] = twilio_api.sent("/Calls.json")
+    assert request.path == CALLS
+    assert (request.value("To"), request.value("From")) == (PHONE, FROM_NUMBER)
+    assert request.value("Url") == "http://survey.test/webhooks/twilio/voice/7"
+    assert request.value("Method") == "POST"
+    assert request.value("StatusCallback") == STATUS_CALLBACK
+    # Repeated keys, as Twilio reads a list.
+    assert request.form["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
+    assert request.value("MachineDetection") == "Enable"
+
+
+@pytest.mark.app_config(TWILIO_FROM_NUMBER=None, TWILIO_MESSAGING_SERVICE_SID=MESSAGING_SERVICE_SID)
+def test_a_call_without_a_voice_number_fails_clearly_without_asking_twilio(app, twilio_api):
+    result = TwilioChannel().send(1, _call())
+    assert not result.ok and not (result.retryable or result.unknown or result.held)
+    assert "TWILIO_FROM_NUMBER" in result.error
+    assert twilio_api.exchanges == []
+
+
+def test_a_delivery_twilio_already_took_is_not_sent_again(invite, twilio_api):
+    invitation = invite()
+    assert sending.send_invitation(invitation.id) == "sent"
+    [delivery] = invitation.deliveries
+    again = TwilioChannel().send(delivery.id, _sms())
+    assert again.ok and again.provider_id == delivery.provider_id
+    assert len(twilio_api.sent("/Messages.json")) == 1
+
+
+def test_twilio_rate_limiting_is_retryable(app, twilio_api):
+    twilio_api.fail("/Messages.json", 429, 20429, "Too Many Requests")
+    result = TwilioChannel().send(1, _sms())
+    assert (result.ok, result.retryable, result.unknown, result.code) == (
+        False,
+        True,
+        False,
+        "20429",
+    )
+    assert "20429" in result.error and "Too Many Requests" in result.error
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (21211, "Invalid 'To' Phone Number"),
+        (21614, "'To' number is not a valid mobile number"),
+    ],
+)
+def test_a_number_twilio_cannot_reach_fails_permanently_with_its_code(app, twilio_api, code, words):
+    twilio_api.fail("/Messages.json", 400, code, words)
+    result = TwilioChannel().send(1, _sms())
+    assert not (result.ok or result.retryable or result.unknown or result.held)
+    assert not result.opted_out
+    assert result.code == str(code)
+    assert result.error == f"{code}: {words}"
+
+
+def test_a_number_that_replied_stop_to_our_sender_is_reported_opted_out(app, twilio_api):
+    twilio_api.fail("/Messages.json", 400, 21610, "Attempt to send to unsubscribed recipient")
+    result = TwilioChannel().send(1, _sms())
+    assert result.opted_out and result.code == "21610"
+    assert not (result.ok or result.retryable or result.unknown)
+
+
+def test_a_twilio_server_error_is_unknown_never_retried_blind(app, twilio_api):
+    twilio_api.fail("/Messages.json", 500, 20500, "Internal Server Error")
+    result = TwilioChannel().send(1, _sms())
+    assert result.unknown and not (result.ok or result.retryable)
+
+
+def test_a_refused_connection_is_retryable(app):
+    # Nothing listens on a port we just freed: the request never left.
+    from tests.fixtures.twilio import _free_port
+
+    app.config["TWILIO_API_URL"] = f"http://127.0.0.1:{_free_port()}"
+    result = TwilioChannel().send(1, _sms())
+    assert result.retryable and not (result.ok or result.unknown)
+    assert "unreachable" in result.error
+
+
+def test_a_connection_lost_after_the_request_went_out_is_unknown(app, twilio_api):
+    # Twilio may have queued the message before the connection broke: sending again
+    # could send it twice, so the verdict is unknown (reconcile), not retryable.
+    twilio_api.drop("/Messages.json")
+    result = TwilioChannel().send(1, _sms())
+    assert result.unknown and not (result.ok or result.retryable)
+    assert len(twilio_api.sent("/Messages.json")) == 1
+
+
+def test_a_twilio_slower_than_our_timeout_is_unknown(app, twilio_api):
+    twilio_api.delay("/Calls.json", TIMEOUT_SECONDS + 0.5)
+    started = datetime.now(UTC)
+    result = TwilioChannel().send(1, _call())
+    assert result.unknown and not (result.ok or result.retryable)
+    assert "in time" in result.error
+    assert datetime.now(UTC) - started < timedelta(seconds=TIMEOUT_SECONDS + 0.4)
+
+
+def test_refused_credentials_hold_the_channel_and_are_logged_as_an_error(app, twilio_api, caplog):
+    twilio_api.fail("/Messages.json", 401, 20003, "Authenticate")
+    with caplog.at_level(logging.ERROR, logger="survey.channels"):
+        result = TwilioChannel().send(1, _sms())
+    assert result.held and result.code == "20003"
+    assert not (result.ok or result.retryable or result.unknown)
+    assert any(r.levelno == logging.ERROR and "20003" in r.getMessage() for r in caplog.records)
+
+
+def test_a_sender_twilio_does_not_accept_holds_the_channel(app, twilio_api):
+    twilio_api.fail("/Messages.json", 400, 21606, "The 'From' phone number is not a valid sender")
+    assert TwilioChannel().send(1, _sms()).held
+
+
+def _crashed_mid_send(invitation: Invitation, channel: str) -> Delivery:
+    """What a worker leaves when it dies after committing the delivery, before Twilio answered."""
+    invitation.state = "sending"
+    delivery = Delivery(invitation=invitation, channel=channel, address=PHONE, provider="twilio")
+    db.session.add(delivery)
+    db.session.commit()
+    return delivery
+
+
+def _message(sid: str, **fields) -> dict:
+    item = {
+        "sid": sid,
+        "account_sid": ACCOUNT_SID,
+        "from": FROM_NUMBER,
+        "to": PHONE,
+        "body": "【示例银行】…",
+        "direction": "outbound-api",
+        "status": "queued",
+        "messaging_service_sid": None,
+        "date_created": format_datetime(NOW + timedelta(seconds=2)),
+        "date_sent": None,
+    }
+    item.update(fields)
+    return item
+
+
+def test_an_sms_twilio_took_before_a_crash_is_reconciled_as_sent(invite, twilio_api):
+    invitation = invite()
+    delivery = _crashed_mid_send(invitation, "sms")
+    ours = twilio_sid("SM")
+    twilio_api.answer(
+        "/Messages.json",
+        message_page(
+            _message(twilio_sid("SM"), direction="inbound", **{"from": PHONE, "to": FROM_NUMBER}),
+            _message(ours),
+            _message(twilio_sid("SM"), date_created=format_datetime(NOW - timedelta(days=40))),
+        ),
+        method="GET",
+    )
+    clock.advance(timedelta(minutes=15))
+    assert sending.send_invitation(invitation.id) == "reconciled"
+
+    db.session.refresh(delivery)
+    assert (delivery.state, delivery.provider_id) == ("sent", ours)
+    [lookup] = twilio_api.sent("/Messages.json", method="GET")
+    assert (lookup.value("To"), lookup.value("From")) == (PHONE, FROM_NUMBER)
+    assert twilio_api.sent("/Messages.json") == []  # nothing sent again
+
+
+def test_an_sms_twilio_never_took_is_not_resent_blind(invite, twilio_api):
+    invitation = invite()
+    delivery = _crashed_mid_send(invitation, "sms")
+    earlier = twilio_sid("SM")
+    # An older survey's message, already recorded on its own delivery, is not this one.
+    db.session.add(
+        Delivery(
+            invitation=invitation,
+            channel="sms",
+            address=PHONE,
+            provider="twilio",
+            provider_id=earlier,
+            state="sent",
+        )
+    )
+    db.session.commit()
+    twilio_api.answer("/Messages.json", message_page(_message(earlier)), method="GET")
+    clock.advance(timedelta(minutes=15))
+    assert sending.send_invitation(invitation.id) == "unknown"
+    db.session.refresh(delivery)
+    assert delivery.state == "unknown" and delivery.provider_id is None
+    assert twilio_api.sent("/Messages.json") == []
+
+
+@pytest.mark.app_config(TWILIO_MESSAGING_SERVICE_SID=MESSAGING_SERVICE_SID)
+def test_a_messaging_service_sms_is_recognised_by_its_service(app, invite, twilio_api):
+    invitation = invite()
+    delivery = _crashed_mid_send(invitation, "sms")
+    ours = twilio_sid("SM")
+    other_service = "MG" + "1" * 32
+    twilio_api.answer(
+        "/Messages.json",
+        message_page(
+            _message(twilio_sid("SM"), messaging_service_sid=other_service),
+            _message(ours, messaging_service_sid=MESSAGING_SERVICE_SID, **{"from": "+15005550001"}),
+        ),
+        method="GET",
+    )
+    assert TwilioChannel().reconcile(delivery.id).provider_id == ours
+
+
+def test_a_call_twilio_placed_before_a_crash_is_reconciled(app, invite, twilio_api):
+    invitation = invite()
+    delivery = _crashed_mid_send(invitation, "voice")
+    ours = twilio_sid("CA")
+    call = {
+        "sid": ours,
+        "account_sid": ACCOUNT_SID,
+        "from": FROM_NUMBER,
+        "to": PHONE,
+        "direction": "outbound-api",
+        "status": "queued",
+        "date_created": format_datetime(NOW + timedelta(seconds=1)),
+        "start_time": None,
+    }
+    twilio_api.answer("/Calls.json", call_page(call), method="GET")
+    verdict = TwilioChannel().reconcile(delivery.id)
+    assert verdict.ok and verdict.provider_id == ours
+    [lookup] = twilio_api.sent("/Calls.json", method="GET")
+    assert (lookup.value("To"), lookup.value("From")) == (PHONE, FROM_NUMBER)
+
+
+def test_when_twilio_cannot_say_reconcile_answers_nobody_knows(invite, twilio_api):
+    invitation = invite()
+    delivery = _crashed_mid_send(invitation, "sms")
+    twilio_api.fail("/Messages.json", 503, 20503, "Service Unavailable", method="GET")
+    assert TwilioChannel().reconcile(delivery.id) is None
+    assert TwilioChannel().reconcile(10**9) is None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Delivery)) == 1
