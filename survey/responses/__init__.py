@@ -1,0 +1,1 @@
+"""Answers from every channel: one way in for answers, one for refusals."""
