@@ -38,6 +38,8 @@ pytest_plugins = [
     "tests.fixtures.admin",
     "tests.fixtures.designer",
     "tests.fixtures.twilio",
+    "tests.fixtures.smtp",
+    "tests.fixtures.webhooks",
 ]
 
 

@@ -17,7 +17,20 @@ from survey.models.customer import customer_address
 
 # Delivery states after which the message may have reached the customer (a refused
 # or undelivered attempt did not; an interrupted one may have).
-_MAY_HAVE_REACHED = ("sending", "sent", "queued", "delivered", "unknown")
+# Delivery states after which the message may have reached the address (a call: was picked up
+# or may still be).
+_MAY_HAVE_REACHED = (
+    "sending",
+    "sent",
+    "accepted",
+    "scheduled",
+    "queued",
+    "delivered",
+    "unknown",
+    "ringing",
+    "in_progress",
+    "answered",
+)
 
 
 def has_open_complaint(customer: Customer) -> bool:
