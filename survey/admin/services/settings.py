@@ -114,6 +114,7 @@ PARSERS = {
     "holidays": _dates,
     "makeup_workdays": _dates,
     "publish_needs_approval": _yes,
+    "sms_two_way_mainland": _yes,
 }
 
 
@@ -163,7 +164,7 @@ def effects(changed: dict[str, Any], values: dict[str, Any]) -> list[str]:
         said.append(
             str(
                 _l(
-                    "SMS previews will now end with %(signature)s.",
+                    "SMS previews will now start with %(signature)s.",
                     signature=values["sms_signature"],
                 )
             )
@@ -224,6 +225,12 @@ def effects(changed: dict[str, Any], values: dict[str, Any]) -> list[str]:
             str(_l("Publishing a survey now needs a second manager's approval."))
             if values["publish_needs_approval"]
             else str(_l("Managers now publish surveys without a second approval."))
+        )
+    if "sms_two_way_mainland" in changed:
+        said.append(
+            str(_l("Mainland China numbers now get two-way SMS where a rule asks for it."))
+            if values["sms_two_way_mainland"]
+            else str(_l("Mainland China numbers now get the link SMS, with an unsubscribe link."))
         )
     if "link_lifetime_hours" in changed:
         said.append(
