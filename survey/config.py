@@ -12,6 +12,8 @@ ENV_KEYS: dict[str, str] = {
     "SURVEY_SECRET_KEY": "SECRET_KEY",
     "SURVEY_PUBLIC_URL": "SURVEY_PUBLIC_URL",
     "SURVEY_SMTP_URL": "SURVEY_SMTP_URL",
+    "SURVEY_SMTP_TIMEOUT_SECONDS": "SURVEY_SMTP_TIMEOUT_SECONDS",
+    "SURVEY_MAIL_FROM": "SURVEY_MAIL_FROM",
     "SURVEY_TIMEZONE": "SURVEY_TIMEZONE",
     "SURVEY_PROXY_FIX": "SURVEY_PROXY_FIX",
     "SURVEY_RATELIMIT_STORAGE_URL": "RATELIMIT_STORAGE_URI",
@@ -33,6 +35,7 @@ class Defaults:
     SURVEY_QUEUE_URL: str | None = None  # filled from the instance path
     SURVEY_PUBLIC_URL: str | None = None  # default: where SURVEY_HOST and SURVEY_PORT serve
     SURVEY_SMTP_URL: str | None = None
+    SURVEY_SMTP_TIMEOUT_SECONDS = 10  # each connect, read and write with the mail server
     SURVEY_MAIL_FROM = "survey@localhost"
     SURVEY_TIMEZONE = "Asia/Shanghai"
     SURVEY_PROXY_FIX = "0"  # "1" (or a hop count) behind a reverse proxy

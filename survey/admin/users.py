@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -26,13 +26,12 @@ def _user_or_404(user_id: int) -> User:
 
 
 def _link_page(user: User, token: str, purpose: str):
-    base = current_app.config["SURVEY_PUBLIC_URL"]
-    link = base + url_for("account.set_password", token=token)
     lifetime = service.INVITE_LIFETIME if purpose == "invite" else service.RESET_LIFETIME
     return render_template(
         "admin/users/link.html",
         user=user,
-        link=link,
+        link=service.link_url(token),
+        mail=service.email_link(user, token, purpose),
         purpose=purpose,
         hours=int(lifetime.total_seconds() // 3600),
     )
@@ -50,19 +49,19 @@ def users():
 @bp.route("/users/invite", methods=["GET", "POST"])
 @role_required("admin")
 def invite_user():
-    """Invite a staff member: create their account and show a one-time set-password link."""
+    """Invite a staff member: create their account and e-mail or show a one-time password link."""
     form = forms.InviteForm()
     if form.validate_on_submit():
         try:
             user, token = service.invite(
-                _actor(), form.email.data, form.role.data, form.name.data or ""
+                _actor(), form.email.data, form.role.data, form.name.data or "", form.locale.data
             )
         except service.UserError as error:
             form.email.errors.append(str(error))
         else:
             db.session.commit()
             return _link_page(user, token, "invite")
-    return render_template("admin/users/invite.html", form=form)
+    return render_template("admin/users/invite.html", form=form, mailed=service.links_are_emailed())
 
 
 @bp.route("/users/<int:user_id>")

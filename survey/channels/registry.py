@@ -12,11 +12,13 @@ from flask import current_app
 
 from survey.channels.base import Channel, Message, SendResult
 from survey.channels.outbox import OutboxChannel
+from survey.channels.smtp import SmtpChannel
 from survey.channels.twilio import TwilioChannel
 
 # Provider name (stored on each delivery) -> its class, in order of preference.
 PROVIDERS: dict[str, type[Channel]] = {
     "twilio": TwilioChannel,
+    "smtp": SmtpChannel,
     "outbox": OutboxChannel,
 }
 

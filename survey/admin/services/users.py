@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from survey import audit, clock
+from survey import audit, clock, settings
 from survey.auth import service as auth_service
+from survey.channels import smtp
 from survey.extensions import db
 from survey.models import PasswordLink, User
 from survey.models.user import ROLES
@@ -70,15 +76,22 @@ def _issue_link(user: User, purpose: str, actor: User) -> str:
     return token
 
 
-def invite(actor: User, email: str, role: str, name: str = "") -> tuple[User, str]:
-    """Create an account without a password; return it and the token of its set-password link."""
+def invite(
+    actor: User, email: str, role: str, name: str = "", locale: str | None = None
+) -> tuple[User, str]:
+    """Create an account without a password; return it and the token of its set-password link.
+
+    ``locale`` is the language of their pages and of the e-mail that brings the link.
+    """
     email = email.strip().lower()
     if db.session.scalar(sa.select(User.id).where(User.email == email)):
         raise UserError(_l("An account with this e-mail address exists already."))
     if role not in ROLES:
         raise UserError(_l("Choose one of the roles."))
     try:
-        user = auth_service.create_user(email, role, None, name=name.strip())
+        user = auth_service.create_user(
+            email, role, None, name=name.strip(), locale=locale if locale in ("zh", "en") else None
+        )
     except auth_service.AccountError as error:
         raise UserError(_l("Enter a valid e-mail address.")) from error
     db.session.flush()
@@ -172,3 +185,76 @@ def set_password_from_link(link: PasswordLink, password: str) -> User:
 
 def has_password(user: User) -> bool:
     return bool(user.password_hash)
+
+
+@dataclass(frozen=True)
+class LinkMail:
+    """How e-mailing a set-password link went; ``error`` says why it did not arrive."""
+
+    sent: bool
+    error: str | None = None
+
+
+def links_are_emailed() -> bool:
+    """Whether set-password links go out by e-mail here (SMTP is configured)."""
+    return smtp.mail_configured()
+
+
+def link_url(token: str) -> str:
+    """Return the absolute set-password address of a link's token."""
+    return current_app.config["SURVEY_PUBLIC_URL"] + url_for("account.set_password", token=token)
+
+
+def email_link(user: User, token: str, purpose: str) -> LinkMail | None:
+    """E-mail the user their set-password link in their language; None when no e-mail is sent.
+
+    Without SMTP the admin passes the link on, as before; a failed send is reported, not
+    raised, so the admin can still hand the link over.
+    """
+    if not links_are_emailed():
+        return None
+    link = open_link(token)
+    if link is None:
+        return LinkMail(sent=False, error=_("the link no longer works"))
+    lang = (
+        user.locale if user.locale in ("zh", "en") else current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
+    with force_locale(lang):
+        subject, text = _link_mail(user, link_url(token), link.expires_at, purpose, lang)
+    result = smtp.send_staff_mail(user.email, subject, text, lang)
+    return LinkMail(sent=True) if result.ok else LinkMail(sent=False, error=result.error)
+
+
+def _link_mail(
+    user: User, url: str, expires_at: datetime, purpose: str, lang: str
+) -> tuple[str, str]:
+    bank = settings.get(f"bank_name_{lang}")
+    zone = user.timezone or settings.get("default_timezone")
+    until = f"{expires_at.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} ({zone})"
+    if purpose == "invite":
+        subject = _("%(bank)s satisfaction surveys: choose your password", bank=bank)
+        opening = _(
+            "%(bank)s has made you an account on its satisfaction survey platform. "
+            "Choose your password with this link:",
+            bank=bank,
+        )
+    else:
+        subject = _("%(bank)s satisfaction surveys: your new password link", bank=bank)
+        opening = _(
+            "A new password link has been made for your account on the satisfaction survey "
+            "platform of %(bank)s. Choose your password with it:",
+            bank=bank,
+        )
+    lines = [
+        _("Hello %(name)s,", name=user.name or user.email),
+        "",
+        opening,
+        "",
+        url,
+        "",
+        _("The link works once, until %(time)s.", time=until),
+        _("If you did not expect this e-mail, ignore it: nothing changes until the link is used."),
+        "",
+        bank,
+    ]
+    return subject, "\n".join(lines)
