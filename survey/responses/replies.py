@@ -319,3 +319,13 @@ def parse_keypad(
         return Keypad("answer", {1: 1, 2: 0}[value]) if value in (1, 2) else Keypad("invalid")
     allowed = range(1, n_choices + 1) if kind == "single_choice" else SCALES[kind]
     return Keypad("answer", value) if value in allowed else Keypad("invalid")
+
+
+def storable(text: str | None, limit: int = MAX_TEXT) -> str:
+    """What of a hostile text we keep as received: no NUL or lone surrogates, capped.
+
+    PostgreSQL refuses NUL in text and UTF-8 cannot carry a lone surrogate; the
+    rest (any script, emoji, markup) is kept as it came, for the record.
+    """
+    cleaned = (text or "").replace("\x00", "")
+    return cleaned.encode("utf-8", "replace").decode("utf-8")[:limit]

@@ -31,7 +31,6 @@ from survey.responses import answers, optouts, replies
 log = logging.getLogger(__name__)
 
 SMS = "sms"
-MAX_STORED = 2000
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -241,7 +240,7 @@ def _record(message_id: str, number: str, body: str, invitation_id: int | None, 
             key=message_id,
             invitation_id=invitation_id,
             address=number[:254],
-            body=storable(body),
+            body=replies.storable(body),
             answer=reply,
         )
     )
@@ -251,10 +250,3 @@ def _record(message_id: str, number: str, body: str, invitation_id: int | None, 
         db.session.rollback()
         return False
     return True
-
-
-def storable(text: str) -> str:
-    """What of a hostile text we keep: no NUL or lone surrogates (PostgreSQL refuses them), capped."""
-    cleaned = (text or "").replace("\x00", "")
-    cleaned = cleaned.encode("utf-8", "replace").decode("utf-8")
-    return cleaned[:MAX_STORED]

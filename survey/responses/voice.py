@@ -219,7 +219,7 @@ def _remember(invitation: Invitation, call_id: str, place: str, pressed: str, st
             kind=VOICE,
             key=_key(call_id, place),
             invitation_id=invitation.id,
-            body=pressed[:200],
+            body=replies.storable(pressed, 200),
             answer=step.dumps(),
         )
     )
