@@ -16,6 +16,7 @@ from survey.channels.smtp import SmtpChannel, SmtpUrlError, parse_url
 from survey.dispatch import sending
 from survey.extensions import db
 from survey.models import Invitation, Response, User
+from tests.fixtures.browser import screenshot
 from tests.fixtures.dispatch import interaction_body
 from tests.fixtures.smtp import PLAIN_AUTH, SMTP_PASSWORD, RecordingHandler, free_port
 
@@ -148,15 +149,17 @@ def test_the_invitation_email_fits_a_390_pixel_phone_without_sideways_scrolling(
     assert sending.send_invitation(invitation.id) == "sent"
     html = smtp_server.handler.messages()[0].get_body(("html",)).get_content()
     phone_page.set_content(html)
+    screenshot(phone_page, f"email-invitation-{locale}-390")
     width = phone_page.evaluate("document.documentElement.scrollWidth")
     assert phone_page.viewport_size["width"] == 390
     assert width <= 390, f"the e-mail is {width} px wide on a 390 px screen"
     buttons = phone_page.locator("a[href*='?score=']")
     assert buttons.count() == 5
-    for n in range(5):
-        box = buttons.nth(n).bounding_box()
+    boxes = [buttons.nth(n).bounding_box() for n in range(5)]
+    for box in boxes:
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390
         assert box["height"] >= 36, "a button big enough for a thumb"
+    assert len({round(box["y"]) for box in boxes}) == 1, "the five buttons stand in one even row"
 
 
 # --- how failures are told ------------------------------------------------------------------
@@ -175,7 +178,8 @@ def test_a_refused_mailbox_fails_that_delivery_only(
     assert sending.send_invitation(fine.id) == "sent"
     db.session.refresh(refused)
     (delivery,) = refused.deliveries
-    assert delivery.state == "failed" and "550" in delivery.error
+    assert delivery.state == "failed" and delivery.error_code == "550"
+    assert "No such mailbox" in delivery.error
     assert [e.rcpt_tos for e in smtp_server.handler.envelopes] == [["ok@example.cn"]]
 
 
@@ -227,6 +231,37 @@ def test_a_mail_server_that_is_down_holds_email_and_says_where_it_looked(
     (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert f"127.0.0.1:{port}" in record.getMessage()
     assert SMTP_PASSWORD not in caplog.text
+
+
+def test_while_the_mail_server_is_down_the_invitation_waits_and_goes_out_once_it_is_back(
+    app, start_smtp, post_interaction, dispatch_ready
+):
+    app.config["SURVEY_SMTP_URL"] = f"smtp://127.0.0.1:{free_port()}"
+    invitation = _invitation(post_interaction)
+    assert sending.send_invitation(invitation.id) == "held"
+    db.session.refresh(invitation)
+    assert invitation.state == "scheduled" and invitation.scheduled_at > clock.now()
+    (held,) = invitation.deliveries
+    assert held.state == "held" and "127.0.0.1" in held.error
+
+    server = start_smtp()
+    _use(app, server)
+    clock.freeze(invitation.scheduled_at)
+    assert sending.send_invitation(invitation.id) == "sent"
+    assert len(server.handler.envelopes) == 1
+
+
+def test_silence_after_the_message_was_handed_over_is_never_sent_again(
+    app, start_smtp, post_interaction, dispatch_ready
+):
+    server = start_smtp(RecordingHandler(stall_at="data"))
+    _use(app, server, SURVEY_SMTP_TIMEOUT_SECONDS=0.3)
+    invitation = _invitation(post_interaction)
+    assert sending.send_invitation(invitation.id) == "unknown"
+    db.session.refresh(invitation)
+    (delivery,) = invitation.deliveries
+    assert delivery.state == "unknown" and delivery.provider_id.startswith("<")
+    assert sending.send_invitation(invitation.id) == "skipped"
 
 
 @PLAIN_AUTH
