@@ -362,6 +362,25 @@ def test_silence_after_the_message_was_sent_is_unknown_and_keeps_the_message_id(
     assert result.provider_id and result.provider_id.startswith("<")
 
 
+def test_a_recipient_address_with_a_line_break_fails_without_reaching_the_server(
+    app, smtp_server, post_interaction, dispatch_ready
+):
+    _use(app, smtp_server)
+    invitation = _invitation(post_interaction)
+    result = _send_directly(invitation, "li@example.cn\r\nBcc: all@example.cn")
+    assert not result.ok and not result.retryable and not result.held and not result.unknown
+    assert smtp_server.handler.envelopes == []
+
+
+def test_a_sender_address_that_is_not_one_holds_email(
+    app, smtp_server, post_interaction, dispatch_ready
+):
+    _use(app, smtp_server)
+    app.config["SURVEY_MAIL_FROM"] = "survey bank"
+    result = _send_directly(_invitation(post_interaction))
+    assert result.held and "SURVEY_MAIL_FROM" in result.error
+
+
 def test_smtp_cannot_be_asked_what_became_of_a_message(app):
     assert SmtpChannel().reconcile(1) is None
 

@@ -16,8 +16,10 @@ import smtplib
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import Policy
 from email.utils import format_datetime, make_msgid
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -147,14 +149,32 @@ def deliver(
     except SmtpUrlError as error:
         log.error("e-mail held: %s", error)
         return SendResult(ok=False, held=True, error=str(error))
+    sender = config.get("SURVEY_MAIL_FROM") or ""
+    if not _plain_address(sender):
+        # Every e-mail would carry it: a configuration fault, not this message's.
+        log.error("e-mail held: SURVEY_MAIL_FROM is not an e-mail address")
+        return SendResult(ok=False, held=True, error="SURVEY_MAIL_FROM is not an e-mail address")
     try:
         email = build_email(to, subject, text, html=html, headers=headers, language=language)
-    except (ValueError, TypeError) as error:
-        # An address the e-mail library cannot write (a bad From, a recipient with a
-        # line break): no retry will change it.
+        recipient = email["To"].addresses[0].addr_spec
+        # Written out now, so a message that cannot be put on the wire never opens a connection.
+        payload = email.as_bytes(policy=_wire_policy(email, not (sender + recipient).isascii()))
+    except (ValueError, TypeError, IndexError, MessageError) as error:
+        # A recipient address the e-mail library cannot write (a line break, no address at
+        # all): no retry will change it.
         return SendResult(ok=False, error=f"the e-mail cannot be written: {error}")
     timeout = float(config.get("SURVEY_SMTP_TIMEOUT_SECONDS") or 10)
-    return _converse(server, email, timeout)
+    return _converse(server, sender, recipient, email["Message-ID"], payload, timeout)
+
+
+def _plain_address(address: str) -> bool:
+    local, at, domain = address.rpartition("@")
+    return bool(local and at and domain) and not any(c in address for c in " \t\r\n<>,")
+
+
+def _wire_policy(email: EmailMessage, utf8: bool) -> Policy:
+    # SMTP wants CRLF line ends; the e-mail package writes bare LF by default.
+    return email.policy.clone(linesep="\r\n", utf8=utf8)
 
 
 def build_email(
@@ -169,7 +189,7 @@ def build_email(
     """Return the MIME message: text (and HTML) in UTF-8, the bank as sender, a fresh Message-ID."""
     lang = "en" if language.lower().startswith("en") else "zh"
     sender = current_app.config.get("SURVEY_MAIL_FROM") or "survey@localhost"
-    domain = sender.rpartition("@")[2] or "localhost"
+    domain = sender.rpartition("@")[2]
     email = EmailMessage()
     email["From"] = Address(display_name=settings.get(f"bank_name_{lang}"), addr_spec=sender)
     email["To"] = to
@@ -239,10 +259,14 @@ def _open(server: SmtpServer, timeout: float) -> smtplib.SMTP:
     return smtp
 
 
-def _converse(server: SmtpServer, email: EmailMessage, timeout: float) -> SendResult:
-    message_id = email["Message-ID"]
-    sender = email["From"].addresses[0].addr_spec
-    recipient = email["To"].addresses[0].addr_spec if email["To"].addresses else str(email["To"])
+def _converse(
+    server: SmtpServer,
+    sender: str,
+    recipient: str,
+    message_id: str,
+    payload: bytes,
+    timeout: float,
+) -> SendResult:
     try:
         smtp = _open(server, timeout)
     except UnicodeEncodeError:
@@ -271,12 +295,10 @@ def _converse(server: SmtpServer, email: EmailMessage, timeout: float) -> SendRe
         except (OSError, smtplib.SMTPException) as error:
             # The server went away or went silent before it had the message.
             return _held(server, error)
-        # SMTP wants CRLF line ends; the e-mail package writes bare LF by default.
-        policy = email.policy.clone(linesep="\r\n", utf8=bool(options))
         try:
             # data() raises only when DATA itself is refused; the verdict on the message
             # comes back as its return value.
-            code, reply = smtp.data(email.as_bytes(policy=policy))
+            code, reply = smtp.data(payload)
         except smtplib.SMTPDataError as error:
             return _refused(error.smtp_code, error.smtp_error, "message refused")
         except (OSError, smtplib.SMTPException) as error:
