@@ -34,7 +34,7 @@ def test_two_way_sms_sends_each_question_signed_first_and_ending_with_how_to_sto
 def test_two_way_and_link_sms_put_the_signature_and_stop_text_in_the_same_places(make_survey):
     version = make_survey("post_interaction").versions[0]
     for lang in ("zh", "en"):
-        two_way, link = checks.sms_previews(version, lang)
+        two_way, link, _mainland = checks.sms_previews(version, lang)
         first_question, link_text = two_way.messages[0].text, link.messages[0].text
         signature = "【示例银行】" if lang == "zh" else "[Example Bank]"
         stop = "回复TD退订" if lang == "zh" else "Reply STOP to opt out"
@@ -53,6 +53,9 @@ def test_preview_counts_segments_per_message_and_for_the_whole_survey(manager_cl
     assert _segments_shown(page, "link") == link.total_segments
     assert link.messages[0].count.encoding == "UCS-2"
     assert "回复TD退订" in link.messages[0].text and "/s/" in link.messages[0].text
+    mainland = checks.sms_previews(version, "zh")[2]
+    assert _segments_shown(page, "link_mainland") == mainland.total_segments == 2
+    assert "退订：http://survey.test/u/" in mainland.messages[0].text
 
 
 def test_english_preview_of_an_english_survey_is_cheaper_than_chinese(manager_client, make_survey):

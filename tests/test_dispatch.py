@@ -318,6 +318,21 @@ def test_sms_text_is_in_the_customers_language_and_says_how_to_stop(invite, disp
     )
     assert messages.sms_text(en).startswith("[Example Bank] Thank you for contacting us.")
     assert messages.sms_text(en).endswith("Reply STOP to opt out")
+    unsubscribe = f"http://survey.test/u/{zh.unsubscribe_token}"
+    assert messages.sms_text(zh, mainland=True) == (
+        f"【示例银行】感谢您联系示例银行，请花一分钟评价本次服务：{link} 退订：{unsubscribe}"
+    )
+
+
+def test_a_mainland_number_gets_the_registered_template_and_an_unsubscribe_link(
+    invite, dispatch_ready
+):
+    invitation, _ = invite()  # +8613800138000
+    message = messages.render(invitation, "sms", "+8613800138000")
+    assert message.body == messages.sms_text(invitation, mainland=True)
+    assert "回复TD退订" not in message.body
+    elsewhere = messages.render(invitation, "sms", "+85291234567")
+    assert elsewhere.body.endswith("回复TD退订")
 
 
 def test_email_offers_one_click_ratings_and_an_unsubscribe_link(invite, dispatch_ready):

@@ -41,7 +41,9 @@ def test_admin_sees_the_sms_as_the_customer_would_with_a_clickable_link(
     html = page.get_data(as_text=True)
     link = f"http://survey.test/s/{invitation.token}"
     assert f'<a href="{link}"' in html
-    assert "【示例银行】您好" in html and "回复TD退订" in html
+    # A mainland number gets the registered template, with an unsubscribe link to stop.
+    assert "【示例银行】感谢您联系示例银行" in html and "回复TD退订" not in html
+    assert f'<a href="http://survey.test/u/{invitation.unsubscribe_token}"' in html
     assert "+8613800138000" in html
 
 

@@ -49,7 +49,7 @@ def render(invitation: Invitation, channel: str, to: str) -> Message:
         if sms_mode(invitation, to) == "two_way":
             body = scripts.two_way_messages(invitation.version, _lang(invitation))[0]
         else:
-            body = sms_text(invitation, to)
+            body = sms_text(invitation, mainland=not replies_reach_us(to))
         return Message(channel="sms", to=to, body=body, invitation_id=invitation.id)
     if channel == "email":
         return email_message(invitation, to)
@@ -109,16 +109,15 @@ def mainland_template(lang: str, link: str = "{link}", unsubscribe: str = "{unsu
     )
 
 
-def sms_text(invitation: Invitation, phone: str | None = None) -> str:
+def sms_text(invitation: Invitation, mainland: bool = False) -> str:
     """Return the link-mode SMS: the signature, one sentence, the link, how to stop.
 
-    To a number whose replies cannot reach us (or with no number: the designer's
-    preview, for the bank's mainland customers), the fixed mainland template
-    with an unsubscribe link instead of a keyword.
+    To a number whose replies cannot reach us (``mainland``), the fixed mainland
+    template, with an unsubscribe link instead of a keyword to reply.
     """
     lang = _lang(invitation)
     link = survey_link(invitation)
-    if phone is None or not replies_reach_us(phone):
+    if mainland:
         return mainland_template(lang, link, unsubscribe_link(invitation))
     if lang == "zh":
         return signed_sms(f"您好，感谢您近期联系我们。请花一分钟评价本次服务：{link}", "zh")

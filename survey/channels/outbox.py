@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from survey.channels.base import Message, SendResult
 from survey.extensions import db
 from survey.models import OutboxMessage
+from survey.responses.replies import storable
 
 
 class OutboxChannel:
@@ -61,3 +62,31 @@ class OutboxChannel:
 
 def provider_id(outbox_message_id: int) -> str:
     return f"outbox-{outbox_message_id}"
+
+
+def record_conversation(
+    invitation_id: int | None, channel: str, customer: str, said: str, answered: str | None
+) -> None:
+    """Keep a customer's reply and our answer to it, as their phone would show them.
+
+    The caller commits.
+    """
+    db.session.add(
+        OutboxMessage(
+            invitation_id=invitation_id,
+            direction="in",
+            channel=channel,
+            to=customer,
+            body=storable(said),
+        )
+    )
+    if answered:
+        db.session.add(
+            OutboxMessage(
+                invitation_id=invitation_id,
+                direction="out",
+                channel=channel,
+                to=customer,
+                body=answered,
+            )
+        )

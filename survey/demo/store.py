@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import random
-import secrets
 from datetime import timedelta
 
 from survey.demo import answers, invitations, org
 from survey.demo.bulk import Progress, insert_rows
 from survey.demo.interactions import DemoInteraction
 from survey.models import Answer, Delivery, Interaction, Invitation, OptOut, Response
+from survey.models.invitation import new_token
 
 
 def insert_interactions(
@@ -65,8 +65,8 @@ def insert_invitations(
                 "sms_mode": planned.sms_mode,
                 "locale": interaction.customer.locale,
                 # Tokens come from the secrets module even here: they open real survey pages.
-                "token": secrets.token_urlsafe(32),
-                "unsubscribe_token": secrets.token_urlsafe(32),
+                "token": new_token(),
+                "unsubscribe_token": new_token(),
                 "state": planned.state,
                 "scheduled_at": planned.scheduled_at,
                 "sent_at": planned.sent_at,

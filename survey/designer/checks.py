@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -10,6 +9,7 @@ from flask_babel import gettext as _
 from survey.channels import scripts, segments
 from survey.designer import conditions
 from survey.models import Invitation, SurveyVersion
+from survey.models.invitation import new_token
 
 LANGS = ("zh", "en")
 MAX_TWO_WAY_QUESTIONS = 3
@@ -37,23 +37,26 @@ def _sms(mode: str, lang: str, texts: list[str]) -> SmsPreview:
     return SmsPreview(mode, lang, [SmsMessage(t, segments.count(t)) for t in texts])
 
 
-def link_sms_text(version: SurveyVersion, lang: str) -> str:
+def link_sms_text(version: SurveyVersion, lang: str, mainland: bool = False) -> str:
     """The link-mode invitation exactly as the sending channel renders it."""
     from survey.channels import messages
 
     # A stand-in invitation, never stored: the real renderer, with a token of the real length.
-    invitation = Invitation(
-        token=secrets.token_urlsafe(32), unsubscribe_token=secrets.token_urlsafe(32), locale=lang
-    )
+    invitation = Invitation(token=new_token(), unsubscribe_token=new_token(), locale=lang)
     invitation.version = version
-    return messages.sms_text(invitation)
+    return messages.sms_text(invitation, mainland=mainland)
 
 
 def sms_previews(version: SurveyVersion, lang: str) -> list[SmsPreview]:
-    """Both SMS modes in one language, message by message, each with its segment count."""
+    """Every SMS form in one language, message by message, each with its segment count.
+
+    Two-way and link mode where replies reach us, and the fixed link template that
+    mainland China numbers get (Twilio cannot receive their replies).
+    """
     return [
         _sms("two_way", lang, scripts.two_way_messages(version, lang)),
         _sms("link", lang, [link_sms_text(version, lang)]),
+        _sms("link_mainland", lang, [link_sms_text(version, lang, mainland=True)]),
     ]
 
 
@@ -83,7 +86,11 @@ def warnings(version: SurveyVersion) -> list[str]:
                         _(
                             "%(mode)s SMS %(number)d in %(lang)s needs %(segments)d segments "
                             "(more than %(max)d): shorten it.",
-                            mode=_("Two-way") if preview.mode == "two_way" else _("Link"),
+                            mode={
+                                "two_way": _("Two-way"),
+                                "link": _("Link"),
+                                "link_mainland": _("Mainland link"),
+                            }[preview.mode],
                             number=number,
                             lang=_("Chinese") if lang == "zh" else _("English"),
                             segments=message.count.segments,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 from survey import clock, settings
@@ -10,6 +9,7 @@ from survey.channels import messages, scripts
 from survey.designer import trail
 from survey.extensions import db
 from survey.models import Customer, Invitation, OutboxMessage, SurveyVersion
+from survey.models.invitation import new_token
 
 TEST_MARK = {"zh": "【测试】", "en": "[TEST] "}
 # In an SMS the mark follows the signature, which must stay first, and is not in 【】,
@@ -33,8 +33,8 @@ def send(version: SurveyVersion, lang: str, email: str, phone: str | None) -> in
     """
     # A stand-in invitation, never stored, so the real renderers produce the real texts.
     invitation = Invitation(
-        token=secrets.token_urlsafe(32),
-        unsubscribe_token=secrets.token_urlsafe(32),
+        token=new_token(),
+        unsubscribe_token=new_token(),
         locale=lang,
         expires_at=clock.now() + timedelta(hours=int(settings.get("link_lifetime_hours"))),
     )
@@ -51,7 +51,11 @@ def send(version: SurveyVersion, lang: str, email: str, phone: str | None) -> in
         )
     ]
     if phone:
-        texts = [messages.sms_text(invitation), *scripts.two_way_messages(version, lang)]
+        texts = [
+            messages.sms_text(invitation, mainland=True),
+            messages.sms_text(invitation),
+            *scripts.two_way_messages(version, lang),
+        ]
         rows += [
             OutboxMessage(channel="sms", to=phone, subject="", body=_marked_sms(t, lang))
             for t in texts

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +21,7 @@ from survey import clock
 from survey.dispatch import decide
 from survey.extensions import db
 from survey.models import Address, Agent, BusinessLine, Customer, Interaction, Invitation, Team
+from survey.models.invitation import new_token
 
 log = logging.getLogger(__name__)
 
@@ -166,9 +166,8 @@ def _store(data: InteractionInput) -> tuple[Interaction, Invitation | None]:
         channels=list(decision.channels),
         sms_mode=decision.rule.sms_mode,
         locale=customer.locale,
-        # 32 random bytes: 256 bits, far past the 128 that DESIGN.md asks of a token.
-        token=secrets.token_urlsafe(32),
-        unsubscribe_token=secrets.token_urlsafe(32),
+        token=new_token(),
+        unsubscribe_token=new_token(),
         state="scheduled",
         scheduled_at=decision.scheduled_at,
         expires_at=decision.expires_at,

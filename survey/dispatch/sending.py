@@ -9,6 +9,7 @@ it and asks the provider what happened instead of sending again.
 from __future__ import annotations
 
 import logging
+import random
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -57,7 +58,10 @@ def send_invitation(invitation_id: int) -> str:
 
     The answer is one of ``sent``, ``failed``, ``expired``, ``cancelled``, ``deferred`` (due
     outside the customer's allowed hours: scheduled again for the next allowed start),
-    ``skipped`` (not due, or another worker has it), ``reconciled`` or ``unknown``.
+    ``held`` (the provider is misconfigured: tried again in a few minutes), ``retrying``
+    (the provider did not take it, e.g. HTTP 429: the same channel again after a pause),
+    ``skipped`` (not due, or another worker has it), ``reconciled`` or ``unknown`` (the
+    provider may have taken it: never sent again).
     """
     if _claim(invitation_id):
         return _send_claimed(invitation_id)
@@ -157,6 +161,10 @@ def _send_claimed(invitation_id: int) -> str:
             _hold(invitation, delivery, result)
             db.session.commit()
             return "held"
+        if result.retryable and _retries(invitation, channel_name) < MAX_RETRIES:
+            _retry_later(invitation, delivery, result)
+            db.session.commit()
+            return "retrying"
         delivery.state = "failed"
         delivery.error = result.error
         delivery.error_code = result.code
@@ -194,6 +202,34 @@ def _send_claimed(invitation_id: int) -> str:
 
 # A configuration fault (SMTP down, Twilio credentials refused) holds sends this long.
 HOLD_FOR = timedelta(minutes=5)
+
+
+# The provider certainly did not take the message (HTTP 429, refused before sending):
+# the same channel is tried again, backing off, this many times before the next channel.
+MAX_RETRIES = 5
+RETRY_BASE = timedelta(seconds=30)
+
+
+def _retries(invitation: Invitation, channel: str) -> int:
+    return sum(1 for d in invitation.deliveries if d.channel == channel and d.state == "held")
+
+
+def _retry_later(invitation: Invitation, delivery: Delivery, result: SendResult) -> None:
+    """Try the same channel again after a growing, jittered pause; the delivery did not go."""
+    attempt = _retries(invitation, delivery.channel)
+    pause = RETRY_BASE * (2**attempt) * (1 + random.random() / 2)
+    delivery.state = "held"
+    delivery.error = result.error or "the provider asked us to try again later"
+    delivery.error_code = result.code
+    _defer(invitation, clock.now() + pause)
+    log.warning(
+        "invitation %s: %s via %s not taken (%s); trying again in %d s",
+        invitation.id,
+        delivery.channel,
+        delivery.provider,
+        result.error,
+        pause.total_seconds(),
+    )
 
 
 def _hold(invitation: Invitation, delivery: Delivery, result: SendResult) -> None:
