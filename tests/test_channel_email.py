@@ -208,6 +208,21 @@ def test_a_temporary_refusal_before_the_message_is_taken_can_be_retried(
     assert smtp_server.handler.envelopes == []
 
 
+def test_a_mailbox_that_is_full_for_now_gets_the_same_email_later(
+    app, smtp_server, post_interaction, dispatch_ready
+):
+    smtp_server.handler.refuse["full@example.cn"] = "451 4.2.2 Mailbox full, try later"
+    _use(app, smtp_server)
+    invitation = _invitation(post_interaction, email="full@example.cn")
+    assert sending.send_invitation(invitation.id) == "retrying"
+    db.session.refresh(invitation)
+    assert invitation.state == "scheduled" and invitation.scheduled_at > clock.now()
+    del smtp_server.handler.refuse["full@example.cn"]
+    clock.freeze(invitation.scheduled_at)
+    assert sending.send_invitation(invitation.id) == "sent"
+    assert [e.rcpt_tos for e in smtp_server.handler.envelopes] == [["full@example.cn"]]
+
+
 def test_a_temporary_refusal_of_the_message_itself_can_be_retried(
     app, smtp_server, post_interaction, dispatch_ready
 ):
