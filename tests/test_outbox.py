@@ -97,3 +97,124 @@ def test_an_absurd_page_number_is_an_empty_page_not_a_server_error(client_as):
     for page in ("99999999999999999999", "-5", "x"):
         assert admin.get(f"/dev/outbox?page={page}").status_code == 200
         assert admin.get(f"/admin/audit?page={page}").status_code == 200
+
+
+def _two_way_invitation(post_interaction, make_org, make_default_rule, channels=("sms",)):
+    make_org()
+    make_default_rule(channels=list(channels), sms_mode="two_way")
+    clock.freeze(datetime(2026, 11, 29, 3, 0, tzinfo=UTC))
+    customer = {"external_id": "C-HK", "phone": "+85291234567", "locale": "en"}
+    answer = post_interaction(interaction_body(customer=customer)).get_json()
+    assert sending.send_invitation(answer["invitation"]["id"]) == "sent"
+    return db.session.get(Invitation, answer["invitation"]["id"])
+
+
+def _newest_sms() -> OutboxMessage:
+    return db.session.scalar(
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.direction == "out", OutboxMessage.channel == "sms")
+        .order_by(OutboxMessage.id.desc())
+    )
+
+
+def test_an_admin_answers_a_two_way_sms_survey_by_replying_in_the_outbox(
+    client_as, post_interaction, make_org, make_default_rule
+):
+    invitation = _two_way_invitation(post_interaction, make_org, make_default_rule)
+    admin = client_as("admin")
+    for reply in ("5", "4", "5", "SKIP", "4", "9"):
+        answer = admin.post(f"/dev/outbox/{_newest_sms().id}/reply", data={"body": reply})
+        assert answer.status_code == 302
+    db.session.refresh(invitation)
+    assert invitation.state == "completed"
+    page = admin.get("/dev/outbox?lang=en").get_data(as_text=True)
+    assert "Thank you for your feedback" in page and "Reply from" in page
+    incoming = db.session.scalars(
+        sa.select(OutboxMessage.body).where(OutboxMessage.direction == "in")
+    ).all()
+    assert incoming == ["5", "4", "5", "SKIP", "4", "9"]
+
+
+def test_stop_from_the_outbox_stops_every_channel(
+    client_as, post_interaction, make_org, make_default_rule
+):
+    invitation = _two_way_invitation(post_interaction, make_org, make_default_rule)
+    client_as("admin").post(f"/dev/outbox/{_newest_sms().id}/reply", data={"body": "STOP"})
+    from survey.models import OptOut
+
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OptOut)) == 2
+    later = post_interaction(
+        interaction_body(
+            external_id="CALL-LATER",
+            customer={"external_id": "C-HK", "email": "hk@example.com"},
+        )
+    ).get_json()
+    assert later["suppression_reason"] == "opted_out"
+    db.session.refresh(invitation)
+    assert invitation.sms_question_key is None
+
+
+def test_an_empty_or_overlong_outbox_reply_is_refused_and_changes_nothing(
+    client_as, post_interaction, make_org, make_default_rule
+):
+    _two_way_invitation(post_interaction, make_org, make_default_rule)
+    admin = client_as("admin")
+    message = _newest_sms()
+    for body in ("   ", "5" * 2001):
+        page = admin.post(
+            f"/dev/outbox/{message.id}/reply?lang=en", data={"body": body}, follow_redirects=True
+        )
+        html = page.get_data(as_text=True)
+        assert "reply first" in html or "at most 2000 characters" in html
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.direction == "in")
+        )
+        == 0
+    )
+
+
+def test_an_admin_answers_a_call_from_the_outbox_key_by_key(
+    client_as, post_interaction, make_org, make_default_rule
+):
+    invitation = _two_way_invitation(post_interaction, make_org, make_default_rule, ("voice",))
+    message = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.channel == "voice"))
+    admin = client_as("admin")
+    page = admin.get(f"/dev/outbox/{message.id}/call?lang=en").get_data(as_text=True)
+    assert "Pick up" in page
+    page = admin.post(f"/dev/outbox/{message.id}/call?lang=en", data={"action": "pick_up"})
+    html = page.get_data(as_text=True)
+    assert "Hello, this is Example Bank" in html
+    for question, keys in enumerate(("5", "4", "5", "#", "4", "10#")):
+        html = admin.post(
+            f"/dev/outbox/{message.id}/call?lang=en",
+            data={"action": "press", "question": question, "attempt": 0, "digits": keys},
+        ).get_data(as_text=True)
+    assert "The call has ended" in html
+    db.session.refresh(invitation)
+    assert invitation.state == "completed"
+
+
+def test_a_call_left_ringing_in_the_outbox_moves_to_the_next_channel(
+    client_as, post_interaction, make_org, make_default_rule
+):
+    invitation = _two_way_invitation(
+        post_interaction, make_org, make_default_rule, ("voice", "sms")
+    )
+    message = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.channel == "voice"))
+    client_as("admin").post(f"/dev/outbox/{message.id}/call", data={"action": "no-answer"})
+    db.session.refresh(invitation)
+    assert invitation.deliveries[0].state == "no_answer" and invitation.state == "scheduled"
+    assert sending.send_invitation(invitation.id) == "sent"
+
+
+def test_only_admins_reach_the_outbox_actions(
+    client_as, post_interaction, make_org, make_default_rule
+):
+    _two_way_invitation(post_interaction, make_org, make_default_rule)
+    message = _newest_sms()
+    for role in ("manager", "quality"):
+        answer = client_as(role).post(f"/dev/outbox/{message.id}/reply", data={"body": "5"})
+        assert answer.status_code == 403
