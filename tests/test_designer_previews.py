@@ -175,3 +175,32 @@ def test_the_voice_call_says_what_the_preview_shows(manager_client, make_survey)
     assert "For 10, press 1, 0, then hash." in spoken[1]
     for line in spoken:
         assert line.replace("'", "&#39;") in text
+
+
+def test_a_test_send_goes_by_real_e_mail_when_smtp_is_configured(
+    app, manager_client, make_survey, smtp_server
+):
+    app.config.update(SURVEY_SMTP_URL=smtp_server.url, SURVEY_MAIL_FROM="survey@bank.example")
+    survey = make_survey("relationship_nps")
+    response = manager_client.post(
+        f"/designer/surveys/{survey.id}/test-send?lang=en",
+        data={"email": "manager@bank.example", "phone": "", "lang": "en"},
+        follow_redirects=True,
+    )
+    assert "1 test messages were sent to you for real" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 0
+    (mail,) = smtp_server.handler.messages()
+    assert mail["To"] == "manager@bank.example" and mail["Subject"].startswith("[TEST] ")
+
+
+def test_a_test_send_the_mail_server_refuses_says_why(app, manager_client, make_survey):
+    from tests.fixtures.smtp import free_port
+
+    app.config.update(SURVEY_SMTP_URL=f"smtp://127.0.0.1:{free_port()}")
+    survey = make_survey("relationship_nps")
+    page = manager_client.post(
+        f"/designer/surveys/{survey.id}/test-send?lang=en",
+        data={"email": "manager@bank.example", "phone": "", "lang": "en"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "A test message could not be sent: email manager@bank.example" in page

@@ -102,9 +102,14 @@ def send_test(survey_id: int):
             ),
             400,
         )
-    sent = test_send.send(version, form.lang.data, form.email.data, form.phone.data or None)
+    report = test_send.send(version, form.lang.data, form.email.data, form.phone.data or None)
     db.session.commit()
-    flash(_("%(n)d test messages are in the outbox.", n=sent), "success")
+    if report.outbox:
+        flash(_("%(n)d test messages are in the outbox.", n=report.outbox), "success")
+    if report.sent:
+        flash(_("%(n)d test messages were sent to you for real.", n=report.sent), "success")
+    for failure in report.failed:
+        flash(_("A test message could not be sent: %(why)s", why=failure), "error")
     return redirect(
         url_for(
             "designer.preview",

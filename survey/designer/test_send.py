@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from survey import clock, settings
-from survey.channels import messages, scripts
+from survey.channels import messages, registry, scripts
+from survey.channels.base import Message
 from survey.designer import trail
 from survey.extensions import db
 from survey.models import Customer, Invitation, OutboxMessage, SurveyVersion
@@ -24,12 +26,26 @@ def _marked_sms(text: str, lang: str) -> str:
     return signature + SMS_TEST_MARK[lang] + text.removeprefix(signature)
 
 
-def send(version: SurveyVersion, lang: str, email: str, phone: str | None) -> int:
-    """Write the e-mail, the link SMS and the two-way SMS to the outbox; return how many.
+@dataclass
+class SendReport:
+    """Where a test send went: messages left in the outbox, sent by a real provider, refused."""
 
-    Nothing is stored as an invitation, so a test send never counts against a
-    customer or a score; the audit trail records who sent it, and where. The
-    caller commits.
+    outbox: int = 0
+    sent: int = 0
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.outbox + self.sent + len(self.failed)
+
+
+def send(version: SurveyVersion, lang: str, email: str, phone: str | None) -> SendReport:
+    """Send the e-mail, the link SMS and the two-way SMS to the manager, as customers get them.
+
+    Each goes through the channel that would carry it to a customer: the real
+    provider (Twilio, SMTP) when configured, else the outbox. Nothing is stored as
+    an invitation or a delivery, so a test send never counts against a customer or
+    a score; the audit trail records who sent it, and where. The caller commits.
     """
     # A stand-in invitation, never stored, so the real renderers produce the real texts.
     invitation = Invitation(
@@ -41,29 +57,47 @@ def send(version: SurveyVersion, lang: str, email: str, phone: str | None) -> in
     invitation.version = version
     invitation.customer = Customer(external_id="test", name="", locale=lang)
     mail = messages.email_message(invitation, email)
-    rows = [
-        OutboxMessage(
-            channel="email",
-            to=email,
-            subject=TEST_MARK[lang] + mail.subject,
-            body=mail.body,
-            html=mail.html,
-        )
-    ]
+    outgoing = [replace(mail, subject=TEST_MARK[lang] + mail.subject)]
     if phone:
         texts = [
             messages.sms_text(invitation, mainland=True),
             messages.sms_text(invitation),
             *scripts.two_way_messages(version, lang),
         ]
-        rows += [
-            OutboxMessage(channel="sms", to=phone, subject="", body=_marked_sms(t, lang))
-            for t in texts
-        ]
-    db.session.add_all(rows)
+        outgoing += [Message(channel="sms", to=phone, body=_marked_sms(t, lang)) for t in texts]
+    report = SendReport()
+    for message in outgoing:
+        _send_one(message, report)
     trail.version_change(
         "survey.test_send",
         version,
-        after={"lang": lang, "email": email, "phone": phone, "messages": len(rows)},
+        after={
+            "lang": lang,
+            "email": email,
+            "phone": phone,
+            "messages": report.total,
+            "failed": report.failed,
+        },
     )
-    return len(rows)
+    return report
+
+
+def _send_one(message: Message, report: SendReport) -> None:
+    if registry.provider_for(message.channel) == "outbox":
+        db.session.add(
+            OutboxMessage(
+                channel=message.channel,
+                to=message.to,
+                subject=message.subject,
+                body=message.body,
+                html=message.html,
+            )
+        )
+        report.outbox += 1
+        return
+    # No delivery row: a test send is nobody's invitation (the provider's own id is enough).
+    result = registry.channel_for(message.channel).send(0, message)
+    if result.ok:
+        report.sent += 1
+    else:
+        report.failed.append(f"{message.channel} {message.to}: {result.error}")
