@@ -420,6 +420,7 @@ def test_one_click_unsubscribe_works_without_a_csrf_token(client, db, invite):
     )
     assert reply.status_code == 200
     assert len(_opt_outs(db)) == 3
+    assert {r.method for r in _opt_outs(db)} == {"one_click"}  # recorded as how it was given
 
 
 @pytest.mark.app_config(RATELIMIT_ENABLED=True)

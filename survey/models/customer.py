@@ -15,7 +15,7 @@ from survey import clock
 from survey.extensions import db
 
 ADDRESS_KINDS = ("phone", "email")
-OPT_OUT_METHODS = ("keyword", "link", "keypad", "carrier", "staff")
+OPT_OUT_METHODS = ("keyword", "link", "one_click", "keypad", "carrier", "staff")
 
 customer_address = sa.Table(
     "customer_address",

@@ -131,7 +131,7 @@ def unsubscribe(token: str):
             one_click = request.form.get("List-Unsubscribe") == "One-Click"
             if not one_click and current_app.config.get("WTF_CSRF_ENABLED", True):
                 csrf.protect()
-            optouts.unsubscribe(invitation, method="link")
+            optouts.unsubscribe(invitation, method="one_click" if one_click else "link")
             return render_template("respond/unsubscribe.html", invitation=invitation, done=True)
         return render_template(
             "respond/unsubscribe.html",

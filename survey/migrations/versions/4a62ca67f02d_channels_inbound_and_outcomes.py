@@ -23,8 +23,12 @@ NEW_DELIVERY_STATES = (
 )
 
 
-def _states(states):
-    return "state IN (" + ", ".join(f"'{s}'" for s in states) + ")"
+OLD_OPT_OUT_METHODS = ("keyword", "link", "keypad", "carrier", "staff")
+NEW_OPT_OUT_METHODS = ("keyword", "link", "one_click", "keypad", "carrier", "staff")
+
+
+def _states(states, column="state"):
+    return f"{column} IN (" + ", ".join(f"'{s}'" for s in states) + ")"
 
 
 # revision identifiers, used by Alembic.
@@ -65,6 +69,8 @@ def upgrade():
         batch_op.alter_column('sms_misses', server_default=None)
 
     with op.batch_alter_table('opt_out', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_opt_out_method'), type_='check')
+        batch_op.create_check_constraint('method', sa.text(_states(NEW_OPT_OUT_METHODS, "method")))
         batch_op.add_column(sa.Column('via_address_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_opt_out_via_address_id_address'), 'address', ['via_address_id'], ['id'])
 
@@ -93,9 +99,12 @@ def downgrade():
         batch_op.drop_column('direction')
         batch_op.drop_column('invitation_id')
 
+    op.execute("UPDATE opt_out SET method = 'link' WHERE method = 'one_click'")
     with op.batch_alter_table('opt_out', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_opt_out_via_address_id_address'), type_='foreignkey')
         batch_op.drop_column('via_address_id')
+        batch_op.drop_constraint(op.f('ck_opt_out_method'), type_='check')
+        batch_op.create_check_constraint('method', sa.text(_states(OLD_OPT_OUT_METHODS, "method")))
 
     with op.batch_alter_table('invitation', schema=None) as batch_op:
         batch_op.drop_column('sms_misses')
