@@ -349,3 +349,50 @@ def test_when_twilio_cannot_say_reconcile_answers_nobody_knows(invite, twilio_ap
     assert TwilioChannel().reconcile(delivery.id) is None
     assert TwilioChannel().reconcile(10**9) is None
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Delivery)) == 1
+
+
+def test_a_two_way_survey_goes_out_through_twilio_and_is_answered_by_signed_replies(
+    client, post_interaction, make_org, make_default_rule, twilio_api
+):
+    """The whole two-way path against Twilio's contract: send, status, replies, completion."""
+    import xml.etree.ElementTree as ET
+
+    from tests.fixtures.twilio import AUTH_TOKEN, signed_post
+
+    make_org()
+    make_default_rule(channels=["sms"], sms_mode="two_way")
+    clock.freeze(NOW)
+    customer = {"external_id": "C-HK", "phone": "+85291234567", "locale": "en"}
+    answer = post_interaction(interaction_body(customer=customer)).get_json()
+    invitation_id = answer["invitation"]["id"]
+    assert sending.send_invitation(invitation_id) == "sent"
+    (sent,) = twilio_api.sent(MESSAGES)
+    assert sent.value("To") == "+85291234567" and "(1/6)" in sent.value("Body")
+    invitation = db.session.get_one(Invitation, invitation_id)
+    sid = invitation.deliveries[0].provider_id
+    assert sid and sid.startswith("SM")
+
+    def post(path: str, **form: str):
+        return signed_post(client, path, {"AccountSid": ACCOUNT_SID, **form}, AUTH_TOKEN)
+
+    assert (
+        post("/webhooks/twilio/status", MessageSid=sid, MessageStatus="delivered").status_code
+        == 204
+    )
+    texts = []
+    for reply in ("5", "4", "4", "SKIP", "5", "9"):
+        xml = post(
+            "/webhooks/twilio/sms",
+            From="+85291234567",
+            To=FROM_NUMBER,
+            Body=reply,
+            MessageSid=twilio_sid("SM"),
+        )
+        texts.append(ET.fromstring(xml.get_data()).findtext("Message"))
+    db.session.expire_all()
+    invitation = db.session.get_one(Invitation, invitation_id)
+    assert invitation.state == "completed"
+    assert invitation.deliveries[0].state == "delivered"
+    assert "Thank you for your feedback" in texts[-1]
+    # Replies are TwiML: Twilio sends them, so nothing more went through the REST API.
+    assert len(twilio_api.sent(MESSAGES)) == 1

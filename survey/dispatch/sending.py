@@ -271,11 +271,13 @@ def fall_back(delivery: Delivery) -> str:
     ]
     if not remaining:
         invitation.state = "failed"
+        invitation.sms_question_key = None
         db.session.commit()
         log.info("invitation %s: %s failed and no channel is left", invitation.id, delivery.channel)
         return "failed"
     invitation.state = "scheduled"
     invitation.scheduled_at = clock.now()
+    invitation.sms_question_key = None  # a failed SMS awaits no reply
     db.session.commit()
     log.info("invitation %s: %s failed; trying %s", invitation.id, delivery.channel, remaining[0])
     from survey import tasks
