@@ -140,7 +140,11 @@ def component_schemas() -> dict[str, Any]:
             "provider_id": nullable({"type": "string"}),
             "state": {"type": "string", "enum": list(DELIVERY_STATES)},
             "error": nullable({"type": "string"}),
+            "error_code": nullable(
+                {"type": "string", "description": "the provider's code, e.g. Twilio's 21610"}
+            ),
             "created_at": INSTANT,
+            "updated_at": INSTANT,
         },
     }
     invitation = {

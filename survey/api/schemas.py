@@ -309,7 +309,9 @@ def invitation_detail(invitation: Invitation) -> dict[str, Any]:
                 "provider_id": d.provider_id,
                 "state": d.state,
                 "error": d.error,
+                "error_code": d.error_code,
                 "created_at": iso(d.created_at),
+                "updated_at": iso(d.updated_at),
             }
             for d in invitation.deliveries
         ],
