@@ -74,6 +74,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("admin.audit_trail", "GET"): "organisation",
     # /dev/outbox
     ("dev.outbox", "GET"): "outbox",
+    ("dev.reply", "POST"): "outbox",
+    ("dev.call", "GET"): "outbox",
+    ("dev.call", "POST"): "outbox",
     # surveys and dispatch rules: reading
     ("designer.home", "GET"): "surveys.view",
     ("designer.surveys", "GET"): "surveys.view",

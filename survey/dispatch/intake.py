@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from survey import clock
+from survey import clock, hints
 from survey.dispatch import decide
 from survey.extensions import db
 from survey.models import Address, Agent, BusinessLine, Customer, Interaction, Invitation, Team
@@ -205,9 +205,4 @@ def _upsert_customer(data: CustomerInput) -> Customer:
 
 def _enqueue(invitation_id: int) -> None:
     """Hint the queue; if it is down, the periodic sweep finds the invitation anyway."""
-    from survey import tasks
-
-    try:
-        tasks.enqueue_send(invitation_id)
-    except Exception:
-        log.exception("could not enqueue invitation %s; the sweep will send it", invitation_id)
+    hints.send_soon(invitation_id)

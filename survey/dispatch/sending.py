@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from survey import clock
+from survey import clock, hints
 from survey.channels import messages, registry, scripts
 from survey.channels.base import SendResult
 from survey.dispatch import contacts, history, hours
@@ -280,12 +280,7 @@ def fall_back(delivery: Delivery) -> str:
     invitation.sms_question_key = None  # a failed SMS awaits no reply
     db.session.commit()
     log.info("invitation %s: %s failed; trying %s", invitation.id, delivery.channel, remaining[0])
-    from survey import tasks
-
-    try:
-        tasks.enqueue_send(invitation.id)
-    except Exception:
-        log.exception("could not enqueue invitation %s; the sweep will send it", invitation.id)
+    hints.send_soon(invitation.id)
     return "scheduled"
 
 

@@ -24,7 +24,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from survey import audit, clock
+from survey import audit, clock, hints
 from survey.admin.services.org import CODE_PATTERN, agent_state
 from survey.csvfiles import FileProblem, decode
 from survey.extensions import db
@@ -133,13 +133,9 @@ def submit(actor: User, data: bytes, filename: str) -> ImportJob:
     job = create_job(data, filename, actor)
     if job.total_rows <= INLINE_ROWS:
         return run(job.id, actor)
-    from survey import tasks
-
-    try:
-        tasks.import_agents(job.id)
-    except Exception:
+    if not hints.import_soon(job.id):
         # No queue, no wait: the import is slower in the request, but it happens.
-        log.exception("could not enqueue import job %s; importing it in the request", job.id)
+        log.warning("importing job %s in the request instead", job.id)
         return run(job.id, actor)
     return job
 
