@@ -71,22 +71,14 @@ def record_conversation(
 
     The caller commits.
     """
-    db.session.add(
-        OutboxMessage(
-            invitation_id=invitation_id,
-            direction="in",
-            channel=channel,
-            to=customer,
-            body=storable(said),
-        )
-    )
-    if answered:
+    said_and_answered = [("in", storable(said)), *([("out", answered)] if answered else [])]
+    for direction, body in said_and_answered:
         db.session.add(
             OutboxMessage(
                 invitation_id=invitation_id,
-                direction="out",
+                direction=direction,
                 channel=channel,
                 to=customer,
-                body=answered,
+                body=body,
             )
         )

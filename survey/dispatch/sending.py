@@ -216,12 +216,8 @@ def _retries(invitation: Invitation, channel: str) -> int:
 
 def _retry_later(invitation: Invitation, delivery: Delivery, result: SendResult) -> None:
     """Try the same channel again after a growing, jittered pause; the delivery did not go."""
-    attempt = _retries(invitation, delivery.channel)
-    pause = RETRY_BASE * (2**attempt) * (1 + random.random() / 2)
-    delivery.state = "held"
-    delivery.error = result.error or "the provider asked us to try again later"
-    delivery.error_code = result.code
-    _defer(invitation, clock.now() + pause)
+    pause = RETRY_BASE * (2 ** _retries(invitation, delivery.channel)) * (1 + random.random() / 2)
+    _keep(invitation, delivery, result, pause)
     log.warning(
         "invitation %s: %s via %s not taken (%s); trying again in %d s",
         invitation.id,
@@ -238,10 +234,7 @@ def _hold(invitation: Invitation, delivery: Delivery, result: SendResult) -> Non
     Failing it would move every customer to their next channel, or lose them,
     because of our own configuration; the operator fixes it and sending resumes.
     """
-    delivery.state = "held"
-    delivery.error = result.error
-    delivery.error_code = result.code
-    _defer(invitation, clock.now() + HOLD_FOR)
+    _keep(invitation, delivery, result, HOLD_FOR)
     log.error(
         "invitation %s: %s via %s held, the provider is not usable: %s",
         invitation.id,
@@ -249,6 +242,14 @@ def _hold(invitation: Invitation, delivery: Delivery, result: SendResult) -> Non
         delivery.provider,
         result.error,
     )
+
+
+def _keep(invitation: Invitation, delivery: Delivery, result: SendResult, pause: timedelta) -> None:
+    """Mark a delivery the provider never took as held, and the invitation due again later."""
+    delivery.state = "held"
+    delivery.error = result.error or "the provider asked us to try again later"
+    delivery.error_code = result.code
+    _defer(invitation, clock.now() + pause)
 
 
 def fall_back(delivery: Delivery) -> str:
