@@ -15,10 +15,9 @@ from survey.extensions import db
 from survey.models import Customer, Delivery, Interaction, Invitation
 from survey.models.customer import customer_address
 
-# Delivery states after which the message may have reached the customer (a refused
-# or undelivered attempt did not; an interrupted one may have).
-# Delivery states after which the message may have reached the address (a call: was picked up
-# or may still be).
+# Delivery states after which the message may have reached the address: a refused or
+# undelivered attempt did not, an interrupted one may have, a call was picked up or may
+# still be.
 _MAY_HAVE_REACHED = (
     "sending",
     "sent",
@@ -75,13 +74,21 @@ def surveys_since(customer: Customer, since: datetime, excluding: int | None = N
     did. Besides the customer's own, it counts invitations delivered to any of their
     addresses and invitations not yet sent to other records that share an address,
     since DESIGN.md counts the address as well as the customer.
+
+    Every intake asks this, so it is a UNION of probes that each start from an index
+    (invitations by customer and time, deliveries by address) and never reads the whole
+    history: one OR over the three kinds of "whose" makes the database scan every
+    invitation.
     """
     values = [a.value for a in customer.addresses]
-    address_ids = [a.id for a in customer.addresses]
+    address_ids = [a.id for a in customer.addresses if a.id is not None]
     pending = Invitation.state.in_(("scheduled", "sending"))
+    # Its own alias: the address probe joins delivery, which must not be correlated away.
+    other = aliased(Delivery)
     interrupted = (
-        sa.select(Delivery.id)
-        .where(Delivery.invitation_id == Invitation.id, Delivery.state == "unknown")
+        sa.select(other.id)
+        .where(other.invitation_id == Invitation.id, other.state == "unknown")
+        .correlate(Invitation)
         .exists()
     )
     reached = sa.or_(
@@ -90,28 +97,40 @@ def surveys_since(customer: Customer, since: datetime, excluding: int | None = N
         Invitation.sent_at.is_not(None),
         interrupted,
     )
-    whose = [Invitation.customer_id == customer.id]
-    if values:
-        whose.append(
-            sa.select(Delivery.id)
-            .where(
-                Delivery.invitation_id == Invitation.id,
-                Delivery.address.in_(values),
-                Delivery.state.in_(_MAY_HAVE_REACHED),
-            )
-            .exists()
-        )
-        sharing = sa.select(customer_address.c.customer_id).where(
-            customer_address.c.address_id.in_(address_ids)
-        )
-        whose.append(sa.and_(pending, Invitation.customer_id.in_(sharing)))
-    recent = sa.or_(
+    # "Recent" has two arms so that each probe is a range on the invitation index
+    # (customer_id, sent_at, scheduled_at): sent since, or unsent and scheduled since.
+    recent_arms = (
         Invitation.sent_at >= since,
         sa.and_(Invitation.sent_at.is_(None), Invitation.scheduled_at >= since),
     )
-    query = (
-        sa.select(sa.func.count()).select_from(Invitation).where(sa.or_(*whose), reached, recent)
-    )
+    probes = [
+        sa.select(Invitation.id).where(Invitation.customer_id == customer.id, arm, reached)
+        for arm in recent_arms
+    ]
+    if values:
+        # Deliveries to the customer's addresses, whoever the invitation was for. The
+        # window is the invitation's (a fallback re-send moves sent_at past an older
+        # delivery), so the probe is by address and the times are checked on the row.
+        probes.append(
+            sa.select(Invitation.id)
+            .join(Delivery, Delivery.invitation_id == Invitation.id)
+            .where(
+                Delivery.address.in_(values),
+                Delivery.state.in_(_MAY_HAVE_REACHED),
+                sa.or_(*recent_arms),
+                reached,
+            )
+        )
+    if address_ids:
+        sharing = sa.select(customer_address.c.customer_id).where(
+            customer_address.c.address_id.in_(address_ids)
+        )
+        probes.extend(
+            sa.select(Invitation.id).where(Invitation.customer_id.in_(sharing), arm, pending)
+            for arm in recent_arms
+        )
+    found = sa.union(*probes).subquery()
+    query = sa.select(sa.func.count()).select_from(found)
     if excluding is not None:
-        query = query.where(Invitation.id != excluding)
+        query = query.where(found.c.id != excluding)
     return db.session.scalar(query) or 0

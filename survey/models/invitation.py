@@ -67,7 +67,8 @@ class Invitation(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     interaction_id: Mapped[int] = mapped_column(sa.ForeignKey("interaction.id"), unique=True)
-    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customer.id"), index=True)
+    # Indexed with the send and schedule times below (ix_invitation_customer_sent_scheduled).
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customer.id"))
     survey_version_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_version.id"), index=True)
     rule_id: Mapped[int | None] = mapped_column(sa.ForeignKey("dispatch_rule.id"))
     # Survey channels to try, in order; ``channel`` is the one chosen when it was sent.
@@ -100,6 +101,12 @@ class Invitation(db.Model):
         sa.CheckConstraint(sa.column("state").in_(INVITATION_STATES), name="state"),
         # The periodic job's query: what is due, or stuck mid-send.
         sa.Index("ix_invitation_state_scheduled_at", "state", "scheduled_at"),
+        # The sweep's expiry of sent invitations whose link has lapsed: a range, not every
+        # sent invitation ever.
+        sa.Index("ix_invitation_state_expires_at", "state", "expires_at"),
+        # The frequency window: a customer's invitations sent since a moment, or unsent and
+        # scheduled since it (history.surveys_since), without reading their whole history.
+        sa.Index("ix_invitation_customer_sent_scheduled", "customer_id", "sent_at", "scheduled_at"),
     )
 
     def is_open(self, at: datetime) -> bool:
@@ -130,4 +137,6 @@ class Delivery(db.Model):
     __table_args__ = (
         sa.CheckConstraint(sa.column("state").in_(DELIVERY_STATES), name="state"),
         sa.Index("ix_delivery_state_created_at", "state", "created_at"),
+        # The frequency window counts what reached an address, whoever it was sent for.
+        sa.Index("ix_delivery_address_created_at", "address", "created_at"),
     )

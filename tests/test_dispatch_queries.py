@@ -1,0 +1,191 @@
+"""Every eligibility check and the minute sweep reach their rows through an index (issue 8).
+
+Times are not asserted here (bench/eligibility.py measures them); the plans are. Each
+check is run for real, its SQL is captured as the database received it, and the
+database is asked how it would run it:
+
+- SQLite: ``EXPLAIN QUERY PLAN`` must not SCAN a table that grows with history
+  (a SCAN, even "USING INDEX", reads the whole table or index; a SEARCH is a lookup).
+- PostgreSQL: on a near-empty table the planner rightly prefers a sequential scan,
+  so the plan is asked with ``enable_seqscan = off``. That setting only penalises a
+  sequential scan: where no index can serve a condition it is still chosen, and a
+  full-index walk without an index condition can stand in for it, so every scan of
+  a history table must be an index scan with an ``Index Cond`` (or a bitmap scan whose
+  index scans have one).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from survey import clock
+from survey.dispatch import contacts, history, sending
+from survey.extensions import db
+from survey.models import Customer
+from tests.fixtures.dispatch import interaction_body
+
+# Tables that grow with every interaction: reading one of them whole is what made
+# each post slower as the bank's history grew.
+HISTORY_TABLES = ("invitation", "delivery", "interaction", "opt_out", "customer_address")
+NOON = datetime(2026, 11, 2, 4, 0, tzinfo=UTC)
+
+
+@contextmanager
+def _statements() -> Iterator[list[tuple[str, Any]]]:
+    """Collect the SQL and parameters the app sends to the database inside the block."""
+    seen: list[tuple[str, Any]] = []
+
+    def remember(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if re.search(r"\b(" + "|".join(HISTORY_TABLES) + r")\b", statement):
+            seen.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", remember)
+
+
+def _sqlite_full_scans(statement: str, parameters: Any) -> list[str]:
+    with db.engine.connect() as conn:
+        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+    pattern = re.compile(r"^SCAN (" + "|".join(HISTORY_TABLES) + r")\b")
+    return [row[3] for row in rows if pattern.match(row[3])]
+
+
+def _postgres_full_scans(statement: str, parameters: Any) -> list[str]:
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        plan = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters).scalar_one()
+        conn.rollback()
+    return list(_unindexed(plan[0]["Plan"]))
+
+
+def _unindexed(node: dict[str, Any]) -> Iterator[str]:
+    """Yield each scan of a history table that no index condition narrows."""
+    relation = node.get("Relation Name")
+    kind = node["Node Type"]
+    if relation in HISTORY_TABLES and kind != "ModifyTable":  # an UPDATE's target, not a read
+        if kind in ("Index Scan", "Index Only Scan"):
+            if "Index Cond" not in node:
+                yield f"{kind} on {relation} without an index condition"
+        elif kind == "Bitmap Heap Scan":
+            if not all("Index Cond" in child for child in _bitmap_index_scans(node)):
+                yield f"{kind} on {relation} without an index condition"
+        else:
+            yield f"{kind} on {relation}"
+    for child in node.get("Plans", ()):
+        yield from _unindexed(child)
+
+
+def _bitmap_index_scans(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for child in node.get("Plans", ()):
+        if child["Node Type"] == "Bitmap Index Scan":
+            yield child
+        else:
+            yield from _bitmap_index_scans(child)
+
+
+def _full_scans(run: Callable[[], object]) -> dict[str, list[str]]:
+    """Run a check and return, per statement it sent, the scans no index serves."""
+    with _statements() as seen:
+        run()
+    assert seen, "the check sent no query to a history table"
+    explain = _sqlite_full_scans if db.engine.dialect.name == "sqlite" else _postgres_full_scans
+    found = {statement: explain(statement, parameters) for statement, parameters in seen}
+    return {statement: scans for statement, scans in found.items() if scans}
+
+
+@pytest.fixture
+def customer(post_interaction, dispatch_ready) -> Customer:
+    """A customer with a phone and an e-mail address, one of them shared with a spouse.
+
+    Each has a survey sent, so every probe of the frequency window has rows to find.
+    """
+    clock.freeze(NOON)
+    for external_id, who in (
+        ("CALL-1", {}),
+        ("CALL-SPOUSE", {"customer": {"external_id": "C-SPOUSE", "phone": "+8613800138000"}}),
+    ):
+        answer = post_interaction(
+            interaction_body(external_id=external_id, occurred_at=NOON.isoformat(), **who)
+        ).get_json()
+        if answer["invitation"]:
+            sending.send_invitation(answer["invitation"]["id"])
+    db.session.expire_all()
+    found = db.session.scalar(sa.select(Customer).where(Customer.external_id == "C-88231"))
+    assert found is not None and len(found.addresses) == 2
+    return found
+
+
+CHECKS: dict[str, Callable[[Customer], object]] = {
+    "surveys_since": lambda c: history.surveys_since(c, NOON - timedelta(days=30)),
+    "has_open_complaint": history.has_open_complaint,
+    "customer_opted_out": contacts.customer_opted_out,
+    "opted_out_address_ids": contacts.opted_out_address_ids,
+}
+
+
+@pytest.mark.parametrize("check", CHECKS)
+def test_each_eligibility_check_reads_history_through_an_index(customer, check):
+    assert _full_scans(lambda: CHECKS[check](customer)) == {}
+
+
+def test_the_frequency_window_is_served_by_the_invitation_and_delivery_indexes(customer, db):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL picks among usable indexes by cost; the generic check covers it")
+    with _statements() as seen:
+        history.surveys_since(customer, NOON - timedelta(days=30))
+    with db.engine.connect() as conn:
+        plan = " ".join(
+            row[3]
+            for statement, parameters in seen
+            for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+        )
+    assert "ix_invitation_customer_sent_scheduled" in plan
+    assert "ix_delivery_address_created_at" in plan
+
+
+def test_the_sweeps_due_and_stuck_query_uses_an_index(customer):
+    clock.freeze(NOON + timedelta(hours=1))
+    assert _full_scans(sending.due_invitation_ids) == {}
+
+
+def test_the_sweeps_expiry_uses_an_index(customer):
+    clock.freeze(NOON + timedelta(days=10))
+    assert _full_scans(sending.expire_overdue) == {}
+    # A lookup of every sent invitation by state alone also "uses an index"; the expiry
+    # time must bound the range, or the sweep reads every link still open.
+    assert "expires_at" in _index_conditions(sending.expire_overdue)
+
+
+def _index_conditions(run: Callable[[], object]) -> str:
+    """Return what bounds the index lookups of a check's statements, as one text."""
+    with _statements() as seen:
+        run()
+    found = []
+    with db.engine.connect() as conn:
+        for statement, parameters in seen:
+            if db.engine.dialect.name == "sqlite":
+                rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+                found += [row[3] for row in rows if row[3].startswith("SEARCH")]
+            else:
+                conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+                plan = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters)
+                found += list(_conditions(plan.scalar_one()[0]["Plan"]))
+                conn.rollback()
+    return " ".join(found)
+
+
+def _conditions(node: dict[str, Any]) -> Iterator[str]:
+    if "Index Cond" in node:
+        yield node["Index Cond"]
+    for child in node.get("Plans", ()):
+        yield from _conditions(child)
