@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 _frozen: datetime | None = None
@@ -37,3 +38,12 @@ def run_offset(delta: timedelta) -> None:
     """Let the running clock run ahead of (or behind) the wall clock (tests only)."""
     global _offset
     _offset = delta
+
+
+def wall_seconds() -> float:
+    """Seconds on the machine's real clock, for pacing sends to a provider.
+
+    A provider's rate is real time: a test that freezes the business clock must
+    not freeze it, and every process on a host reads the same value.
+    """
+    return time.time()

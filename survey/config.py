@@ -42,6 +42,7 @@ class Defaults:
     SURVEY_LOG_LEVEL = "INFO"
     SURVEY_TOKEN_LIFETIME_HOURS = 72
     SURVEY_RUN_PERIODIC = True  # exactly one worker in a deployment runs periodic jobs
+    SURVEY_PACE_SENDS = True  # keep each sender's rate (organisation settings); tests turn it off
     TWILIO_ACCOUNT_SID: str | None = None
     TWILIO_AUTH_TOKEN: str | None = None
     TWILIO_FROM_NUMBER: str | None = None

@@ -23,6 +23,13 @@ DEFAULTS: dict[str, Any] = {
     "frequency_window_days": 30,
     "min_n": 5,
     "link_lifetime_hours": 72,
+    # The provider's pace per sender, across every worker (0: no limit). A Twilio long code
+    # sends about 1 segment a second, a short code about 100; voice about 1 call a second.
+    "sms_segments_per_second": 1.0,
+    "calls_per_second": 1.0,
+    "emails_per_second": 10.0,
+    # How long an SMS may wait in the provider's queue (never past its link's life).
+    "sms_validity_hours": 4,
     "publish_needs_approval": False,  # a second manager approves each survey publication
     "holidays": [],  # ISO dates that are not working days
     "makeup_workdays": [],  # ISO weekend dates that are working days

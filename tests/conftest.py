@@ -126,6 +126,8 @@ def make_test_config(database_url: str, instance: Path, **overrides: object) -> 
         "SURVEY_SMTP_URL": None,
         "TWILIO_ACCOUNT_SID": None,
         "TWILIO_AUTH_TOKEN": None,
+        # Sends are paced only in the tests about pacing (tests/test_dispatch_pace.py).
+        "SURVEY_PACE_SENDS": False,
     }
     config.update(overrides)
     return config

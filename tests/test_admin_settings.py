@@ -17,6 +17,10 @@ GOOD = {
     "link_lifetime_hours": "48",
     "holidays": "2026-10-01\n2026-10-02\n",
     "makeup_workdays": "2026-10-10",
+    "sms_segments_per_second": "1",
+    "calls_per_second": "1",
+    "emails_per_second": "10",
+    "sms_validity_hours": "4",
 }
 
 
@@ -88,3 +92,25 @@ def test_a_signature_with_too_much_inside_its_brackets_is_refused(admin_client):
 def test_one_bad_field_keeps_the_good_ones_from_being_saved_too(admin_client):
     _errors_for(admin_client, min_n="0", bank_name_en="Changed Bank")
     assert settings.get("bank_name_en") == "Example Bank"
+
+
+def test_send_rates_are_saved_and_said_per_hour(admin_client):
+    page = admin_client.post(
+        "/admin/settings",
+        data={**GOOD, "sms_segments_per_second": "0.5", "emails_per_second": "0"},
+        headers=EN,
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "At most 0.5 SMS segments a second now go out per sender: 1800 an hour." in page
+    assert "No limit now on e-mails: they go out as fast as the provider takes them." in page
+    assert "Now 1800 segments an hour." in page
+    assert settings.get("sms_segments_per_second") == 0.5
+
+
+def test_a_send_rate_that_is_not_a_number_is_refused_beside_its_field(admin_client):
+    for bad in ("fast", "-1", "1e9", "2000", ""):
+        page = admin_client.post(
+            "/admin/settings", data={**GOOD, "calls_per_second": bad}, headers=EN
+        ).get_data(as_text=True)
+        assert "Enter a rate from 0 to 1000 a second" in page, bad
+    assert settings.get("calls_per_second") == 1.0

@@ -134,6 +134,10 @@ class SettingsForm(FlaskForm):
     publish_needs_approval = BooleanField(
         _l("A second manager approves each survey before it is published")
     )
+    sms_segments_per_second = StringField(_l("SMS segments a second, per sender"))
+    calls_per_second = StringField(_l("Calls a second, per account"))
+    emails_per_second = StringField(_l("E-mails a second, per mail server"))
+    sms_validity_hours = StringField(_l("An SMS may wait in the provider's queue (hours)"))
     sms_two_way_mainland = BooleanField(
         _l("Our SMS route receives replies from mainland China numbers (two-way SMS for +86)")
     )

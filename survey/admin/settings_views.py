@@ -46,4 +46,5 @@ def settings():
         form=form,
         current=service.current(),
         mainland={lang: messages.mainland_template(lang) for lang in ("zh", "en")},
+        per_hour=service.per_hour,
     )

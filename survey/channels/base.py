@@ -22,6 +22,8 @@ class Message:
     twiml_url: str | None = None
     # The invitation the message belongs to (the outbox threads a conversation by it).
     invitation_id: int | None = None
+    # SMS: how long the provider may hold it in its queue before dropping it, in seconds.
+    valid_for: int | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,11 @@ class Channel(Protocol):
     @staticmethod
     def configured(config: Mapping[str, Any]) -> bool:
         """Whether this deployment's configuration asks for this provider."""
+        ...
+
+    @staticmethod
+    def sender(config: Mapping[str, Any], survey_channel: str) -> str:
+        """Name the sender whose rate a send uses up (a number, an account), or "" for none."""
         ...
 
     def send(self, delivery_id: int, message: Message) -> SendResult:

@@ -25,6 +25,11 @@ class OutboxChannel:
         """The outbox is the fallback of every channel, never chosen over a real provider."""
         return True
 
+    @staticmethod
+    def sender(config: object, survey_channel: str) -> str:
+        """The outbox is no provider: nothing to pace."""
+        return ""
+
     def send(self, delivery_id: int, message: Message) -> SendResult:
         """Store the message once per delivery and return its outbox id."""
         existing = self._find(delivery_id)

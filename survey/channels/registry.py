@@ -15,6 +15,8 @@ from survey.channels.outbox import OutboxChannel
 from survey.channels.smtp import SmtpChannel
 from survey.channels.twilio import TwilioChannel
 
+__all__ = ["Channel", "PROVIDERS", "channel_for", "channel_named", "provider_for"]
+
 # Provider name (stored on each delivery) -> its class, in order of preference.
 PROVIDERS: dict[str, type[Channel]] = {
     "twilio": TwilioChannel,
@@ -56,6 +58,10 @@ class _Unavailable:
     @staticmethod
     def configured(config: object) -> bool:
         return False
+
+    @staticmethod
+    def sender(config: object, survey_channel: str) -> str:
+        return ""
 
     def send(self, delivery_id: int, message: Message) -> SendResult:
         return SendResult(ok=False, error=f"provider {self.name} is not available in this build")

@@ -104,6 +104,15 @@ class SmtpChannel:
         """SMTP carries e-mail whenever SURVEY_SMTP_URL is set."""
         return mail_configured(config)
 
+    @staticmethod
+    def sender(config: Mapping[str, Any], survey_channel: str) -> str:
+        """E-mail is paced per mail server and account."""
+        try:
+            server = parse_url(config.get("SURVEY_SMTP_URL") or "")
+        except SmtpUrlError:
+            return "smtp:unparsable"
+        return f"smtp:{server.address}:{server.username or ''}"
+
     def send(self, delivery_id: int, message: Message) -> SendResult:
         """Hand the invitation e-mail to the mail server and classify the outcome; never raises.
 

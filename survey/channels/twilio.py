@@ -51,6 +51,14 @@ class TwilioChannel:
             and (config.get("TWILIO_FROM_NUMBER") or config.get("TWILIO_MESSAGING_SERVICE_SID"))
         )
 
+    @staticmethod
+    def sender(config: Mapping[str, Any], survey_channel: str) -> str:
+        """SMS are paced per messaging service or number; calls per account."""
+        if survey_channel == "voice":
+            return f"twilio:voice:{config.get('TWILIO_ACCOUNT_SID')}"
+        sender = config.get("TWILIO_MESSAGING_SERVICE_SID") or config.get("TWILIO_FROM_NUMBER")
+        return f"twilio:sms:{sender}"
+
     def send(self, delivery_id: int, message: Message) -> SendResult:
         """Hand one SMS or call to Twilio and return its SID, or the classified reason it failed."""
         delivery = db.session.get(Delivery, delivery_id)
@@ -123,8 +131,11 @@ def _status_callback(config: Mapping[str, Any]) -> str:
     return f"{config['SURVEY_PUBLIC_URL'].rstrip('/')}/webhooks/twilio/status"
 
 
-def _validity_seconds(config: Mapping[str, Any]) -> int:
-    value = int(config.get("TWILIO_VALIDITY_SECONDS") or DEFAULT_VALIDITY_SECONDS)
+def _validity_seconds(config: Mapping[str, Any], valid_for: int | None = None) -> int:
+    # The message's own (what is left of its link's life, at most the bank's setting), within
+    # the operator's cap for this account.
+    cap = int(config.get("TWILIO_VALIDITY_SECONDS") or DEFAULT_VALIDITY_SECONDS)
+    value = min(valid_for, cap) if valid_for else cap
     return max(1, min(value, MAX_VALIDITY_SECONDS))
 
 
@@ -133,7 +144,7 @@ def _sms_parameters(config: Mapping[str, Any], message: Message) -> dict[str, An
         "to": message.to,
         "body": message.body,
         "status_callback": _status_callback(config),
-        "validity_period": _validity_seconds(config),
+        "validity_period": _validity_seconds(config, message.valid_for),
     }
     if config.get("TWILIO_MESSAGING_SERVICE_SID"):
         parameters["messaging_service_sid"] = config["TWILIO_MESSAGING_SERVICE_SID"]

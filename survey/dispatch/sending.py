@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import logging
 import random
+import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
-from survey import clock, hints
-from survey.channels import messages, registry, scripts
-from survey.channels.base import SendResult
-from survey.dispatch import contacts, history, hours
+from survey import clock, hints, settings
+from survey.channels import messages, registry, scripts, segments
+from survey.channels.base import Message, SendResult
+from survey.dispatch import contacts, history, hours, pace
 from survey.extensions import db
 from survey.models import Delivery, Invitation
 from survey.responses import optouts
@@ -58,7 +61,8 @@ def send_invitation(invitation_id: int) -> str:
 
     The answer is one of ``sent``, ``failed``, ``expired``, ``cancelled``, ``deferred`` (due
     outside the customer's allowed hours: scheduled again for the next allowed start),
-    ``held`` (the provider is misconfigured: tried again in a few minutes), ``retrying``
+    ``held`` (the provider is misconfigured: tried again in a few minutes), ``paced`` (the
+    sender's rate is taken for a while: scheduled again for its turn), ``retrying``
     (the provider did not take it, e.g. HTTP 429: the same channel again after a pause),
     ``skipped`` (not due, or another worker has it), ``reconciled`` or ``unknown`` (the
     provider may have taken it: never sent again).
@@ -140,7 +144,16 @@ def _send_claimed(invitation_id: int) -> str:
         if address is None:
             continue
         channel = registry.channel_for(channel_name)
-        message = messages.render(invitation, channel_name, address.value)
+        message = _with_validity(
+            invitation, messages.render(invitation, channel_name, address.value)
+        )
+        busy_for = _take_turn(channel, channel_name, message)
+        if busy_for is not None:
+            # The sender's rate is spoken for longer than a worker should wait: come back
+            # then (the allowed-hours check runs again when its turn comes).
+            _defer(invitation, clock.now() + timedelta(seconds=busy_for))
+            db.session.commit()
+            return "paced"
         delivery = Delivery(
             invitation=invitation,
             channel=channel_name,
@@ -198,6 +211,39 @@ def _send_claimed(invitation_id: int) -> str:
     invitation.state = "failed"
     db.session.commit()
     return "failed"
+
+
+# A worker waits at most this long for its sender's turn; longer, the invitation waits instead.
+MAX_PACE_WAIT = 5.0
+
+
+def _take_turn(channel: registry.Channel, survey_channel: str, message: Message) -> float | None:
+    """Wait for the sender's next turn at its configured rate; None once it is ours to send.
+
+    Returns how long the sender is busy when that is longer than a worker should wait.
+    SMS cost their segments; a call or an e-mail one.
+    """
+    if not current_app.config.get("SURVEY_PACE_SENDS", True):
+        return None
+    sender = channel.sender(current_app.config, survey_channel)
+    if not sender:
+        return None
+    cost = segments.count(message.body).segments if survey_channel == "sms" else 1
+    slot = pace.reserve(sender, survey_channel, max(cost, 1), MAX_PACE_WAIT)
+    if not slot.granted:
+        return slot.wait
+    if slot.wait > 0:
+        time.sleep(slot.wait)
+    return None
+
+
+def _with_validity(invitation: Invitation, message: Message) -> Message:
+    """Let an SMS wait in the provider's queue no longer than its link lives, nor the setting."""
+    if message.channel != "sms":
+        return message
+    left = (invitation.expires_at - clock.now()).total_seconds()
+    limit = float(settings.get("sms_validity_hours")) * 3600
+    return replace(message, valid_for=max(1, int(min(left, limit))))
 
 
 # A configuration fault (SMTP down, Twilio credentials refused) holds sends this long.

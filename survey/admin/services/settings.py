@@ -18,6 +18,7 @@ RANGES = {
     "frequency_window_days": (1, 365),
     "min_n": (1, 1000),
     "link_lifetime_hours": (1, 720),
+    "sms_validity_hours": (1, 10),  # Twilio holds an SMS 10 hours at the most
 }
 
 
@@ -100,6 +101,14 @@ def _hh_mm(raw: Any) -> str:
     return text
 
 
+def _rate(raw: Any) -> float:
+    """A send rate: units a second, from 0 (no limit) to 1,000, decimals allowed (0.5)."""
+    text = str(raw if raw is not None else "").strip()
+    if not re.fullmatch(r"\d{1,4}(\.\d{1,3})?", text) or float(text) > 1000:
+        raise ValueError(str(_l("Enter a rate from 0 to 1000 a second, like 1 or 0.5.")))
+    return float(text)
+
+
 def _yes(raw: Any) -> bool:
     return raw in (True, "y", "on", "1", "true")
 
@@ -115,6 +124,9 @@ PARSERS = {
     "makeup_workdays": _dates,
     "publish_needs_approval": _yes,
     "sms_two_way_mainland": _yes,
+    "sms_segments_per_second": _rate,
+    "calls_per_second": _rate,
+    "emails_per_second": _rate,
 }
 
 
@@ -232,8 +244,48 @@ def effects(changed: dict[str, Any], values: dict[str, Any]) -> list[str]:
             if values["sms_two_way_mainland"]
             else str(_l("Mainland China numbers now get the link SMS, with an unsubscribe link."))
         )
+    for key, unit in (
+        ("sms_segments_per_second", _l("SMS segments")),
+        ("calls_per_second", _l("calls")),
+        ("emails_per_second", _l("e-mails")),
+    ):
+        if key in changed:
+            said.append(_pace_effect(values[key], str(unit)))
+    if "sms_validity_hours" in changed:
+        said.append(
+            str(
+                _l(
+                    "An SMS now waits at most %(n)d hours in the provider's queue.",
+                    n=values["sms_validity_hours"],
+                )
+            )
+        )
     if "link_lifetime_hours" in changed:
         said.append(
             str(_l("New survey links now work for %(n)d hours.", n=values["link_lifetime_hours"]))
         )
     return said
+
+
+def per_hour(rate: float) -> int:
+    """What a rate a second means in an hour, as the settings page says it."""
+    return round(rate * 3600)
+
+
+def _pace_effect(rate: float, unit: str) -> str:
+    if rate <= 0:
+        return str(
+            _l(
+                "No limit now on %(unit)s: they go out as fast as the provider takes them.",
+                unit=unit,
+            )
+        )
+    shown = format(rate, "g")  # 0.5, 1, 100: as the admin typed it
+    return str(
+        _l(
+            "At most %(rate)s %(unit)s a second now go out per sender: %(hour)d an hour.",
+            rate=shown,
+            unit=unit,
+            hour=per_hour(rate),
+        )
+    )

@@ -1,0 +1,172 @@
+"""The provider's pace: at most R units a second per sender, across every worker.
+
+Each sender (a Twilio number or messaging service, the voice account, the SMTP
+account) has a schedule: the instant its next unit may go. A send of ``cost``
+units reserves ``cost / R`` seconds from that instant (a generic cell rate
+algorithm with no burst), so sends are spread evenly and no one-second window
+holds more than R units. SMS cost their segments, the same count the designer
+shows; a call or an e-mail costs one.
+
+The schedule lives where every worker sees it: in Redis when the queue is on
+Redis (one atomic script, timed by the Redis server's own clock, so hosts need
+not agree on the time), else in the SQLite queue file all local processes
+share (``BEGIN IMMEDIATE`` makes each reservation atomic), else (the tests'
+memory queue) in this process.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import parse_qs, urlparse
+
+from flask import current_app
+
+from survey import clock, settings
+
+# Spacing is a little wider than 1/R, so network jitter between processes never lets two
+# sends land in one window: the achieved rate is about 97% of R.
+SAFETY = 1.03
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A reservation: wait this long, then send; or, not granted, come back after ``wait``."""
+
+    wait: float
+    granted: bool
+
+
+class Store(Protocol):
+    def reserve(self, key: str, seconds: float, max_wait: float) -> Slot:
+        """Reserve ``seconds`` of the sender's schedule, starting no later than ``max_wait``."""
+        ...
+
+
+class MemoryStore:
+    """One process's schedules (the tests' memory queue)."""
+
+    def __init__(self) -> None:
+        self._next: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def reserve(self, key: str, seconds: float, max_wait: float) -> Slot:
+        with self._lock:
+            now = clock.wall_seconds()
+            start = max(self._next.get(key, 0.0), now)
+            if start - now > max_wait:
+                return Slot(start - now, False)
+            self._next[key] = start + seconds
+            return Slot(start - now, True)
+
+
+class SqliteStore:
+    """Schedules in a SQLite file every process on the host opens (the queue's)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        with self._connect() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS send_pace (sender TEXT PRIMARY KEY, next REAL)")
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=10, isolation_level=None)
+
+    def reserve(self, key: str, seconds: float, max_wait: float) -> Slot:
+        db = self._connect()
+        try:
+            db.execute("BEGIN IMMEDIATE")  # one reservation at a time, across processes
+            row = db.execute("SELECT next FROM send_pace WHERE sender = ?", (key,)).fetchone()
+            now = clock.wall_seconds()
+            start = max(row[0] if row else 0.0, now)
+            if start - now > max_wait:
+                db.execute("ROLLBACK")
+                return Slot(start - now, False)
+            db.execute(
+                "INSERT INTO send_pace (sender, next) VALUES (?, ?) "
+                "ON CONFLICT (sender) DO UPDATE SET next = excluded.next",
+                (key, start + seconds),
+            )
+            db.execute("COMMIT")
+            return Slot(start - now, True)
+        finally:
+            db.close()
+
+
+# KEYS[1] the schedule; ARGV: seconds reserved, the longest wait granted. Times in microseconds
+# of the Redis server's clock, so every host measures against the same one.
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local next = tonumber(redis.call('GET', KEYS[1]) or '0')
+local start = math.max(next, now)
+local wait = start - now
+if wait > tonumber(ARGV[2]) then return {wait, 0} end
+local until_ = start + tonumber(ARGV[1])
+redis.call('SET', KEYS[1], until_, 'PX', math.floor((until_ - now) / 1000) + 60000)
+return {wait, 1}
+"""
+
+
+class RedisStore:
+    """Schedules in Redis, for workers on many hosts."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        from redis import Redis
+
+        self.prefix = prefix
+        self.redis = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self._script = self.redis.register_script(_RESERVE)
+
+    def reserve(self, key: str, seconds: float, max_wait: float) -> Slot:
+        wait, granted = self._script(
+            keys=[f"{self.prefix}:pace:{key}"],
+            args=[int(seconds * 1_000_000), int(max_wait * 1_000_000)],
+        )
+        return Slot(int(wait) / 1_000_000, bool(int(granted)))
+
+
+_stores_lock = threading.Lock()
+
+
+def store() -> Store:
+    """The schedule store of this app's queue, made once per app."""
+    with _stores_lock:
+        found = current_app.extensions.get("survey_pace")
+        if found is None:
+            found = current_app.extensions["survey_pace"] = _store_for(
+                current_app.config["SURVEY_QUEUE_URL"]
+            )
+        return found
+
+
+def _store_for(url: str) -> Store:
+    parsed = urlparse(url)
+    if parsed.scheme in ("redis", "rediss"):
+        prefix = parse_qs(parsed.query).get("prefix", ["survey"])[0]
+        return RedisStore(url.split("?", 1)[0], prefix)
+    if parsed.scheme == "sqlite":
+        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else parsed.path
+        return SqliteStore(path)
+    return MemoryStore()
+
+
+RATE_SETTINGS = {"sms": "sms_segments_per_second", "voice": "calls_per_second"}
+EMAIL_RATE = "emails_per_second"
+
+
+def rate_for(survey_channel: str) -> float:
+    """Units a second the sender of a survey channel may take (an organisation setting)."""
+    return float(settings.get(RATE_SETTINGS.get(survey_channel, EMAIL_RATE)))
+
+
+def reserve(sender: str, survey_channel: str, cost: int, max_wait: float) -> Slot:
+    """Reserve a sender's next ``cost`` units at its configured rate.
+
+    A rate of 0 means unlimited (the limiter is off).
+    """
+    rate = rate_for(survey_channel)
+    if rate <= 0:
+        return Slot(0.0, True)
+    return store().reserve(sender, SAFETY * cost / rate, max_wait)

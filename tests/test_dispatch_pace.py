@@ -1,0 +1,178 @@
+"""The provider's pace: each sender's rate holds across every worker thread and process."""
+
+from __future__ import annotations
+
+import multiprocessing
+import secrets
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from survey import clock, settings
+from survey.dispatch import pace, sending
+from survey.extensions import db
+from survey.models import Invitation
+from tests.conftest import REDIS_URL, _fail_or_skip
+from tests.fixtures.dispatch import interaction_body
+
+
+def _redis_store() -> pace.RedisStore:
+    from redis.exceptions import ConnectionError as RedisDown
+
+    store = pace.RedisStore(REDIS_URL, f"survey-test-{secrets.token_hex(4)}")
+    try:
+        store.redis.ping()
+    except RedisDown:
+        _fail_or_skip(f"Redis is not reachable at {REDIS_URL}")
+    return store
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def store(request, tmp_path):
+    if request.param == "memory":
+        yield pace.MemoryStore()
+    elif request.param == "sqlite":
+        yield pace.SqliteStore(str(tmp_path / "queue.sqlite3"))
+    else:
+        store = _redis_store()
+        yield store
+        for key in store.redis.scan_iter(f"{store.prefix}:*"):
+            store.redis.delete(key)
+
+
+def test_reservations_follow_one_another_at_the_senders_rate(store):
+    first = store.reserve("twilio:sms:+15005550006", 1.0, 10)
+    second = store.reserve("twilio:sms:+15005550006", 2.0, 10)  # a two-segment SMS
+    third = store.reserve("twilio:sms:+15005550006", 1.0, 10)
+    assert first.granted and second.granted and third.granted
+    assert first.wait == pytest.approx(0, abs=0.05)
+    # Each waits for the ones before it: 1 s, then 1 + 2 s (less the moments between calls).
+    assert second.wait == pytest.approx(1.0, abs=0.05)
+    assert third.wait == pytest.approx(3.0, abs=0.05)
+
+
+def test_another_sender_has_a_schedule_of_its_own(store):
+    store.reserve("twilio:sms:A", 5.0, 10)
+    assert store.reserve("twilio:sms:B", 1.0, 10).wait == pytest.approx(0, abs=0.05)
+
+
+def test_a_turn_further_off_than_a_worker_waits_is_not_taken(store):
+    store.reserve("smtp:mail:25:", 8.0, 10)
+    slot = store.reserve("smtp:mail:25:", 1.0, 5)
+    assert not slot.granted and slot.wait == pytest.approx(8.0, abs=0.05)
+    # Refused, it reserved nothing: the next one still waits only for the first.
+    assert store.reserve("smtp:mail:25:", 1.0, 10).wait == pytest.approx(8.0, abs=0.05)
+
+
+def _mainland_invitation(post_interaction, make_org, make_default_rule, body: str | None = None):
+    make_org()
+    make_default_rule(channels=["sms"])
+    clock.freeze(datetime(2026, 11, 29, 3, 0, tzinfo=UTC))
+    answer = post_interaction(interaction_body()).get_json()
+    return db.session.get_one(Invitation, answer["invitation"]["id"])
+
+
+@pytest.fixture
+def app_config(twilio_api):
+    return {**twilio_api.app_config, "SURVEY_PACE_SENDS": True}
+
+
+def test_an_sms_costs_its_segments_of_the_senders_rate(
+    post_interaction, make_org, make_default_rule, twilio_api, monkeypatch
+):
+    reserved: list[tuple[str, str, int]] = []
+    real = pace.reserve
+
+    def spy(sender, channel, cost, max_wait):
+        reserved.append((sender, channel, cost))
+        return real(sender, channel, cost, max_wait)
+
+    monkeypatch.setattr(pace, "reserve", spy)
+    invitation = _mainland_invitation(post_interaction, make_org, make_default_rule)
+    assert sending.send_invitation(invitation.id) == "sent"
+    (body,) = [e.value("Body") for e in twilio_api.sent("/Messages.json")]
+    # The mainland template in Chinese: UCS-2, 67 characters a segment once split.
+    assert len(body) > 70
+    assert reserved == [("twilio:sms:+15005550006", "sms", 2)]
+
+
+def test_a_busy_sender_leaves_the_invitation_scheduled_for_its_turn(
+    post_interaction, make_org, make_default_rule, twilio_api
+):
+    settings.put("sms_segments_per_second", 0.1)  # one segment every 10 s
+    db.session.commit()
+    pace.store().reserve("twilio:sms:+15005550006", 60.0, 60)  # someone else's minute
+    invitation = _mainland_invitation(post_interaction, make_org, make_default_rule)
+    before = clock.now()
+    assert sending.send_invitation(invitation.id) == "paced"
+    db.session.refresh(invitation)
+    assert invitation.state == "scheduled" and invitation.deliveries == []
+    assert (invitation.scheduled_at - before).total_seconds() == pytest.approx(60, abs=2)
+    assert twilio_api.sent("/Messages.json") == []
+
+
+@pytest.mark.parametrize(("link_minutes", "expected"), [(None, "7200"), (30, "1800")])
+def test_an_sms_never_waits_at_twilio_past_its_links_life_or_the_setting(
+    post_interaction, make_org, make_default_rule, twilio_api, link_minutes, expected
+):
+    settings.put("sms_segments_per_second", 0)  # pacing off: only the validity is looked at
+    settings.put("sms_validity_hours", 2)
+    db.session.commit()
+    invitation = _mainland_invitation(post_interaction, make_org, make_default_rule)
+    if link_minutes:
+        invitation.expires_at = clock.now() + timedelta(minutes=link_minutes)
+        db.session.commit()
+    assert sending.send_invitation(invitation.id) == "sent"
+    (sent,) = twilio_api.sent("/Messages.json")
+    assert sent.value("ValidityPeriod") == expected
+
+
+def _worker(kind: str, target: str, key: str, rate: float, seconds: float, out) -> None:
+    """One sending process: take each turn at the rate, then note when it went."""
+    store = pace.RedisStore(REDIS_URL, target) if kind == "redis" else pace.SqliteStore(target)
+    sent = []
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        slot = store.reserve(key, pace.SAFETY / rate, 5)
+        if not slot.granted:
+            time.sleep(min(slot.wait, 1))
+            continue
+        time.sleep(slot.wait)
+        sent.append(time.time())
+    out.put((kind, sent))
+
+
+def _busiest_second(times: list[float]) -> int:
+    times = sorted(times)
+    return max(sum(1 for t in times if start <= t < start + 1) for start in times)
+
+
+@pytest.mark.slow
+def test_two_worker_processes_never_exceed_the_rate_in_any_second(tmp_path):
+    """1 unit a second for 60 s, shared by two processes, on the local store and on Redis."""
+    redis_prefix = f"survey-test-{secrets.token_hex(4)}"
+    redis = _redis_store()  # fails (CI) or skips when Redis is not there
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    runs = [("sqlite", str(tmp_path / "queue.sqlite3")), ("redis", redis_prefix)]
+    processes = [
+        ctx.Process(target=_worker, args=(kind, target, "twilio:sms:+1", 1.0, 60, out))
+        for kind, target in runs
+        for _ in range(2)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        results = [out.get(timeout=120) for _ in processes]
+    finally:
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+        redis.redis.delete(f"{redis_prefix}:pace:twilio:sms:+1")
+    for kind, _target in runs:
+        times = [t for k, sent in results if k == kind for t in sent]
+        assert _busiest_second(times) == 1, kind
+        # Spread evenly between the two processes' turns, close to the rate itself.
+        assert 55 <= len(times) <= 61, (kind, len(times))
