@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+from jsonschema import Draft202012Validator
 
 from survey import clock
 from survey.dispatch import sending
@@ -307,3 +308,45 @@ def test_an_invitation_id_too_large_for_the_database_is_a_404_problem(client, ap
     )
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
+
+
+def _interaction_schema(client) -> Draft202012Validator:
+    document = client.get("/api/v1/openapi.json").get_json()
+    root = {"$ref": "#/components/schemas/Interaction", "components": document["components"]}
+    return Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+@pytest.mark.parametrize("kind", ["inquiry", "outbound"])
+def test_a_complaint_block_off_a_complaint_is_refused_by_the_app_and_the_document(
+    client, post_interaction, dispatch_ready, kind
+):
+    body = interaction_body(type=kind, complaint={"cause": "process"})
+    assert not _interaction_schema(client).is_valid(body)
+    response = post_interaction(body)
+    assert response.status_code == 400
+    assert [e["field"] for e in response.get_json()["errors"]] == ["complaint"]
+    # A null block is no block, for both.
+    body = interaction_body(type=kind, complaint=None)
+    assert _interaction_schema(client).is_valid(body)
+    assert post_interaction(body).status_code == 201
+
+
+def test_null_optional_fields_are_absent_for_the_app_and_the_document(
+    client, post_interaction, dispatch_ready
+):
+    customer = {"external_id": "C-1", "name": None, "phone": "+8613800138000"}
+    customer |= {"email": None, "locale": None, "timezone": None}
+    body = interaction_body(
+        agent=None, category=None, wait_seconds=None, business_line=None, customer=customer
+    )
+    body |= {"type": "complaint", "team": "personal-complaints"}
+    body["complaint"] = {"cause": None, "opened_at": None, "resolved_first_contact": None}
+    assert _interaction_schema(client).is_valid(body)
+    assert post_interaction(body).status_code == 201
+
+
+def test_the_document_sends_the_example_the_app_takes(client, post_interaction, dispatch_ready):
+    document = client.get("/api/v1/openapi.json").get_json()
+    example = document["components"]["schemas"]["Interaction"]["example"]
+    assert _interaction_schema(client).is_valid(example)
+    assert post_interaction(example).status_code == 201

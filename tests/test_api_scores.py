@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from survey import clock, settings
 from survey.auth.service import create_api_key
@@ -218,3 +219,62 @@ def test_a_bad_parameter_gets_problem_json_naming_it(db, scoring_org, get_scores
     body = reply.get_json()
     assert body["status"] == 400
     assert [e["field"] for e in body["errors"]] == [field]
+
+
+def _parameter_schema(client, name: str) -> Draft202012Validator:
+    document = client.get("/api/v1/openapi.json").get_json()
+    parameters = document["paths"]["/scores"]["get"]["parameters"]
+    schema = next(p["schema"] for p in parameters if p["name"] == name)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def test_an_empty_from_or_to_means_the_default_range_as_the_document_says(client, db, get_scores):
+    reply = get_scores("from=&to=")
+    assert reply.status_code == 200
+    assert (reply.get_json()["from"], reply.get_json()["to"]) == ("2026-10-31", "2026-11-29")
+    for name in ("from", "to"):
+        schema = _parameter_schema(client, name)
+        assert schema.is_valid("") and schema.is_valid("2026-11-29")
+        assert not schema.is_valid("yesterday") and not schema.is_valid(" ")
+
+
+@pytest.mark.parametrize(
+    "value", ["20261129", "2026-W48-7", "2026-11-29T00:00", "１９９９-01-01", "1999-12-31"]
+)
+def test_a_day_is_written_2026_11_29_from_2000_on_in_the_app_and_the_document(
+    client, db, get_scores, value
+):
+    reply = get_scores(f"to={value}")
+    assert reply.status_code == 400
+    assert [e["field"] for e in reply.get_json()["errors"]] == ["to"]
+    assert not _parameter_schema(client, "to").is_valid(value)
+
+
+def test_the_earliest_day_does_not_overflow(db, get_scores):
+    reply = get_scores("to=2000-01-01")
+    assert reply.status_code == 200
+    assert reply.get_json()["from"] == "2000-01-01"
+
+
+@pytest.mark.parametrize("name", ["channel", "agent", "dimension", "type"])
+@pytest.mark.parametrize("value", ["", " ", ",", " , "])
+def test_an_empty_filter_is_refused_by_the_app_and_by_the_document(
+    client, db, get_scores, name, value
+):
+    reply = get_scores(f"{name}={value}")
+    assert reply.status_code == 400
+    assert [e["field"] for e in reply.get_json()["errors"]] == [name]
+    assert not _parameter_schema(client, name).is_valid(value)
+
+
+def test_the_document_describes_the_filter_values_the_app_takes(client, db, scoring_org):
+    channel = _parameter_schema(client, "channel")
+    assert (
+        channel.is_valid("phone") and channel.is_valid("phone, chat") and channel.is_valid("chat,")
+    )
+    assert not channel.is_valid("fax") and not channel.is_valid("phone chat")
+    agent = _parameter_schema(client, "agent")
+    assert agent.is_valid("A1001,A2001") and not agent.is_valid("A1\u00001")
+    group_by = _parameter_schema(client, "group_by")
+    assert group_by.is_valid("") and group_by.is_valid("day,agent")
+    assert not group_by.is_valid("colour")

@@ -7,7 +7,8 @@ from typing import Any
 from flask import current_app, jsonify
 
 from survey.api import bp
-from survey.api.openapi_schemas import DAY, component_schemas, ref
+from survey.api.bodies import API_MAX_BODY_BYTES
+from survey.api.openapi_schemas import DAY, comma_list, component_schemas, ref
 from survey.models.interaction import CATEGORIES, CHANNELS, TYPES
 from survey.models.survey import DIMENSIONS
 from survey.scoring.queries import GROUP_FIELDS, SURVEY_CHANNELS
@@ -24,10 +25,19 @@ def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _csv(description: str, values: tuple[str, ...] | list[str]) -> dict[str, Any]:
+def _csv(description: str, values: tuple[str, ...] | list[str], empty: bool) -> dict[str, Any]:
+    listed = f" Comma-separated, any of: {', '.join(values)}." if values else " Comma-separated."
+    said = " Empty means no grouping." if empty else " Empty is a 400: leave it out for all."
     return {
-        "description": f"{description} Comma-separated, any of: {', '.join(values)}.",
-        "schema": {"type": "string"},
+        "description": description + listed + said,
+        "schema": comma_list(values, empty=empty),
+    }
+
+
+def _day(description: str) -> dict[str, Any]:
+    return {
+        "description": description + " Empty means the default.",
+        "schema": {"anyOf": [DAY, {"type": "string", "maxLength": 0}]},
     }
 
 
@@ -46,26 +56,17 @@ def _score_parameters() -> list[dict[str, Any]]:
         {
             "name": "from",
             "in": "query",
-            "description": "First day (the bank's zone), inclusive; default 29 days before 'to'.",
-            "schema": DAY,
+            **_day("First day (the bank's zone), inclusive; default 29 days before 'to'."),
         },
         {
             "name": "to",
             "in": "query",
-            "description": "Last day (the bank's zone), inclusive; default today.",
-            "schema": DAY,
+            **_day("Last day (the bank's zone), inclusive; default today."),
         },
-        {"name": "group_by", "in": "query", **_csv("Fields to group by.", GROUP_FIELDS)},
+        {"name": "group_by", "in": "query", **_csv("Fields to group by.", GROUP_FIELDS, True)},
     ]
     for name, (text, values) in filters.items():
-        parameter = {"name": name, "in": "query"}
-        if values:
-            parameter.update(_csv(text, values))
-        else:
-            parameter.update(
-                {"description": f"{text} Comma-separated.", "schema": {"type": "string"}}
-            )
-        parameters.append(parameter)
+        parameters.append({"name": name, "in": "query", **_csv(text, values, empty=False)})
     return parameters
 
 
@@ -106,6 +107,9 @@ def openapi_document() -> dict[str, Any]:
                         "401": unauthorized,
                         "403": forbidden,
                         "409": _problem("The external_id was posted before with another body."),
+                        "413": _problem(
+                            f"A body over {API_MAX_BODY_BYTES // 1024} KB; nothing was stored."
+                        ),
                     },
                 }
             },

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask_babel import gettext as _
 
-from survey.api import bp, schemas
+from survey.api import bodies, bp, schemas
 from survey.auth.service import api_key_required
 from survey.dispatch import intake
 from survey.errors import problem
@@ -15,14 +15,10 @@ from survey.errors import problem
 @api_key_required("interactions")
 def post_interaction():
     """Take in one interaction and say whether its customer gets a survey."""
-    body = request.get_json(silent=True)
-    if body is None:
-        return problem(
-            400,
-            _("Bad Request"),
-            _("The body must be JSON (Content-Type: application/json)."),
-            errors=[{"field": "", "message": _("The body must be a JSON object.")}],
-        )
+    try:
+        body = bodies.read_json(request)
+    except bodies.BodyProblem as refused:
+        return problem(refused.status, refused.title, refused.detail, errors=refused.errors)
     data, errors = schemas.parse_interaction(body)
     if data is None:
         return problem(

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from survey.api.schemas import LOCALES, MAX_INT
 from survey.dispatch.decide import SUPPRESSION_REASONS
 from survey.models.interaction import CATEGORIES, CAUSES, CHANNELS, TYPES
 from survey.models.invitation import DELIVERY_STATES, INVITATION_STATES
 from survey.models.rule import SURVEY_CHANNELS as SEND_CHANNELS
+from survey.zones import place_zones
 
 
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    """Allow null as well (JSON Schema 2020-12, as OpenAPI 3.1 uses it)."""
+    """Allow null as well (JSON Schema 2020-12, as OpenAPI 3.1 uses it).
+
+    An enum lists null among its values too: an enum holds whatever its type allows.
+    """
     kind = schema.get("type")
     if isinstance(kind, str):
-        return {**schema, "type": [kind, "null"]}
+        widened = {**schema, "type": [kind, "null"]}
+        if "enum" in schema:
+            widened["enum"] = [*schema["enum"], None]
+        return widened
     return {"anyOf": [schema, {"type": "null"}]}
 
 
@@ -23,8 +31,49 @@ def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-INSTANT = {"type": "string", "format": "date-time", "description": "ISO 8601 with an offset."}
-DAY = {"type": "string", "format": "date"}
+INSTANT = {
+    "type": "string",
+    "format": "date-time",
+    "description": (
+        "ISO 8601 with an offset, from 2000-01-01T00:00:00Z to a day from now; "
+        "anything else is a 400 naming the field."
+    ),
+}
+# A day from 2000-01-01 on (survey.scoring.queries.EARLIEST_DAY), written 2026-11-29.
+DAY = {"type": "string", "format": "date", "pattern": "^[2-9][0-9]{3}-"}
+# What survey.api.schemas refuses in every string it reads: C0 and C1 controls, DEL and
+# the Unicode line and paragraph separators (survey.api.schemas.CONTROL).
+_CONTROLS = r"\u0000-\u001f\u007f-\u009f\u2028\u2029"
+PLAIN = rf"^[^{_CONTROLS}]*$"
+# As PLAIN, with at least one character that is neither a control nor white space.
+NOT_BLANK = rf"^[^{_CONTROLS}]*[^\s{_CONTROLS}][^{_CONTROLS}]*$"
+
+
+def text(max_length: int, required: bool = False, **extra: Any) -> dict[str, Any]:
+    """A string the API trims: no control characters; blank (or null) is absent unless required."""
+    schema = {
+        "type": "string",
+        "maxLength": max_length,
+        "pattern": NOT_BLANK if required else PLAIN,
+    }
+    schema.update(extra)
+    return schema if required else nullable(schema)
+
+
+def comma_list(values: tuple[str, ...] | list[str], empty: bool) -> dict[str, Any]:
+    """A comma-separated list of values, spaces around them allowed, as the scores API reads it.
+
+    With ``values`` empty, any non-blank text (codes the admin maintains); ``empty`` says
+    whether a list with nothing in it is taken (it means the default).
+    """
+    if not values:
+        some = rf"^[^{_CONTROLS}]*[^\s,{_CONTROLS}][^{_CONTROLS}]*$"  # one code at least
+        return {"type": "string", "pattern": PLAIN if empty else some}
+    item = "(?:" + "|".join(values) + ")"
+    listed = rf"{item}(?:\s*,[\s,]*{item})*"
+    if empty:
+        listed = f"(?:{listed})?"
+    return {"type": "string", "pattern": rf"^[\s,]*{listed}[\s,]*$"}
 
 
 def component_schemas() -> dict[str, Any]:
@@ -32,13 +81,23 @@ def component_schemas() -> dict[str, Any]:
     customer = {
         "type": "object",
         "required": ["external_id"],
+        "description": "Null or blank optional fields are absent: what is stored is kept.",
         "properties": {
-            "external_id": {"type": "string", "maxLength": 100},
-            "name": {"type": "string", "maxLength": 200},
-            "phone": {"type": "string", "description": "E.164, e.g. +8613800138000."},
-            "email": {"type": "string", "format": "email", "maxLength": 254},
-            "locale": {"type": "string", "enum": ["zh", "en"]},
-            "timezone": {"type": "string", "description": "IANA zone, e.g. Asia/Shanghai."},
+            "external_id": text(100, required=True),
+            "name": text(200),
+            "phone": text(40, description="E.164, e.g. +8613800138000 (or 13800138000)."),
+            "email": text(254, format="email"),
+            "locale": nullable({"type": "string", "enum": list(LOCALES)}),
+            "timezone": nullable(
+                {
+                    "type": "string",
+                    "enum": sorted(place_zones()),
+                    "description": (
+                        "The IANA zone of a place, e.g. Asia/Shanghai; not UTC or an offset. "
+                        "Absent, the bank's default zone applies."
+                    ),
+                }
+            ),
         },
     }
     complaint = {
@@ -56,31 +115,29 @@ def component_schemas() -> dict[str, Any]:
         "type": "object",
         "required": ["external_id", "occurred_at", "channel", "type", "customer"],
         "properties": {
-            "external_id": {
-                "type": "string",
-                "maxLength": 100,
-                "description": "The bank's id; posting it again is a replay, answered 200.",
-            },
+            "external_id": text(
+                100,
+                required=True,
+                description="The bank's id; posting it again is a replay, answered 200.",
+            ),
             "occurred_at": INSTANT,
             "channel": {"type": "string", "enum": list(CHANNELS)},
             "type": {"type": "string", "enum": list(TYPES)},
-            "business_line": {
-                "type": "string",
-                "description": "A business line code the admin maintains; unknown is an error.",
-            },
-            "team": {
-                "type": "string",
-                "description": "A team code the admin maintains; unknown is an error.",
-            },
-            "agent": {
-                "type": "string",
-                "description": "An agent code; an unknown one is created under the team.",
-            },
-            "category": {"type": "string", "enum": list(CATEGORIES)},
-            "wait_seconds": {"type": "integer", "minimum": 0},
+            "business_line": text(
+                40, description="A business line code the admin maintains; unknown is an error."
+            ),
+            "team": text(60, description="A team code the admin maintains; unknown is an error."),
+            "agent": text(
+                60, description="An agent code; an unknown one is created under the team."
+            ),
+            "category": nullable({"type": "string", "enum": list(CATEGORIES)}),
+            "wait_seconds": nullable({"type": "integer", "minimum": 0, "maximum": MAX_INT}),
             "customer": ref("Customer"),
             "complaint": nullable(ref("Complaint")),
         },
+        # Only a complaint has a complaint block; on an inquiry or outbound call it is a 400.
+        "if": {"required": ["type"], "properties": {"type": {"not": {"const": "complaint"}}}},
+        "then": {"properties": {"complaint": {"type": "null"}}},
         "example": {
             "external_id": "CALL-2026-000123",
             "occurred_at": "2026-11-29T10:15:00+08:00",

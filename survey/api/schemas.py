@@ -4,24 +4,44 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 
+from survey import clock
 from survey.dispatch.intake import ComplaintInput, CustomerInput, InteractionInput, body_digest
 from survey.extensions import db
 from survey.models import Agent, BusinessLine, Interaction, Invitation, Team
 from survey.models.interaction import CATEGORIES, CAUSES, CHANNELS, TYPES
+from survey.zones import is_place_zone
 
 LOCALES = ("zh", "en")
 MAX_INT = 2**31 - 1
 # Instants outside these years are typing mistakes, and near datetime's limits they
 # overflow when converted to UTC or when a delay is added.
 YEARS = range(1900, 3000)
+# The plausible window of an interaction's times: none before the bank used any system
+# that posts here, none more than a day ahead of the one clock (a sender's clock may run
+# a little fast; a time far ahead is a wrong year, and would hold a survey for ever).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+AHEAD = timedelta(days=1)
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: no name or code
+# holds them, and tabs or line breaks in a name break SMS, CSV exports and log lines.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def code_points(found: list[str]) -> str:
+    """Name characters by code point (U+0009), the first few distinct ones, in order."""
+    names: list[str] = []
+    for char in found:
+        name = f"U+{ord(char):04X}"
+        if name not in names:
+            names.append(name)
+    return ", ".join(names[:3])
 
 
 @dataclass(frozen=True)
@@ -45,21 +65,39 @@ class _Reader:
         self.errors.append(FieldError(self.prefix + name, message))
 
     def text(self, name: str, max_length: int, required: bool = False) -> str | None:
+        """Read a string, trimmed; blank is absent. Checked as sent, as the OpenAPI document says."""
         value = self.body.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if value is None:
             if required:
                 self.fail(name, _("This field is required."))
             return None
         if not isinstance(value, str):
             self.fail(name, _("Must be a string."))
             return None
-        value = value.strip()
-        if "\x00" in value:
-            # PostgreSQL cannot store it in text; it is no string anyone means to send.
-            self.fail(name, _("Must be a string."))
+        halves = LONE_SURROGATE.findall(value)
+        if halves:
+            # Named by lone_surrogates() as well; refused here so it never reaches a query.
+            self.errors.append(_surrogate_error(self.prefix + name, halves))
+            return None
+        controls = CONTROL.findall(value)
+        if controls:
+            # NUL cannot be stored by PostgreSQL; the others are no part of any name or code.
+            self.fail(
+                name,
+                _(
+                    "Control characters (tabs, line breaks and the like) are not allowed; "
+                    "found %(chars)s.",
+                    chars=code_points(controls),
+                ),
+            )
             return None
         if len(value) > max_length:
             self.fail(name, _("At most %(n)d characters.", n=max_length))
+            return None
+        value = value.strip()
+        if not value:
+            if required:
+                self.fail(name, _("This field is required."))
             return None
         return value
 
@@ -92,8 +130,20 @@ class _Reader:
         if parsed.tzinfo is None or parsed.utcoffset() is None:
             self.fail(name, _("The time needs its UTC offset, e.g. +08:00."))
             return None
-        if parsed.year not in YEARS or parsed.astimezone(UTC).year not in YEARS:
-            self.fail(name, _("Must be an ISO 8601 time, e.g. 2026-11-29T10:15:00+08:00."))
+        latest = clock.now() + AHEAD
+        if (
+            parsed.year not in YEARS
+            or parsed.astimezone(UTC).year not in YEARS
+            or not EARLIEST <= parsed <= latest
+        ):
+            self.fail(
+                name,
+                _(
+                    "Must be between %(earliest)s and a day from now (%(latest)s).",
+                    earliest=EARLIEST.isoformat(),
+                    latest=latest.isoformat(timespec="seconds"),
+                ),
+            )
             return None
         return parsed
 
@@ -110,6 +160,9 @@ class _Reader:
         value = self.body.get(name)
         if value is None:
             return None
+        if isinstance(value, float) and value.is_integer():
+            # JSON has one kind of number: 185.0 is the whole number 185, as JSON Schema says.
+            value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
             self.fail(name, _("Must be a whole number of 0 or more."))
             return None
@@ -125,6 +178,46 @@ class _Reader:
             self.fail(name, _("Must be an object."))
             return None
         return value
+
+
+def lone_surrogates(body: dict[str, Any]) -> list[FieldError]:
+    """Name every string in a body, and every key, that holds half a UTF-16 surrogate pair.
+
+    JSON lets a client write ``"\\ud800"``; Python parses it into a string that cannot be
+    encoded as UTF-8, so neither the database nor the replay digest could take it.
+    Fields the API ignores are named too: the digest covers the whole body.
+    """
+    errors: list[FieldError] = []
+    stack: list[tuple[str, Any]] = [("", body)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            items = []
+            for key, child in value.items():
+                shown = key.encode("utf-8", "backslashreplace").decode()
+                if LONE_SURROGATE.search(key):
+                    errors.append(_surrogate_error(f"{path}{shown}", LONE_SURROGATE.findall(key)))
+                items.append((f"{path}{shown}.", child))
+            stack.extend(reversed(items))
+        elif isinstance(value, list):
+            stack.extend(
+                (f"{path[:-1]}[{i}].", child) for i, child in reversed(list(enumerate(value)))
+            )
+        elif isinstance(value, str):
+            found = LONE_SURROGATE.findall(value)
+            if found:
+                errors.append(_surrogate_error(path[:-1], found))
+    return errors
+
+
+def _surrogate_error(field: str, found: list[str]) -> FieldError:
+    return FieldError(
+        field,
+        _(
+            "Must be valid Unicode text: it holds a lone surrogate (%(chars)s).",
+            chars=code_points(found),
+        ),
+    )
 
 
 def normalise_phone(raw: str) -> str | None:
@@ -157,11 +250,14 @@ def _customer(reader: _Reader, body: dict[str, Any]) -> CustomerInput | None:
     locale = r.choice("locale", LOCALES)
     raw_zone = r.text("timezone", 64)
     if raw_zone is not None:
-        try:
-            ZoneInfo(raw_zone)
+        # Looked up in the list of zones, never opened: "America" is a folder of tzdata.
+        if is_place_zone(raw_zone):
             timezone = raw_zone
-        except (ZoneInfoNotFoundError, ValueError):
-            r.fail("timezone", _("Must be an IANA time zone, e.g. Asia/Shanghai."))
+        else:
+            r.fail(
+                "timezone",
+                _("Must be the IANA time zone of a place, e.g. Asia/Shanghai (not UTC)."),
+            )
     reader.errors += r.errors
     if r.errors or external_id is None:
         return None
@@ -207,7 +303,9 @@ def _organisation(r: _Reader) -> _Organisation:
             r.fail("team", _("This team belongs to another business line."))
     if agent_code is not None:
         agent = db.session.scalar(sa.select(Agent).where(Agent.code == agent_code))
-        if agent is None and team is None and team_code is None:
+        # A team code that was refused is reported on its own; the agent waits for it.
+        team_refused = any(e.field == r.prefix + "team" for e in r.errors)
+        if agent is None and team is None and team_code is None and not team_refused:
             r.fail("agent", _("Unknown agent code: give the agent's team so it can be added."))
     if team is None and agent is not None:
         team = agent.team
@@ -225,6 +323,7 @@ def parse_interaction(body: Any) -> tuple[InteractionInput | None, list[FieldErr
     """Check a posted interaction; return it ready to store, or every reason it is not."""
     if not isinstance(body, dict):
         return None, [FieldError("", _("The body must be a JSON object."))]
+    unreadable = lone_surrogates(body)
     r = _Reader(body)
     external_id = r.text("external_id", 100, required=True)
     occurred_at = r.instant("occurred_at", required=True)
@@ -247,8 +346,10 @@ def parse_interaction(body: Any) -> tuple[InteractionInput | None, list[FieldErr
         else:
             complaint = _complaint(r, complaint_body)
 
-    if r.errors:
-        return None, r.errors
+    if unreadable or r.errors:
+        # A field with a lone surrogate is named once, for that, whatever else its value fails.
+        named = {e.field for e in unreadable}
+        return None, unreadable + [e for e in r.errors if e.field not in named]
     assert external_id and occurred_at and channel and kind and customer
     return InteractionInput(
         external_id=external_id,

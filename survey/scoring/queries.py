@@ -6,6 +6,7 @@ pre-aggregated days and segments, whatever the number of answers behind it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -47,6 +48,10 @@ FILTER_FIELDS = (
 TIME_FIELDS = ("day", "week", "month")
 SURVEY_CHANNELS = ("web", "sms", "voice")
 DEFAULT_DAYS = 30
+# A day as the OpenAPI document writes it, and the earliest one a query may name (the
+# floor of interaction times, survey.api.schemas.EARLIEST).
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+EARLIEST_DAY = date(2000, 1, 1)
 # Parameters that are not filters.
 OTHER_PARAMS = ("from", "to", "group_by")
 
@@ -109,7 +114,9 @@ def parse(args: Mapping[str, str]) -> ScoreQuery:
             errors.append({"field": name, "message": _("Unknown parameter.")})
 
     end = _date(args.get("to"), "to", errors) or today()
-    start = _date(args.get("from"), "from", errors) or end - timedelta(days=DEFAULT_DAYS - 1)
+    start = _date(args.get("from"), "from", errors) or max(
+        end - timedelta(days=DEFAULT_DAYS - 1), EARLIEST_DAY
+    )
     if start > end and not any(e["field"] in ("from", "to") for e in errors):
         errors.append({"field": "from", "message": _("'from' must not be after 'to'.")})
 
@@ -153,13 +160,30 @@ def _values(raw: str) -> list[str]:
 
 
 def _date(raw: str | None, name: str, errors: list[dict[str, str]]) -> date | None:
+    """Read a day written 2026-11-29; empty means the default, as the OpenAPI document says."""
     if raw is None or raw == "":
         return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
+    # Only the form the document promises (RFC 3339 full-date), not every ISO 8601 form
+    # Python reads (20261129, 2026-W48-7); and none before the earliest day, whose default
+    # range would start before the first day a date can hold.
+    day = None
+    if DAY.fullmatch(raw):
+        try:
+            day = date.fromisoformat(raw)
+        except ValueError:
+            day = None
+    if day is None:
         errors.append({"field": name, "message": _("Use a date like 2026-11-29.")})
-        return None
+    elif day < EARLIEST_DAY:
+        errors.append(
+            {
+                "field": name,
+                "message": _("Use a date from %(earliest)s on.", earliest=EARLIEST_DAY.isoformat()),
+            }
+        )
+    else:
+        return day
+    return None
 
 
 def _known(name: str, value: str) -> bool:
