@@ -96,7 +96,7 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     with app.app_context():
-        _tune_engine(db.engine)
+        _tune_engine(db.engine, int(app.config.get("SURVEY_SQLITE_BUSY_TIMEOUT_MS", 10000)))
     migrate.init_app(
         app,
         db,
@@ -114,16 +114,29 @@ def register_extensions(app: Flask) -> None:
     auth_service.init_app(app)
 
 
-def _tune_engine(engine: sa.Engine) -> None:
-    """SQLite: WAL, a busy timeout and foreign keys, since the web server and the worker both write."""
+def _tune_engine(engine: sa.Engine, busy_timeout_ms: int = 10000) -> None:
+    """SQLite: WAL, a busy timeout and foreign keys, since the web server and the worker both write.
+
+    A transaction that writes takes the write lock when it begins (``BEGIN IMMEDIATE``)
+    and waits up to the busy timeout there, before it has read or written anything, so
+    it can never fail half-way by trying to turn a read into a write after another
+    writer committed (SQLite refuses that at once, whatever the timeout). The sqlite3
+    driver's own transaction control is kept: it begins a transaction just before the
+    first INSERT, UPDATE or DELETE, and reads before that run outside one. SQLAlchemy's
+    recipe of emitting BEGIN on the first statement of any kind was not taken: every
+    read-only request would open a transaction, and a writer would hold the lock from
+    its first read. The writers keep that window short instead (intake decides first,
+    sending commits before calling a provider).
+    """
     if engine.dialect.name != "sqlite":
         return
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = "IMMEDIATE"
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

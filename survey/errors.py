@@ -24,7 +24,9 @@ def handle_http_error(error: HTTPException):
     """Show an HTTP error as a page, or as problem JSON to API clients."""
     status = error.code or 500
     if _wants_problem_json():
-        return problem(status, error.name, error.description or "")
+        response = problem(status, error.name, error.description or "")
+        response.headers.update(_retry_after(error))
+        return response
     messages = {
         400: _("The request could not be understood."),
         403: _("You do not have access to this page."),
@@ -33,20 +35,38 @@ def handle_http_error(error: HTTPException):
         413: _("The upload is too large."),
         429: _("Too many attempts. Please wait a moment and try again."),
         500: _("Something went wrong on our side. Nothing you entered was lost; please try again."),
+        503: _("We are very busy right now. Nothing was saved; please try again in a moment."),
     }
     message = messages.get(status, error.description or error.name)
-    return render_template("error.html", status=status, message=message), status
+    return (
+        render_template("error.html", status=status, message=message),
+        status,
+        _retry_after(error),
+    )
+
+
+def _retry_after(error: HTTPException) -> dict[str, str]:
+    """Keep a 503's or 429's Retry-After, which the page and problem JSON would drop."""
+    return {k: v for k, v in error.get_headers() if k.lower() == "retry-after"}
 
 
 def handle_unexpected(error: Exception):
     """Log an unexpected error and answer 500 without a stack trace."""
     from flask import current_app
 
+    from survey import busy
     from survey.extensions import db
 
-    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     # A failed flush leaves the session unusable, and the error page reads from it too.
     db.session.rollback()
+    if busy.is_busy(error):
+        # SQLite's lock outlasted the busy timeout on a path that does not retry: nothing
+        # was saved, and the client is told to come back, not that we broke.
+        current_app.logger.warning(
+            "database busy on %s %s: %s", request.method, request.path, error
+        )
+        return handle_http_error(busy.DatabaseBusy())
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     return handle_http_error(InternalServerError())
 
 

@@ -14,7 +14,7 @@ from flask import Flask, abort, g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from survey import audit, clock
+from survey import audit, busy, clock
 from survey.extensions import db, login
 from survey.models import ApiKey, User
 from survey.models.user import API_SCOPES, ROLES
@@ -111,6 +111,18 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def _record_use(row: ApiKey) -> None:
+    """Note when a key was last used, at most once a minute, in a short write of its own.
+
+    Committed here: read-only views never commit, and the record must not be lost; and
+    at once, so the view's own write transaction does not start this early.
+    """
+    now = clock.now()
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_PRECISION:
+        row.last_used_at = now
+        db.session.commit()
+
+
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -172,11 +184,7 @@ def api_key_required(scope: str) -> Callable[[Callable[..., Any]], Callable[...,
                 return response
             if not row.has_scope(scope):
                 return problem(403, "Forbidden", f"This API key lacks the '{scope}' scope.")
-            now = clock.now()
-            if row.last_used_at is None or now - row.last_used_at >= LAST_USED_PRECISION:
-                row.last_used_at = now
-                # Committed here: read-only views never commit, and the record must not be lost.
-                db.session.commit()
+            busy.retry_when_busy(lambda: _record_use(row))
             g.api_key = row
             return view(*args, **kwargs)
 

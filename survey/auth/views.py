@@ -9,8 +9,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 
+from survey import busy
 from survey.auth import bp, forms, service
 from survey.extensions import db, limiter
+from survey.models import User
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -52,14 +54,21 @@ def login():
         return redirect(target or url_for("dashboard.home"))
     form = forms.LoginForm()
     if form.validate_on_submit():
-        user = service.authenticate(form.email.data, form.password.data)
+        user = busy.retry_when_busy(lambda: _sign_in(form.email.data, form.password.data))
         if user is None:
             form.password.errors.append(_("E-mail address or password is wrong."))
         else:
-            db.session.commit()
             login_user(user)
             return redirect(target or url_for("dashboard.home"))
     return render_template("auth/login.html", form=form)
+
+
+def _sign_in(email: str, password: str) -> User | None:
+    """Check the credentials and record the sign-in; one unit, so a busy database can redo it."""
+    user = service.authenticate(email, password)
+    if user is not None:
+        db.session.commit()
+    return user
 
 
 @bp.route("/logout", methods=["POST"])

@@ -17,6 +17,10 @@ ADDRESS_KIND = {"sms": "phone", "voice": "phone", "email": "email"}
 
 def customer_opted_out(customer: Customer) -> bool:
     """Whether the customer has refused every survey (STOP on any channel does this)."""
+    if customer.id is None:
+        # Not stored yet (the decision comes before the write): comparing a null id would
+        # match every opt-out of an address alone.
+        return False
     return bool(
         db.session.scalar(
             sa.select(OptOut.id)
@@ -44,7 +48,8 @@ def address_for(
     kind = ADDRESS_KIND.get(channel)
     blocked = opted_out_address_ids(customer) if blocked is None else blocked
     usable = [a for a in customer.addresses if a.kind == kind and a.id not in blocked]
-    return max(usable, key=lambda a: a.id) if usable else None
+    # One added by the interaction being decided has no id yet, and is the newest.
+    return max(usable, key=lambda a: (a.id is None, a.id or 0)) if usable else None
 
 
 def channels_with_address(customer: Customer, channels: list[str]) -> list[str]:

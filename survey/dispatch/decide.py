@@ -63,7 +63,8 @@ def _opted_out(interaction: Interaction, rule: DispatchRule, now: datetime) -> s
 
 def _open_complaint(interaction: Interaction, rule: DispatchRule, now: datetime) -> str | None:
     """Object while the customer has a complaint still open (this interaction included)."""
-    if interaction.is_open_complaint or history.has_open_complaint(interaction.customer):
+    customer = interaction.customer
+    if interaction.is_open_complaint or history.has_open_complaint(customer, interaction):
         return "open_complaint"
     return None
 

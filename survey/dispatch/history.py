@@ -32,13 +32,18 @@ _MAY_HAVE_REACHED = (
 )
 
 
-def has_open_complaint(customer: Customer) -> bool:
+def has_open_complaint(customer: Customer, resolving: Interaction | None = None) -> bool:
     """Whether a complaint of this customer record is still open.
 
     The complaint systems post a complaint again, under a new external_id, when it is
     resolved; a complaint case is known by when it was opened, so a resolved record of
     the same customer with the same ``opened_at`` closes the open one.
+
+    :param resolving: the interaction being decided about, not stored yet (the decision
+        comes before the write): when it resolves a case, it closes that case too.
     """
+    if customer.id is None:
+        return False  # a customer record not stored yet has no complaints stored either
     resolved = aliased(Interaction)
     closed_later = (
         sa.select(resolved.id)
@@ -50,6 +55,16 @@ def has_open_complaint(customer: Customer) -> bool:
         )
         .exists()
     )
+    still_open = ~closed_later
+    if (
+        resolving is not None
+        and resolving.type == "complaint"
+        and resolving.complaint_resolved_at is not None
+        and resolving.complaint_opened_at is not None
+    ):
+        still_open = sa.and_(
+            still_open, Interaction.complaint_opened_at != resolving.complaint_opened_at
+        )
     return bool(
         db.session.scalar(
             sa.select(Interaction.id)
@@ -57,7 +72,7 @@ def has_open_complaint(customer: Customer) -> bool:
                 Interaction.customer_id == customer.id,
                 Interaction.type == "complaint",
                 Interaction.complaint_resolved_at.is_(None),
-                sa.or_(Interaction.complaint_opened_at.is_(None), ~closed_later),
+                sa.or_(Interaction.complaint_opened_at.is_(None), still_open),
             )
             .limit(1)
         )
@@ -103,9 +118,12 @@ def surveys_since(customer: Customer, since: datetime, excluding: int | None = N
         Invitation.sent_at >= since,
         sa.and_(Invitation.sent_at.is_(None), Invitation.scheduled_at >= since),
     )
+    # A customer record not stored yet (the decision comes before the write) has no
+    # invitations of its own; its addresses may have history all the same.
     probes = [
         sa.select(Invitation.id).where(Invitation.customer_id == customer.id, arm, reached)
         for arm in recent_arms
+        if customer.id is not None
     ]
     if values:
         # Deliveries to the customer's addresses, whoever the invitation was for. The
@@ -129,6 +147,8 @@ def surveys_since(customer: Customer, since: datetime, excluding: int | None = N
             sa.select(Invitation.id).where(Invitation.customer_id.in_(sharing), arm, pending)
             for arm in recent_arms
         )
+    if not probes:
+        return 0
     found = sa.union(*probes).subquery()
     query = sa.select(sa.func.count()).select_from(found)
     if excluding is not None:

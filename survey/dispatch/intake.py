@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from survey import clock, hints
+from survey import busy, clock, hints
 from survey.dispatch import decide
 from survey.extensions import db
 from survey.models import Address, Agent, BusinessLine, Customer, Interaction, Invitation, Team
@@ -84,8 +84,17 @@ def body_digest(body: Any) -> str:
 def take_in(data: InteractionInput) -> Outcome:
     """Store an interaction and its invitation (or suppression) in one transaction.
 
+    The decision is made before anything is written, so the write transaction (on
+    SQLite, the database's one write lock) lasts only as long as its inserts; when
+    SQLite is busy even so, the whole intake is tried again a few times.
+
     :raises ReplayConflict: the external_id is taken by a different body.
+    :raises survey.busy.DatabaseBusy: SQLite stayed locked through every attempt.
     """
+    return busy.retry_when_busy(lambda: _take_in(data))
+
+
+def _take_in(data: InteractionInput) -> Outcome:
     for attempt in (1, 2):
         existing = _replay(data)
         if existing is not None:
@@ -121,7 +130,17 @@ def _replay(data: InteractionInput) -> Outcome | None:
 
 
 def _store(data: InteractionInput) -> tuple[Interaction, Invitation | None]:
-    now = clock.now()
+    """Decide about the interaction, then add it (and its invitation) to the session.
+
+    Nothing is flushed here: every row the decision reads (the customer, their
+    addresses and opt-outs, their history, the rules) is read first, and the new and
+    changed rows are written together by the caller's commit.
+    """
+    with db.session.no_autoflush:
+        return _decide_and_add(data, clock.now())
+
+
+def _decide_and_add(data: InteractionInput, now: datetime) -> tuple[Interaction, Invitation | None]:
     customer = _upsert_customer(data.customer)
     team = db.session.get(Team, data.team_id) if data.team_id else None
     agent = db.session.get(Agent, data.agent_id) if data.agent_id else None
@@ -151,7 +170,6 @@ def _store(data: InteractionInput) -> tuple[Interaction, Invitation | None]:
         payload_digest=data.digest,
     )
     db.session.add(interaction)
-    db.session.flush()
 
     decision = decide.decide(interaction, now)
     interaction.suppression_reason = decision.suppression_reason

@@ -6,7 +6,7 @@ from flask import current_app, render_template, request, session
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from survey import settings
+from survey import busy, settings
 from survey.extensions import csrf, limiter
 from survey.i18n import LANGUAGES, current_language
 from survey.models import Invitation
@@ -95,7 +95,7 @@ def survey(token: str):
     locale = _page_locale(invitation)
     with force_locale(locale):
         if request.method == "POST":
-            outcome = service.submit(invitation, request.form, locale)
+            outcome = busy.retry_when_busy(lambda: service.submit(invitation, request.form, locale))
             if outcome.state == "saved":
                 return render_template(
                     "respond/message.html",
