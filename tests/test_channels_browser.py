@@ -97,8 +97,8 @@ def _fits_a_phone(page) -> None:
 
 
 def _reply(page, text: str) -> None:
-    """Type a reply to the newest SMS (the top of the outbox) and wait for it to appear."""
-    incoming = page.locator("li.incoming")
+    """Reply to the newest conversation (the top of the outbox) and wait for it to appear."""
+    incoming = page.locator(".message.incoming")
     before = incoming.count()
     form = page.locator("form.reply").first
     form.locator("input[name=body]").fill(text)
@@ -170,9 +170,11 @@ def test_a_customer_completes_a_two_way_sms_survey_by_replying_in_the_outbox(
     for text in SMS_REPLIES[lang]:
         _reply(page, text)
 
-    expect(page.locator("ol.outbox-list .bubble").first).to_contain_text(THANKS[lang])
-    said = page.locator("li.incoming .bubble").all_inner_texts()
-    assert [s.strip() for s in reversed(said)] == [r.strip() for r in SMS_REPLIES[lang]]
+    # One conversation, read top to bottom as on the customer's phone, our thanks last.
+    thread = page.locator("li.thread").first
+    expect(thread.locator(".bubble").last).to_contain_text(THANKS[lang])
+    said = thread.locator(".message.incoming .bubble").all_inner_texts()
+    assert [s.strip() for s in said] == [r.strip() for r in SMS_REPLIES[lang]]
     if lang == "zh":
         _fits_a_phone(page)
         screenshot(page, "outbox-sms-conversation-phone")
@@ -247,7 +249,7 @@ def test_stop_typed_as_the_reply_in_the_outbox_stops_every_channel(
     invited("zh", ("sms", "voice", "email"), phone=HK_PHONE)
     page = as_admin(phone_page)
     _reply(page, "STOP")
-    expect(page.locator(".bubble").first).to_contain_text("您已退订")
+    expect(page.locator("li.thread").first.locator(".bubble").last).to_contain_text("您已退订")
 
     db.session.expire_all()
     # The customer and their number, which holds for every other record that has it.
@@ -262,7 +264,7 @@ def test_stop_typed_as_the_reply_in_the_outbox_stops_every_channel(
     assert later["invitation"] is None and later["suppression_reason"] == "opted_out"
     page.reload()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == sent_before
-    assert page.locator("ol.outbox-list > li").count() == sent_before
+    assert page.locator("ol.outbox-list .message").count() == sent_before
 
 
 def test_the_outbox_its_emails_and_the_call_page_fit_a_phone(

@@ -6,7 +6,6 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,7 +15,6 @@ from survey import settings
 from survey.admin.services import outbox as service
 from survey.auth.service import role_required
 from survey.extensions import db
-from survey.models import OutboxMessage
 from survey.paging import requested_page
 
 # DESIGN.md puts the outbox at /dev/outbox, outside the /admin prefix; admins only all the same.
@@ -49,14 +47,14 @@ def _viewer_time(at: datetime) -> str:
 @dev_bp.route("/dev/outbox")
 @role_required("admin")
 def outbox():
-    """Show what the outbox channel sent, newest first."""
+    """Show what the outbox channel sent, a conversation per invitation, the newest first."""
     page = db.paginate(
-        sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()),
-        page=requested_page(),
-        per_page=PER_PAGE,
-        error_out=False,
+        service.thread_keys(), page=requested_page(), per_page=PER_PAGE, error_out=False
     )
-    return render_template("admin/outbox.html", page=page, local_time=_viewer_time, linkify=linkify)
+    threads = service.threads(list(page.items))
+    return render_template(
+        "admin/outbox.html", page=page, threads=threads, local_time=_viewer_time, linkify=linkify
+    )
 
 
 MAX_REPLY = 2000
@@ -76,7 +74,10 @@ def reply(message_id: int):
         flash(_("A reply can be at most %(n)d characters.", n=MAX_REPLY), "error")
     else:
         service.reply_as_customer(message, text)
-        flash(_("Reply sent; the answer is at the top of the outbox."), "success")
+        flash(
+            _("Reply sent; the answer follows it, in the conversation at the top of the outbox."),
+            "success",
+        )
     return redirect(url_for("dev.outbox"))
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import secrets
 
+import sqlalchemy as sa
+
 from survey.channels import outbox as outbox_channel
 from survey.dispatch import status
 from survey.extensions import db
@@ -18,6 +20,30 @@ from survey.responses import sms, voice
 
 # What a call left unanswered can become, as Twilio would report it.
 CALL_OUTCOMES = ("busy", "no-answer", "failed", "machine")
+
+
+def _thread_key() -> sa.ColumnElement[int]:
+    # A conversation is an invitation's messages; one with no invitation (a test send) stands alone.
+    return sa.func.coalesce(OutboxMessage.invitation_id, -OutboxMessage.id)
+
+
+def thread_keys() -> sa.Select:
+    """The conversations, the most recently active first (to page through)."""
+    key = _thread_key()
+    return sa.select(key).group_by(key).order_by(sa.func.max(OutboxMessage.id).desc())
+
+
+def threads(keys: list[int]) -> list[list[OutboxMessage]]:
+    """Each conversation's messages in the order they were sent, the conversations in ``keys``' order."""
+    if not keys:
+        return []
+    rows = db.session.scalars(
+        sa.select(OutboxMessage).where(_thread_key().in_(keys)).order_by(OutboxMessage.id)
+    )
+    by_key: dict[int, list[OutboxMessage]] = {key: [] for key in keys}
+    for row in rows:
+        by_key[row.invitation_id if row.invitation_id is not None else -row.id].append(row)
+    return [by_key[key] for key in keys]
 
 
 def sent_message(message_id: int) -> OutboxMessage | None:
