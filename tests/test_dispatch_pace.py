@@ -46,23 +46,33 @@ def test_reservations_follow_one_another_at_the_senders_rate(store):
     second = store.reserve("twilio:sms:+15005550006", 2.0, 10)  # a two-segment SMS
     third = store.reserve("twilio:sms:+15005550006", 1.0, 10)
     assert first.granted and second.granted and third.granted
-    assert first.wait == pytest.approx(0, abs=0.05)
-    # Each waits for the ones before it: 1 s, then 1 + 2 s (less the moments between calls).
-    assert second.wait == pytest.approx(1.0, abs=0.05)
-    assert third.wait == pytest.approx(3.0, abs=0.05)
+    # Each waits for the ones before it: 1 s, then 1 + 2 s, less the moments between the calls
+    # (generous: a loaded machine can take a while between two lines).
+    assert first.wait == pytest.approx(0, abs=0.25)
+    assert second.wait == pytest.approx(1.0, abs=0.25) and second.wait <= 1.0
+    assert third.wait == pytest.approx(3.0, abs=0.25) and third.wait <= 3.0
 
 
 def test_another_sender_has_a_schedule_of_its_own(store):
     store.reserve("twilio:sms:A", 5.0, 10)
-    assert store.reserve("twilio:sms:B", 1.0, 10).wait == pytest.approx(0, abs=0.05)
+    assert store.reserve("twilio:sms:B", 1.0, 10).wait == pytest.approx(0, abs=0.25)
 
 
 def test_a_turn_further_off_than_a_worker_waits_is_not_taken(store):
     store.reserve("smtp:mail:25:", 8.0, 10)
     slot = store.reserve("smtp:mail:25:", 1.0, 5)
-    assert not slot.granted and slot.wait == pytest.approx(8.0, abs=0.05)
+    assert not slot.granted and slot.wait == pytest.approx(8.0, abs=0.25)
     # Refused, it reserved nothing: the next one still waits only for the first.
-    assert store.reserve("smtp:mail:25:", 1.0, 10).wait == pytest.approx(8.0, abs=0.05)
+    assert store.reserve("smtp:mail:25:", 1.0, 10).wait == pytest.approx(8.0, abs=0.25)
+
+
+def test_a_turn_waits_for_the_send_before_it_really_began(store):
+    # Another process woke late and began its send just now, though its turn was earlier:
+    # the next send is held back until a full interval after it, whatever was reserved.
+    store.reserve("twilio:sms:late:begun", 0.3, 0.0)
+    before = time.monotonic()
+    slot = pace.take_turn(store, "twilio:sms:late", 0.3, 10)
+    assert slot.granted and time.monotonic() - before >= 0.29
 
 
 def _mainland_invitation(post_interaction, make_org, make_default_rule, body: str | None = None):
@@ -134,11 +144,10 @@ def _worker(kind: str, target: str, key: str, rate: float, seconds: float, out) 
     sent = []
     deadline = time.time() + seconds
     while time.time() < deadline:
-        slot = store.reserve(key, pace.SAFETY / rate, 5)
+        slot = pace.take_turn(store, key, pace.SAFETY / rate, 5)
         if not slot.granted:
             time.sleep(min(slot.wait, 1))
             continue
-        time.sleep(slot.wait)
         sent.append(time.time())
     out.put((kind, sent))
 

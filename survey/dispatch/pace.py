@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import parse_qs, urlparse
@@ -162,11 +163,30 @@ def rate_for(survey_channel: str) -> float:
 
 
 def reserve(sender: str, survey_channel: str, cost: int, max_wait: float) -> Slot:
-    """Reserve a sender's next ``cost`` units at its configured rate.
+    """Wait for a sender's next ``cost`` units at its configured rate (see ``take_turn``).
 
     A rate of 0 means unlimited (the limiter is off).
     """
     rate = rate_for(survey_channel)
     if rate <= 0:
         return Slot(0.0, True)
-    return store().reserve(sender, SAFETY * cost / rate, max_wait)
+    return take_turn(store(), sender, SAFETY * cost / rate, max_wait)
+
+
+def take_turn(schedules: Store, sender: str, seconds: float, max_wait: float) -> Slot:
+    """Reserve ``seconds`` of the sender's time and sleep until it is ours; refused past ``max_wait``.
+
+    Two steps, because a process can wake from its sleep late (a busy machine): the
+    reservation orders the senders, and the second schedule, of sends actually
+    begun, holds each one back until ``seconds`` after the one before it really went.
+    Granted, the caller sends at once.
+    """
+    slot = schedules.reserve(sender, seconds, max_wait)
+    if not slot.granted:
+        return slot
+    time.sleep(slot.wait)
+    while True:
+        begun = schedules.reserve(f"{sender}:begun", seconds, 0.0)
+        if begun.granted:
+            return Slot(slot.wait, True)
+        time.sleep(begun.wait)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -230,11 +229,7 @@ def _take_turn(channel: registry.Channel, survey_channel: str, message: Message)
         return None
     cost = segments.count(message.body).segments if survey_channel == "sms" else 1
     slot = pace.reserve(sender, survey_channel, max(cost, 1), MAX_PACE_WAIT)
-    if not slot.granted:
-        return slot.wait
-    if slot.wait > 0:
-        time.sleep(slot.wait)
-    return None
+    return None if slot.granted else slot.wait
 
 
 def _with_validity(invitation: Invitation, message: Message) -> Message:
