@@ -18,15 +18,22 @@ import sqlalchemy as sa
 
 from survey.extensions import db
 from survey.models import Interaction, Invitation
+from tests.conftest import _migrate
 from tests.fixtures.access import sign_in
 from tests.fixtures.dispatch import interaction_body
+
+
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """SQLite only: PostgreSQL locks rows, and has no database-wide write lock to meet."""
+    url = "sqlite:///" + str(tmp_path_factory.mktemp("busy") / "survey.sqlite3")
+    _migrate(url, tmp_path_factory.mktemp("busy-migrate"))
+    return url
 
 
 @pytest.fixture
 def other_writer(app) -> Iterator[sqlite3.Connection]:
     """A second connection to the app's SQLite file, in autocommit so BEGIN is ours to send."""
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("only SQLite has one database-wide write lock")
     connection = sqlite3.connect(
         db.engine.url.database, isolation_level=None, check_same_thread=False
     )
