@@ -79,24 +79,52 @@ def send_invitation(invitation_id: int) -> str:
     return sending.send_invitation(invitation_id)
 
 
+# Batch senders the sweep starts at most: enough to keep every worker thread of a few
+# processes busy; each one that comes back with a full batch starts the next itself.
+SENDERS = 16
+
+
 @huey.periodic_task(crontab(minute="*"), name="sweep_due")
 @in_app_context
 def sweep_due() -> int:
     """Enqueue again what the database says is due: invitations, and imports left unfinished.
 
     Invitations whose link lapsed unanswered are marked expired on the way.
+    Due invitations are not handed out one by one: the sweep starts senders
+    (``send_due``), each of which claims a batch and sends it; invitations stuck
+    mid-send (a lost task, a crash) are reconciled one by one.
     """
     from survey.admin.services import agent_import
-    from survey.dispatch import sending
+    from survey.dispatch import claims, sending
 
     sending.expire_overdue()
-    due = sending.due_invitation_ids()
-    for invitation_id in due:
+    stuck = claims.stuck_invitation_ids()
+    for invitation_id in stuck:
         send_invitation(invitation_id)
+    limit = int(_app.config.get("SURVEY_SENDERS", SENDERS)) if _app else SENDERS
+    senders = min(-(-claims.due_count() // claims.BATCH), limit)
+    for _ in range(senders):
+        send_due()
     jobs = agent_import.unfinished_job_ids()
     for job_id in jobs:
         import_agents(job_id)
-    return len(due) + len(jobs)
+    return len(stuck) + senders + len(jobs)
+
+
+@huey.task(name="send_due")
+@in_app_context
+def send_due() -> int:
+    """Claim a batch of due invitations and send it; while batches come full, go on.
+
+    The follow-on task keeps a backlog draining between sweeps; a sender that finds
+    less than a full batch stops, and the next sweep starts senders again.
+    """
+    from survey.dispatch import claims
+
+    outcomes = claims.send_due()
+    if outcomes["claimed"] == claims.BATCH:
+        send_due()
+    return outcomes["claimed"]
 
 
 @huey.task(name="import_agents")

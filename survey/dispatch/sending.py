@@ -73,6 +73,27 @@ def send_invitation(invitation_id: int) -> str:
     return "skipped"
 
 
+def send_claimed(invitation_id: int, claimed_at: datetime) -> str:
+    """Send an invitation claimed in a batch at ``claimed_at``, if that claim still holds it.
+
+    A worker slower than ``STUCK_AFTER`` may find the sweep has taken its invitation over
+    for reconciling (a new stamp on the row): then it leaves it alone (``skipped``).
+    """
+    # Stamping again at once, under the same condition, makes taking it ours atomic.
+    result = db.session.execute(
+        sa.update(Invitation)
+        .where(
+            Invitation.id == invitation_id,
+            Invitation.state == "sending",
+            Invitation.updated_at == claimed_at,
+        )
+        .values(updated_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return _send_claimed(invitation_id) if result.rowcount == 1 else "skipped"
+
+
 def _claim(invitation_id: int) -> bool:
     """Move a due invitation from 'scheduled' to 'sending'; only one caller can win."""
     now = clock.now()
