@@ -44,6 +44,7 @@ def main() -> None:
     for size in sizes:
         with common.bench_app(args.database):
             demo.load(size=size, today=LAST_DAY)
+            common.gather_statistics()
             invitations = db.session.scalar(sa.select(sa.func.count()).select_from(Invitation))
             deliveries = db.session.scalar(sa.select(sa.func.count()).select_from(Delivery))
             print(f"{args.database} {size}: {invitations:,} invitations", flush=True)
