@@ -19,13 +19,16 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 from urllib.parse import parse_qs, urlparse
 
 from flask import current_app
 
 from survey import clock, settings
+from survey.channels import segments
+from survey.channels.base import Channel, Message
+from survey.models import Invitation
 
 # Spacing is a little wider than 1/R, so network jitter between processes never lets two
 # sends land in one window: the achieved rate is about 97% of R.
@@ -190,3 +193,32 @@ def take_turn(schedules: Store, sender: str, seconds: float, max_wait: float) ->
         if begun.granted:
             return Slot(slot.wait, True)
         time.sleep(begun.wait)
+
+
+# A worker waits at most this long for its sender's turn; longer, the invitation waits instead.
+MAX_PACE_WAIT = 5.0
+
+
+def wait_for_turn(channel: Channel, survey_channel: str, message: Message) -> float | None:
+    """Wait for the sender's next turn at its configured rate; None once it is ours to send.
+
+    Returns how long the sender is busy when that is longer than a worker should wait.
+    SMS cost their segments; a call or an e-mail one. The outbox paces nothing.
+    """
+    if not current_app.config.get("SURVEY_PACE_SENDS", True):
+        return None
+    sender = channel.sender(current_app.config, survey_channel)
+    if not sender:
+        return None
+    cost = segments.count(message.body).segments if survey_channel == "sms" else 1
+    slot = reserve(sender, survey_channel, max(cost, 1), MAX_PACE_WAIT)
+    return None if slot.granted else slot.wait
+
+
+def with_validity(invitation: Invitation, message: Message) -> Message:
+    """Let an SMS wait in the provider's queue no longer than its link lives, nor the setting."""
+    if message.channel != "sms":
+        return message
+    left = (invitation.expires_at - clock.now()).total_seconds()
+    limit = float(settings.get("sms_validity_hours")) * 3600
+    return replace(message, valid_for=max(1, int(min(left, limit))))

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 
-from survey import clock, hints, settings
-from survey.channels import messages, registry, scripts, segments
-from survey.channels.base import Message, SendResult
+from survey import clock, hints
+from survey.channels import messages, registry, scripts
+from survey.channels.base import SendResult
 from survey.dispatch import contacts, history, hours, pace
 from survey.extensions import db
 from survey.models import Delivery, Invitation
@@ -164,10 +162,10 @@ def _send_claimed(invitation_id: int) -> str:
         if address is None:
             continue
         channel = registry.channel_for(channel_name)
-        message = _with_validity(
+        message = pace.with_validity(
             invitation, messages.render(invitation, channel_name, address.value)
         )
-        busy_for = _take_turn(channel, channel_name, message)
+        busy_for = pace.wait_for_turn(channel, channel_name, message)
         if busy_for is not None:
             # The sender's rate is spoken for longer than a worker should wait: come back
             # then (the allowed-hours check runs again when its turn comes).
@@ -231,35 +229,6 @@ def _send_claimed(invitation_id: int) -> str:
     invitation.state = "failed"
     db.session.commit()
     return "failed"
-
-
-# A worker waits at most this long for its sender's turn; longer, the invitation waits instead.
-MAX_PACE_WAIT = 5.0
-
-
-def _take_turn(channel: registry.Channel, survey_channel: str, message: Message) -> float | None:
-    """Wait for the sender's next turn at its configured rate; None once it is ours to send.
-
-    Returns how long the sender is busy when that is longer than a worker should wait.
-    SMS cost their segments; a call or an e-mail one.
-    """
-    if not current_app.config.get("SURVEY_PACE_SENDS", True):
-        return None
-    sender = channel.sender(current_app.config, survey_channel)
-    if not sender:
-        return None
-    cost = segments.count(message.body).segments if survey_channel == "sms" else 1
-    slot = pace.reserve(sender, survey_channel, max(cost, 1), MAX_PACE_WAIT)
-    return None if slot.granted else slot.wait
-
-
-def _with_validity(invitation: Invitation, message: Message) -> Message:
-    """Let an SMS wait in the provider's queue no longer than its link lives, nor the setting."""
-    if message.channel != "sms":
-        return message
-    left = (invitation.expires_at - clock.now()).total_seconds()
-    limit = float(settings.get("sms_validity_hours")) * 3600
-    return replace(message, valid_for=max(1, int(min(left, limit))))
 
 
 # A configuration fault (SMTP down, Twilio credentials refused) holds sends this long.
