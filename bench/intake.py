@@ -1,0 +1,331 @@
+"""Post interactions to a real server as history grows, next to a bare Flask endpoint.
+
+    .venv/bin/python bench/intake.py [--sizes 17000,1700000] [--duration 20]
+        [--connections 8] [--database postgresql]
+
+Each size loads the demo bank (``survey.demo.load``, seed 2026, its 90 days ending
+today, so the posts fall inside the customers' frequency window) into a fresh
+throwaway database built by the migrations, creates an API key with ``survey
+apikey create``, and serves the app with gunicorn (2 sync workers) on a free
+port. wrk then holds the connections open for a fixed time, each request a new
+interaction (its own ``external_id``) for a customer of the demo bank, by their
+stored phone and e-mail. In the same run, for the same time and with the same
+bodies, gunicorn serves ``bench/bare_app.py``, a Flask endpoint that stores
+nothing. Goals (issue 8): no errors, the largest size's rate at least 1/1.5 of
+the smallest's, and intake at least 20% of the bare endpoint's rate.
+
+The bench starts gunicorn and wrk itself and ends only those processes, by the
+PIDs it got when starting them. The servers import the same ``survey`` package as the
+bench (recorded as "code served"): run it with ``PYTHONPATH=.`` when the venv's
+editable install points at another checkout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import common
+import sqlalchemy as sa
+from flask import Flask
+
+import survey
+from survey import demo
+from survey.extensions import db
+from survey.models import Address, Agent, BusinessLine, Customer, Interaction, Invitation, Team
+from survey.models.customer import customer_address
+
+BENCH = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+# The servers and `survey apikey create` import the same checkout as this script did, not
+# whatever an editable install of the venv points at.
+SOURCE = Path(survey.__file__).resolve().parent.parent
+CUSTOMERS_POSTED = 5000  # distinct customers the posts cycle through
+
+# Each wrk thread numbers its own requests, so every post is a new external_id; done()
+# prints one JSON line the bench reads (latencies in microseconds).
+WRK_SCRIPT = r"""
+local rows = {}
+for line in io.lines(os.getenv("BENCH_ROWS")) do rows[#rows + 1] = line end
+local threads = 0
+
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+
+function init(args)
+  prefix = os.getenv("BENCH_RUN") .. "-" .. tid .. "-"
+  n = 0
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_API_KEY")
+end
+
+function request()
+  n = n + 1
+  local row = rows[(n * 7919 + tid * 104729) % #rows + 1]
+  local body = '{"external_id":"' .. prefix .. n .. '","occurred_at":"'
+    .. os.date("!%Y-%m-%dT%H:%M:%SZ") .. '","channel":"phone","type":"inquiry",'
+    .. '"category":"credit_card","wait_seconds":60,' .. row .. '}'
+  return wrk.format(nil, "/api/v1/interactions", nil, body)
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, '
+    .. '"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+@dataclass
+class Run:
+    """What wrk saw in one fixed-time run against one server."""
+
+    requests: int
+    seconds: float
+    p50: float
+    p99: float
+    errors: int
+    stored: int | None = None  # interactions the database gained, for the intake runs
+
+    @property
+    def rate(self) -> float:
+        """Answered requests per second."""
+        return (self.requests - self.errors) / self.seconds
+
+
+def main() -> None:
+    parser = common.arguments(__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="17000,1700000")
+    parser.add_argument("--duration", type=int, default=20, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (apt-get install -y wrk)")
+    sizes = [int(s) for s in args.sizes.split(",")]
+    about = {
+        **common.machine(),
+        "database": args.database,
+        "server": f"gunicorn, {args.workers} sync workers",
+        "load": f"wrk, 2 threads, {args.connections} connections, {args.duration} s a run",
+        "code served": str(SOURCE / "survey"),
+    }
+    rows: list[list[Any]] = []
+    intake_rates: list[float] = []
+    for size in sizes:
+        with common.bench_app(args.database) as app, tempfile.TemporaryDirectory() as folder:
+            demo.load(size=size)
+            common.gather_statistics()
+            invitations = _count(Invitation)
+            print(f"{args.database} {size}: {invitations:,} invitations", flush=True)
+            rows_file = Path(folder, "rows.txt")
+            rows_file.write_text("\n".join(_posted_rows()) + "\n", encoding="utf-8")
+            script = Path(folder, "post.lua")
+            script.write_text(WRK_SCRIPT, encoding="utf-8")
+            env = _app_environment(app, folder)
+            key = _api_key(env)
+            db.session.remove()
+            wrk_env = {**os.environ, "BENCH_ROWS": str(rows_file), "BENCH_API_KEY": key}
+            with _gunicorn("bare_app:app", args.workers, env, "/ready") as port:
+                bare = _wrk(port, script, args, {**wrk_env, "BENCH_RUN": f"BARE-{size}"})
+            before = _count(Interaction)
+            with _gunicorn(
+                "survey:create_app()", args.workers, env, "/api/v1/openapi.json"
+            ) as port:
+                intake = _wrk(port, script, args, {**wrk_env, "BENCH_RUN": f"BENCH-{size}"})
+            db.session.remove()
+            intake.stored = _count(Interaction) - before
+            intake_rates.append(intake.rate)
+            for name, run in (("bare Flask endpoint", bare), ("POST /api/v1/interactions", intake)):
+                rows.append(_row(name, invitations, run))
+            rows.append(
+                ["intake ÷ bare", f"{invitations:,}", f"{intake.rate / bare.rate:.0%}"] + [""] * 5
+            )
+    if len(sizes) > 1:
+        rows.append(
+            ["intake: largest ÷ smallest size", "", f"{intake_rates[-1] / intake_rates[0]:.2f}×"]
+            + [""] * 5
+        )
+    common.record(
+        f"Intake under load ({args.database})",
+        about,
+        ["endpoint", "invitations", "answered/s", "p50", "p99", "errors", "requests", "stored"],
+        rows,
+        notes=[
+            f"Each request is a new interaction for one of {CUSTOMERS_POSTED:,} demo customers "
+            "(stored phone and e-mail, a team and agent of the demo bank), occurring now, so the "
+            "decision reads real history in the frequency window. `answered/s` counts answers "
+            "that were not errors over wrk's measured time; `errors` are wrk's socket errors, "
+            "timeouts (10 s) and statuses of 400 and above; `stored` is how many interactions "
+            "the database gained during the intake run. The bare endpoint gets the same bodies "
+            "from the same script and stores nothing. The Huey queue is a SQLite file beside "
+            "the app; no queue worker runs. Goals: 0 errors; intake ≥ 20% of bare; the largest "
+            "size's intake rate ≥ 1/1.5 (0.67×) of the smallest's.",
+        ],
+        enabled=not args.no_record,
+    )
+
+
+def _count(model: type) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
+
+
+def _posted_rows() -> list[str]:
+    """Return JSON fragments (customer, business line, team, agent) for the posts to cycle."""
+    ids = list(db.session.scalars(sa.select(Customer.id).order_by(Customer.id)))
+    chosen = random.Random(2026).sample(ids, min(CUSTOMERS_POSTED, len(ids)))
+    addresses: dict[int, dict[str, str]] = {}
+    for customer_id, kind, value in db.session.execute(
+        sa.select(customer_address.c.customer_id, Address.kind, Address.value)
+        .join(Address, Address.id == customer_address.c.address_id)
+        .where(customer_address.c.customer_id.in_(chosen))
+        .order_by(Address.id)
+    ):
+        addresses.setdefault(customer_id, {})[kind] = value  # the latest of each kind
+    agents = db.session.execute(
+        sa.select(Agent.code, Team.code, Team.business_line_id).join(Team, Agent.team_id == Team.id)
+    ).all()
+    lines = {
+        i: code for i, code in db.session.execute(sa.select(BusinessLine.id, BusinessLine.code))
+    }
+    rng = random.Random(2027)
+    fragments = []
+    for customer in db.session.scalars(sa.select(Customer).where(Customer.id.in_(chosen))):
+        agent, team, line = rng.choice(agents)
+        person: dict[str, Any] = {"external_id": customer.external_id, "name": customer.name}
+        person.update(addresses.get(customer.id, {}))
+        fragment = {"customer": person, "business_line": lines[line], "team": team, "agent": agent}
+        # ensure_ascii keeps each fragment one line of plain ASCII for the Lua script.
+        fragments.append(json.dumps(fragment, ensure_ascii=True)[1:-1])
+    return fragments
+
+
+def _app_environment(app: Flask, folder: str) -> dict[str, str]:
+    """Return the environment that points `survey` and gunicorn at the bench's database."""
+    return {
+        **os.environ,
+        "SURVEY_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SURVEY_INSTANCE_PATH": app.instance_path,
+        "SURVEY_SECRET_KEY": "bench",
+        "SURVEY_QUEUE_URL": f"sqlite:///{folder}/queue.sqlite3",
+        "SURVEY_PUBLIC_URL": "http://bench.invalid",
+        "SURVEY_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": os.pathsep.join([str(BENCH), str(SOURCE)]),
+    }
+
+
+def _api_key(env: dict[str, str]) -> str:
+    """Create an API key the way an administrator would, and return it."""
+    done = subprocess.run(
+        [str(BIN / "survey"), "apikey", "create", "bench", "--scope", "interactions"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def _gunicorn(target: str, workers: int, env: dict[str, str], ready: str) -> Iterator[int]:
+    """Serve a WSGI app with gunicorn on a free port; stop that gunicorn (by its PID) after."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+         "--chdir", str(BENCH), "--timeout", "60", "--log-level", "warning", target],
+        env=env,
+    )  # fmt: skip
+    try:
+        _wait_until_ready(server, f"http://127.0.0.1:{port}{ready}")
+        yield port
+    finally:
+        # SIGTERM to the master stops its workers gracefully; only our PID is signalled.
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _wait_until_ready(server: subprocess.Popen[bytes], url: str) -> None:
+    """Wait until both workers can answer, or fail if gunicorn died."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                if answer.status == 200:
+                    time.sleep(2)  # the second worker boots beside the first
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer {url} within 60 s")
+
+
+def _wrk(port: int, script: Path, args: Any, env: dict[str, str]) -> Run:
+    """Run wrk for the fixed time and return what its done() hook printed."""
+    command = [
+        "wrk", "--threads", "2", "--connections", str(args.connections),
+        "--duration", f"{args.duration}s", "--timeout", "10s", "--script", str(script),
+        f"http://127.0.0.1:{port}/api/v1/interactions",
+    ]  # fmt: skip
+    load = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        output, _ = load.communicate(timeout=args.duration + 60)
+    except subprocess.TimeoutExpired:
+        load.kill()
+        load.wait()
+        raise
+    line = next(x for x in output.splitlines() if x.startswith("BENCH "))
+    seen = json.loads(line[len("BENCH ") :])
+    errors = sum(seen[k] for k in ("connect", "read", "write", "status", "timeout"))
+    run = Run(
+        requests=seen["requests"],
+        seconds=seen["duration_us"] / 1e6,
+        p50=seen["p50_us"] / 1e6,
+        p99=seen["p99_us"] / 1e6,
+        errors=errors,
+    )
+    print(f"  {env['BENCH_RUN']}: {run.rate:.1f}/s, {errors} errors", flush=True)
+    return run
+
+
+def _row(name: str, invitations: int, run: Run) -> list[Any]:
+    stored = "" if run.stored is None else f"{run.stored:,}"
+    return [
+        name, f"{invitations:,}", f"{run.rate:,.1f}", common.seconds(run.p50),
+        common.seconds(run.p99), f"{run.errors:,}", f"{run.requests:,}", stored,
+    ]  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
