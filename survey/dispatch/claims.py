@@ -83,16 +83,7 @@ def _claim_one_by_one(candidates: list[int], now: datetime) -> list[int]:
     """Claim each candidate with its own conditional UPDATE (SQLite before RETURNING)."""
     claimed = []
     for invitation_id in candidates:
-        result = db.session.execute(
-            sa.update(Invitation)
-            .where(
-                Invitation.id == invitation_id,
-                Invitation.state == "scheduled",
-                Invitation.scheduled_at <= now,
-            )
-            .values(state="sending", updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        result = db.session.execute(sending.claim_statement(invitation_id, now))
         if result.rowcount == 1:
             claimed.append(invitation_id)
     db.session.commit()

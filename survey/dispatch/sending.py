@@ -92,10 +92,9 @@ def send_claimed(invitation_id: int, claimed_at: datetime) -> str:
     return _send_claimed(invitation_id) if result.rowcount == 1 else "skipped"
 
 
-def _claim(invitation_id: int) -> bool:
-    """Move a due invitation from 'scheduled' to 'sending'; only one caller can win."""
-    now = clock.now()
-    result = db.session.execute(
+def claim_statement(invitation_id: int, now: datetime) -> sa.Update:
+    """The conditional UPDATE that moves a due invitation to 'sending': one caller wins."""
+    return (
         sa.update(Invitation)
         .where(
             Invitation.id == invitation_id,
@@ -105,6 +104,11 @@ def _claim(invitation_id: int) -> bool:
         .values(state="sending", updated_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+def _claim(invitation_id: int) -> bool:
+    """Move a due invitation from 'scheduled' to 'sending'; only one caller can win."""
+    result = db.session.execute(claim_statement(invitation_id, clock.now()))
     db.session.commit()
     return result.rowcount == 1
 
