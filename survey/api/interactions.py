@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask_babel import gettext as _
 
-from survey.api import bodies, bp, schemas
+from survey.api import bodies, bp, results, schemas
 from survey.auth.service import api_key_required
 from survey.dispatch import intake
 from survey.errors import problem
@@ -38,6 +38,6 @@ def post_interaction():
                 "the first one stands."
             ),
         )
-    response = jsonify(schemas.interaction_result(outcome.interaction, outcome.invitation))
+    response = jsonify(results.interaction_result(outcome.interaction, outcome.invitation))
     response.status_code = 201 if outcome.created else 200
     return response

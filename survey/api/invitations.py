@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 from flask_babel import gettext as _
 
-from survey.api import bp, schemas
+from survey.api import bp, results, schemas
 from survey.auth.service import api_key_required
 from survey.errors import problem
 from survey.extensions import db
@@ -22,4 +22,4 @@ def get_invitation(invitation_id: int):
     )
     if invitation is None:
         return problem(404, _("Not Found"), _("There is no invitation with this id."))
-    return jsonify(schemas.invitation_detail(invitation))
+    return jsonify(results.invitation_detail(invitation))

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from survey import clock
 from survey.dispatch.intake import ComplaintInput, CustomerInput, InteractionInput, body_digest
 from survey.extensions import db
-from survey.models import Agent, BusinessLine, Interaction, Invitation, Team
+from survey.models import Agent, BusinessLine, Team
 from survey.models.interaction import CATEGORIES, CAUSES, CHANNELS, TYPES
 from survey.zones import is_place_zone
 
@@ -366,54 +366,3 @@ def parse_interaction(body: Any) -> tuple[InteractionInput | None, list[FieldErr
         wait_seconds=wait_seconds,
         complaint=complaint,
     ), []
-
-
-def iso(at: datetime | None) -> str | None:
-    """Return an instant as ISO 8601 with its offset."""
-    return at.isoformat() if at is not None else None
-
-
-def interaction_result(interaction: Interaction, invitation: Invitation | None) -> dict[str, Any]:
-    """Return the answer to a posted interaction (the same for its replays)."""
-    return {
-        "id": interaction.id,
-        "invitation": None
-        if invitation is None
-        else {
-            "id": invitation.id,
-            # Until it is sent, the channel it will be tried on first.
-            "channel": invitation.channel
-            or (invitation.channels[0] if invitation.channels else None),
-            "state": invitation.state,
-            "scheduled_at": iso(invitation.scheduled_at),
-        },
-        "suppression_reason": interaction.suppression_reason,
-    }
-
-
-def invitation_detail(invitation: Invitation) -> dict[str, Any]:
-    """Return an invitation's state and deliveries for GET /api/v1/invitations/<id>."""
-    return {
-        "id": invitation.id,
-        "state": invitation.state,
-        "channel": invitation.channel,
-        "scheduled_at": iso(invitation.scheduled_at),
-        "sent_at": iso(invitation.sent_at),
-        "completed_at": iso(invitation.completed_at),
-        "expires_at": iso(invitation.expires_at),
-        "survey_version": {"id": invitation.version.id, "number": invitation.version.number},
-        "deliveries": [
-            {
-                "id": d.id,
-                "channel": d.channel,
-                "provider": d.provider,
-                "provider_id": d.provider_id,
-                "state": d.state,
-                "error": d.error,
-                "error_code": d.error_code,
-                "created_at": iso(d.created_at),
-                "updated_at": iso(d.updated_at),
-            }
-            for d in invitation.deliveries
-        ],
-    }

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from survey.dispatch import contacts, sending
 from survey.extensions import db
 from survey.models import Delivery
+from survey.models.invitation import DELIVERY_FAILED
 from survey.responses import optouts
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,6 @@ CALL_STATES = {
     "failed": "failed",
     "canceled": "canceled",
 }
-FAILED = ("failed", "undelivered", "canceled", "unanswered", "busy", "no_answer", "machine")
 CARRIER_OPT_OUT = "21610"
 
 
@@ -134,6 +134,6 @@ def _move(delivery: Delivery, state: str, error_code: str | None) -> str:
         delivery.error_code = error_code[:20]
         delivery.error = delivery.error or f"provider error {error_code}"
     db.session.commit()
-    if state in FAILED:
+    if state in DELIVERY_FAILED:
         sending.fall_back(delivery)
     return state

@@ -7,6 +7,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from survey import busy, settings
+from survey.dispatch import contacts
 from survey.extensions import csrf, limiter
 from survey.i18n import LANGUAGES, current_language
 from survey.models import Invitation
@@ -136,5 +137,5 @@ def unsubscribe(token: str):
         return render_template(
             "respond/unsubscribe.html",
             invitation=invitation,
-            done=optouts.customer_opted_out(invitation.customer_id),
+            done=contacts.customer_opted_out(invitation.customer),
         )

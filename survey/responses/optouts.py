@@ -14,21 +14,14 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from survey import clock
+from survey.dispatch import contacts
 from survey.extensions import db
 from survey.models import Address, Customer, Invitation, OptOut
-
-# The address kind each survey channel reaches.
-ADDRESS_KIND = {"sms": "phone", "voice": "phone", "email": "email"}
 
 
 def find_address(kind: str, value: str) -> Address | None:
     """Return the stored address of a kind and normalised value, or None."""
     return db.session.scalar(sa.select(Address).where(Address.kind == kind, Address.value == value))
-
-
-def customer_opted_out(customer_id: int) -> bool:
-    """Whether the customer has a standing refusal of every survey."""
-    return _standing(OptOut.customer_id == customer_id)
 
 
 def address_opted_out(address_id: int) -> bool:
@@ -57,7 +50,7 @@ def opt_out(
     """
     now = clock.now()
     created = 0
-    if customer is not None and not customer_opted_out(customer.id):
+    if customer is not None and not contacts.customer_opted_out(customer):
         db.session.add(
             OptOut(
                 customer_id=customer.id,
@@ -111,7 +104,7 @@ def invitation_addresses(invitation: Invitation) -> list[Address]:
     """Return the addresses the invitation went to, or the customer's when none was sent yet."""
     found: dict[int, Address] = {}
     for delivery in invitation.deliveries:
-        kind = ADDRESS_KIND.get(delivery.channel)
+        kind = contacts.ADDRESS_KIND.get(delivery.channel)
         address = find_address(kind, delivery.address) if kind else None
         if address is not None:
             found[address.id] = address

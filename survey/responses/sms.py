@@ -25,7 +25,7 @@ from survey import clock
 from survey.channels import messages, scripts
 from survey.channels.signature import signed_sms
 from survey.extensions import db
-from survey.models import Address, Delivery, InboundEvent, Invitation, Question
+from survey.models import Delivery, InboundEvent, Invitation, Question
 from survey.responses import answers, optouts, replies
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,6 @@ class Turn:
 
     reply: str
     invitation_id: int | None
-    lang: str
 
 
 def handle(from_number: str, body: str, message_id: str) -> Turn:
@@ -52,7 +51,7 @@ def handle(from_number: str, body: str, message_id: str) -> Turn:
     """
     earlier = _recorded(message_id)
     if earlier is not None:
-        return Turn(earlier.answer, earlier.invitation_id, _lang_of_answer(earlier.answer))
+        return Turn(earlier.answer, earlier.invitation_id)
     waiting = _waiting_invitation(from_number)
     latest = waiting or _latest_invitation(from_number)
     lang = _language(latest, from_number, body)
@@ -62,8 +61,8 @@ def handle(from_number: str, body: str, message_id: str) -> Turn:
         # Another process took the same message first; its answer stands.
         again = _recorded(message_id)
         if again is not None:
-            return Turn(again.answer, again.invitation_id, lang)
-    return Turn(reply, invitation_id, lang)
+            return Turn(again.answer, again.invitation_id)
+    return Turn(reply, invitation_id)
 
 
 def _act(
@@ -90,7 +89,7 @@ def _act(
         return latest_id, scripts.sms_reply("stopped", lang)
     if kind == "start":
         address = optouts.find_address("phone", number)
-        if address is not None and _address_refused(address):
+        if address is not None and optouts.address_opted_out(address.id):
             optouts.opt_in(address)
             return latest_id, scripts.sms_reply("started", lang)
         # Not opted out: YES is an answer to a yes/no question, like any other reply.
@@ -160,10 +159,6 @@ def _nothing_waiting(invitation: Invitation | None, lang: str) -> str:
     return scripts.sms_reply("unknown", lang)
 
 
-def _address_refused(address: Address) -> bool:
-    return optouts.address_opted_out(address.id)
-
-
 def _stop_waiting(number: str) -> None:
     """After STOP, no question is awaited from this number any more."""
     ids = _sms_invitation_ids(number)
@@ -220,10 +215,6 @@ def _language(invitation: Invitation | None, number: str, body: str) -> str:
     if CJK.search(body or "") or number.startswith("+86"):
         return "zh"
     return "en"
-
-
-def _lang_of_answer(answer: str) -> str:
-    return "zh" if CJK.search(answer) else "en"
 
 
 def _recorded(message_id: str) -> InboundEvent | None:

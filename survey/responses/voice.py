@@ -183,10 +183,8 @@ def _end(invitation: Invitation, lang: str, before: list[str]) -> Step:
     thanks = invitation.version.thanks(lang).strip() or scripts.voice_reply("thanks", lang)
     # complete() commits the answers with the completion (or rolls back when the web
     # finished first); the step is recorded after it either way.
-    invitation_id = invitation.id
     if not answers.complete(invitation, VOICE, lang):
         return Step(lang, [scripts.voice_reply("done", lang)], hangup=True)
-    db.session.get_one(Invitation, invitation_id)  # reloaded after complete()'s commit
     return Step(lang, [*before, thanks], hangup=True)
 
 

@@ -15,7 +15,6 @@ from survey.webhooks import bp, twiml
 from survey.webhooks.security import twilio_signed
 
 XML = "text/xml; charset=utf-8"
-MAX_ID = 2**31 - 1
 
 
 def _xml(body: str) -> Response:
@@ -58,8 +57,6 @@ def status_callback():
 @twilio_signed
 def voice_call(invitation_id: int):
     """Start the call when it is picked up: greet, then ask the first question."""
-    if invitation_id > MAX_ID:
-        invitation_id = 0
     step = voice.start(invitation_id, _field("CallSid"), _field("AnsweredBy", 40) or None)
     return _xml(twiml.call_step(step, invitation_id))
 
@@ -68,8 +65,6 @@ def voice_call(invitation_id: int):
 @twilio_signed
 def voice_gather(invitation_id: int):
     """Take the keys pressed for one question and say what comes next."""
-    if invitation_id > MAX_ID:
-        invitation_id = 0
     question = request.args.get("q", type=int)
     attempt = request.args.get("attempt", type=int)
     if question is None or attempt is None:
