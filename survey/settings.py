@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, g, has_app_context
 
 from survey.extensions import db
 from survey.models import Setting
@@ -36,19 +36,39 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+def _stored() -> dict[str, Any]:
+    """Return the stored settings, read once per app context (a request, a task).
+
+    An intake or a send asks for half a dozen settings; one read of the small table
+    serves them all. ``put`` forgets the copy, so a change is seen at once in the
+    context that made it, and in every other from its next request or task.
+    """
+    if not has_app_context():
+        return {k: v for k, v in db.session.execute(sa.select(Setting.key, Setting.value))}
+    stored = g.get("_survey_settings")
+    if stored is None:
+        stored = {k: v for k, v in db.session.execute(sa.select(Setting.key, Setting.value))}
+        g._survey_settings = stored
+    return stored
+
+
+def forget() -> None:
+    """Drop this context's copy of the settings, so the next read goes to the database."""
+    if has_app_context():
+        g.pop("_survey_settings", None)
+
+
 def get(key: str) -> Any:
     """Return a setting's value, or its default."""
     if key not in DEFAULTS:
         raise KeyError(key)
-    value = db.session.scalar(sa.select(Setting.value).where(Setting.key == key))
+    value = _stored().get(key)
     return DEFAULTS[key] if value is None else value
 
 
 def all_settings() -> dict[str, Any]:
     """Return every setting, defaults filled in."""
-    stored = {
-        key: value for key, value in db.session.execute(sa.select(Setting.key, Setting.value))
-    }
+    stored = _stored()
     return {key: stored.get(key, default) for key, default in DEFAULTS.items()}
 
 
@@ -56,6 +76,7 @@ def put(key: str, value: Any, user_id: int | None = None) -> None:
     """Store a setting (the caller validates and commits)."""
     if key not in DEFAULTS:
         raise KeyError(key)
+    forget()
     row = db.session.get(Setting, key)
     if row is None:
         db.session.add(Setting(key=key, value=value, updated_by_id=user_id))

@@ -38,6 +38,6 @@ def post_interaction():
                 "the first one stands."
             ),
         )
-    response = jsonify(results.interaction_result(outcome.interaction, outcome.invitation))
+    response = jsonify(results.interaction_result(outcome))
     response.status_code = 201 if outcome.created else 200
     return response

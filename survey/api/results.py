@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from survey.models import Interaction, Invitation
+from survey.dispatch.intake import Outcome
+from survey.models import Invitation
 
 
 def iso(at: datetime | None) -> str | None:
@@ -13,21 +14,20 @@ def iso(at: datetime | None) -> str | None:
     return at.isoformat() if at is not None else None
 
 
-def interaction_result(interaction: Interaction, invitation: Invitation | None) -> dict[str, Any]:
+def interaction_result(outcome: Outcome) -> dict[str, Any]:
     """Return the answer to a posted interaction (the same for its replays)."""
+    invitation = outcome.invitation
     return {
-        "id": interaction.id,
+        "id": outcome.interaction_id,
         "invitation": None
         if invitation is None
         else {
             "id": invitation.id,
-            # Until it is sent, the channel it will be tried on first.
-            "channel": invitation.channel
-            or (invitation.channels[0] if invitation.channels else None),
+            "channel": invitation.channel,
             "state": invitation.state,
             "scheduled_at": iso(invitation.scheduled_at),
         },
-        "suppression_reason": interaction.suppression_reason,
+        "suppression_reason": outcome.suppression_reason,
     }
 
 

@@ -283,6 +283,8 @@ class _Organisation:
     team_id: int | None = None
     agent_id: int | None = None
     new_agent_code: str | None = None
+    business_line_code: str | None = None
+    team_code: str | None = None
 
 
 def _organisation(r: _Reader) -> _Organisation:
@@ -316,6 +318,8 @@ def _organisation(r: _Reader) -> _Organisation:
         team_id=team.id if team else None,
         agent_id=agent.id if agent else None,
         new_agent_code=agent_code if agent is None else None,
+        business_line_code=line.code if line else None,
+        team_code=team.code if team else None,
     )
 
 
@@ -362,6 +366,8 @@ def parse_interaction(body: Any) -> tuple[InteractionInput | None, list[FieldErr
         team_id=organisation.team_id,
         agent_id=organisation.agent_id,
         new_agent_code=organisation.new_agent_code,
+        business_line_code=organisation.business_line_code,
+        team_code=organisation.team_code,
         category=category,
         wait_seconds=wait_seconds,
         complaint=complaint,

@@ -169,7 +169,7 @@ def _store(report: ImportReport, line: int, data: intake.InteractionInput) -> No
         report.replayed += 1
         return
     report.created += 1
-    reason = outcome.interaction.suppression_reason
+    reason = outcome.suppression_reason
     if reason is None:
         report.invited += 1
     else:

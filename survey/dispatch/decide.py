@@ -47,32 +47,55 @@ class Decision:
         return self.suppression_reason is None
 
 
-Check = Callable[[Interaction, DispatchRule, datetime], str | None]
+@dataclass
+class Case:
+    """One interaction being decided about, with what the checks read about its customer once."""
+
+    interaction: Interaction
+    rule: DispatchRule
+    now: datetime
+    _refusals: contacts.Refusals | None = None
+
+    @property
+    def refusals(self) -> contacts.Refusals:
+        if self._refusals is None:
+            self._refusals = contacts.refusals(self.interaction.customer)
+        return self._refusals
+
+    def reachable_channels(self) -> list[str]:
+        """The rule's channels, in order, with an address nobody opted out."""
+        return contacts.reachable_channels(
+            self.interaction.customer, self.rule.channels, self.refusals.address_ids
+        )
 
 
-def _opted_out(interaction: Interaction, rule: DispatchRule, now: datetime) -> str | None:
+Check = Callable[[Case], str | None]
+
+
+def _opted_out(case: Case) -> str | None:
     """Object when the customer refused surveys, or every address the rule could use is refused."""
-    customer = interaction.customer
-    if contacts.customer_opted_out(customer):
+    if case.refusals.customer:
         return "opted_out"
-    possible = contacts.channels_with_address(customer, rule.channels)
-    if possible and not contacts.reachable_channels(customer, possible):
+    possible = contacts.channels_with_address(case.interaction.customer, case.rule.channels)
+    if possible and not case.reachable_channels():
         return "opted_out"
     return None
 
 
-def _open_complaint(interaction: Interaction, rule: DispatchRule, now: datetime) -> str | None:
+def _open_complaint(case: Case) -> str | None:
     """Object while the customer has a complaint still open (this interaction included)."""
-    customer = interaction.customer
-    if interaction.is_open_complaint or history.has_open_complaint(customer, interaction):
+    interaction = case.interaction
+    if interaction.is_open_complaint or history.has_open_complaint(
+        interaction.customer, interaction
+    ):
         return "open_complaint"
     return None
 
 
-def _frequency(interaction: Interaction, rule: DispatchRule, now: datetime) -> str | None:
+def _frequency(case: Case) -> str | None:
     """Object when the customer, or one of their addresses, had a survey within the window."""
     window = timedelta(days=int(settings.get("frequency_window_days")))
-    if history.surveys_since(interaction.customer, now - window):
+    if history.surveys_since(case.interaction.customer, case.now - window):
         return "frequency"
     return None
 
@@ -89,16 +112,16 @@ def in_sample(external_id: str, rate: float) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < rate
 
 
-def _sampled_out(interaction: Interaction, rule: DispatchRule, now: datetime) -> str | None:
+def _sampled_out(case: Case) -> str | None:
     """Object when the rule samples fewer than every interaction and this one is not drawn."""
-    if not in_sample(interaction.external_id, rule.sample_rate):
+    if not in_sample(case.interaction.external_id, case.rule.sample_rate):
         return "sampled_out"
     return None
 
 
-def _no_contact(interaction: Interaction, rule: DispatchRule, now: datetime) -> str | None:
+def _no_contact(case: Case) -> str | None:
     """Object when the customer has no address on any of the rule's channels."""
-    if not contacts.reachable_channels(interaction.customer, rule.channels):
+    if not case.reachable_channels():
         return "no_contact"
     return None
 
@@ -118,12 +141,15 @@ def _no_contact(interaction: Interaction, rule: DispatchRule, now: datetime) -> 
 CHECKS: list[Check] = [_opted_out, _open_complaint, _frequency, _sampled_out, _no_contact]
 
 
-def decide(interaction: Interaction, now: datetime) -> Decision:
-    """Decide about an interaction whose customer and organisation links are loaded."""
-    rule = rules.first_matching_rule(interaction)
+def decide(interaction: Interaction, now: datetime, attributes: dict[str, str | None]) -> Decision:
+    """Decide about an interaction whose customer and addresses are loaded.
+
+    :param attributes: what rule filters compare, from ``rules.interaction_attributes``.
+    """
+    rule = rules.first_matching_rule(attributes)
     if rule is None:
         return Decision("no_rule")
-    version = rule.survey.published()
+    version = rules.published_version(rule)
     if version is None:
         log.warning(
             "rule %s (%s) matched interaction %s but survey %s has no published version",
@@ -133,8 +159,9 @@ def decide(interaction: Interaction, now: datetime) -> Decision:
             rule.survey_id,
         )
         return Decision("no_rule", rule=rule)
+    case = Case(interaction, rule, now)
     for check in CHECKS:
-        reason = check(interaction, rule, now)
+        reason = check(case)
         if reason is not None:
             return Decision(reason, rule=rule, version=version)
 
@@ -145,7 +172,7 @@ def decide(interaction: Interaction, now: datetime) -> Decision:
         None,
         rule=rule,
         version=version,
-        channels=tuple(contacts.reachable_channels(interaction.customer, rule.channels)),
+        channels=tuple(case.reachable_channels()),
         scheduled_at=scheduled_at,
         expires_at=scheduled_at + timedelta(hours=lifetime),
     )

@@ -32,18 +32,12 @@ _MAY_HAVE_REACHED = (
 )
 
 
-def has_open_complaint(customer: Customer, resolving: Interaction | None = None) -> bool:
-    """Whether a complaint of this customer record is still open.
+def _open_complaint_statement(closing_one: bool) -> sa.Select:
+    """Build the query for an open complaint of one customer (built once per shape).
 
-    The complaint systems post a complaint again, under a new external_id, when it is
-    resolved; a complaint case is known by when it was opened, so a resolved record of
-    the same customer with the same ``opened_at`` closes the open one.
-
-    :param resolving: the interaction being decided about, not stored yet (the decision
-        comes before the write): when it resolves a case, it closes that case too.
+    Statements are built once and run with bound parameters: building one (an alias
+    of the interaction table, a correlated subquery) costs more than running it.
     """
-    if customer.id is None:
-        return False  # a customer record not stored yet has no complaints stored either
     resolved = aliased(Interaction)
     closed_later = (
         sa.select(resolved.id)
@@ -56,47 +50,51 @@ def has_open_complaint(customer: Customer, resolving: Interaction | None = None)
         .exists()
     )
     still_open = ~closed_later
-    if (
+    if closing_one:
+        still_open = sa.and_(still_open, Interaction.complaint_opened_at != sa.bindparam("closes"))
+    return (
+        sa.select(Interaction.id)
+        .where(
+            Interaction.customer_id == sa.bindparam("customer_id"),
+            Interaction.type == "complaint",
+            Interaction.complaint_resolved_at.is_(None),
+            sa.or_(Interaction.complaint_opened_at.is_(None), still_open),
+        )
+        .limit(1)
+    )
+
+
+_OPEN_COMPLAINT = {closing: _open_complaint_statement(closing) for closing in (False, True)}
+
+
+def has_open_complaint(customer: Customer, resolving: Interaction | None = None) -> bool:
+    """Whether a complaint of this customer record is still open.
+
+    The complaint systems post a complaint again, under a new external_id, when it is
+    resolved; a complaint case is known by when it was opened, so a resolved record of
+    the same customer with the same ``opened_at`` closes the open one.
+
+    :param resolving: the interaction being decided about, not stored yet (the decision
+        comes before the write): when it resolves a case, it closes that case too.
+    """
+    if customer.id is None:
+        return False  # a customer record not stored yet has no complaints stored either
+    params: dict[str, object] = {"customer_id": customer.id}
+    closing = (
         resolving is not None
         and resolving.type == "complaint"
         and resolving.complaint_resolved_at is not None
         and resolving.complaint_opened_at is not None
-    ):
-        still_open = sa.and_(
-            still_open, Interaction.complaint_opened_at != resolving.complaint_opened_at
-        )
-    return bool(
-        db.session.scalar(
-            sa.select(Interaction.id)
-            .where(
-                Interaction.customer_id == customer.id,
-                Interaction.type == "complaint",
-                Interaction.complaint_resolved_at.is_(None),
-                sa.or_(Interaction.complaint_opened_at.is_(None), still_open),
-            )
-            .limit(1)
-        )
     )
+    if closing:
+        assert resolving is not None
+        params["closes"] = resolving.complaint_opened_at
+    return bool(db.session.scalar(_OPEN_COMPLAINT[closing], params))
 
 
-def surveys_since(customer: Customer, since: datetime, excluding: int | None = None) -> int:
-    """Count the surveys that reached, or are about to reach, the customer or their addresses.
-
-    An invitation counts from when it was sent, or, not sent yet, from when it is
-    scheduled: a scheduled or in-flight one will reach the customer, a sent, completed
-    or expired one did, and a failed one whose send was interrupted may have. A
-    cancelled one, a failed one every channel refused and one that expired unsent never
-    did. Besides the customer's own, it counts invitations delivered to any of their
-    addresses and invitations not yet sent to other records that share an address,
-    since DESIGN.md counts the address as well as the customer.
-
-    Every intake asks this, so it is a UNION of probes that each start from an index
-    (invitations by customer and time, deliveries by address) and never reads the whole
-    history: one OR over the three kinds of "whose" makes the database scan every
-    invitation.
-    """
-    values = [a.value for a in customer.addresses]
-    address_ids = [a.id for a in customer.addresses if a.id is not None]
+def _surveys_since_statement(own: bool, by_address: bool, sharing: bool) -> sa.Select:
+    """Build the frequency window's count for one shape of customer (built once per shape)."""
+    since = sa.bindparam("since")
     pending = Invitation.state.in_(("scheduled", "sending"))
     # Its own alias: the address probe joins delivery, which must not be correlated away.
     other = aliased(Delivery)
@@ -118,14 +116,15 @@ def surveys_since(customer: Customer, since: datetime, excluding: int | None = N
         Invitation.sent_at >= since,
         sa.and_(Invitation.sent_at.is_(None), Invitation.scheduled_at >= since),
     )
-    # A customer record not stored yet (the decision comes before the write) has no
-    # invitations of its own; its addresses may have history all the same.
-    probes = [
-        sa.select(Invitation.id).where(Invitation.customer_id == customer.id, arm, reached)
-        for arm in recent_arms
-        if customer.id is not None
-    ]
-    if values:
+    probes = []
+    if own:
+        probes.extend(
+            sa.select(Invitation.id).where(
+                Invitation.customer_id == sa.bindparam("customer_id"), arm, reached
+            )
+            for arm in recent_arms
+        )
+    if by_address:
         # Deliveries to the customer's addresses, whoever the invitation was for. The
         # window is the invitation's (a fallback re-send moves sent_at past an older
         # delivery), so the probe is by address and the times are checked on the row.
@@ -133,24 +132,61 @@ def surveys_since(customer: Customer, since: datetime, excluding: int | None = N
             sa.select(Invitation.id)
             .join(Delivery, Delivery.invitation_id == Invitation.id)
             .where(
-                Delivery.address.in_(values),
+                Delivery.address.in_(sa.bindparam("values", expanding=True)),
                 Delivery.state.in_(_MAY_HAVE_REACHED),
                 sa.or_(*recent_arms),
                 reached,
             )
         )
-    if address_ids:
-        sharing = sa.select(customer_address.c.customer_id).where(
-            customer_address.c.address_id.in_(address_ids)
+    if sharing:
+        sharers = sa.select(customer_address.c.customer_id).where(
+            customer_address.c.address_id.in_(sa.bindparam("address_ids", expanding=True))
         )
         probes.extend(
-            sa.select(Invitation.id).where(Invitation.customer_id.in_(sharing), arm, pending)
+            sa.select(Invitation.id).where(Invitation.customer_id.in_(sharers), arm, pending)
             for arm in recent_arms
         )
-    if not probes:
-        return 0
     found = sa.union(*probes).subquery()
-    query = sa.select(sa.func.count()).select_from(found)
-    if excluding is not None:
-        query = query.where(found.c.id != excluding)
-    return db.session.scalar(query) or 0
+    return (
+        sa.select(sa.func.count()).select_from(found).where(found.c.id != sa.bindparam("excluding"))
+    )
+
+
+_SURVEYS_SINCE: dict[tuple[bool, bool, bool], sa.Select] = {}
+
+
+def surveys_since(customer: Customer, since: datetime, excluding: int | None = None) -> int:
+    """Count the surveys that reached, or are about to reach, the customer or their addresses.
+
+    An invitation counts from when it was sent, or, not sent yet, from when it is
+    scheduled: a scheduled or in-flight one will reach the customer, a sent, completed
+    or expired one did, and a failed one whose send was interrupted may have. A
+    cancelled one, a failed one every channel refused and one that expired unsent never
+    did. Besides the customer's own, it counts invitations delivered to any of their
+    addresses and invitations not yet sent to other records that share an address,
+    since DESIGN.md counts the address as well as the customer.
+
+    Every intake asks this, so it is a UNION of probes that each start from an index
+    (invitations by customer and time, deliveries by address) and never reads the whole
+    history: one OR over the three kinds of "whose" makes the database scan every
+    invitation.
+    """
+    values = [a.value for a in customer.addresses]
+    address_ids = [a.id for a in customer.addresses if a.id is not None]
+    # A customer record not stored yet (the decision comes before the write) has no
+    # invitations of its own; its addresses may have history all the same.
+    shape = (customer.id is not None, bool(values), bool(address_ids))
+    if not any(shape):
+        return 0
+    statement = _SURVEYS_SINCE.get(shape)
+    if statement is None:
+        statement = _SURVEYS_SINCE[shape] = _surveys_since_statement(*shape)
+    params = {
+        "since": since,
+        "customer_id": customer.id,
+        "values": values,
+        "address_ids": address_ids,
+        # No invitation has id 0: excluding nothing.
+        "excluding": excluding if excluding is not None else 0,
+    }
+    return db.session.scalar(statement, params) or 0

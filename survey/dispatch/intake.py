@@ -16,11 +16,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from survey import busy, clock, hints
-from survey.dispatch import decide
+from survey.dispatch import decide, rules
 from survey.extensions import db
-from survey.models import Address, Agent, BusinessLine, Customer, Interaction, Invitation, Team
+from survey.models import Address, Agent, Customer, Interaction, Invitation
 from survey.models.invitation import new_token
 
 log = logging.getLogger(__name__)
@@ -59,16 +60,45 @@ class InteractionInput:
     team_id: int | None = None
     agent_id: int | None = None
     new_agent_code: str | None = None  # unknown to us: created under team_id
+    # The codes of the line and team resolved above (a team given by its agent, a line by
+    # its team), which dispatch rules filter on.
+    business_line_code: str | None = None
+    team_code: str | None = None
     category: str | None = None
     wait_seconds: int | None = None
     complaint: ComplaintInput | None = None
 
 
 @dataclass(frozen=True)
+class InvitationPlan:
+    """An invitation as intake left it: what the bank's system is told about it."""
+
+    id: int
+    channel: str | None  # until it is sent, the channel it will be tried on first
+    state: str
+    scheduled_at: datetime
+
+
+@dataclass(frozen=True)
 class Outcome:
-    interaction: Interaction
-    invitation: Invitation | None
+    """What became of a posted interaction, read before the commit so nothing is reloaded."""
+
+    interaction_id: int
+    suppression_reason: str | None
+    invitation: InvitationPlan | None
     created: bool
+
+
+def _outcome(interaction: Interaction, invitation: Invitation | None, created: bool) -> Outcome:
+    plan = None
+    if invitation is not None:
+        plan = InvitationPlan(
+            id=invitation.id,
+            channel=invitation.channel or (invitation.channels[0] if invitation.channels else None),
+            state=invitation.state,
+            scheduled_at=invitation.scheduled_at,
+        )
+    return Outcome(interaction.id, interaction.suppression_reason, plan, created)
 
 
 class ReplayConflict(ValueError):
@@ -101,6 +131,8 @@ def _take_in(data: InteractionInput) -> Outcome:
             return existing
         try:
             interaction, invitation = _store(data)
+            db.session.flush()
+            outcome = _outcome(interaction, invitation, created=True)
             db.session.commit()
         except IntegrityError:
             # A concurrent post stored the same interaction, customer, address or
@@ -109,9 +141,9 @@ def _take_in(data: InteractionInput) -> Outcome:
             if attempt == 2:
                 raise
             continue
-        if invitation is not None and invitation.scheduled_at <= clock.now():
-            _enqueue(invitation.id)
-        return Outcome(interaction, invitation, created=True)
+        if outcome.invitation is not None and outcome.invitation.scheduled_at <= clock.now():
+            _enqueue(outcome.invitation.id)
+        return outcome
     raise AssertionError("unreachable")
 
 
@@ -126,7 +158,7 @@ def _replay(data: InteractionInput) -> Outcome | None:
     invitation = db.session.scalar(
         sa.select(Invitation).where(Invitation.interaction_id == interaction.id)
     )
-    return Outcome(interaction, invitation, created=False)
+    return _outcome(interaction, invitation, created=False)
 
 
 def _store(data: InteractionInput) -> tuple[Interaction, Invitation | None]:
@@ -142,23 +174,17 @@ def _store(data: InteractionInput) -> tuple[Interaction, Invitation | None]:
 
 def _decide_and_add(data: InteractionInput, now: datetime) -> tuple[Interaction, Invitation | None]:
     customer = _upsert_customer(data.customer)
-    team = db.session.get(Team, data.team_id) if data.team_id else None
-    agent = db.session.get(Agent, data.agent_id) if data.agent_id else None
-    if agent is None and data.new_agent_code and team is not None:
-        # Named later by the admin; until then pages show the code.
-        agent = Agent(code=data.new_agent_code, team=team, name_zh="", name_en="")
-        db.session.add(agent)
     complaint = data.complaint or ComplaintInput()
+    # The organisation is set by id: its rows were read when the post was checked, and
+    # the decision needs only their codes.
     interaction = Interaction(
         external_id=data.external_id,
         occurred_at=data.occurred_at,
         channel=data.channel,
         type=data.type,
-        business_line=db.session.get(BusinessLine, data.business_line_id)
-        if data.business_line_id
-        else None,
-        team=team,
-        agent=agent,
+        business_line_id=data.business_line_id,
+        team_id=data.team_id,
+        agent_id=data.agent_id,
         category=data.category,
         wait_seconds=data.wait_seconds,
         customer=customer,
@@ -169,9 +195,15 @@ def _decide_and_add(data: InteractionInput, now: datetime) -> tuple[Interaction,
         complaint_cause=complaint.cause,
         payload_digest=data.digest,
     )
+    if data.agent_id is None and data.new_agent_code and data.team_id is not None:
+        # Named later by the admin; until then pages show the code.
+        interaction.agent = Agent(
+            code=data.new_agent_code, team_id=data.team_id, name_zh="", name_en=""
+        )
     db.session.add(interaction)
 
-    decision = decide.decide(interaction, now)
+    attributes = rules.interaction_attributes(interaction, data.business_line_code, data.team_code)
+    decision = decide.decide(interaction, now, attributes)
     interaction.suppression_reason = decision.suppression_reason
     if not decision.invites:
         return interaction, None
@@ -194,12 +226,18 @@ def _decide_and_add(data: InteractionInput, now: datetime) -> tuple[Interaction,
     return interaction, invitation
 
 
+_CUSTOMER_BY_ID = sa.select(Customer).options(selectinload(Customer.addresses))
+
+
 def _upsert_customer(data: CustomerInput) -> Customer:
-    customer = db.session.scalar(
-        sa.select(Customer).where(Customer.external_id == data.external_id)
-    )
+    """Return the customer record, updated from the post, with its addresses loaded.
+
+    Two reads for a known customer at known addresses (the record with its addresses);
+    one more to find addresses new to the record, whoever else they belong to.
+    """
+    customer = db.session.scalar(_CUSTOMER_BY_ID.where(Customer.external_id == data.external_id))
     if customer is None:
-        customer = Customer(external_id=data.external_id, name="", locale="zh")
+        customer = Customer(external_id=data.external_id, name="", locale="zh", addresses=[])
         db.session.add(customer)
     if data.name is not None:
         customer.name = data.name
@@ -207,17 +245,28 @@ def _upsert_customer(data: CustomerInput) -> Customer:
         customer.locale = data.locale
     if data.timezone is not None:
         customer.timezone = data.timezone
-    for kind, value in (("phone", data.phone), ("email", data.email)):
-        if not value:
-            continue
-        address = db.session.scalar(
-            sa.select(Address).where(Address.kind == kind, Address.value == value)
+    have = {(a.kind, a.value) for a in customer.addresses}
+    wanted = [
+        (kind, value)
+        for kind, value in (("phone", data.phone), ("email", data.email))
+        if value and (kind, value) not in have
+    ]
+    if not wanted:
+        return customer
+    known = {
+        (a.kind, a.value): a
+        for a in db.session.scalars(
+            sa.select(Address).where(
+                sa.or_(*(sa.and_(Address.kind == k, Address.value == v) for k, v in wanted))
+            )
         )
+    }
+    for key in wanted:
+        address = known.get(key)
         if address is None:
-            address = Address(kind=kind, value=value)
+            address = Address(kind=key[0], value=key[1])
             db.session.add(address)
-        if address not in customer.addresses:
-            customer.addresses.append(address)
+        customer.addresses.append(address)
     return customer
 
 

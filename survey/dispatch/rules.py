@@ -10,18 +10,24 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from survey.extensions import db
-from survey.models import DispatchRule, Interaction, Survey
+from survey.models import DispatchRule, Interaction, Survey, SurveyVersion
 
 FILTER_KEYS = ("channel", "type", "business_line", "team", "category")
 
 
-def interaction_attributes(interaction: Interaction) -> dict[str, str | None]:
-    """Return the values of an interaction that rule filters compare against."""
+def interaction_attributes(
+    interaction: Interaction, business_line: str | None, team: str | None
+) -> dict[str, str | None]:
+    """Return the values of an interaction that rule filters compare against.
+
+    The organisation codes come from the caller, who resolved them from the post: the
+    interaction is not stored yet, so its relationships are not loaded.
+    """
     return {
         "channel": interaction.channel,
         "type": interaction.type,
-        "business_line": interaction.business_line.code if interaction.business_line else None,
-        "team": interaction.team.code if interaction.team else None,
+        "business_line": business_line,
+        "team": team,
         "category": interaction.category,
     }
 
@@ -36,15 +42,27 @@ def matches(rule: DispatchRule, attributes: dict[str, str | None]) -> bool:
     return True
 
 
-def first_matching_rule(interaction: Interaction) -> DispatchRule | None:
-    """Return the first active rule, in position order, that matches the interaction."""
-    attributes = interaction_attributes(interaction)
-    rules = db.session.scalars(
-        sa.select(DispatchRule)
-        .where(DispatchRule.active.is_(True))
-        .order_by(DispatchRule.position, DispatchRule.id)
-    )
+_ACTIVE_RULES = (
+    sa.select(DispatchRule)
+    .where(DispatchRule.active.is_(True))
+    .order_by(DispatchRule.position, DispatchRule.id)
+)
+
+
+def first_matching_rule(attributes: dict[str, str | None]) -> DispatchRule | None:
+    """Return the first active rule, in position order, that matches these attributes."""
+    rules = db.session.scalars(_ACTIVE_RULES)
     return next((rule for rule in rules if matches(rule, attributes)), None)
+
+
+def published_version(rule: DispatchRule) -> SurveyVersion | None:
+    """Return the newest published version of the rule's survey, the one new invitations use."""
+    return db.session.scalar(
+        sa.select(SurveyVersion)
+        .where(SurveyVersion.survey_id == rule.survey_id, SurveyVersion.state == "published")
+        .order_by(SurveyVersion.number.desc())
+        .limit(1)
+    )
 
 
 def create_default_rule(survey: Survey) -> DispatchRule:
