@@ -7,7 +7,7 @@ one per invitation: it is a delivery of the same invitation (``purpose`` =
 'reminder'), so the frequency window counts it as the same survey.
 
 Rule 1 as for the invitation itself: the sweep finds due reminders by an indexed
-query (state, reminder_due_at); a send takes one with a conditional UPDATE that
+query (a range on reminder_due_at); a send takes one with a conditional UPDATE that
 pushes ``reminder_due_at`` out by ``STUCK_AFTER`` (a lease), commits the reminder's
 delivery before calling the provider, and clears ``reminder_due_at`` when done. A
 crash in between leaves the lease to lapse; the next taker finds the delivery and
@@ -45,15 +45,28 @@ def schedule(invitation: Invitation, sent_at: datetime) -> None:
 
 
 def due_invitation_ids(limit: int = BATCH) -> list[int]:
-    """Return sent invitations whose reminder is due (or whose reminder send was interrupted)."""
-    return list(
-        db.session.scalars(
-            sa.select(Invitation.id)
-            .where(Invitation.state == "sent", Invitation.reminder_due_at <= clock.now())
-            .order_by(Invitation.reminder_due_at)
-            .limit(limit)
+    """Return sent invitations whose reminder is due (or whose reminder send was interrupted).
+
+    The lookup is a range on ``reminder_due_at`` alone (its own index; a condition on
+    the state would lead the planner to the index of every sent invitation). Due times
+    left on invitations no longer sent (answered, expired) are cleared on the way.
+    """
+    rows = db.session.execute(
+        sa.select(Invitation.id, Invitation.state)
+        .where(Invitation.reminder_due_at <= clock.now())
+        .order_by(Invitation.reminder_due_at)
+        .limit(limit)
+    ).all()
+    over = [row.id for row in rows if row.state != "sent"]
+    if over:
+        db.session.execute(
+            sa.update(Invitation)
+            .where(Invitation.id.in_(over), Invitation.state != "sent")
+            .values(reminder_due_at=None)
+            .execution_options(synchronize_session=False)
         )
-    )
+        db.session.commit()
+    return [row.id for row in rows if row.state == "sent"]
 
 
 def send_reminder(invitation_id: int) -> str:

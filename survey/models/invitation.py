@@ -117,8 +117,9 @@ class Invitation(db.Model):
         # The frequency window: a customer's invitations sent since a moment, or unsent and
         # scheduled since it (history.surveys_since), without reading their whole history.
         sa.Index("ix_invitation_customer_sent_scheduled", "customer_id", "sent_at", "scheduled_at"),
-        # The sweep's due reminders: sent invitations whose reminder time has come.
-        sa.Index("ix_invitation_state_reminder_due_at", "state", "reminder_due_at"),
+        # The sweep's due reminders: a range on the reminder time (null for most invitations;
+        # leading with state would compete with the expiry's index for every sent one).
+        sa.Index("ix_invitation_reminder_due_at", "reminder_due_at"),
     )
 
     def is_open(self, at: datetime) -> bool:

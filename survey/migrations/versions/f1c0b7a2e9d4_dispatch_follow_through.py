@@ -55,9 +55,7 @@ def upgrade():
         )
         batch_op.add_column(sa.Column("suppression_reason", sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column("failure_reason", sa.Text(), nullable=True))
-        batch_op.create_index(
-            "ix_invitation_state_reminder_due_at", ["state", "reminder_due_at"], unique=False
-        )
+        batch_op.create_index("ix_invitation_reminder_due_at", ["reminder_due_at"], unique=False)
 
     with op.batch_alter_table("dispatch_rule", schema=None) as batch_op:
         batch_op.add_column(
@@ -78,7 +76,7 @@ def downgrade():
         batch_op.drop_column("reminder_channel")
 
     with op.batch_alter_table("invitation", schema=None) as batch_op:
-        batch_op.drop_index("ix_invitation_state_reminder_due_at")
+        batch_op.drop_index("ix_invitation_reminder_due_at")
         batch_op.drop_column("failure_reason")
         batch_op.drop_column("suppression_reason")
         batch_op.drop_column("reminder_due_at")
