@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from survey import clock
-from survey.dispatch import retries, sending
+from survey.dispatch import retries, sending, status
 from survey.extensions import db
 from survey.models import Invitation
 from tests.fixtures.dispatch import interaction_body
@@ -145,3 +145,22 @@ def test_when_no_channel_is_left_the_invitation_fails_with_its_reason_shown(
     assert shown["state"] == "failed"
     assert shown["failure_reason"] == "sms: 21614: 'To' number is not a valid mobile number"
     assert shown["suppression_reason"] is None
+
+
+def test_an_sms_undelivered_at_night_falls_back_to_email_in_the_morning(invite):
+    invitation = invite()
+    assert sending.send_invitation(invitation.id) == "sent"
+    [sms] = db.session.get_one(Invitation, invitation.id).deliveries
+    clock.freeze(datetime(2026, 11, 29, 13, 30, tzinfo=UTC))  # 21:30 in Shanghai
+    assert status.message_status(sms.provider_id, "undelivered", "30003") == "undelivered"
+    assert sending.send_invitation(invitation.id) == "deferred"
+    morning = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
+    assert db.session.get_one(Invitation, invitation.id).scheduled_at == morning
+    clock.freeze(morning)
+    assert sending.send_invitation(invitation.id) == "sent"
+    invitation = db.session.get_one(Invitation, invitation.id)
+    assert [(d.channel, d.state) for d in invitation.deliveries] == [
+        ("sms", "undelivered"),
+        ("email", "sent"),
+    ]
+    assert invitation.channel == "email"
