@@ -89,15 +89,19 @@ SENDERS = 16
 def sweep_due() -> int:
     """Enqueue again what the database says is due: invitations, and imports left unfinished.
 
-    Invitations whose link lapsed unanswered are marked expired on the way.
+    Invitations whose link lapsed unanswered are marked expired on the way, and due
+    reminders are handed out one by one.
     Due invitations are not handed out one by one: the sweep starts senders
     (``send_due``), each of which claims a batch and sends it; invitations stuck
     mid-send (a lost task, a crash) are reconciled one by one.
     """
     from survey.admin.services import agent_import
-    from survey.dispatch import claims, sending
+    from survey.dispatch import claims, reminders, sending
 
     sending.expire_overdue()
+    due_reminders = reminders.due_invitation_ids()
+    for invitation_id in due_reminders:
+        send_reminder(invitation_id)
     stuck = claims.stuck_invitation_ids()
     for invitation_id in stuck:
         send_invitation(invitation_id)
@@ -108,7 +112,7 @@ def sweep_due() -> int:
     jobs = agent_import.unfinished_job_ids()
     for job_id in jobs:
         import_agents(job_id)
-    return len(stuck) + senders + len(jobs)
+    return len(stuck) + len(due_reminders) + senders + len(jobs)
 
 
 @huey.task(name="send_due")
@@ -125,6 +129,15 @@ def send_due() -> int:
     if outcomes["claimed"] == claims.BATCH:
         send_due()
     return outcomes["claimed"]
+
+
+@huey.task(name="send_reminder")
+@in_app_context
+def send_reminder(invitation_id: int) -> str:
+    """Send an invitation's one reminder, if it is due and still wanted."""
+    from survey.dispatch import reminders
+
+    return reminders.send_reminder(invitation_id)
 
 
 @huey.task(name="import_agents")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -49,6 +50,26 @@ def test_a_rule_is_saved_with_its_filters_channels_and_sample(manager_client, ma
     assert rule.filters["category"] == ["credit_card", "loan"]
     assert rule.channels == ["sms", "email"]
     assert rule.sample_rate == 0.5 and rule.delay_minutes == 30 and rule.reminder_hours == 24
+
+
+def test_a_rules_reminder_can_go_on_the_next_channel_and_its_card_says_so(
+    manager_client, make_survey
+):
+    survey = make_survey(publish=True)
+    data = _rule_form(survey.id, reminder_channel="next")
+    assert manager_client.post("/designer/rules/new", data=data).status_code == 302
+    rule = db.session.scalar(sa.select(DispatchRule))
+    assert (rule.reminder_hours, rule.reminder_channel) == (24, "next")
+    page = manager_client.get("/designer/rules", headers={"Accept-Language": "zh-CN"})
+    assert "24 小时后提醒 （下一渠道）" in page.get_data(as_text=True)
+    form = manager_client.get(f"/designer/rules/{rule.id}").get_data(as_text=True)
+    assert re.search(r'<input checked[^>]*name="reminder_channel"[^>]*value="next"', form)
+
+
+def test_a_rule_form_without_a_reminder_channel_keeps_the_same_channel(manager_client, make_survey):
+    survey = make_survey(publish=True)
+    assert manager_client.post("/designer/rules/new", data=_rule_form(survey.id)).status_code == 302
+    assert db.session.scalar(sa.select(DispatchRule.reminder_channel)) == "same"
 
 
 def test_rule_errors_are_shown_beside_their_fields_and_nothing_is_saved(

@@ -26,7 +26,7 @@ import pytest
 import sqlalchemy as sa
 
 from survey import clock
-from survey.dispatch import contacts, history, sending
+from survey.dispatch import contacts, history, reminders, sending
 from survey.extensions import db
 from survey.models import Customer
 from tests.fixtures.dispatch import interaction_body
@@ -167,6 +167,12 @@ def test_the_sweeps_expiry_uses_an_index(customer):
     # A lookup of every sent invitation by state alone also "uses an index"; the expiry
     # time must bound the range, or the sweep reads every link still open.
     assert "expires_at" in _index_conditions(sending.expire_overdue)
+
+
+def test_the_sweeps_due_reminders_query_uses_an_index(customer):
+    clock.freeze(NOON + timedelta(days=1))
+    assert _full_scans(reminders.due_invitation_ids) == {}
+    assert "reminder_due_at" in _index_conditions(reminders.due_invitation_ids)
 
 
 def _index_conditions(run: Callable[[], object]) -> str:

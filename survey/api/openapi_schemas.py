@@ -7,7 +7,7 @@ from typing import Any
 from survey.api.schemas import LOCALES, MAX_INT
 from survey.dispatch.decide import SUPPRESSION_REASONS
 from survey.models.interaction import CATEGORIES, CAUSES, CHANNELS, TYPES
-from survey.models.invitation import DELIVERY_STATES, INVITATION_STATES
+from survey.models.invitation import DELIVERY_PURPOSES, DELIVERY_STATES, INVITATION_STATES
 from survey.models.rule import SURVEY_CHANNELS as SEND_CHANNELS
 from survey.zones import place_zones
 
@@ -196,6 +196,16 @@ def component_schemas() -> dict[str, Any]:
             "provider": {"type": "string"},
             "provider_id": nullable({"type": "string"}),
             "state": {"type": "string", "enum": list(DELIVERY_STATES)},
+            "purpose": {
+                "type": "string",
+                "enum": list(DELIVERY_PURPOSES),
+                "description": "the invitation itself, or its one reminder",
+            },
+            "attempt": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "which try on this channel (retries count up, at most 5)",
+            },
             "error": nullable({"type": "string"}),
             "error_code": nullable(
                 {"type": "string", "description": "the provider's code, e.g. Twilio's 21610"}
@@ -214,6 +224,17 @@ def component_schemas() -> dict[str, Any]:
             "sent_at": nullable(INSTANT),
             "completed_at": nullable(INSTANT),
             "expires_at": INSTANT,
+            "reminder_due_at": nullable(INSTANT),
+            "suppression_reason": nullable(
+                {
+                    "type": "string",
+                    "enum": list(SUPPRESSION_REASONS),
+                    "description": "why a cancelled invitation was not sent",
+                }
+            ),
+            "failure_reason": nullable(
+                {"type": "string", "description": "what each channel said when none could carry it"}
+            ),
             "survey_version": {
                 "type": "object",
                 "properties": {"id": {"type": "integer"}, "number": {"type": "integer"}},

@@ -41,6 +41,9 @@ def invitation_detail(invitation: Invitation) -> dict[str, Any]:
         "sent_at": iso(invitation.sent_at),
         "completed_at": iso(invitation.completed_at),
         "expires_at": iso(invitation.expires_at),
+        "reminder_due_at": iso(invitation.reminder_due_at),
+        "suppression_reason": invitation.suppression_reason,
+        "failure_reason": invitation.failure_reason,
         "survey_version": {"id": invitation.version.id, "number": invitation.version.number},
         "deliveries": [
             {
@@ -49,6 +52,8 @@ def invitation_detail(invitation: Invitation) -> dict[str, Any]:
                 "provider": d.provider,
                 "provider_id": d.provider_id,
                 "state": d.state,
+                "purpose": d.purpose,
+                "attempt": d.attempt,
                 "error": d.error,
                 "error_code": d.error_code,
                 "created_at": iso(d.created_at),

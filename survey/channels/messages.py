@@ -8,6 +8,7 @@ keyword differs per language. The survey designer's previews reuse these.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -62,6 +63,44 @@ def render(invitation: Invitation, channel: str, to: str) -> Message:
             invitation_id=invitation.id,
         )
     raise ValueError(f"unknown survey channel {channel!r}")
+
+
+# The reminder says it is one, first thing, and still says how to stop.
+REMINDER_PREFIX = {"zh": "提醒：", "en": "Reminder: "}
+REMINDER_SMS = {
+    "zh": "提醒：您还没有评价近期的服务，只需一分钟：{link}",
+    "en": "Reminder: you have not rated our recent service yet. It takes a minute: {link}",
+}
+MAINLAND_REMINDER_TEMPLATES = {
+    "zh": "{signature}提醒：{bank}诚邀您评价近期服务：{link} 退订：{unsubscribe}",
+    "en": "{signature} Reminder: {bank} would like your rating of our recent service: {link} "
+    "Opt out: {unsubscribe}",
+}
+
+
+def reminder(invitation: Invitation, channel: str, to: str) -> Message:
+    """Render the one reminder for a survey channel: marked as a reminder, with how to stop.
+
+    An SMS reminder is always a link (a reply to it could not tell which question it
+    answers); a phone reminder is the call again.
+    """
+    lang = _lang(invitation)
+    if channel == "sms":
+        link = survey_link(invitation)
+        if replies_reach_us(to):
+            body = signed_sms(REMINDER_SMS[lang].format(link=link), lang)
+        else:
+            body = MAINLAND_REMINDER_TEMPLATES[lang].format(
+                signature=sms_signature(lang),
+                bank=settings.get(f"bank_name_{lang}"),
+                link=link,
+                unsubscribe=unsubscribe_link(invitation),
+            )
+        return Message(channel="sms", to=to, body=body, invitation_id=invitation.id)
+    if channel == "email":
+        return email_message(invitation, to, reminder=True)
+    message = render(invitation, channel, to)
+    return replace(message, body=REMINDER_PREFIX[lang] + message.body)
 
 
 def voice_url(invitation: Invitation) -> str:
@@ -137,9 +176,13 @@ def first_rating(invitation: Invitation) -> Question | None:
     return next((q for q in invitation.version.questions if q.kind == "rating_5"), None)
 
 
-def email_message(invitation: Invitation, to: str) -> Message:
+def email_message(invitation: Invitation, to: str, reminder: bool = False) -> Message:
     """Return the e-mail: subject, plain text, HTML with one-click ratings, unsubscribe headers."""
     context = _email_context(invitation)
+    if reminder:
+        prefix = REMINDER_PREFIX[context["lang"]]
+        context["subject"] = prefix + context["subject"]
+        context["greeting"] = f"{prefix}{context['greeting']}"
     template = current_app.jinja_env.get_template("channels/email.html")
     unsubscribe = unsubscribe_link(invitation)
     return Message(

@@ -31,6 +31,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from survey.designer import conditions
 from survey.models import Question
+from survey.models.rule import REMINDER_CHANNELS
 
 KIND_LABELS = {
     "rating_5": _l("5-point rating (CSAT)"),
@@ -303,6 +304,18 @@ class RuleForm(FlaskForm):
         _l("Remind after (hours, empty for no reminder)"),
         validators=[Optional(), NumberRange(min=1, max=24 * 14)],
     )
+    reminder_channel = RadioField(
+        _l("Reminder goes by"),
+        choices=options(
+            [
+                ("same", _l("The channel the survey was sent on")),
+                ("next", _l("The next channel of this rule (the same one if none is left)")),
+            ]
+        ),
+        default="same",
+        # Checked below instead: a form posted without it (older clients) keeps "same".
+        validate_choice=False,
+    )
     link_lifetime_hours = IntegerField(
         _l("Link lifetime (hours, empty for the organisation's default)"),
         validators=[Optional(), NumberRange(min=1, max=24 * 60)],
@@ -324,6 +337,9 @@ class RuleForm(FlaskForm):
             and self.reminder_hours.data >= self.link_lifetime_hours.data
         ):
             self.reminder_hours.errors.append(_l("A reminder must come before the link expires."))
+            ok = False
+        if self.reminder_channel.data not in (None, "", *REMINDER_CHANNELS):
+            self.reminder_channel.errors = [_l("Not a valid choice.")]
             ok = False
         return ok
 

@@ -93,6 +93,7 @@ def _values(form: RuleForm) -> dict:
         "sms_mode": form.sms_mode.data,
         "sample_rate": form.sample_percent.data / 100,
         "reminder_hours": form.reminder_hours.data,
+        "reminder_channel": form.reminder_channel.data or "same",
         "link_lifetime_hours": form.link_lifetime_hours.data,
         "active": bool(form.active.data),
     }

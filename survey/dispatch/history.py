@@ -190,3 +190,39 @@ def surveys_since(customer: Customer, since: datetime, excluding: int | None = N
         "excluding": excluding if excluding is not None else 0,
     }
     return db.session.scalar(statement, params) or 0
+
+
+def earlier_survey_reached(invitation: Invitation, since: datetime) -> bool:
+    """Whether another invitation reached, or is being sent to, the customer or their addresses.
+
+    Asked at send time under ``turns.lock_contacts``: what counts is another
+    invitation of the customer sent since ``since``, or a delivery of another
+    invitation to one of the customer's addresses that may have reached it (one
+    marked 'sending' counts: it is committed before its provider is called).
+    """
+    customer = invitation.customer
+    values = [a.value for a in customer.addresses]
+    own = (
+        sa.select(Invitation.id)
+        .where(
+            Invitation.customer_id == customer.id,
+            Invitation.id != invitation.id,
+            Invitation.sent_at >= since,
+        )
+        .limit(1)
+    )
+    if db.session.scalar(own) is not None:
+        return True
+    if not values:
+        return False
+    reached = (
+        sa.select(Delivery.id)
+        .where(
+            Delivery.address.in_(values),
+            Delivery.created_at >= since,
+            Delivery.invitation_id != invitation.id,
+            Delivery.state.in_(_MAY_HAVE_REACHED),
+        )
+        .limit(1)
+    )
+    return db.session.scalar(reached) is not None

@@ -9,15 +9,14 @@ it and asks the provider what happened instead of sending again.
 from __future__ import annotations
 
 import logging
-import random
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from survey import clock, hints
+from survey import clock, settings
 from survey.channels import messages, registry, scripts
 from survey.channels.base import SendResult
-from survey.dispatch import contacts, history, hours, pace
+from survey.dispatch import contacts, endings, history, hours, pace, reminders, retries, turns
 from survey.extensions import db
 from survey.models import Delivery, Invitation
 from survey.responses import optouts
@@ -139,13 +138,13 @@ def _send_claimed(invitation_id: int) -> str:
         return "expired"
     if contacts.customer_opted_out(invitation.customer):
         # Refused since the decision (STOP or the link, on any channel): no channel may be used.
-        invitation.state = "cancelled"
+        endings.cancel(invitation, "opted_out")
         db.session.commit()
         log.info("invitation %s: cancelled, the customer has opted out", invitation.id)
         return "cancelled"
     if history.has_open_complaint(invitation.customer):
         # A complaint opened since the decision: no survey while it is open.
-        invitation.state = "cancelled"
+        endings.cancel(invitation, "open_complaint")
         db.session.commit()
         log.info("invitation %s: cancelled, the customer has a complaint open", invitation.id)
         return "cancelled"
@@ -155,8 +154,12 @@ def _send_claimed(invitation_id: int) -> str:
         db.session.commit()
         log.info("invitation %s: outside allowed hours, deferred to %s", invitation.id, allowed)
         return "deferred"
-    # A held delivery never reached the provider: its channel is tried again.
-    tried = {d.channel for d in invitation.deliveries if d.state != "held"}
+    # A held or retrying delivery never reached the provider: its channel is tried again.
+    tried = {
+        d.channel
+        for d in invitation.deliveries
+        if d.state not in ("held", "retrying") and d.purpose == "invitation"
+    }
     attempted = bool(tried)
     for channel_name in invitation.channels:
         if channel_name in tried:
@@ -176,12 +179,22 @@ def _send_claimed(invitation_id: int) -> str:
             _defer(invitation, clock.now() + timedelta(seconds=busy_for))
             db.session.commit()
             return "paced"
+        # Two interactions arriving together can both pass the frequency check at intake:
+        # the first to reach this point (its delivery committed under the lock) is the survey.
+        window = timedelta(days=int(settings.get("frequency_window_days")))
+        turns.lock_contacts(invitation)
+        if history.earlier_survey_reached(invitation, clock.now() - window):
+            endings.cancel(invitation, "frequency")
+            db.session.commit()
+            log.info("invitation %s: cancelled, another survey went out first", invitation.id)
+            return "cancelled"
         delivery = Delivery(
             invitation=invitation,
             channel=channel_name,
             address=address.value,
             provider=channel.name,
             state="sending",
+            attempt=retries.next_attempt(invitation, channel_name),
         )
         db.session.add(delivery)
         db.session.commit()
@@ -196,8 +209,7 @@ def _send_claimed(invitation_id: int) -> str:
             _hold(invitation, delivery, result)
             db.session.commit()
             return "held"
-        if result.retryable and _retries(invitation, channel_name) < MAX_RETRIES:
-            _retry_later(invitation, delivery, result)
+        if result.retryable and _retry_later(invitation, delivery, result):
             db.session.commit()
             return "retrying"
         delivery.state = "failed"
@@ -221,16 +233,16 @@ def _send_claimed(invitation_id: int) -> str:
             result.error,
         )
         if result.opted_out:
-            invitation.state = "cancelled"
+            endings.cancel(invitation, "opted_out")
             db.session.commit()
             return "cancelled"
     if not attempted:
         # Every address the invitation could use was opted out after it was made.
-        invitation.state = "cancelled"
+        endings.cancel(invitation, "opted_out")
         db.session.commit()
         log.info("invitation %s: cancelled, no address may be contacted any more", invitation.id)
         return "cancelled"
-    invitation.state = "failed"
+    endings.fail(invitation)
     db.session.commit()
     return "failed"
 
@@ -239,28 +251,29 @@ def _send_claimed(invitation_id: int) -> str:
 HOLD_FOR = timedelta(minutes=5)
 
 
-# The provider certainly did not take the message (HTTP 429, refused before sending):
-# the same channel is tried again, backing off, this many times before the next channel.
-MAX_RETRIES = 5
-RETRY_BASE = timedelta(seconds=30)
+def _retry_later(invitation: Invitation, delivery: Delivery, result: SendResult) -> bool:
+    """Schedule the same channel again after a jittered pause (see ``retries``), if one is left.
 
-
-def _retries(invitation: Invitation, channel: str) -> int:
-    return sum(1 for d in invitation.deliveries if d.channel == channel and d.state == "held")
-
-
-def _retry_later(invitation: Invitation, delivery: Delivery, result: SendResult) -> None:
-    """Try the same channel again after a growing, jittered pause; the delivery did not go."""
-    pause = RETRY_BASE * (2 ** _retries(invitation, delivery.channel)) * (1 + random.random() / 2)
-    _keep(invitation, delivery, result, pause)
+    Returns False when the tries on this channel are spent: the delivery then fails.
+    """
+    now = clock.now()
+    first = retries.tries(invitation, delivery.channel)[0].created_at
+    at = retries.retry_at(first, delivery.attempt, now)
+    if at is None:
+        return False
+    _keep(invitation, delivery, result, at - now)
+    delivery.state = "retrying"
     log.warning(
-        "invitation %s: %s via %s not taken (%s); trying again in %d s",
+        "invitation %s: %s via %s not taken (%s); try %d of %d at %s",
         invitation.id,
         delivery.channel,
         delivery.provider,
         result.error,
-        pause.total_seconds(),
+        delivery.attempt + 1,
+        retries.MAX_ATTEMPTS,
+        at,
     )
+    return True
 
 
 def _hold(invitation: Invitation, delivery: Delivery, result: SendResult) -> None:
@@ -285,39 +298,6 @@ def _keep(invitation: Invitation, delivery: Delivery, result: SendResult, pause:
     delivery.error = result.error or "the provider asked us to try again later"
     delivery.error_code = result.code
     _defer(invitation, clock.now() + pause)
-
-
-def fall_back(delivery: Delivery) -> str:
-    """Move an invitation on after a delivery failed later (a status callback, a call outcome).
-
-    The next channel of its rule is tried at once, within allowed hours (the
-    send defers otherwise); with none left the invitation has failed. The
-    caller has recorded the delivery's outcome; this commits.
-    """
-    invitation = delivery.invitation
-    if invitation.state != "sent" or invitation.channel != delivery.channel:
-        return "ignored"  # answered, closed, or already moved on
-    if any(d.state == "answered" for d in invitation.deliveries):
-        return "ignored"
-    tried = {d.channel for d in invitation.deliveries if d.state != "held"}
-    remaining = [
-        c
-        for c in invitation.channels
-        if c not in tried and contacts.address_for(invitation.customer, c) is not None
-    ]
-    if not remaining:
-        invitation.state = "failed"
-        invitation.sms_question_key = None
-        db.session.commit()
-        log.info("invitation %s: %s failed and no channel is left", invitation.id, delivery.channel)
-        return "failed"
-    invitation.state = "scheduled"
-    invitation.scheduled_at = clock.now()
-    invitation.sms_question_key = None  # a failed SMS awaits no reply
-    db.session.commit()
-    log.info("invitation %s: %s failed; trying %s", invitation.id, delivery.channel, remaining[0])
-    hints.send_soon(invitation.id)
-    return "scheduled"
 
 
 def _reconcile(invitation_id: int) -> str:
@@ -373,6 +353,7 @@ def _mark_sent(invitation: Invitation, delivery: Delivery, result: SendResult) -
     invitation.state = "sent"
     invitation.channel = delivery.channel
     invitation.sent_at = now
+    reminders.schedule(invitation, now)
     if delivery.channel == "sms" and messages.sms_mode(invitation, delivery.address) == "two_way":
         first = scripts.sms_questions(invitation.version)[0]
         invitation.sms_question_key = first.key

@@ -11,7 +11,7 @@ import logging
 
 import sqlalchemy as sa
 
-from survey.dispatch import contacts, sending
+from survey.dispatch import contacts, endings
 from survey.extensions import db
 from survey.models import Delivery
 from survey.models.invitation import DELIVERY_FAILED
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 RANK = {
     "sending": 0,
     "held": 0,
+    "retrying": 0,
     "unknown": 1,
     "sent": 1,
     "accepted": 2,
@@ -135,5 +136,5 @@ def _move(delivery: Delivery, state: str, error_code: str | None) -> str:
         delivery.error = delivery.error or f"provider error {error_code}"
     db.session.commit()
     if state in DELIVERY_FAILED:
-        sending.fall_back(delivery)
+        endings.fall_back(delivery)
     return state

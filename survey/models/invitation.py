@@ -33,6 +33,7 @@ DELIVERY_STATES = (
     "sending",  # marked before the provider is called (and Twilio's own "sending")
     "sent",  # the provider accepted it and gave an id
     "held",  # a configuration fault kept it from the provider: tried again later, not failed
+    "retrying",  # the provider certainly did not take it (e.g. HTTP 429): the channel again later
     "accepted",  # Twilio's message states, from its status callbacks
     "scheduled",
     "queued",
@@ -50,6 +51,8 @@ DELIVERY_STATES = (
     "no_answer",
     "machine",  # answering-machine detection heard a machine
 )
+# Why a delivery was sent: the invitation itself, or the one reminder that may follow it.
+DELIVERY_PURPOSES = ("invitation", "reminder")
 # Outcomes after which the invitation moves on to its next channel.
 DELIVERY_FAILED = (
     "failed",
@@ -87,6 +90,13 @@ class Invitation(db.Model):
     opened_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     expires_at: Mapped[datetime]
+    # When its one reminder is due (the rule's reminder_hours after it was sent); cleared once
+    # the reminder is sent or is no longer wanted (answered, expired, opted out).
+    reminder_due_at: Mapped[datetime | None]
+    # Why it was cancelled before it was sent (a suppression reason: opted_out,
+    # open_complaint, frequency), or why it failed (every channel tried, and what each said).
+    suppression_reason: Mapped[str | None] = mapped_column(sa.String(20))
+    failure_reason: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 
@@ -107,6 +117,9 @@ class Invitation(db.Model):
         # The frequency window: a customer's invitations sent since a moment, or unsent and
         # scheduled since it (history.surveys_since), without reading their whole history.
         sa.Index("ix_invitation_customer_sent_scheduled", "customer_id", "sent_at", "scheduled_at"),
+        # The sweep's due reminders: a range on the reminder time (null for most invitations;
+        # leading with state would compete with the expiry's index for every sent one).
+        sa.Index("ix_invitation_reminder_due_at", "reminder_due_at"),
     )
 
     def is_open(self, at: datetime) -> bool:
@@ -126,6 +139,9 @@ class Delivery(db.Model):
     provider: Mapped[str] = mapped_column(sa.String(20))
     provider_id: Mapped[str | None] = mapped_column(sa.String(200), index=True)
     state: Mapped[str] = mapped_column(sa.String(12), default="sending")
+    purpose: Mapped[str] = mapped_column(sa.String(10), default="invitation")
+    # Which try on this channel this is (1 for the first; retries count up to MAX_ATTEMPTS).
+    attempt: Mapped[int] = mapped_column(default=1)
     error: Mapped[str | None] = mapped_column(sa.Text)
     # The provider's error code (Twilio's 21610, an SMTP reply code), for reports and rules.
     error_code: Mapped[str | None] = mapped_column(sa.String(20))
@@ -136,6 +152,7 @@ class Delivery(db.Model):
 
     __table_args__ = (
         sa.CheckConstraint(sa.column("state").in_(DELIVERY_STATES), name="state"),
+        sa.CheckConstraint(sa.column("purpose").in_(DELIVERY_PURPOSES), name="purpose"),
         sa.Index("ix_delivery_state_created_at", "state", "created_at"),
         # The frequency window counts what reached an address, whoever it was sent for.
         sa.Index("ix_delivery_address_created_at", "address", "created_at"),

@@ -14,6 +14,8 @@ from survey.models.survey import Survey
 
 SURVEY_CHANNELS = ("sms", "email", "voice")
 SMS_MODES = ("link", "two_way")
+# Where the reminder goes: the channel the invitation was sent on, or the next one of the rule.
+REMINDER_CHANNELS = ("same", "next")
 
 
 class DispatchRule(db.Model):
@@ -35,6 +37,7 @@ class DispatchRule(db.Model):
     sms_mode: Mapped[str] = mapped_column(sa.String(10), default="link")
     sample_rate: Mapped[float] = mapped_column(default=1.0)
     reminder_hours: Mapped[int | None]
+    reminder_channel: Mapped[str] = mapped_column(sa.String(10), default="same")
     link_lifetime_hours: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
@@ -43,5 +46,8 @@ class DispatchRule(db.Model):
 
     __table_args__ = (
         sa.CheckConstraint(sa.column("sms_mode").in_(SMS_MODES), name="sms_mode"),
+        sa.CheckConstraint(
+            sa.column("reminder_channel").in_(REMINDER_CHANNELS), name="reminder_channel"
+        ),
         sa.CheckConstraint("sample_rate >= 0 AND sample_rate <= 1", name="sample_rate"),
     )
