@@ -162,6 +162,26 @@ def test_an_unknown_agent_is_added_to_the_team(post_interaction, dispatch_ready)
     assert agent is not None and agent.team.code == "personal-inquiries"
 
 
+def test_an_agent_added_by_a_concurrent_post_is_used_not_added_twice(
+    post_interaction, dispatch_ready
+):
+    from survey.api import schemas
+    from survey.dispatch import intake
+
+    # This post was checked while the agent was unknown; another post then added it.
+    data, errors = schemas.parse_interaction(interaction_body(external_id="X-1", agent="A5555"))
+    assert not errors and data.new_agent_code == "A5555"
+    assert post_interaction(interaction_body(external_id="X-2", agent="A5555")).status_code == 201
+
+    outcome = intake.take_in(data)
+
+    assert outcome.created
+    agents = db.session.scalars(sa.select(Agent).where(Agent.code == "A5555")).all()
+    assert len(agents) == 1
+    stored = db.session.scalar(sa.select(Interaction).where(Interaction.external_id == "X-1"))
+    assert stored.agent_id == agents[0].id
+
+
 @pytest.mark.parametrize("raw", ["not json", "[1, 2]", ""])
 def test_a_body_that_is_not_a_json_object_is_a_problem(post_interaction, dispatch_ready, raw):
     before = _counts()

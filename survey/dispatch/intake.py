@@ -196,10 +196,13 @@ def _decide_and_add(data: InteractionInput, now: datetime) -> tuple[Interaction,
         payload_digest=data.digest,
     )
     if data.agent_id is None and data.new_agent_code and data.team_id is not None:
-        # Named later by the admin; until then pages show the code.
-        interaction.agent = Agent(
-            code=data.new_agent_code, team_id=data.team_id, name_zh="", name_en=""
-        )
+        # Unknown when the post was checked; a concurrent post may have added it since
+        # (then this is the retry after its unique code stopped our insert).
+        agent = db.session.scalar(sa.select(Agent).where(Agent.code == data.new_agent_code))
+        if agent is None:
+            # Named later by the admin; until then pages show the code.
+            agent = Agent(code=data.new_agent_code, team_id=data.team_id, name_zh="", name_en="")
+        interaction.agent = agent
     db.session.add(interaction)
 
     attributes = rules.interaction_attributes(interaction, data.business_line_code, data.team_code)
