@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from survey import clock
 from survey.extensions import db
 from survey.models.customer import Customer
+from survey.models.org import BusinessLine, Team
 
 if TYPE_CHECKING:
     from survey.models.interaction import Interaction
@@ -46,6 +47,8 @@ class ComplaintCase(db.Model):
     row_version: Mapped[int] = mapped_column(default=1)
 
     customer: Mapped[Customer] = relationship()
+    business_line: Mapped[BusinessLine | None] = relationship()
+    team: Mapped[Team | None] = relationship()
     interactions: Mapped[list[Interaction]] = relationship(
         back_populates="complaint_case", order_by="Interaction.id"
     )
