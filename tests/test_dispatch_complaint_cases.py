@@ -122,9 +122,7 @@ def test_the_survey_held_while_the_case_is_open_goes_out_once_about_its_resoluti
     assert invitation.complaint_case.case_id == "CMP-2026-0042"
 
 
-def test_a_replay_of_the_resolving_post_answers_the_same_and_invites_once(
-    post_case, resolved_rule
-):
+def test_a_replay_of_the_resolving_post_answers_the_same_and_invites_once(post_case, resolved_rule):
     post_case(NOON, "CMP-42-OPEN", opened_at=OPENED)
     first = post_case(NOON + timedelta(days=2), "CMP-42-DONE", resolved_at=RESOLVED)
     replay = post_case(NOON + timedelta(days=2), "CMP-42-DONE", expect=200, resolved_at=RESOLVED)
@@ -132,9 +130,7 @@ def test_a_replay_of_the_resolving_post_answers_the_same_and_invites_once(
     assert len(_invitations()) == 1
 
 
-def test_a_second_resolving_post_of_the_case_makes_no_second_invitation(
-    post_case, resolved_rule
-):
+def test_a_second_resolving_post_of_the_case_makes_no_second_invitation(post_case, resolved_rule):
     # A window of one day: only the case, not the frequency window, holds the second one.
     settings.put("frequency_window_days", 1)
     db.session.commit()
@@ -146,9 +142,7 @@ def test_a_second_resolving_post_of_the_case_makes_no_second_invitation(
     assert invitation.interaction.external_id == "CMP-42-DONE"
 
 
-def test_a_case_resolved_at_its_first_post_is_surveyed_then_and_only_then(
-    post_case, resolved_rule
-):
+def test_a_case_resolved_at_its_first_post_is_surveyed_then_and_only_then(post_case, resolved_rule):
     first = post_case(NOON, "CMP-42", opened_at=OPENED, resolved_at=REPLIED)
     assert first["suppression_reason"] is None
     note = post_case(NOON + timedelta(hours=1), "CMP-42-NOTE", resolved_first_contact=True)
@@ -175,9 +169,10 @@ def test_a_post_that_would_move_a_resolution_back_is_a_conflict_naming_the_field
         "complaint.resolved_at",
     }
     db.session.rollback()
-    assert db.session.scalar(
-        sa.select(Interaction).where(Interaction.external_id == "CMP-42-MOVED")
-    ) is None
+    assert (
+        db.session.scalar(sa.select(Interaction).where(Interaction.external_id == "CMP-42-MOVED"))
+        is None
+    )
     assert _case().resolved_at == datetime(2026, 11, 4, 2, 0, tzinfo=UTC)
 
 
@@ -231,9 +226,7 @@ def test_resolving_one_case_does_not_release_a_survey_while_another_is_open(
     assert invitation.complaint_case.case_id == "CMP-2026-0043"
 
 
-def test_an_open_complaint_without_a_case_id_still_holds_a_resolved_case(
-    post_case, resolved_rule
-):
+def test_an_open_complaint_without_a_case_id_still_holds_a_resolved_case(post_case, resolved_rule):
     post_case(NOON, "CMP-42-OPEN", opened_at=OPENED)
     post_case(NOON, "OLD-CMP-1", case_id=None, opened_at="2026-10-30T09:00:00+08:00")
     resolved = post_case(NOON + timedelta(days=2), "CMP-42-DONE", resolved_at=RESOLVED)

@@ -48,9 +48,7 @@ class CaseConflict(ValueError):
 
 
 # Built once, run bound (intake is the hot path): the case by the complaint system's id.
-_CASE_BY_CASE_ID = sa.select(ComplaintCase).where(
-    ComplaintCase.case_id == sa.bindparam("case_id")
-)
+_CASE_BY_CASE_ID = sa.select(ComplaintCase).where(ComplaintCase.case_id == sa.bindparam("case_id"))
 
 
 def record(
