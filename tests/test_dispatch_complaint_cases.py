@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -254,3 +255,41 @@ def test_the_send_of_a_resolved_cases_survey_is_not_held_by_its_own_open_posts(
     post_case(NOON, "CMP-42-OPEN", opened_at=OPENED)
     resolved = post_case(NOON + timedelta(days=2), "CMP-42-DONE", resolved_at=RESOLVED)
     assert sending.send_invitation(resolved["invitation"]["id"]) == "sent"
+
+
+def test_two_resolving_posts_of_a_case_at_once_make_one_invitation(
+    app, post_case, resolved_rule, api_key
+):
+    post_case(NOON, "CMP-42-OPEN", opened_at=OPENED)
+    clock.freeze(NOON + timedelta(days=2))
+    barrier = threading.Barrier(2)
+    answers: list = []
+
+    def resolve(external_id: str) -> None:
+        body = _complaint_body(external_id, resolved_at=RESOLVED)
+        body["occurred_at"] = (NOON + timedelta(days=2)).isoformat()
+        with app.app_context():
+            barrier.wait(timeout=10)
+            try:
+                response = app.test_client().post(
+                    "/api/v1/interactions",
+                    json=body,
+                    headers={"Authorization": f"Bearer {api_key}"},
+                )
+                answers.append((response.status_code, response.get_json()))
+            finally:
+                db.session.remove()
+
+    threads = [
+        threading.Thread(target=resolve, args=(external_id,))
+        for external_id in ("CMP-42-DONE-CRM", "CMP-42-DONE-CALLS")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert [status for status, _ in answers] == [201, 201]
+    reasons = sorted(str(answer["suppression_reason"]) for _, answer in answers)
+    assert reasons == ["None", "frequency"]
+    [invitation] = _invitations()
+    assert invitation.complaint_case.case_id == "CMP-2026-0042"
