@@ -2,7 +2,9 @@
 
 Idempotent on the interaction's ``external_id``: a replay of the same body gets
 the stored result back, a different body under the same id is refused, and two
-identical posts racing each other still store one interaction.
+identical posts racing each other still store one interaction. A complaint posted
+with a ``case_id`` joins its complaint case (``survey.dispatch.cases``), which is read,
+moved on and decided about in the same transaction.
 """
 
 from __future__ import annotations
