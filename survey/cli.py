@@ -133,12 +133,13 @@ def import_interactions(file: BinaryIO) -> None:
       category, wait_seconds,
       customer_external_id, customer_name, customer_phone, customer_email,
       customer_locale, customer_timezone,
-      complaint_opened_at, complaint_first_reply_at, complaint_resolved_at,
-      complaint_resolved_first_contact, complaint_cause
+      complaint_case_id, complaint_opened_at, complaint_first_reply_at,
+      complaint_resolved_at, complaint_resolved_first_contact, complaint_cause
     Required: external_id, occurred_at (ISO 8601 with offset), channel, type,
     customer_external_id. An empty cell is an absent field. Each row is checked
     and decided as POST /api/v1/interactions would: bad rows are reported by
     line and column, good rows are kept, and a row imported again is a replay.
+    Rows sharing a complaint_case_id are one complaint case, as in the API.
     """
     from survey.dispatch import csv_import
 

@@ -370,3 +370,35 @@ def test_the_document_sends_the_example_the_app_takes(client, post_interaction, 
     example = document["components"]["schemas"]["Interaction"]["example"]
     assert _interaction_schema(client).is_valid(example)
     assert post_interaction(example).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "case_id",
+    [42, ["CMP-1"], "C" * 101, "CMP\n42", "CMP\u000042", "CMP\u202842"],
+    ids=["number", "list", "too-long", "line-break", "nul", "line-separator"],
+)
+def test_a_bad_complaint_case_id_is_named_by_the_app_and_refused_by_the_document(
+    client, post_interaction, dispatch_ready, case_id
+):
+    body = interaction_body(
+        type="complaint", team="personal-complaints", complaint={"case_id": case_id}
+    )
+    assert not _interaction_schema(client).is_valid(body)
+    before = _counts()
+    response = post_interaction(body)
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert [e["field"] for e in response.get_json()["errors"]] == ["complaint.case_id"]
+    assert _counts() == before
+
+
+def test_the_documents_complaint_block_describes_the_case_id(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    complaint = document["components"]["schemas"]["Complaint"]
+    case_id = complaint["properties"]["case_id"]
+    assert "one complaint case" in case_id["description"]
+    assert _interaction_schema(client).is_valid(
+        interaction_body(
+            type="complaint", team="personal-complaints", complaint={"case_id": "CMP-2026-0042"}
+        )
+    )

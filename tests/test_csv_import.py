@@ -173,3 +173,42 @@ def test_the_help_lists_the_columns(runner):
     result = runner.invoke(args=["import", "interactions", "--help"])
     assert result.exit_code == 0
     assert "customer_external_id" in result.output and "complaint_resolved_at" in result.output
+
+
+def test_rows_of_one_complaint_case_are_one_case_surveyed_once_on_resolution(runner, csv_file):
+    from survey.models import ComplaintCase
+
+    complaint = dict(
+        type="complaint", team="personal-complaints", complaint_case_id="CMP-2026-0042"
+    )
+    rows = [
+        _row(1, complaint_opened_at="2026-11-28T09:00:00+08:00", **complaint),
+        _row(
+            2,
+            customer_external_id="C-1",
+            complaint_first_reply_at="2026-11-28T10:00:00+08:00",
+            **complaint,
+        ),
+        _row(
+            3,
+            customer_external_id="C-1",
+            complaint_resolved_at="2026-11-29T09:00:00+08:00",
+            **complaint,
+        ),
+        # Moving the case's resolution is refused and named by its column.
+        _row(
+            4,
+            customer_external_id="C-1",
+            complaint_resolved_at="2026-11-29T11:00:00+08:00",
+            **complaint,
+        ),
+    ]
+    result = runner.invoke(args=["import", "interactions", csv_file(rows)])
+    assert result.exit_code == 0, result.output
+    assert "4 rows: 3 added (1 invited; suppressed: 2 open_complaint)" in result.stdout
+    assert "line 5 complaint_resolved_at: The case recorded" in result.stderr
+    case = db.session.scalars(sa.select(ComplaintCase)).one()
+    assert case.resolved_at == datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
+    assert [i.external_id for i in case.interactions] == ["CALL-1", "CALL-2", "CALL-3"]
+    invitation = db.session.scalars(sa.select(Invitation)).one()
+    assert invitation.complaint_case_id == case.id

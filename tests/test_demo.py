@@ -306,3 +306,23 @@ def test_without_a_day_the_demo_ends_now_in_the_banks_zone(app):
         sa.select(Invitation.sent_at).where(Invitation.sent_at.is_not(None))
     ).all()
     assert max(times) <= clock.now()
+
+
+def test_each_demo_complaint_is_a_case_and_its_survey_is_linked_to_it(loaded):
+    from survey.models import ComplaintCase
+
+    found = complaints()
+    cases = {c.id: c for c in db.session.scalars(sa.select(ComplaintCase))}
+    assert len(cases) == len(found)
+    for complaint in found:
+        case = cases[complaint.complaint_case_id]
+        assert case.customer_id == complaint.customer_id
+        assert case.resolved_at == complaint.complaint_resolved_at
+        assert case.cause == complaint.complaint_cause
+    surveyed = db.session.execute(
+        sa.select(Invitation.complaint_case_id, Interaction.complaint_case_id).join(
+            Interaction, Invitation.interaction_id == Interaction.id
+        )
+    ).all()
+    assert all(on_invitation == on_interaction for on_invitation, on_interaction in surveyed)
+    assert any(on_invitation is not None for on_invitation, _ in surveyed)

@@ -203,3 +203,49 @@ def test_rule_filters_and_channels_are_named_in_the_viewers_language(manager_cli
     assert "交互类型: 投诉" in page and "信用卡" in page
     assert "个人金融" in page and "信用卡投诉组" in page
     assert "Personal banking" not in page and "personal," not in page
+
+
+def test_a_rule_for_resolved_complaints_is_saved_shown_and_edited_in_both_languages(
+    manager_client, make_survey
+):
+    survey = make_survey(publish=True)
+    form = manager_client.get("/designer/rules/new").get_data(as_text=True)
+    assert "Complaint state" in form and "Resolved" in form
+    data = _rule_form(survey.id, name="Resolved complaints")
+    data["type"] = ["complaint"]
+    data["complaint_state"] = ["resolved"]
+    assert manager_client.post("/designer/rules/new", data=data).status_code == 302
+    rule = db.session.scalar(sa.select(DispatchRule))
+    assert rule.filters["complaint_state"] == ["resolved"]
+
+    english = manager_client.get("/designer/rules").get_data(as_text=True)
+    assert "Complaint state: Resolved" in english
+    chinese = manager_client.get("/designer/rules", headers={"Accept-Language": "zh"})
+    assert "投诉状态: 已解决" in chinese.get_data(as_text=True)
+    edit = manager_client.get(f"/designer/rules/{rule.id}").get_data(as_text=True)
+    assert re.search(r'<input checked[^>]*name="complaint_state"[^>]*value="resolved"', edit)
+
+
+def test_rule_reach_tells_open_complaints_from_resolved_ones(manager_client, make_survey):
+    survey = make_survey(publish=True)
+    resolved_at = clock.now() - timedelta(days=1)
+    db.session.add_all(
+        [
+            _interaction(1, 2, type="complaint"),
+            _interaction(2, 1, type="complaint", complaint_resolved_at=resolved_at),
+            _interaction(3, 1, type="complaint", complaint_resolved_at=resolved_at),
+            _interaction(4, 1, type="inquiry"),
+        ]
+    )
+    db.session.add(
+        DispatchRule(
+            position=1,
+            name="Resolved complaints",
+            survey=survey,
+            filters={"complaint_state": ["resolved"]},
+            channels=["sms"],
+        )
+    )
+    db.session.commit()
+    page = manager_client.get("/designer/rules").get_data(as_text=True)
+    assert "Would have matched 2 of the last 30 days' interactions; it decides 2." in page

@@ -26,14 +26,22 @@ import pytest
 import sqlalchemy as sa
 
 from survey import clock
-from survey.dispatch import contacts, history, reminders, sending
+from survey.dispatch import cases, contacts, history, reminders, sending
+from survey.dispatch.intake import ComplaintInput
 from survey.extensions import db
-from survey.models import Customer
+from survey.models import ComplaintCase, Customer, Interaction
 from tests.fixtures.dispatch import interaction_body
 
 # Tables that grow with every interaction: reading one of them whole is what made
 # each post slower as the bank's history grew.
-HISTORY_TABLES = ("invitation", "delivery", "interaction", "opt_out", "customer_address")
+HISTORY_TABLES = (
+    "invitation",
+    "delivery",
+    "interaction",
+    "opt_out",
+    "customer_address",
+    "complaint_case",
+)
 NOON = datetime(2026, 11, 2, 4, 0, tzinfo=UTC)
 
 
@@ -136,6 +144,61 @@ CHECKS: dict[str, Callable[[Customer], object]] = {
 @pytest.mark.parametrize("check", CHECKS)
 def test_each_eligibility_check_reads_history_through_an_index(customer, check):
     assert _full_scans(lambda: CHECKS[check](customer)) == {}
+
+
+@pytest.fixture
+def complaining_customer(customer, post_interaction) -> Customer:
+    """The customer with a complaint case still open and an old one posted without a case id."""
+    for external_id, block in (
+        ("CMP-1", {"case_id": "CMP-2026-0042", "opened_at": NOON.isoformat()}),
+        ("OLD-CMP-1", {"opened_at": (NOON - timedelta(days=3)).isoformat()}),
+        (
+            "OLD-CMP-1-DONE",
+            {"opened_at": (NOON - timedelta(days=3)).isoformat(), "resolved_at": NOON.isoformat()},
+        ),
+    ):
+        body = interaction_body(
+            external_id=external_id,
+            occurred_at=NOON.isoformat(),
+            type="complaint",
+            team="personal-complaints",
+            complaint=block,
+        )
+        assert post_interaction(body).status_code == 201
+    db.session.expire_all()
+    return customer
+
+
+def test_the_open_complaint_check_reads_cases_and_complaints_through_indexes(
+    complaining_customer,
+):
+    # Deciding about a post that resolves the open case (not stored: the decision comes
+    # before the write): that case is left out of the probe.
+    case = db.session.scalars(sa.select(ComplaintCase)).one()
+    with db.session.no_autoflush:
+        resolving = Interaction(type="complaint", complaint_resolved_at=NOON, complaint_case=case)
+        assert history.has_open_complaint(complaining_customer, resolving) is False
+        assert (
+            _full_scans(lambda: history.has_open_complaint(complaining_customer, resolving)) == {}
+        )
+    db.session.rollback()
+    assert history.has_open_complaint(complaining_customer) is True
+    assert _full_scans(lambda: history.has_open_complaint(complaining_customer)) == {}
+
+
+def test_a_posts_complaint_case_is_found_through_its_unique_index(complaining_customer):
+    def find() -> None:
+        with db.session.no_autoflush:
+            cases.record(
+                Interaction(type="complaint"),
+                ComplaintInput(case_id="CMP-2026-0042"),
+                complaining_customer,
+                None,
+                None,
+            )
+        db.session.rollback()
+
+    assert _full_scans(find) == {}
 
 
 def test_the_frequency_window_is_served_by_the_invitation_and_delivery_indexes(customer, db):

@@ -94,7 +94,10 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Post one interaction, with its customer and complaint block.",
                     "description": (
                         "Idempotent on external_id: a replay answers 200 with the same result "
-                        "and never makes a second invitation. Needs the 'interactions' scope."
+                        "and never makes a second invitation. Complaint posts sharing "
+                        "complaint.case_id are one case: its survey is held while it is open "
+                        "and goes out once, about its resolution; dispatch rules may filter on "
+                        "complaint_state (open or resolved). Needs the 'interactions' scope."
                     ),
                     "requestBody": {
                         "required": True,
@@ -106,7 +109,12 @@ def openapi_document() -> dict[str, Any]:
                         "400": _problem("A bad body; errors names every bad field."),
                         "401": unauthorized,
                         "403": forbidden,
-                        "409": _problem("The external_id was posted before with another body."),
+                        "409": _problem(
+                            "The external_id was posted before with another body, or the post "
+                            "contradicts its complaint case (errors names the field: "
+                            "complaint.case_id of another customer, a recorded time changed, "
+                            "a reply or resolution before the case opened); nothing was stored."
+                        ),
                         "413": _problem(
                             f"A body over {API_MAX_BODY_BYTES // 1024} KB; nothing was stored."
                         ),

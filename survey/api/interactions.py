@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from survey.api import bodies, bp, results, schemas
 from survey.auth.service import api_key_required
-from survey.dispatch import intake
+from survey.dispatch import cases, intake
 from survey.errors import problem
 
 
@@ -37,6 +37,16 @@ def post_interaction():
                 "An interaction with this external_id was posted before with a different body; "
                 "the first one stands."
             ),
+        )
+    except cases.CaseConflict as conflict:
+        return problem(
+            409,
+            _("Conflict"),
+            _(
+                "This post contradicts its complaint case as recorded; nothing was stored. "
+                "A case's recorded times are not changed and a case is not reopened."
+            ),
+            errors=[{"field": p.field, "message": p.message} for p in conflict.problems],
         )
     response = jsonify(results.interaction_result(outcome))
     response.status_code = 201 if outcome.created else 200

@@ -102,8 +102,27 @@ def component_schemas() -> dict[str, Any]:
     }
     complaint = {
         "type": "object",
-        "description": "For a complaint: its opened, first-reply and resolved times.",
+        "description": (
+            "For a complaint: its case, opened, first-reply and resolved times. Posts with "
+            "the same case_id (each under its own external_id) are one complaint case: a "
+            "later post records the case's progress. A field left out or null is no news; "
+            "a time the case has recorded is not changed and a case is not reopened (409 "
+            "naming the field, nothing stored; a reopened complaint is a new case); cause "
+            "and resolved_first_contact take the latest value given."
+        ),
         "properties": {
+            "case_id": text(
+                100,
+                description=(
+                    "The complaint system's case id: posts sharing it are one complaint case "
+                    "of one customer (another customer's case id is a 409). While the case "
+                    "is open no survey goes out (suppression_reason open_complaint); the "
+                    "post that resolves it is decided about as resolved, and the case gets "
+                    "at most one survey, about its resolution: later posts of a resolved "
+                    "case are suppressed as frequency. Without a case_id, an open complaint "
+                    "is closed by a resolved one of the customer with the same opened_at."
+                ),
+            ),
             "opened_at": nullable(INSTANT),
             "first_reply_at": nullable(INSTANT),
             "resolved_at": nullable(INSTANT),
@@ -157,6 +176,7 @@ def component_schemas() -> dict[str, Any]:
                 "timezone": "Asia/Shanghai",
             },
             "complaint": {
+                "case_id": "CMP-2026-0042",
                 "opened_at": "2026-11-29T10:15:00+08:00",
                 "first_reply_at": "2026-11-29T11:00:00+08:00",
                 "resolved_at": None,
@@ -185,7 +205,17 @@ def component_schemas() -> dict[str, Any]:
                     },
                 }
             ),
-            "suppression_reason": nullable({"type": "string", "enum": list(SUPPRESSION_REASONS)}),
+            "suppression_reason": nullable(
+                {
+                    "type": "string",
+                    "enum": list(SUPPRESSION_REASONS),
+                    "description": (
+                        "Why no invitation: open_complaint while the customer has a complaint "
+                        "(case) open; frequency for a survey within the window, or a post of "
+                        "a complaint case whose one survey was decided when it was resolved."
+                    ),
+                }
+            ),
         },
     }
     delivery = {

@@ -267,6 +267,7 @@ def _customer(reader: _Reader, body: dict[str, Any]) -> CustomerInput | None:
 def _complaint(reader: _Reader, body: dict[str, Any]) -> ComplaintInput:
     r = _Reader(body, prefix="complaint.")
     complaint = ComplaintInput(
+        case_id=r.text("case_id", 100),
         opened_at=r.instant("opened_at"),
         first_reply_at=r.instant("first_reply_at"),
         resolved_at=r.instant("resolved_at"),

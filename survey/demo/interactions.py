@@ -67,6 +67,7 @@ class DemoInteraction:
     resolved_in_working_days: int | None = None
     suppression_reason: str | None = None
     id: int = 0
+    case_id: int | None = None  # the complaint case's row, for a complaint
 
 
 def add_working_days(day: date, count: int, holidays: set[date], makeup: set[date]) -> date:

@@ -8,13 +8,37 @@ from datetime import timedelta
 from survey.demo import answers, invitations, org
 from survey.demo.bulk import Progress, insert_rows
 from survey.demo.interactions import DemoInteraction
-from survey.models import Answer, Delivery, Interaction, Invitation, OptOut, Response
+from survey.models import Answer, ComplaintCase, Delivery, Interaction, Invitation, OptOut, Response
 from survey.models.invitation import new_token
+
+
+def _case_rows(complaints: list[DemoInteraction], organisation: org.Organisation) -> list[dict]:
+    """One complaint case per demo complaint, known by its complaint system's id."""
+    return [
+        {
+            "case_id": f"CMP-{i.external_id}",
+            "customer_id": i.customer.id,
+            "opened_at": i.opened_at,
+            "first_reply_at": i.first_reply_at,
+            "resolved_at": i.resolved_at,
+            "resolved_first_contact": i.resolved_first_contact,
+            "cause": i.cause,
+            "category": i.category,
+            "business_line_id": organisation.line_ids[i.line],
+            "team_id": organisation.team_ids[i.team],
+            "created_at": i.occurred_at + timedelta(minutes=2),
+            "updated_at": i.occurred_at + timedelta(minutes=2),
+            "row_version": 1,
+        }
+        for i in complaints
+    ]
 
 
 def insert_interactions(
     found: list[DemoInteraction], organisation: org.Organisation, progress: Progress
 ) -> None:
+    complaints = [i for i in found if i.type == "complaint"]
+    case_rows = _case_rows(complaints, organisation)
     rows = [
         {
             "external_id": i.external_id,
@@ -32,13 +56,20 @@ def insert_interactions(
             "complaint_resolved_at": i.resolved_at,
             "complaint_resolved_first_contact": i.resolved_first_contact,
             "complaint_cause": i.cause,
+            "complaint_case_id": None,
             "suppression_reason": i.suppression_reason,
             # The call-centre system posts a contact a couple of minutes after it ends.
             "created_at": i.occurred_at + timedelta(minutes=2),
         }
         for i in found
     ]
-    with progress.phase("interactions", len(rows)) as step:
+    with progress.phase("interactions", len(case_rows) + len(rows)) as step:
+        for complaint, case_id in zip(
+            complaints, insert_rows(ComplaintCase, case_rows, step) or [], strict=True
+        ):
+            complaint.case_id = case_id
+        for row, interaction in zip(rows, found, strict=True):
+            row["complaint_case_id"] = interaction.case_id
         for interaction, new_id in zip(
             found, insert_rows(Interaction, rows, step) or [], strict=True
         ):
@@ -60,6 +91,7 @@ def insert_invitations(
                 "customer_id": interaction.customer.id,
                 "survey_version_id": setup.version_id,
                 "rule_id": planned.rule_id,
+                "complaint_case_id": interaction.case_id,
                 "channels": planned.channels,
                 "channel": planned.channel,
                 "sms_mode": planned.sms_mode,

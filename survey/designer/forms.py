@@ -68,17 +68,23 @@ CATEGORY_LABELS = {
     "loan": _l("Loan"),
     "other": _l("Other"),
 }
+COMPLAINT_STATE_LABELS = {
+    "open": _l("Open (the survey waits for the resolution)"),
+    "resolved": _l("Resolved"),
+}
 FILTER_LABELS = {
     "channel": _l("Interaction channel"),
     "type": _l("Interaction type"),
     "business_line": _l("Business line"),
     "team": _l("Team"),
     "category": _l("Category"),
+    "complaint_state": _l("Complaint state"),
 }
 FILTER_VALUE_LABELS = {
     "channel": INTERACTION_CHANNEL_LABELS,
     "type": INTERACTION_TYPE_LABELS,
     "category": CATEGORY_LABELS,
+    "complaint_state": COMPLAINT_STATE_LABELS,
 }
 OPERATOR_LABELS = {"<=": "≤", "<": "<", "==": "=", "!=": "≠", ">=": "≥", ">": ">"}
 
@@ -277,6 +283,9 @@ class RuleForm(FlaskForm):
     business_line = MultiCheckboxField(FILTER_LABELS["business_line"])
     team = MultiCheckboxField(FILTER_LABELS["team"])
     category = MultiCheckboxField(FILTER_LABELS["category"])
+    complaint_state = MultiCheckboxField(
+        FILTER_LABELS["complaint_state"], choices=options(COMPLAINT_STATE_LABELS)
+    )
     delay_minutes = IntegerField(
         _l("Delay after the interaction (minutes)"),
         default=0,

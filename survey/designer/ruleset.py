@@ -16,7 +16,7 @@ from survey import audit, clock
 from survey.designer import trail
 from survey.dispatch.rules import FILTER_KEYS, matches
 from survey.extensions import db
-from survey.models import BusinessLine, DispatchRule, Interaction, Team
+from survey.models import BusinessLine, ComplaintCase, DispatchRule, Interaction, Team
 
 LOOKBACK = timedelta(days=30)
 
@@ -114,6 +114,19 @@ class RuleReach:
     taken_by: dict[int, int] = field(default_factory=dict)  # earlier rule id -> interactions
 
 
+def _complaint_state() -> sa.ColumnElement[str | None]:
+    """A complaint's state as rules see it (rules.complaint_state), from its case if it has one.
+
+    Today's state of the case: a post of a case resolved since counts as resolved.
+    """
+    resolved = sa.func.coalesce(ComplaintCase.resolved_at, Interaction.complaint_resolved_at)
+    return sa.case(
+        (Interaction.type != "complaint", sa.null()),
+        (resolved.is_(None), sa.literal("open")),
+        else_=sa.literal("resolved"),
+    )
+
+
 def _attribute_counts(since) -> list[tuple[dict[str, str | None], int]]:
     """The recent interactions, grouped by the attributes rules filter on, with their counts."""
     columns = (
@@ -122,16 +135,19 @@ def _attribute_counts(since) -> list[tuple[dict[str, str | None], int]]:
         BusinessLine.code,
         Team.code,
         Interaction.category,
+        _complaint_state(),
     )
     rows = db.session.execute(
         sa.select(*columns, sa.func.count())
         .select_from(Interaction)
         .outerjoin(BusinessLine, Interaction.business_line_id == BusinessLine.id)
         .outerjoin(Team, Interaction.team_id == Team.id)
+        .outerjoin(ComplaintCase, Interaction.complaint_case_id == ComplaintCase.id)
         .where(Interaction.occurred_at >= since)
         .group_by(*columns)
     )
-    return [(dict(zip(FILTER_KEYS, row[:5], strict=True)), row[5]) for row in rows]
+    width = len(FILTER_KEYS)
+    return [(dict(zip(FILTER_KEYS, row[:width], strict=True)), row[width]) for row in rows]
 
 
 def reach(rules: list[DispatchRule]) -> dict[int, RuleReach]:

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from survey.api import schemas
 from survey.csvfiles import FileProblem, decode
-from survey.dispatch import intake
+from survey.dispatch import cases, intake
 from survey.extensions import db
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,14 @@ TOP_LEVEL = (
     "wait_seconds",
 )
 CUSTOMER = ("external_id", "name", "phone", "email", "locale", "timezone")
-COMPLAINT = ("opened_at", "first_reply_at", "resolved_at", "resolved_first_contact", "cause")
+COMPLAINT = (
+    "case_id",
+    "opened_at",
+    "first_reply_at",
+    "resolved_at",
+    "resolved_first_contact",
+    "cause",
+)
 COLUMNS = (
     *TOP_LEVEL,
     *(f"customer_{name}" for name in CUSTOMER),
@@ -156,6 +163,9 @@ def _store(report: ImportReport, line: int, data: intake.InteractionInput) -> No
                 ),
             )
         )
+        return
+    except cases.CaseConflict as conflict:
+        report.errors += [RowError(line, _column(p.field), p.message) for p in conflict.problems]
         return
     except SQLAlchemyError:
         # One row the database refused (after intake's own retry) must not stop the rest.

@@ -54,6 +54,9 @@ class Case:
     interaction: Interaction
     rule: DispatchRule
     now: datetime
+    # The interaction's complaint case was resolved before it: the case's one survey was
+    # decided then, by the post that resolved it.
+    case_settled: bool = False
     _refusals: contacts.Refusals | None = None
 
     @property
@@ -83,7 +86,11 @@ def _opted_out(case: Case) -> str | None:
 
 
 def _open_complaint(case: Case) -> str | None:
-    """Object while the customer has a complaint still open (this interaction included)."""
+    """Object while the customer has a complaint still open (this interaction's case included).
+
+    A post that resolves its case is decided as resolved: its own case's earlier open
+    posts do not hold it back.
+    """
     interaction = case.interaction
     if interaction.is_open_complaint or history.has_open_complaint(
         interaction.customer, interaction
@@ -93,7 +100,13 @@ def _open_complaint(case: Case) -> str | None:
 
 
 def _frequency(case: Case) -> str | None:
-    """Object when the customer, or one of their addresses, had a survey within the window."""
+    """Object when the customer, or one of their addresses, had a survey within the window.
+
+    A complaint case gets one survey, decided when it is resolved: later posts of a
+    resolved case are held as ``frequency`` whatever the window.
+    """
+    if case.case_settled:
+        return "frequency"
     window = timedelta(days=int(settings.get("frequency_window_days")))
     if history.surveys_since(case.interaction.customer, case.now - window):
         return "frequency"
@@ -141,10 +154,16 @@ def _no_contact(case: Case) -> str | None:
 CHECKS: list[Check] = [_opted_out, _open_complaint, _frequency, _sampled_out, _no_contact]
 
 
-def decide(interaction: Interaction, now: datetime, attributes: dict[str, str | None]) -> Decision:
+def decide(
+    interaction: Interaction,
+    now: datetime,
+    attributes: dict[str, str | None],
+    case_settled: bool = False,
+) -> Decision:
     """Decide about an interaction whose customer and addresses are loaded.
 
     :param attributes: what rule filters compare, from ``rules.interaction_attributes``.
+    :param case_settled: its complaint case was resolved (and its survey decided) before.
     """
     rule = rules.first_matching_rule(attributes)
     if rule is None:
@@ -159,7 +178,7 @@ def decide(interaction: Interaction, now: datetime, attributes: dict[str, str | 
             rule.survey_id,
         )
         return Decision("no_rule", rule=rule)
-    case = Case(interaction, rule, now)
+    case = Case(interaction, rule, now, case_settled)
     for check in CHECKS:
         reason = check(case)
         if reason is not None:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from survey.extensions import db
-from survey.models import Customer, Delivery, Interaction, Invitation
+from survey.models import ComplaintCase, Customer, Delivery, Interaction, Invitation
 from survey.models.customer import customer_address
 
 # Delivery states after which the message may have reached the address: a refused or
@@ -37,6 +37,9 @@ def _open_complaint_statement(closing_one: bool) -> sa.Select:
 
     Statements are built once and run with bound parameters: building one (an alias
     of the interaction table, a correlated subquery) costs more than running it.
+
+    One statement, two indexed probes: the customer's complaint cases not resolved
+    (but the one being decided about), and their open complaints posted without a case.
     """
     resolved = aliased(Interaction)
     closed_later = (
@@ -52,44 +55,58 @@ def _open_complaint_statement(closing_one: bool) -> sa.Select:
     still_open = ~closed_later
     if closing_one:
         still_open = sa.and_(still_open, Interaction.complaint_opened_at != sa.bindparam("closes"))
-    return (
+    without_case = (
         sa.select(Interaction.id)
         .where(
             Interaction.customer_id == sa.bindparam("customer_id"),
             Interaction.type == "complaint",
             Interaction.complaint_resolved_at.is_(None),
+            Interaction.complaint_case_id.is_(None),
             sa.or_(Interaction.complaint_opened_at.is_(None), still_open),
         )
-        .limit(1)
+        .exists()
     )
+    open_case = (
+        sa.select(ComplaintCase.id)
+        .where(
+            ComplaintCase.customer_id == sa.bindparam("customer_id"),
+            ComplaintCase.resolved_at.is_(None),
+            ComplaintCase.id != sa.bindparam("deciding_case"),
+        )
+        .exists()
+    )
+    return sa.select(sa.or_(open_case, without_case))
 
 
 _OPEN_COMPLAINT = {closing: _open_complaint_statement(closing) for closing in (False, True)}
 
 
-def has_open_complaint(customer: Customer, resolving: Interaction | None = None) -> bool:
+def has_open_complaint(customer: Customer, deciding: Interaction | None = None) -> bool:
     """Whether a complaint of this customer record is still open.
 
-    The complaint systems post a complaint again, under a new external_id, when it is
-    resolved; a complaint case is known by when it was opened, so a resolved record of
+    A complaint posted with a case id is open while its case is (``ComplaintCase``). One
+    posted without is matched the way the complaint systems did before case ids: they
+    post it again, under a new external_id, when it is resolved, so a resolved record of
     the same customer with the same ``opened_at`` closes the open one.
 
-    :param resolving: the interaction being decided about, not stored yet (the decision
-        comes before the write): when it resolves a case, it closes that case too.
+    :param deciding: the interaction being decided about, not stored yet (the decision
+        comes before the write): its own case is its own business (the caller asks the
+        case), and when it resolves a complaint it closes the one opened at that time.
     """
     if customer.id is None:
         return False  # a customer record not stored yet has no complaints stored either
-    params: dict[str, object] = {"customer_id": customer.id}
-    closing = (
-        resolving is not None
-        and resolving.type == "complaint"
-        and resolving.complaint_resolved_at is not None
-        and resolving.complaint_opened_at is not None
-    )
-    if closing:
-        assert resolving is not None
-        params["closes"] = resolving.complaint_opened_at
-    return bool(db.session.scalar(_OPEN_COMPLAINT[closing], params))
+    # No case has id 0: excluding nothing.
+    params: dict[str, object] = {"customer_id": customer.id, "deciding_case": 0}
+    closes = None
+    if deciding is not None and deciding.type == "complaint":
+        case = deciding.complaint_case
+        if case is not None:
+            params["deciding_case"] = case.id or 0
+        if not deciding.is_open_complaint:
+            closes = deciding.complaint_opened_at or (case.opened_at if case else None)
+    if closes is not None:
+        params["closes"] = closes
+    return bool(db.session.scalar(_OPEN_COMPLAINT[closes is not None], params))
 
 
 def _surveys_since_statement(own: bool, by_address: bool, sharing: bool) -> sa.Select:

@@ -2,7 +2,9 @@
 
 Idempotent on the interaction's ``external_id``: a replay of the same body gets
 the stored result back, a different body under the same id is refused, and two
-identical posts racing each other still store one interaction.
+identical posts racing each other still store one interaction. A complaint posted
+with a ``case_id`` joins its complaint case (``survey.dispatch.cases``), which is read,
+moved on and decided about in the same transaction.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from survey import busy, clock, hints
-from survey.dispatch import decide, rules
+from survey.dispatch import cases, decide, rules
 from survey.extensions import db
 from survey.models import Address, Agent, Customer, Interaction, Invitation
 from survey.models.invitation import new_token
@@ -39,6 +42,7 @@ class CustomerInput:
 
 @dataclass(frozen=True)
 class ComplaintInput:
+    case_id: str | None = None  # the complaint system's case: posts sharing it are one case
     opened_at: datetime | None = None
     first_reply_at: datetime | None = None
     resolved_at: datetime | None = None
@@ -119,6 +123,7 @@ def take_in(data: InteractionInput) -> Outcome:
     SQLite is busy even so, the whole intake is tried again a few times.
 
     :raises ReplayConflict: the external_id is taken by a different body.
+    :raises survey.dispatch.cases.CaseConflict: the post contradicts its complaint case.
     :raises survey.busy.DatabaseBusy: SQLite stayed locked through every attempt.
     """
     return busy.retry_when_busy(lambda: _take_in(data))
@@ -134,9 +139,13 @@ def _take_in(data: InteractionInput) -> Outcome:
             db.session.flush()
             outcome = _outcome(interaction, invitation, created=True)
             db.session.commit()
-        except IntegrityError:
-            # A concurrent post stored the same interaction, customer, address or
-            # agent first; the second attempt finds theirs.
+        except cases.CaseConflict:
+            db.session.rollback()
+            raise
+        except (IntegrityError, StaleDataError):
+            # A concurrent post stored the same interaction, customer, address, agent or
+            # complaint case first, or moved the case on (its survey included); the
+            # second attempt finds theirs and decides again.
             db.session.rollback()
             if attempt == 2:
                 raise
@@ -195,6 +204,11 @@ def _decide_and_add(data: InteractionInput, now: datetime) -> tuple[Interaction,
         complaint_cause=complaint.cause,
         payload_digest=data.digest,
     )
+    case_settled = False
+    if complaint.case_id is not None:
+        case_settled = cases.record(
+            interaction, complaint, customer, data.business_line_id, data.team_id
+        )
     if data.agent_id is None and data.new_agent_code and data.team_id is not None:
         # Unknown when the post was checked; a concurrent post may have added it since
         # (then this is the retry after its unique code stopped our insert).
@@ -206,7 +220,7 @@ def _decide_and_add(data: InteractionInput, now: datetime) -> tuple[Interaction,
     db.session.add(interaction)
 
     attributes = rules.interaction_attributes(interaction, data.business_line_code, data.team_code)
-    decision = decide.decide(interaction, now, attributes)
+    decision = decide.decide(interaction, now, attributes, case_settled=case_settled)
     interaction.suppression_reason = decision.suppression_reason
     if not decision.invites:
         return interaction, None
@@ -216,6 +230,8 @@ def _decide_and_add(data: InteractionInput, now: datetime) -> tuple[Interaction,
         customer=customer,
         version=decision.version,
         rule_id=decision.rule.id,
+        # A case is surveyed once, about its resolution (the column is unique).
+        complaint_case=interaction.complaint_case,
         channels=list(decision.channels),
         sms_mode=decision.rule.sms_mode,
         locale=customer.locale,

@@ -2,7 +2,9 @@
 
 A rule's ``filters`` hold lists of codes per interaction attribute: ``channel``,
 ``type``, ``business_line`` and ``team`` (the codes the admin maintains, as the
-API uses them) and ``category``. An absent or empty list matches everything.
+API uses them), ``category`` and ``complaint_state`` (``open`` or ``resolved``: a
+complaint's case, or without a case the post itself; other types have none). An
+absent or empty list matches everything.
 """
 
 from __future__ import annotations
@@ -12,7 +14,15 @@ import sqlalchemy as sa
 from survey.extensions import db
 from survey.models import DispatchRule, Interaction, Survey, SurveyVersion
 
-FILTER_KEYS = ("channel", "type", "business_line", "team", "category")
+FILTER_KEYS = ("channel", "type", "business_line", "team", "category", "complaint_state")
+COMPLAINT_STATES = ("open", "resolved")
+
+
+def complaint_state(interaction: Interaction) -> str | None:
+    """Return whether a complaint is open or resolved (its case's state, when it has one)."""
+    if interaction.type != "complaint":
+        return None
+    return "open" if interaction.is_open_complaint else "resolved"
 
 
 def interaction_attributes(
@@ -29,6 +39,7 @@ def interaction_attributes(
         "business_line": business_line,
         "team": team,
         "category": interaction.category,
+        "complaint_state": complaint_state(interaction),
     }
 
 

@@ -1,6 +1,7 @@
 """The data model, one module per aggregate, re-exported here."""
 
 from survey.models.audit import AuditEvent
+from survey.models.complaint_case import ComplaintCase
 from survey.models.customer import Address, Customer, OptOut, customer_address
 from survey.models.import_job import ImportJob
 from survey.models.inbound import InboundEvent
@@ -24,6 +25,7 @@ __all__ = [
     "AuditEvent",
     "BusinessLine",
     "Choice",
+    "ComplaintCase",
     "Customer",
     "Delivery",
     "DispatchRule",

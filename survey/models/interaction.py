@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +12,9 @@ from survey import clock
 from survey.extensions import db
 from survey.models.customer import Customer
 from survey.models.org import Agent, BusinessLine, Team
+
+if TYPE_CHECKING:
+    from survey.models.complaint_case import ComplaintCase
 
 CHANNELS = ("phone", "chat", "email", "branch", "app")
 TYPES = ("inquiry", "complaint", "outbound")
@@ -38,6 +42,10 @@ class Interaction(db.Model):
     complaint_resolved_at: Mapped[datetime | None]
     complaint_resolved_first_contact: Mapped[bool | None]
     complaint_cause: Mapped[str | None] = mapped_column(sa.String(20))
+    # The complaint case this post belongs to (``complaint.case_id``); null without one.
+    complaint_case_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("complaint_case.id"), index=True
+    )
     # The body as posted, so a replay can be compared and answered with the same result.
     payload_digest: Mapped[str | None] = mapped_column(sa.String(64))
     suppression_reason: Mapped[str | None] = mapped_column(sa.String(20))
@@ -47,6 +55,7 @@ class Interaction(db.Model):
     business_line: Mapped[BusinessLine | None] = relationship()
     team: Mapped[Team | None] = relationship()
     agent: Mapped[Agent | None] = relationship()
+    complaint_case: Mapped[ComplaintCase | None] = relationship(back_populates="interactions")
 
     __table_args__ = (
         sa.CheckConstraint(sa.column("channel").in_(CHANNELS), name="channel"),
@@ -56,4 +65,9 @@ class Interaction(db.Model):
 
     @property
     def is_open_complaint(self) -> bool:
-        return self.type == "complaint" and self.complaint_resolved_at is None
+        """Whether this is a complaint still open: its case's state, or without a case its own."""
+        if self.type != "complaint":
+            return False
+        if self.complaint_case is not None:
+            return self.complaint_case.is_open
+        return self.complaint_resolved_at is None

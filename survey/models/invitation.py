@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey import clock
 from survey.extensions import db
+from survey.models.complaint_case import ComplaintCase
 from survey.models.customer import Customer
 from survey.models.interaction import Interaction
 from survey.models.survey import SurveyVersion
@@ -74,6 +75,10 @@ class Invitation(db.Model):
     customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customer.id"))
     survey_version_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_version.id"), index=True)
     rule_id: Mapped[int | None] = mapped_column(sa.ForeignKey("dispatch_rule.id"))
+    # The complaint case this survey is about: unique, so a case is surveyed at most once.
+    complaint_case_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("complaint_case.id"), unique=True
+    )
     # Survey channels to try, in order; ``channel`` is the one chosen when it was sent.
     channels: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     channel: Mapped[str | None] = mapped_column(sa.String(10))
@@ -103,6 +108,7 @@ class Invitation(db.Model):
     interaction: Mapped[Interaction] = relationship()
     customer: Mapped[Customer] = relationship()
     version: Mapped[SurveyVersion] = relationship()
+    complaint_case: Mapped[ComplaintCase | None] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(
         back_populates="invitation", order_by="Delivery.id"
     )
