@@ -57,6 +57,8 @@ class Defaults:
         "socket_connect_timeout": 2,
     }
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis out of reach: count in memory meanwhile rather than refuse every customer.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     BABEL_DEFAULT_LOCALE = "zh"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     LANGUAGES = ("zh", "en")
