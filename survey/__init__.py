@@ -12,7 +12,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from survey.config import Defaults, from_environment, sqlite_url
+from survey.config import Defaults, from_environment, rate_limit_storage, sqlite_url
 
 __all__ = ["create_app"]
 
@@ -52,6 +52,8 @@ def _fill_instance_defaults(app: Flask) -> None:
         app.config["SURVEY_QUEUE_URL"] = sqlite_url(
             os.path.join(app.instance_path, "queue.sqlite3")
         )
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = rate_limit_storage(app.config["SURVEY_QUEUE_URL"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
     if not app.config.get("SURVEY_PUBLIC_URL"):
@@ -91,7 +93,7 @@ def register_proxy_fix(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     import survey.models  # noqa: F401  (the metadata must know every table)
-    from survey import i18n, tasks
+    from survey import i18n, security, tasks
     from survey.extensions import csrf, db, limiter, login, migrate
 
     db.init_app(app)
@@ -107,6 +109,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login.init_app(app)
     limiter.init_app(app)
+    security.init_app(app)
     i18n.init_app(app)
     tasks.init_app(app)
     from survey.auth import service as auth_service

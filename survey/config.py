@@ -48,8 +48,17 @@ class Defaults:
     TWILIO_FROM_NUMBER: str | None = None
     TWILIO_MESSAGING_SERVICE_SID: str | None = None
     TWILIO_API_URL = "https://api.twilio.com"
-    RATELIMIT_STORAGE_URI = "memory://"
+    # The web rate limits' counters: SURVEY_RATELIMIT_STORAGE_URL, else the queue's Redis when
+    # SURVEY_QUEUE_URL is redis://, else this process's memory (then each web worker counts alone).
+    RATELIMIT_STORAGE_URI: str | None = None
+    RATELIMIT_STORAGE_OPTIONS: dict[str, Any] = {
+        "key_prefix": "survey-ratelimit",  # apart from the queue's keys on a shared Redis
+        "socket_timeout": 2,
+        "socket_connect_timeout": 2,
+    }
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis out of reach: count in memory meanwhile rather than refuse every customer.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     BABEL_DEFAULT_LOCALE = "zh"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     LANGUAGES = ("zh", "en")
@@ -64,6 +73,13 @@ def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -
     """Return the config keys set by SURVEY_* and TWILIO_* environment variables."""
     environ = os.environ if environ is None else environ
     return {key: environ[var] for var, key in ENV_KEYS.items() if environ.get(var)}
+
+
+def rate_limit_storage(queue_url: str) -> str:
+    """Return where the web rate limits count by default: the queue's Redis, or memory."""
+    if queue_url.startswith(("redis://", "rediss://")):
+        return queue_url.split("?", 1)[0]  # the queue's ?prefix= is the queue's own
+    return "memory://"
 
 
 def sqlite_url(path: str) -> str:

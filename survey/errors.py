@@ -6,6 +6,8 @@ from flask import Flask, abort, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from survey.security import is_public_request
+
 
 def _wants_problem_json() -> bool:
     return request.path.startswith("/api/")
@@ -38,6 +40,11 @@ def handle_http_error(error: HTTPException):
         503: _("We are very busy right now. Nothing was saved; please try again in a moment."),
     }
     message = messages.get(status, error.description or error.name)
+    if is_public_request():
+        # A customer's page: their layout, and no way into the staff side.
+        from survey.respond.views import error_page
+
+        return error_page(status, message), status, _retry_after(error)
     return (
         render_template("error.html", status=status, message=message),
         status,

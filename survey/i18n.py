@@ -10,6 +10,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from survey.extensions import babel, db
+from survey.security import is_public_request
 
 LANGUAGES = ("zh", "en")
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
@@ -24,7 +25,8 @@ def select_locale() -> str:
         return terminal_language()
     asked = request.args.get("lang")
     if asked in LANGUAGES:
-        session["lang"] = asked
+        if not is_public_request():
+            session["lang"] = asked
         return asked
     if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
         return current_user.locale
@@ -42,8 +44,8 @@ def terminal_language() -> str:
 def remember_switch() -> None:
     """Keep a signed-in user's language choice from the switch, so their setting agrees with it."""
     asked = request.args.get("lang")
-    if asked not in LANGUAGES:
-        return
+    if asked not in LANGUAGES or is_public_request():
+        return  # a customer's page keeps ?lang= in its links instead of a session
     session["lang"] = asked
     # Only a setting the user made is updated: without one, the session already decides.
     if current_user.is_authenticated and current_user.locale not in (None, asked):

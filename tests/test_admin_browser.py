@@ -7,7 +7,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.fixtures.access import PASSWORD
-from tests.fixtures.browser import DESKTOP, screenshot
+from tests.fixtures.browser import (
+    DESKTOP,
+    assert_no_policy_violations,
+    screenshot,
+    watch_policy_violations,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -38,6 +43,7 @@ def test_an_invited_manager_sets_a_password_signs_in_and_is_signed_out_when_deac
 
     context = chromium.new_context(viewport=DESKTOP, locale="en-US")
     context.set_default_timeout(15000)
+    violations = watch_policy_violations(context)
     manager = context.new_page()
     try:
         manager.goto(live_server + path + "?lang=en")
@@ -58,6 +64,7 @@ def test_an_invited_manager_sets_a_password_signs_in_and_is_signed_out_when_deac
         assert "/auth/login" in manager.url
         assert "wang.fang@bank.example" not in manager.inner_text("header")
         screenshot(manager, "admin-deactivated-signed-out")
+        assert_no_policy_violations(context, violations)
     finally:
         context.close()
 

@@ -17,12 +17,16 @@ EN = {"Accept-Language": "en"}
 REFUSED = b"This form was sent without a valid security token"
 # Blueprints authenticated by a Bearer key or a Twilio signature, never by a cookie.
 EXEMPT_BLUEPRINTS = {"api", "webhooks"}
-# Single views that must take a POST without a token, and why.
-EXEMPT_VIEWS = {
-    # RFC 8058: mail clients post List-Unsubscribe=One-Click with no token; the view checks the
-    # CSRF token itself for every other POST.
-    "respond.unsubscribe",
+# Customers' forms: no session, so no session token; the form carries a value bound to the
+# link's token and the form's purpose (survey/respond/formkey.py). Each view, and which of the
+# invitation's tokens its address takes.
+TOKEN_BOUND_VIEWS = {
+    "respond.survey": "token",
+    # RFC 8058: mail clients post List-Unsubscribe=One-Click with nothing else; every other POST
+    # needs the link's form key.
+    "respond.unsubscribe": "unsubscribe_token",
 }
+CUSTOMER_REFUSED = b"Nothing was saved"
 
 
 def _token(client: FlaskClient, path: str) -> str:
@@ -107,8 +111,8 @@ def test_every_form_route_refuses_a_post_without_a_token(app, client, make_user)
         blueprint = rule.endpoint.rpartition(".")[0]
         if "POST" not in (rule.methods or ()) or blueprint in EXEMPT_BLUEPRINTS:
             continue
-        if rule.endpoint in EXEMPT_VIEWS:
-            continue
+        if rule.endpoint in TOKEN_BOUND_VIEWS:
+            continue  # the walk below, with a real link
         path = re.sub(r"<(?:\w+(?:\([^)]*\))?:)?\w+>", "1", rule.rule)
         response = client.post(path, headers=EN)
         if response.status_code != 400 or REFUSED not in response.data:
@@ -129,3 +133,37 @@ def test_api_and_webhook_posts_need_no_csrf_token(app, client):
         assert REFUSED not in response.data
         checked += 1
     assert checked, "no API or webhook POST routes to check"
+
+
+def _path_with_a_real_link(app, rule, invitation) -> str:
+    token = getattr(invitation, TOKEN_BOUND_VIEWS[rule.endpoint])
+    with app.test_request_context():
+        return app.url_for(rule.endpoint, token=token)
+
+
+def test_every_customer_form_refuses_a_post_without_its_links_form_key(app, db, client, invite):
+    """A real link, so the refusal is the form key's and not a 404; nothing stored, no cookie."""
+    from survey.models import OptOut, Response
+
+    invitation, other = invite(locale="en"), invite(locale="en")
+    checked = []
+    for rule in app.url_map.iter_rules():
+        if "POST" not in (rule.methods or ()) or rule.endpoint.rpartition(".")[0] != "respond":
+            continue
+        assert rule.endpoint in TOKEN_BOUND_VIEWS, f"a customer form the walk does not know: {rule}"
+        path = _path_with_a_real_link(app, rule, invitation)
+        page = client.get(path).get_data(as_text=True)
+        assert 'name="csrf_token"' not in page  # no session token on a customer's page
+        key = re.search(r'name="form_key" value="([^"]+)"', page).group(1)
+        borrowed = re.search(
+            r'name="form_key" value="([^"]+)"',
+            client.get(_path_with_a_real_link(app, rule, other)).get_data(as_text=True),
+        ).group(1)
+        for forged in ({}, {"form_key": ""}, {"form_key": borrowed}, {"form_key": key[:-1]}):
+            response = client.post(path, data={"q_overall": "1", **forged}, headers=EN)
+            assert response.status_code == 400, (rule.endpoint, forged)
+            assert CUSTOMER_REFUSED in response.data and "Set-Cookie" not in response.headers
+        checked.append(rule.endpoint)
+    assert sorted(checked) == sorted(TOKEN_BOUND_VIEWS)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Response)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OptOut)) == 0

@@ -33,6 +33,7 @@ def test_a_customer_answers_the_survey_on_a_phone(db, live_server, phone_page, i
     assert "感谢您的反馈" in page.content()
     response = db.session.scalar(sa.select(Response))
     assert {a.question.key: a.value_int for a in response.answers}["nps"] == 9
+    assert page.context.cookies() == []  # the customer's link needs no cookie, and sets none
 
 
 def test_a_follow_up_question_appears_only_after_a_low_rating(db, live_server, phone_page, invite):

@@ -11,6 +11,7 @@ from survey.designer import bp, checks, common, service, test_send
 from survey.designer.forms import TestSendForm
 from survey.extensions import db
 from survey.models import Invitation, SurveyVersion
+from survey.security import framed_by_own_pages
 
 
 def _chosen_version(survey) -> SurveyVersion:
@@ -49,6 +50,7 @@ def preview(survey_id: int):
 
 
 @bp.route("/surveys/<int:survey_id>/preview/web")
+@framed_by_own_pages  # shown in a frame of the preview page; no other site may frame it
 @common.viewers_only
 def preview_web(survey_id: int):
     """Render the customer's web page for this version, as the respond page does, inert."""

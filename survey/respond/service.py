@@ -30,6 +30,9 @@ YES_NO = {"yes": 1, "no": 0}
 
 __all__ = ["CLOSED_STATES", "PageState", "state_of"]
 
+# What a customer's link shows: the survey, or why it no longer can.
+LinkState = Literal["open", "completed", "expired", "cancelled"]
+
 
 @dataclass
 class Outcome:
@@ -53,9 +56,17 @@ def find_by_unsubscribe_token(token: str) -> Invitation | None:
     return db.session.scalar(sa.select(Invitation).where(Invitation.unsubscribe_token == token))
 
 
-def open_page(invitation: Invitation) -> PageState:
-    """Note the first time an open survey is looked at (not an answer) and return its state."""
+def link_state(invitation: Invitation) -> LinkState:
+    """Say what the survey link shows: the survey, thanks for answering, or why it closed."""
     state = state_of(invitation)
+    if state == "closed":
+        return "cancelled" if invitation.state == "cancelled" else "expired"
+    return state
+
+
+def open_page(invitation: Invitation) -> LinkState:
+    """Note the first time an open survey is looked at (not an answer) and return its state."""
+    state = link_state(invitation)
     if state == "open" and invitation.opened_at is None:
         invitation.opened_at = clock.now()
         db.session.commit()

@@ -1,33 +1,59 @@
-"""Public pages behind a token: the survey (/s/<token>) and unsubscribe (/u/<token>)."""
+"""Public pages behind a token: the survey (/s/<token>) and unsubscribe (/u/<token>).
+
+No page here reads or sets the staff session: the language comes from ``?lang=`` (kept
+in every link and form of the page), then the invitation, then the browser; forms carry
+a value bound to the link (``formkey``) instead of a session's CSRF token.
+"""
 
 from __future__ import annotations
 
-from flask import current_app, render_template, request, session
+from flask import current_app, render_template, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy.exc import SQLAlchemyError
 
 from survey import busy, settings
 from survey.dispatch import contacts
-from survey.extensions import csrf, limiter
+from survey.extensions import csrf, db, limiter
 from survey.i18n import LANGUAGES, current_language
 from survey.models import Invitation
-from survey.respond import bp, service
+from survey.respond import bp, formkey, service
 from survey.responses import optouts
+from survey.security import public_page
+
+# A carrier's NAT puts many customers behind one address: generous per address. A link is
+# opened by one customer a few times: tight per token, which stops guessing and replay.
+PER_ADDRESS = "600 per minute"
+PER_TOKEN = "30 per minute"
+
+
+def _token_of_request() -> str:
+    return (request.view_args or {}).get("token", "")
+
+
+def _bank_name() -> str:
+    try:
+        return settings.get(f"bank_name_{current_language()}")
+    except SQLAlchemyError:  # an error page must not fail on the database that failed
+        db.session.rollback()
+        return ""
 
 
 @bp.context_processor
 def _bank() -> dict[str, str]:
-    return {"bank_name": settings.get(f"bank_name_{current_language()}")}
+    return {"bank_name": _bank_name()}
+
+
+# The designer's preview renders the customer's page too, outside this blueprint.
+bp.add_app_template_global(formkey.form_key, "form_key")
+bp.add_app_template_global(formkey.FIELD, "form_key_field")
 
 
 def _page_locale(invitation: Invitation | None) -> str:
-    """Pick the page's language: ?lang=, then the customer's earlier switch, then the invitation's."""
+    """Pick the page's language: ?lang=, then the invitation's, then the browser's."""
     asked = request.args.get("lang")
     if asked in LANGUAGES:
-        session["lang"] = asked
         return asked
-    if session.get("lang") in LANGUAGES:
-        return session["lang"]
     if invitation is not None and invitation.locale in LANGUAGES:
         return invitation.locale
     return (
@@ -39,6 +65,21 @@ def _message(title: str, text: str, status: int, thanks: str = ""):
     return render_template("respond/message.html", title=title, text=text, thanks=thanks), status
 
 
+def error_page(status: int, message: str) -> str:
+    """Render an error on a customer's page, in their layout, in the request's language."""
+    titles = {
+        429: _("Please wait a moment"),
+        503: _("Please try again in a moment"),
+    }
+    return render_template(
+        "respond/message.html",
+        title=titles.get(status, _("Sorry")),
+        text=message,
+        thanks="",
+        bank_name=_bank_name(),
+    )
+
+
 def _not_found():
     with force_locale(_page_locale(None)):
         return _message(
@@ -48,6 +89,17 @@ def _not_found():
         )
 
 
+def _refused():
+    return _message(
+        _("Please try once more"),
+        _(
+            "Your answers could not be accepted from this page. Nothing was saved. "
+            "Please open the link in your message again and send them from there."
+        ),
+        400,
+    )
+
+
 def _state_page(invitation: Invitation, state: str, locale: str, status_if_done: int = 200):
     if state == "completed":
         return _message(
@@ -55,6 +107,12 @@ def _state_page(invitation: Invitation, state: str, locale: str, status_if_done:
             _("You have already answered this survey. Thank you!"),
             status_if_done,
             thanks=invitation.version.thanks(locale),
+        )
+    if state == "cancelled":
+        return _message(
+            _("This survey is no longer needed"),
+            _("We have withdrawn this survey, so there is nothing for you to do. Thank you."),
+            410,
         )
     return _message(
         _("This survey has closed"),
@@ -82,12 +140,11 @@ def _survey_page(
     return page, status
 
 
-# Generous for customers behind one carrier address, tight for anyone guessing tokens.
-PUBLIC_LIMITS = "120 per minute;600 per hour"
-
-
 @bp.route("/s/<token>", methods=["GET", "POST"])
-@limiter.limit(PUBLIC_LIMITS)
+@public_page
+@limiter.shared_limit(PER_ADDRESS, scope="public-address")
+@limiter.limit(PER_TOKEN, key_func=_token_of_request)
+@csrf.exempt  # the form carries a value bound to the token instead (formkey)
 def survey(token: str):
     """Show the survey a token opens; store the answers when the customer sends them."""
     invitation = service.find(token)
@@ -96,6 +153,8 @@ def survey(token: str):
     locale = _page_locale(invitation)
     with force_locale(locale):
         if request.method == "POST":
+            if not formkey.accepts(token, formkey.ANSWER, request.form):
+                return _refused()
             outcome = busy.retry_when_busy(lambda: service.submit(invitation, request.form, locale))
             if outcome.state == "saved":
                 return render_template(
@@ -109,7 +168,8 @@ def survey(token: str):
                     q.key: request.form.get(f"q_{q.key}", "") for q in invitation.version.questions
                 }
                 return _survey_page(invitation, locale, posted, outcome.errors, status=400)
-            return _state_page(invitation, outcome.state, locale, status_if_done=409)
+            state = service.link_state(invitation)
+            return _state_page(invitation, state, locale, status_if_done=409)
         state = service.open_page(invitation)
         if state != "open":
             return _state_page(invitation, state, locale)
@@ -120,22 +180,31 @@ def survey(token: str):
 
 
 @bp.route("/u/<token>", methods=["GET", "POST"])
-@limiter.limit(PUBLIC_LIMITS)
-@csrf.exempt  # the RFC 8058 one-click POST carries no token; other POSTs are checked below
+@public_page
+@limiter.shared_limit(PER_ADDRESS, scope="public-address")
+@limiter.limit(PER_TOKEN, key_func=_token_of_request)
+@csrf.exempt  # the RFC 8058 one-click POST carries nothing; the page's form carries a formkey
 def unsubscribe(token: str):
-    """Confirm an unsubscribe on GET (scanners follow links); opt the customer out on POST."""
+    """Confirm an unsubscribe on GET (scanners follow links); opt the customer out on POST.
+
+    The link keeps working whatever became of the survey: answered, closed or withdrawn.
+    """
     invitation = service.find_by_unsubscribe_token(token)
     if invitation is None:
         return _not_found()
-    with force_locale(_page_locale(invitation)):
+    locale = _page_locale(invitation)
+    with force_locale(locale):
         if request.method == "POST":
             one_click = request.form.get("List-Unsubscribe") == "One-Click"
-            if not one_click and current_app.config.get("WTF_CSRF_ENABLED", True):
-                csrf.protect()
+            if not one_click and not formkey.accepts(token, formkey.UNSUBSCRIBE, request.form):
+                return _refused()
             optouts.unsubscribe(invitation, method="one_click" if one_click else "link")
-            return render_template("respond/unsubscribe.html", invitation=invitation, done=True)
+            return render_template(
+                "respond/unsubscribe.html", invitation=invitation, done=True, locale=locale
+            )
         return render_template(
             "respond/unsubscribe.html",
             invitation=invitation,
             done=contacts.customer_opted_out(invitation.customer),
+            locale=locale,
         )

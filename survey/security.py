@@ -1,0 +1,94 @@
+"""Response headers and cookies: what every page tells the browser to allow.
+
+Flask-Talisman sets the headers. Every page allows only this site's own origin, no
+inline script, and no framing; staff pages may also use inline styles (plotly draws
+with them), customers' pages may not. A customer's link carries their token, so no page
+sends a referrer, and no page is kept in a cache. HSTS and secure cookies follow
+``SURVEY_PUBLIC_URL``: on https they are on, so ``http://127.0.0.1:5000`` keeps working.
+
+Customers' pages never set the staff session cookie: their token is their access, and
+some in-app mail browsers keep no cookies at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
+
+from survey.extensions import talisman
+
+# Blueprints whose pages customers open from a message, with no account and no cookie.
+PUBLIC_BLUEPRINTS = frozenset({"respond"})
+PUBLIC_PATHS = ("/s/", "/u/")
+# Files served as they are, which browsers may keep: only pages are "no-store".
+ASSET_ENDPOINTS = frozenset({"static", "dashboard.plotly_js"})
+
+_OWN_ORIGIN: dict[str, str] = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self'",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "form-action": "'self'",
+    "base-uri": "'none'",
+    "object-src": "'none'",
+    "frame-ancestors": "'none'",
+}
+PUBLIC_CSP: dict[str, str] = dict(_OWN_ORIGIN)
+STAFF_CSP: dict[str, str] = {**_OWN_ORIGIN, "style-src": "'self' 'unsafe-inline'"}
+# The designer's preview shows the customer's page in a frame of the designer's own page.
+FRAMED_BY_OWN_PAGES_CSP: dict[str, str] = {**STAFF_CSP, "frame-ancestors": "'self'"}
+
+public_page = talisman(content_security_policy=PUBLIC_CSP, frame_options="DENY")
+framed_by_own_pages = talisman(
+    content_security_policy=FRAMED_BY_OWN_PAGES_CSP, frame_options="SAMEORIGIN"
+)
+
+
+def is_public_request() -> bool:
+    """Whether this request is for a customer's page (a survey or unsubscribe link)."""
+    if not has_request_context():
+        return False
+    return request.blueprint in PUBLIC_BLUEPRINTS or request.path.startswith(PUBLIC_PATHS)
+
+
+def served_over_https(app: Flask) -> bool:
+    return str(app.config.get("SURVEY_PUBLIC_URL") or "").lower().startswith("https://")
+
+
+class StaffOnlySessionInterface(SecureCookieSessionInterface):
+    """The signed-cookie session, never saved on a customer's page."""
+
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        if is_public_request():
+            return
+        super().save_session(app, session, response)
+
+
+def _never_store_pages(response: Response) -> Response:
+    # Pages hold a customer's token or a staff member's data; assets may be cached.
+    if request.endpoint not in ASSET_ENDPOINTS:
+        response.cache_control.no_store = True
+    return response
+
+
+def init_app(app: Flask) -> None:
+    https = served_over_https(app)
+    app.config["SESSION_COOKIE_SECURE"] = https
+    app.config["REMEMBER_COOKIE_SECURE"] = https
+    app.session_interface = StaffOnlySessionInterface()
+    talisman.init_app(
+        app,
+        # The proxy in front redirects http to https; HSTS keeps browsers there.
+        force_https=False,
+        strict_transport_security=https,
+        session_cookie_secure=False,  # set above, from the public address
+        frame_options="DENY",
+        content_security_policy=STAFF_CSP,
+        referrer_policy="no-referrer",
+        session_cookie_samesite=app.config.get("SESSION_COOKIE_SAMESITE", "Lax"),
+    )
+    app.after_request(_never_store_pages)
