@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from flask import current_app
 
 from survey import clock, settings
-from survey.channels.base import Message, SendResult
+from survey.channels.base import CANNOT_TELL, Lookup, Message, SendResult
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +129,12 @@ class SmtpChannel:
             language=language,
         )
 
-    def reconcile(self, delivery_id: int) -> SendResult | None:
-        """SMTP cannot be asked what became of a message: nobody can tell."""
-        return None
+    def look_up(self, delivery_id: int) -> Lookup:
+        """SMTP cannot be asked what became of a message: nobody can tell.
+
+        An administrator decides whether to send it again (admin/undelivered.py).
+        """
+        return Lookup(CANNOT_TELL, error="the mail server cannot be asked about a message")
 
 
 def send_staff_mail(to: str, subject: str, text: str, language: str) -> SendResult:
