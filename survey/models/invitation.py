@@ -104,8 +104,15 @@ class Invitation(db.Model):
         sa.CheckConstraint(sa.column("state").in_(INVITATION_STATES), name="state"),
         # The periodic job's query: what is due, or stuck mid-send.
         sa.Index("ix_invitation_state_scheduled_at", "state", "scheduled_at"),
-        # The sweep's other half: sends whose worker's lease ran out.
-        sa.Index("ix_invitation_state_lease_until", "state", "lease_until"),
+        # The sweep's other half: sends whose worker's lease ran out. Partial, so it holds
+        # only what is being sent now, and no other query by state is drawn to it.
+        sa.Index(
+            "ix_invitation_sending_lease_until",
+            "state",
+            "lease_until",
+            sqlite_where=sa.text("state = 'sending'"),
+            postgresql_where=sa.text("state = 'sending'"),
+        ),
         # The sweep's expiry of sent invitations whose link has lapsed: a range, not every
         # sent invitation ever.
         sa.Index("ix_invitation_state_expires_at", "state", "expires_at"),

@@ -2,7 +2,7 @@
 
 A send 'sending' was taken over only 10 minutes after its last stamp. Now the
 worker that claims it holds a lease it renews while it works; the sweep takes
-over sends whose lease ran out, found through an index on (state, lease_until).
+over sends whose lease ran out, found through an index of the sends' lease ends.
 Sends already 'sending' get the lease their old rule gave them.
 
 Revision ID: 5c0d8e3b7f21
@@ -28,7 +28,11 @@ def upgrade():
     with op.batch_alter_table("invitation", schema=None) as batch_op:
         batch_op.add_column(sa.Column("lease_until", survey.orm.UTCDateTime(timezone=True), nullable=True))
         batch_op.create_index(
-            "ix_invitation_state_lease_until", ["state", "lease_until"], unique=False
+            "ix_invitation_sending_lease_until",
+            ["state", "lease_until"],
+            unique=False,
+            sqlite_where=sa.text("state = 'sending'"),
+            postgresql_where=sa.text("state = 'sending'"),
         )
     invitation = sa.table(
         "invitation",
@@ -51,5 +55,5 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table("invitation", schema=None) as batch_op:
-        batch_op.drop_index("ix_invitation_state_lease_until")
+        batch_op.drop_index("ix_invitation_sending_lease_until")
         batch_op.drop_column("lease_until")
