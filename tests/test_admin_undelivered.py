@@ -72,24 +72,54 @@ def test_the_page_speaks_chinese_and_is_in_the_admin_navigation(admin_client, ma
     assert f'href="{PAGE}"' in home
 
 
-def test_an_email_a_crash_interrupted_is_listed_not_resent(
-    app, admin_client, smtp_server, post_interaction, dispatch_ready
-):
+@pytest.fixture
+def mail_cut_by_a_crash(app, smtp_server, post_interaction, dispatch_ready):
+    """Return a function leaving an e-mail invitation as a worker killed mid-send does."""
     app.config.update(SURVEY_SMTP_URL=smtp_server.url, SURVEY_MAIL_FROM="survey@bank.example")
     clock.freeze(datetime(2026, 11, 29, 3, 0, tzinfo=UTC))
     customer = {"external_id": "C-MAIL", "name": "李雷", "email": "li@example.cn", "locale": "zh"}
     answer = post_interaction(interaction_body(customer=customer)).get_json()
     invitation = db.session.get_one(Invitation, answer["invitation"]["id"])
-    claimed_by_a_worker_that_dies(invitation)
-    db.session.add(
-        Delivery(invitation=invitation, channel="email", address="li@example.cn", provider="smtp")
-    )
-    db.session.commit()
-    clock.advance(timedelta(minutes=1))
+
+    def crash(message_id: str | None) -> Invitation:
+        claimed_by_a_worker_that_dies(invitation)
+        db.session.add(
+            Delivery(
+                invitation=invitation,
+                channel="email",
+                address="li@example.cn",
+                provider="smtp",
+                provider_id=message_id,  # recorded just before DATA
+            )
+        )
+        db.session.commit()
+        clock.advance(timedelta(minutes=1))
+        return invitation
+
+    return crash
+
+
+def test_an_email_a_crash_cut_during_data_is_listed_not_resent(
+    admin_client, smtp_server, mail_cut_by_a_crash
+):
+    invitation = mail_cut_by_a_crash("<1.2.3@bank.example>")
     assert sending.send_invitation(invitation.id) == "unknown"
     assert smtp_server.handler.messages() == []
     page = admin_client.get(PAGE, headers=EN).get_data(as_text=True)
     assert "li@example.cn" in page and "interrupted mid-send" in page
+
+
+def test_an_email_a_crash_cut_before_data_is_sent_once(
+    admin_client, smtp_server, mail_cut_by_a_crash
+):
+    invitation = mail_cut_by_a_crash(None)
+    assert sending.send_invitation(invitation.id) == "sent"
+    [mail] = smtp_server.handler.messages()
+    assert invitation.token in mail.get_body(("plain",)).get_content()
+    db.session.refresh(invitation)
+    assert [d.state for d in invitation.deliveries] == ["held", "sent"]
+    assert invitation.deliveries[1].provider_id == mail["Message-ID"]
+    assert "Nothing to decide" in admin_client.get(PAGE, headers=EN).get_data(as_text=True)
 
 
 @pytest.mark.app_config(WTF_CSRF_ENABLED=True)
