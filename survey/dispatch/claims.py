@@ -6,12 +6,14 @@ one after another, right away. Nothing is handed on between the claim and the
 send, so a claimed invitation waits only for the few before it in its batch.
 
 Rule 1 when a worker or its task is lost (Huey delivers at most once): its
-claimed invitations stay 'sending'. Once its lease runs out (``lease.py``: a
-live worker renews it while it works, a dead one cannot) the minute sweep finds them and reconciles each one (``sending.send_invitation``): one
-without a delivery is sent, one with a delivery that may have reached the
-provider is asked about, never sent blindly. A worker that was only slow keeps
-its lease; one that lost it (stalled past it) sends an invitation only if its claim stamp is still the one on the row
-(``sending.send_claimed``), so it and the sweep never both send.
+claimed invitations stay 'sending'. Once their lease runs out (``lease.py``: a
+live worker renews it while it works, a dead one cannot) the minute sweep finds
+them and reconciles each one (``sending.send_invitation``): one without a
+delivery is sent, one with a delivery that may have reached the provider is
+asked about (``reconcile.py``), never sent blindly. A worker that was only slow
+keeps its lease; one that stalled past it sends an invitation only if its claim
+stamp is still the one on the row (``sending.send_claimed``), so it and the
+sweep never both send.
 
 PostgreSQL claims with ``FOR UPDATE SKIP LOCKED``: a claimer passes over rows
 another claimer's open transaction holds instead of waiting for them. SQLite

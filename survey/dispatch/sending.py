@@ -61,7 +61,8 @@ def send_invitation(invitation_id: int) -> str:
     sender's rate is taken for a while: scheduled again for its turn), ``retrying``
     (the provider did not take it, e.g. HTTP 429: the same channel again after a pause),
     ``skipped`` (not due, or another worker has it), ``reconciled`` or ``unknown`` (the
-    provider may have taken it: never sent again).
+    provider may have taken it: never sent again), ``lookup_failed`` (the provider could
+    not be asked about an interrupted send: a later sweep asks again).
     """
     with lease.kept([invitation_id]):
         if _claim(invitation_id):
@@ -74,8 +75,9 @@ def send_invitation(invitation_id: int) -> str:
 def send_claimed(invitation_id: int, claimed_at: datetime) -> str:
     """Send an invitation claimed in a batch at ``claimed_at``, if that claim still holds it.
 
-    A worker whose lease ran out (it stopped renewing it) may find the sweep has taken its
-    invitation over for reconciling (a new stamp on the row): then it leaves it alone (``skipped``).
+    A worker whose lease ran out (it stalled past it) may find the sweep has taken its
+    invitation over for reconciling (a new stamp on the row): then it leaves it alone
+    (``skipped``).
     """
     # Stamping again at once, under the same condition, makes taking it ours atomic.
     result = db.session.execute(
