@@ -9,15 +9,18 @@ from flask_login import current_user
 from survey.admin import bp, forms
 from survey.admin.services import undelivered as service
 from survey.auth.service import role_required
+from survey.extensions import db
+from survey.paging import requested_page
+
+PER_PAGE = 50
 
 
 @bp.route("/undelivered")
 @role_required("admin")
 def undelivered():
     """List the invitations that may not have been sent, each with a way to send it again."""
-    return render_template(
-        "admin/undelivered.html", deliveries=service.listing(), form=forms.ActionForm()
-    )
+    page = db.paginate(service.listing(), page=requested_page(), per_page=PER_PAGE, error_out=False)
+    return render_template("admin/undelivered.html", page=page, form=forms.ActionForm())
 
 
 @bp.route("/undelivered/<int:delivery_id>/send-again", methods=["POST"])

@@ -35,12 +35,13 @@ def _awaiting_decision() -> sa.Select:
     )
 
 
-def listing() -> list[Delivery]:
+def listing() -> sa.Select:
     """The deliveries an administrator may send again, the newest first, with their invitations."""
-    query = (
-        _awaiting_decision().options(joinedload(Delivery.invitation)).order_by(Delivery.id.desc())
+    return (
+        _awaiting_decision()
+        .options(joinedload(Delivery.invitation).joinedload(Invitation.customer))
+        .order_by(Delivery.id.desc())
     )
-    return list(db.session.scalars(query))
 
 
 def send_again(actor: User, delivery_id: int) -> Invitation | None:
