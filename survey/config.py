@@ -18,6 +18,7 @@ ENV_KEYS: dict[str, str] = {
     "SURVEY_PROXY_FIX": "SURVEY_PROXY_FIX",
     "SURVEY_RATELIMIT_STORAGE_URL": "RATELIMIT_STORAGE_URI",
     "SURVEY_LOG_LEVEL": "SURVEY_LOG_LEVEL",
+    "SURVEY_SEND_LEASE_SECONDS": "SURVEY_SEND_LEASE_SECONDS",
     "TWILIO_ACCOUNT_SID": "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN": "TWILIO_AUTH_TOKEN",
     "TWILIO_FROM_NUMBER": "TWILIO_FROM_NUMBER",
@@ -43,6 +44,9 @@ class Defaults:
     SURVEY_TOKEN_LIFETIME_HOURS = 72
     SURVEY_RUN_PERIODIC = True  # exactly one worker in a deployment runs periodic jobs
     SURVEY_PACE_SENDS = True  # keep each sender's rate (organisation settings); tests turn it off
+    # How long a claimed send is a worker's without renewal; a dead worker's sends are taken
+    # over by the first sweep after it ends (dispatch/lease.py).
+    SURVEY_SEND_LEASE_SECONDS = 30
     TWILIO_ACCOUNT_SID: str | None = None
     TWILIO_AUTH_TOKEN: str | None = None
     TWILIO_FROM_NUMBER: str | None = None

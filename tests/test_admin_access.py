@@ -22,6 +22,7 @@ ADMIN_GETS = [
     "/admin/org/imports/1.json",
     "/admin/settings",
     "/admin/audit",
+    "/admin/undelivered",
 ]
 ADMIN_POSTS = [
     "/admin/users/invite",
@@ -39,6 +40,7 @@ ADMIN_POSTS = [
     "/admin/org/agents/1",
     "/admin/org/agents/import",
     "/admin/settings",
+    "/admin/undelivered/1/send-again",
 ]
 
 
@@ -50,6 +52,7 @@ def test_every_admin_route_is_listed_here(app):
         .replace("<int:team_id>", "1")
         .replace("<int:agent_id>", "1")
         .replace("<int:job_id>", "1")
+        .replace("<int:delivery_id>", "1")
         for rule in app.url_map.iter_rules()
         if rule.endpoint.startswith("admin.")
     }

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from survey import clock
 from survey.channels import messages, registry
+from survey.channels.base import CANNOT_TELL
 from survey.channels.smtp import SmtpChannel, SmtpUrlError, parse_url
 from survey.dispatch import sending
 from survey.extensions import db
@@ -397,7 +398,7 @@ def test_a_sender_address_that_is_not_one_holds_email(
 
 
 def test_smtp_cannot_be_asked_what_became_of_a_message(app):
-    assert SmtpChannel().reconcile(1) is None
+    assert SmtpChannel().look_up(1).verdict == CANNOT_TELL
 
 
 def test_without_smtp_settings_email_still_goes_to_the_outbox(app):

@@ -7,16 +7,15 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-import sqlalchemy as sa
 
 from survey import clock
 from survey.channels import messages, registry
-from survey.channels.base import Message
+from survey.channels.base import ABSENT, CANNOT_TELL, FOUND, Lookup, Message
 from survey.channels.twilio import TwilioChannel
 from survey.dispatch import sending
 from survey.extensions import db
 from survey.models import Delivery, Invitation
-from tests.fixtures.dispatch import interaction_body
+from tests.fixtures.dispatch import claimed_by_a_worker_that_dies, interaction_body
 from tests.fixtures.twilio import (
     ACCOUNT_SID,
     FROM_NUMBER,
@@ -233,7 +232,7 @@ def test_a_sender_twilio_does_not_accept_holds_the_channel(app, twilio_api):
 
 def _crashed_mid_send(invitation: Invitation, channel: str) -> Delivery:
     """What a worker leaves when it dies after committing the delivery, before Twilio answered."""
-    invitation.state = "sending"
+    claimed_by_a_worker_that_dies(invitation)
     delivery = Delivery(invitation=invitation, channel=channel, address=PHONE, provider="twilio")
     db.session.add(delivery)
     db.session.commit()
@@ -257,6 +256,12 @@ def _message(sid: str, **fields) -> dict:
     return item
 
 
+def _link_sms(invitation: Invitation, sid: str, **fields) -> dict:
+    """A message of Twilio's list that carries this invitation's survey link."""
+    body = f"【示例银行】请评价本次服务：http://survey.test/s/{invitation.token} 回复TD退订"
+    return _message(sid, body=body, **fields)
+
+
 def test_an_sms_twilio_took_before_a_crash_is_reconciled_as_sent(invite, twilio_api):
     invitation = invite()
     delivery = _crashed_mid_send(invitation, "sms")
@@ -265,12 +270,12 @@ def test_an_sms_twilio_took_before_a_crash_is_reconciled_as_sent(invite, twilio_
         "/Messages.json",
         message_page(
             _message(twilio_sid("SM"), direction="inbound", **{"from": PHONE, "to": FROM_NUMBER}),
-            _message(ours),
+            _link_sms(invitation, ours),
             _message(twilio_sid("SM"), date_created=format_datetime(NOW - timedelta(days=40))),
         ),
         method="GET",
     )
-    clock.advance(timedelta(minutes=15))
+    clock.advance(timedelta(minutes=1))
     assert sending.send_invitation(invitation.id) == "reconciled"
 
     db.session.refresh(delivery)
@@ -280,28 +285,42 @@ def test_an_sms_twilio_took_before_a_crash_is_reconciled_as_sent(invite, twilio_
     assert twilio_api.sent("/Messages.json") == []  # nothing sent again
 
 
-def test_an_sms_twilio_never_took_is_not_resent_blind(invite, twilio_api):
+def test_an_sms_twilio_provably_never_took_is_sent_once_after_the_crash(invite, twilio_api):
     invitation = invite()
     delivery = _crashed_mid_send(invitation, "sms")
-    earlier = twilio_sid("SM")
-    # An older survey's message, already recorded on its own delivery, is not this one.
-    db.session.add(
-        Delivery(
-            invitation=invitation,
-            channel="sms",
-            address=PHONE,
-            provider="twilio",
-            provider_id=earlier,
-            state="sent",
-        )
+    # Twilio lists an old survey and another system's text to the number, neither with our link.
+    twilio_api.answer(
+        "/Messages.json",
+        message_page(
+            _message(twilio_sid("SM"), body="【示例银行】您的验证码是 123456"),
+            _message(twilio_sid("SM"), date_created=format_datetime(NOW - timedelta(days=40))),
+        ),
+        method="GET",
     )
-    db.session.commit()
-    twilio_api.answer("/Messages.json", message_page(_message(earlier)), method="GET")
-    clock.advance(timedelta(minutes=15))
+    clock.advance(timedelta(minutes=1))
+    assert sending.send_invitation(invitation.id) == "sent"
+
+    [sent] = twilio_api.sent("/Messages.json")
+    assert invitation.token in sent.value("Body")
+    db.session.refresh(invitation)
+    assert invitation.state == "sent"
+    assert [(d.state, d.provider_id is not None) for d in invitation.deliveries] == [
+        ("held", False),
+        ("sent", True),
+    ]
+    assert delivery.id == invitation.deliveries[0].id
+
+
+def test_when_twilios_list_is_full_of_newer_messages_the_sms_is_not_resent(invite, twilio_api):
+    invitation = invite()
+    _crashed_mid_send(invitation, "sms")
+    others = [_message(twilio_sid("SM"), body=f"通知 {n}") for n in range(20)]
+    twilio_api.answer("/Messages.json", message_page(*others), method="GET")
+    clock.advance(timedelta(minutes=1))
     assert sending.send_invitation(invitation.id) == "unknown"
-    db.session.refresh(delivery)
-    assert delivery.state == "unknown" and delivery.provider_id is None
     assert twilio_api.sent("/Messages.json") == []
+    db.session.refresh(invitation)
+    assert [d.state for d in invitation.deliveries] == ["unknown"]
 
 
 @pytest.mark.app_config(TWILIO_MESSAGING_SERVICE_SID=MESSAGING_SERVICE_SID)
@@ -313,12 +332,17 @@ def test_a_messaging_service_sms_is_recognised_by_its_service(app, invite, twili
     twilio_api.answer(
         "/Messages.json",
         message_page(
-            _message(twilio_sid("SM"), messaging_service_sid=other_service),
-            _message(ours, messaging_service_sid=MESSAGING_SERVICE_SID, **{"from": "+15005550001"}),
+            _link_sms(invitation, twilio_sid("SM"), messaging_service_sid=other_service),
+            _link_sms(
+                invitation,
+                ours,
+                messaging_service_sid=MESSAGING_SERVICE_SID,
+                **{"from": "+15005550001"},
+            ),
         ),
         method="GET",
     )
-    assert TwilioChannel().reconcile(delivery.id).provider_id == ours
+    assert TwilioChannel().look_up(delivery.id) == Lookup(FOUND, provider_id=ours)
 
 
 def test_a_call_twilio_placed_before_a_crash_is_reconciled(app, invite, twilio_api):
@@ -336,19 +360,52 @@ def test_a_call_twilio_placed_before_a_crash_is_reconciled(app, invite, twilio_a
         "start_time": None,
     }
     twilio_api.answer("/Calls.json", call_page(call), method="GET")
-    verdict = TwilioChannel().reconcile(delivery.id)
-    assert verdict.ok and verdict.provider_id == ours
+    assert TwilioChannel().look_up(delivery.id) == Lookup(FOUND, provider_id=ours)
     [lookup] = twilio_api.sent("/Calls.json", method="GET")
     assert (lookup.value("To"), lookup.value("From")) == (PHONE, FROM_NUMBER)
 
 
-def test_when_twilio_cannot_say_reconcile_answers_nobody_knows(invite, twilio_api):
+def test_a_call_twilio_never_placed_is_provably_absent(app, invite, twilio_api):
+    invitation = invite()
+    delivery = _crashed_mid_send(invitation, "voice")
+    earlier = {
+        "sid": twilio_sid("CA"),
+        "account_sid": ACCOUNT_SID,
+        "from": FROM_NUMBER,
+        "to": PHONE,
+        "direction": "outbound-api",
+        "status": "completed",
+        "date_created": format_datetime(NOW - timedelta(days=31)),
+        "start_time": format_datetime(NOW - timedelta(days=31)),
+    }
+    twilio_api.answer("/Calls.json", call_page(earlier), method="GET")
+    assert TwilioChannel().look_up(delivery.id).verdict == ABSENT
+
+
+def test_when_twilios_list_fails_the_send_stays_stuck_and_the_next_sweep_asks_again(
+    invite, twilio_api
+):
     invitation = invite()
     delivery = _crashed_mid_send(invitation, "sms")
     twilio_api.fail("/Messages.json", 503, 20503, "Service Unavailable", method="GET")
-    assert TwilioChannel().reconcile(delivery.id) is None
-    assert TwilioChannel().reconcile(10**9) is None
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Delivery)) == 1
+    clock.advance(timedelta(minutes=1))
+    assert sending.send_invitation(invitation.id) == "lookup_failed"
+    db.session.refresh(invitation)
+    db.session.refresh(delivery)
+    assert (invitation.state, delivery.state) == ("sending", "sending")
+    assert twilio_api.sent("/Messages.json") == []
+    assert sending.due_invitation_ids() == []  # the reconciler's own lease holds it a while
+
+    twilio_api.delay("/Messages.json", TIMEOUT_SECONDS + 1, method="GET")
+    clock.advance(timedelta(minutes=1))
+    assert sending.send_invitation(invitation.id) == "lookup_failed"  # a look-up that times out
+
+    twilio_api.answer("/Messages.json", message_page(), method="GET")
+    clock.advance(timedelta(minutes=1))
+    assert sending.due_invitation_ids() == [invitation.id]
+    assert sending.send_invitation(invitation.id) == "sent"
+    assert len(twilio_api.sent("/Messages.json")) == 1
+    assert TwilioChannel().look_up(10**9).verdict == CANNOT_TELL
 
 
 def test_a_two_way_survey_goes_out_through_twilio_and_is_answered_by_signed_replies(

@@ -14,7 +14,7 @@ from survey.dispatch import sending
 from survey.dispatch.rules import create_default_rule
 from survey.extensions import db
 from survey.models import Address, Delivery, Invitation, OptOut, OutboxMessage
-from tests.fixtures.dispatch import interaction_body
+from tests.fixtures.dispatch import claimed_by_a_worker_that_dies, interaction_body
 from tests.fixtures.twilio import twilio_config
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai, inside allowed hours
@@ -180,32 +180,37 @@ def test_an_invitation_is_not_sent_before_it_is_due(invite, make_org, make_defau
     assert _outbox() == []
 
 
-def test_a_crash_between_marking_and_sending_is_reconciled_not_resent(invite, dispatch_ready):
+def test_a_crash_before_the_outbox_wrote_its_row_is_sent_once_after_the_lease(
+    invite, dispatch_ready
+):
     invitation, _ = invite()
     # What a worker leaves behind when it dies after committing the delivery
-    # and before the provider answered.
-    invitation.state = "sending"
+    # and before the outbox wrote its row: the missing row proves nothing went out.
+    claimed_by_a_worker_that_dies(invitation)
     db.session.add(
         Delivery(invitation=invitation, channel="sms", address="+8613800138000", provider="outbox")
     )
     db.session.commit()
 
-    clock.advance(timedelta(minutes=5))
-    assert sending.due_invitation_ids() == []  # a send may still be running
-    clock.advance(timedelta(minutes=10))
+    clock.advance(timedelta(seconds=20))
+    assert sending.due_invitation_ids() == []  # its worker's lease still holds
+    clock.advance(timedelta(seconds=15))
     assert sending.due_invitation_ids() == [invitation.id]
-    assert sending.send_invitation(invitation.id) == "unknown"
+    assert sending.send_invitation(invitation.id) == "sent"
 
-    assert _outbox() == []
+    [message] = _outbox()
+    assert message.invitation_id == invitation.id and invitation.token in message.body
     db.session.refresh(invitation)
-    assert invitation.state == "failed"
-    assert [d.state for d in invitation.deliveries] == ["unknown"]
+    assert invitation.state == "sent"
+    assert [d.state for d in invitation.deliveries] == ["held", "sent"]
     assert sending.due_invitation_ids() == []
+    assert sending.send_invitation(invitation.id) == "skipped"
+    assert len(_outbox()) == 1
 
 
 def test_a_crash_after_the_provider_accepted_is_reconciled_as_sent(invite, dispatch_ready):
     invitation, _ = invite()
-    invitation.state = "sending"
+    claimed_by_a_worker_that_dies(invitation)
     delivery = Delivery(
         invitation=invitation, channel="sms", address="+8613800138000", provider="outbox"
     )
@@ -223,7 +228,7 @@ def test_a_crash_after_the_provider_accepted_is_reconciled_as_sent(invite, dispa
 
 def test_a_crash_before_any_delivery_is_sent_once_later(invite, dispatch_ready):
     invitation, _ = invite()
-    invitation.state = "sending"
+    claimed_by_a_worker_that_dies(invitation)
     db.session.commit()
     clock.advance(timedelta(minutes=15))
     assert sending.due_invitation_ids() == [invitation.id]

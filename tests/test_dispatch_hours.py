@@ -13,7 +13,7 @@ from survey.dispatch import sending
 from survey.dispatch.hours import next_allowed
 from survey.extensions import db
 from survey.models import Invitation, OutboxMessage
-from tests.fixtures.dispatch import interaction_body
+from tests.fixtures.dispatch import claimed_by_a_worker_that_dies, interaction_body
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -169,7 +169,7 @@ def test_a_send_that_falls_due_at_night_waits_for_the_morning_and_is_not_lost(
 def test_a_send_interrupted_before_any_delivery_is_also_deferred_at_night(post_at, dispatch_ready):
     invitation_id = post_at(datetime(2026, 11, 29, 20, 50, tzinfo=SHANGHAI))["invitation"]["id"]
     invitation = db.session.get(Invitation, invitation_id)
-    invitation.state = "sending"  # the worker died after claiming it
+    claimed_by_a_worker_that_dies(invitation)
     db.session.commit()
     clock.freeze(datetime(2026, 11, 29, 21, 30, tzinfo=SHANGHAI))
     assert sending.send_invitation(invitation_id) == "deferred"

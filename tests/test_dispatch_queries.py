@@ -26,7 +26,7 @@ import pytest
 import sqlalchemy as sa
 
 from survey import clock
-from survey.dispatch import cases, contacts, history, reminders, sending
+from survey.dispatch import cases, contacts, history, lease, reminders, sending
 from survey.dispatch.intake import ComplaintInput
 from survey.extensions import db
 from survey.models import ComplaintCase, Customer, Interaction
@@ -222,6 +222,12 @@ def test_the_frequency_window_is_served_by_the_invitation_and_delivery_indexes(c
 def test_the_sweeps_due_and_stuck_query_uses_an_index(customer):
     clock.freeze(NOON + timedelta(hours=1))
     assert _full_scans(sending.due_invitation_ids) == {}
+
+
+def test_the_sweeps_search_for_sends_whose_lease_ran_out_uses_its_index(customer):
+    clock.freeze(NOON + timedelta(hours=1))
+    assert _full_scans(lease.expired_ids) == {}
+    assert "lease_until" in _index_conditions(lease.expired_ids)
 
 
 def test_the_sweeps_expiry_uses_an_index(customer):

@@ -72,6 +72,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("admin.settings", "GET"): "organisation",
     ("admin.settings", "POST"): "organisation",
     ("admin.audit_trail", "GET"): "organisation",
+    ("admin.undelivered", "GET"): "organisation",
+    ("admin.send_again", "POST"): "organisation",
     # /dev/outbox
     ("dev.outbox", "GET"): "outbox",
     ("dev.reply", "POST"): "outbox",

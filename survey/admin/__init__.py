@@ -13,6 +13,7 @@ from survey.admin import (  # noqa: E402,F401
     org,
     outbox,
     settings_views,
+    undelivered,
     users,
     zones,
 )

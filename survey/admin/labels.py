@@ -24,6 +24,7 @@ ACTION_LABELS = {
     "agent.move": _l("moved an agent"),
     "agent.import": _l("imported agents"),
     "settings.update": _l("changed settings"),
+    "invitation.send_again": _l("sent an invitation again"),
 }
 SCOPE_LABELS = {"interactions": _l("Send interactions"), "scores": _l("Read scores")}
 

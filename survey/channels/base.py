@@ -49,6 +49,22 @@ class SendResult:
     opted_out: bool = False
 
 
+# What a provider can say about a delivery a crash interrupted (``Channel.look_up``).
+FOUND = "found"  # it has the message: sent, with this provider id
+ABSENT = "absent"  # it provably never had it: safe to send now, once
+CANNOT_TELL = "cannot_tell"  # nobody can know (SMTP after DATA): never sent again blindly
+LOOKUP_FAILED = "lookup_failed"  # the question itself failed (timeout, 5xx): ask again later
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A provider's answer about an interrupted delivery: one of the four verdicts above."""
+
+    verdict: str
+    provider_id: str | None = None
+    error: str | None = None
+
+
 class Channel(Protocol):
     """A way to reach a customer. ``name`` is the provider stored on each delivery."""
 
@@ -70,6 +86,6 @@ class Channel(Protocol):
         """Send a message for a delivery; sending the same delivery twice must not send twice."""
         ...
 
-    def reconcile(self, delivery_id: int) -> SendResult | None:
-        """Say what became of a delivery a crash left mid-send, or None when nobody can tell."""
+    def look_up(self, delivery_id: int) -> Lookup:
+        """Say what became of a delivery a crash left mid-send; never raises."""
         ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from survey.channels.base import Message, SendResult
+from survey.channels.base import ABSENT, FOUND, Lookup, Message, SendResult
 from survey.extensions import db
 from survey.models import OutboxMessage
 from survey.responses.replies import storable
@@ -53,9 +53,16 @@ class OutboxChannel:
             return found or SendResult(ok=False, error="outbox write failed")
         return SendResult(ok=True, provider_id=provider_id(row.id))
 
-    def reconcile(self, delivery_id: int) -> SendResult | None:
-        """Report the stored message as sent; without one, leave the verdict to the caller."""
-        return self._find(delivery_id)
+    def look_up(self, delivery_id: int) -> Lookup:
+        """The outbox's row is the proof: there, it was sent; missing, it never was.
+
+        A send writes its row in one commit, idempotent on the delivery id, so no
+        message can have gone out without its row.
+        """
+        found = self._find(delivery_id)
+        if found is None:
+            return Lookup(ABSENT)
+        return Lookup(FOUND, provider_id=found.provider_id)
 
     @staticmethod
     def _find(delivery_id: int) -> SendResult | None:

@@ -2,7 +2,7 @@
 
 A new provider (a domestic SMS gateway, say) is one module with a class that
 implements ``channels.base.Channel`` (``name``, ``carries``, ``configured``,
-``send``, ``reconcile``) and one line in ``PROVIDERS`` above the ones it should
+``send``, ``look_up``) and one line in ``PROVIDERS`` above the ones it should
 win over.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from survey.channels.base import Channel, Message, SendResult
+from survey.channels.base import CANNOT_TELL, Channel, Lookup, Message, SendResult
 from survey.channels.outbox import OutboxChannel
 from survey.channels.smtp import SmtpChannel
 from survey.channels.twilio import TwilioChannel
@@ -66,5 +66,5 @@ class _Unavailable:
     def send(self, delivery_id: int, message: Message) -> SendResult:
         return SendResult(ok=False, error=f"provider {self.name} is not available in this build")
 
-    def reconcile(self, delivery_id: int) -> SendResult | None:
-        return None
+    def look_up(self, delivery_id: int) -> Lookup:
+        return Lookup(CANNOT_TELL, error=f"provider {self.name} is not available in this build")

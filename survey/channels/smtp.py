@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.errors import MessageError
 from email.headerregistry import Address
@@ -24,10 +24,13 @@ from email.utils import format_datetime, make_msgid
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import sqlalchemy as sa
 from flask import current_app
 
 from survey import clock, settings
-from survey.channels.base import Message, SendResult
+from survey.channels.base import ABSENT, CANNOT_TELL, Lookup, Message, SendResult
+from survey.extensions import db
+from survey.models import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +123,18 @@ class SmtpChannel:
         dispatcher never sends it again.
         """
         language = message.headers.get("Content-Language", "zh")
+
+        def before_data(message_id: str) -> None:
+            # Committed before the message goes on the wire: a crash before this line
+            # provably sent nothing (look_up), one after it cannot be told.
+            db.session.execute(
+                sa.update(Delivery)
+                .where(Delivery.id == delivery_id)
+                .values(provider_id=message_id)
+                .execution_options(synchronize_session=False)
+            )
+            db.session.commit()
+
         return deliver(
             message.to,
             message.subject,
@@ -127,11 +142,21 @@ class SmtpChannel:
             html=message.html,
             headers=message.headers,
             language=language,
+            before_data=before_data,
         )
 
-    def reconcile(self, delivery_id: int) -> SendResult | None:
-        """SMTP cannot be asked what became of a message: nobody can tell."""
-        return None
+    def look_up(self, delivery_id: int) -> Lookup:
+        """Say whether an interrupted e-mail can have gone: only once its DATA began.
+
+        ``send`` records the Message-ID on the delivery just before DATA; without it,
+        the server never had the message. With it, the server cannot be asked what
+        became of it: nobody can tell, and an administrator decides whether to send it
+        again (admin/undelivered.py).
+        """
+        delivery = db.session.get(Delivery, delivery_id)
+        if delivery is not None and delivery.provider == self.name and not delivery.provider_id:
+            return Lookup(ABSENT)
+        return Lookup(CANNOT_TELL, error="the mail server cannot be asked about a message")
 
 
 def send_staff_mail(to: str, subject: str, text: str, language: str) -> SendResult:
@@ -150,8 +175,13 @@ def deliver(
     html: str | None = None,
     headers: Mapping[str, str] | None = None,
     language: str = "zh",
+    before_data: Callable[[str], None] | None = None,
 ) -> SendResult:
-    """Build one e-mail and hand it to the configured SMTP server; return the classified result."""
+    """Build one e-mail and hand it to the configured SMTP server; return the classified result.
+
+    :param before_data: called with the Message-ID once the server has accepted the
+        envelope, just before the message itself is sent.
+    """
     config = current_app.config
     try:
         server = parse_url(config.get("SURVEY_SMTP_URL") or "")
@@ -173,7 +203,7 @@ def deliver(
         # all): no retry will change it.
         return SendResult(ok=False, error=f"the e-mail cannot be written: {error}")
     timeout = float(config.get("SURVEY_SMTP_TIMEOUT_SECONDS") or 10)
-    return _converse(server, sender, recipient, email["Message-ID"], payload, timeout)
+    return _converse(server, sender, recipient, email["Message-ID"], payload, timeout, before_data)
 
 
 def _plain_address(address: str) -> bool:
@@ -275,6 +305,7 @@ def _converse(
     message_id: str,
     payload: bytes,
     timeout: float,
+    before_data: Callable[[str], None] | None = None,
 ) -> SendResult:
     try:
         smtp = _open(server, timeout)
@@ -304,6 +335,8 @@ def _converse(
         except (OSError, smtplib.SMTPException) as error:
             # The server went away or went silent before it had the message.
             return _held(server, error)
+        if before_data is not None:
+            before_data(message_id)
         try:
             # data() raises only when DATA itself is refused; the verdict on the message
             # comes back as its return value.

@@ -18,7 +18,16 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from survey.channels.base import Message, SendResult
+from survey.channels import messages
+from survey.channels.base import (
+    ABSENT,
+    CANNOT_TELL,
+    FOUND,
+    LOOKUP_FAILED,
+    Lookup,
+    Message,
+    SendResult,
+)
 from survey.channels.twilio_client import classify, make_client
 from survey.extensions import db
 from survey.models import Delivery
@@ -87,44 +96,61 @@ class TwilioChannel:
             return result
         return SendResult(ok=True, provider_id=sid)
 
-    def reconcile(self, delivery_id: int) -> SendResult | None:
-        """Ask Twilio whether a send a crash interrupted reached it; None when nobody can tell.
+    def look_up(self, delivery_id: int) -> Lookup:
+        """Ask Twilio whether a send a crash interrupted reached it; never raises.
 
-        Nothing we send carries our delivery id back, and we do not keep the body, so a
-        send is recognised by what we know: our sender, the customer's number, outbound
-        through the API, created after the delivery row, and not already the SID of
-        another delivery. The frequency window makes a second survey to the same number
-        within minutes impossible, so that is enough to tell. The time filter is applied
-        here, not by Twilio's DateSent/StartTime filters: a message or call still queued
-        at Twilio has neither.
+        Twilio's recent messages (or calls) to the customer's number from our sender
+        are listed and read here. An SMS with a link is ours when its body carries
+        the invitation's token; a two-way SMS (no link) or a call is ours when it is
+        outbound through the API, created after the delivery row, and not already the
+        SID of another delivery (the frequency window rules out a second survey to
+        the same number within minutes). The time filter is applied here, not by
+        Twilio's DateSent/StartTime filters: a message or call still queued at Twilio
+        has neither, and would be missed. When nothing matches and the list reaches
+        back past the delivery's start, the message provably never reached Twilio.
         """
+        delivery = db.session.get(Delivery, delivery_id)
+        if delivery is None or delivery.channel not in self.carries:
+            return Lookup(CANNOT_TELL, error="no such Twilio delivery")
+        config = current_app.config
+        if delivery.channel == "voice" and not config.get("TWILIO_FROM_NUMBER"):
+            return Lookup(CANNOT_TELL, error="calls are listed by TWILIO_FROM_NUMBER")
+        since = delivery.created_at - RECONCILE_SLACK
+        token = _token_sent(delivery)
         try:
-            delivery = db.session.get(Delivery, delivery_id)
-            if delivery is None or delivery.channel not in self.carries:
-                return None
-            config = current_app.config
             client = make_client(config)
-            since = delivery.created_at - RECONCILE_SLACK
             if delivery.channel == "sms":
                 found = _sent_messages(client, config, delivery.address)
-            elif config.get("TWILIO_FROM_NUMBER"):
+            else:
                 found = client.calls.list(
                     to=delivery.address,
                     from_=config["TWILIO_FROM_NUMBER"],
                     limit=RECONCILE_LOOKUP_LIMIT,
                 )
-            else:
-                return None
-            candidates = [
-                item
-                for item in found
-                if item.direction == "outbound-api" and _not_before(item.date_created, since)
-            ]
+            recent = [item for item in found if _not_before(item.date_created, since)]
+            candidates = [item for item in recent if item.direction == "outbound-api"]
+            if token:
+                candidates = [item for item in candidates if token in (item.body or "")]
             sid = _unclaimed_earliest(candidates, delivery_id)
         except Exception as error:  # a channel reports, never raises
-            log.warning("Twilio reconcile of delivery %s failed: %s", delivery_id, error)
-            return None
-        return None if sid is None else SendResult(ok=True, provider_id=sid)
+            log.warning("Twilio look-up of delivery %s failed: %s", delivery_id, error)
+            return Lookup(LOOKUP_FAILED, error=f"Twilio look-up failed: {str(error)[:200]}")
+        if sid is not None:
+            return Lookup(FOUND, provider_id=sid)
+        if len(recent) >= RECONCILE_LOOKUP_LIMIT:
+            # A full page of newer traffic: the list may not reach back far enough to prove it.
+            return Lookup(CANNOT_TELL, error="too many recent messages to this number to tell")
+        return Lookup(ABSENT)
+
+
+def _token_sent(delivery: Delivery) -> str | None:
+    """The invitation token an SMS carried in its link, or None (two-way SMS, calls)."""
+    if delivery.channel != "sms":
+        return None
+    invitation = delivery.invitation
+    if messages.sms_mode(invitation, delivery.address) == "two_way":
+        return None
+    return invitation.token
 
 
 def _status_callback(config: Mapping[str, Any]) -> str:

@@ -6,12 +6,14 @@ one after another, right away. Nothing is handed on between the claim and the
 send, so a claimed invitation waits only for the few before it in its batch.
 
 Rule 1 when a worker or its task is lost (Huey delivers at most once): its
-claimed invitations stay 'sending'. After ``sending.STUCK_AFTER`` the minute
-sweep finds them and reconciles each one (``sending.send_invitation``): one
-without a delivery is sent, one with a delivery that may have reached the
-provider is asked about, never sent blindly. A worker that was only slow, not
-lost, sends an invitation only if its claim stamp is still the one on the row
-(``sending.send_claimed``), so it and the sweep never both send.
+claimed invitations stay 'sending'. Once their lease runs out (``lease.py``: a
+live worker renews it while it works, a dead one cannot) the minute sweep finds
+them and reconciles each one (``sending.send_invitation``): one without a
+delivery is sent, one with a delivery that may have reached the provider is
+asked about (``reconcile.py``), never sent blindly. A worker that was only slow
+keeps its lease; one that stalled past it sends an invitation only if its claim
+stamp is still the one on the row (``sending.send_claimed``), so it and the
+sweep never both send.
 
 PostgreSQL claims with ``FOR UPDATE SKIP LOCKED``: a claimer passes over rows
 another claimer's open transaction holds instead of waiting for them. SQLite
@@ -29,12 +31,12 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from survey import clock
-from survey.dispatch import sending
+from survey.dispatch import lease, sending
 from survey.extensions import db
 from survey.models import Invitation
 
-# Small, so a batch is sent within seconds of its claim (far inside STUCK_AFTER, even when
-# each send waits its turn at the sender's pace), and a lost batch strands few invitations.
+# Small, so a batch is sent within seconds of its claim (its lease is renewed meanwhile, even
+# when each send waits its turn at the sender's pace), and a lost batch strands few invitations.
 BATCH = 20
 
 # UPDATE … RETURNING arrived in SQLite 3.35.
@@ -71,7 +73,7 @@ def claim_due(limit: int = BATCH) -> Claim:
         sa.update(Invitation)
         # The outer condition is the claim's guarantee on SQLite, where the subquery locks nothing.
         .where(Invitation.id.in_(due.scalar_subquery()), Invitation.state == "scheduled")
-        .values(state="sending", updated_at=now)
+        .values(state="sending", updated_at=now, lease_until=lease.until(now))
         .returning(Invitation.id)
         .execution_options(synchronize_session=False)
     ).all()
@@ -97,10 +99,11 @@ def send_due(limit: int = BATCH) -> Counter[str]:
     """
     claim = claim_due(limit)
     outcomes: Counter[str] = Counter(claimed=len(claim.ids))
-    for invitation_id in claim.ids:
-        outcomes[sending.send_claimed(invitation_id, claim.stamp)] += 1
-        # Each send starts from what the database says, not from the last one's objects.
-        db.session.expunge_all()
+    with lease.kept(claim.ids):
+        for invitation_id in claim.ids:
+            outcomes[sending.send_claimed(invitation_id, claim.stamp)] += 1
+            # Each send starts from what the database says, not from the last one's objects.
+            db.session.expunge_all()
     return outcomes
 
 
@@ -115,12 +118,5 @@ def due_count() -> int:
 
 
 def stuck_invitation_ids() -> list[int]:
-    """Invitations left 'sending' longer than a send takes: a lost task or a crash."""
-    cutoff = clock.now() - sending.STUCK_AFTER
-    return list(
-        db.session.scalars(
-            sa.select(Invitation.id)
-            .where(Invitation.state == "sending", Invitation.updated_at <= cutoff)
-            .order_by(Invitation.updated_at)
-        )
-    )
+    """Invitations left 'sending' by a worker that stopped renewing its lease: lost or crashed."""
+    return lease.expired_ids()

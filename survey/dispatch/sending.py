@@ -2,8 +2,9 @@
 
 A send claims its invitation with one conditional UPDATE, commits a delivery
 marked 'sending' before the provider is called, and records the provider's id
-after. A crash in between leaves a delivery 'sending': the periodic sweep finds
-it and asks the provider what happened instead of sending again.
+after. A crash in between leaves a delivery 'sending': once the dead worker's
+lease runs out (dispatch/lease.py) the periodic sweep finds it and asks the
+provider what happened instead of sending again (dispatch/reconcile.py).
 """
 
 from __future__ import annotations
@@ -16,25 +17,33 @@ import sqlalchemy as sa
 from survey import clock, settings
 from survey.channels import messages, registry, scripts
 from survey.channels.base import SendResult
-from survey.dispatch import contacts, endings, history, hours, pace, reminders, retries, turns
+from survey.dispatch import (
+    contacts,
+    endings,
+    history,
+    hours,
+    lease,
+    pace,
+    reminders,
+    retries,
+    turns,
+)
 from survey.extensions import db
 from survey.models import Delivery, Invitation
 from survey.responses import optouts
 
 log = logging.getLogger(__name__)
 
-# A send takes seconds; one still 'sending' after this long was interrupted.
-STUCK_AFTER = timedelta(minutes=10)
-
 
 def due_invitation_ids() -> list[int]:
     """Return invitations that are due, and those stuck mid-send that need reconciling."""
     now = clock.now()
     due = sa.and_(Invitation.state == "scheduled", Invitation.scheduled_at <= now)
-    stuck = sa.and_(Invitation.state == "sending", Invitation.updated_at <= now - STUCK_AFTER)
     return list(
         db.session.scalars(
-            sa.select(Invitation.id).where(sa.or_(due, stuck)).order_by(Invitation.scheduled_at)
+            sa.select(Invitation.id)
+            .where(sa.or_(due, lease.expired()))
+            .order_by(Invitation.scheduled_at)
         )
     )
 
@@ -61,20 +70,23 @@ def send_invitation(invitation_id: int) -> str:
     sender's rate is taken for a while: scheduled again for its turn), ``retrying``
     (the provider did not take it, e.g. HTTP 429: the same channel again after a pause),
     ``skipped`` (not due, or another worker has it), ``reconciled`` or ``unknown`` (the
-    provider may have taken it: never sent again).
+    provider may have taken it: never sent again), ``lookup_failed`` (the provider could
+    not be asked about an interrupted send: a later sweep asks again).
     """
-    if _claim(invitation_id):
-        return _send_claimed(invitation_id)
-    if _claim_stuck(invitation_id):
-        return _reconcile(invitation_id)
+    with lease.kept([invitation_id]):
+        if _claim(invitation_id):
+            return _send_claimed(invitation_id)
+        if _claim_stuck(invitation_id):
+            return _reconcile(invitation_id)
     return "skipped"
 
 
 def send_claimed(invitation_id: int, claimed_at: datetime) -> str:
     """Send an invitation claimed in a batch at ``claimed_at``, if that claim still holds it.
 
-    A worker slower than ``STUCK_AFTER`` may find the sweep has taken its invitation over
-    for reconciling (a new stamp on the row): then it leaves it alone (``skipped``).
+    A worker whose lease ran out (it stalled past it) may find the sweep has taken its
+    invitation over for reconciling (a new stamp on the row): then it leaves it alone
+    (``skipped``).
     """
     # Stamping again at once, under the same condition, makes taking it ours atomic.
     result = db.session.execute(
@@ -100,7 +112,7 @@ def claim_statement(invitation_id: int, now: datetime) -> sa.Update:
             Invitation.state == "scheduled",
             Invitation.scheduled_at <= now,
         )
-        .values(state="sending", updated_at=now)
+        .values(state="sending", updated_at=now, lease_until=lease.until(now))
         .execution_options(synchronize_session=False)
     )
 
@@ -113,16 +125,12 @@ def _claim(invitation_id: int) -> bool:
 
 
 def _claim_stuck(invitation_id: int) -> bool:
-    """Take a stuck invitation for reconciling; touching updated_at keeps others off it."""
+    """Take a send whose lease ran out for reconciling; a new stamp and lease keep others off."""
     now = clock.now()
     result = db.session.execute(
         sa.update(Invitation)
-        .where(
-            Invitation.id == invitation_id,
-            Invitation.state == "sending",
-            Invitation.updated_at <= now - STUCK_AFTER,
-        )
-        .values(updated_at=now)
+        .where(Invitation.id == invitation_id, lease.expired())
+        .values(updated_at=now, lease_until=lease.until(now))
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -319,30 +327,9 @@ def _keep(invitation: Invitation, delivery: Delivery, result: SendResult, pause:
 
 def _reconcile(invitation_id: int) -> str:
     """Settle an invitation a crash left 'sending', without sending anything blindly."""
-    invitation = db.session.get_one(Invitation, invitation_id)
-    pending = [d for d in invitation.deliveries if d.state == "sending"]
-    if not pending:
-        # The crash came before any provider was called: sending is safe, and
-        # channels already tried are skipped.
-        return _send_claimed(invitation_id)
-    for delivery in pending:
-        channel = registry.channel_named(delivery.provider)
-        verdict = channel.reconcile(delivery.id) if channel is not None else None
-        if verdict is not None and verdict.ok:
-            _mark_sent(invitation, delivery, verdict)
-            db.session.commit()
-            log.info("invitation %s: delivery %s reconciled as sent", invitation.id, delivery.id)
-            return "reconciled"
-        delivery.state = "unknown"
-        delivery.error = "interrupted mid-send; the provider cannot confirm it"
-    invitation.state = "failed"
-    db.session.commit()
-    log.warning(
-        "invitation %s: a send was interrupted and cannot be confirmed; "
-        "marked failed rather than risk sending twice",
-        invitation.id,
-    )
-    return "unknown"
+    from survey.dispatch import reconcile
+
+    return reconcile.settle(invitation_id)
 
 
 def _defer(invitation: Invitation, to: datetime) -> None:

@@ -104,6 +104,9 @@ class Invitation(db.Model):
     failure_reason: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
+    # While 'sending': until when the worker that claimed it holds it. A live worker renews
+    # it as it works (dispatch/lease.py); past it, the sweep takes the send over.
+    lease_until: Mapped[datetime | None]
 
     interaction: Mapped[Interaction] = relationship()
     customer: Mapped[Customer] = relationship()
@@ -117,6 +120,15 @@ class Invitation(db.Model):
         sa.CheckConstraint(sa.column("state").in_(INVITATION_STATES), name="state"),
         # The periodic job's query: what is due, or stuck mid-send.
         sa.Index("ix_invitation_state_scheduled_at", "state", "scheduled_at"),
+        # The sweep's other half: sends whose worker's lease ran out. Partial, so it holds
+        # only what is being sent now, and no other query by state is drawn to it.
+        sa.Index(
+            "ix_invitation_sending_lease_until",
+            "state",
+            "lease_until",
+            sqlite_where=sa.text("state = 'sending'"),
+            postgresql_where=sa.text("state = 'sending'"),
+        ),
         # The sweep's expiry of sent invitations whose link has lapsed: a range, not every
         # sent invitation ever.
         sa.Index("ix_invitation_state_expires_at", "state", "expires_at"),

@@ -1,0 +1,122 @@
+"""Leases on claimed sends: a dead worker's sends are taken over fast, a slow one's never."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from survey import clock, tasks
+from survey.dispatch import claims, lease, sending
+from survey.extensions import db
+from survey.models import Invitation, OutboxMessage
+from tests.fixtures.dispatch import interaction_body
+
+NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai, inside allowed hours
+
+
+@pytest.fixture
+def due(post_interaction, dispatch_ready):
+    """Post one interaction at NOW; return its invitation's id, due at once."""
+
+    def make() -> int:
+        clock.freeze(NOW)
+        return post_interaction(interaction_body()).get_json()["invitation"]["id"]
+
+    return make
+
+
+def _sweep() -> None:
+    """Run the minute sweep with every task it enqueues run on the spot, as workers would."""
+    tasks.huey.immediate = True
+    try:
+        tasks.sweep_due.call_local()
+    finally:
+        tasks.huey.immediate = False
+
+
+def _received(invitation_id: int) -> int:
+    db.session.expire_all()
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.invitation_id == invitation_id, OutboxMessage.direction == "out")
+    )
+
+
+def test_a_dead_workers_send_is_taken_over_by_the_first_sweep_after_its_lease(app, due):
+    invitation_id = due()
+    assert claims.claim_due().ids == [invitation_id]  # and then the worker was killed
+
+    clock.advance(lease.length() - timedelta(seconds=1))
+    _sweep()
+    assert _received(invitation_id) == 0  # the worker may still be at it
+
+    # The sweep runs every minute: the lease (30 s) and one minute are within 90 seconds.
+    assert lease.length() + timedelta(minutes=1) <= timedelta(seconds=90)
+    clock.advance(timedelta(seconds=2))
+    assert claims.stuck_invitation_ids() == [invitation_id]
+    _sweep()
+    assert _received(invitation_id) == 1
+    assert db.session.get_one(Invitation, invitation_id).state == "sent"
+    clock.advance(timedelta(minutes=5))
+    _sweep()
+    assert _received(invitation_id) == 1
+
+
+def test_a_live_worker_renews_its_lease_so_the_sweep_leaves_its_send_alone(app, due):
+    invitation_id = due()
+    claim = claims.claim_due()
+    with lease.kept(claim.ids):
+        # Far past the first lease; the heartbeat renews it on its next beat.
+        renewed = lease.renew(claim.ids)
+        clock.advance(lease.length() - timedelta(seconds=1))
+        renewed += lease.renew(claim.ids)
+        clock.advance(lease.length() - timedelta(seconds=1))
+        assert renewed == 2
+        assert claims.stuck_invitation_ids() == []
+        _sweep()
+        assert _received(invitation_id) == 0
+        assert sending.send_claimed(invitation_id, claim.stamp) == "sent"
+    assert _received(invitation_id) == 1
+
+
+def test_a_lease_that_ran_out_is_not_renewed_behind_the_sweeps_back(app, due):
+    invitation_id = due()
+    claim = claims.claim_due()
+    clock.advance(lease.length() + timedelta(seconds=1))
+    assert lease.renew(claim.ids) == 0
+    assert claims.stuck_invitation_ids() == [invitation_id]
+
+
+@pytest.mark.app_config(SURVEY_SEND_LEASE_SECONDS=0.6)
+def test_a_slow_provider_call_keeps_its_lease_and_is_sent_once(app, due, twilio_api):
+    from tests.fixtures.twilio import twilio_config
+
+    app.config.update(twilio_config(twilio_api.url, TWILIO_TIMEOUT_SECONDS=10))
+    invitation_id = due()
+    # Let the clock run from here, so the short lease runs out in real time unless renewed.
+    clock.run_offset(NOW - datetime.now(UTC))
+    clock.unfreeze()
+    twilio_api.delay("/Messages.json", 3.0)  # Twilio takes five leases to answer
+    outcome: list[str] = []
+
+    def worker() -> None:
+        with app.app_context():
+            try:
+                outcome.append(sending.send_invitation(invitation_id))
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    taken = []
+    while thread.is_alive():  # the sweep, run over and over while the worker waits on Twilio
+        taken += claims.stuck_invitation_ids()
+        db.session.rollback()
+        thread.join(timeout=0.1)
+    assert outcome == ["sent"]
+    assert taken == []
+    assert len(twilio_api.sent("/Messages.json")) == 1
