@@ -1,9 +1,11 @@
-"""A customer who answers some questions by SMS and stops is counted, once, when the partial closes."""
+"""A customer who answers some questions by SMS or keypad and stops is counted, once, when the
+partial closes; what comes after the closing changes no figure."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -80,3 +82,31 @@ def test_a_late_sms_reply_after_closing_is_thanked_and_changes_no_figure(sent_in
     assert _figures() == counted
     stored = db.session.scalars(sa.select(Answer.value_int)).all()
     assert stored == [5]  # the late replies were not recorded as answers either
+
+
+def test_keypad_answers_of_a_hung_up_call_count_once_the_partial_closes(
+    sent_invitation, twilio_post
+):
+    invitation = sent_invitation(channels=("voice",), locale="en")
+    sent = clock.now()
+    sid = invitation.deliveries[-1].provider_id
+    root = ET.fromstring(
+        twilio_post(
+            f"/webhooks/twilio/voice/{invitation.id}",
+            CallSid=sid,
+            AnsweredBy="human",
+            CallStatus="in-progress",
+        ).get_data()
+    )
+    for digits in ("1", "3"):  # attitude, wait time; then the customer hangs up
+        url = urlsplit(root.find("Gather").get("action"))
+        root = ET.fromstring(
+            twilio_post(f"{url.path}?{url.query}", CallSid=sid, Digits=digits).get_data()
+        )
+    _sweep_at(sent + timedelta(hours=12))
+    assert _figures() == {}
+    _sweep_at(sent + timedelta(hours=24))
+    assert _figures() == {
+        ("voice", "rating_5", "attitude"): (1, 1),
+        ("voice", "rating_5", "wait_time"): (1, 3),
+    }
