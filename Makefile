@@ -8,6 +8,9 @@ export SURVEY_PORT ?= 5000
 # Twilio's contract mock for the tests (see tests/fixtures/twilio.py), kept out of git.
 PRISM_VERSION := 5.16.0
 PRISM_STAMP := .cache/prism/.installed-$(PRISM_VERSION)
+# axe-core, the accessibility audit the browser tests run in each customer page (tests/fixtures/browser.py).
+AXE_VERSION := 4.10.3
+AXE_STAMP := .cache/axe/.installed-$(AXE_VERSION)
 
 .PHONY: run test install install-test translations migrate lint format clean
 
@@ -29,7 +32,11 @@ $(PRISM_STAMP):
 	npm install --prefix .cache/prism --no-audit --no-fund --loglevel=error @stoplight/prism-cli@$(PRISM_VERSION)
 	touch $@
 
-install-test: $(VENV)/.installed-test translations $(PRISM_STAMP)
+$(AXE_STAMP):
+	npm install --prefix .cache/axe --no-audit --no-fund --loglevel=error axe-core@$(AXE_VERSION)
+	touch $@
+
+install-test: $(VENV)/.installed-test translations $(PRISM_STAMP) $(AXE_STAMP)
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile -d survey/translations

@@ -156,8 +156,8 @@ def raw_scores(query: queries.ScoreQuery, min_n: int, zone: ZoneInfo) -> list[di
     if any(g in queries.TIME_FIELDS for g in query.group_by):
         columns.append(_bank_day(zone).label("day"))
     conditions = [
-        Response.completed_at >= rollup._day_start(query.date_from, zone),
-        Response.completed_at < rollup._day_start(query.date_to + timedelta(days=1), zone),
+        Response.counted_at >= rollup._day_start(query.date_from, zone),
+        Response.counted_at < rollup._day_start(query.date_to + timedelta(days=1), zone),
         Question.kind.in_(rollup.ROLLED_KINDS),
         Answer.value_int.is_not(None),
     ]
@@ -203,12 +203,12 @@ def raw_scores(query: queries.ScoreQuery, min_n: int, zone: ZoneInfo) -> list[di
 def _bank_day(zone: ZoneInfo) -> sa.ColumnElement[Any]:
     """The bank's day of a completion, as a plain SQL expression."""
     if db.engine.dialect.name == "postgresql":
-        return sa.cast(sa.func.timezone(zone.key, Response.completed_at), sa.Date)
+        return sa.cast(sa.func.timezone(zone.key, Response.counted_at), sa.Date)
     # SQLite has no zones; the bank's zone (Asia/Shanghai) has had one offset since 1991.
     offset = zone.utcoffset(START.replace(tzinfo=None))
     assert offset is not None and offset == zone.utcoffset(datetime(2026, 7, 1))
     hours = int(offset.total_seconds() // 3600)
-    return sa.type_coerce(sa.func.date(Response.completed_at, f"{hours:+d} hours"), sa.Date)
+    return sa.type_coerce(sa.func.date(Response.counted_at, f"{hours:+d} hours"), sa.Date)
 
 
 def _kind_case(limits: dict[str, int], top: bool) -> sa.Case[Any]:
@@ -257,6 +257,8 @@ def _incremental(count: int, version_id: int) -> list[list[str]]:
                 locale="zh",
                 started_at=at,
                 completed_at=at,
+                state="completed",
+                counted_at=at,
             )
             response.answers = [
                 Answer(question_id=rated["attitude"], value_int=rng.randint(1, 5), answered_at=at),
@@ -367,7 +369,8 @@ def _load(count: int) -> int:
             responses.append(
                 {"id": i, "invitation_id": i, "survey_version_id": version.id,
                  "survey_channel": rng.choice(["web", "sms", "voice"]), "locale": "zh",
-                 "started_at": at, "completed_at": at, "updated_at": at}
+                 "started_at": at, "completed_at": at, "updated_at": at,
+                 "state": "completed", "counted_at": at}
             )  # fmt: skip
             for key in ("attitude", "overall"):
                 answers.append({"response_id": i, "question_id": rated[key],

@@ -23,6 +23,9 @@ DEFAULTS: dict[str, Any] = {
     "frequency_window_days": 30,
     "min_n": 5,
     "link_lifetime_hours": 72,
+    # A partial response (answers given, survey not finished) is closed and counted after
+    # this many hours without an answer, or when its link expires, whichever is first.
+    "partial_close_hours": 24,
     # The provider's pace per sender, across every worker (0: no limit). A Twilio long code
     # sends about 1 segment a second, a short code about 100; voice about 1 call a second.
     "sms_segments_per_second": 1.0,

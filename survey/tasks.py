@@ -89,16 +89,19 @@ SENDERS = 16
 def sweep_due() -> int:
     """Enqueue again what the database says is due: invitations, and imports left unfinished.
 
-    Invitations whose link lapsed unanswered are marked expired on the way, and due
-    reminders are handed out one by one.
+    Invitations whose link lapsed unanswered are marked expired on the way, partial
+    responses idle past the closing hours are closed and counted, and due reminders
+    are handed out one by one.
     Due invitations are not handed out one by one: the sweep starts senders
     (``send_due``), each of which claims a batch and sends it; invitations stuck
     mid-send (a lost task, a crash) are reconciled one by one.
     """
     from survey.admin.services import agent_import
     from survey.dispatch import claims, reminders, sending
+    from survey.responses import partials
 
     sending.expire_overdue()
+    partials.close_due()
     due_reminders = reminders.due_invitation_ids()
     for invitation_id in due_reminders:
         send_reminder(invitation_id)

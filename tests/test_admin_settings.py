@@ -21,6 +21,7 @@ GOOD = {
     "calls_per_second": "1",
     "emails_per_second": "10",
     "sms_validity_hours": "4",
+    "partial_close_hours": "24",
 }
 
 
@@ -114,3 +115,36 @@ def test_a_send_rate_that_is_not_a_number_is_refused_beside_its_field(admin_clie
         ).get_data(as_text=True)
         assert "Enter a rate from 0 to 1000 a second" in page, bad
     assert settings.get("calls_per_second") == 1.0
+
+
+def test_the_hours_before_an_unfinished_survey_counts_are_checked_saved_and_explained(
+    admin_client,
+):
+    for bad in ("0", "721", "a day", ""):
+        page = _errors_for(admin_client, partial_close_hours=bad)
+        assert "Enter a whole number from 1 to 720." in page, bad
+        assert 'id="partial_close_hours-error"' in page, bad
+    assert settings.get("partial_close_hours") == 24
+
+    page = admin_client.post(
+        "/admin/settings",
+        data={**GOOD, "partial_close_hours": "6"},
+        headers=EN,
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert settings.get("partial_close_hours") == 6
+    assert (
+        "A survey left unfinished is now counted, with the questions answered, 6 hours after "
+        "its last answer (or when its link expires, if sooner)." in page
+    )
+    assert "Count an unfinished survey after (hours without an answer)" in page
+    assert "Until then the answers count nowhere" in page
+
+
+def test_the_unfinished_survey_setting_is_labelled_and_explained_in_chinese(admin_client):
+    page = admin_client.get("/admin/settings", headers={"Accept-Language": "zh"}).get_data(
+        as_text=True
+    )
+    assert "未答完的问卷计入前等待（无新作答的小时数）" in page
+    assert "此前这些回答不计入任何分数" in page
+    assert 'name="partial_close_hours"' in page and 'value="24"' in page

@@ -56,8 +56,9 @@ def weekdays_between(start: datetime, end: datetime) -> int:
     return count
 
 
-def scores_by(key: str) -> list[tuple[Interaction, int]]:
-    """Pair each completed answer to a question with the interaction it is about."""
+def scores_by(key: str, counted: bool = False) -> list[tuple[Interaction, int]]:
+    """Pair each completed (or, ``counted``, also closed partial) answer with its interaction."""
+    done = Response.counted_at if counted else Response.completed_at
     return list(
         db.session.execute(
             sa.select(Interaction, Answer.value_int)
@@ -65,7 +66,7 @@ def scores_by(key: str) -> list[tuple[Interaction, int]]:
             .join(Response, Response.invitation_id == Invitation.id)
             .join(Answer, Answer.response_id == Response.id)
             .join(Question, Question.id == Answer.question_id)
-            .where(Question.key == key, Response.completed_at.is_not(None))
+            .where(Question.key == key, done.is_not(None))
         )
     )
 
@@ -201,8 +202,8 @@ def test_satisfaction_follows_what_happened(loaded):
     assert statistics.mean(happy) >= 8.5 > 4 >= statistics.mean(unhappy)
 
 
-def test_dashboard_rollups_count_every_completed_rating(loaded):
-    overall = scores_by("overall")
+def test_dashboard_rollups_count_every_completed_rating_and_closed_partial_once(loaded):
+    overall = scores_by("overall", counted=True)
     rolled = db.session.scalar(
         sa.select(sa.func.sum(Rollup.n)).where(
             Rollup.kind == "rating_5", Rollup.dimension == "overall"
@@ -215,6 +216,15 @@ def test_dashboard_rollups_count_every_completed_rating(loaded):
         )
     )
     assert top == sum(1 for _i, score in overall if score >= 4)
+    # Surveys abandoned after the first questions, and closed since, count what they rated.
+    attitude = scores_by("attitude", counted=True)
+    assert len(attitude) > len(scores_by("attitude"))
+    rolled = db.session.scalar(
+        sa.select(sa.func.sum(Rollup.n)).where(
+            Rollup.kind == "rating_5", Rollup.dimension == "attitude"
+        )
+    )
+    assert rolled == len(attitude)
 
 
 def test_non_complaints_mostly_skip_complaint_handling(loaded):

@@ -30,6 +30,7 @@ from survey.dispatch import cases, contacts, history, lease, reminders, sending
 from survey.dispatch.intake import ComplaintInput
 from survey.extensions import db
 from survey.models import ComplaintCase, Customer, Interaction
+from survey.responses import partials
 from tests.fixtures.dispatch import interaction_body
 
 # Tables that grow with every interaction: reading one of them whole is what made
@@ -41,6 +42,7 @@ HISTORY_TABLES = (
     "opt_out",
     "customer_address",
     "complaint_case",
+    "response",
 )
 NOON = datetime(2026, 11, 2, 4, 0, tzinfo=UTC)
 
@@ -242,6 +244,14 @@ def test_the_sweeps_due_reminders_query_uses_an_index(customer):
     clock.freeze(NOON + timedelta(days=1))
     assert _full_scans(reminders.due_invitation_ids) == {}
     assert "reminder_due_at" in _index_conditions(reminders.due_invitation_ids)
+
+
+def test_the_sweeps_search_for_partials_to_close_uses_an_index(customer):
+    clock.freeze(NOON + timedelta(days=2))
+    assert _full_scans(partials.due_ids) == {}
+    # Only partial responses are read (a bounded set: each closes within the closing hours),
+    # never the history of completed ones.
+    assert "state" in _index_conditions(partials.due_ids)
 
 
 def _index_conditions(run: Callable[[], object]) -> str:

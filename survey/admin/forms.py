@@ -129,6 +129,9 @@ class SettingsForm(FlaskForm):
     frequency_window_days = StringField(_l("Ask a customer at most once every (days)"))
     min_n = StringField(_l("Minimum answers before a score is shown"))
     link_lifetime_hours = StringField(_l("Survey links work for (hours)"))
+    partial_close_hours = StringField(
+        _l("Count an unfinished survey after (hours without an answer)")
+    )
     holidays = TextAreaField(_l("Holidays"), render_kw={"rows": 6})
     makeup_workdays = TextAreaField(_l("Make-up working days"), render_kw={"rows": 3})
     publish_needs_approval = BooleanField(

@@ -23,7 +23,7 @@ from survey.demo.bulk import Progress, ProgressCallback
 from survey.demo.interactions import DAYS, create_interactions
 from survey.demo.org import DEMO_PASSWORD, STAFF
 from survey.extensions import db
-from survey.models import BusinessLine, Customer, Interaction, Survey, User
+from survey.models import Answer, BusinessLine, Customer, Interaction, Response, Survey, User
 
 __all__ = [
     "DEMO_PASSWORD",
@@ -199,17 +199,18 @@ def _load(
     planned_answers = store.plan_answers(_rng(seed, "answers"), sent, setup, organisation)
     store.insert_interactions(found, organisation, progress)
     store.insert_invitations(sent, setup, progress)
-    answered = store.insert_responses(planned_answers, setup, progress)
+    close_hours = int(settings.get("partial_close_hours"))
+    answered = store.insert_responses(planned_answers, setup, progress, as_of, close_hours)
 
     # The data is committed before the rollups, which the scoring service rebuilds (and commits)
     # from it: should the rebuild fail, `survey demo` has still loaded, and a rebuild can follow.
     db.session.commit()
-    rolled = sum(
-        1
-        for planned, given in planned_answers
-        if planned.state == "completed"
-        for row in given
-        if row["value_int"] is not None
+    # Completed responses and closed partials count (those are the ones given a count time).
+    rolled = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Answer)
+        .join(Response, Answer.response_id == Response.id)
+        .where(Response.counted_at.is_not(None), Answer.value_int.is_not(None))
     )
     with progress.phase("rollups", rolled) as step:
         _rebuild_rollups(step, rolled)

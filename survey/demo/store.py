@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from survey.demo import answers, invitations, org
 from survey.demo.bulk import Progress, insert_rows
@@ -148,12 +148,24 @@ def insert_responses(
     planned_answers: list[tuple[invitations.PlannedInvitation, list[dict]]],
     setup: org.SurveySetup,
     progress: Progress,
+    as_of: datetime,
+    close_hours: int,
 ) -> int:
-    """Insert the responses and their answers; return how many were completed."""
+    """Insert the responses and their answers; return how many were completed.
+
+    A response left unfinished is closed and counted as the sweep would have done
+    it: ``close_hours`` after its last answer, or at its link's expiry, if that
+    moment is before ``as_of``.
+    """
     rows = []
     for planned, given in planned_answers:
         response = planned.response
         assert response is not None
+        last = response.completed_at or given[-1]["answered_at"]
+        state, counted_at = "completed", response.completed_at
+        if counted_at is None:
+            due = min(last + timedelta(hours=close_hours), planned.expires_at)
+            state, counted_at = ("closed_partial", due) if due <= as_of else ("partial", None)
         rows.append(
             {
                 "invitation_id": planned.id,
@@ -162,7 +174,9 @@ def insert_responses(
                 "locale": planned.interaction.customer.locale,
                 "started_at": response.started_at,
                 "completed_at": response.completed_at,
-                "updated_at": response.completed_at or given[-1]["answered_at"],
+                "updated_at": last,
+                "state": state,
+                "counted_at": counted_at,
             }
         )
     total = len(rows) + sum(len(given) for _planned, given in planned_answers)

@@ -30,7 +30,7 @@ from survey.dispatch import (
 )
 from survey.extensions import db
 from survey.models import Delivery, Invitation
-from survey.responses import optouts
+from survey.responses import optouts, partials
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +49,23 @@ def due_invitation_ids() -> list[int]:
 
 
 def expire_overdue() -> int:
-    """Mark sent invitations whose link has lapsed as expired; return how many."""
+    """Mark sent invitations whose link has lapsed as expired; return how many.
+
+    A partial response to one of them is closed and counted at once (rule 5).
+    """
     now = clock.now()
-    result = db.session.execute(
-        sa.update(Invitation)
-        .where(Invitation.state == "sent", Invitation.expires_at <= now)
-        .values(state="expired", updated_at=now)
-        .execution_options(synchronize_session=False)
+    expired = list(
+        db.session.scalars(
+            sa.update(Invitation)
+            .where(Invitation.state == "sent", Invitation.expires_at <= now)
+            .values(state="expired", updated_at=now)
+            .returning(Invitation.id)
+            .execution_options(synchronize_session=False)
+        )
     )
     db.session.commit()
-    return result.rowcount
+    partials.close_for_invitations(expired, now)
+    return len(expired)
 
 
 def send_invitation(invitation_id: int) -> str:

@@ -1,4 +1,12 @@
-"""What came back from a customer, from any channel, possibly partial."""
+"""What came back from a customer, from any channel, possibly partial.
+
+A response is counted in the scores exactly once (DESIGN.md rule 5): when it is
+completed, or, left partial, when it is closed (idle too long, or its link
+expired) with the questions it answered. ``state`` says which; ``counted_at`` is
+when it was rolled up, and the day it counts on. A check constraint ties the two,
+and the move out of ``partial`` is a conditional UPDATE only one caller can win
+(survey/responses/answers.py and partials.py).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +20,11 @@ from survey.extensions import db
 from survey.models.invitation import Invitation
 from survey.models.survey import Choice, Question, SurveyVersion
 
+# partial: answers given, not counted yet; completed: finished and counted; closed_partial:
+# left unfinished, closed (idle hours or link expiry) and counted with what it answered.
+RESPONSE_STATES = ("partial", "completed", "closed_partial")
+COUNTED_STATES = ("completed", "closed_partial")
+
 
 class Response(db.Model):
     __tablename__ = "response"
@@ -24,11 +37,23 @@ class Response(db.Model):
     locale: Mapped[str] = mapped_column(sa.String(5))
     started_at: Mapped[datetime] = mapped_column(default=clock.now)
     completed_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The last answer's time, too: a partial idle past partial_close_hours is closed.
     updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
+    state: Mapped[str] = mapped_column(sa.String(16), default="partial", server_default="partial")
+    # When it was rolled up (its completion, or its closing); the rollup's day.
+    counted_at: Mapped[datetime | None] = mapped_column(index=True)
 
     invitation: Mapped[Invitation] = relationship()
     version: Mapped[SurveyVersion] = relationship()
     answers: Mapped[list[Answer]] = relationship(back_populates="response", order_by="Answer.id")
+
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("state").in_(RESPONSE_STATES), name="state"),
+        # Counted exactly when it left 'partial': never counted twice, never left out.
+        sa.CheckConstraint("(state = 'partial') = (counted_at IS NULL)", name="counted_once"),
+        # The sweep's search for partials idle past the closing hours.
+        sa.Index("ix_response_state_updated_at", "state", "updated_at"),
+    )
 
 
 class Answer(db.Model):

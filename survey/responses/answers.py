@@ -5,6 +5,14 @@ response is completed once, by whichever channel gives its last answer, and
 rolled up in that same transaction (rule 5). Until then it is partial: a
 customer who answered two questions by SMS and stopped keeps those answers,
 and finishing on the web replaces only the answers the web asked again.
+
+A partial response left idle is closed and counted with what it answered
+(survey/responses/partials.py). Completing and closing both move the response
+out of 'partial' with a conditional UPDATE, so whichever comes first counts it
+and the other does nothing. A closed partial takes no more answers: a late SMS
+reply, keypad press or web form is refused politely, with the "already
+answered, thank you" the customer would get after completing, and the scores
+do not move.
 """
 
 from __future__ import annotations
@@ -19,10 +27,16 @@ import sqlalchemy as sa
 from survey import clock
 from survey.extensions import db
 from survey.models import Answer, Choice, Invitation, Question, Response
+from survey.models.response import COUNTED_STATES
 from survey.scoring import rollup
 
 CLOSED_STATES = ("expired", "cancelled")
 PageState = Literal["open", "closed", "completed"]
+
+
+class ResponseClosed(Exception):
+    """An answer came for a response already counted (completed, or closed while partial)."""
+
 
 _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq,
@@ -42,7 +56,17 @@ def state_of(invitation: Invitation) -> PageState:
         return "completed"
     if invitation.state in CLOSED_STATES or clock.now() >= invitation.expires_at:
         return "closed"
+    if _counted(invitation):
+        # A partial closed after the idle hours: its answers were counted; thank, don't ask.
+        return "completed"
     return "open"
+
+
+def _counted(invitation: Invitation) -> bool:
+    state = db.session.scalar(
+        sa.select(Response.state).where(Response.invitation_id == invitation.id)
+    )
+    return state in COUNTED_STATES
 
 
 def condition_holds(condition: Mapping[str, Any] | None, values: Mapping[str, Any]) -> bool:
@@ -129,9 +153,22 @@ def record(
 
     ``value`` is an int for scales and yes/no, a ``Choice``, or the text. The
     caller commits, together with what it records about the channel's step.
+
+    :raises ResponseClosed: the response was counted meanwhile (closed, or completed
+        elsewhere); nothing is stored, so the counted figures stay as they are.
     """
     now = now or clock.now()
     response = _start(invitation, channel, locale, now)
+    # Stamping the activity only while partial also holds the row (PostgreSQL), so a
+    # closing that comes meanwhile waits, and counts this answer too.
+    touched = db.session.execute(
+        sa.update(Response)
+        .where(Response.id == response.id, Response.state == "partial")
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if touched.rowcount != 1:
+        raise ResponseClosed(response.id)
     db.session.execute(
         sa.delete(Answer).where(
             Answer.response_id == response.id, Answer.question_id == question.id
@@ -199,9 +236,18 @@ def complete(
                     db.session.add(_answer(response, question, value, now))
         response.survey_channel = channel
         response.locale = locale
-        response.completed_at = now
         db.session.flush()
-        db.session.expire(response, ["answers"])
+        # Counted once: a closing that got here first (the sweep) leaves nothing to complete.
+        counted = db.session.execute(
+            sa.update(Response)
+            .where(Response.id == response.id, Response.state == "partial")
+            .values(state="completed", completed_at=now, counted_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if counted.rowcount != 1:
+            db.session.rollback()
+            return False
+        db.session.expire(response)
         rollup.apply_response(response)
         db.session.commit()
     except sa.exc.IntegrityError:

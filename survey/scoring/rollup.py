@@ -1,4 +1,7 @@
-"""Keep the Rollup table: one completed response at a time, or all of it rebuilt from answers.
+"""Keep the Rollup table: one counted response at a time, or all of it rebuilt from answers.
+
+A response counts once (DESIGN.md rule 5): completed, or closed while partial, with
+the questions it answered; it counts on the bank's day of ``counted_at``.
 
 A rollup row holds the counts and sums of one kind of scale answer on one day
 (in the bank's zone) in one segment. ``apply_response`` adds a response in the
@@ -36,15 +39,16 @@ def local_day(at: datetime, zone: str | None = None) -> date:
 
 
 def apply_response(response: Response) -> int:
-    """Add a completed response's scale answers to the rollup; return how many were added.
+    """Add a counted response's scale answers to the rollup; return how many were added.
 
-    Call it once per response, in the transaction that completes it.
+    Call it once per response, in the transaction that completes or closes it (the one
+    that set its ``counted_at``).
     """
-    if response.completed_at is None:
-        raise ValueError("only a completed response is rolled up")
+    if response.counted_at is None:
+        raise ValueError("only a counted (completed or closed) response is rolled up")
     interaction = response.invitation.interaction
     segment = {
-        "day": local_day(response.completed_at),
+        "day": local_day(response.counted_at),
         "business_line_id": interaction.business_line_id or 0,
         "team_id": interaction.team_id or 0,
         "agent_id": interaction.agent_id or 0,
@@ -90,13 +94,13 @@ def _upsert(rows: list[dict[str, Any]]) -> None:
     db.session.execute(statement)
 
 
-# Days one INSERT … SELECT covers. SQLite walks the completion-time index, so small batches cost
+# Days one INSERT … SELECT covers. SQLite walks the counted-time index, so small batches cost
 # nothing; PostgreSQL prefers hashing whole tables, so it gets fewer, larger batches.
 DAYS_PER_BATCH = {"sqlite": 31, "postgresql": 183}
 
 
 def rebuild(progress: Progress | None = None, days_per_batch: int | None = None) -> int:
-    """Empty the rollup and recompute it from every completed response; commit; return the answers counted.
+    """Empty the rollup and recompute it from every counted response; commit; return the answers counted.
 
     :param progress: called as ``progress(done, total)`` (answers) after each batch of days.
     :param days_per_batch: how many of the bank's days one INSERT … SELECT covers.
@@ -109,8 +113,8 @@ def rebuild(progress: Progress | None = None, days_per_batch: int | None = None)
         session.execute(sa.text("LOCK TABLE rollup IN SHARE ROW EXCLUSIVE MODE"))
     session.execute(sa.delete(Rollup))
     first, last = session.execute(
-        sa.select(sa.func.min(Response.completed_at), sa.func.max(Response.completed_at)).where(
-            Response.completed_at.is_not(None)
+        sa.select(sa.func.min(Response.counted_at), sa.func.max(Response.counted_at)).where(
+            Response.counted_at.is_not(None)
         )
     ).one()
     if first is None:
@@ -156,7 +160,7 @@ def _rolled_answers(select: sa.Select[Any]) -> sa.Select[Any]:
         .join(Invitation, Response.invitation_id == Invitation.id)
         .join(Interaction, Invitation.interaction_id == Interaction.id)
         .where(
-            Response.completed_at.is_not(None),
+            Response.counted_at.is_not(None),
             Question.kind.in_(ROLLED_KINDS),
             Answer.value_int.is_not(None),
         )
@@ -181,12 +185,12 @@ def _insert_days(days: list[date], zone: ZoneInfo, native_zones: bool = False) -
     day: sa.ColumnElement[Any]
     if native_zones:
         # PostgreSQL knows the zone database: timestamptz AT TIME ZONE gives the local time.
-        day = sa.cast(sa.func.timezone(zone.key, Response.completed_at), sa.Date)
+        day = sa.cast(sa.func.timezone(zone.key, Response.counted_at), sa.Date)
     else:
         # SQLite knows no zones: a CASE over the days' UTC bounds, exact across DST changes.
         day = sa.case(
             *(
-                (Response.completed_at < bound, sa.literal(d, sa.Date()))
+                (Response.counted_at < bound, sa.literal(d, sa.Date()))
                 for d, bound in zip(days, bounds, strict=True)
             ),
         )
@@ -206,7 +210,7 @@ def _insert_days(days: list[date], zone: ZoneInfo, native_zones: bool = False) -
             _kind_case(TOP_FROM, lambda value, limit: value >= limit).label("top"),
             _kind_case(BOTTOM_TO, lambda value, limit: value <= limit).label("bottom"),
         )
-    ).where(Response.completed_at >= starts[0], Response.completed_at < end)
+    ).where(Response.counted_at >= starts[0], Response.counted_at < end)
     # Grouped in an outer query: PostgreSQL cannot tell that a CASE with bound
     # parameters in GROUP BY is the one in the select list.
     inner = rows.subquery("rolled")

@@ -18,6 +18,7 @@ RANGES = {
     "frequency_window_days": (1, 365),
     "min_n": (1, 1000),
     "link_lifetime_hours": (1, 720),
+    "partial_close_hours": (1, 720),
     "sms_validity_hours": (1, 10),  # Twilio holds an SMS 10 hours at the most
 }
 
@@ -264,6 +265,16 @@ def effects(changed: dict[str, Any], values: dict[str, Any]) -> list[str]:
     if "link_lifetime_hours" in changed:
         said.append(
             str(_l("New survey links now work for %(n)d hours.", n=values["link_lifetime_hours"]))
+        )
+    if "partial_close_hours" in changed:
+        said.append(
+            str(
+                _l(
+                    "A survey left unfinished is now counted, with the questions answered, "
+                    "%(n)d hours after its last answer (or when its link expires, if sooner).",
+                    n=values["partial_close_hours"],
+                )
+            )
         )
     return said
 
