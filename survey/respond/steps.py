@@ -64,7 +64,11 @@ def stored_values(invitation: Invitation) -> dict[str, Any]:
 
 
 def _resume_point(asked: list[Question], values: Mapping[str, Any]) -> Question:
-    return next((q for q in asked if q.key not in values), asked[-1])
+    """The question after the furthest one answered (an optional one skipped stays skipped)."""
+    furthest = max((i for i, q in enumerate(asked) if q.key in values), default=-1)
+    after = next((q for q in asked[furthest + 1 :] if q.key not in values), None)
+    missed = next((q for q in asked if q.required and q.key not in values), None)
+    return after or missed or asked[-1]
 
 
 def form_value(question: Question, value: Any) -> str:
