@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -10,12 +12,24 @@ import sqlalchemy as sa
 from survey.extensions import db
 from survey.models import Answer, Invitation, Response
 from tests.test_webhooks_sms import said
-from tests.test_webhooks_voice import call  # noqa: F401  (the fixture)
 
 
 @pytest.fixture
 def app_config(webhook_config):
     return webhook_config
+
+
+def _press_keys(twilio_post, invitation: Invitation, *presses: str) -> None:
+    """Pick up the survey call and key one answer at each question, as Twilio posts them."""
+    sid = invitation.deliveries[-1].provider_id
+    answer = twilio_post(
+        f"/webhooks/twilio/voice/{invitation.id}", CallSid=sid, CallStatus="in-progress"
+    )
+    for digits in presses:
+        gather = ET.fromstring(answer.get_data()).find("Gather")
+        assert gather is not None, answer.get_data(as_text=True)
+        url = urlsplit(gather.get("action"))
+        answer = twilio_post(f"{url.path}?{url.query}", CallSid=sid, Digits=digits)
 
 
 def _stored(invitation: Invitation) -> dict[str, object]:
@@ -86,11 +100,9 @@ def test_an_sms_answer_can_be_changed_on_the_web_before_finishing(sent_invitatio
     assert response.completed_at is None
 
 
-def test_keypad_answers_from_a_call_are_resumed_on_the_web(sent_invitation, call, client):
+def test_keypad_answers_from_a_call_are_resumed_on_the_web(sent_invitation, twilio_post, client):
     invitation = sent_invitation(channels=("voice",), locale="en")
-    c = call(invitation)
-    c.press("5")
-    c.press("2")
+    _press_keys(twilio_post, invitation, "5", "2")  # then they hang up
     assert _stored(invitation) == {"attitude": 5, "wait_time": 2}
     key, page = _open(client, invitation)
     assert key == "products" and "3 / 7" in page
