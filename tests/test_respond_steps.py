@@ -306,3 +306,15 @@ def _status(opener, url: str, body: bytes) -> int:
             return reply.status
     except urllib.error.HTTPError as error:
         return error.code
+
+
+@pytest.mark.app_config(WTF_CSRF_ENABLED=True)
+def test_a_step_without_the_links_form_key_is_refused_and_stores_nothing(app, db, invite):
+    invitation = invite(locale="en")
+    browser = app.test_client(use_cookies=False)
+    forged = step(browser, invitation, "attitude", "1")
+    assert forged.status_code == 400 and _count(db, Answer) == 0
+    one_tap = browser.get(f"/s/{invitation.token}?score=4").get_data(as_text=True)
+    key = re.search(r'name="form_key" value="([^"]+)"', one_tap).group(1)
+    saved = step(browser, invitation, "attitude", "4", one_click="1", form_key=key)
+    assert saved.status_code == 303 and _stored(db, invitation) == {"attitude": 4}

@@ -1,6 +1,7 @@
 """Answering a survey on the web: what a token opens, checking the answers, storing them once.
 
-Rule 2: only ``submit`` (a POST) stores answers. Rule 4: a token opens one
+Rule 2: only POSTs store answers: ``submit`` (every answer in one post) here, and
+each step of the one-question-a-screen page in ``steps``. Rule 4: a token opens one
 survey, until it expires or is answered, and nothing else.
 """
 
