@@ -7,10 +7,12 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
+from survey import clock
 from survey.models import Answer, Invitation, Response, Rollup
 from tests.test_respond import CONDITIONAL
 
@@ -318,3 +320,11 @@ def test_a_step_without_the_links_form_key_is_refused_and_stores_nothing(app, db
     key = re.search(r'name="form_key" value="([^"]+)"', one_tap).group(1)
     saved = step(browser, invitation, "attitude", "4", one_click="1", form_key=key)
     assert saved.status_code == 303 and _stored(db, invitation) == {"attitude": 4}
+
+
+def test_a_step_posted_without_opening_the_page_first_notes_when_it_was_opened(client, db, invite):
+    clock.freeze(datetime(2026, 11, 29, 2, 0, tzinfo=UTC))
+    invitation = invite(locale="en")
+    step(client, invitation, "attitude", "3")
+    db.session.expire_all()
+    assert db.session.get(Invitation, invitation.id).opened_at == clock.now()

@@ -163,7 +163,11 @@ def hold_open(invitation: Invitation, now: datetime | None = None) -> bool:
             Invitation.completed_at.is_(None),
             Invitation.expires_at > now,
         )
-        .values(opened_at=sa.func.coalesce(Invitation.opened_at, now))
+        .values(
+            opened_at=sa.func.coalesce(
+                Invitation.opened_at, sa.literal(now, type_=Invitation.__table__.c.opened_at.type)
+            )
+        )
         .execution_options(synchronize_session=False)
     )
     return held.rowcount == 1
