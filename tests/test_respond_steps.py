@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from survey import clock
+from survey.designer.service import create_from_starter, publish
 from survey.models import Answer, Invitation, Response, Rollup
 from tests.test_respond import CONDITIONAL
 
@@ -64,8 +65,6 @@ def _asks(client, url: str) -> tuple[str, str]:
 
 @pytest.fixture
 def conditional_version(db):
-    from survey.designer.service import create_from_starter, publish
-
     survey = create_from_starter(CONDITIONAL)
     db.session.flush()
     version = publish(survey.versions[0])
@@ -328,3 +327,32 @@ def test_a_step_posted_without_opening_the_page_first_notes_when_it_was_opened(c
     step(client, invitation, "attitude", "3")
     db.session.expire_all()
     assert db.session.get(Invitation, invitation.id).opened_at == clock.now()
+
+
+def test_a_survey_that_asks_nothing_on_the_web_still_opens_and_sends(client, db, invite):
+    survey = create_from_starter(
+        {
+            "name": "SMS only",
+            "title_zh": "短信回访",
+            "title_en": "By text",
+            "questions": [
+                {
+                    "key": "speed",
+                    "kind": "rating_5",
+                    "dimension": "wait_time",
+                    "ask_web": False,
+                    "text_zh": "速度满意吗？",
+                    "text_en": "Happy with the speed?",
+                }
+            ],
+        }
+    )
+    db.session.flush()
+    version = publish(survey.versions[0])
+    db.session.commit()
+    invitation = invite(locale="en", version=version)
+    page = client.get(f"/s/{invitation.token}?score=3")
+    assert page.status_code == 200 and "By text" in page.get_data(as_text=True)
+    assert client.post(f"/s/{invitation.token}", data={"step": "speed"}).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Invitation, invitation.id).state == "completed"

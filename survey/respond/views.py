@@ -199,7 +199,8 @@ def survey(token: str):
         if request.method == "POST":
             if not formkey.accepts(token, formkey.ANSWER, request.form):
                 return _refused()
-            if "step" in request.form:
+            asks_on_the_web = bool(service.web_questions(invitation.version))
+            if "step" in request.form and asks_on_the_web:
                 return _post_step(invitation, locale)
             # Every answer in one post (the whole form, as other tools send it): complete.
             outcome = busy.retry_when_busy(lambda: service.submit(invitation, request.form, locale))
@@ -215,6 +216,8 @@ def survey(token: str):
         state = service.open_page(invitation)
         if state != "open":
             return _state_page(invitation, state, locale)
+        if not service.web_questions(invitation.version):  # nothing asked here: just Send
+            return _survey_page(invitation, locale, {}, {})
         chosen = steps.one_click(invitation, request.args.get("score"))
         if chosen is not None:  # shown, not stored: one tap (a POST) saves it
             key, value = chosen
