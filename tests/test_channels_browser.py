@@ -233,9 +233,20 @@ def test_a_customer_answers_by_an_emails_rating_button_and_sends_the_rest_on_the
         "opening the link records nothing"
     )
 
-    for key, value in (("wait_time", 3), ("products", 5), ("overall", 4)):
-        survey.locator(f"#q_{key} label.opt", has_text=str(value)).click()
+    survey.locator("button.send").click()  # one tap saves the rating, then the rest follows
+    expect(survey.locator("input[name=step]")).to_have_value("wait_time")
+    assert _answers(invitation) == ("web", {"attitude": 4})
+    assert not _completed(invitation)
+    for key, value in (("wait_time", 3), ("products", 5), ("complaint_handling", None)):
+        if value is not None:
+            survey.locator(f"#q_{key} label.opt", has_text=str(value)).click()
+        survey.locator("button.send").click()
+        expect(survey.locator("input[name=step]")).not_to_have_value(key)
+    survey.locator("#q_overall label.opt", has_text="4").click()
+    survey.locator("button.send").click()
     survey.locator("#q_nps label.opt").filter(has=survey.locator("input[value='8']")).click()
+    survey.locator("button.send").click()
+    expect(survey.locator("input[name=step]")).to_have_value("comment")
     survey.locator("button.send").click()
     expect(survey.locator("main")).to_contain_text(THANKS[lang])
     assert _completed(invitation)

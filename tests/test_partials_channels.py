@@ -110,3 +110,26 @@ def test_keypad_answers_of_a_hung_up_call_count_once_the_partial_closes(
         ("voice", "rating_5", "attitude"): (1, 1),
         ("voice", "rating_5", "wait_time"): (1, 3),
     }
+
+
+def test_an_sms_reply_meeting_a_closing_in_the_same_instant_is_thanked_not_a_server_error(
+    sent_invitation, reply
+):
+    from survey.responses import partials, sms
+
+    invitation = sent_invitation()
+    sent = clock.now()
+    said(reply("5"))
+    response = db.session.scalar(sa.select(Response).where(Response.invitation_id == invitation.id))
+    # The reply was read as awaited (its check ran first); the sweep closes the partial
+    # before the answer is written.
+    clock.freeze(sent + timedelta(hours=25))
+    assert partials.close(response.id)
+    db.session.commit()
+    counted = _figures()
+    waiting = db.session.get(type(invitation), invitation.id)
+
+    text = sms._answer(waiting, "4", "zh")
+
+    assert text == scripts.sms_reply("done", "zh")
+    assert _figures() == counted

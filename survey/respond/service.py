@@ -1,6 +1,7 @@
 """Answering a survey on the web: what a token opens, checking the answers, storing them once.
 
-Rule 2: only ``submit`` (a POST) stores answers. Rule 4: a token opens one
+Rule 2: only POSTs store answers: ``submit`` (every answer in one post) here, and
+each step of the one-question-a-screen page in ``steps``. Rule 4: a token opens one
 survey, until it expires or is answered, and nothing else.
 """
 
@@ -100,7 +101,7 @@ def visible_keys(questions: list[Question], form: Mapping[str, str]) -> set[str]
     for question in questions:
         if answers.condition_holds(question.condition, values):
             shown.add(question.key)
-            value, _error = _parse(question, form.get(_field(question), ""))
+            value, _error = parse_answer(question, form.get(_field(question), ""))
             if value is not None:
                 values[question.key] = answers.comparable(question, value)
     return shown
@@ -110,7 +111,7 @@ def _field(question: Question) -> str:
     return f"q_{question.key}"
 
 
-def _parse(question: Question, raw: str) -> tuple[Any, str | None]:
+def parse_answer(question: Question, raw: str) -> tuple[Any, str | None]:
     """Return (value, error) for one posted field; value None when unanswered or wrong."""
     raw = (raw or "").strip()
     if question.kind == "text":
@@ -149,7 +150,7 @@ def check(
     for question in questions:
         if not answers.condition_holds(question.condition, comparable):
             continue
-        value, error = _parse(question, form.get(_field(question), ""))
+        value, error = parse_answer(question, form.get(_field(question), ""))
         if error:
             errors[question.key] = error
         elif value is None:

@@ -7,7 +7,7 @@ a value bound to the link (``formkey``) instead of a session's CSRF token.
 
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,7 +17,7 @@ from survey.dispatch import contacts
 from survey.extensions import csrf, db, limiter
 from survey.i18n import LANGUAGES, current_language
 from survey.models import Invitation
-from survey.respond import bp, formkey, service
+from survey.respond import bp, formkey, service, steps
 from survey.responses import optouts
 from survey.security import public_page
 
@@ -121,9 +121,8 @@ def _state_page(invitation: Invitation, state: str, locale: str, status_if_done:
     )
 
 
-def _survey_page(
-    invitation: Invitation, locale: str, values, errors, preselected=False, status=200
-):
+def _survey_page(invitation: Invitation, locale: str, values, errors, status=200):
+    """The whole survey on one page: what a one-post submission that was refused shows again."""
     questions = service.web_questions(invitation.version)
     shown = service.visible_keys(questions, {f"q_{k}": v for k, v in values.items()})
     page = render_template(
@@ -134,10 +133,55 @@ def _survey_page(
         shown=shown,
         values=values,
         errors=errors,
-        preselected=preselected,
         locale=locale,
     )
     return page, status
+
+
+def _step_page(invitation: Invitation, locale: str, step: steps.Step, status=200, **shown):
+    page = render_template(
+        "respond/step.html",
+        invitation=invitation,
+        version=invitation.version,
+        step=step,
+        locale=locale,
+        errors=shown.pop("errors", {}),
+        one_click=shown.pop("one_click", False),
+        saved=shown.pop("saved", False),
+    )
+    return page, status
+
+
+def _thanks(invitation: Invitation, locale: str):
+    return render_template(
+        "respond/message.html",
+        title=_("Thank you"),
+        text=invitation.version.thanks(locale) or _("Thank you for your feedback."),
+        thanks="",
+    )
+
+
+def _post_step(invitation: Invitation, locale: str):
+    key = request.form.get("step", "")
+    go = "back" if request.form.get("go") == "back" else "next"
+    outcome = busy.retry_when_busy(lambda: steps.save(invitation, key, request.form, go, locale))
+    if outcome.state == "saved":
+        after_one_click = request.form.get("one_click") == "1"
+        target = url_for(
+            "respond.survey",
+            token=invitation.token,
+            q=outcome.next_key,
+            lang=locale,
+            **({"saved": "1"} if after_one_click else {}),
+        )
+        return redirect(target, 303)
+    if outcome.state == "finished":
+        return _thanks(invitation, locale)
+    if outcome.state == "invalid":
+        posted = request.form.get(f"q_{key}", "")
+        step = steps.step_at(invitation, key, locale, posted=posted)
+        return _step_page(invitation, locale, step, status=400, errors=outcome.errors)
+    return _state_page(invitation, service.link_state(invitation), locale, status_if_done=409)
 
 
 @bp.route("/s/<token>", methods=["GET", "POST"])
@@ -146,7 +190,7 @@ def _survey_page(
 @limiter.limit(PER_TOKEN, key_func=_token_of_request)
 @csrf.exempt  # the form carries a value bound to the token instead (formkey)
 def survey(token: str):
-    """Show the survey a token opens; store the answers when the customer sends them."""
+    """Show the survey a step at a time, where the customer left off; save each step's answer."""
     invitation = service.find(token)
     if invitation is None:
         return _not_found()
@@ -155,14 +199,13 @@ def survey(token: str):
         if request.method == "POST":
             if not formkey.accepts(token, formkey.ANSWER, request.form):
                 return _refused()
+            asks_on_the_web = bool(service.web_questions(invitation.version))
+            if "step" in request.form and asks_on_the_web:
+                return _post_step(invitation, locale)
+            # Every answer in one post (the whole form, as other tools send it): complete.
             outcome = busy.retry_when_busy(lambda: service.submit(invitation, request.form, locale))
             if outcome.state == "saved":
-                return render_template(
-                    "respond/message.html",
-                    title=_("Thank you"),
-                    text=invitation.version.thanks(locale) or _("Thank you for your feedback."),
-                    thanks="",
-                )
+                return _thanks(invitation, locale)
             if outcome.state == "invalid":
                 posted = {
                     q.key: request.form.get(f"q_{q.key}", "") for q in invitation.version.questions
@@ -173,10 +216,15 @@ def survey(token: str):
         state = service.open_page(invitation)
         if state != "open":
             return _state_page(invitation, state, locale)
-        chosen = service.preselection(
-            service.web_questions(invitation.version), request.args.get("score")
-        )
-        return _survey_page(invitation, locale, chosen, {}, preselected=bool(chosen))
+        if not service.web_questions(invitation.version):  # nothing asked here: just Send
+            return _survey_page(invitation, locale, {}, {})
+        chosen = steps.one_click(invitation, request.args.get("score"))
+        if chosen is not None:  # shown, not stored: one tap (a POST) saves it
+            key, value = chosen
+            step = steps.step_at(invitation, key, locale, posted=value)
+            return _step_page(invitation, locale, step, one_click=True)
+        step = steps.step_at(invitation, request.args.get("q"), locale)
+        return _step_page(invitation, locale, step, saved=request.args.get("saved") == "1")
 
 
 @bp.route("/u/<token>", methods=["GET", "POST"])

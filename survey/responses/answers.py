@@ -184,6 +184,48 @@ def record(
     return response
 
 
+def hold_open(invitation: Invitation, now: datetime | None = None) -> bool:
+    """Lock the invitation for an answer while it is still open; False when it is not.
+
+    A guarded update, like ``complete``'s claim: on PostgreSQL it holds the row until the
+    caller commits, so an answer recorded now and a completion racing it are one after
+    the other, and an answer never lands in a response completed in the meantime.
+    """
+    now = now or clock.now()
+    held = db.session.execute(
+        sa.update(Invitation)
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.state.not_in(("completed", *CLOSED_STATES)),
+            Invitation.completed_at.is_(None),
+            Invitation.expires_at > now,
+        )
+        .values(
+            opened_at=sa.func.coalesce(
+                Invitation.opened_at, sa.literal(now, type_=Invitation.__table__.c.opened_at.type)
+            )
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return held.rowcount == 1
+
+
+def forget(invitation: Invitation, question: Question) -> None:
+    """Remove the answer to one question from the partial response (left blank when asked again).
+
+    The caller commits.
+    """
+    response = response_of(invitation)
+    if response is None:
+        return
+    db.session.execute(
+        sa.delete(Answer).where(
+            Answer.response_id == response.id, Answer.question_id == question.id
+        )
+    )
+    db.session.expire(response, ["answers"])
+
+
 def complete(
     invitation: Invitation,
     channel: str,

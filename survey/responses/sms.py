@@ -120,7 +120,15 @@ def _answer(invitation: Invitation, body: str, lang: str) -> str:
     response = answers.response_of(invitation)
     if reply.state == "answer":
         value = _value(question, reply.value)
-        response = answers.record(invitation, question, value, SMS, lang, now)
+        try:
+            response = answers.record(invitation, question, value, SMS, lang, now)
+        except answers.ResponseClosed:
+            # Closed as a partial a moment ago (idle hours): counted as it was; say so.
+            invitation_id = invitation.id
+            db.session.rollback()
+            invitation = db.session.get_one(Invitation, invitation_id)
+            invitation.sms_question_key = None
+            return _nothing_waiting(invitation, lang)
     following = answers.next_question(questions, question, answers.given_values(response))
     if following is not None:
         invitation.sms_question_key = following.key

@@ -134,7 +134,13 @@ def gather(
     response = answers.response_of(invitation)
     if keys.state == "answer":
         value = _value(question, keys.value)
-        response = answers.record(invitation, question, value, VOICE, lang, clock.now())
+        try:
+            response = answers.record(invitation, question, value, VOICE, lang, clock.now())
+        except answers.ResponseClosed:
+            # Closed as a partial a moment ago: counted as it was; thank and hang up.
+            db.session.rollback()
+            step = Step(lang, [scripts.voice_reply("done", lang)], hangup=True)
+            return _remember(invitation, call_id, place, pressed, step)
         if delivery is not None:
             status.record_answered(delivery)
     following = _next(questions, question, answers.given_values(response))

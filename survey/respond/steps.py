@@ -1,0 +1,218 @@
+"""The web survey one question at a time: each step a POST that saves as the customer goes.
+
+A customer who leaves comes back where they left off, on the web or after answering
+the first questions by SMS or keypad: every answer is in the invitation's one
+response (``responses.answers``). Each step is saved with ``answers.record`` as a
+partial answer; the step that has no question after it completes the response with
+``answers.complete``, once. Which questions apply (conditions on earlier answers) is
+decided here, from the stored answers, whatever the page sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from survey.extensions import db
+from survey.models import Invitation, Question
+from survey.respond.service import WEB, parse_answer, preselection, web_questions
+from survey.responses import answers
+from survey.responses.answers import state_of
+
+
+@dataclass
+class Step:
+    """One screen of the survey: its question, where it stands, and what was answered."""
+
+    question: Question
+    number: int  # among the questions that apply, from 1
+    total: int
+    value: str  # the stored (or posted) answer as the form shows it; "" when none
+    previous: Question | None
+    last: bool
+    answered: list[tuple[Question, str]] = field(default_factory=list)
+
+
+@dataclass
+class StepOutcome:
+    """What became of a step: saved (go to ``next_key``), refused, finished, or too late."""
+
+    state: Literal["saved", "invalid", "finished", "completed", "closed"]
+    next_key: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def applicable(questions: list[Question], values: Mapping[str, Any]) -> list[Question]:
+    """Return the questions asked, given the answers: an unasked one's old answer counts for nothing."""
+    seen: dict[str, Any] = {}
+    asked: list[Question] = []
+    for question in questions:
+        if answers.condition_holds(question.condition, seen):
+            asked.append(question)
+            if question.key in values:
+                seen[question.key] = values[question.key]
+    return asked
+
+
+def stored_values(invitation: Invitation) -> dict[str, Any]:
+    """Return the answers stored so far, from any channel, by question key."""
+    return answers.given_values(answers.response_of(invitation))
+
+
+def _resume_point(asked: list[Question], values: Mapping[str, Any]) -> Question:
+    """The question after the furthest one answered (an optional one skipped stays skipped)."""
+    furthest = max((i for i, q in enumerate(asked) if q.key in values), default=-1)
+    after = next((q for q in asked[furthest + 1 :] if q.key not in values), None)
+    missed = next((q for q in asked if q.required and q.key not in values), None)
+    return after or missed or asked[-1]
+
+
+def form_value(question: Question, value: Any) -> str:
+    """Return a stored answer as the form posts it (yes/no as "yes"/"no")."""
+    if value is None:
+        return ""
+    if question.kind == "yes_no":
+        return "yes" if value == 1 else "no"
+    return str(value)
+
+
+def shown_answer(question: Question, value: Any, locale: str) -> str:
+    """Return a stored answer as the customer reads it in the list of their answers."""
+    if question.kind == "yes_no":
+        return _("Yes") if value == 1 else _("No")
+    if question.kind == "single_choice":
+        choice = next((c for c in question.choices if c.value == value), None)
+        return choice.label(locale) if choice else str(value)
+    if question.kind == "text":
+        text = str(value)
+        return text if len(text) <= 80 else text[:79] + "…"
+    return str(value)
+
+
+def step_at(
+    invitation: Invitation, key: str | None, locale: str, posted: str | None = None
+) -> Step:
+    """Return the step of question ``key`` if it applies now, else where the customer left off."""
+    questions = web_questions(invitation.version)
+    values = stored_values(invitation)
+    asked = applicable(questions, values)
+    question = next((q for q in asked if q.key == key), None) or _resume_point(asked, values)
+    index = asked.index(question)
+    return Step(
+        question=question,
+        number=index + 1,
+        total=len(asked),
+        value=posted if posted is not None else form_value(question, values.get(question.key)),
+        previous=asked[index - 1] if index > 0 else None,
+        last=index == len(asked) - 1,
+        answered=[
+            (q, shown_answer(q, values[q.key], locale))
+            for q in asked
+            if q.key in values and q.key != question.key
+        ],
+    )
+
+
+def one_click(invitation: Invitation, score: str | None) -> tuple[str, str] | None:
+    """Return (question key, value) an e-mail's rating button chose, when it can be saved.
+
+    Shown, never stored (rule 2): the customer saves it with one tap, a POST.
+    """
+    questions = web_questions(invitation.version)
+    chosen = preselection(questions, score)
+    if not chosen:
+        return None
+    key, value = next(iter(chosen.items()))
+    if key not in {q.key for q in applicable(questions, stored_values(invitation))}:
+        return None
+    return key, value
+
+
+def save(invitation: Invitation, key: str, form: Mapping[str, str], go: str, locale: str):
+    """Save one step's answer and say where to go; the last step completes the response."""
+    try:
+        return _save(invitation, key, form, go, locale)
+    except IntegrityError:
+        # Two tabs began the response at the same moment: the other's row is there now.
+        db.session.rollback()
+        return _save(invitation, key, form, go, locale)
+
+
+def _save(
+    invitation: Invitation, key: str, form: Mapping[str, str], go: str, locale: str
+) -> StepOutcome:
+    state = state_of(invitation)
+    if state != "open":
+        return StepOutcome(state)
+    questions = web_questions(invitation.version)
+    values = stored_values(invitation)
+    asked = applicable(questions, values)
+    question = next((q for q in asked if q.key == key), None)
+    if question is None:
+        # Not a question of this survey, or one whose condition does not hold: nothing
+        # is stored, whatever a page without its script (or a forged one) sent.
+        return StepOutcome("saved", next_key=_resume_point(asked, values).key)
+    value, error = parse_answer(question, form.get(f"q_{question.key}", ""))
+
+    if go == "back":
+        if value is not None and not _keep(invitation, question, value, locale):
+            return StepOutcome(state_of(invitation))
+        values = _with(values, question, value)
+        asked = applicable(questions, values)
+        index = asked.index(question)
+        return StepOutcome("saved", next_key=asked[max(index - 1, 0)].key)
+
+    if error or (value is None and question.required):
+        return StepOutcome("invalid", errors={key: error or _("Please answer this question.")})
+    values = _with(values, question, value, blank_removes=True)
+    asked = applicable(questions, values)
+    index = asked.index(question)
+    if index + 1 < len(asked):
+        if not _keep(invitation, question, value, locale):
+            return StepOutcome(state_of(invitation))
+        return StepOutcome("saved", next_key=asked[index + 1].key)
+
+    missing = next((q for q in asked if q.required and q.key not in values), None)
+    if missing is not None:  # came to the last step past a required question
+        if not _keep(invitation, question, value, locale):
+            return StepOutcome(state_of(invitation))
+        return StepOutcome("saved", next_key=missing.key)
+    # The last step: its answer, and no answer to a question that no longer applies.
+    last: dict[Question, Any] = {q: None for q in questions if q not in asked}
+    last[question] = value
+    if not answers.complete(invitation, WEB, locale, last):
+        return StepOutcome(state_of(invitation))
+    return StepOutcome("finished")
+
+
+def _with(
+    values: Mapping[str, Any], question: Question, value: Any, blank_removes: bool = False
+) -> dict[str, Any]:
+    changed = dict(values)
+    if value is not None:
+        changed[question.key] = answers.comparable(question, value)
+    elif blank_removes:
+        changed.pop(question.key, None)
+    return changed
+
+
+def _keep(invitation: Invitation, question: Question, value: Any, locale: str) -> bool:
+    """Record (or, left blank, forget) one answer while the survey is open; commit."""
+    if not answers.hold_open(invitation):
+        db.session.rollback()
+        return False
+    try:
+        if value is None:
+            answers.forget(invitation, question)
+        else:
+            answers.record(invitation, question, value, WEB, locale)
+    except answers.ResponseClosed:
+        # Closed as a partial (idle hours) a moment ago: it is counted; nothing changes.
+        db.session.rollback()
+        return False
+    db.session.commit()
+    return True
