@@ -22,6 +22,9 @@ from tests.fixtures.access import PASSWORD
 # in the trail). The language is a display preference that the switch in every page header
 # changes too, so it is left out of the trail. The designer has tests/test_designer_audit.py.
 NOT_CHANGES = {"auth.login", "auth.logout", "auth.profile"}
+# Form routes whose audit event is checked where what they act on can be built: sending an
+# e-mail in doubt again needs an SMTP send cut by a crash (tests/test_admin_undelivered.py).
+AUDITED_ELSEWHERE = {"admin.send_again"}
 WALKED_BLUEPRINTS = ("admin.", "account.", "auth.")
 
 
@@ -69,7 +72,8 @@ def _walk(admin: User, own: FlaskClient, guest: FlaskClient) -> list[tuple[str, 
             "allowed_hours_start": "08:00", "allowed_hours_end": "21:00",
             "frequency_window_days": "30", "min_n": "5", "link_lifetime_hours": "72",
             "holidays": "", "makeup_workdays": "", "sms_segments_per_second": "2",
-            "calls_per_second": "1", "emails_per_second": "10", "sms_validity_hours": "4"})),
+            "calls_per_second": "1", "emails_per_second": "10", "sms_validity_hours": "4",
+            "partial_close_hours": "24"})),
         ("admin.invite_user", lambda c: c.post(
             "/admin/users/invite",
             data={"email": "new@bank.example", "name": "新", "role": "quality"})),
@@ -109,7 +113,8 @@ def test_every_successful_change_through_a_form_writes_an_audit_event(
         for rule in app.url_map.iter_rules()
         if "POST" in rule.methods and rule.endpoint.startswith(WALKED_BLUEPRINTS)
     }
-    assert posts - NOT_CHANGES == {endpoint for endpoint, _step in walk}, "walk every route"
+    walked = {endpoint for endpoint, _step in walk}
+    assert posts - NOT_CHANGES - AUDITED_ELSEWHERE == walked, "walk every route"
     for endpoint, step in walk:
         before = _events()
         response = step(admin_client)
