@@ -7,6 +7,9 @@ export SURVEY_HOST ?= 127.0.0.1
 export SURVEY_PORT ?= 5000
 # Twilio's contract mock for the tests (see tests/fixtures/twilio.py), kept out of git.
 PRISM_VERSION := 5.16.0
+# Two test processes, each test module whole in one of them (its tests keep their order);
+# `make test PYTEST_WORKERS=` runs them in one.
+PYTEST_WORKERS ?= -n 2 --dist loadfile
 PRISM_STAMP := .cache/prism/.installed-$(PRISM_VERSION)
 # axe-core, the accessibility audit the browser tests run in each customer page (tests/fixtures/browser.py).
 AXE_VERSION := 4.10.3
@@ -53,7 +56,7 @@ run: migrate
 test: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint:
 	$(BIN)/ruff check .
