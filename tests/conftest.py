@@ -158,6 +158,12 @@ def app(app_config: dict, request: pytest.FixtureRequest) -> Iterator[Flask]:
     """The app on one of the databases, with empty tables afterwards."""
     marker = request.node.get_closest_marker("app_config")
     config = {**app_config, **(marker.kwargs if marker else {})}
+    # Flask-Limiter keeps one state per process (one app, in production): a limits store an
+    # earlier test found down would keep this test's counts in its memory fallback until a
+    # periodic check moved them back mid-test. Each test app starts with its store alive.
+    from survey.extensions import limiter
+
+    limiter._storage_dead = False
     application = create_app(config)
     with application.app_context():
         yield application

@@ -142,8 +142,9 @@ def test_an_sms_never_waits_at_twilio_past_its_links_life_or_the_setting(
 class _Noting:
     """A store that notes when each send was let begin: the instant the limiter answers for.
 
-    Noted as the store grants it, not after ``take_turn`` returns: on a loaded machine the
-    process can be paused between the two, which says nothing about the limiter.
+    The instant is the one the store granted, on its own clock, inside its atomic
+    reservation: a time taken by the process afterwards moves with every pause of a
+    loaded machine, which says nothing about the limiter.
     """
 
     def __init__(self, store: pace.Store) -> None:
@@ -152,7 +153,7 @@ class _Noting:
     def reserve(self, key: str, seconds: float, max_wait: float) -> pace.Slot:
         slot = self.store.reserve(key, seconds, max_wait)
         if key.endswith(":begun") and slot.granted:
-            self.begun.append(time.time())
+            self.begun.append(slot.at)
         return slot
 
 

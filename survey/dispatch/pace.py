@@ -41,6 +41,7 @@ class Slot:
 
     wait: float
     granted: bool
+    at: float = 0.0  # the instant on the store's clock (seconds) the turn starts
 
 
 class Store(Protocol):
@@ -61,9 +62,9 @@ class MemoryStore:
             now = clock.wall_seconds()
             start = max(self._next.get(key, 0.0), now)
             if start - now > max_wait:
-                return Slot(start - now, False)
+                return Slot(start - now, False, start)
             self._next[key] = start + seconds
-            return Slot(start - now, True)
+            return Slot(start - now, True, start)
 
 
 class SqliteStore:
@@ -86,14 +87,14 @@ class SqliteStore:
             start = max(row[0] if row else 0.0, now)
             if start - now > max_wait:
                 db.execute("ROLLBACK")
-                return Slot(start - now, False)
+                return Slot(start - now, False, start)
             db.execute(
                 "INSERT INTO send_pace (sender, next) VALUES (?, ?) "
                 "ON CONFLICT (sender) DO UPDATE SET next = excluded.next",
                 (key, start + seconds),
             )
             db.execute("COMMIT")
-            return Slot(start - now, True)
+            return Slot(start - now, True, start)
         finally:
             db.close()
 
@@ -106,10 +107,10 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local next = tonumber(redis.call('GET', KEYS[1]) or '0')
 local start = math.max(next, now)
 local wait = start - now
-if wait > tonumber(ARGV[2]) then return {wait, 0} end
+if wait > tonumber(ARGV[2]) then return {wait, 0, start} end
 local until_ = start + tonumber(ARGV[1])
 redis.call('SET', KEYS[1], until_, 'PX', math.floor((until_ - now) / 1000) + 60000)
-return {wait, 1}
+return {wait, 1, start}
 """
 
 
@@ -124,11 +125,11 @@ class RedisStore:
         self._script = self.redis.register_script(_RESERVE)
 
     def reserve(self, key: str, seconds: float, max_wait: float) -> Slot:
-        wait, granted = self._script(
+        wait, granted, start = self._script(
             keys=[f"{self.prefix}:pace:{key}"],
             args=[int(seconds * 1_000_000), int(max_wait * 1_000_000)],
         )
-        return Slot(int(wait) / 1_000_000, bool(int(granted)))
+        return Slot(int(wait) / 1_000_000, bool(int(granted)), int(start) / 1_000_000)
 
 
 _stores_lock = threading.Lock()
