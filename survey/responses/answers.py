@@ -184,6 +184,16 @@ def record(
     return response
 
 
+def _taking_answers(invitation_id: int, now: datetime) -> tuple[sa.ColumnElement[bool], ...]:
+    """The guard an answer's hold and the completion share: the invitation still takes answers."""
+    return (
+        Invitation.id == invitation_id,
+        Invitation.state.not_in(("completed", *CLOSED_STATES)),
+        Invitation.completed_at.is_(None),
+        Invitation.expires_at > now,
+    )
+
+
 def hold_open(invitation: Invitation, now: datetime | None = None) -> bool:
     """Lock the invitation for an answer while it is still open; False when it is not.
 
@@ -194,12 +204,7 @@ def hold_open(invitation: Invitation, now: datetime | None = None) -> bool:
     now = now or clock.now()
     held = db.session.execute(
         sa.update(Invitation)
-        .where(
-            Invitation.id == invitation.id,
-            Invitation.state.not_in(("completed", *CLOSED_STATES)),
-            Invitation.completed_at.is_(None),
-            Invitation.expires_at > now,
-        )
+        .where(*_taking_answers(invitation.id, now))
         .values(
             opened_at=sa.func.coalesce(
                 Invitation.opened_at, sa.literal(now, type_=Invitation.__table__.c.opened_at.type)
@@ -246,12 +251,7 @@ def complete(
     # and the other finds it completed (PostgreSQL makes it wait for the first).
     claimed = db.session.execute(
         sa.update(Invitation)
-        .where(
-            Invitation.id == invitation.id,
-            Invitation.state.not_in(("completed", *CLOSED_STATES)),
-            Invitation.completed_at.is_(None),
-            Invitation.expires_at > now,
-        )
+        .where(*_taking_answers(invitation.id, now))
         .values(
             state="completed",
             completed_at=now,
