@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +13,7 @@ from survey.dispatch import sending
 from survey.dispatch.rules import create_default_rule
 from survey.extensions import db
 from survey.models import Address, Delivery, Invitation, OptOut, OutboxMessage
-from tests.fixtures.dispatch import claimed_by_a_worker_that_dies, interaction_body
+from tests.fixtures.dispatch import claimed_by_a_worker_that_dies, in_threads, interaction_body
 from tests.fixtures.twilio import twilio_config
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai, inside allowed hours
@@ -126,30 +125,9 @@ def test_sending_twice_sends_one_message(invite, dispatch_ready):
     assert delivery.state == "sent" and delivery.provider_id == f"outbox-{message.id}"
 
 
-def _in_threads(app, count: int, work) -> list:
-    """Run work() in several threads at once, each with its own app context and session."""
-    barrier = threading.Barrier(count)
-    results: list = []
-
-    def run() -> None:
-        with app.app_context():
-            barrier.wait(timeout=10)
-            try:
-                results.append(work())
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
-
-
 def test_two_workers_sending_at_once_send_one_message(app, invite, dispatch_ready):
     invitation, _ = invite()
-    results = _in_threads(app, 2, lambda: sending.send_invitation(invitation.id))
+    results = in_threads(app, [lambda: sending.send_invitation(invitation.id)] * 2)
     assert sorted(results) == ["sent", "skipped"]
     assert len(_outbox()) == 1
 
@@ -165,7 +143,7 @@ def test_the_same_interaction_posted_twice_at_once_is_stored_once(app, dispatch_
         )
         return response.status_code, response.get_json()
 
-    (first_status, first), (second_status, second) = _in_threads(app, 2, post)
+    (first_status, first), (second_status, second) = in_threads(app, [post, post])
     assert sorted([first_status, second_status]) == [200, 201]
     assert first == second
     db.session.rollback()

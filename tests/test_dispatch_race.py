@@ -3,7 +3,6 @@ first to be sent reaches the customer; the later one is cancelled as ``frequency
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +12,7 @@ from survey import clock, settings
 from survey.dispatch import sending
 from survey.extensions import db
 from survey.models import Invitation, OutboxMessage
-from tests.fixtures.dispatch import interaction_body
+from tests.fixtures.dispatch import in_threads, interaction_body
 
 NOON = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 
@@ -48,27 +47,6 @@ def both_passed_intake(post_interaction, dispatch_ready):
     return post
 
 
-def _in_threads(app, works) -> list:
-    """Run each work() at once in its own thread, app context and database session."""
-    barrier = threading.Barrier(len(works))
-    results: list = [None] * len(works)
-
-    def run(index: int) -> None:
-        with app.app_context():
-            barrier.wait(timeout=10)
-            try:
-                results[index] = works[index]()
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(works))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
-
-
 def _outbox() -> list[OutboxMessage]:
     db.session.expire_all()
     return list(db.session.scalars(sa.select(OutboxMessage)))
@@ -94,7 +72,7 @@ def test_two_customers_sharing_a_phone_sent_at_once_get_one_survey(app, both_pas
     ids = both_passed_intake(
         _customer("C-WANG", "+8613800138000"), _customer("C-SPOUSE", "+8613800138000")
     )
-    results = _in_threads(app, [lambda i=i: sending.send_invitation(i) for i in ids])
+    results = in_threads(app, [lambda i=i: sending.send_invitation(i) for i in ids])
     assert sorted(results) == ["cancelled", "sent"]
     assert len(_outbox()) == 1
     db.session.expire_all()
@@ -135,8 +113,8 @@ def test_interactions_posted_together_reach_the_customer_once(
 
         return work
 
-    answers = _in_threads(app, [post(n) for n in range(4)])
+    answers = in_threads(app, [post(n) for n in range(4)])
     ids = [a["id"] for a in answers if a is not None]
     assert ids  # at least one passed intake; any number may have
-    _in_threads(app, [lambda i=i: sending.send_invitation(i) for i in ids])
+    in_threads(app, [lambda i=i: sending.send_invitation(i) for i in ids])
     assert len(_outbox()) == 1

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from survey import clock, tasks
+from survey import clock
 from survey.dispatch import reminders, sending
 from survey.extensions import db
 from survey.models import Delivery, Invitation, OptOut, OutboxMessage, Response
-from tests.fixtures.dispatch import interaction_body
+from tests.fixtures.dispatch import interaction_body, sweep_at
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai, inside allowed hours
 
@@ -37,17 +37,6 @@ def sent(post_interaction, make_org, make_default_rule):
     return make
 
 
-def _sweep_at(at: datetime) -> None:
-    """Run the minute sweep at a moment, every task it enqueues run on the spot."""
-    clock.freeze(at)
-    tasks.huey.immediate = True
-    try:
-        tasks.sweep_due.call_local()
-    finally:
-        tasks.huey.immediate = False
-    db.session.expire_all()
-
-
 def _outbox() -> list[OutboxMessage]:
     db.session.expire_all()
     out = sa.select(OutboxMessage).where(OutboxMessage.direction == "out")
@@ -58,14 +47,14 @@ def test_a_reminder_goes_24_hours_after_the_invitation_once_and_says_it_is_one(
     sent, client, api_key
 ):
     invitation = sent()
-    _sweep_at(NOW + timedelta(hours=23, minutes=59))
+    sweep_at(NOW + timedelta(hours=23, minutes=59))
     assert len(_outbox()) == 1
-    _sweep_at(NOW + timedelta(hours=24))
+    sweep_at(NOW + timedelta(hours=24))
     first, reminder = _outbox()
     assert reminder.channel == "sms" and reminder.to == first.to
     assert "提醒：" in reminder.body and invitation.token in reminder.body
     assert "退订" in reminder.body  # still says how to stop
-    _sweep_at(NOW + timedelta(hours=30))
+    sweep_at(NOW + timedelta(hours=30))
     assert len(_outbox()) == 2  # one reminder, ever
     shown = client.get(
         f"/api/v1/invitations/{invitation.id}", headers={"Authorization": f"Bearer {api_key}"}
@@ -80,7 +69,7 @@ def test_a_reminder_goes_24_hours_after_the_invitation_once_and_says_it_is_one(
 
 def test_an_english_reminder_says_reminder_and_how_to_stop(sent):
     sent(customer={"external_id": "C-HK", "phone": "+85291234567", "locale": "en"})
-    _sweep_at(NOW + timedelta(hours=24))
+    sweep_at(NOW + timedelta(hours=24))
     reminder = _outbox()[-1]
     assert "Reminder: " in reminder.body and "Reply STOP to opt out" in reminder.body
 
@@ -96,7 +85,7 @@ def test_no_reminder_once_the_survey_is_started(sent):
         )
     )
     db.session.commit()
-    _sweep_at(NOW + timedelta(hours=24))
+    sweep_at(NOW + timedelta(hours=24))
     assert len(_outbox()) == 1
     assert db.session.get_one(Invitation, invitation.id).reminder_due_at is None
 
@@ -105,25 +94,25 @@ def test_no_reminder_after_the_customer_opted_out(sent, client):
     invitation = sent()
     client.post(f"/u/{invitation.unsubscribe_token}", data={"List-Unsubscribe": "One-Click"})
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OptOut)) >= 1
-    _sweep_at(NOW + timedelta(hours=24))
+    sweep_at(NOW + timedelta(hours=24))
     assert len(_outbox()) == 1
 
 
 def test_a_reminder_due_in_quiet_hours_waits_for_the_morning(sent):
     invitation = sent(reminder_hours=12)  # due 23:00 in Shanghai
-    _sweep_at(NOW + timedelta(hours=12))
+    sweep_at(NOW + timedelta(hours=12))
     assert len(_outbox()) == 1
     morning = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
     assert db.session.get_one(Invitation, invitation.id).reminder_due_at == morning
-    _sweep_at(morning - timedelta(minutes=1))
+    sweep_at(morning - timedelta(minutes=1))
     assert len(_outbox()) == 1
-    _sweep_at(morning)
+    sweep_at(morning)
     assert len(_outbox()) == 2
 
 
 def test_a_reminder_can_go_by_the_rules_next_channel(sent):
     sent(reminder_channel="next")  # SMS, then e-mail
-    _sweep_at(NOW + timedelta(hours=24))
+    sweep_at(NOW + timedelta(hours=24))
     first, reminder = _outbox()
     assert (first.channel, reminder.channel) == ("sms", "email")
     assert reminder.to == "wang@example.cn"
@@ -133,14 +122,14 @@ def test_a_reminder_can_go_by_the_rules_next_channel(sent):
 
 def test_the_next_channel_variant_uses_the_same_channel_when_none_is_left(sent):
     sent(reminder_channel="next", customer={"external_id": "C-SMS", "phone": "+8613900000000"})
-    _sweep_at(NOW + timedelta(hours=24))
+    sweep_at(NOW + timedelta(hours=24))
     assert [m.channel for m in _outbox()] == ["sms", "sms"]
 
 
 def test_no_reminder_after_the_link_expired(sent):
     invitation = sent()
     # Workers were down until after the link lapsed (72 hours).
-    _sweep_at(NOW + timedelta(hours=73))
+    sweep_at(NOW + timedelta(hours=73))
     assert len(_outbox()) == 1
     assert db.session.get_one(Invitation, invitation.id).state == "expired"
 
@@ -159,7 +148,7 @@ def test_a_reminder_interrupted_mid_send_is_never_sent_again(sent):
     )
     invitation.reminder_due_at = NOW + timedelta(hours=24, minutes=10)  # its lease
     db.session.commit()
-    _sweep_at(NOW + timedelta(hours=24, minutes=10))
+    sweep_at(NOW + timedelta(hours=24, minutes=10))
     assert len(_outbox()) == 1
     states = db.session.scalars(sa.select(Delivery.state).where(Delivery.purpose == "reminder"))
     assert list(states) == ["unknown"]
@@ -172,7 +161,7 @@ def test_a_response_is_told_apart_when_it_came_after_a_reminder(sent):
     )
     not_reminded.reminder_due_at = None  # as if its rule asked for no reminder
     db.session.commit()
-    _sweep_at(NOW + timedelta(hours=24))
+    sweep_at(NOW + timedelta(hours=24))
     clock.advance(timedelta(hours=1))
     responses = []
     for invitation in (reminded, not_reminded):

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from survey import clock, settings, tasks
+from survey import clock, settings
 from survey.dispatch import sending
 from survey.extensions import db
 from survey.models import Invitation, Response, Rollup
 from survey.models.rollup import SEGMENT_COLUMNS
 from survey.responses import answers, partials
 from survey.scoring import rollup
+from tests.fixtures.dispatch import in_threads, sweep_at
 
 # 10:00 in Shanghai on 29 November 2026.
 START = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
@@ -47,17 +47,6 @@ def _answer(invitation: Invitation, given: dict[str, int], channel: str = "web")
     return response
 
 
-def _sweep_at(at: datetime) -> None:
-    """Run the minute sweep at a moment, every task it enqueues run on the spot."""
-    clock.freeze(at)
-    tasks.huey.immediate = True
-    try:
-        tasks.sweep_due.call_local()
-    finally:
-        tasks.huey.immediate = False
-    db.session.expire_all()
-
-
 def _state(response_id: int) -> str:
     db.session.expire_all()
     return db.session.get_one(Response, response_id).state
@@ -67,16 +56,16 @@ def test_a_partial_counts_nowhere_until_idle_for_the_closing_hours_then_once(inv
     clock.freeze(START)
     invitation = invite()
     response = _answer(invitation, {"attitude": 2, "wait_time": 4})
-    _sweep_at(START + timedelta(hours=23, minutes=59))
+    sweep_at(START + timedelta(hours=23, minutes=59))
     assert _figures() == {} and _state(response.id) == "partial"
 
-    _sweep_at(START + timedelta(hours=24))
+    sweep_at(START + timedelta(hours=24))
     assert _figures() == {("rating_5", "attitude"): (1, 2), ("rating_5", "wait_time"): (1, 4)}
     assert _state(response.id) == "closed_partial"
     row = db.session.scalars(sa.select(Rollup).where(Rollup.dimension == "attitude")).one()
     assert row.day == date(2026, 11, 30) and row.bottom == 1  # the bank's day it closed
 
-    _sweep_at(START + timedelta(hours=48))
+    sweep_at(START + timedelta(hours=48))
     assert _figures() == {("rating_5", "attitude"): (1, 2), ("rating_5", "wait_time"): (1, 4)}
 
 
@@ -88,9 +77,9 @@ def test_the_idle_hours_count_from_the_last_answer_and_follow_the_setting(invite
     response = _answer(invitation, {"attitude": 5})
     clock.freeze(START + timedelta(hours=1, minutes=30))
     _answer(invitation, {"wait_time": 3})
-    _sweep_at(START + timedelta(hours=3))
+    sweep_at(START + timedelta(hours=3))
     assert _state(response.id) == "partial"  # 1.5 hours since the last answer
-    _sweep_at(START + timedelta(hours=3, minutes=30))
+    sweep_at(START + timedelta(hours=3, minutes=30))
     assert _figures() == {("rating_5", "attitude"): (1, 5), ("rating_5", "wait_time"): (1, 3)}
 
 
@@ -102,7 +91,7 @@ def test_a_partial_is_closed_and_counted_when_its_link_expires_before_the_idle_h
     assert sending.expire_overdue() == 1
     assert _state(response.id) == "closed_partial"
     assert _figures() == {("rating_5", "overall"): (1, 1), ("nps_0_10", ""): (1, 3)}
-    _sweep_at(START + timedelta(hours=30))
+    sweep_at(START + timedelta(hours=30))
     assert _figures() == {("rating_5", "overall"): (1, 1), ("nps_0_10", ""): (1, 3)}
 
 
@@ -127,7 +116,7 @@ def test_a_closed_partial_is_not_completed_later_and_the_page_thanks_the_custome
     clock.freeze(START)
     invitation = invite(locale="en")
     response = _answer(invitation, {"attitude": 4})
-    _sweep_at(START + timedelta(hours=25))
+    sweep_at(START + timedelta(hours=25))
     before = _figures()
     invitation = db.session.get_one(Invitation, invitation.id)
     overall = next(q for q in invitation.version.questions if q.key == "overall")
@@ -142,27 +131,6 @@ def test_a_closed_partial_is_not_completed_later_and_the_page_thanks_the_custome
     assert late.status_code == 409 and "already answered" in late.get_data(as_text=True)
     assert _figures() == before == {("rating_5", "attitude"): (1, 4)}
     assert _state(response.id) == "closed_partial"
-
-
-def _in_threads(app, works) -> list:
-    """Run each work() at once in its own thread, app context and database session."""
-    barrier = threading.Barrier(len(works))
-    results: list = [None] * len(works)
-
-    def run(index: int) -> None:
-        with app.app_context():
-            barrier.wait(timeout=10)
-            try:
-                results[index] = works[index]()
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(works))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.mark.parametrize("round_", range(3))
@@ -181,7 +149,7 @@ def test_a_completion_racing_a_closing_counts_the_response_once(app, invite, rou
     def close() -> bool:
         return partials.close_due() == 1
 
-    completed, closed = _in_threads(app, [finish, close])
+    completed, closed = in_threads(app, [finish, close])
     assert [completed, closed].count(True) == 1
     state = _state(response_id)
     assert state == ("completed" if completed else "closed_partial")
@@ -201,7 +169,7 @@ def test_rebuild_gives_the_same_figures_as_completions_and_closings(invite, reco
     _answer(open_one, {"attitude": 5})
     clock.freeze(START + timedelta(hours=30))
     _answer(open_one, {"wait_time": 1})  # still answering: not counted by either path
-    _sweep_at(START + timedelta(hours=30))
+    sweep_at(START + timedelta(hours=30))
     incremental = _table()
     assert sum(row[-5] for row in incremental) == 6 * 2 + 5 * 2
     assert rollup.rebuild() == 6 * 2 + 5 * 2

@@ -10,10 +10,11 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 
-from survey import clock, tasks
+from survey import clock
 from survey.channels import scripts
 from survey.extensions import db
 from survey.models import Answer, Response, Rollup
+from tests.fixtures.dispatch import sweep_at
 
 
 @pytest.fixture
@@ -41,25 +42,15 @@ def _figures() -> dict[tuple[str, str, str], tuple[int, int]]:
     return {(c, k, d): (int(n), int(t)) for c, k, d, n, t in rows}
 
 
-def _sweep_at(at) -> None:
-    clock.freeze(at)
-    tasks.huey.immediate = True
-    try:
-        tasks.sweep_due.call_local()
-    finally:
-        tasks.huey.immediate = False
-    db.session.expire_all()
-
-
 def test_sms_answers_left_unfinished_count_in_their_dimensions_once_closed(sent_invitation, reply):
     invitation = sent_invitation()
     sent = clock.now()
     assert "(2/6)" in said(reply("2"))  # attitude
     assert "(3/6)" in said(reply("4"))  # wait time; then the customer stops replying
-    _sweep_at(sent + timedelta(hours=23))
+    sweep_at(sent + timedelta(hours=23))
     assert _figures() == {}
 
-    _sweep_at(sent + timedelta(hours=24, minutes=1))
+    sweep_at(sent + timedelta(hours=24, minutes=1))
     assert _figures() == {
         ("sms", "rating_5", "attitude"): (1, 2),
         ("sms", "rating_5", "wait_time"): (1, 4),
@@ -72,7 +63,7 @@ def test_a_late_sms_reply_after_closing_is_thanked_and_changes_no_figure(sent_in
     sent_invitation()
     sent = clock.now()
     said(reply("5"))
-    _sweep_at(sent + timedelta(hours=30))
+    sweep_at(sent + timedelta(hours=30))
     counted = _figures()
     assert counted == {("sms", "rating_5", "attitude"): (1, 5)}
 
@@ -103,9 +94,9 @@ def test_keypad_answers_of_a_hung_up_call_count_once_the_partial_closes(
         root = ET.fromstring(
             twilio_post(f"{url.path}?{url.query}", CallSid=sid, Digits=digits).get_data()
         )
-    _sweep_at(sent + timedelta(hours=12))
+    sweep_at(sent + timedelta(hours=12))
     assert _figures() == {}
-    _sweep_at(sent + timedelta(hours=24))
+    sweep_at(sent + timedelta(hours=24))
     assert _figures() == {
         ("voice", "rating_5", "attitude"): (1, 1),
         ("voice", "rating_5", "wait_time"): (1, 3),
