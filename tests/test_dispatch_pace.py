@@ -201,4 +201,7 @@ def test_two_worker_processes_never_exceed_the_rate_in_any_second(tmp_path):
         times = [t for k, sent in results if k == kind for t in sent]
         assert _busiest_second(times) == 1, kind
         # Spread evenly between the two processes' turns, close to the rate itself.
-        assert 55 <= len(times) <= 61, (kind, len(times))
+        # Never more than the rate allows over the span the sends took (the processes start
+        # a few seconds apart on a loaded machine, so the span can pass 60 s).
+        span = max(times) - min(times)
+        assert 55 <= len(times) <= span / pace.SAFETY + 1, (kind, len(times), span)
