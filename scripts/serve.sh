@@ -6,6 +6,11 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 host=${SURVEY_HOST:-127.0.0.1}
 port=${SURVEY_PORT:-5000}
+# The web server and the worker both count (requests, sends, answers); /metrics adds up
+# every process's counts from files here, emptied at each start.
+instance=${SURVEY_INSTANCE_PATH:-instance}
+export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-$instance/prometheus}
+rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 
 "$BIN/survey" worker &
 worker=$!

@@ -178,6 +178,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(respond_bp)
     app.register_blueprint(webhooks_bp, url_prefix="/webhooks")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    from survey import ops
+
+    ops.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

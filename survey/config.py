@@ -19,6 +19,9 @@ ENV_KEYS: dict[str, str] = {
     "SURVEY_RATELIMIT_STORAGE_URL": "RATELIMIT_STORAGE_URI",
     "SURVEY_LOG_LEVEL": "SURVEY_LOG_LEVEL",
     "SURVEY_SEND_LEASE_SECONDS": "SURVEY_SEND_LEASE_SECONDS",
+    "SURVEY_METRICS_ALLOW": "SURVEY_METRICS_ALLOW",
+    "SURVEY_METRICS_TOKEN": "SURVEY_METRICS_TOKEN",
+    "SURVEY_READY_TIMEOUT_SECONDS": "SURVEY_READY_TIMEOUT_SECONDS",
     "TWILIO_ACCOUNT_SID": "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN": "TWILIO_AUTH_TOKEN",
     "TWILIO_FROM_NUMBER": "TWILIO_FROM_NUMBER",
@@ -47,6 +50,12 @@ class Defaults:
     # How long a claimed send is a worker's without renewal; a dead worker's sends are taken
     # over by the first sweep after it ends (dispatch/lease.py).
     SURVEY_SEND_LEASE_SECONDS = 30
+    # /metrics: these addresses or networks (comma-separated; empty: none), or a caller that
+    # sends "Authorization: Bearer <SURVEY_METRICS_TOKEN>".
+    SURVEY_METRICS_ALLOW = "127.0.0.1/32,::1/128"
+    SURVEY_METRICS_TOKEN: str | None = None
+    # /readyz: how long the database and the queue each have to answer.
+    SURVEY_READY_TIMEOUT_SECONDS = 2
     TWILIO_ACCOUNT_SID: str | None = None
     TWILIO_AUTH_TOKEN: str | None = None
     TWILIO_FROM_NUMBER: str | None = None

@@ -158,6 +158,16 @@ def enqueue_send(invitation_id: int) -> None:
     send_invitation(invitation_id)
 
 
+def queue_depth() -> int:
+    """Return how many tasks wait in the queue (for /metrics)."""
+    return int(huey.pending_count())
+
+
+def queue_reachable() -> None:
+    """Ask the queue's storage one cheap question; raise when it cannot answer (for /readyz)."""
+    huey.pending_count()
+
+
 def consumer(workers: int = 2, periodic: bool = True) -> Any:
     """Return a Huey consumer for the bound queue (threads; the work is I/O-bound)."""
     return huey.create_consumer(

@@ -26,6 +26,7 @@ from survey.channels import messages, registry
 from survey.dispatch import contacts, hours, pace
 from survey.extensions import db
 from survey.models import Address, Delivery, DispatchRule, Invitation, Response
+from survey.ops import metrics
 from survey.responses import optouts
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,7 @@ def _send(invitation: Invitation, now: datetime) -> str:
     db.session.commit()  # rule 1: marked before the provider is called
 
     result = channel.send(delivery.id, message)
+    metrics.count_send(channel_name, channel.name, result)
     delivery.provider_id = result.provider_id
     delivery.error = result.error
     delivery.error_code = result.code

@@ -30,6 +30,7 @@ from survey.dispatch import (
 )
 from survey.extensions import db
 from survey.models import Delivery, Invitation
+from survey.ops import metrics
 from survey.responses import optouts, partials
 
 log = logging.getLogger(__name__)
@@ -233,6 +234,7 @@ def _send_loaded(invitation_id: int) -> str:
         attempted = True
 
         result = channel.send(delivery.id, message)
+        metrics.count_send(channel_name, channel.name, result)
         if result.ok or result.unknown:
             _mark_sent(invitation, delivery, result)
             db.session.commit()
