@@ -15,7 +15,7 @@ PRISM_STAMP := .cache/prism/.installed-$(PRISM_VERSION)
 AXE_VERSION := 4.10.3
 AXE_STAMP := .cache/axe/.installed-$(AXE_VERSION)
 
-.PHONY: run test install install-test translations migrate lint format clean
+.PHONY: run dev test install install-test translations migrate lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ migrate: install
 run: migrate
 	$(BIN)/survey demo --if-empty
 	@scripts/serve.sh
+
+## The same with Flask's development server and debugger (one process; start `survey worker` beside it).
+dev: migrate
+	$(BIN)/survey demo --if-empty
+	$(BIN)/survey run --host $${SURVEY_HOST:-127.0.0.1} --port $${SURVEY_PORT:-5000} --debug --no-reload
 
 ## Install what the tests need and run them all (lint, format check, pytest).
 test: install-test

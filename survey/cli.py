@@ -230,6 +230,45 @@ def rollup_rebuild() -> None:
     click.echo(f"rollup rebuilt from {counted} answers")
 
 
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(file: Path) -> None:
+    """Copy the embedded database into FILE, safely while the app is serving."""
+    from survey import backup
+
+    try:
+        copied = backup.backup(file)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"backed up to {copied.path} ({copied.bytes:,} bytes, revision {copied.revision})")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def restore_command(file: Path, yes: bool) -> None:
+    """Replace the embedded database with the backup in FILE (stop `make run` first)."""
+    from flask_migrate import upgrade
+
+    from survey import backup
+
+    if not yes:
+        click.confirm(
+            "Everything in the database now will be replaced by the backup. "
+            "Is the server stopped, and do you want to go on?",
+            abort=True,
+        )
+    try:
+        copied = backup.restore(file)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"restored {file} (revision {copied.revision}); migrating to this version")
+    upgrade()
+    click.echo("restore done: start the server again")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(user_group)
     app.cli.add_command(apikey_group)
@@ -237,3 +276,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(worker)
     app.cli.add_command(demo)
     app.cli.add_command(rollup_group)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

@@ -1,0 +1,150 @@
+"""`make run`'s server: gunicorn and a worker that come back when they die, and stop together.
+
+Each test starts scripts/serve.sh as a process of its own on a free port and a fresh instance
+folder, and signals only the PIDs that the script printed or that it started.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie has ended; it only waits for its parent to read its status.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+class Served:
+    """The serve script's process and what it has said so far."""
+
+    def __init__(self, process: subprocess.Popen[str], port: int) -> None:
+        self.process = process
+        self.port = port
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def wait_for(self, pattern: str, after: int = 0, timeout: float = 60) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.lines[after:]:
+                found = re.search(pattern, line)
+                if found:
+                    return found
+            time.sleep(0.1)
+        raise AssertionError(f"{pattern!r} not seen in:\n{''.join(self.lines)}")
+
+    def get(self, path: str) -> int:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as answer:
+            return answer.status
+
+    def wait_until_serving(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.get("/healthz") == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError("the server did not answer /healthz:\n" + "".join(self.lines))
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    instance = tmp_path / "instance"
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SURVEY_INSTANCE_PATH": str(instance),
+        "SURVEY_PORT": str(port),
+        "SURVEY_BIN": str(BIN),
+        "SURVEY_WEB_WORKERS": "2",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    subprocess.run([BIN / "survey", "db", "upgrade"], env=env, cwd=ROOT, check=True,
+                   capture_output=True, timeout=120)  # fmt: skip
+    process = subprocess.Popen(
+        ["bash", str(ROOT / "scripts" / "serve.sh")],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    server = Served(process, port)
+    try:
+        yield server
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_make_run_serves_with_gunicorn_and_a_worker(served: Served) -> None:
+    served.wait_until_serving()
+    served.wait_for(r"web server started \(gunicorn pid \d+, 2 workers\)")
+    served.wait_for(r"worker started \(pid \d+\)")
+    assert served.get("/auth/login") == 200
+
+
+def test_a_killed_worker_is_started_again_and_the_site_keeps_serving(served: Served) -> None:
+    served.wait_until_serving()
+    first = int(served.wait_for(r"worker started \(pid (\d+)\)").group(1))
+    seen = len(served.lines)
+    os.kill(first, signal.SIGKILL)
+    served.wait_for(rf"worker \(pid {first}\) stopped with status 137; starting it again", seen)
+    again = int(served.wait_for(r"worker started \(pid (\d+)\)", seen).group(1))
+    assert again != first and _alive(again)
+    assert served.get("/healthz") == 200
+
+
+def test_sigterm_stops_the_web_server_and_the_worker_together(served: Served) -> None:
+    served.wait_until_serving()
+    web = int(served.wait_for(r"gunicorn pid (\d+)").group(1))
+    worker = int(served.wait_for(r"worker started \(pid (\d+)\)").group(1))
+    served.process.send_signal(signal.SIGTERM)
+    assert served.process.wait(timeout=30) == 0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (_alive(web) or _alive(worker)):
+        time.sleep(0.1)
+    assert not _alive(web) and not _alive(worker)
+    with pytest.raises(OSError):
+        served.get("/healthz")
