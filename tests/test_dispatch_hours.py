@@ -175,3 +175,23 @@ def test_a_send_interrupted_before_any_delivery_is_also_deferred_at_night(post_a
     assert sending.send_invitation(invitation_id) == "deferred"
     db.session.refresh(invitation)
     assert invitation.state == "scheduled" and _outbox() == []
+
+
+def test_the_api_says_plainly_that_a_night_post_waits_for_the_morning_and_a_replay_says_it_too(
+    post_at, dispatch_ready, post_interaction
+):
+    night = datetime(2026, 11, 29, 23, 30, tzinfo=SHANGHAI)
+    answer = post_at(night, external_id="NIGHT-1")
+    invitation = answer["invitation"]
+    assert invitation["waits_for_allowed_hours"] is True
+    assert invitation["scheduled_at"] == "2026-11-30T00:00:00+00:00"  # 08:00 in Shanghai
+    assert "08:00–21:00" in invitation["note"] and "2026-11-30 08:00" in invitation["note"]
+    assert "Asia/Shanghai" in invitation["note"]
+    replay = post_at(night, external_id="NIGHT-1")
+    assert replay["invitation"] == invitation
+
+
+def test_the_api_does_not_mention_allowed_hours_for_a_send_during_the_day(post_at, dispatch_ready):
+    answer = post_at(datetime(2026, 11, 30, 11, 0, tzinfo=SHANGHAI))
+    assert answer["invitation"]["waits_for_allowed_hours"] is False
+    assert "note" not in answer["invitation"]

@@ -202,6 +202,18 @@ def component_schemas() -> dict[str, Any]:
                             **INSTANT,
                             "description": "Quiet hours defer it; they suppress nothing.",
                         },
+                        "waits_for_allowed_hours": {
+                            "type": "boolean",
+                            "description": (
+                                "True when the send waits for the customer's allowed hours "
+                                "to begin (then scheduled_at is that moment, and note says "
+                                "so in words)."
+                            ),
+                        },
+                        "note": {
+                            "type": "string",
+                            "description": "Why the send waits, and until when, in words.",
+                        },
                     },
                 }
             ),

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from survey.dispatch.intake import Outcome
+from flask_babel import gettext as _
+
+from survey.dispatch.intake import InvitationPlan, Outcome
 from survey.models import Invitation
 
 
@@ -19,16 +21,33 @@ def interaction_result(outcome: Outcome) -> dict[str, Any]:
     invitation = outcome.invitation
     return {
         "id": outcome.interaction_id,
-        "invitation": None
-        if invitation is None
-        else {
-            "id": invitation.id,
-            "channel": invitation.channel,
-            "state": invitation.state,
-            "scheduled_at": iso(invitation.scheduled_at),
-        },
+        "invitation": None if invitation is None else _planned(invitation),
         "suppression_reason": outcome.suppression_reason,
     }
+
+
+def _planned(invitation: InvitationPlan) -> dict[str, Any]:
+    planned: dict[str, Any] = {
+        "id": invitation.id,
+        "channel": invitation.channel,
+        "state": invitation.state,
+        "scheduled_at": iso(invitation.scheduled_at),
+        "waits_for_allowed_hours": invitation.held_for_allowed_hours is not None,
+    }
+    held = invitation.held_for_allowed_hours
+    if held is not None:
+        from zoneinfo import ZoneInfo
+
+        local = invitation.scheduled_at.astimezone(ZoneInfo(held.zone))
+        planned["note"] = _(
+            "It is outside the customer's allowed hours (%(start)s–%(end)s, %(zone)s): "
+            "the survey waits and goes at %(at)s, their time.",
+            start=held.start,
+            end=held.end,
+            zone=held.zone,
+            at=local.strftime("%Y-%m-%d %H:%M"),
+        )
+    return planned
 
 
 def invitation_detail(invitation: Invitation) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from survey import busy, clock, hints
-from survey.dispatch import cases, decide, rules
+from survey.dispatch import cases, decide, hours, rules
 from survey.extensions import db
 from survey.models import Address, Agent, Customer, Interaction, Invitation
 from survey.models.invitation import new_token
@@ -81,6 +81,17 @@ class InvitationPlan:
     channel: str | None  # until it is sent, the channel it will be tried on first
     state: str
     scheduled_at: datetime
+    # Set when the customer's allowed hours hold the send back: their zone, and the hours.
+    held_for_allowed_hours: AllowedHours | None = None
+
+
+@dataclass(frozen=True)
+class AllowedHours:
+    """The allowed hours an invitation waits for, in the customer's own zone."""
+
+    zone: str
+    start: str
+    end: str
 
 
 @dataclass(frozen=True)
@@ -101,8 +112,25 @@ def _outcome(interaction: Interaction, invitation: Invitation | None, created: b
             channel=invitation.channel or (invitation.channels[0] if invitation.channels else None),
             state=invitation.state,
             scheduled_at=invitation.scheduled_at,
+            held_for_allowed_hours=_held_for_allowed_hours(invitation),
         )
     return Outcome(interaction.id, interaction.suppression_reason, plan, created)
+
+
+def _held_for_allowed_hours(invitation: Invitation) -> AllowedHours | None:
+    """Say whether a waiting invitation waits for the customer's allowed hours to begin.
+
+    It does when the moment before its send time is outside them (so the send time is the
+    start of an allowed window): read from what is stored, a replay is told the same.
+    """
+    if invitation.state != "scheduled" or invitation.scheduled_at <= clock.now():
+        return None
+    before = invitation.scheduled_at - timedelta(seconds=1)
+    if hours.next_allowed_for(invitation.customer, before) == before:
+        return None
+    start, end = hours.allowed_hours()
+    zone = hours.customer_zone(invitation.customer).key
+    return AllowedHours(zone, start.strftime("%H:%M"), end.strftime("%H:%M"))
 
 
 class ReplayConflict(ValueError):
