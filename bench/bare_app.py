@@ -3,11 +3,13 @@
 It takes the same POST as ``/api/v1/interactions`` and answers a small JSON body,
 touching no database, so the intake's rate can be read as a share of what
 gunicorn, Flask and the load generator manage on this machine in the same run.
+The survey page benchmark (``survey_page.py``) uses its ``/s/<token>`` the same
+way: a GET answers a small page, a POST reads the form and redirects, as a step does.
 """
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, redirect, request
 
 app = Flask(__name__)
 
@@ -17,6 +19,19 @@ def take_interaction():
     """Parse the posted interaction and answer as if it were stored."""
     body = request.get_json()
     return jsonify({"external_id": body["external_id"], "invitation": None}), 201
+
+
+@app.get("/s/<token>")
+def survey_page(token: str):
+    """Answer a small page naming the token, as if the survey were shown."""
+    return f"<!doctype html><title>survey</title><p>{token[:8]}</p>"
+
+
+@app.post("/s/<token>")
+def survey_step(token: str):
+    """Read the posted step and redirect to the next, as if it were stored."""
+    step = request.form.get("step", "")
+    return redirect(f"/s/{token}?q={step}", 303)
 
 
 @app.get("/ready")

@@ -254,13 +254,20 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _gunicorn(target: str, workers: int, env: dict[str, str], ready: str) -> Iterator[int]:
-    """Serve a WSGI app with gunicorn on a free port; stop that gunicorn (by its PID) after."""
+def _gunicorn(
+    target: str, workers: int, env: dict[str, str], ready: str, log: Path | None = None
+) -> Iterator[int]:
+    """Serve a WSGI app with gunicorn on a free port; stop that gunicorn (by its PID) after.
+
+    ``log`` takes the server's error output (the app's logged errors), else it is shown.
+    """
     port = _free_port()
+    errors = log.open("w", encoding="utf-8") if log else None
     server = subprocess.Popen(
         [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
          "--chdir", str(BENCH), "--timeout", "60", "--log-level", "warning", target],
         env=env,
+        stderr=errors,
     )  # fmt: skip
     try:
         _wait_until_ready(server, f"http://127.0.0.1:{port}{ready}")
@@ -273,6 +280,8 @@ def _gunicorn(target: str, workers: int, env: dict[str, str], ready: str) -> Ite
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        if errors:
+            errors.close()
 
 
 def _wait_until_ready(server: subprocess.Popen[bytes], url: str) -> None:

@@ -48,6 +48,11 @@ def _fill_instance_defaults(app: Flask) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = sqlite_url(
             os.path.join(app.instance_path, "survey.sqlite3")
         )
+    if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        # A file on this machine cannot drop a connection: a ping would only cost a statement.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.pop("pool_pre_ping", None)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if not app.config.get("SURVEY_QUEUE_URL"):
         app.config["SURVEY_QUEUE_URL"] = sqlite_url(
             os.path.join(app.instance_path, "queue.sqlite3")

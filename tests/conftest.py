@@ -162,6 +162,7 @@ def app(app_config: dict, request: pytest.FixtureRequest) -> Iterator[Flask]:
     # earlier test found down would keep this test's counts in its memory fallback until a
     # periodic check moved them back mid-test. Each test app starts with its store alive.
     from survey.extensions import limiter
+    from survey.respond import versions
 
     limiter._storage_dead = False
     application = create_app(config)
@@ -169,6 +170,7 @@ def app(app_config: dict, request: pytest.FixtureRequest) -> Iterator[Flask]:
         yield application
         _db.session.rollback()
         _empty_all_tables()
+        versions.forget()  # the next test's version 1 is another version
         _db.session.remove()
         _db.engine.dispose()
 

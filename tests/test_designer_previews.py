@@ -54,7 +54,8 @@ def test_preview_counts_segments_per_message_and_for_the_whole_survey(manager_cl
     assert link.messages[0].count.encoding == "UCS-2"
     assert "回复TD退订" in link.messages[0].text and "/s/" in link.messages[0].text
     mainland = checks.sms_previews(version, "zh")[2]
-    assert _segments_shown(page, "link_mainland") == mainland.total_segments == 2
+    # 141 UCS-2 units with the anti-fraud line: three segments of 67 (two held 134).
+    assert _segments_shown(page, "link_mainland") == mainland.total_segments == 3
     assert "退订：http://survey.test/u/" in mainland.messages[0].text
 
 

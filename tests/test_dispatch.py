@@ -297,13 +297,15 @@ def test_sms_text_is_in_the_customers_language_and_says_how_to_stop(invite, disp
     en, _ = invite(external_id="CALL-EN", customer=en_customer)
     link = f"http://survey.test/s/{zh.token}"
     assert messages.sms_text(zh) == (
-        f"【示例银行】您好，感谢您近期联系我们。请花一分钟评价本次服务：{link} 回复TD退订"
+        f"【示例银行】您好，感谢您近期联系我们。请花一分钟评价本次服务：{link} "
+        "示例银行不会索取密码、验证码或卡号。 回复TD退订"
     )
     assert messages.sms_text(en).startswith("[Example Bank] Thank you for contacting us.")
     assert messages.sms_text(en).endswith("Reply STOP to opt out")
     unsubscribe = f"http://survey.test/u/{zh.unsubscribe_token}"
     assert messages.sms_text(zh, mainland=True) == (
-        f"【示例银行】感谢您联系示例银行，请花一分钟评价本次服务：{link} 退订：{unsubscribe}"
+        f"【示例银行】感谢您联系示例银行，请花一分钟评价本次服务：{link} "
+        f"示例银行不会索取密码、验证码或卡号。 退订：{unsubscribe}"
     )
 
 

@@ -103,9 +103,10 @@ def test_an_sms_costs_its_segments_of_the_senders_rate(
     invitation = _mainland_invitation(post_interaction, make_org, make_default_rule)
     assert sending.send_invitation(invitation.id) == "sent"
     (body,) = [e.value("Body") for e in twilio_api.sent("/Messages.json")]
-    # The mainland template in Chinese: UCS-2, 67 characters a segment once split.
-    assert len(body) > 70
-    assert reserved == [("twilio:sms:+15005550006", "sms", 2)]
+    # The mainland template in Chinese, anti-fraud line included: UCS-2, 67 units a segment
+    # once split (141 units with the test's link: three).
+    assert len(body) > 134 and "不会索取密码" in body
+    assert reserved == [("twilio:sms:+15005550006", "sms", 3)]
 
 
 def test_a_busy_sender_leaves_the_invitation_scheduled_for_its_turn(

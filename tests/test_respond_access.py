@@ -16,8 +16,8 @@ pytestmark = pytest.mark.app_config(WTF_CSRF_ENABLED=True)
 
 EN = {"Accept-Language": "en"}
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
-TRUST_ZH = "本行不会在调查中索取密码、验证码或银行卡号"
-TRUST_EN = "We never ask for passwords, verification codes or card numbers in a survey."
+TRUST_ZH = "示例银行不会在调查中索取密码、验证码或银行卡号"
+TRUST_EN = "Example Bank never asks for passwords, verification codes or card numbers in a survey."
 
 
 def _count(db, model) -> int:

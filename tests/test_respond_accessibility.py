@@ -13,6 +13,7 @@ from tests.fixtures.browser import (
     assert_accessible,
     assert_no_policy_violations,
     axe_violations,
+    screenshot,
     watch_policy_violations,
 )
 
@@ -22,10 +23,28 @@ VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, 
 LANGUAGES = ("zh", "en")
 
 
+# The README's screenshots of the customer's states, taken by the phone-sized English audit.
+README_SHOTS = {
+    "survey": "respond-first-step-phone",
+    "completed": "respond-completed-phone",
+    "expired": "respond-expired-phone",
+    "unknown": "respond-unknown-phone",
+    "cancelled": "respond-cancelled-phone",
+}
+
+
+def with_lang(url: str, lang: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}lang={lang}"
+
+
 @pytest.fixture
-def customer_pages(live_server, invite, record_response) -> dict[str, tuple[str, int]]:
+def customer_pages(live_server, client, invite, record_response) -> dict[str, tuple[str, int]]:
     """The URL of each state a customer's link can be in, with the status it answers."""
     answering = invite()
+    midway = invite()
+    first_step = {"step": "attitude", "q_attitude": "5", "go": "next"}
+    assert client.post(f"/s/{midway.token}", data=first_step).status_code == 303
+    rating = invite()
     done = invite()
     record_response(done, {"attitude": 5, "overall": 4})
     lapsed = invite(lifetime=timedelta(hours=-1))
@@ -34,6 +53,8 @@ def customer_pages(live_server, invite, record_response) -> dict[str, tuple[str,
     db.session.commit()
     return {
         "survey": (f"{live_server}/s/{answering.token}", 200),
+        "mid-survey": (f"{live_server}/s/{midway.token}", 200),
+        "one-tap rating": (f"{live_server}/s/{rating.token}?score=4", 200),
         "unsubscribe": (f"{live_server}/u/{answering.unsubscribe_token}", 200),
         "unknown": (f"{live_server}/s/no-such-survey-link", 404),
         "expired": (f"{live_server}/s/{lapsed.token}", 410),
@@ -66,10 +87,12 @@ def browse(chromium) -> Iterator:
 def test_every_customer_page_state_passes_the_wcag_audit(customer_pages, browse, viewport, lang):
     page = browse(VIEWPORTS[viewport], lang)
     for state, (url, status) in customer_pages.items():
-        answer = page.goto(f"{url}?lang={lang}")
+        answer = page.goto(with_lang(url, lang))
         assert answer is not None and answer.status == status, state
         assert page.evaluate("document.documentElement.lang").split("-")[0] == lang, state
         assert_accessible(page, f"{state} ({lang}, {viewport})")
+        if viewport == "phone" and lang == "en" and state in README_SHOTS:
+            screenshot(page, README_SHOTS[state])
         if state == "survey":
             # Sent unanswered: the same page again, each required question explained.
             page.locator("button.send").click()
@@ -85,9 +108,31 @@ def test_every_customer_page_state_passes_the_wcag_audit(customer_pages, browse,
 def test_no_customer_page_scrolls_sideways_on_a_320_pixel_phone(customer_pages, browse, lang):
     page = browse({"width": 320, "height": 640}, lang)
     for state, (url, _status) in customer_pages.items():
-        page.goto(f"{url}?lang={lang}")
+        page.goto(with_lang(url, lang))
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 320, f"{state} ({lang}) is {width} px wide"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_no_customer_page_asks_anything_of_another_origin(
+    customer_pages, browse, live_server, lang
+):
+    page = browse(VIEWPORTS["phone"], lang)
+    asked: list[str] = []
+    page.context.on("request", lambda request: asked.append(request.url))
+    for url, _status in customer_pages.values():
+        page.goto(with_lang(url, lang))
+        page.wait_for_load_state("networkidle")
+    # A step sent (and refused, unanswered) and an unsubscribe confirmed load their pages too.
+    page.goto(with_lang(customer_pages["survey"][0], lang))
+    page.locator("button.send").click()
+    page.wait_for_selector("[aria-invalid=true], .error")
+    page.goto(with_lang(customer_pages["unsubscribe"][0], lang))
+    page.locator("form button").first.click()
+    page.wait_for_load_state("networkidle")
+    assert len(asked) > len(customer_pages), asked  # the pages and their style sheets
+    foreign = [url for url in asked if not url.startswith((live_server + "/", "data:"))]
+    assert foreign == [], foreign
 
 
 @pytest.mark.app_config(RATELIMIT_ENABLED=True)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from survey.designer.service import create_from_starter, publish
 from survey.extensions import db as the_db
 from survey.models import Answer, Invitation, Response
-from tests.fixtures.browser import PHONE, screenshot
+from tests.fixtures.browser import PHONE, assert_accessible, screenshot
 from tests.test_respond import CONDITIONAL
 
 pytestmark = pytest.mark.browser
@@ -71,6 +71,9 @@ def test_a_customer_saves_an_email_rating_with_one_tap_and_answers_the_rest_on_a
     _fits(page)
     page.get_by_role("button", name="Send").click()
     page.wait_for_selector("text=We read every comment.")
+    _fits(page)
+    assert_accessible(page, "thank you (en, phone)")
+    screenshot(page, "respond-thank-you-phone")
     assert _completed(invitation)
     assert _stored(invitation) == {
         "attitude": 5,

@@ -19,6 +19,7 @@ from survey import settings
 from survey.channels import scripts
 from survey.channels.base import Message
 from survey.channels.signature import signed_sms, sms_signature
+from survey.channels.trust import sms_trust_line, trust_line
 from survey.models import Invitation, Question
 
 __all__ = ["signed_sms", "sms_signature"]  # re-exported: the designer's test send frames with them
@@ -72,9 +73,9 @@ REMINDER_SMS = {
     "en": "Reminder: you have not rated our recent service yet. It takes a minute: {link}",
 }
 MAINLAND_REMINDER_TEMPLATES = {
-    "zh": "{signature}提醒：{bank}诚邀您评价近期服务：{link} 退订：{unsubscribe}",
+    "zh": "{signature}提醒：{bank}诚邀您评价近期服务：{link} {trust} 退订：{unsubscribe}",
     "en": "{signature} Reminder: {bank} would like your rating of our recent service: {link} "
-    "Opt out: {unsubscribe}",
+    "{trust} Opt out: {unsubscribe}",
 }
 
 
@@ -88,12 +89,13 @@ def reminder(invitation: Invitation, channel: str, to: str) -> Message:
     if channel == "sms":
         link = survey_link(invitation)
         if replies_reach_us(to):
-            body = signed_sms(REMINDER_SMS[lang].format(link=link), lang)
+            body = signed_sms(REMINDER_SMS[lang].format(link=link), lang, trust=True)
         else:
             body = MAINLAND_REMINDER_TEMPLATES[lang].format(
                 signature=sms_signature(lang),
                 bank=settings.get(f"bank_name_{lang}"),
                 link=link,
+                trust=sms_trust_line(lang),
                 unsubscribe=unsubscribe_link(invitation),
             )
         return Message(channel="sms", to=to, body=body, invitation_id=invitation.id)
@@ -132,9 +134,9 @@ def sms_mode(invitation: Invitation, phone: str) -> str:
 # The link SMS to mainland China numbers, which carriers accept only as a registered
 # template: the signature, the bank's name and the two links are all that vary.
 MAINLAND_TEMPLATES = {
-    "zh": "{signature}感谢您联系{bank}，请花一分钟评价本次服务：{link} 退订：{unsubscribe}",
+    "zh": "{signature}感谢您联系{bank}，请花一分钟评价本次服务：{link} {trust} 退订：{unsubscribe}",
     "en": "{signature} Thank you for contacting {bank}. Please rate our service: {link} "
-    "Opt out: {unsubscribe}",
+    "{trust} Opt out: {unsubscribe}",
 }
 
 
@@ -144,6 +146,7 @@ def mainland_template(lang: str, link: str = "{link}", unsubscribe: str = "{unsu
         signature=sms_signature(lang),
         bank=settings.get(f"bank_name_{lang}"),
         link=link,
+        trust=sms_trust_line(lang),
         unsubscribe=unsubscribe,
     )
 
@@ -159,9 +162,13 @@ def sms_text(invitation: Invitation, mainland: bool = False) -> str:
     if mainland:
         return mainland_template(lang, link, unsubscribe_link(invitation))
     if lang == "zh":
-        return signed_sms(f"您好，感谢您近期联系我们。请花一分钟评价本次服务：{link}", "zh")
+        return signed_sms(
+            f"您好，感谢您近期联系我们。请花一分钟评价本次服务：{link}", "zh", trust=True
+        )
     return signed_sms(
-        f"Thank you for contacting us. Please rate our service in one minute: {link}", "en"
+        f"Thank you for contacting us. Please rate our service in one minute: {link}",
+        "en",
+        trust=True,
     )
 
 
@@ -226,6 +233,7 @@ def _email_context(invitation: Invitation) -> dict[str, Any]:
             "stop": "不想再收到满意度调查？",
             "unsubscribe": "退订",
             "sender": bank,
+            "trust": trust_line("zh", bank),
         }
     else:
         bank = settings.get("bank_name_en")
@@ -238,6 +246,7 @@ def _email_context(invitation: Invitation) -> dict[str, Any]:
             "stop": "Rather not get satisfaction surveys?",
             "unsubscribe": "Unsubscribe",
             "sender": bank,
+            "trust": trust_line("en", bank),
         }
     return {
         **words,
@@ -261,6 +270,8 @@ def _email_text(c: dict[str, Any]) -> str:
         lines += [f"{c['open']}: {c['link']}"]
     lines += [
         c["expires"],
+        "",
+        c["trust"],
         "",
         c["sender"],
         "",

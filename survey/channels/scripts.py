@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from survey import settings
 from survey.channels.signature import signed_sms
+from survey.channels.trust import trust_line
 from survey.models import Question, SurveyVersion
 
 SMS_HOW = {
@@ -77,12 +78,15 @@ def sms_question_text(question: Question, lang: str, number: int, total: int) ->
 
 
 def two_way_messages(version: SurveyVersion, lang: str) -> list[str]:
-    """Every message of a two-way SMS survey: one per question, then the thanks, each signed."""
+    """Every message of a two-way SMS survey: one per question, then the thanks, each signed.
+
+    The first, the invitation, also says what the bank never asks.
+    """
     questions = sms_questions(version)
     texts = [sms_question_text(q, lang, n, len(questions)) for n, q in enumerate(questions, 1)]
     if questions and version.thanks(lang).strip():
         texts.append(version.thanks(lang).strip())
-    return [signed_sms(text, lang) for text in texts]
+    return [signed_sms(text, lang, trust=n == 0) for n, text in enumerate(texts)]
 
 
 # What two-way SMS says between the questions, in the customer's language.
@@ -190,13 +194,12 @@ def voice_prompt(question: Question, lang: str) -> VoicePrompt:
 
 
 def voice_opening(version: SurveyVersion, lang: str) -> str:
-    """What the call says before the first question: who calls, why, and how to stop."""
+    """What the call says before the first question: who calls, why, what we never ask, how to stop."""
     bank = settings.get(f"bank_name_{lang}")
     joiner = "" if lang == "zh" else " "
     greeting = f"您好，这里是{bank}。" if lang == "zh" else f"Hello, this is {bank}."
-    return joiner.join(
-        p for p in (greeting, version.intro(lang).strip(), VOICE_HOW[lang]["stop"]) if p
-    )
+    parts = (greeting, version.intro(lang).strip(), trust_line(lang, bank), VOICE_HOW[lang]["stop"])
+    return joiner.join(p for p in parts if p)
 
 
 def voice_script(version: SurveyVersion, lang: str) -> tuple[str, Sequence[VoicePrompt], str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -18,6 +19,9 @@ from survey.models.complaint_case import ComplaintCase
 from survey.models.customer import Customer
 from survey.models.interaction import Interaction
 from survey.models.survey import SurveyVersion
+
+if TYPE_CHECKING:
+    from survey.models.response import Response
 
 # 18 random bytes: 144 bits, above the 128 DESIGN.md asks of a customer's token, and short
 # (24 characters) because two links share one SMS, where every character costs.
@@ -114,6 +118,11 @@ class Invitation(db.Model):
     complaint_case: Mapped[ComplaintCase | None] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(
         back_populates="invitation", order_by="Delivery.id"
+    )
+    # Its one response, to read with the invitation in one statement (the survey page);
+    # written only through Response.invitation.
+    response: Mapped[Response | None] = relationship(
+        "Response", primaryjoin="Response.invitation_id == Invitation.id", viewonly=True
     )
 
     __table_args__ = (

@@ -13,10 +13,13 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
 
 from survey import clock
 from survey.extensions import db
-from survey.models import Invitation, Question, SurveyVersion
+from survey.models import Invitation, Question, Response, SurveyVersion
+from survey.respond import versions
 from survey.responses import answers
 from survey.responses.answers import CLOSED_STATES, PageState, state_of
 
@@ -44,10 +47,22 @@ class Outcome:
 
 
 def find(token: str) -> Invitation | None:
-    """Return the invitation a survey token opens, or None."""
+    """Return the invitation a survey token opens, or None.
+
+    One statement reads the invitation with its response; the version's questions and
+    choices come from the process's copy of the published version (``versions``).
+    """
     if not token or len(token) > 64:
         return None
-    return db.session.scalar(sa.select(Invitation).where(Invitation.token == token))
+    invitation = db.session.scalar(
+        sa.select(Invitation)
+        .outerjoin(Response, Response.invitation_id == Invitation.id)
+        .options(contains_eager(Invitation.response))
+        .where(Invitation.token == token)
+    )
+    if invitation is not None:
+        versions.attach(invitation)
+    return invitation
 
 
 def find_by_unsubscribe_token(token: str) -> Invitation | None:
@@ -66,11 +81,27 @@ def link_state(invitation: Invitation) -> LinkState:
 
 
 def open_page(invitation: Invitation) -> LinkState:
-    """Note the first time an open survey is looked at (not an answer) and return its state."""
+    """Note the first time an open survey is looked at (not an answer) and return its state.
+
+    Written by one guarded statement, and committed without expiring what the request
+    has read (reading it all again would cost more statements than the page itself).
+    """
     state = link_state(invitation)
     if state == "open" and invitation.opened_at is None:
-        invitation.opened_at = clock.now()
-        db.session.commit()
+        now = clock.now()
+        db.session.execute(
+            sa.update(Invitation)
+            .where(Invitation.id == invitation.id, Invitation.opened_at.is_(None))
+            .values(opened_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        set_committed_value(invitation, "opened_at", now)
+        session = db.session()
+        session.expire_on_commit = False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = True
     return state
 
 

@@ -59,8 +59,12 @@ def applicable(questions: list[Question], values: Mapping[str, Any]) -> list[Que
 
 
 def stored_values(invitation: Invitation) -> dict[str, Any]:
-    """Return the answers stored so far, from any channel, by question key."""
-    return answers.given_values(answers.response_of(invitation))
+    """Return the answers stored so far, from any channel, by question key.
+
+    The response came with the invitation (``service.find``); after a commit or a rollback
+    it is read again.
+    """
+    return answers.given_values(invitation.response)
 
 
 def _resume_point(asked: list[Question], values: Mapping[str, Any]) -> Question:

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 
 from survey import busy, settings
+from survey.channels import trust
 from survey.dispatch import contacts
 from survey.extensions import csrf, db, limiter
 from survey.i18n import LANGUAGES, current_language
@@ -47,6 +48,8 @@ def _bank() -> dict[str, str]:
 # The designer's preview renders the customer's page too, outside this blueprint.
 bp.add_app_template_global(formkey.form_key, "form_key")
 bp.add_app_template_global(formkey.FIELD, "form_key_field")
+# The same words the messages carry (survey/channels/trust.py), in the page's language.
+bp.add_app_template_global(trust.trust_line, "trust_line")
 
 
 def _page_locale(invitation: Invitation | None) -> str:

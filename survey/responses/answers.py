@@ -63,10 +63,9 @@ def state_of(invitation: Invitation) -> PageState:
 
 
 def _counted(invitation: Invitation) -> bool:
-    state = db.session.scalar(
-        sa.select(Response.state).where(Response.invitation_id == invitation.id)
-    )
-    return state in COUNTED_STATES
+    # The response is often read with the invitation already (the survey page's one statement).
+    response = invitation.response
+    return response is not None and response.state in COUNTED_STATES
 
 
 def condition_holds(condition: Mapping[str, Any] | None, values: Mapping[str, Any]) -> bool:

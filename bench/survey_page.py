@@ -1,0 +1,518 @@
+"""The customer's survey page under load, with a million invitations, next to a bare endpoint.
+
+    .venv/bin/python bench/survey_page.py [--invitations 1000000] [--pool 30000]
+        [--duration 20] [--connections 8] [--database postgresql]
+
+The data: a small demo bank (``survey.demo.load``, seed 2026) whose invitations,
+with their interactions, are then multiplied by set-based INSERT … SELECT (fresh
+random tokens, new external ids) until the database holds ``--invitations``;
+the last ``--pool`` copies are made fresh sent invitations (open for 72 hours,
+never opened) for the load to use. Each pool line holds a token, the form key
+of its page (an HMAC under the app's secret, which Lua cannot compute) and the
+first step's answer, written to a file the wrk script reads.
+
+The load: gunicorn (2 sync workers) on a free port serves the app, then
+``bench/bare_app.py`` (a page and a redirecting POST that touch no database) the
+same way, in the same run. wrk (2 threads, a Lua script) measures the most each
+serves: ``GET /s/<token>`` cycling through the pool, and the first step's
+``POST`` (it answers 303), every post to a token of its own, so each answered
+post is one stored answer, counted afterwards. Then the latency at half that
+rate: wrk2 is not available, so a small Python open-loop client here sends at a
+fixed rate (half the achieved maximum) over persistent connections, and times
+each request from when it was due, not when a connection was free (no
+coordinated omission). Errors: wrk's and the client's statuses of 400 and above,
+socket errors and timeouts; "database is locked" is counted in the server's log.
+Web rate limits are off (one address sends everything here; a carrier NAT is
+what the per-address limit allows for).
+
+The bench starts gunicorn and wrk itself and ends only those processes, by the
+PIDs it got when starting them.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import queue
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import common
+import intake
+import sqlalchemy as sa
+
+from survey import clock, demo
+from survey.extensions import db
+from survey.models import Answer, Interaction, Invitation, Question
+from survey.respond import formkey, service
+
+SURVEY_TARGET = "survey:create_app({'RATELIMIT_ENABLED': False})"
+ANSWERS = {"rating_5": "4", "nps_0_10": "8", "ces_7": "5", "yes_no": "yes", "text": "bench"}
+
+# Each wrk thread walks its own share of a slice of the pool lines ("token form_body"), so no
+# two POSTs go to one token; done() prints one JSON line the bench reads.
+WRK_SCRIPT = r"""
+local rows = {}
+for line in io.lines(os.getenv("BENCH_ROWS")) do rows[#rows + 1] = line end
+local first = tonumber(os.getenv("BENCH_FIRST"))
+local count = tonumber(os.getenv("BENCH_COUNT"))
+local method = os.getenv("BENCH_METHOD")
+local all = {}
+local threads = 0
+
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+  thread:set("nthreads", tonumber(os.getenv("BENCH_THREADS")))
+  table.insert(all, thread)
+end
+
+function init(args)
+  n = 0
+  answered = 0
+  wrapped = 0
+  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+end
+
+function request()
+  n = n + 1
+  local i = (n - 1) * nthreads + tid - 1
+  if i >= count then wrapped = wrapped + 1 end
+  local row = rows[first + (i % count)]
+  local space = row:find(" ")
+  local token = row:sub(1, space - 1)
+  if method == "GET" then
+    return wrk.format("GET", "/s/" .. token .. "?lang=zh")
+  end
+  return wrk.format("POST", "/s/" .. token .. "?lang=zh", nil, row:sub(space + 1))
+end
+
+function response(status, headers, body)
+  if status < 400 then answered = answered + 1 end
+end
+
+function done(summary, latency, requests)
+  local ok, wraps = 0, 0
+  for _, thread in ipairs(all) do
+    ok = ok + thread:get("answered")
+    wraps = wraps + thread:get("wrapped")
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, '
+    .. '"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d, '
+    .. '"answered": %d, "wrapped": %d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect, e.read, e.write, e.status, e.timeout, ok, wraps))
+end
+"""
+
+
+@dataclass
+class Run:
+    """One measured run: at the most wrk could get, or at a fixed rate."""
+
+    label: str
+    requests: int
+    seconds: float
+    p50: float
+    p99: float
+    errors: int
+    answered: int = 0  # statuses below 400
+    wrapped: int = 0  # requests that came back to a token already used
+    offered: float | None = None  # the fixed rate asked for (open-loop runs)
+
+    @property
+    def rate(self) -> float:
+        return (self.requests - self.errors) / self.seconds
+
+
+def main() -> None:
+    parser = common.arguments(__doc__.splitlines()[0])
+    parser.add_argument("--invitations", type=int, default=1_000_000)
+    parser.add_argument("--pool", type=int, default=30_000, help="fresh invitations for the load")
+    parser.add_argument("--demo-size", type=int, default=3000, help="interactions of the demo")
+    parser.add_argument("--duration", type=int, default=20, help="seconds per run")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (apt-get install -y wrk)")
+    about = {
+        **common.machine(),
+        "database": args.database,
+        "server": f"gunicorn, {args.workers} sync workers, web rate limits off",
+        "load": (
+            f"wrk, 2 threads, {args.connections} connections, {args.duration} s a run; half "
+            "load by the bench's open-loop Python client"
+        ),
+        "code served": str(intake.SOURCE / "survey"),
+    }
+    with common.bench_app(args.database) as app, tempfile.TemporaryDirectory() as folder:
+        with common.Timer() as built:
+            demo.load(size=args.demo_size)
+            _multiply(args.invitations)
+            pool = _fresh_pool(args.pool)
+            common.gather_statistics()
+        invitations = intake._count(Invitation)
+        answers_before = intake._count(Answer)
+        print(f"{args.database}: {invitations:,} invitations in {built.seconds:.0f} s", flush=True)
+        rows_file = Path(folder, "pool.txt")
+        lines = _pool_lines(app, pool)
+        rows_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        script = Path(folder, "survey.lua")
+        script.write_text(WRK_SCRIPT, encoding="utf-8")
+        env = intake._app_environment(app, folder)
+        db.session.remove()
+        slices = _Slices(len(pool))
+        log = Path(folder, "server.log")
+        runs: dict[str, Run] = {}
+        with intake._gunicorn("bare_app:app", args.workers, env, "/ready") as port:
+            runs["bare GET"] = _wrk(port, script, rows_file, "GET", slices.reads(), args)
+            runs["bare POST"] = _wrk(port, script, rows_file, "POST", slices.reads(), args)
+        with intake._gunicorn(
+            SURVEY_TARGET, args.workers, env, "/api/v1/openapi.json", log
+        ) as port:
+            runs["GET /s/<token>"] = _wrk(port, script, rows_file, "GET", slices.reads(), args)
+            posted = slices.take(int(len(pool) * 0.6))
+            runs["POST /s/<token>"] = _wrk(port, script, rows_file, "POST", posted, args)
+            half = runs["GET /s/<token>"].rate / 2
+            runs["GET, half load"] = _open_loop(
+                port, lines, "GET", slices.reads(), half, args.duration
+            )
+            half_post = runs["POST /s/<token>"].rate / 2
+            rest = slices.take(len(pool) - slices.used)
+            runs["POST, half load"] = _open_loop(
+                port, lines, "POST", rest, half_post, args.duration
+            )
+        db.session.remove()
+        stored = intake._count(Answer) - answers_before
+        locked = log.read_text(encoding="utf-8", errors="replace").count("database is locked")
+    answered_posts = runs["POST /s/<token>"].answered + runs["POST, half load"].answered
+    _report(args, about, invitations, built.seconds, runs, answered_posts, stored, locked)
+
+
+class _Slices:
+    """Hand out parts of the pool: GETs may share tokens, each POST needs its own."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.used = 0
+
+    def reads(self) -> tuple[int, int]:
+        return 0, self.size
+
+    def take(self, count: int) -> tuple[int, int]:
+        first, self.used = self.used, self.used + count
+        return first, count
+
+
+def _multiply(target: int) -> None:
+    """Copy invitations (and their interactions) until there are ``target``: doubling each round.
+
+    Copies keep every column but their ids (shifted past the largest), the interaction's
+    external id (suffixed), the complaint case (none: a case is surveyed once) and the
+    tokens (new, random).
+    """
+    interaction, invitation = Interaction.__table__, Invitation.__table__
+    round_ = 0
+    while (have := intake._count(Invitation)) < target:
+        round_ += 1
+        shift_v = db.session.scalar(sa.select(sa.func.max(invitation.c.id)))
+        shift_i = db.session.scalar(sa.select(sa.func.max(interaction.c.id)))
+        originals = (
+            sa.select(invitation.c.id, invitation.c.interaction_id)
+            .order_by(invitation.c.id)
+            .limit(min(have, target - have))
+            .subquery()
+        )
+        copied = [c for c in interaction.c if c.name != "id"]
+        db.session.execute(
+            sa.insert(interaction).from_select(
+                ["id", *(c.name for c in copied)],
+                sa.select(
+                    interaction.c.id + shift_i,
+                    *(
+                        (c + f"~{round_}").label(c.name) if c.name == "external_id" else c
+                        for c in copied
+                    ),
+                ).where(interaction.c.id.in_(sa.select(originals.c.interaction_id))),
+            )
+        )
+        values: dict[str, Any] = {
+            "id": invitation.c.id + shift_v,
+            "interaction_id": invitation.c.interaction_id + shift_i,
+            "complaint_case_id": sa.null(),
+            "token": _random_token(),
+            "unsubscribe_token": _random_token(),
+        }
+        columns = [c.name for c in invitation.c]
+        db.session.execute(
+            sa.insert(invitation).from_select(
+                columns,
+                sa.select(*(values.get(name, invitation.c[name]) for name in columns)).where(
+                    invitation.c.id.in_(sa.select(originals.c.id))
+                ),
+            )
+        )
+        db.session.commit()
+        print(f"  round {round_}: {intake._count(Invitation):,} invitations", flush=True)
+    if db.engine.dialect.name == "postgresql":  # ids were given: move the sequences past them
+        for table in ("interaction", "invitation"):
+            db.session.execute(
+                sa.text(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))")
+            )
+        db.session.commit()
+
+
+def _random_token() -> sa.ColumnElement[str]:
+    """A new random token per row: 128 random bits in hex (the bench's; the app's are longer)."""
+    if db.engine.dialect.name == "postgresql":
+        salt = sa.cast(sa.func.random(), sa.Text) + sa.cast(sa.func.clock_timestamp(), sa.Text)
+        return sa.func.md5(salt + sa.cast(Invitation.__table__.c.id, sa.Text))
+    return sa.func.lower(sa.func.hex(sa.func.randomblob(16)))
+
+
+def _fresh_pool(size: int) -> list[tuple[int, str]]:
+    """Make the newest ``size`` invitations fresh, sent and unopened; return (id, token)."""
+    now = clock.now()
+    newest = sa.select(Invitation.id).order_by(Invitation.id.desc()).limit(size).subquery()
+    db.session.execute(
+        sa.update(Invitation)
+        .where(Invitation.id.in_(sa.select(newest.c.id)))
+        .values(
+            state="sent",
+            sent_at=now,
+            opened_at=None,
+            completed_at=None,
+            reminder_due_at=None,
+            expires_at=now + timedelta(hours=72),
+        )
+    )
+    db.session.commit()
+    rows = db.session.execute(
+        sa.select(Invitation.id, Invitation.token)
+        .where(Invitation.id.in_(sa.select(newest.c.id)))
+        .order_by(Invitation.id)
+    )
+    return [(i, t) for i, t in rows]
+
+
+def _pool_lines(app: Any, pool: list[tuple[int, str]]) -> list[str]:
+    """Return "token body" lines: the body is the first step's form, form key included."""
+    first_steps: dict[int, tuple[str, str]] = {}
+    lines = []
+    with app.test_request_context():
+        for invitation_id, token in pool:
+            version_id = db.session.scalar(
+                sa.select(Invitation.survey_version_id).where(Invitation.id == invitation_id)
+            )
+            if version_id not in first_steps:
+                invitation = db.session.get_one(Invitation, invitation_id)
+                question = service.web_questions(invitation.version)[0]
+                first_steps[version_id] = (question.key, _answer(question))
+            key, value = first_steps[version_id]
+            body = urlencode(
+                {
+                    "step": key,
+                    f"q_{key}": value,
+                    "go": "next",
+                    formkey.FIELD: formkey.form_key(token, formkey.ANSWER),
+                }
+            )
+            lines.append(f"{token} {body}")
+    return lines
+
+
+def _answer(question: Question) -> str:
+    if question.kind == "single_choice":
+        return question.choices[0].value
+    return ANSWERS[question.kind]
+
+
+def _wrk(port: int, script: Path, rows: Path, method: str, part: tuple[int, int], args: Any) -> Run:
+    """Run wrk for the fixed time against /s/ and return what its done() hook printed."""
+    first, count = part
+    env = {
+        **os.environ,
+        "BENCH_ROWS": str(rows),
+        "BENCH_FIRST": str(first + 1),
+        "BENCH_COUNT": str(count),
+        "BENCH_METHOD": method,
+        "BENCH_THREADS": "2",
+    }
+    command = [
+        "wrk", "--threads", "2", "--connections", str(args.connections),
+        "--duration", f"{args.duration}s", "--timeout", "10s", "--script", str(script),
+        f"http://127.0.0.1:{port}/s/",
+    ]  # fmt: skip
+    load = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        output, _ = load.communicate(timeout=args.duration + 60)
+    except subprocess.TimeoutExpired:
+        load.kill()
+        load.wait()
+        raise
+    line = next(x for x in output.splitlines() if x.startswith("BENCH "))
+    seen = json.loads(line[len("BENCH ") :])
+    run = Run(
+        label=f"wrk {method}",
+        requests=seen["requests"],
+        seconds=seen["duration_us"] / 1e6,
+        p50=seen["p50_us"] / 1e6,
+        p99=seen["p99_us"] / 1e6,
+        errors=sum(seen[k] for k in ("connect", "read", "write", "status", "timeout")),
+        answered=seen["answered"],
+        wrapped=seen["wrapped"],
+    )
+    print(f"  {method} port {port}: {run.rate:.1f}/s, {run.errors} errors", flush=True)
+    return run
+
+
+def _open_loop(
+    port: int,
+    lines: list[str],
+    method: str,
+    part: tuple[int, int],
+    rate: float,
+    duration: int,
+    clients: int = 16,
+) -> Run:
+    """Send at a fixed rate whatever the answers' pace; time each request from when it was due."""
+    first, count = part
+    bodies = _bodies_for(lines, first, count, method)
+    due: queue.Queue[tuple[float, str, str] | None] = queue.Queue()
+    latencies: list[float] = []
+    failures = [0]
+    answered = [0]
+    lock = threading.Lock()
+
+    def client() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        while (item := due.get()) is not None:
+            at, path, body = item
+            try:
+                if method == "GET":
+                    connection.request("GET", path)
+                else:
+                    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+                    connection.request("POST", path, body=body, headers=headers)
+                reply = connection.getresponse()
+                reply.read()
+                ok = reply.status < 400
+            except (OSError, http.client.HTTPException):
+                ok = False
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            with lock:
+                latencies.append(time.perf_counter() - at)
+                if ok:
+                    answered[0] += 1
+                else:
+                    failures[0] += 1
+        connection.close()
+
+    workers = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    for worker in workers:
+        worker.start()
+    total = int(rate * duration)
+    start = time.perf_counter() + 0.2
+    for n in range(total):
+        at = start + n / rate
+        pause = at - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        path, body = bodies[n % len(bodies)]
+        due.put((at, path, body))
+    for _ in workers:
+        due.put(None)
+    for worker in workers:
+        worker.join(timeout=30)
+    elapsed = time.perf_counter() - start
+    ordered = sorted(latencies)
+    run = Run(
+        label=f"open loop {method}",
+        requests=len(ordered),
+        seconds=elapsed,
+        p50=statistics.median(ordered) if ordered else 0.0,
+        p99=ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0,
+        errors=failures[0],
+        answered=answered[0],
+        wrapped=max(0, total - count) if method == "POST" else 0,
+        offered=rate,
+    )
+    print(f"  {method} at {rate:.1f}/s: p99 {run.p99 * 1000:.1f} ms", flush=True)
+    return run
+
+
+def _bodies_for(lines: list[str], first: int, count: int, method: str) -> list[tuple[str, str]]:
+    """The (path, body) of each request the open-loop client sends, in the pool's order."""
+    chosen = [line.split(" ", 1) for line in lines[first : first + count]]
+    return [(f"/s/{token}?lang=zh", body if method == "POST" else "") for token, body in chosen]
+
+
+def _report(
+    args: Any,
+    about: dict[str, str],
+    invitations: int,
+    built: float,
+    runs: dict[str, Run],
+    answered_posts: int,
+    stored: int,
+    locked: int,
+) -> None:
+    rows: list[list[Any]] = []
+    for name, run in runs.items():
+        rate = (
+            f"{run.rate:,.1f}"
+            if run.offered is None
+            else f"{run.rate:,.1f} (asked {run.offered:,.1f})"
+        )
+        rows.append(
+            [name, rate, common.seconds(run.p50), common.seconds(run.p99),
+             f"{run.errors:,}", f"{run.requests:,}", f"{run.wrapped:,}"]
+        )  # fmt: skip
+    get_share = runs["GET /s/<token>"].rate / runs["bare GET"].rate
+    post_share = runs["POST /s/<token>"].rate / runs["bare POST"].rate
+    rows.append(["GET ÷ bare GET", f"{get_share:.0%}", "", "", "", "", ""])
+    rows.append(["POST ÷ bare POST", f"{post_share:.0%}", "", "", "", "", ""])
+    common.record(
+        f"Survey page under load ({args.database})",
+        {
+            **about,
+            "invitations": f"{invitations:,} (demo of {args.demo_size:,} interactions, "
+            f"multiplied; built in {built:.0f} s)",
+            "fresh invitations the load used": f"{args.pool:,}",
+            "posts answered (status < 400)": f"{answered_posts:,}",
+            "answers stored": f"{stored:,}",
+            '"database is locked" in the server log': f"{locked:,}",
+        },
+        ["run", "requests/s", "p50", "p99", "errors", "requests", "tokens reused"],
+        rows,
+        notes=[
+            "GET cycles through the fresh invitations (the first visit of each writes "
+            "`opened_at`, later ones read only); each POST is the first step of a token of its "
+            "own, answered 303, so answered posts and stored answers must agree (a post in "
+            "flight when wrk stops may be stored without being counted: stored may exceed "
+            "answered by at most the connections). Half load: the open-loop client asks for "
+            "half the wrk rate and times each request from when it was due. Goals (issue 10): "
+            "GET ≥ 50% and POST ≥ 25% of bare; p99 at half load ≤ 50 ms; 0 database-locked; "
+            "every answered post stored.",
+        ],
+        enabled=not args.no_record,
+    )
+
+
+if __name__ == "__main__":
+    main()
