@@ -40,8 +40,8 @@ CHECKS = [
     negative_data_rejection,
 ]
 # Rules the document cannot state: codes the admin maintains, surveys that exist, the
-# time window around now, the E.164 and e-mail forms the app normalises, and 'from' after 'to'. A valid
-# request per the document may be refused for these, and only these.
+# time window around now, the E.164 and e-mail forms the app normalises, and 'from'
+# after 'to'. A valid request per the document may be refused for these, and only these.
 BEYOND_THE_DOCUMENT = {
     "postInteraction": {
         "business_line",
