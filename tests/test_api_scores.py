@@ -350,3 +350,16 @@ def test_the_document_lists_the_new_filters_and_groupings(client, db):
     assert cause.is_valid("process,attitude") and not cause.is_valid("weather")
     group_by = _parameter_schema(client, "group_by")
     assert group_by.is_valid("type,cause,survey") and group_by.is_valid("survey, week")
+
+
+def test_the_scores_log_says_which_rollup_tables_answered(
+    db, invite, record_response, get_scores, caplog
+):
+    _set_min_n(db, 1)
+    record_response(invite(), {"overall": 5})
+    with caplog.at_level("DEBUG", logger="survey.scoring.queries"):
+        assert get_scores("from=2026-11-01&to=2026-11-30").get_json()["groups"][0]["n"] == 1
+        assert get_scores("from=2026-11-01&to=2026-11-29&group_by=agent").status_code == 200
+    said = [r.getMessage() for r in caplog.records if r.name == "survey.scoring.queries"]
+    assert said[0].endswith("read rollup_bank_month[2026-11-01..2026-11-01]")
+    assert "rollup_agent_week[2026-11-02..2026-11-23]" in said[1]

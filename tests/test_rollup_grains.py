@@ -250,3 +250,23 @@ def _value(kind: str, drawn: int) -> Any:
     if kind == "text":
         return "好"
     return None
+
+
+def test_the_migration_fills_every_rollup_table_from_the_answers_already_counted(
+    db, invite, record_response
+):
+    from flask_migrate import downgrade, upgrade
+
+    record_response(invite(), {"overall": 5, "nps": 9}, completed_at=START)
+    record_response(
+        invite(channel="chat", agent="A2001", type="complaint"),
+        {"attitude": 2, "overall": 1},
+        completed_at=START + timedelta(days=5),
+        survey_channel="sms",
+    )
+    expected = {c.name: _expected(c) for c in CUBOIDS}
+    assert all(expected.values())
+    _db.session.remove()
+    downgrade(revision="9a4e6c2d1b37")  # the rollup before grains, then up again
+    upgrade()
+    assert {c.name: _stored(c) for c in CUBOIDS} == expected
