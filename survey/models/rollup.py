@@ -112,7 +112,8 @@ class Cuboid:
     name: str
     grain: str
     fields: tuple[str, ...]
-    # Rough rows per period at the demo's shape (1M answers a year), for the planner's costs.
+    # Rows a period of this table is guessed to hold at scale (the 1M-answer probe had 570
+    # finest rows a day), for ranking plans only: any plan gives the same numbers.
     rows_per_period: int
     table: sa.Table
 
