@@ -43,9 +43,16 @@ def test_a_year_reads_whole_months_and_the_days_at_either_edge():
     ]
 
 
-def test_agents_over_a_year_read_the_agent_weeks_and_the_finest_days_at_the_edges():
-    # 30 November 2025 is a Sunday; 29 November 2026 is a Sunday too.
+def test_agents_over_a_year_read_agent_months_then_weeks_then_the_finest_days():
+    # 30 November 2025 and 29 November 2026 are Sundays.
     assert _tables(date(2025, 11, 30), date(2026, 11, 29), ("agent",)) == [
+        "rollup[2025-11-30..2025-11-30]",
+        "rollup_agent_month[2025-12-01..2026-10-01]",
+        "rollup[2026-11-01..2026-11-01]",
+        "rollup_agent_week[2026-11-02..2026-11-23]",
+    ]
+    # By week, months cannot serve: weeks, and the finest days before the first Monday.
+    assert _tables(date(2025, 11, 30), date(2026, 11, 29), ("agent", "week")) == [
         "rollup[2025-11-30..2025-11-30]",
         "rollup_agent_week[2025-12-01..2026-11-23]",
     ]

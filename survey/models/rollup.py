@@ -17,9 +17,10 @@ Why these grains (the queries the dashboards and the API make):
   rows a day (a few a month for whole months) instead of every segment.
 - ``rollup_team_week`` (business line, team): the breakdown business line → team
   and team × week; a year is 52 weeks × teams.
-- ``rollup_agent_week`` (business line, team, agent): the agent ranking over a
-  quarter or a year, without the channel/category/survey fan-out that makes the
-  finest table hold ~5 answers a row.
+- ``rollup_agent_month`` / ``rollup_agent_week`` (business line, team, agent): the
+  agent ranking over a quarter or a year (months, then weeks, then days at the
+  ends) and agents by week, without the channel/category/survey fan-out that makes
+  the finest table hold ~5 answers a row.
 - ``rollup_segment_day`` / ``rollup_segment_month`` (every field but agent): the
   breakdowns by channel, survey channel, category, type, cause and survey, and
   any filter on them; agents multiply rows the most, so leaving them out is the
@@ -153,6 +154,7 @@ CUBOIDS: tuple[Cuboid, ...] = (
     _cuboid("rollup_bank_month", "month", _BANK, 8),
     _cuboid("rollup_bank_day", "day", _BANK, 8),
     _cuboid("rollup_team_week", "week", _TEAM, 120),
+    _cuboid("rollup_agent_month", "month", (*_TEAM, "agent_id"), 3_500),
     _cuboid("rollup_agent_week", "week", (*_TEAM, "agent_id"), 1_000),
     _cuboid("rollup_segment_month", "month", _NO_AGENT, 5_000),
     _cuboid("rollup_segment_day", "day", _NO_AGENT, 350),

@@ -4,8 +4,9 @@ A table can answer a query when it keeps every field the query groups or filters
 by, and its grain divides the requested time grouping (a day table answers days,
 weeks and months; a week table weeks or no time grouping; a month table months or
 none). A week or month table covers only the whole weeks or months inside the
-range: the days before the first and after the last come from a day table, so a
-range of 1 March to 20 May reads March and April by month and 1–20 May by day.
+range: the days before the first and after the last come from finer tables, so a
+range of 1 March to 20 May reads March and April by month, 1–17 May by week and
+18–20 May by day, when the tables for those have the fields.
 
 Of the plans that answer the query, the one with the least estimated rows read
 wins (each table's ``rows_per_period`` times the periods it reads, plus a fixed
@@ -99,23 +100,32 @@ def plan(
     days = [c for c in able if c.grain == "day"]
     if not days:
         raise ValueError(f"no rollup table keeps {sorted(needed)} by day")
-    # The cheapest day table reads the whole range, or the edges around whole periods.
     edge = min(days, key=lambda c: c.rows_per_period)
-    plans = [Plan((Part(edge, date_from, date_to),))]
-    for cuboid in able:
-        if cuboid.grain == "day":
-            continue
+    coarse = [c for c in able if c.grain != "day"]
+    return Plan(tuple(sorted(_cover(date_from, date_to, edge, coarse), key=lambda p: p.first)))
+
+
+def _cover(date_from: date, date_to: date, edge: Cuboid, coarse: list[Cuboid]) -> list[Part]:
+    """The cheapest reads that cover a range of days exactly: whole months or weeks, and days.
+
+    The days around a coarse table's whole periods are covered the same way, so a year
+    not aligned to months can read months, then weeks, then days at either end.
+    """
+    best = [Part(edge, date_from, date_to)]
+    for cuboid in coarse:
         whole = _whole_periods(cuboid.grain, date_from, date_to)
         if whole is None:
             continue
         (inner_from, inner_to), (first, last) = whole
+        finer = [c for c in coarse if c is not cuboid and c.grain != cuboid.grain]
         parts = [Part(cuboid, first, last)]
         if date_from < inner_from:
-            parts.insert(0, Part(edge, date_from, inner_from - timedelta(days=1)))
+            parts = _cover(date_from, inner_from - timedelta(days=1), edge, finer) + parts
         if inner_to < date_to:
-            parts.append(Part(edge, inner_to + timedelta(days=1), date_to))
-        plans.append(Plan(tuple(parts)))
-    return min(plans, key=Plan.cost)
+            parts = parts + _cover(inner_to + timedelta(days=1), date_to, edge, finer)
+        if Plan(tuple(parts)).cost() < Plan(tuple(best)).cost():
+            best = parts
+    return best
 
 
 def finest(date_from: date, date_to: date) -> Plan:

@@ -134,9 +134,10 @@ def apply_response(response: Response) -> int:
         counts["total_sq"] += value * value
         counts["top"] += int(value >= TOP_FROM[kind])
         counts["bottom"] += int(value <= BOTTOM_TO[kind])
+    # In key order, so two transactions upserting the same rows lock them in the same order.
     rows = [
         {**segment, "kind": kind, "dimension": dimension, **counts}
-        for (kind, dimension), counts in sums.items()
+        for (kind, dimension), counts in sorted(sums.items())
     ]
     # Within one response the segment is fixed, so every table gets one row per
     # (kind, dimension): the same counts under a shorter key.

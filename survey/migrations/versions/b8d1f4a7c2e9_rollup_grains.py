@@ -2,7 +2,7 @@
 
 The finest table ``rollup`` gains the survey of the answered version and the
 complaint's cause, and stores each day's ISO week (its Monday) and month (its first
-day). Six coarser tables keep the same counts by fewer fields or by week or month
+day). Seven coarser tables keep the same counts by fewer fields or by week or month
 (survey.models.rollup.CUBOIDS). Rollups are derived data: the old table is dropped,
 and every table is rebuilt here from the answers, in this migration's transaction,
 so a deploy never serves numbers without the new fields.
@@ -50,6 +50,7 @@ TABLES = (
     ("rollup_bank_month", "month", ("kind", "dimension")),
     ("rollup_bank_day", "day", ("kind", "dimension")),
     ("rollup_team_week", "week", _TEAM),
+    ("rollup_agent_month", "month", (*_TEAM, "agent_id")),
     ("rollup_agent_week", "week", (*_TEAM, "agent_id")),
     ("rollup_segment_month", "month", _NO_AGENT),
     ("rollup_segment_day", "day", _NO_AGENT),
