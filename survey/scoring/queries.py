@@ -1,7 +1,10 @@
-"""Score queries over the Rollup table, for the scores API and the dashboards.
+"""Score queries over the rollup tables, for the scores API and the dashboards.
 
-They read only the rollup, never raw answers: a question is a GROUP BY over
-pre-aggregated days and segments, whatever the number of answers behind it.
+They read only rollups, never raw answers: a question is a GROUP BY over
+pre-aggregated periods and segments, whatever the number of answers behind it,
+in the tables survey.scoring.planner picks (the coarsest that give exact numbers).
+``counts`` returns each group's raw counts per kind, for layers that compare groups;
+``scores`` turns them into the API's scores.
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ def apply_response(response: Response) -> int:
 
     Call it once per response, in the transaction that completes or closes it (the one
     that set its ``counted_at``): one read of its answers, then one multi-row upsert
-    per table.
+    per table (on PostgreSQL all of them in one statement).
     """
     session = db.session
     identity = sa.inspect(response).identity
