@@ -217,14 +217,20 @@ def counts(query: ScoreQuery, plan: planner.Plan | None = None) -> tuple[Tally, 
     filters = _filter_values(query)
     parts = [_part_select(part, query, filters) for part in plan.parts]
     statement = parts[0] if len(parts) == 1 else sa.union_all(*parts)
-    codes = _codes() if any(g in CODED for g in query.group_by) else {}
+    rows = db.session.execute(statement).all()
+    width = len(query.group_by)
+    codes = _codes_of(query.group_by, rows)
     sums: Tally = {}
-    for row in db.session.execute(statement).mappings():
-        key = tuple(_key_value(g, row, codes) for g in query.group_by)
+    for row in rows:
+        key = tuple(_shown(name, row[i], codes) for i, name in enumerate(query.group_by))
         kinds = sums.setdefault(key, {})
-        tally = kinds.setdefault(row["kind"], dict.fromkeys(COUNT_COLUMNS, 0))
-        for name in COUNT_COLUMNS:
-            tally[name] += int(row[name] or 0)
+        found = row[width + 1 :]
+        tally = kinds.get(row[width])
+        if tally is None:
+            kinds[row[width]] = dict(zip(COUNT_COLUMNS, map(int, found), strict=True))
+        else:  # the same group from another part of the plan
+            for name, value in zip(COUNT_COLUMNS, found, strict=True):
+                tally[name] += int(value)
     if not query.group_by and not sums:
         sums[()] = {}
     log.debug("scores %s read %s", query, plan.describe())
@@ -297,9 +303,25 @@ def _codes() -> dict[str, dict[int, str]]:
     }
 
 
+def _codes_of(group_by: tuple[str, ...], rows: list[Any]) -> dict[str, dict[int, str]]:
+    """The codes of the organisation ids that the rows group by, and of no others."""
+    codes: dict[str, dict[int, str]] = {}
+    for i, name in enumerate(group_by):
+        if name in CODED:
+            ids = {row[i] for row in rows if row[i]}
+            model = CODED[name]
+            found = db.session.execute(sa.select(model.id, model.code).where(model.id.in_(ids)))
+            codes[name] = dict(found.all()) if ids else {}
+    return codes
+
+
 def _key_value(name: str, row: Mapping[str, Any], codes: dict[str, dict[int, str]]) -> Any:
+    """A group key's value as the API shows it, from a row of the rollup's columns."""
+    return _shown(name, row[name], codes)
+
+
+def _shown(name: str, value: Any, codes: dict[str, dict[int, str]]) -> Any:
     """A group key's value as the API shows it: codes, ISO dates, null for none."""
-    value = row[name]
     if name in TIME_FIELDS:
         if isinstance(value, str):  # a UNION ALL of dates may come back as text on SQLite
             value = date.fromisoformat(value)
