@@ -363,3 +363,10 @@ def test_the_scores_log_says_which_rollup_tables_answered(
     said = [r.getMessage() for r in caplog.records if r.name == "survey.scoring.queries"]
     assert said[0].endswith("read rollup_bank_month[2026-11-01..2026-11-01]")
     assert "rollup_agent_week[2026-11-02..2026-11-23]" in said[1]
+
+
+def test_the_last_day_a_date_can_hold_does_not_overflow(db, get_scores):
+    reply = get_scores("from=9999-12-01&to=9999-12-31&group_by=week")
+    assert reply.status_code == 200
+    assert reply.get_json()["groups"] == []
+    assert get_scores("to=9999-12-31").get_json()["groups"][0]["n"] == 0

@@ -37,6 +37,7 @@ FIELD_COLUMNS = {
     "survey": "survey_id",
     "cause": "cause",
 }
+LAST_PLANNED_DAY = date(9999, 11, 30)
 # A read's fixed cost, in rows: a statement, a plan, an index descent.
 READ_COST = 40
 
@@ -101,7 +102,8 @@ def plan(
     if not days:
         raise ValueError(f"no rollup table keeps {sorted(needed)} by day")
     edge = min(days, key=lambda c: c.rows_per_period)
-    coarse = [c for c in able if c.grain != "day"]
+    # Near the last day a date can hold, the period arithmetic would overflow: read days.
+    coarse = [c for c in able if c.grain != "day"] if date_to < LAST_PLANNED_DAY else []
     return Plan(tuple(sorted(_cover(date_from, date_to, edge, coarse), key=lambda p: p.first)))
 
 
