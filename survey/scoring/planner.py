@@ -4,9 +4,9 @@ A table can answer a query when it keeps every field the query groups or filters
 by, and its grain divides the requested time grouping (a day table answers days,
 weeks and months; a week table weeks or no time grouping; a month table months or
 none). A week or month table covers only the whole weeks or months inside the
-range: the days before the first and after the last come from finer tables, so a
-range of 1 March to 20 May reads March and April by month, 1–17 May by week and
-18–20 May by day, when the tables for those have the fields.
+range: the days before the first and after the last come from finer tables, so
+1 March to 20 May 2026 reads March and April by month, 4–17 May (Monday to Sunday)
+by week, and 1–3 and 18–20 May by day, when tables of those grains have the fields.
 
 Of the plans that answer the query, the one with the least estimated rows read
 wins (each table's ``rows_per_period`` times the periods it reads, plus a fixed
