@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 import common
 import sqlalchemy as sa
+from scores import raw_scores
 
 from survey import settings
 from survey.dashboard import overview
@@ -51,15 +52,6 @@ from survey.scoring import queries, rollup
 BATCH = 20_000
 START = datetime(2025, 12, 1, tzinfo=UTC)
 DAYS = 365
-RAW_COLUMNS: dict[str, Any] = {
-    "dimension": sa.func.coalesce(Question.dimension, ""),
-    "business_line": sa.func.coalesce(Interaction.business_line_id, 0),
-    "team": sa.func.coalesce(Interaction.team_id, 0),
-    "agent": sa.func.coalesce(Interaction.agent_id, 0),
-    "channel": Interaction.channel,
-    "survey_channel": Response.survey_channel,
-    "category": sa.func.coalesce(Interaction.category, ""),
-}
 
 
 def main() -> None:
@@ -147,84 +139,6 @@ def _compare_queries() -> list[list[str]]:
         rows.append([f"{name}: raw", common.seconds(raw_seconds), "same groups", ratio])
         print(rows[-2], rows[-1], flush=True)
     return rows
-
-
-def raw_scores(query: queries.ScoreQuery, min_n: int, zone: ZoneInfo) -> list[dict[str, Any]]:
-    """Compute what ``queries.scores`` returns by grouping raw answers (no filters)."""
-    segment = [g for g in query.group_by if g not in queries.TIME_FIELDS]
-    columns = [RAW_COLUMNS[g].label(g) for g in segment]
-    if any(g in queries.TIME_FIELDS for g in query.group_by):
-        columns.append(_bank_day(zone).label("day"))
-    conditions = [
-        Response.counted_at >= rollup._day_start(query.date_from, zone),
-        Response.counted_at < rollup._day_start(query.date_to + timedelta(days=1), zone),
-        Question.kind.in_(rollup.ROLLED_KINDS),
-        Answer.value_int.is_not(None),
-    ]
-    if "dimension" not in query.group_by:
-        conditions.append(sa.or_(Question.kind != "rating_5", Question.dimension == "overall"))
-    statement = (
-        sa.select(
-            *columns,
-            Question.kind.label("kind"),
-            sa.func.count().label("n"),
-            sa.func.sum(Answer.value_int).label("total"),
-            sa.func.sum(_kind_case(rollup.TOP_FROM, top=True)).label("top"),
-            sa.func.sum(_kind_case(rollup.BOTTOM_TO, top=False)).label("bottom"),
-        )
-        .select_from(Answer)
-        .join(Response, Answer.response_id == Response.id)
-        .join(Question, Answer.question_id == Question.id)
-        .join(Invitation, Response.invitation_id == Invitation.id)
-        .join(Interaction, Invitation.interaction_id == Interaction.id)
-        .where(*conditions)
-        .group_by(*columns, Question.kind)
-    )
-    # Folded into groups exactly as queries.scores folds rollup rows.
-    codes = queries._codes()
-    sums: dict[tuple[Any, ...], dict[str, dict[str, int]]] = {}
-    for row in db.session.execute(statement).mappings():
-        key = tuple(queries._key_value(g, row, codes) for g in query.group_by)
-        counts = sums.setdefault(key, {}).setdefault(
-            row["kind"], {"n": 0, "total": 0, "top": 0, "bottom": 0}
-        )
-        for name in counts:
-            counts[name] += int(row[name] or 0)
-    if not query.group_by and not sums:
-        sums[()] = {}
-    groups = [
-        queries._group(dict(zip(query.group_by, key, strict=True)), kinds, min_n)
-        for key, kinds in sums.items()
-    ]
-    groups.sort(key=lambda g: tuple(queries._sortable(v) for v in g["key"].values()))
-    return groups
-
-
-def _bank_day(zone: ZoneInfo) -> sa.ColumnElement[Any]:
-    """The bank's day of a completion, as a plain SQL expression."""
-    if db.engine.dialect.name == "postgresql":
-        return sa.cast(sa.func.timezone(zone.key, Response.counted_at), sa.Date)
-    # SQLite has no zones; the bank's zone (Asia/Shanghai) has had one offset since 1991.
-    offset = zone.utcoffset(START.replace(tzinfo=None))
-    assert offset is not None and offset == zone.utcoffset(datetime(2026, 7, 1))
-    hours = int(offset.total_seconds() // 3600)
-    return sa.type_coerce(sa.func.date(Response.counted_at, f"{hours:+d} hours"), sa.Date)
-
-
-def _kind_case(limits: dict[str, int], top: bool) -> sa.Case[Any]:
-    return sa.case(
-        *(
-            (
-                sa.and_(
-                    Question.kind == kind,
-                    Answer.value_int >= limit if top else Answer.value_int <= limit,
-                ),
-                1,
-            )
-            for kind, limit in limits.items()
-        ),
-        else_=0,
-    )
 
 
 def _incremental(count: int, version_id: int) -> list[list[str]]:

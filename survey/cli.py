@@ -217,16 +217,31 @@ def rollup_group() -> None:
 @rollup_group.command("rebuild")
 @with_appcontext
 def rollup_rebuild() -> None:
-    """Recompute the rollup from every completed response (after a restore or a fix)."""
+    """Recompute every rollup table from the counted responses (after a restore or a fix).
+
+    On a terminal a progress bar; otherwise (a deploy log, a cron job) one line per
+    batch of days and per table.
+    """
     from survey.scoring import rollup
 
-    with click.progressbar(length=1, label="Rebuilding the rollup", file=sys.stderr) as bar:
+    def table_done(name: str, rows: int, seconds: float) -> None:
+        click.echo(f"rollup: {name}: {rows:,} rows in {seconds:.1f} s", err=True)
 
-        def advance(done: int, total: int) -> None:
-            bar.length = max(total, 1)
-            bar.update(done - bar.pos)
+    if not sys.stderr.isatty():
 
-        counted = rollup.rebuild(progress=advance)
+        def log(done: int, total: int) -> None:
+            share = f" ({done / total:.0%})" if total else ""
+            click.echo(f"rollup: {done:,} of {total:,} answers counted{share}", err=True)
+
+        counted = rollup.rebuild(progress=log, tables=table_done)
+    else:
+        with click.progressbar(length=1, label="Rebuilding the rollup", file=sys.stderr) as bar:
+
+            def advance(done: int, total: int) -> None:
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos)
+
+            counted = rollup.rebuild(progress=advance)
     click.echo(f"rollup rebuilt from {counted} answers")
 
 

@@ -39,9 +39,9 @@ CHECKS = [
     response_schema_conformance,
     negative_data_rejection,
 ]
-# Rules the document cannot state: codes the admin maintains, the time window around
-# now, the E.164 and e-mail forms the app normalises, and 'from' after 'to'. A valid
-# request per the document may be refused for these, and only these.
+# Rules the document cannot state: codes the admin maintains, surveys that exist, the
+# time window around now, the E.164 and e-mail forms the app normalises, and 'from'
+# after 'to'. A valid request per the document may be refused for these, and only these.
 BEYOND_THE_DOCUMENT = {
     "postInteraction": {
         "business_line",
@@ -54,7 +54,7 @@ BEYOND_THE_DOCUMENT = {
         "customer.phone",
         "customer.email",
     },
-    "getScores": {"business_line", "team", "agent", "from"},
+    "getScores": {"business_line", "team", "agent", "survey", "from"},
 }
 SETTINGS = hypothesis.settings(
     derandomize=True,

@@ -278,3 +278,95 @@ def test_the_document_describes_the_filter_values_the_app_takes(client, db, scor
     group_by = _parameter_schema(client, "group_by")
     assert group_by.is_valid("") and group_by.is_valid("day,agent")
     assert not group_by.is_valid("colour")
+
+
+def _complaint(invite, cause: str | None, **segment):
+    invitation = invite(type="complaint", **segment)
+    invitation.interaction.complaint_cause = cause
+    return invitation
+
+
+def test_scores_group_by_interaction_type_and_complaint_cause(
+    db, invite, record_response, get_scores
+):
+    _set_min_n(db, 1)
+    record_response(_complaint(invite, "process"), {"overall": 1})
+    record_response(_complaint(invite, "process"), {"overall": 2})
+    record_response(_complaint(invite, "attitude"), {"overall": 5})
+    record_response(_complaint(invite, None), {"overall": 4})
+    record_response(invite(type="inquiry"), {"overall": 5})
+    groups = get_scores("group_by=type,cause").get_json()["groups"]
+    assert [(g["key"], g["n"], g["mean"]) for g in groups] == [
+        ({"type": "complaint", "cause": "attitude"}, 1, 5.0),
+        ({"type": "complaint", "cause": "process"}, 2, 1.5),
+        ({"type": "complaint", "cause": None}, 1, 4.0),
+        ({"type": "inquiry", "cause": None}, 1, 5.0),
+    ]
+    only = get_scores("cause=process,attitude&group_by=cause").get_json()["groups"]
+    assert [(g["key"]["cause"], g["n"]) for g in only] == [("attitude", 1), ("process", 2)]
+    assert get_scores("cause=system").get_json()["groups"][0]["n"] == 0
+
+
+def test_scores_filter_and_group_by_the_survey_answered(
+    db, invite, record_response, get_scores, scoring_version
+):
+    from survey.designer.service import create_from_starter, publish
+    from survey.designer.starters import RELATIONSHIP_NPS
+
+    _set_min_n(db, 1)
+    other = create_from_starter(RELATIONSHIP_NPS)
+    db.session.flush()
+    other_version = publish(other.versions[0])
+    db.session.commit()
+    record_response(invite(), {"overall": 5, "nps": 10})
+    record_response(invite(), {"overall": 3, "nps": 8})
+    record_response(invite(version=other_version), {"nps": 0})
+    post, relationship = str(scoring_version.survey_id), str(other.id)
+    groups = get_scores("group_by=survey").get_json()["groups"]
+    assert {g["key"]["survey"]: (g["n"], g["nps_n"]) for g in groups} == {
+        post: (2, 2),
+        relationship: (0, 1),
+    }
+    (only,) = get_scores(f"survey={relationship}").get_json()["groups"]
+    assert (only["nps_n"], only["nps"]) == (1, -100.0)
+    both = get_scores(f"survey={post},{relationship}").get_json()["groups"][0]
+    assert both["nps_n"] == 3
+
+
+@pytest.mark.parametrize("value", ["999999", "abc", "1.5", "99999999999", "１"])
+def test_a_survey_that_does_not_exist_is_a_problem_naming_survey(
+    client, db, scoring_version, get_scores, value
+):
+    reply = get_scores(f"survey={value}")
+    assert reply.status_code == 400
+    assert [e["field"] for e in reply.get_json()["errors"]] == ["survey"]
+    schema = _parameter_schema(client, "survey")
+    # The document refuses what is not an id; an id of no survey it cannot know.
+    assert schema.is_valid(value) == (value == "999999")
+
+
+def test_the_document_lists_the_new_filters_and_groupings(client, db):
+    cause = _parameter_schema(client, "cause")
+    assert cause.is_valid("process,attitude") and not cause.is_valid("weather")
+    group_by = _parameter_schema(client, "group_by")
+    assert group_by.is_valid("type,cause,survey") and group_by.is_valid("survey, week")
+
+
+def test_the_scores_log_says_which_rollup_tables_answered(
+    db, invite, record_response, get_scores, caplog
+):
+    _set_min_n(db, 1)
+    record_response(invite(), {"overall": 5})
+    with caplog.at_level("DEBUG", logger="survey.scoring.queries"):
+        assert get_scores("from=2026-11-01&to=2026-11-30").get_json()["groups"][0]["n"] == 1
+        assert get_scores("from=2026-11-01&to=2026-11-29&group_by=agent").status_code == 200
+    said = [r.getMessage() for r in caplog.records if r.name == "survey.scoring.queries"]
+    assert said[0].endswith("read rollup_bank_month[2026-11-01..2026-11-01]")
+    assert "rollup_agent_week[2026-11-02..2026-11-23]" in said[1]
+
+
+def test_the_last_day_a_date_can_hold_does_not_overflow(db, get_scores):
+    reply = get_scores("from=9999-12-01&to=9999-12-31&group_by=week")
+    assert reply.status_code == 200
+    assert reply.get_json()["groups"] == []
+    assert get_scores("to=9999-12-31").get_json()["groups"][0]["n"] == 0

@@ -144,3 +144,15 @@ def test_rollup_rebuild_recomputes_what_the_dashboards_read(runner, invite, reco
     assert "rebuilt from 2 answers" in result.output
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.sum(Rollup.n))) == 2
+
+
+def test_rollup_rebuild_off_a_terminal_reports_progress_as_log_lines(
+    runner, invite, record_response
+):
+    record_response(invite(), {"overall": 5, "attitude": 4}, apply=False)
+    result = runner.invoke(args=["rollup", "rebuild"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "rollup: 2 of 2 answers counted (100%)" in lines
+    for table in ("rollup", "rollup_bank_day", "rollup_agent_week", "rollup_segment_month"):
+        assert any(line.startswith(f"rollup: {table}: ") for line in lines), table

@@ -8,8 +8,8 @@ from flask import current_app, jsonify
 
 from survey.api import bp
 from survey.api.bodies import API_MAX_BODY_BYTES
-from survey.api.openapi_schemas import DAY, comma_list, component_schemas, ref
-from survey.models.interaction import CATEGORIES, CHANNELS, TYPES
+from survey.api.openapi_schemas import DAY, SURVEY_IDS, comma_list, component_schemas, ref
+from survey.models.interaction import CATEGORIES, CAUSES, CHANNELS, TYPES
 from survey.models.survey import DIMENSIONS
 from survey.scoring.queries import GROUP_FIELDS, SURVEY_CHANNELS
 
@@ -51,6 +51,7 @@ def _score_parameters() -> list[dict[str, Any]]:
         "survey_channel": ("Only answers given on these channels.", SURVEY_CHANNELS),
         "category": ("Only these categories.", CATEGORIES),
         "type": ("Only these interaction types.", TYPES),
+        "cause": ("Only complaints with these causes.", CAUSES),
     }
     parameters: list[dict[str, Any]] = [
         {
@@ -67,6 +68,18 @@ def _score_parameters() -> list[dict[str, Any]]:
     ]
     for name, (text, values) in filters.items():
         parameters.append({"name": name, "in": "query", **_csv(text, values, empty=False)})
+    parameters.append(
+        {
+            "name": "survey",
+            "in": "query",
+            "description": (
+                "Only answers to these surveys (any of their versions), by survey id. "
+                "Comma-separated ids; an id with no survey is a 400 naming survey. "
+                "Empty is a 400: leave it out for all."
+            ),
+            "schema": {"type": "string", "pattern": SURVEY_IDS},
+        }
+    )
     return parameters
 
 
@@ -148,7 +161,10 @@ def openapi_document() -> dict[str, Any]:
                     "description": (
                         "Shares are fractions 0–1, NPS and its margin are points −100…100. "
                         "Without group_by there is one group with an empty key. Needs the "
-                        "'scores' scope."
+                        "'scores' scope. Grouped by type the key holds the interaction type, "
+                        "by cause the complaint's cause (null when none), by survey the "
+                        "survey id as a string. Answered from the coarsest rollup table "
+                        "that gives exactly the same numbers."
                     ),
                     "parameters": _score_parameters(),
                     "responses": {

@@ -41,6 +41,9 @@ INSTANT = {
 }
 # A day from 2000-01-01 on (survey.scoring.queries.EARLIEST_DAY), written 2026-11-29.
 DAY = {"type": "string", "format": "date", "pattern": "^[2-9][0-9]{3}-"}
+# Survey ids as the scores API's survey filter takes them: comma-separated, at most ten
+# digits each (survey.scoring.queries.SURVEY_ID).
+SURVEY_IDS = r"^[\s,]*[0-9]{1,10}(?:\s*,[\s,]*[0-9]{1,10})*[\s,]*$"
 # What survey.api.schemas refuses in every string it reads: C0 and C1 controls, DEL and
 # the Unicode line and paragraph separators (survey.api.schemas.CONTROL).
 _CONTROLS = r"\u0000-\u001f\u007f-\u009f\u2028\u2029"
@@ -306,8 +309,9 @@ def component_schemas() -> dict[str, Any]:
                 "type": "object",
                 "description": (
                     "The group_by fields and their values: codes for business_line, team and "
-                    "agent; day as 2026-11-29, week as its Monday (2026-11-23), month as "
-                    "2026-11; null where an answer has none (e.g. no agent)."
+                    "agent; the survey id as a string for survey; day as 2026-11-29, week as "
+                    "its Monday (2026-11-23), month as 2026-11; null where an answer has none "
+                    "(e.g. no agent, or no complaint cause)."
                 ),
                 "additionalProperties": nullable({"type": "string"}),
             },

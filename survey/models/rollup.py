@@ -1,11 +1,37 @@
-"""Pre-aggregated answer counts per day and segment; dashboards and the scores API read these.
+"""Pre-aggregated answer counts per period and segment ("cuboids"); dashboards and the API read these.
 
 Segment columns hold 0 or '' for "none" rather than NULL, so the unique key
 that upserts rely on behaves the same on SQLite and PostgreSQL.
+
+Each cuboid is one table: a time grain (the bank's day, ISO week starting
+Monday, or calendar month, all in SURVEY_TIMEZONE) and a subset of the segment
+fields. ``Rollup`` is the finest (day × every field); the others hold the same
+counts summed over the fields they leave out. A day-grain table also stores the
+day's week (its Monday) and month (its first day), so weeks and months are
+grouped in SQL. Which table answers a query is survey.scoring.planner's choice.
+
+Why these grains (the queries the dashboards and the API make):
+
+- ``rollup_bank_day`` / ``rollup_bank_month`` (kind × dimension): the overview's
+  headline, by-dimension and weekly trend over 30, 90 and 365 days touch a few
+  rows a day (a few a month for whole months) instead of every segment.
+- ``rollup_team_week`` (business line, team): the breakdown business line → team
+  and team × week; a year is 52 weeks × teams.
+- ``rollup_agent_month`` / ``rollup_agent_week`` (business line, team, agent): the
+  agent ranking over a quarter or a year (months, then weeks, then days at the
+  ends) and agents by week, without the channel/category/survey fan-out that makes
+  the finest table hold ~5 answers a row.
+- ``rollup_segment_day`` / ``rollup_segment_month`` (every field but agent): the
+  breakdowns by channel, survey channel, category, type, cause and survey, and
+  any filter on them; agents multiply rows the most, so leaving them out is the
+  largest saving that still answers these.
+- ``rollup`` (day × every field): anything else, and the day-grain edges of a
+  range that is not whole weeks or months when nothing coarser has the fields.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
@@ -13,35 +39,59 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from survey.extensions import db
 
-SEGMENT_COLUMNS = (
-    "day",
-    "kind",
+# Every segment field a count is kept by (besides its period), finest first to coarsest.
+SEGMENT_FIELDS = (
+    "kind",  # rating_5 | nps_0_10 | ces_7
     "dimension",
     "business_line_id",
     "team_id",
     "agent_id",
-    "channel",
-    "survey_channel",
+    "channel",  # of the interaction
+    "survey_channel",  # where it was answered
     "category",
     "interaction_type",
+    "survey_id",  # of the answered version
+    "cause",  # the complaint's cause; '' when none
 )
+# The finest table's key.
+SEGMENT_COLUMNS = ("day", *SEGMENT_FIELDS)
+COUNT_COLUMNS = ("n", "total", "total_sq", "top", "bottom")
+GRAINS = ("day", "week", "month")
+# The period columns a table of each grain stores (the first is in its key).
+PERIOD_COLUMNS = {"day": ("day", "week", "month"), "week": ("week",), "month": ("month",)}
+
+_STRING_LENGTHS = {
+    "kind": 20,
+    "dimension": 20,
+    "channel": 10,
+    "survey_channel": 10,
+    "category": 20,
+    "interaction_type": 10,
+    "cause": 20,
+}
 
 
 class Rollup(db.Model):
+    """The finest cuboid: one kind of scale answer on one day in one full segment."""
+
     __tablename__ = "rollup"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # The day in the bank's zone (SURVEY_TIMEZONE) on which the answer arrived.
+    # The day in the bank's zone (SURVEY_TIMEZONE) on which the answer was counted.
     day: Mapped[date] = mapped_column(sa.Date)
-    kind: Mapped[str] = mapped_column(sa.String(20))  # rating_5 | nps_0_10 | ces_7
+    week: Mapped[date] = mapped_column(sa.Date)  # the Monday of day's ISO week
+    month: Mapped[date] = mapped_column(sa.Date)  # the first of day's month
+    kind: Mapped[str] = mapped_column(sa.String(20))
     dimension: Mapped[str] = mapped_column(sa.String(20), default="")
     business_line_id: Mapped[int] = mapped_column(default=0)
     team_id: Mapped[int] = mapped_column(default=0)
     agent_id: Mapped[int] = mapped_column(default=0)
-    channel: Mapped[str] = mapped_column(sa.String(10), default="")  # of the interaction
+    channel: Mapped[str] = mapped_column(sa.String(10), default="")
     survey_channel: Mapped[str] = mapped_column(sa.String(10), default="")
     category: Mapped[str] = mapped_column(sa.String(20), default="")
     interaction_type: Mapped[str] = mapped_column(sa.String(10), default="")
+    survey_id: Mapped[int] = mapped_column(default=0)
+    cause: Mapped[str] = mapped_column(sa.String(20), default="")
     n: Mapped[int] = mapped_column(default=0)
     total: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     total_sq: Mapped[int] = mapped_column(sa.BigInteger, default=0)
@@ -54,3 +104,60 @@ class Rollup(db.Model):
         sa.UniqueConstraint(*SEGMENT_COLUMNS, name="uq_rollup_segment"),
         sa.Index("ix_rollup_day_kind", "day", "kind"),
     )
+
+
+@dataclass(frozen=True)
+class Cuboid:
+    """One rollup table: its time grain and the segment fields it keeps."""
+
+    name: str
+    grain: str
+    fields: tuple[str, ...]
+    # Rows a period of this table is guessed to hold at scale (the 1M-answer probe had 570
+    # finest rows a day), for ranking plans only: any plan gives the same numbers.
+    rows_per_period: int
+    table: sa.Table
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return (self.grain, *self.fields)
+
+
+def _table(name: str, grain: str, fields: tuple[str, ...]) -> sa.Table:
+    columns: list[sa.Column] = [sa.Column("id", sa.Integer, primary_key=True)]
+    columns += [sa.Column(c, sa.Date, nullable=False) for c in PERIOD_COLUMNS[grain]]
+    for field in fields:
+        kind = sa.String(_STRING_LENGTHS[field]) if field in _STRING_LENGTHS else sa.Integer()
+        columns.append(sa.Column(field, kind, nullable=False))
+    columns += [
+        sa.Column(c, sa.BigInteger if c.startswith("total") else sa.Integer, nullable=False)
+        for c in COUNT_COLUMNS
+    ]
+    return sa.Table(
+        name,
+        db.metadata,
+        *columns,
+        sa.UniqueConstraint(grain, *fields, name=f"uq_{name}_segment"),
+    )
+
+
+def _cuboid(name: str, grain: str, fields: tuple[str, ...], rows_per_period: int) -> Cuboid:
+    return Cuboid(name, grain, fields, rows_per_period, _table(name, grain, fields))
+
+
+_BANK = ("kind", "dimension")
+_TEAM = (*_BANK, "business_line_id", "team_id")
+_NO_AGENT = tuple(f for f in SEGMENT_FIELDS if f != "agent_id")
+
+# Every rollup table, coarsest first; each is kept in the transaction that counts a response.
+CUBOIDS: tuple[Cuboid, ...] = (
+    _cuboid("rollup_bank_month", "month", _BANK, 8),
+    _cuboid("rollup_bank_day", "day", _BANK, 8),
+    _cuboid("rollup_team_week", "week", _TEAM, 120),
+    _cuboid("rollup_agent_month", "month", (*_TEAM, "agent_id"), 3_500),
+    _cuboid("rollup_agent_week", "week", (*_TEAM, "agent_id"), 1_000),
+    _cuboid("rollup_segment_month", "month", _NO_AGENT, 5_000),
+    _cuboid("rollup_segment_day", "day", _NO_AGENT, 350),
+    Cuboid("rollup", "day", SEGMENT_FIELDS, 600, Rollup.__table__),
+)
+FINEST = CUBOIDS[-1]

@@ -1,11 +1,15 @@
-"""Score queries over the Rollup table, for the scores API and the dashboards.
+"""Score queries over the rollup tables, for the scores API and the dashboards.
 
-They read only the rollup, never raw answers: a question is a GROUP BY over
-pre-aggregated days and segments, whatever the number of answers behind it.
+They read only rollups, never raw answers: a question is a GROUP BY over
+pre-aggregated periods and segments, whatever the number of answers behind it,
+in the tables survey.scoring.planner picks (the coarsest that give exact numbers).
+``counts`` returns each group's raw counts per kind, for layers that compare groups;
+``scores`` turns them into the API's scores.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,10 +21,11 @@ from flask_babel import gettext as _
 
 from survey import clock
 from survey.extensions import db
-from survey.models import Agent, BusinessLine, Rollup, Team
-from survey.models.interaction import CATEGORIES, CHANNELS, TYPES
+from survey.models import Agent, BusinessLine, Survey, Team
+from survey.models.interaction import CATEGORIES, CAUSES, CHANNELS, TYPES
+from survey.models.rollup import COUNT_COLUMNS
 from survey.models.survey import DIMENSIONS
-from survey.scoring import formulas
+from survey.scoring import formulas, planner
 from survey.scoring.rollup import local_day
 
 GROUP_FIELDS = (
@@ -31,6 +36,9 @@ GROUP_FIELDS = (
     "channel",
     "survey_channel",
     "category",
+    "type",
+    "cause",
+    "survey",
     "day",
     "week",
     "month",
@@ -44,8 +52,10 @@ FILTER_FIELDS = (
     "survey_channel",
     "category",
     "type",
+    "cause",
+    "survey",
 )
-TIME_FIELDS = ("day", "week", "month")
+TIME_FIELDS = planner.TIME_FIELDS
 SURVEY_CHANNELS = ("web", "sms", "voice")
 DEFAULT_DAYS = 30
 # A day as the OpenAPI document writes it, and the earliest one a query may name (the
@@ -55,17 +65,8 @@ EARLIEST_DAY = date(2000, 1, 1)
 # Parameters that are not filters.
 OTHER_PARAMS = ("from", "to", "group_by")
 
-# Segment fields and the rollup column each one reads.
-COLUMNS: dict[str, Any] = {
-    "dimension": Rollup.dimension,
-    "business_line": Rollup.business_line_id,
-    "team": Rollup.team_id,
-    "agent": Rollup.agent_id,
-    "channel": Rollup.channel,
-    "survey_channel": Rollup.survey_channel,
-    "category": Rollup.category,
-    "type": Rollup.interaction_type,
-}
+log = logging.getLogger(__name__)
+
 # Fields whose values are organisation codes, stored as ids.
 CODED: dict[str, Any] = {"business_line": BusinessLine, "team": Team, "agent": Agent}
 # Fields with a fixed list of values.
@@ -75,7 +76,11 @@ FIXED: dict[str, tuple[str, ...]] = {
     "survey_channel": SURVEY_CHANNELS,
     "category": CATEGORIES,
     "type": TYPES,
+    "cause": CAUSES,
 }
+# A survey is named by its id: digits, no larger than the database's integers.
+SURVEY_ID = re.compile(r"[0-9]{1,10}")
+MAX_ID = 2**31 - 1
 
 
 class QueryError(ValueError):
@@ -189,24 +194,90 @@ def _date(raw: str | None, name: str, errors: list[dict[str, str]]) -> date | No
 def _known(name: str, value: str) -> bool:
     if name in FIXED:
         return value in FIXED[name]
+    if name == "survey":
+        if not SURVEY_ID.fullmatch(value) or int(value) > MAX_ID:
+            return False
+        return db.session.get(Survey, int(value)) is not None
     model = CODED[name]
     return db.session.scalar(sa.select(model.id).where(model.code == value)) is not None
 
 
-def _filter_conditions(query: ScoreQuery) -> list[Any]:
-    conditions: list[Any] = [Rollup.day >= query.date_from, Rollup.day <= query.date_to]
-    for name, values in query.filters.items():
+Counts = dict[str, int]
+# A group's key (its group_by values, as the API shows them) -> kind -> counts.
+Tally = dict[tuple[Any, ...], dict[str, Counts]]
+
+
+def counts(query: ScoreQuery, plan: planner.Plan | None = None) -> tuple[Tally, planner.Plan]:
+    """Return each group's raw counts per kind (n, total, total_sq, top, bottom) and the plan.
+
+    The plan is the planner's cheapest unless one is given (tests compare plans). Every
+    part of it is read in one UNION ALL; a group that spans parts is added up here.
+    """
+    plan = plan or planner.plan(query.date_from, query.date_to, query.group_by, query.filters)
+    filters = _filter_values(query)
+    parts = [_part_select(part, query, filters) for part in plan.parts]
+    statement = parts[0] if len(parts) == 1 else sa.union_all(*parts)
+    rows = db.session.execute(statement).all()
+    width = len(query.group_by)
+    codes = _codes_of(query.group_by, rows)
+    sums: Tally = {}
+    for row in rows:
+        key = tuple(_shown(name, row[i], codes) for i, name in enumerate(query.group_by))
+        kinds = sums.setdefault(key, {})
+        found = row[width + 1 :]
+        tally = kinds.get(row[width])
+        if tally is None:
+            kinds[row[width]] = dict(zip(COUNT_COLUMNS, map(int, found), strict=True))
+        else:  # the same group from another part of the plan
+            for name, value in zip(COUNT_COLUMNS, found, strict=True):
+                tally[name] += int(value)
+    if not query.group_by and not sums:
+        sums[()] = {}
+    log.debug("scores %s read %s", query, plan.describe())
+    return sums, plan
+
+
+def _filter_values(query: ScoreQuery) -> dict[str, tuple[Any, ...]]:
+    """Each filter's accepted values as the rollup stores them (ids for codes)."""
+    values: dict[str, tuple[Any, ...]] = {}
+    for name, accepted in query.filters.items():
         if name in CODED:
             model = CODED[name]
-            ids = db.session.scalars(sa.select(model.id).where(model.code.in_(values))).all()
-            conditions.append(COLUMNS[name].in_(ids))
+            ids = db.session.scalars(sa.select(model.id).where(model.code.in_(accepted))).all()
+            values[name] = tuple(ids)
+        elif name == "survey":
+            values[name] = tuple(int(v) for v in accepted)
         else:
-            conditions.append(COLUMNS[name].in_(values))
+            values[name] = tuple(accepted)
+    return values
+
+
+def _part_select(
+    part: planner.Part, query: ScoreQuery, filters: dict[str, tuple[Any, ...]]
+) -> sa.Select[Any]:
+    """One table's share of a query: its periods, the filters, grouped by the query's fields."""
+    table = part.cuboid.table
+    period = table.c[part.cuboid.grain]
+    columns = [
+        table.c[g if g in TIME_FIELDS else planner.FIELD_COLUMNS[g]].label(g)
+        for g in query.group_by
+    ]
+    conditions: list[Any] = [period >= part.first, period <= part.last]
+    for name, values in filters.items():
+        conditions.append(table.c[planner.FIELD_COLUMNS[name]].in_(values))
     if "dimension" not in query.group_by and "dimension" not in query.filters:
         # CSAT and the mean read the overall question unless dimensions are asked for;
         # NPS and CES questions count whatever their dimension.
-        conditions.append(sa.or_(Rollup.kind != "rating_5", Rollup.dimension == "overall"))
-    return conditions
+        conditions.append(sa.or_(table.c.kind != "rating_5", table.c.dimension == "overall"))
+    return (
+        sa.select(
+            *columns,
+            table.c.kind.label("kind"),
+            *(sa.func.sum(table.c[name]).label(name) for name in COUNT_COLUMNS),
+        )
+        .where(*conditions)
+        .group_by(*columns, table.c.kind)
+    )
 
 
 def scores(query: ScoreQuery, min_n: int) -> list[dict[str, Any]]:
@@ -215,33 +286,7 @@ def scores(query: ScoreQuery, min_n: int) -> list[dict[str, Any]]:
     Without ``group_by`` there is exactly one group, with an empty key, even
     when nothing was answered.
     """
-    segment = [g for g in query.group_by if g not in TIME_FIELDS]
-    by_time = any(g in TIME_FIELDS for g in query.group_by)
-    columns = [COLUMNS[g].label(g) for g in segment]
-    if by_time:
-        columns.append(Rollup.day.label("day"))
-    statement = (
-        sa.select(
-            *columns,
-            Rollup.kind,
-            sa.func.sum(Rollup.n).label("n"),
-            sa.func.sum(Rollup.total).label("total"),
-            sa.func.sum(Rollup.top).label("top"),
-            sa.func.sum(Rollup.bottom).label("bottom"),
-        )
-        .where(*_filter_conditions(query))
-        .group_by(*columns, Rollup.kind)
-    )
-    codes = _codes()
-    sums: dict[tuple[Any, ...], dict[str, dict[str, int]]] = {}
-    for row in db.session.execute(statement).mappings():
-        key = tuple(_key_value(g, row, codes) for g in query.group_by)
-        kinds = sums.setdefault(key, {})
-        counts = kinds.setdefault(row["kind"], {"n": 0, "total": 0, "top": 0, "bottom": 0})
-        for name in counts:
-            counts[name] += int(row[name] or 0)
-    if not query.group_by and not sums:
-        sums[()] = {}
+    sums, _plan = counts(query)
     groups = [
         _group(dict(zip(query.group_by, key, strict=True)), kinds, min_n)
         for key, kinds in sums.items()
@@ -258,18 +303,33 @@ def _codes() -> dict[str, dict[int, str]]:
     }
 
 
+def _codes_of(group_by: tuple[str, ...], rows: list[Any]) -> dict[str, dict[int, str]]:
+    """The codes of the organisation ids that the rows group by, and of no others."""
+    codes: dict[str, dict[int, str]] = {}
+    for i, name in enumerate(group_by):
+        if name in CODED:
+            ids = {row[i] for row in rows if row[i]}
+            model = CODED[name]
+            found = db.session.execute(sa.select(model.id, model.code).where(model.id.in_(ids)))
+            codes[name] = dict(found.all()) if ids else {}
+    return codes
+
+
 def _key_value(name: str, row: Mapping[str, Any], codes: dict[str, dict[int, str]]) -> Any:
+    """A group key's value as the API shows it, from a row of the rollup's columns."""
+    return _shown(name, row[name], codes)
+
+
+def _shown(name: str, value: Any, codes: dict[str, dict[int, str]]) -> Any:
     """A group key's value as the API shows it: codes, ISO dates, null for none."""
     if name in TIME_FIELDS:
-        day: date = row["day"]
-        if name == "week":
-            return (day - timedelta(days=day.weekday())).isoformat()
-        if name == "month":
-            return f"{day.year:04d}-{day.month:02d}"
-        return day.isoformat()
-    value = row[name]
+        if isinstance(value, str):  # a UNION ALL of dates may come back as text on SQLite
+            value = date.fromisoformat(value)
+        return f"{value.year:04d}-{value.month:02d}" if name == "month" else value.isoformat()
     if name in CODED:
         return codes[name].get(value) if value else None
+    if name == "survey":
+        return str(value) if value else None
     return value or None
 
 

@@ -1,36 +1,49 @@
-"""Keep the Rollup table: one counted response at a time, or all of it rebuilt from answers.
+"""Keep the rollup tables: one counted response at a time, or all of them rebuilt.
 
 A response counts once (DESIGN.md rule 5): completed, or closed while partial, with
 the questions it answered; it counts on the bank's day of ``counted_at``.
 
-A rollup row holds the counts and sums of one kind of scale answer on one day
-(in the bank's zone) in one segment. ``apply_response`` adds a response in the
-caller's transaction, so a score never counts an answer that was rolled back;
-``rebuild`` recomputes everything with set-based SQL, for bulk loads and repairs.
+A rollup row holds the counts and sums of one kind of scale answer in one period
+and segment; there is one table per cuboid (survey.models.rollup.CUBOIDS).
+``apply_response`` adds a response to every table in the caller's transaction, so a
+score never counts an answer that was rolled back; ``rebuild`` recomputes the finest
+table from answers and each coarser one from the finest, with set-based SQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, time, timedelta
+import functools
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from survey import settings
 from survey.extensions import db
-from survey.models import Answer, Interaction, Invitation, Question, Response, Rollup
-from survey.models.rollup import SEGMENT_COLUMNS
+from survey.models import Answer, Interaction, Invitation, Question, Response, SurveyVersion
+from survey.models.rollup import (
+    COUNT_COLUMNS,
+    CUBOIDS,
+    PERIOD_COLUMNS,
+    SEGMENT_FIELDS,
+    Cuboid,
+    Rollup,
+)
 
 ROLLED_KINDS = ("rating_5", "nps_0_10", "ces_7")
 # An answer counts as "top" at or above, and as "bottom" at or below, these values.
 TOP_FROM = {"rating_5": 4, "nps_0_10": 9, "ces_7": 5}
 BOTTOM_TO = {"rating_5": 2, "nps_0_10": 6, "ces_7": 3}
-COUNT_COLUMNS = ("n", "total", "total_sq", "top", "bottom")
 
 Progress = Callable[[int, int], None]
+# Told each table's name, rows and seconds once it is rebuilt.
+TableDone = Callable[[str, int, float], None]
+
+__all__ = ["ROLLED_KINDS", "Rollup", "apply_response", "local_day", "rebuild"]
 
 
 def local_day(at: datetime, zone: str | None = None) -> date:
@@ -38,189 +51,241 @@ def local_day(at: datetime, zone: str | None = None) -> date:
     return at.astimezone(ZoneInfo(zone or settings.bank_zone())).date()
 
 
-def apply_response(response: Response) -> int:
-    """Add a counted response's scale answers to the rollup; return how many were added.
-
-    Call it once per response, in the transaction that completes or closes it (the one
-    that set its ``counted_at``).
-    """
-    if response.counted_at is None:
-        raise ValueError("only a counted (completed or closed) response is rolled up")
-    interaction = response.invitation.interaction
-    segment = {
-        "day": local_day(response.counted_at),
-        "business_line_id": interaction.business_line_id or 0,
-        "team_id": interaction.team_id or 0,
-        "agent_id": interaction.agent_id or 0,
-        "channel": interaction.channel or "",
-        "survey_channel": response.survey_channel or "",
-        "category": interaction.category or "",
-        "interaction_type": interaction.type or "",
-    }
-    sums: dict[tuple[str, str], dict[str, int]] = {}
-    for answer in response.answers:
-        kind = answer.question.kind
-        if kind not in ROLLED_KINDS or answer.value_int is None:
-            continue
-        value = answer.value_int
-        counts = sums.setdefault(
-            (kind, answer.question.dimension or ""), dict.fromkeys(COUNT_COLUMNS, 0)
-        )
-        counts["n"] += 1
-        counts["total"] += value
-        counts["total_sq"] += value * value
-        counts["top"] += int(value >= TOP_FROM[kind])
-        counts["bottom"] += int(value <= BOTTOM_TO[kind])
-    rows = [
-        {**segment, "kind": kind, "dimension": dimension, **counts}
-        for (kind, dimension), counts in sums.items()
-    ]
-    _upsert(rows)
-    return sum(row["n"] for row in rows)
+def week_of(day: date) -> date:
+    """Return the Monday of a day's ISO week."""
+    return day - timedelta(days=day.weekday())
 
 
-def _upsert(rows: list[dict[str, Any]]) -> None:
-    """Insert rows, or add their counts to the rows already there for the same segment."""
-    if not rows:
-        return
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = Rollup.__table__
-    statement = insert(table).values(rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(SEGMENT_COLUMNS),
-        set_={name: table.c[name] + statement.excluded[name] for name in COUNT_COLUMNS},
-    )
-    db.session.execute(statement)
+def month_of(day: date) -> date:
+    """Return the first day of a day's month."""
+    return day.replace(day=1)
 
 
-# Days one INSERT … SELECT covers. SQLite walks the counted-time index, so small batches cost
-# nothing; PostgreSQL prefers hashing whole tables, so it gets fewer, larger batches.
-DAYS_PER_BATCH = {"sqlite": 31, "postgresql": 183}
+def periods(day: date) -> dict[str, date]:
+    """Return a day's period columns: the day, its week's Monday, its month's first day."""
+    return {"day": day, "week": week_of(day), "month": month_of(day)}
 
 
-def rebuild(progress: Progress | None = None, days_per_batch: int | None = None) -> int:
-    """Empty the rollup and recompute it from every counted response; commit; return the answers counted.
-
-    :param progress: called as ``progress(done, total)`` (answers) after each batch of days.
-    :param days_per_batch: how many of the bank's days one INSERT … SELECT covers.
-    """
-    session = db.session
-    dialect = session.get_bind().dialect.name
-    days_per_batch = days_per_batch or DAYS_PER_BATCH.get(dialect, 31)
-    if dialect == "postgresql":
-        # Responses completing meanwhile wait for the rebuild instead of being counted twice or lost.
-        session.execute(sa.text("LOCK TABLE rollup IN SHARE ROW EXCLUSIVE MODE"))
-    session.execute(sa.delete(Rollup))
-    first, last = session.execute(
-        sa.select(sa.func.min(Response.counted_at), sa.func.max(Response.counted_at)).where(
-            Response.counted_at.is_not(None)
-        )
-    ).one()
-    if first is None:
-        session.commit()
-        if progress:
-            progress(0, 0)
-        return 0
-    total = session.scalar(_rolled_answers(sa.select(sa.func.count())))
-    zone = ZoneInfo(settings.bank_zone())
-    done = 0
-    for days in _batches(local_day(first, zone.key), local_day(last, zone.key), days_per_batch):
-        session.execute(_insert_days(days, zone, native_zones=dialect == "postgresql"))
-        done += session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(Rollup.n), 0)).where(
-                Rollup.day >= days[0], Rollup.day <= days[-1]
-            )
-        )
-        if progress:
-            progress(done, total)
-    session.commit()
-    return done
-
-
-def _batches(first: date, last: date, size: int) -> Iterable[list[date]]:
-    day = first
-    while day <= last:
-        batch = [day + timedelta(days=i) for i in range(size) if day + timedelta(days=i) <= last]
-        yield batch
-        day = batch[-1] + timedelta(days=1)
-
-
-def _day_start(day: date, zone: ZoneInfo) -> datetime:
-    """Return the UTC instant at which a day begins in a zone (DST-aware)."""
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-
-
-def _rolled_answers(select: sa.Select[Any]) -> sa.Select[Any]:
-    """Join a select to the answers that the rollup counts."""
+def _segment_select() -> sa.Select[Any]:
+    """The counted time, segment and value of each scale answer of one response."""
     return (
-        select.select_from(Answer)
+        sa.select(
+            Response.counted_at,
+            Question.kind,
+            sa.func.coalesce(Question.dimension, "").label("dimension"),
+            sa.func.coalesce(Interaction.business_line_id, 0).label("business_line_id"),
+            sa.func.coalesce(Interaction.team_id, 0).label("team_id"),
+            sa.func.coalesce(Interaction.agent_id, 0).label("agent_id"),
+            Interaction.channel,
+            sa.func.coalesce(Response.survey_channel, "").label("survey_channel"),
+            sa.func.coalesce(Interaction.category, "").label("category"),
+            Interaction.type.label("interaction_type"),
+            SurveyVersion.survey_id,
+            sa.func.coalesce(Interaction.complaint_cause, "").label("cause"),
+            Answer.value_int,
+        )
+        .select_from(Answer)
         .join(Response, Answer.response_id == Response.id)
         .join(Question, Answer.question_id == Question.id)
+        .join(SurveyVersion, Response.survey_version_id == SurveyVersion.id)
         .join(Invitation, Response.invitation_id == Invitation.id)
         .join(Interaction, Invitation.interaction_id == Interaction.id)
         .where(
-            Response.counted_at.is_not(None),
+            Answer.response_id == sa.bindparam("response_id"),
             Question.kind.in_(ROLLED_KINDS),
             Answer.value_int.is_not(None),
         )
     )
 
 
-def _kind_case(limits: dict[str, int], compare: Callable[[Any, int], Any]) -> sa.Case[Any]:
+_RESPONSE_ANSWERS = _segment_select()
+
+
+def apply_response(response: Response) -> int:
+    """Add a counted response's scale answers to every rollup table; return how many were added.
+
+    Call it once per response, in the transaction that completes or closes it (the one
+    that set its ``counted_at``): one read of its answers, then one multi-row upsert
+    per table (on PostgreSQL all of them in one statement).
+    """
+    session = db.session
+    identity = sa.inspect(response).identity
+    response_id = identity[0] if identity else response.id
+    if session.get_bind().dialect.name == "postgresql":
+        # One round trip: the database sums the answers and upserts every table itself.
+        added = session.scalar(
+            _in_one_statement(), {"response_id": response_id, "zone": settings.bank_zone()}
+        )
+        if not added:
+            _refuse_uncounted(response_id)
+        return int(added or 0)
+    found = session.execute(_RESPONSE_ANSWERS, {"response_id": response_id}).mappings().all()
+    if not found:
+        _refuse_uncounted(response_id)
+        return 0
+    if found[0]["counted_at"] is None:
+        raise ValueError("only a counted (completed or closed) response is rolled up")
+    first = found[0]
+    segment = {
+        **periods(local_day(first["counted_at"])),
+        **{name: first[name] for name in SEGMENT_FIELDS if name not in ("kind", "dimension")},
+    }
+    sums: dict[tuple[str, str], dict[str, int]] = {}
+    for answer in found:
+        kind, value = answer["kind"], answer["value_int"]
+        counts = sums.setdefault((kind, answer["dimension"]), dict.fromkeys(COUNT_COLUMNS, 0))
+        counts["n"] += 1
+        counts["total"] += value
+        counts["total_sq"] += value * value
+        counts["top"] += int(value >= TOP_FROM[kind])
+        counts["bottom"] += int(value <= BOTTOM_TO[kind])
+    # In key order, so two transactions upserting the same rows lock them in the same order.
+    rows = [
+        {**segment, "kind": kind, "dimension": dimension, **counts}
+        for (kind, dimension), counts in sorted(sums.items())
+    ]
+    # Within one response the segment is fixed, so every table gets one row per
+    # (kind, dimension): the same counts under a shorter key.
+    values = {
+        f"t{k}_{name}_{i}": row[name]
+        for k, cuboid in enumerate(CUBOIDS)
+        for i, row in enumerate(rows)
+        for name in _columns(cuboid)
+    }
+    connection = session.connection()
+    for sql, names in _upserts(connection.dialect, len(rows)):
+        if names is None:
+            connection.exec_driver_sql(sql, values)
+        else:  # a positional paramstyle (SQLite's qmark), which takes dates as ISO text
+            connection.exec_driver_sql(sql, tuple(_plain(values[n]) for n in names))
+    return sum(row["n"] for row in rows)
+
+
+def _refuse_uncounted(response_id: int) -> None:
+    counted_at = db.session.scalar(sa.select(Response.counted_at).where(Response.id == response_id))
+    if counted_at is None:
+        raise ValueError("only a counted (completed or closed) response is rolled up")
+
+
+@functools.cache
+def _in_one_statement() -> sa.Select[Any]:
+    """Build, once, PostgreSQL's apply: a CTE sums one response's answers, one per table upserts.
+
+    Rows go in key order, so concurrent submissions lock shared rows in the same order.
+    Returns the answers added. Parameters: ``response_id`` and the bank's ``zone``.
+    """
+    answered = _RESPONSE_ANSWERS.where(Response.counted_at.is_not(None)).subquery("answered")
+    local = sa.func.timezone(sa.bindparam("zone", type_=sa.String()), answered.c.counted_at)
+    value = answered.c.value_int
+    fields = [answered.c[f] for f in SEGMENT_FIELDS]
+    counted = (
+        sa.select(
+            sa.cast(local, sa.Date).label("day"),
+            sa.cast(sa.func.date_trunc("week", local), sa.Date).label("week"),
+            sa.cast(sa.func.date_trunc("month", local), sa.Date).label("month"),
+            *fields,
+            sa.func.count().label("n"),
+            sa.func.sum(value).label("total"),
+            sa.func.sum(value * value).label("total_sq"),
+            sa.func.sum(_limit_case(answered.c.kind, value, TOP_FROM, top=True)).label("top"),
+            sa.func.sum(_limit_case(answered.c.kind, value, BOTTOM_TO, top=False)).label("bottom"),
+        )
+        # One response has one counted_at: grouping by it groups by its day, week and month.
+        .group_by(answered.c.counted_at, *fields)
+        .cte("counted")
+    )
+    statement = sa.select(sa.func.coalesce(sa.func.sum(counted.c.n), 0))
+    for k, cuboid in enumerate(CUBOIDS):
+        key = [counted.c[c] for c in (*PERIOD_COLUMNS[cuboid.grain], *cuboid.fields)]
+        rows = (
+            sa.select(*key, *(sa.func.sum(counted.c[c]).label(c) for c in COUNT_COLUMNS))
+            .group_by(*key)
+            .order_by(*key)
+        )
+        table = cuboid.table
+        upsert = postgresql.insert(table).from_select(_columns(cuboid), rows)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=list(cuboid.key),
+            set_={c: table.c[c] + upsert.excluded[c] for c in COUNT_COLUMNS},
+        )
+        statement = statement.add_cte(upsert.cte(f"t{k}"))
+    return statement
+
+
+def _limit_case(kind: Any, value: Any, limits: dict[str, int], top: bool) -> sa.Case[Any]:
     return sa.case(
         *(
-            (sa.and_(Question.kind == kind, compare(Answer.value_int, limit)), 1)
-            for kind, limit in limits.items()
+            (sa.and_(kind == name, value >= limit if top else value <= limit), 1)
+            for name, limit in limits.items()
         ),
         else_=0,
     )
 
 
-def _insert_days(days: list[date], zone: ZoneInfo, native_zones: bool = False) -> sa.Insert:
-    """Build the INSERT … SELECT … GROUP BY that rolls up the answers completed on some days."""
-    starts = [_day_start(day, zone) for day in days]
-    end = _day_start(days[-1] + timedelta(days=1), zone)
-    bounds = [*starts[1:], end]
-    day: sa.ColumnElement[Any]
-    if native_zones:
-        # PostgreSQL knows the zone database: timestamptz AT TIME ZONE gives the local time.
-        day = sa.cast(sa.func.timezone(zone.key, Response.counted_at), sa.Date)
-    else:
-        # SQLite knows no zones: a CASE over the days' UTC bounds, exact across DST changes.
-        day = sa.case(
-            *(
-                (Response.counted_at < bound, sa.literal(d, sa.Date()))
-                for d, bound in zip(days, bounds, strict=True)
-            ),
-        )
-    rows = _rolled_answers(
-        sa.select(
-            day.label("day"),
-            Question.kind.label("kind"),
-            sa.func.coalesce(Question.dimension, "").label("dimension"),
-            sa.func.coalesce(Interaction.business_line_id, 0).label("business_line_id"),
-            sa.func.coalesce(Interaction.team_id, 0).label("team_id"),
-            sa.func.coalesce(Interaction.agent_id, 0).label("agent_id"),
-            Interaction.channel.label("channel"),
-            Response.survey_channel.label("survey_channel"),
-            sa.func.coalesce(Interaction.category, "").label("category"),
-            Interaction.type.label("interaction_type"),
-            Answer.value_int.label("value"),
-            _kind_case(TOP_FROM, lambda value, limit: value >= limit).label("top"),
-            _kind_case(BOTTOM_TO, lambda value, limit: value <= limit).label("bottom"),
-        )
-    ).where(Response.counted_at >= starts[0], Response.counted_at < end)
-    # Grouped in an outer query: PostgreSQL cannot tell that a CASE with bound
-    # parameters in GROUP BY is the one in the select list.
-    inner = rows.subquery("rolled")
-    segment = [inner.c[name] for name in SEGMENT_COLUMNS]
-    grouped = sa.select(
-        *segment,
-        sa.func.count().label("n"),
-        sa.func.sum(inner.c.value).label("total"),
-        sa.func.sum(inner.c.value * inner.c.value).label("total_sq"),
-        sa.func.sum(inner.c.top).label("top"),
-        sa.func.sum(inner.c.bottom).label("bottom"),
-    ).group_by(*segment)
-    return sa.insert(Rollup).from_select([*SEGMENT_COLUMNS, *COUNT_COLUMNS], grouped)
+def _columns(cuboid: Cuboid) -> tuple[str, ...]:
+    return (*PERIOD_COLUMNS[cuboid.grain], *cuboid.fields, *COUNT_COLUMNS)
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+Compiled = tuple[str, tuple[str, ...] | None]
+_UPSERTS: dict[tuple[str, str, int], list[Compiled]] = {}
+
+
+def _upserts(dialect: sa.Dialect, count: int) -> list[Compiled]:
+    """Compile, once per number of rows, the INSERT … ON CONFLICT that adds counts to each table.
+
+    SQLAlchemy compiles a multi-row VALUES statement anew on every execution (it is not
+    cached), which cost more than the database's work; this SQL is compiled once. On
+    PostgreSQL the tables' upserts go as one statement (all but the last in WITH): one
+    round trip instead of seven. Returns each statement's SQL and, for a positional
+    paramstyle, its parameter names in order; parameters are named ``t<table>_<column>_<row>``.
+    """
+    key = (dialect.name, dialect.driver, count)
+    if key not in _UPSERTS:
+        compiled = [_compile(dialect, k, cuboid, count) for k, cuboid in enumerate(CUBOIDS)]
+        if dialect.name == "postgresql" and not any(names for _sql, names in compiled):
+            ctes = ", ".join(f"t{k} AS ({sql})" for k, (sql, _names) in enumerate(compiled[:-1]))
+            compiled = [(f"WITH {ctes} {compiled[-1][0]}", None)]
+        _UPSERTS[key] = compiled
+    return _UPSERTS[key]
+
+
+def _compile(dialect: sa.Dialect, k: int, cuboid: Cuboid, count: int) -> Compiled:
+    table = cuboid.table
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table).values(
+        [{c: sa.bindparam(f"t{k}_{c}_{i}") for c in _columns(cuboid)} for i in range(count)]
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=list(cuboid.key),
+        set_={c: table.c[c] + statement.excluded[c] for c in COUNT_COLUMNS},
+    )
+    compiled = statement.compile(dialect=dialect)
+    return str(compiled), tuple(compiled.positiontup) if compiled.positional else None
+
+
+def rebuild(
+    progress: Progress | None = None,
+    days_per_batch: int | None = None,
+    *,
+    tables: TableDone | None = None,
+    session: Session | None = None,
+) -> int:
+    """Empty every rollup table and recompute it; commit; return the answers counted.
+
+    The finest table is recomputed from every counted response, a batch of days at a
+    time; each coarser one from the finest with one INSERT … SELECT … GROUP BY.
+
+    :param progress: called as ``progress(done, total)`` (answers) after each batch of days.
+    :param days_per_batch: how many of the bank's days one INSERT … SELECT covers.
+    :param tables: called as ``tables(name, rows, seconds)`` as each table is done.
+    :param session: the session to work in (a migration's); the app's by default.
+    """
+    from survey.scoring import rebuilding
+
+    return rebuilding.rebuild_all(
+        session or db.session, progress, days_per_batch, tables or (lambda *_: None)
+    )

@@ -1,0 +1,161 @@
+"""Choose the rollup tables that answer a score query exactly, at the least cost.
+
+A table can answer a query when it keeps every field the query groups or filters
+by, and its grain divides the requested time grouping (a day table answers days,
+weeks and months; a week table weeks or no time grouping; a month table months or
+none). A week or month table covers only the whole weeks or months inside the
+range: the days before the first and after the last come from finer tables, so
+1 March to 20 May 2026 reads March and April by month, 4–17 May (Monday to Sunday)
+by week, and 1–3 and 18–20 May by day, when tables of those grains have the fields.
+
+Of the plans that answer the query, the one with the least estimated rows read
+wins (each table's ``rows_per_period`` times the periods it reads, plus a fixed
+cost per table read). The estimate only ranks plans: every plan gives the same
+numbers, which tests/test_planner.py checks against the finest table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from survey.models.rollup import CUBOIDS, FINEST, Cuboid
+from survey.scoring.rollup import month_of, week_of
+
+TIME_FIELDS = ("day", "week", "month")
+# Query fields and the rollup column each one reads.
+FIELD_COLUMNS = {
+    "dimension": "dimension",
+    "business_line": "business_line_id",
+    "team": "team_id",
+    "agent": "agent_id",
+    "channel": "channel",
+    "survey_channel": "survey_channel",
+    "category": "category",
+    "type": "interaction_type",
+    "survey": "survey_id",
+    "cause": "cause",
+}
+LAST_PLANNED_DAY = date(9999, 11, 30)
+# A read's fixed cost, in rows: a statement, a plan, an index descent.
+READ_COST = 40
+
+
+@dataclass(frozen=True)
+class Part:
+    """Read one table over a range of its periods (inclusive, as period start days)."""
+
+    cuboid: Cuboid
+    first: date
+    last: date
+
+    def periods(self) -> int:
+        if self.cuboid.grain == "day":
+            return (self.last - self.first).days + 1
+        if self.cuboid.grain == "week":
+            return (self.last - self.first).days // 7 + 1
+        return (self.last.year - self.first.year) * 12 + self.last.month - self.first.month + 1
+
+    def describe(self) -> str:
+        return f"{self.cuboid.name}[{self.first.isoformat()}..{self.last.isoformat()}]"
+
+
+@dataclass(frozen=True)
+class Plan:
+    parts: tuple[Part, ...]
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The tables read, in order, each once."""
+        return tuple(dict.fromkeys(p.cuboid.name for p in self.parts))
+
+    def cost(self) -> int:
+        return sum(READ_COST + p.cuboid.rows_per_period * p.periods() for p in self.parts)
+
+    def describe(self) -> str:
+        return " + ".join(p.describe() for p in self.parts)
+
+
+def needed_columns(group_by: Iterable[str], filters: Iterable[str]) -> set[str]:
+    """The rollup columns a query groups or filters by (kind and dimension always)."""
+    names = {*group_by, *filters} - set(TIME_FIELDS)
+    return {"kind", "dimension", *(FIELD_COLUMNS[n] for n in names)}
+
+
+def _answers_grouping(cuboid: Cuboid, group_by: Iterable[str]) -> bool:
+    times = {g for g in group_by if g in TIME_FIELDS}
+    return cuboid.grain == "day" or times <= {cuboid.grain}
+
+
+def plan(
+    date_from: date,
+    date_to: date,
+    group_by: tuple[str, ...],
+    filters: Iterable[str],
+    cuboids: tuple[Cuboid, ...] = CUBOIDS,
+) -> Plan:
+    """Return the cheapest plan of reads that answers a query exactly."""
+    needed = needed_columns(group_by, filters)
+    able = [c for c in cuboids if needed <= set(c.fields) and _answers_grouping(c, group_by)]
+    days = [c for c in able if c.grain == "day"]
+    if not days:
+        raise ValueError(f"no rollup table keeps {sorted(needed)} by day")
+    edge = min(days, key=lambda c: c.rows_per_period)
+    # Near the last day a date can hold, the period arithmetic would overflow: read days.
+    coarse = [c for c in able if c.grain != "day"] if date_to < LAST_PLANNED_DAY else []
+    return Plan(tuple(sorted(_cover(date_from, date_to, edge, coarse), key=lambda p: p.first)))
+
+
+def _cover(date_from: date, date_to: date, edge: Cuboid, coarse: list[Cuboid]) -> list[Part]:
+    """The cheapest reads that cover a range of days exactly: whole months or weeks, and days.
+
+    The days around a coarse table's whole periods are covered the same way, so a year
+    not aligned to months can read months, then weeks, then days at either end.
+    """
+    best = [Part(edge, date_from, date_to)]
+    for cuboid in coarse:
+        whole = _whole_periods(cuboid.grain, date_from, date_to)
+        if whole is None:
+            continue
+        (inner_from, inner_to), (first, last) = whole
+        finer = [c for c in coarse if c is not cuboid and c.grain != cuboid.grain]
+        parts = [Part(cuboid, first, last)]
+        if date_from < inner_from:
+            parts = _cover(date_from, inner_from - timedelta(days=1), edge, finer) + parts
+        if inner_to < date_to:
+            parts = parts + _cover(inner_to + timedelta(days=1), date_to, edge, finer)
+        if Plan(tuple(parts)).cost() < Plan(tuple(best)).cost():
+            best = parts
+    return best
+
+
+def finest(date_from: date, date_to: date) -> Plan:
+    """The plan that reads only the finest table, by day: what every other plan must equal."""
+    return Plan((Part(FINEST, date_from, date_to),))
+
+
+def _whole_periods(
+    grain: str, date_from: date, date_to: date
+) -> tuple[tuple[date, date], tuple[date, date]] | None:
+    """The days and period starts of the whole weeks or months inside a range; None if none."""
+    if grain == "week":
+        first = week_of(date_from + timedelta(days=6))  # the first Monday on or after date_from
+        last = week_of(date_to + timedelta(days=1)) - timedelta(days=7)  # the last whole week
+        if last < first:
+            return None
+        return (first, last + timedelta(days=6)), (first, last)
+    first = month_of(date_from) if date_from.day == 1 else _next_month(date_from)
+    end = date_to + timedelta(days=1)
+    last = _previous_month(month_of(end))
+    if last < first:
+        return None
+    return (first, month_of(end) - timedelta(days=1)), (first, last)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _previous_month(first_of_month: date) -> date:
+    return (first_of_month - timedelta(days=1)).replace(day=1)

@@ -1,0 +1,182 @@
+"""The planner reads coarser rollup tables only where they give the finest table's numbers."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import hypothesis
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import strategies as st
+
+from survey.designer.service import create_from_starter, publish
+from survey.designer.starters import SELF_SERVICE_CES
+from survey.scoring import planner, queries
+
+# Rows land from 20 August to 27 November 2026 (bank days), every 23 hours or so.
+FIRST = datetime(2026, 8, 20, 1, 0, tzinfo=UTC)
+
+
+def _tables(date_from: date, date_to: date, group_by=(), filters=()) -> list[str]:
+    chosen = planner.plan(date_from, date_to, tuple(group_by), filters)
+    return [f"{p.cuboid.name}[{p.first}..{p.last}]" for p in chosen.parts]
+
+
+def test_the_overview_reads_the_bank_wide_tables():
+    # A whole month: one row a kind and dimension from the month table.
+    assert _tables(date(2026, 11, 1), date(2026, 11, 30)) == [
+        "rollup_bank_month[2026-11-01..2026-11-01]"
+    ]
+    # The last 30 days by dimension and week: the bank-wide day table.
+    assert _tables(date(2026, 10, 31), date(2026, 11, 29), ("dimension", "week")) == [
+        "rollup_bank_day[2026-10-31..2026-11-29]"
+    ]
+
+
+def test_a_year_reads_whole_months_and_the_days_at_either_edge():
+    assert _tables(date(2025, 11, 30), date(2026, 11, 29), ("dimension",)) == [
+        "rollup_bank_day[2025-11-30..2025-11-30]",
+        "rollup_bank_month[2025-12-01..2026-10-01]",
+        "rollup_bank_day[2026-11-01..2026-11-29]",
+    ]
+
+
+def test_agents_over_a_year_read_agent_months_then_weeks_then_the_finest_days():
+    # 30 November 2025 and 29 November 2026 are Sundays.
+    assert _tables(date(2025, 11, 30), date(2026, 11, 29), ("agent",)) == [
+        "rollup[2025-11-30..2025-11-30]",
+        "rollup_agent_month[2025-12-01..2026-10-01]",
+        "rollup[2026-11-01..2026-11-01]",
+        "rollup_agent_week[2026-11-02..2026-11-23]",
+    ]
+    # By week, months cannot serve: weeks, and the finest days before the first Monday.
+    assert _tables(date(2025, 11, 30), date(2026, 11, 29), ("agent", "week")) == [
+        "rollup[2025-11-30..2025-11-30]",
+        "rollup_agent_week[2025-12-01..2026-11-23]",
+    ]
+
+
+def test_team_by_week_reads_the_team_weeks_with_days_without_agents_at_the_edges():
+    assert _tables(date(2026, 9, 1), date(2026, 11, 29), ("team", "week")) == [
+        "rollup_segment_day[2026-09-01..2026-09-06]",
+        "rollup_team_week[2026-09-07..2026-11-23]",
+    ]
+
+
+def test_segments_without_agents_read_the_tables_without_agents():
+    assert _tables(date(2026, 3, 1), date(2026, 5, 20), ("channel",), ("cause",)) == [
+        "rollup_segment_month[2026-03-01..2026-04-01]",
+        "rollup_segment_day[2026-05-01..2026-05-20]",
+    ]
+    assert _tables(date(2026, 5, 2), date(2026, 5, 20), ("survey", "type")) == [
+        "rollup_segment_day[2026-05-02..2026-05-20]"
+    ]
+
+
+def test_days_by_agent_or_a_month_by_week_need_a_day_table():
+    assert _tables(date(2026, 11, 1), date(2026, 11, 30), ("agent", "day")) == [
+        "rollup[2026-11-01..2026-11-30]"
+    ]
+    # Weeks straddle months: a month table cannot say which week its answers fell in.
+    assert _tables(date(2026, 11, 1), date(2026, 11, 30), ("week",)) == [
+        "rollup_bank_day[2026-11-01..2026-11-30]"
+    ]
+
+
+@pytest.fixture
+def varied_answers(db, invite, record_response, scoring_version) -> None:
+    """About a hundred responses over three months, in every kind of segment."""
+    ces = create_from_starter(SELF_SERVICE_CES)
+    db.session.flush()
+    versions = [scoring_version, publish(ces.versions[0])]
+    db.session.commit()
+    shapes = [
+        {"channel": "phone", "agent": "A1001", "category": "account"},
+        {"channel": "chat", "agent": "A2001", "category": "loan", "type": "complaint"},
+        {"channel": "email", "agent": None, "category": None, "type": "outbound"},
+        {"channel": "branch", "agent": "A2001", "category": "credit_card", "type": "complaint"},
+    ]
+    for i in range(100):
+        version = versions[1] if i % 7 == 3 else versions[0]
+        invitation = invite(**shapes[i % len(shapes)], version=version)
+        if invitation.interaction.type == "complaint":
+            invitation.interaction.complaint_cause = ("process", "attitude", None)[i % 3]
+        given: dict[str, Any]
+        if version is versions[0]:
+            given = {"attitude": 1 + i % 5, "overall": 1 + (i * 3) % 5, "nps": i % 11}
+        else:
+            given = {"effort": 1 + i % 7}
+        record_response(
+            invitation,
+            given,
+            completed_at=FIRST + timedelta(hours=23 * i),
+            survey_channel=("web", "sms", "voice")[i % 3],
+        )
+
+
+FILTER_VALUES = {
+    "dimension": ["overall", "attitude"],
+    "agent": ["A1001", "A2001"],
+    "team": ["personal-inquiries"],
+    "business_line": ["corporate"],
+    "channel": ["phone", "chat", "branch"],
+    "survey_channel": ["sms", "web"],
+    "category": ["loan", "account"],
+    "type": ["complaint", "inquiry"],
+    "cause": ["process", "attitude"],
+}
+queries_drawn = st.fixed_dictionaries(
+    {
+        "start": st.integers(-10, 100),
+        "length": st.integers(0, 120),
+        "group_by": st.lists(st.sampled_from(queries.GROUP_FIELDS), max_size=3, unique=True),
+        "filters": st.dictionaries(
+            st.sampled_from(sorted(FILTER_VALUES)),
+            st.integers(0, 3),
+            max_size=2,
+        ),
+    }
+)
+
+
+def test_every_plan_gives_the_finest_tables_numbers(db, varied_answers):
+    survey_ids = [str(s) for s in sorted({v.survey_id for v in _versions(db)})]
+    tables: Counter[str] = Counter()
+
+    @given(queries_drawn)
+    @hypothesis.settings(
+        max_examples=120,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(drawn: dict[str, Any]) -> None:
+        date_from = date(2026, 8, 20) + timedelta(days=drawn["start"])
+        date_to = date_from + timedelta(days=drawn["length"])
+        filters = {}
+        for name, pick in drawn["filters"].items():
+            values = FILTER_VALUES[name]
+            filters[name] = tuple(values[pick % len(values) :][:2])
+        if drawn["start"] % 5 == 0:
+            filters["survey"] = (survey_ids[drawn["length"] % len(survey_ids)],)
+        query = queries.ScoreQuery(date_from, date_to, tuple(drawn["group_by"]), filters)
+        planned, plan = queries.counts(query)
+        finest, _ = queries.counts(query, planner.finest(date_from, date_to))
+        tables.update(plan.tables)
+        assert planned == finest, plan.describe()
+
+    run()
+    print(f"planner: tables read {dict(tables)}")
+    # The draws reached every table, so each was checked against the finest.
+    assert set(tables) == {c.name for c in planner.CUBOIDS}
+
+
+def _versions(db):
+    import sqlalchemy as sa
+
+    from survey.models import SurveyVersion
+
+    return db.session.scalars(sa.select(SurveyVersion)).all()
