@@ -114,8 +114,9 @@ ROUTES: dict[tuple[str, str], str] = {
 }
 
 # Blueprints with their own kind of access: customers' tokens, Twilio signatures, API keys,
-# the sign-in pages themselves, and the one-time links that let new staff set a password.
-NOT_STAFF = {"respond", "webhooks", "api", "auth", "account"}
+# the sign-in pages themselves, the one-time links that let new staff set a password, and the
+# operations endpoints (probes; /metrics by address or bearer token, tests/test_ops.py).
+NOT_STAFF = {"respond", "webhooks", "api", "auth", "account", "ops"}
 # Static files, ours and the plotly.js the plotly package ships, are public like any asset.
 NOT_STAFF_ENDPOINTS = {"static", "dashboard.plotly_js"}
 
