@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +18,7 @@ from survey.scoring.compare import (
     Counts,
     compare_pair,
     compare_table,
+    previous_period,
     rest,
     row_json,
     total,
@@ -59,6 +62,17 @@ def test_the_rest_of_a_parent_is_the_parent_minus_the_group():
 def test_a_group_that_is_not_part_of_its_parent_is_refused():
     with pytest.raises(ValueError):
         rating([5, 5]) - rating([5, 5, 5])
+
+
+def test_the_previous_period_has_the_same_length_and_ends_the_day_before():
+    assert previous_period(date(2026, 11, 1), date(2026, 11, 30)) == (
+        date(2026, 10, 2),
+        date(2026, 10, 31),
+    )
+    assert previous_period(date(2026, 3, 1), date(2026, 3, 1)) == (
+        date(2026, 2, 28),
+        date(2026, 2, 28),
+    )
 
 
 def test_counts_read_from_a_row_without_sums_of_squares():

@@ -5,7 +5,7 @@ counts (from the rollup) and passes, per row of its table, the group's counts an
 its reference's. Two references are meant (issue 11):
 
 - ``compare=previous``: the same group in the previous period of the same length
-  (for 2026-11-01..2026-11-30, the 30 days 2026-10-02..2026-10-31);
+  (``previous_period``: for 2026-11-01..2026-11-30, the 30 days 2026-10-02..2026-10-31);
 - ``compare=rest``: the group's parent total minus the group (``rest(parent, group)``).
   The parent of a team is its business line, of an agent its team, of any other
   field the whole filtered population (every group of the table summed).
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
+from datetime import date, timedelta
 from typing import Any
 
 from survey.scoring import formulas, stats
@@ -61,6 +62,12 @@ class Counts:
         if min(getattr(result, f.name) for f in fields(result)) < 0:
             raise ValueError(f"{other} is not a part of {self}")
         return result
+
+
+def previous_period(date_from: date, date_to: date) -> tuple[date, date]:
+    """Return the period of the same length that ends the day before ``date_from`` (inclusive days)."""
+    length = date_to - date_from + timedelta(days=1)
+    return date_from - length, date_from - timedelta(days=1)
 
 
 # Counts per kind ("rating_5", "nps_0_10", …); a kind left out has no answers.
