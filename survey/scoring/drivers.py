@@ -107,7 +107,10 @@ class _Cache:
 
 def _cache() -> _Cache:
     """The app's cache: one per app (per process in production, per test app in tests)."""
-    return current_app.extensions.setdefault("survey.drivers", _Cache(CACHE_SIZE))
+    cache = current_app.extensions.get("survey.drivers")
+    if cache is None:
+        cache = current_app.extensions.setdefault("survey.drivers", _Cache(CACHE_SIZE))
+    return cache
 
 
 def watermark() -> Watermark:
