@@ -224,6 +224,28 @@ def test_a_response_counted_in_the_past_invalidates_the_cache_too(
     assert drivers.drivers(query(), min_n=5).n_responses == before.n_responses + 1
 
 
+def test_a_count_stamped_earlier_but_committed_later_invalidates_the_cache(
+    db, answered, invite, record_response
+):
+    # Two workers: one stamps its count before another's latest and commits after it.
+    slow = record_response(invite(), {"overall": 2, "attitude": 2}, completed_at=NOW)
+    slow.state, slow.counted_at, slow.completed_at = "partial", None, None
+    db.session.commit()
+    answered(20)  # counted up to NOW − 1 min, with later ids
+    before_mark = drivers.watermark()
+    before = drivers.drivers(query(), min_n=5)
+    slow.state, slow.counted_at = "completed", NOW - timedelta(minutes=1, seconds=30)
+    slow.completed_at = slow.counted_at
+    db.session.commit()
+    after_mark = drivers.watermark()
+    assert (after_mark.last_counted_at, after_mark.last_id) == (
+        before_mark.last_counted_at,
+        before_mark.last_id,
+    )
+    assert after_mark.recent == before_mark.recent + 1
+    assert drivers.drivers(query(), min_n=5).n_responses == before.n_responses + 1
+
+
 def test_the_cache_is_bounded(db, answered):
     answered(5)
     app_cache = drivers._cache()

@@ -36,6 +36,10 @@ from survey.scoring.queries import ScoreQuery
 LIMIT = 200_000
 # Distinct filter sets one process keeps results for.
 CACHE_SIZE = 128
+# How much earlier than the latest count a count may be stamped and still be seen
+# (a transaction that stamped its time and committed after another's): far longer
+# than any transaction, far shorter than the history a full count would walk.
+RECENT = timedelta(hours=1)
 OVERALL = "overall"
 RATED_DIMENSIONS = tuple(d for d in DIMENSIONS if d != OVERALL)
 
@@ -75,10 +79,17 @@ class Drivers:
 
 @dataclass(frozen=True)
 class Watermark:
-    """What changes whenever a response is counted: the latest counting time and the count."""
+    """What changes whenever a response is counted, read from indexes without a scan.
+
+    ``last_counted_at`` moves with every count stamped now (completions, closings);
+    ``last_id`` with every response inserted already counted (a bulk load with past
+    times); ``recent`` counts the responses counted within ``RECENT`` of the latest,
+    so that a count stamped a little earlier but committed later (two workers) is seen.
+    """
 
     last_counted_at: datetime | None
-    counted: int
+    last_id: int | None
+    recent: int
 
 
 class _Cache:
@@ -114,15 +125,22 @@ def _cache() -> _Cache:
 
 
 def watermark() -> Watermark:
-    """Read the watermark: two aggregates the counted-time index answers."""
+    """Read the watermark: two index look-ups and a count over the latest ``RECENT`` of counts."""
     counted = Response.counted_at.is_not(None)
-    last, count = db.session.execute(
+    last, last_id = db.session.execute(
         sa.select(
             sa.select(sa.func.max(Response.counted_at)).where(counted).scalar_subquery(),
-            sa.select(sa.func.count()).select_from(Response).where(counted).scalar_subquery(),
+            sa.select(sa.func.max(Response.id)).where(counted).scalar_subquery(),
         )
     ).one()
-    return Watermark(last, int(count))
+    recent = 0
+    if last is not None:
+        recent = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Response)
+            .where(Response.counted_at >= last - RECENT)
+        )
+    return Watermark(last, last_id, int(recent or 0))
 
 
 def drivers(query: ScoreQuery, min_n: int, limit: int = LIMIT) -> Drivers:
