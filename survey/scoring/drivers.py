@@ -188,11 +188,15 @@ def _conditions(query: ScoreQuery) -> list[Any]:
 
 
 def _compute(query: ScoreQuery, min_n: int, limit: int) -> Drivers:
+    latest = sa.select(Response.id.label("response_id"))
+    filtered = [FILTER_COLUMNS[name] for name in query.filters if name != DIMENSION_FILTER]
+    if any(column.table is not Response.__table__ for column in filtered):
+        # Only a filter on the interaction (or invitation) needs their rows.
+        latest = latest.join(Invitation, Response.invitation_id == Invitation.id).join(
+            Interaction, Invitation.interaction_id == Interaction.id
+        )
     latest = (
-        sa.select(Response.id.label("response_id"))
-        .join(Invitation, Response.invitation_id == Invitation.id)
-        .join(Interaction, Invitation.interaction_id == Interaction.id)
-        .where(*_conditions(query))
+        latest.where(*_conditions(query))
         .order_by(Response.counted_at.desc(), Response.id.desc())
         .limit(limit)
         .subquery("latest")
