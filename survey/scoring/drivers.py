@@ -158,6 +158,8 @@ def drivers(query: ScoreQuery, min_n: int, limit: int = LIMIT) -> Drivers:
         min_n,
         limit,
     )
+    # The watermark is read before the answers: a response counted in between is in the
+    # result but not in the mark, so the next request recomputes (never the other way).
     mark = watermark()
     cached = _cache().get(key, mark)
     if cached is not None:
@@ -190,7 +192,7 @@ def _conditions(query: ScoreQuery) -> list[Any]:
 def _compute(query: ScoreQuery, min_n: int, limit: int) -> Drivers:
     latest = sa.select(Response.id.label("response_id"))
     filtered = [FILTER_COLUMNS[name] for name in query.filters if name != DIMENSION_FILTER]
-    if any(column.table is not Response.__table__ for column in filtered):
+    if any(getattr(column, "table", None) is not Response.__table__ for column in filtered):
         # Only a filter on the interaction (or invitation) needs their rows.
         latest = latest.join(Invitation, Response.invitation_id == Invitation.id).join(
             Interaction, Invitation.interaction_id == Interaction.id
