@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from survey import clock, settings
+from survey.api import drivers as api_drivers
 from survey.auth.service import create_api_key
 from survey.extensions import db as _db
 from survey.models import Answer, Interaction, Invitation, Question, Response
@@ -307,3 +308,17 @@ def test_the_drivers_api_uses_the_minimum_n_setting(db, answered, get_drivers):
     db.session.commit()
     attitude = next(d for d in get_drivers().get_json()["drivers"] if d["dimension"] == "attitude")
     assert attitude["n"] == 8 and attitude["r"] is None
+
+
+def test_the_openapi_document_lists_exactly_the_parameters_drivers_take(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    operation = document["paths"]["/drivers"]["get"]
+    assert (
+        {p["name"] for p in operation["parameters"]}
+        == set(api_drivers.PARAMETERS)
+        == {"from", "to", *queries.FILTER_FIELDS}
+    )
+    assert "cause" not in operation["summary"].lower()
+    assert document["components"]["schemas"]["Drivers"]["properties"]["drivers"]["items"] == {
+        "$ref": "#/components/schemas/Driver"
+    }
