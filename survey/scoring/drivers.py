@@ -201,9 +201,8 @@ def _compute(query: ScoreQuery, min_n: int, limit: int) -> Drivers:
         latest.where(*_conditions(query))
         .order_by(Response.counted_at.desc(), Response.id.desc())
         .limit(limit)
-        .subquery("latest")
+        .cte("latest")
     )
-    n_responses = db.session.scalar(sa.select(sa.func.count()).select_from(latest)) or 0
     dimensions = query.filters.get(DIMENSION_FILTER) or RATED_DIMENSIONS
     dimensions = tuple(d for d in dimensions if d != OVERALL)
 
@@ -236,7 +235,17 @@ def _compute(query: ScoreQuery, min_n: int, limit: int) -> Drivers:
         )
         .group_by(question.dimension)
     )
-    found = {row[0]: [int(v or 0) for v in row[1:]] for row in db.session.execute(sums)}
+    # The responses read, counted in the same statement: the latest set is found once.
+    nulls = [sa.null()] * 5
+    read = sa.select(sa.literal(None, sa.String).label("dimension"), sa.func.count(), *nulls)
+    statement = sa.union_all(sums, read.select_from(latest))
+    found = {}
+    n_responses = 0
+    for row in db.session.execute(statement):
+        if row[0] is None:
+            n_responses = int(row[1])
+        else:
+            found[row[0]] = [int(v or 0) for v in row[1:]]
     result = []
     for dimension in dimensions:
         n, *moments = found.get(dimension, [0, 0, 0, 0, 0, 0])
