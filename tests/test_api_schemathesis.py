@@ -55,6 +55,7 @@ BEYOND_THE_DOCUMENT = {
         "customer.email",
     },
     "getScores": {"business_line", "team", "agent", "survey", "from"},
+    "getDrivers": {"business_line", "team", "agent", "survey", "from"},
 }
 SETTINGS = hypothesis.settings(
     derandomize=True,
@@ -94,6 +95,7 @@ def test_the_app_answers_what_its_openapi_document_promises(
         "postInteraction",
         "getInvitation",
         "getScores",
+        "getDrivers",
         "getOpenApi",
     }
     for operation in operations:

@@ -11,7 +11,8 @@ from survey.api.bodies import API_MAX_BODY_BYTES
 from survey.api.openapi_schemas import DAY, SURVEY_IDS, comma_list, component_schemas, ref
 from survey.models.interaction import CATEGORIES, CAUSES, CHANNELS, TYPES
 from survey.models.survey import DIMENSIONS
-from survey.scoring.queries import GROUP_FIELDS, SURVEY_CHANNELS
+from survey.scoring.drivers import LIMIT as DRIVERS_LIMIT
+from survey.scoring.queries import FILTER_FIELDS, GROUP_FIELDS, SURVEY_CHANNELS
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -175,6 +176,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/drivers": _drivers_operation(unauthorized, forbidden),
             "/openapi.json": {
                 "get": {
                     "operationId": "getOpenApi",
@@ -201,3 +203,30 @@ def openapi_document() -> dict[str, Any]:
 def openapi_json():
     """Return the OpenAPI 3.1 document of this API."""
     return jsonify(openapi_document())
+
+
+def _drivers_operation(unauthorized: dict[str, Any], forbidden: dict[str, Any]) -> dict[str, Any]:
+    """Describe GET /drivers: the scores' days and filters, no grouping."""
+    taken = ("from", "to", *FILTER_FIELDS)
+    return {
+        "get": {
+            "operationId": "getDrivers",
+            "summary": "The dimensions most closely associated with overall satisfaction.",
+            "description": (
+                "Per response, each dimension's 5-point answer paired with the same "
+                "response's overall 5-point answer: Pearson's r with its n and 95% interval "
+                "(Fisher z), strongest first. An association, not a cause. Read from the "
+                f"answers of at most the latest {DRIVERS_LIMIT:,} counted responses matching "
+                "the filters (the dimension filter picks the dimensions reported), and kept "
+                "until new answers are counted. r is null below the minimum n, below 4 "
+                "pairs, or when either rating does not vary. Needs the 'scores' scope."
+            ),
+            "parameters": [p for p in _score_parameters() if p["name"] in taken],
+            "responses": {
+                "200": _json("Drivers.", ref("Drivers")),
+                "400": _problem("A bad parameter; errors names it."),
+                "401": unauthorized,
+                "403": forbidden,
+            },
+        }
+    }

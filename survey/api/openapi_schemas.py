@@ -9,6 +9,7 @@ from survey.dispatch.decide import SUPPRESSION_REASONS
 from survey.models.interaction import CATEGORIES, CAUSES, CHANNELS, TYPES
 from survey.models.invitation import DELIVERY_PURPOSES, DELIVERY_STATES, INVITATION_STATES
 from survey.models.rule import SURVEY_CHANNELS as SEND_CHANNELS
+from survey.models.survey import DIMENSIONS
 from survey.zones import place_zones
 
 
@@ -376,5 +377,46 @@ def component_schemas() -> dict[str, Any]:
         "Invitation": invitation,
         "ScoreGroup": group,
         "Scores": scores,
+        **drivers_schemas(),
         "Problem": problem,
     }
+
+
+def drivers_schemas() -> dict[str, Any]:
+    """The body of GET /drivers and of one driver in it, by name."""
+    correlation = nullable({"type": "number", "minimum": -1, "maximum": 1})
+    driver = {
+        "type": "object",
+        "required": ["dimension", "n", "r", "r_low", "r_high"],
+        "properties": {
+            "dimension": {"type": "string", "enum": [d for d in DIMENSIONS if d != "overall"]},
+            "n": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Responses with both this dimension's and the overall rating.",
+            },
+            "r": {**correlation, "description": "Pearson's r; null when it cannot be told."},
+            "r_low": {**correlation, "description": "Lower bound of r's 95% interval (Fisher z)."},
+            "r_high": {**correlation, "description": "Upper bound of r's 95% interval."},
+        },
+    }
+    drivers = {
+        "type": "object",
+        "required": ["n_responses", "limit", "wording", "drivers"],
+        "properties": {
+            "from": DAY,
+            "to": DAY,
+            "n_responses": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Counted responses read (matching the filters, at most limit).",
+            },
+            "limit": {"type": "integer", "description": "The most responses a request reads."},
+            "wording": {
+                "type": "string",
+                "description": "How to present them, in the caller's language: an association.",
+            },
+            "drivers": {"type": "array", "items": ref("Driver")},
+        },
+    }
+    return {"Driver": driver, "Drivers": drivers}
