@@ -54,7 +54,9 @@ BEYOND_THE_DOCUMENT = {
         "customer.phone",
         "customer.email",
     },
-    "getScores": {"business_line", "team", "agent", "survey", "from"},
+    # compare with a grouping it cannot use (previous by week, rest with no segment): OpenAPI
+    # has no way to say one parameter limits another; the parameter's description says it.
+    "getScores": {"business_line", "team", "agent", "survey", "from", "compare"},
     "getDrivers": {"business_line", "team", "agent", "survey", "from"},
 }
 SETTINGS = hypothesis.settings(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+import statistics
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from jsonschema import Draft202012Validator
+from scipy.stats import t as scipy_t
 
 from survey import clock, settings
 from survey.auth.service import create_api_key
@@ -62,6 +65,8 @@ def test_answers_sent_on_the_survey_page_show_up_in_the_scores(client, invite, g
     assert body["from"] == "2026-10-31" and body["to"] == "2026-11-29"
     (group,) = body["groups"]
     low, high = formulas.wilson_interval(4, 6)
+    # The mean's 95% t interval, computed here independently (t with 5 degrees of freedom).
+    half = scipy_t.ppf(0.975, 5) * statistics.stdev(overall) / math.sqrt(6)
     assert group == {
         "key": {},
         "n": 6,  # the overall question only
@@ -69,6 +74,8 @@ def test_answers_sent_on_the_survey_page_show_up_in_the_scores(client, invite, g
         "csat_low": round(low, 4),
         "csat_high": round(high, 4),
         "mean": round(22 / 6, 3),
+        "mean_low": round(22 / 6 - half, 3),
+        "mean_high": round(22 / 6 + half, 3),
         "nps_n": 6,
         "nps": round((3 - 2) / 6 * 100, 1),
         "nps_moe": round(formulas.nps_margin(3, 2, 6), 1),
@@ -88,6 +95,8 @@ def test_with_nothing_answered_there_is_one_empty_group(get_scores):
             "csat_low": None,
             "csat_high": None,
             "mean": None,
+            "mean_low": None,
+            "mean_high": None,
             "nps_n": 0,
             "nps": None,
             "nps_moe": None,

@@ -42,6 +42,21 @@ def _day(description: str) -> dict[str, Any]:
     }
 
 
+COMPARE_PARAMETER: dict[str, Any] = {
+    "name": "compare",
+    "in": "query",
+    "description": (
+        "Test each group against a reference at 95%: previous (the same group in the "
+        "previous period of the same length; not with day, week or month grouping) or rest "
+        "(the rest of its parent: an agent's team, a team's business line, otherwise every "
+        "group). CSAT: pooled two-proportion z-test, Fisher's exact test when an expected "
+        "cell is below 5; NPS: z on the difference; mean: Welch's t-test; q values are "
+        "Benjamini–Hochberg within the response."
+    ),
+    "schema": {"type": "string", "enum": ["previous", "rest"]},
+}
+
+
 def _score_parameters() -> list[dict[str, Any]]:
     filters = {
         "dimension": ("Only these dimensions.", DIMENSIONS),
@@ -167,7 +182,7 @@ def openapi_document() -> dict[str, Any]:
                         "survey id as a string. Answered from the coarsest rollup table "
                         "that gives exactly the same numbers."
                     ),
-                    "parameters": _score_parameters(),
+                    "parameters": [*_score_parameters(), COMPARE_PARAMETER],
                     "responses": {
                         "200": _json("Scores.", ref("Scores")),
                         "400": _problem("A bad parameter; errors names it."),

@@ -327,6 +327,16 @@ def component_schemas() -> dict[str, Any]:
             "csat_low": {**share, "description": "Wilson 95% lower bound of csat."},
             "csat_high": {**share, "description": "Wilson 95% upper bound of csat."},
             "mean": nullable({"type": "number", "minimum": 1, "maximum": 5}),
+            "mean_low": nullable(
+                {
+                    "type": "number",
+                    "description": (
+                        "95% t interval of mean (n − 1 degrees of freedom); null below n = 2 "
+                        "or min_n."
+                    ),
+                }
+            ),
+            "mean_high": nullable({"type": "number"}),
             "nps_n": {"type": "integer"},
             "nps": {**points, "description": "Promoters (9–10) minus detractors (0–6), points."},
             "nps_moe": nullable(
@@ -334,6 +344,56 @@ def component_schemas() -> dict[str, Any]:
             ),
             "ces_n": {"type": "integer"},
             "ces": {**share, "description": "Share of 5–7 on the 7-point effort scale."},
+            "compare": {
+                "type": "object",
+                "description": (
+                    "Only with compare=: csat, nps and mean of this group against its "
+                    "reference (the previous period, or the rest of its parent)."
+                ),
+                "properties": {metric: ref("Comparison") for metric in ("csat", "nps", "mean")},
+            },
+        },
+    }
+    comparison = {
+        "type": "object",
+        "required": ["difference", "p_value", "q_value", "test", "mark"],
+        "properties": {
+            "difference": nullable(
+                {
+                    "type": "number",
+                    "description": (
+                        "Group minus reference: csat as a fraction, nps in points, mean in "
+                        "scale points; null when either side is below min_n."
+                    ),
+                }
+            ),
+            "p_value": nullable({"type": "number", "minimum": 0, "maximum": 1}),
+            "q_value": nullable(
+                {
+                    "type": "number",
+                    "minimum": 0,
+                    "maximum": 1,
+                    "description": "Benjamini–Hochberg adjusted p within this response.",
+                }
+            ),
+            "test": nullable(
+                {
+                    "type": "string",
+                    "enum": ["z", "fisher", "welch"],
+                    "description": (
+                        "The test that gave p: z (csat: pooled two-proportion; nps: "
+                        "difference over its standard error), fisher (csat, an expected "
+                        "cell below 5) or welch (mean)."
+                    ),
+                }
+            ),
+            "mark": nullable(
+                {
+                    "type": "string",
+                    "enum": ["▲", "▼"],
+                    "description": "Only where q_value < 0.05.",
+                }
+            ),
         },
     }
     scores = {
@@ -343,6 +403,15 @@ def component_schemas() -> dict[str, Any]:
             "from": DAY,
             "to": DAY,
             "min_n": {"type": "integer", "description": "Below it a group shows counts only."},
+            "compare": {
+                "type": "object",
+                "description": "Only with compare=: what each group was compared with.",
+                "properties": {
+                    "against": {"type": "string", "enum": ["previous", "rest"]},
+                    "from": DAY,
+                    "to": DAY,
+                },
+            },
             "groups": {"type": "array", "items": ref("ScoreGroup")},
         },
     }
@@ -376,6 +445,7 @@ def component_schemas() -> dict[str, Any]:
         "Delivery": delivery,
         "Invitation": invitation,
         "ScoreGroup": group,
+        "Comparison": comparison,
         "Scores": scores,
         **drivers_schemas(),
         "Problem": problem,

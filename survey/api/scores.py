@@ -9,7 +9,7 @@ from survey import settings
 from survey.api import bp
 from survey.auth.service import api_key_required
 from survey.errors import problem
-from survey.scoring import queries
+from survey.scoring import compare, queries
 
 
 @bp.get("/scores")
@@ -26,11 +26,15 @@ def get_scores():
             errors=error.errors,
         )
     min_n = int(settings.get("min_n"))
-    return jsonify(
-        {
-            "from": query.date_from.isoformat(),
-            "to": query.date_to.isoformat(),
-            "min_n": min_n,
-            "groups": queries.scores(query, min_n),
-        }
-    )
+    body = {
+        "from": query.date_from.isoformat(),
+        "to": query.date_to.isoformat(),
+        "min_n": min_n,
+        "groups": queries.scores(query, min_n),
+    }
+    if query.compare == "previous":
+        first, last = compare.previous_period(query.date_from, query.date_to)
+        body["compare"] = {"against": "previous", "from": first.isoformat(), "to": last.isoformat()}
+    elif query.compare:
+        body["compare"] = {"against": query.compare}
+    return jsonify(body)

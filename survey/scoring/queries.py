@@ -25,7 +25,7 @@ from survey.models import Agent, BusinessLine, Survey, Team
 from survey.models.interaction import CATEGORIES, CAUSES, CHANNELS, TYPES
 from survey.models.rollup import COUNT_COLUMNS
 from survey.models.survey import DIMENSIONS
-from survey.scoring import formulas, planner
+from survey.scoring import comparisons, formulas, planner, stats
 from survey.scoring.rollup import local_day
 
 GROUP_FIELDS = (
@@ -63,7 +63,7 @@ DEFAULT_DAYS = 30
 DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 EARLIEST_DAY = date(2000, 1, 1)
 # Parameters that are not filters.
-OTHER_PARAMS = ("from", "to", "group_by")
+OTHER_PARAMS = ("from", "to", "group_by", "compare")
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,8 @@ class ScoreQuery:
     group_by: tuple[str, ...] = ()
     # Filter field -> accepted values (codes for business lines, teams and agents).
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # previous | rest: each group is also tested against a reference (scoring/comparisons.py).
+    compare: str | None = None
 
 
 def today() -> date:
@@ -155,9 +157,42 @@ def parse(args: Mapping[str, str]) -> ScoreQuery:
                 }
             )
         filters[name] = values
+    against = _compare(args.get("compare"), tuple(group_by), errors)
     if errors:
         raise QueryError(errors)
-    return ScoreQuery(start, end, tuple(group_by), filters)
+    return ScoreQuery(start, end, tuple(group_by), filters, against)
+
+
+def _compare(
+    raw: str | None, group_by: tuple[str, ...], errors: list[dict[str, str]]
+) -> str | None:
+    """Read ``compare``: previous (not with a time grouping) or rest (needs a segment field)."""
+    if raw is None:
+        return None
+    if raw not in comparisons.KINDS:
+        errors.append({"field": "compare", "message": _("Use previous or rest.")})
+        return None
+    if raw == "previous" and any(name in TIME_FIELDS for name in group_by):
+        errors.append(
+            {
+                "field": "compare",
+                "message": _(
+                    "compare=previous compares each group with itself in the previous period; "
+                    "it cannot be used with grouping by day, week or month."
+                ),
+            }
+        )
+    if raw == "rest" and comparisons.compared_field(group_by) is None:
+        errors.append(
+            {
+                "field": "compare",
+                "message": _(
+                    "compare=rest compares each group with the rest of its parent; "
+                    "group by at least one field other than day, week or month."
+                ),
+            }
+        )
+    return raw
 
 
 def _values(raw: str) -> list[str]:
@@ -292,6 +327,8 @@ def scores(query: ScoreQuery, min_n: int) -> list[dict[str, Any]]:
         for key, kinds in sums.items()
     ]
     groups.sort(key=lambda g: tuple(_sortable(v) for v in g["key"].values()))
+    if query.compare:
+        comparisons.annotate(query, sums, groups, min_n)
     return groups
 
 
@@ -339,11 +376,14 @@ def _sortable(value: Any) -> tuple[bool, str]:
 
 def _group(key: dict[str, Any], kinds: dict[str, dict[str, int]], min_n: int) -> dict[str, Any]:
     """Turn one group's counts per kind into the scores the API reports."""
-    empty = {"n": 0, "total": 0, "top": 0, "bottom": 0}
+    empty = {"n": 0, "total": 0, "total_sq": 0, "top": 0, "bottom": 0}
     rating = kinds.get("rating_5", empty)
     nps = kinds.get("nps_0_10", empty)
     ces = kinds.get("ces_7", empty)
     interval = formulas.wilson_interval(rating["top"], rating["n"], min_n=min_n)
+    mean_interval = stats.mean_interval(
+        rating["n"], rating.get("total", 0), rating.get("total_sq", 0), min_n=min_n
+    )
     return {
         "key": key,
         "n": rating["n"],
@@ -351,6 +391,8 @@ def _group(key: dict[str, Any], kinds: dict[str, dict[str, int]], min_n: int) ->
         "csat_low": _round(interval[0], 4) if interval else None,
         "csat_high": _round(interval[1], 4) if interval else None,
         "mean": _round(formulas.mean(rating["total"], rating["n"], min_n=min_n), 3),
+        "mean_low": _round(mean_interval[0], 3) if mean_interval else None,
+        "mean_high": _round(mean_interval[1], 3) if mean_interval else None,
         "nps_n": nps["n"],
         "nps": _round(formulas.nps(nps["top"], nps["bottom"], nps["n"], min_n=min_n), 1),
         "nps_moe": _round(formulas.nps_margin(nps["top"], nps["bottom"], nps["n"], min_n=min_n), 1),

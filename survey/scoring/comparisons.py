@@ -1,0 +1,90 @@
+"""The references a score table is compared with (``compare=previous`` or ``compare=rest``).
+
+``compare.py`` does the statistics on counts; this module reads the counts of each
+group's reference from the rollup, through the same planner as the table itself:
+
+- ``previous``: the same group in the previous period of the same length
+  (for 1–30 November, 2–31 October). Grouping by day, week or month has no "same
+  group" in another period, so that combination is refused when the query is parsed.
+- ``rest``: the group's parent minus the group. The parent of an agent is their team,
+  of a team its business line, of any other field the whole filtered population; the
+  time field of a trend stays in the key, so a week's team is compared with the rest
+  of its business line in that week. An agent who moved teams is compared with the rest
+  of each team they answered in, added up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from survey.scoring import compare
+
+if TYPE_CHECKING:
+    from survey.scoring.queries import ScoreQuery, Tally
+
+KINDS = ("previous", "rest")
+# A field's parent in the organisation; the other fields' parent is everything.
+PARENT = {"agent": "team", "team": "business_line"}
+TIME = ("day", "week", "month")
+
+
+def kinds_of(counts: dict[str, dict[str, int]]) -> dict[str, compare.Counts]:
+    """Turn a group's raw counts per kind into ``compare.Counts``."""
+    return {kind: compare.Counts.from_mapping(row) for kind, row in counts.items()}
+
+
+def compared_field(group_by: tuple[str, ...]) -> str | None:
+    """Return the field whose groups ``rest`` compares with their parent (None: nothing to compare)."""
+    for name in ("agent", "team"):
+        if name in group_by:
+            return name
+    segments = [name for name in group_by if name not in TIME]
+    return segments[-1] if segments else None
+
+
+def references(query: ScoreQuery, sums: Tally) -> dict[tuple[Any, ...], dict[str, compare.Counts]]:
+    """Return each group key's reference counts per kind for the query's ``compare``."""
+    from survey.scoring import queries
+
+    if query.compare == "previous":
+        first, last = compare.previous_period(query.date_from, query.date_to)
+        before, _plan = queries.counts(replace(query, date_from=first, date_to=last, compare=None))
+        return {key: kinds_of(before.get(key, {})) for key in sums}
+    child = compared_field(query.group_by)
+    if child is None:
+        return {}
+    parent = PARENT.get(child)
+    extended = query.group_by + ((parent,) if parent and parent not in query.group_by else ())
+    rows, _plan = queries.counts(replace(query, group_by=extended, compare=None))
+    position = {name: i for i, name in enumerate(extended)}
+    parent_fields = [name for name in extended if name != child]
+    width = len(query.group_by)
+    parents: dict[tuple[Any, ...], dict[str, compare.Counts]] = {}
+    members: dict[tuple[Any, ...], list[tuple[tuple[Any, ...], dict[str, compare.Counts]]]] = {}
+    for key, counts in rows.items():
+        kinds = kinds_of(counts)
+        parent_key = tuple(key[position[name]] for name in parent_fields)
+        parents[parent_key] = compare.total([parents.get(parent_key, {}), kinds])
+        members.setdefault(key[:width], []).append((parent_key, kinds))
+    return {
+        key: compare.total([compare.rest(parents[p], kinds) for p, kinds in parts])
+        for key, parts in members.items()
+    }
+
+
+def annotate(query: ScoreQuery, sums: Tally, groups: list[dict[str, Any]], min_n: int) -> None:
+    """Add each group's ``compare`` (difference, p_value, q_value, test, mark per metric)."""
+    found = references(query, sums)
+    keys = [tuple(group["key"].values()) for group in groups]
+    table = [(kinds_of(sums.get(key, {})), found.get(key, {})) for key in keys]
+    for group, row in zip(groups, compare.compare_table(table, min_n), strict=True):
+        group["compare"] = _rounded(compare.row_json(row))
+
+
+def _rounded(row: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    digits = {"csat": 4, "nps": 1, "mean": 3}
+    for metric, values in row.items():
+        if values["difference"] is not None:
+            values["difference"] = round(values["difference"], digits[metric])
+    return row
