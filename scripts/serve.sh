@@ -19,10 +19,7 @@ say() { echo "serve: $(date '+%Y-%m-%d %H:%M:%S') $*" >&2; }
 web=
 worker=
 start_web() {
-  # gthread: a slow phone holds one thread, not a whole worker process.
-  "$BIN/gunicorn" --bind "$host:$port" --workers "$web_workers" --worker-class gthread \
-    --threads 4 --timeout 60 --graceful-timeout 20 --access-logfile - \
-    --access-logformat '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms' survey.wsgi:app &
+  "$BIN/gunicorn" --config scripts/gunicorn.conf.py &
   web=$!
   web_started=$SECONDS
   say "web server started (gunicorn pid $web, $web_workers workers)"

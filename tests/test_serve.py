@@ -123,6 +123,9 @@ def test_make_run_serves_with_gunicorn_and_a_worker(served: Served) -> None:
     served.wait_for(r"web server started \(gunicorn pid \d+, 2 workers\)")
     served.wait_for(r"worker started \(pid \d+\)")
     assert served.get("/auth/login") == 200
+    with urllib.request.urlopen(f"http://127.0.0.1:{served.port}/healthz", timeout=5) as answer:
+        server = answer.headers.get("Server", "")
+    assert "gunicorn" not in server.lower() and not any(c.isdigit() for c in server)
 
 
 def test_a_killed_worker_is_started_again_and_the_site_keeps_serving(served: Served) -> None:
