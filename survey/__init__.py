@@ -53,6 +53,14 @@ def _fill_instance_defaults(app: Flask) -> None:
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options.pop("pool_pre_ping", None)
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    else:
+        # A server's connections can be cut (a restart, a failover, an idle timeout): each is
+        # pinged as it leaves the pool, and the pool's size is the operator's to set.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.setdefault("pool_size", int(app.config.get("SURVEY_DB_POOL_SIZE") or 5))
+        options.setdefault("max_overflow", int(app.config.get("SURVEY_DB_MAX_OVERFLOW") or 10))
+        options.setdefault("pool_recycle", int(app.config.get("SURVEY_DB_POOL_RECYCLE") or 1800))
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if not app.config.get("SURVEY_QUEUE_URL"):
         app.config["SURVEY_QUEUE_URL"] = sqlite_url(
             os.path.join(app.instance_path, "queue.sqlite3")
