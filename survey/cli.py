@@ -168,16 +168,24 @@ def import_interactions(file: BinaryIO) -> None:
 @click.option("--no-periodic", is_flag=True, help="Leave periodic jobs to another worker.")
 @with_appcontext
 def worker(workers: int, no_periodic: bool) -> None:
-    """Run the queue worker (and, unless told otherwise, the periodic jobs)."""
+    """Run the queue worker, and offer to run the periodic jobs (one worker at a time does)."""
     from flask import current_app
 
     from survey import tasks
+    from survey.dispatch import leader
 
     periodic = current_app.config["SURVEY_RUN_PERIODIC"] and not no_periodic
     click.echo(
-        f"survey worker: {workers} threads, periodic jobs {'on' if periodic else 'off'}", err=True
+        f"survey worker: {workers} threads, periodic jobs "
+        f"{'on when this worker holds their lease' if periodic else 'off'} ({leader.THIS_PROCESS})",
+        err=True,
     )
-    tasks.consumer(workers=workers, periodic=periodic).run()
+    try:
+        tasks.consumer(workers=workers, periodic=periodic).run()
+    finally:
+        if periodic:
+            # Stopped on purpose: another worker may take the periodic jobs at once.
+            leader.release("sweep")
 
 
 @click.command("demo")

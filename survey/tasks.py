@@ -97,9 +97,12 @@ def sweep_due() -> int:
     mid-send (a lost task, a crash) are reconciled one by one.
     """
     from survey.admin.services import agent_import
-    from survey.dispatch import claims, reminders, sending
+    from survey.dispatch import claims, leader, reminders, sending
     from survey.responses import partials
 
+    if not leader.hold("sweep"):
+        # Another worker runs the periodic jobs; this one takes over if that one dies.
+        return 0
     sending.expire_overdue()
     partials.close_due()
     due_reminders = reminders.due_invitation_ids()

@@ -10,6 +10,7 @@ from survey.models.invitation import Delivery, Invitation
 from survey.models.org import Agent, BusinessLine, Team
 from survey.models.outbox import OutboxMessage
 from survey.models.password_link import PasswordLink
+from survey.models.periodic import PeriodicLease
 from survey.models.response import Answer, Response
 from survey.models.rollup import Rollup
 from survey.models.rule import DispatchRule
@@ -36,6 +37,7 @@ __all__ = [
     "OptOut",
     "OutboxMessage",
     "PasswordLink",
+    "PeriodicLease",
     "Question",
     "Response",
     "Rollup",
