@@ -89,10 +89,12 @@ def _instance_secret(instance_path: str) -> str:
 
 
 def register_logging(app: Flask) -> None:
+    from survey import logs
+
     level = getattr(logging, str(app.config["SURVEY_LOG_LEVEL"]).upper(), logging.INFO)
     app.logger.setLevel(level)
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(level, str(app.config.get("SURVEY_LOG_FORMAT") or "text").lower())
+    logs.init_app(app)
 
 
 def register_proxy_fix(app: Flask) -> None:

@@ -18,6 +18,7 @@ ENV_KEYS: dict[str, str] = {
     "SURVEY_PROXY_FIX": "SURVEY_PROXY_FIX",
     "SURVEY_RATELIMIT_STORAGE_URL": "RATELIMIT_STORAGE_URI",
     "SURVEY_LOG_LEVEL": "SURVEY_LOG_LEVEL",
+    "SURVEY_LOG_FORMAT": "SURVEY_LOG_FORMAT",
     "SURVEY_SEND_LEASE_SECONDS": "SURVEY_SEND_LEASE_SECONDS",
     "SURVEY_DB_POOL_SIZE": "SURVEY_DB_POOL_SIZE",
     "SURVEY_DB_MAX_OVERFLOW": "SURVEY_DB_MAX_OVERFLOW",
@@ -47,6 +48,7 @@ class Defaults:
     SURVEY_TIMEZONE = "Asia/Shanghai"
     SURVEY_PROXY_FIX = "0"  # "1" (or a hop count) behind a reverse proxy
     SURVEY_LOG_LEVEL = "INFO"
+    SURVEY_LOG_FORMAT = "text"  # or "json": one object a line, for a log collector
     SURVEY_TOKEN_LIFETIME_HOURS = 72
     SURVEY_RUN_PERIODIC = True  # exactly one worker in a deployment runs periodic jobs
     SURVEY_PACE_SENDS = True  # keep each sender's rate (organisation settings); tests turn it off

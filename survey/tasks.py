@@ -20,9 +20,25 @@ from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 P = ParamSpec("P")
 R = TypeVar("R")
 
+REQUEST_ID = "_request_id"
+
+
+class SurveyHuey(Huey):
+    """Huey that hands the enqueuing request's id to the task, for the worker's log lines."""
+
+    def enqueue(self, task: Any) -> Any:
+        from survey import logs
+
+        request_id = logs.current_request_id()
+        kwargs = getattr(task, "kwargs", None)
+        if request_id and isinstance(kwargs, dict) and REQUEST_ID not in kwargs:
+            kwargs[REQUEST_ID] = request_id
+        return super().enqueue(task)
+
+
 # Storage is replaced by init_app; until then nothing can be enqueued by accident
 # into a shared queue.
-huey = Huey("survey", storage_class=MemoryStorage, utc=True)
+huey = SurveyHuey("survey", storage_class=MemoryStorage, utc=True)
 _app: Flask | None = None
 
 
@@ -59,13 +75,17 @@ def in_app_context(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if _app is None:
             raise RuntimeError("the queue is not bound to an app: call tasks.init_app(app)")
+        from survey import logs
         from survey.extensions import db
 
+        request_id = kwargs.pop(REQUEST_ID, None)
+        token = logs.bind_request_id(str(request_id) if request_id else logs.current_request_id())
         with _app.app_context():
             try:
                 return func(*args, **kwargs)
             finally:
                 db.session.remove()
+                logs.reset_request_id(token)
 
     return wrapper
 

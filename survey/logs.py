@@ -1,0 +1,113 @@
+"""Logs an operator can search: one JSON object a line (SURVEY_LOG_FORMAT=json), a request id.
+
+Every request gets an id — the load balancer's ``X-Request-ID`` when it sends a sane
+one, else a new one — returned in the response's ``X-Request-ID`` and put on every
+log line written while the request runs. A task the request enqueues carries the id
+to the worker (``tasks.SurveyHuey.enqueue``), so a send is found by the request that
+caused it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, Response, g, request
+
+_request_id: ContextVar[str | None] = ContextVar("survey_request_id", default=None)
+SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+# Attributes every LogRecord has; anything else on a record is an extra worth showing.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+def current_request_id() -> str | None:
+    """Return the id of the request (or task) this code runs for, if any."""
+    return _request_id.get()
+
+
+def bind_request_id(value: str | None) -> Any:
+    """Set the id for the code that runs next in this context; returns a token to reset it."""
+    return _request_id.set(value)
+
+
+def reset_request_id(token: Any) -> None:
+    _request_id.reset(token)
+
+
+class RequestIdFilter(logging.Filter):
+    """Put the current request id on every record (``-`` outside a request or task)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = _request_id.get() or "-"
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time (UTC), level, logger, message, request_id, extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None) or _request_id.get(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD and key not in line and not key.startswith("_"):
+                line[key] = (
+                    value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+                )
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+
+
+def configure(level: int, style: str) -> None:
+    """Send the root logger's lines to stderr as text or JSON, each with its request id."""
+    root = logging.getLogger()
+    root.setLevel(level)
+    handler = next((h for h in root.handlers if getattr(h, "_survey", False)), None)
+    if handler is None:
+        if root.handlers:
+            # Someone (pytest, gunicorn) set up logging already: add our field to theirs.
+            for existing in root.handlers:
+                if not any(isinstance(f, RequestIdFilter) for f in existing.filters):
+                    existing.addFilter(RequestIdFilter())
+            return
+        handler = logging.StreamHandler()
+        handler._survey = True  # type: ignore[attr-defined]
+        handler.addFilter(RequestIdFilter())
+        root.addHandler(handler)
+    handler.setFormatter(JsonFormatter() if style == "json" else logging.Formatter(TEXT_FORMAT))
+
+
+def init_app(app: Flask) -> None:
+    """Give every request an id, on its log lines and in its response."""
+
+    @app.before_request
+    def _take_request_id() -> None:
+        offered = request.headers.get("X-Request-ID", "")
+        value = offered if SANE_ID.fullmatch(offered) else secrets.token_hex(8)
+        g.request_id = value
+        g._request_id_token = bind_request_id(value)
+
+    @app.after_request
+    def _give_request_id(response: Response) -> Response:
+        if "request_id" in g:
+            response.headers["X-Request-ID"] = g.request_id
+        return response
+
+    @app.teardown_request
+    def _forget_request_id(_error: BaseException | None) -> None:
+        token = g.pop("_request_id_token", None)
+        if token is not None:
+            reset_request_id(token)
