@@ -11,6 +11,7 @@ child row can name its parent's id without reading anything back.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -75,7 +76,7 @@ class _Table:
 
     def __init__(self, table: sa.Table, dialect: sa.Dialect) -> None:
         self.table = table
-        self.rows: list[tuple[Any, ...]] = []
+        self.rows: list[list[Any]] = []
         self.columns: list[str] = []
         self.defaults: list[Any] = []
         self.processors: list[Callable[[Any], Any] | None] = []
@@ -91,23 +92,26 @@ class _Table:
                 fallback = None
             self.columns.append(column.name)
             self.defaults.append(fallback)
-            if isinstance(column.type, sa.JSON) and dialect.name == "postgresql":
+            if dialect.name != "postgresql":
+                self.processors.append(column.type.bind_processor(dialect))
+            elif isinstance(column.type, sa.JSON):
                 # COPY's text format takes the JSON text itself (psycopg would send a list as
                 # an array).
                 self.processors.append(json.dumps)
             else:
-                self.processors.append(column.type.bind_processor(dialect))
+                # psycopg writes time-zone-aware times, booleans and text as they are.
+                self.processors.append(None)
+        self.fallbacks = list(zip(self.columns, self.defaults, strict=True))
+        self.converters = [(i, p) for i, p in enumerate(self.processors) if p is not None]
 
     def add(self, row: Mapping[str, Any]) -> None:
-        values = []
-        for name, fallback, process in zip(
-            self.columns, self.defaults, self.processors, strict=True
-        ):
-            value = row.get(name, fallback)
-            if process is not None and value is not None:
-                value = process(value)
-            values.append(value)
-        self.rows.append(tuple(values))
+        get = row.get
+        values = [get(name, fallback) for name, fallback in self.fallbacks]
+        for index, process in self.converters:
+            value = values[index]
+            if value is not None:
+                values[index] = process(value)
+        self.rows.append(values)
 
 
 _TIMES = {"created_at", "updated_at", "answered_at", "started_at"}
@@ -133,6 +137,7 @@ class BulkWriter:
         self.held = 0
         self.peak_rows = 0
         self.written: dict[str, int] = dict.fromkeys(self._tables, 0)
+        self.seconds: dict[str, float] = dict.fromkeys(self._tables, 0.0)  # spent writing
         self.on_flush: list[Callable[[], None]] = []
 
     def add(self, table: Any, row: Mapping[str, Any]) -> None:
@@ -160,6 +165,13 @@ class BulkWriter:
 
     def _write(self, buffered: _Table) -> None:
         columns = buffered.columns
+        started = time.perf_counter()
+        try:
+            self._execute(buffered, columns)
+        finally:
+            self.seconds[buffered.table.name] += time.perf_counter() - started
+
+    def _execute(self, buffered: _Table, columns: list[str]) -> None:
         if self._dialect.name == "postgresql":
             names = ", ".join(f'"{c}"' for c in columns)
             statement = f'COPY "{buffered.table.name}" ({names}) FROM STDIN'

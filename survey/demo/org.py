@@ -65,7 +65,7 @@ def english_name(name_zh: str) -> str:
     return f"{PINYIN[name_zh[0]]} {given.capitalize()}"
 
 
-TEAM_SIZE = 12  # agents a team leader looks after; a bigger roster is split into more teams
+TEAM_SIZE = 10  # agents a team leader looks after; a bigger roster is split into more teams
 
 
 @dataclass
