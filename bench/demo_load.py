@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import resource
+import signal
 import subprocess
 import sys
 import time
@@ -33,6 +34,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="", help="sizes in interactions, comma-separated")
     parser.add_argument("--one", type=int, help=argparse_suppress())
     args = parser.parse_args()
+    # A run stopped with `kill` still drops its throwaway database (the `finally` blocks run).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.one:
         print(json.dumps(_load_one(args.database, args.one)), flush=True)
         return
@@ -128,14 +131,23 @@ class _PhaseClock:
     def __init__(self) -> None:
         self.first: dict[str, float] = {}
         self.last: dict[str, float] = {}
+        self.printed = 0.0
 
     def report(self, phase: str, done: int, total: int) -> None:
         now = time.perf_counter()
         self.first.setdefault(phase, now)
-        if now - self.last.get(phase, 0.0) >= 30 or done == total:
-            # A line now and then on stderr, to follow a long run in its log.
-            print(f"{phase} {done:,}/{total:,}", file=sys.stderr, flush=True)
         self.last[phase] = now
+        if now - self.printed >= 30 or done in (0, total):
+            # A line now and then on stderr, to follow a long run in its log.
+            self.printed = now
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            elapsed = now - self.first[phase]
+            print(
+                f"{time.strftime('%H:%M:%S')} {phase} {done:,}/{total:,} "
+                f"after {elapsed:.0f} s, peak RSS {rss:.0f} MB",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def durations(self) -> dict[str, float]:
         return {name: self.last[name] - start for name, start in self.first.items()}

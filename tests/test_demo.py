@@ -90,6 +90,14 @@ def test_same_seed_day_and_size_give_the_same_data_and_another_seed_does_not(app
     assert demo_fingerprint() != first
 
 
+def test_the_batch_size_changes_when_rows_are_written_not_what_is_written(app, empty_database):
+    demo.load(seed=11, today=TODAY, size=600, batch_rows=97)
+    small_batches = demo_fingerprint()
+    empty_database()
+    demo.load(seed=11, today=TODAY, size=600)
+    assert demo_fingerprint() == small_batches
+
+
 def test_complaints_follow_the_banks_category_and_cause_mix(loaded):
     found = complaints()
     n = len(found)
