@@ -418,3 +418,10 @@ def test_each_demo_complaint_is_a_case_and_its_survey_is_linked_to_it(loaded):
     ).all()
     assert all(on_invitation == on_interaction for on_invitation, on_interaction in surveyed)
     assert any(on_invitation is not None for on_invitation, _ in surveyed)
+
+
+def test_sqlite_keeps_its_durability_settings_after_a_load(app):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's PRAGMAs")
+    demo.load(today=TODAY, size=100)  # loads with synchronous=OFF on its connection
+    assert db.session.execute(sa.text("PRAGMA synchronous")).scalar() == 1  # NORMAL again

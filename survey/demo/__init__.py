@@ -196,9 +196,10 @@ def load(
 def _fast_sqlite() -> Iterator[None]:
     """Skip SQLite's syncs while loading, and give it a bigger page cache; restore both after.
 
-    Safe only because the demo loads into an empty database: a power cut mid-load can lose
-    nothing but the demo. The settings are this connection's own, so a server reading the
-    same file keeps its own durability, and they are put back before the rollups are built.
+    Safe only because the demo loads into an empty database (one with no data, as a new
+    file is): a power cut mid-load can lose nothing but the demo. Both settings belong to
+    this connection alone, so a server using the same file keeps its own durability, and
+    they are put back when the load ends, however it ends.
     """
     if db.session.get_bind().dialect.name != "sqlite":
         yield
