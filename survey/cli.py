@@ -188,13 +188,13 @@ def worker(workers: int, no_periodic: bool) -> None:
     default=20000,
     show_default=True,
     help="Interactions to generate (contacts, not answers: about 0.9 answers each at 20,000, "
-    "1.15 from 1,000,000 on). 90 days up to 20,000; more days, agents and customers above.",
+    "1.25 at 870,000). 90 days up to 20,000; more days, agents and customers above.",
 )
 @click.option(
     "--answers",
     type=click.IntRange(min=1),
     default=None,
-    help="Load about this many answers instead (sets --size to answers / 1.15).",
+    help="Load about this many answers instead (within about 10 %; sets --size).",
 )
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database has interactions.")
 @with_appcontext

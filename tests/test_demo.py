@@ -314,7 +314,13 @@ def test_demo_reports_progress_of_every_phase(app):
     assert demo.database_is_empty()
     demo.load(today=TODAY, size=200, progress=lambda *step: reported.append(step))
     phases = [phase for phase, _done, _total in reported]
-    assert list(dict.fromkeys(phases)) == ["organisation", "customers", "interactions", "rollups"]
+    assert list(dict.fromkeys(phases)) == [
+        "organisation",
+        "customers",
+        "interactions",
+        "commit",
+        "rollups",
+    ]
     for phase in set(phases):
         steps = [step for step in reported if step[0] == phase]
         assert steps[0][1] == 0, phase  # each phase says when it starts …
@@ -335,7 +341,7 @@ def test_demo_command_off_a_terminal_logs_progress_lines_to_stderr(runner):
     result = runner.invoke(args=["demo", "--size", "300", "--today", "2026-11-29"])
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
-    for phase in ("customers", "interactions", "rollups"):
+    for phase in ("customers", "interactions", "commit", "rollups"):
         assert f"demo: {phase} 0/" in result.stderr, phase
         finished = [line for line in lines if line.startswith(f"demo: {phase} ")][-1]
         assert " done in " in finished and "rows/s" in finished, finished
@@ -346,9 +352,17 @@ def test_demo_command_off_a_terminal_logs_progress_lines_to_stderr(runner):
 
 
 def test_demo_command_takes_a_size_in_answers(runner):
-    result = runner.invoke(args=["demo", "--answers", "1150", "--today", "2026-11-29"])
+    result = runner.invoke(args=["demo", "--answers", "3000", "--today", "2026-11-29"])
     assert result.exit_code == 0, result.output
-    assert db.session.scalar(sa.select(sa.func.count(Interaction.id))) == 1000
+    answers = db.session.scalar(sa.select(sa.func.count(Answer.id)))
+    assert abs(answers - 3000) <= 300
+    assert db.session.scalar(sa.select(sa.func.count(Interaction.id))) > 3000  # about 0.9 each
+
+
+def test_the_answers_asked_for_turn_into_interactions_by_the_measured_ratio():
+    assert demo.interactions_for(18_007) == 20_000
+    assert abs(demo.interactions_for(1_082_365) - 869_565) <= 1
+    assert abs(demo.interactions_for(10_000_000) - 10_000_000 / 1.2447) <= 5  # the last ratio
 
 
 def test_the_load_holds_at_most_a_batch_of_rows_and_a_day_of_interactions(app):

@@ -8,6 +8,8 @@ screenshot or a bug report can be reproduced.
 from __future__ import annotations
 
 import heapq
+import itertools
+import math
 import random
 import time as timer
 from collections.abc import Callable, Iterator
@@ -38,6 +40,7 @@ from survey.models import (
 
 __all__ = [
     "ANSWERS_PER_INTERACTION",
+    "answers_per_interaction",
     "DEMO_PASSWORD",
     "DemoError",
     "DemoSummary",
@@ -48,15 +51,35 @@ __all__ = [
 ]
 
 
-# Answers a demo interaction brings, on average: 0.9 at 3,000 interactions (90 days, where the
-# frequency window holds back more of each customer's contacts), 1.07 at 100,000, about 1.15
-# from 1,000,000 on. `survey demo --answers N` loads about N / this many interactions.
-ANSWERS_PER_INTERACTION = 1.15
+# Answers a demo interaction brings, measured with seed 2026: a bigger demo's longer history
+# holds back fewer of a customer's contacts under the frequency window, so the ratio grows.
+# (interactions, answers) as loaded by bench/demo_load.py.
+LOADED = ((20_000, 18_007), (86_957, 91_761), (869_565, 1_082_365))
+ANSWERS_PER_INTERACTION = tuple((size, answers / size) for size, answers in LOADED)
+
+
+def answers_per_interaction(size: int) -> float:
+    """Return about how many answers each of ``size`` interactions brings (interpolated)."""
+    points = ANSWERS_PER_INTERACTION
+    if size <= points[0][0]:
+        return points[0][1]
+    for (low, low_ratio), (high, high_ratio) in itertools.pairwise(points):
+        if size <= high:
+            share = math.log(size / low) / math.log(high / low)
+            return low_ratio + share * (high_ratio - low_ratio)
+    return points[-1][1]
 
 
 def interactions_for(answers: int) -> int:
-    """Return about how many interactions bring ``answers`` answers (within 10 % above 100,000)."""
-    return max(1, round(answers / ANSWERS_PER_INTERACTION))
+    """Return about how many interactions bring ``answers`` answers (within about 10 %)."""
+    low, high = 1, 2 * people.MAX_CUSTOMERS
+    while low < high:
+        size = (low + high) // 2
+        if size * answers_per_interaction(size) < answers:
+            low = size + 1
+        else:
+            high = size
+    return low
 
 
 class DemoError(RuntimeError):
@@ -153,7 +176,7 @@ def load(
 
     :param seed: the same seed, ``today`` and ``size`` give the same data.
     :param today: the last day of the history; default today in the bank's zone, up to now.
-    :param size: how many interactions to generate (see ``ANSWERS_PER_INTERACTION``).
+    :param size: how many interactions to generate (see :func:`answers_per_interaction`).
     :param progress: True for stderr (bars on a terminal, log lines otherwise), or a callback
         ``(phase, done, total)``.
     :param batch_rows: how many rows are held in memory before they are written.
@@ -271,7 +294,11 @@ def _load(
 
     # The data is committed before the rollups, which the scoring service rebuilds (and commits)
     # from it: should the rebuild fail, `survey demo` has still loaded, and a rebuild can follow.
-    db.session.commit()
+    # SQLite copies the whole load from its write-ahead log into the file then: half a minute
+    # at a million answers, worth a line of its own.
+    with progress.phase("commit", 1) as step:
+        db.session.commit()
+        step(1)
     # No ANALYZE here: statistics gathered from one test's demo outlive it and change the plans
     # later tests check (see bench/common.py, gather_statistics).
     # Completed responses and closed partials count (those are the ones given a count time).
