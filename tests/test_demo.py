@@ -362,7 +362,7 @@ def test_demo_command_takes_a_size_in_answers(runner):
 def test_the_answers_asked_for_turn_into_interactions_by_the_measured_ratio():
     assert demo.interactions_for(18_007) == 20_000
     assert abs(demo.interactions_for(1_082_365) - 869_565) <= 1
-    assert abs(demo.interactions_for(10_000_000) - 10_000_000 / 1.2447) <= 5  # the last ratio
+    assert abs(demo.interactions_for(10_000_000) - 10_000_000 * 869_565 / 1_082_365) <= 1
 
 
 def test_the_load_holds_at_most_a_batch_of_rows_and_a_day_of_interactions(app):
