@@ -76,35 +76,47 @@ class _Table:
 
     def __init__(self, table: sa.Table, dialect: sa.Dialect) -> None:
         self.table = table
+        self.dialect = dialect
         self.rows: list[list[Any]] = []
         self.columns: list[str] = []
-        self.defaults: list[Any] = []
-        self.processors: list[Callable[[Any], Any] | None] = []
-        for column in table.columns:
+        self.fallbacks: list[tuple[str, Any]] = []
+        self.converters: list[tuple[int, Callable[[Any], Any]]] = []
+
+    def _prepare(self, first: Mapping[str, Any]) -> None:
+        """Fix the columns from the first row: its own, and those with a constant default.
+
+        The loader gives every row of a table the same keys. A default computed per row (a
+        time, a list) is not evaluated here, where every row would share one value: a column
+        that needs one must be in the row. A column left to the database's own default is
+        left out.
+        """
+        for column in self.table.columns:
             default = column.default
-            if default is not None and default.is_scalar:
+            if column.name in first:
+                fallback = None
+            elif default is not None and default.is_scalar:
                 fallback = default.arg
-            elif default is not None and default.is_callable and column.name not in _TIMES:
-                fallback = default.arg(None)  # type: ignore[operator]
             elif column.server_default is not None:
-                continue  # the database fills it in
+                continue
             else:
                 fallback = None
-            self.columns.append(column.name)
-            self.defaults.append(fallback)
-            if dialect.name != "postgresql":
-                self.processors.append(column.type.bind_processor(dialect))
+            if self.dialect.name != "postgresql":
+                process = column.type.bind_processor(self.dialect)
             elif isinstance(column.type, sa.JSON):
                 # COPY's text format takes the JSON text itself (psycopg would send a list as
                 # an array).
-                self.processors.append(json.dumps)
+                process = json.dumps
             else:
                 # psycopg writes time-zone-aware times, booleans and text as they are.
-                self.processors.append(None)
-        self.fallbacks = list(zip(self.columns, self.defaults, strict=True))
-        self.converters = [(i, p) for i, p in enumerate(self.processors) if p is not None]
+                process = None
+            if process is not None:
+                self.converters.append((len(self.columns), process))
+            self.columns.append(column.name)
+            self.fallbacks.append((column.name, fallback))
 
     def add(self, row: Mapping[str, Any]) -> None:
+        if not self.columns:
+            self._prepare(row)
         get = row.get
         values = [get(name, fallback) for name, fallback in self.fallbacks]
         for index, process in self.converters:
@@ -112,9 +124,6 @@ class _Table:
             if value is not None:
                 values[index] = process(value)
         self.rows.append(values)
-
-
-_TIMES = {"created_at", "updated_at", "answered_at", "started_at"}
 
 
 class BulkWriter:
