@@ -6,6 +6,7 @@ the tolerances stated next to each assertion.
 
 from __future__ import annotations
 
+import io
 import statistics
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 
 from survey import clock, demo
 from survey.auth import service as auth_service
+from survey.demo.progress import Progress
 from survey.extensions import db
 from survey.models import (
     Address,
@@ -344,7 +346,7 @@ def test_demo_command_off_a_terminal_logs_progress_lines_to_stderr(runner):
     for phase in ("customers", "interactions", "commit", "rollups"):
         assert f"demo: {phase} 0/" in result.stderr, phase
         finished = [line for line in lines if line.startswith(f"demo: {phase} ")][-1]
-        assert " done in " in finished and "rows/s" in finished, finished
+        assert " done in " in finished and "/s)" in finished, finished
     assert "\r" not in result.stderr  # no bar redrawn over itself in a log
     # The sign-ins and the key stay on stdout, the key alone on its last line.
     assert "admin@demo.bank" in result.stdout and "demo:" not in result.stdout
@@ -439,3 +441,16 @@ def test_sqlite_keeps_its_durability_settings_after_a_load(app):
         pytest.skip("SQLite's PRAGMAs")
     demo.load(today=TODAY, size=100)  # loads with synchronous=OFF on its connection
     assert db.session.execute(sa.text("PRAGMA synchronous")).scalar() == 1  # NORMAL again
+
+
+def test_progress_off_a_terminal_is_a_line_a_tenth_with_the_rate_and_time_left():
+    out = io.StringIO()  # not a terminal, as a log file or a pipe
+    with Progress(True, stream=out).phase("answers", 100) as step:
+        for _ in range(10):
+            step(10)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "demo: answers 0/100 started"
+    between = lines[1:-1]
+    assert len(between) == 9 and all("/s, " in line and " ETA " in line for line in between)
+    assert between[4].startswith("demo: answers 50/100 (50%), ")
+    assert lines[-1].startswith("demo: answers 100/100 done in ")

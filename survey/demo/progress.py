@@ -64,7 +64,10 @@ class Progress:
 
 
 class _LogLines:
-    """Progress of one phase as log lines: ``demo: answers 1,200,000/9,800,000 (12%) …``."""
+    """Progress of one phase as log lines: ``demo: interactions 1,200,000/8,000,000 (15%) …``.
+
+    The rate counts the phase's own items: customers, interactions, answers rolled up.
+    """
 
     def __init__(self, name: str, total: int, stream: TextIO) -> None:
         self.name, self.total, self.stream = name, total, stream
@@ -77,6 +80,8 @@ class _LogLines:
         self.done += n
         now = time.monotonic()
         tenth = 10 * self.done // self.total if self.total else 10
+        if self.done >= self.total:
+            return  # the closing line says it
         if now - self.last_line >= LINE_SECONDS or tenth > self.last_tenth:
             self.last_line, self.last_tenth = now, tenth
             self._write(self._line(now))
@@ -86,7 +91,7 @@ class _LogLines:
         rate = self.done / seconds if seconds > 0 else 0.0
         self._write(
             f"demo: {self.name} {self.done:,}/{self.total:,} done in {seconds:.1f} s "
-            f"({rate:,.0f} rows/s)"
+            f"({rate:,.0f}/s)"
         )
 
     def _line(self, now: float) -> str:
@@ -97,7 +102,7 @@ class _LogLines:
         eta = "?" if left is None else _duration(left)
         return (
             f"demo: {self.name} {self.done:,}/{self.total:,} ({share}), "
-            f"{rate:,.0f} rows/s, {_duration(seconds)} elapsed, ETA {eta}"
+            f"{rate:,.0f}/s, {_duration(seconds)} elapsed, ETA {eta}"
         )
 
     def _write(self, line: str) -> None:
