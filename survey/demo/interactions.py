@@ -81,7 +81,7 @@ def scale(size: int) -> float:
 
     The days and the staff each grow with the cube root of the size (the rest goes
     into more contacts a day): 1,000,000 interactions cover a year with about 3.7
-    times the agents, 10,000,000 two years and a half with about 8 times.
+    times the agents, 10,000,000 nearly two years with about 8 times (capped at three years).
     """
     return max(1.0, size / BASE_SIZE) ** (1 / 3)
 
