@@ -1,4 +1,4 @@
-"""Deterministic demo data: the bank, its staff, a published survey and 90 days of answers.
+"""Deterministic demo data: the bank, its staff, a published survey and its history of answers.
 
 ``survey demo`` calls :func:`load`. The same seed, last day and size give the
 same data (only the secret tokens and the API key differ), so a demo, a
@@ -7,9 +7,13 @@ screenshot or a bug report can be reproduced.
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import math
 import random
 import time as timer
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -19,20 +23,63 @@ from flask import current_app
 
 from survey import clock, settings
 from survey.demo import invitations, org, people, store
-from survey.demo.bulk import Progress, ProgressCallback
-from survey.demo.interactions import DAYS, create_interactions
+from survey.demo.bulk import BATCH_ROWS, BulkWriter, IdBlocks
+from survey.demo.interactions import DemoInteraction, InteractionStream, history_days, scale
 from survey.demo.org import DEMO_PASSWORD, STAFF
+from survey.demo.progress import Progress, ProgressCallback
 from survey.extensions import db
-from survey.models import Answer, BusinessLine, Customer, Interaction, Response, Survey, User
+from survey.models import (
+    Address,
+    BusinessLine,
+    Customer,
+    Interaction,
+    Survey,
+    User,
+    customer_address,
+)
 
 __all__ = [
+    "ANSWERS_PER_INTERACTION",
+    "answers_per_interaction",
     "DEMO_PASSWORD",
     "DemoError",
     "DemoSummary",
     "database_is_empty",
+    "interactions_for",
     "load",
     "sign_in_reminder",
 ]
+
+
+# Answers a demo interaction brings, measured with seed 2026: a bigger demo's longer history
+# holds back fewer of a customer's contacts under the frequency window, so the ratio grows.
+# (interactions, answers) as loaded by bench/demo_load.py.
+LOADED = ((20_000, 18_007), (86_957, 91_761), (869_565, 1_082_365))
+ANSWERS_PER_INTERACTION = tuple((size, answers / size) for size, answers in LOADED)
+
+
+def answers_per_interaction(size: int) -> float:
+    """Return about how many answers each of ``size`` interactions brings (interpolated)."""
+    points = ANSWERS_PER_INTERACTION
+    if size <= points[0][0]:
+        return points[0][1]
+    for (low, low_ratio), (high, high_ratio) in itertools.pairwise(points):
+        if size <= high:
+            share = math.log(size / low) / math.log(high / low)
+            return low_ratio + share * (high_ratio - low_ratio)
+    return points[-1][1]
+
+
+def interactions_for(answers: int) -> int:
+    """Return about how many interactions bring ``answers`` answers (within about 10 %)."""
+    low, high = 1, 2 * people.MAX_CUSTOMERS
+    while low < high:
+        size = (low + high) // 2
+        if size * answers_per_interaction(size) < answers:
+            low = size + 1
+        else:
+            high = size
+    return low
 
 
 class DemoError(RuntimeError):
@@ -51,6 +98,11 @@ class DemoSummary:
     api_key: str
     seconds: float
     staff: list[tuple[str, str]] = field(default_factory=list)
+    # The most rows held before a write, and interactions waiting for their survey's due time.
+    peak_buffered_rows: int = 0
+    peak_pending_interactions: int = 0
+    # Seconds spent writing each table (COPY or executemany), the rest being generation.
+    write_seconds: dict[str, float] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         """Return the summary as lines for the terminal, the API key alone on the last one."""
@@ -59,8 +111,8 @@ class DemoSummary:
             f"Demo data loaded (seed {self.seed}, {self.first_day} to {self.last_day}, "
             f"{self.seconds:.1f} s): {c['interactions']:,} interactions "
             f"({c['complaints']:,} complaints), {c['customers']:,} customers, "
-            f"{c['agents']} agents, {c['invitations']:,} invitations, "
-            f"{c['responses']:,} completed responses.",
+            f"{c['agents']} agents in {c['teams']} teams, {c['invitations']:,} invitations, "
+            f"{c['responses']:,} completed responses, {c['answers']:,} answers.",
             *sign_in_lines(self.login_url, self.staff),
             "API key of the demo call-centre system (shown only now):",
             self.api_key,
@@ -118,17 +170,20 @@ def load(
     today: date | None = None,
     size: int = 20000,
     progress: bool | ProgressCallback = False,
+    batch_rows: int = BATCH_ROWS,
 ) -> DemoSummary:
     """Load the demo bank into an empty database and commit it.
 
     :param seed: the same seed, ``today`` and ``size`` give the same data.
-    :param today: the last day of the 90 days; default today in the bank's zone, up to now.
-    :param size: how many interactions to generate.
-    :param progress: True for bars on stderr, or a callback ``(phase, done, total)``.
+    :param today: the last day of the history; default today in the bank's zone, up to now.
+    :param size: how many interactions to generate (see :func:`answers_per_interaction`).
+    :param progress: True for stderr (bars on a terminal, log lines otherwise), or a callback
+        ``(phase, done, total)``.
+    :param batch_rows: how many rows are held in memory before they are written.
     :raises DemoError: when the database has data already; nothing is written then.
 
-    The data is written in one transaction and committed before the dashboards' rollups are
-    rebuilt from it.
+    Rows are generated and written a batch at a time in one transaction, committed before the
+    dashboards' rollups are rebuilt from them.
     """
     found = _existing_data()
     if found:
@@ -138,6 +193,8 @@ def load(
         )
     if size < 1:
         raise DemoError("the demo needs at least one interaction")
+    if size // 2 > people.MAX_CUSTOMERS:
+        raise DemoError(f"the demo has at most {2 * people.MAX_CUSTOMERS:,} interactions")
     started = timer.perf_counter()
     zone = ZoneInfo(settings.bank_zone())
     if today is None:
@@ -145,14 +202,41 @@ def load(
         today = as_of.astimezone(zone).date()
     else:
         as_of = datetime.combine(today, time(21, 0), zone).astimezone(UTC)
-    first_day = today - timedelta(days=DAYS - 1)
+    first_day = today - timedelta(days=history_days(size) - 1)
     try:
-        summary = _load(seed, today, first_day, as_of, zone, size, Progress(progress))
+        with _fast_sqlite():
+            summary = _load(
+                seed, today, first_day, as_of, zone, size, Progress(progress), batch_rows
+            )
     except BaseException:
         db.session.rollback()
         raise
     summary.seconds = timer.perf_counter() - started
     return summary
+
+
+@contextmanager
+def _fast_sqlite() -> Iterator[None]:
+    """Skip SQLite's syncs while loading, and give it a bigger page cache; restore both after.
+
+    Safe only because the demo loads into an empty database (one with no data, as a new
+    file is): a power cut mid-load can lose nothing but the demo. Both settings belong to
+    this connection alone, so a server using the same file keeps its own durability, and
+    they are put back when the load ends, however it ends.
+    """
+    if db.session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    driver = db.session.connection().connection.driver_connection
+    synchronous = driver.execute("PRAGMA synchronous").fetchone()[0]
+    cache = driver.execute("PRAGMA cache_size").fetchone()[0]
+    driver.execute("PRAGMA synchronous=OFF")
+    driver.execute("PRAGMA cache_size=-32000")  # 32 MB
+    try:
+        yield
+    finally:
+        driver.execute(f"PRAGMA synchronous={int(synchronous)}")
+        driver.execute(f"PRAGMA cache_size={int(cache)}")
 
 
 def _rng(seed: int, phase: str) -> random.Random:
@@ -168,71 +252,141 @@ def _load(
     zone: ZoneInfo,
     size: int,
     progress: Progress,
+    batch_rows: int,
 ) -> DemoSummary:
     with progress.phase("organisation", 1) as step:
-        organisation = org.create_organisation(_rng(seed, "organisation"))
+        organisation = org.create_organisation(_rng(seed, "organisation"), scale(size))
         staff_ids, api_key = org.create_staff()
         published = datetime.combine(first_day - timedelta(days=7), time(10), zone)
         setup = org.create_survey(staff_ids["manager"], published.astimezone(UTC))
         step(1)
 
+    writer = BulkWriter((Customer, Address, customer_address, *store.TABLES), batch_rows)
     start = datetime.combine(first_day, time(0), zone).astimezone(UTC)
-    customers = people.create_customers(_rng(seed, "customers"), max(size // 2, 1), start, progress)
-    holidays = {date.fromisoformat(d) for d in settings.get("holidays")}
-    makeup = {date.fromisoformat(d) for d in settings.get("makeup_workdays")}
-    found = create_interactions(
-        _rng(seed, "interactions"), size, today, as_of, zone, organisation, customers,
-        holidays, makeup,
-    )  # fmt: skip
+    count = max(size // 2, 1)
+    customers = people.Customers(
+        seed, count, IdBlocks(Customer).reserve(count), IdBlocks(Address).reserve(2 * count), start
+    )
+    with progress.phase("customers", count) as step:
+        customers.write(writer, step)
 
-    default_zone = settings.get("default_timezone")
-    zones = {c.id: ZoneInfo(c.timezone or default_zone) for c in customers}
+    stream = InteractionStream(
+        _rng(seed, "interactions"), size, today, as_of, zone, organisation, customers,
+        {date.fromisoformat(d) for d in settings.get("holidays")},
+        {date.fromisoformat(d) for d in settings.get("makeup_workdays")},
+        first_id=IdBlocks(Interaction).reserve(size),
+    )  # fmt: skip
     allowed = (
         time.fromisoformat(settings.get("allowed_hours_start")),
         time.fromisoformat(settings.get("allowed_hours_end")),
     )
-    sent = invitations.dispatch(
-        _rng(seed, "invitations"), found, setup, as_of,
+    dispatcher = invitations.Dispatcher(
+        _rng(seed, "invitations"), setup, as_of,
         int(settings.get("frequency_window_days")), int(settings.get("link_lifetime_hours")),
-        allowed, zones,
+        allowed, customers, settings.get("default_timezone"),
     )  # fmt: skip
-    planned_answers = store.plan_answers(_rng(seed, "answers"), sent, setup, organisation)
-    store.insert_interactions(found, organisation, progress)
-    store.insert_invitations(sent, setup, progress)
-    close_hours = int(settings.get("partial_close_hours"))
-    answered = store.insert_responses(planned_answers, setup, progress, as_of, close_hours)
+    rows = store.Store(
+        writer, organisation, setup, _rng(seed, "answers"), as_of,
+        int(settings.get("partial_close_hours")),
+    )  # fmt: skip
+    with progress.phase("interactions", size) as step:
+        peak_pending = _replay(stream, dispatcher, rows, writer, zone, step)
 
     # The data is committed before the rollups, which the scoring service rebuilds (and commits)
     # from it: should the rebuild fail, `survey demo` has still loaded, and a rebuild can follow.
-    db.session.commit()
+    # SQLite copies the whole load from its write-ahead log into the file then: half a minute
+    # at a million answers, worth a line of its own.
+    with progress.phase("commit", 1) as step:
+        db.session.commit()
+        step(1)
+    # No ANALYZE here: statistics gathered from one test's demo outlive it and change the plans
+    # later tests check (see bench/common.py, gather_statistics).
     # Completed responses and closed partials count (those are the ones given a count time).
-    rolled = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Answer)
-        .join(Response, Answer.response_id == Response.id)
-        .where(Response.counted_at.is_not(None), Answer.value_int.is_not(None))
-    )
+    rolled = rows.counts.counted_ratings
     with progress.phase("rollups", rolled) as step:
         _rebuild_rollups(step, rolled)
 
-    counts = {
+    counted = rows.counts
+    summary_counts = {
         "agents": sum(len(a) for a in organisation.agents_by_team.values()),
-        "customers": len(customers),
-        "interactions": len(found),
-        "complaints": sum(1 for i in found if i.type == "complaint"),
-        "invitations": len(sent.invitations),
-        "responses": answered,
+        "teams": len(organisation.team_ids),
+        "days": len(stream.days),
+        "customers": count,
+        "interactions": counted.interactions,
+        "complaints": counted.complaints,
+        "invitations": counted.invitations,
+        "responses": counted.completed,
+        "answers": counted.answers,
+        "rows": sum(writer.written.values()),
     }
     return DemoSummary(
         seed=seed,
         first_day=first_day,
         last_day=today,
-        counts=counts,
+        counts=summary_counts,
         login_url=login_url(),
         api_key=api_key,
         seconds=0.0,
         staff=[(role, email) for role, email, _name in STAFF],
+        peak_buffered_rows=writer.peak_rows,
+        peak_pending_interactions=peak_pending,
+        write_seconds=writer.seconds,
     )
+
+
+def _replay(
+    stream: InteractionStream,
+    dispatcher: invitations.Dispatcher,
+    rows: store.Store,
+    writer: BulkWriter,
+    zone: ZoneInfo,
+    step: Callable[[int], None],
+) -> int:
+    """Generate each day, decide each survey as it falls due, and write it all a batch at a time.
+
+    A survey falls due after its interaction (a complaint's when it is resolved, up to weeks
+    later), so interactions wait in a heap ordered by that moment until the day it falls due
+    has been generated: everything generated later is due later. Return the most that waited.
+    """
+    reported = 0
+
+    def report() -> None:
+        nonlocal reported
+        step(rows.counts.interactions - reported)
+        reported = rows.counts.interactions
+
+    writer.on_flush.append(report)
+    pending: list[tuple[datetime, int, DemoInteraction]] = []
+    peak = 0
+
+    def settle(before: datetime | None) -> None:
+        while pending and (before is None or pending[0][0] < before):
+            _at, _number, interaction = heapq.heappop(pending)
+            rows.interaction(interaction, dispatcher.decide(interaction))
+            if writer.full():
+                writer.flush()
+
+    for day_number, day in enumerate(stream.days):
+        for interaction in stream.day(day_number):
+            if interaction.type == "complaint":
+                rows.open_case(interaction)
+                dispatcher.register_complaint(interaction)
+            at = invitations.due(interaction)
+            if at is None:  # still open at the end: decided (held) at once
+                rows.interaction(interaction, dispatcher.decide(interaction))
+            else:
+                heapq.heappush(pending, (at, interaction.number, interaction))
+            if writer.full():
+                writer.flush()
+        peak = max(peak, len(pending))
+        # Whatever is generated from the next day on falls due after its midnight.
+        midnight = datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(UTC)
+        settle(midnight)
+        dispatcher.forget_resolved(midnight)
+    settle(None)
+    writer.flush()
+    writer.on_flush.remove(report)
+    return peak
 
 
 def _rebuild_rollups(step: Callable[[int], None], expected: int) -> None:

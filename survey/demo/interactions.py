@@ -1,8 +1,10 @@
-"""Ninety days of demo interactions, with the complaint facts the dashboards report on.
+"""Days of demo interactions, one day at a time, with the complaint facts the dashboards report on.
 
+A small demo covers 90 days; a bigger one covers more days (up to three years),
+with more agents and more customers, rather than more of the same days.
 Complaint shares (category, cause, resolved at first handling) are dealt out
-as exact quotas and shuffled, so every demo shows the bank's stated mix rather
-than a random wobble around it; everything else is drawn at random.
+from shuffled decks of exact quotas, so every demo shows the bank's stated mix
+rather than a random wobble around it; everything else is drawn at random.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from survey.demo.org import Organisation
-from survey.demo.people import DemoCustomer
+from survey.demo.people import Customers, DemoCustomer
 
-DAYS = 90
+DAYS = 90  # the history of a demo up to BASE_SIZE interactions
+BASE_SIZE = 20_000
+MAX_DAYS = 3 * 365
+DECK = 100  # complaint quotas are exact within every hundred complaints
 COMPLAINT_CATEGORIES = {"account": 0.40, "credit_card": 0.25, "e_banking": 0.20, "loan": 0.15}
 COMPLAINT_CAUSES = {"attitude": 0.40, "process": 0.30, "system": 0.20, "other": 0.10}
 RESOLVED_AT_FIRST_HANDLING = 0.90
@@ -68,6 +73,22 @@ class DemoInteraction:
     suppression_reason: str | None = None
     id: int = 0
     case_id: int | None = None  # the complaint case's row, for a complaint
+    number: int = 0  # place in time order, from 1
+
+
+def scale(size: int) -> float:
+    """How many times bigger than the 90-day demo a bank of ``size`` interactions is.
+
+    The days and the staff each grow with the cube root of the size (the rest goes
+    into more contacts a day): 1,000,000 interactions cover a year with about 3.7
+    times the agents, 10,000,000 nearly two years with about 8 times (capped at three years).
+    """
+    return max(1.0, size / BASE_SIZE) ** (1 / 3)
+
+
+def history_days(size: int) -> int:
+    """Return how many days of history a demo of ``size`` interactions covers."""
+    return min(round(DAYS * scale(size)), MAX_DAYS)
 
 
 def add_working_days(day: date, count: int, holidays: set[date], makeup: set[date]) -> date:
@@ -89,6 +110,20 @@ def quota(rng: random.Random, shares: dict[str, float], n: int) -> list[str]:
     labels = [label for label, count in counts.items() for _ in range(count)]
     rng.shuffle(labels)
     return labels
+
+
+class Deck:
+    """Deal labels in exact shares: each block of ``DECK`` is a shuffled quota (largest remainder)."""
+
+    def __init__(self, rng: random.Random, shares: dict[str, float]) -> None:
+        self._rng, self._shares = rng, shares
+        self._cards: list[str] = []
+
+    def deal(self) -> str:
+        if not self._cards:
+            self._cards = quota(self._rng, self._shares, DECK)
+            self._cards.reverse()
+        return self._cards.pop()
 
 
 def _pick(rng: random.Random, weights: dict[str, float]) -> str:
@@ -124,48 +159,64 @@ def _local(day: date, hour: int, minute: int, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(hour, minute), zone)
 
 
-def create_interactions(
-    rng: random.Random,
-    size: int,
-    last_day: date,
-    as_of: datetime,
-    zone: ZoneInfo,
-    org: Organisation,
-    customers: list[DemoCustomer],
-    holidays: set[date],
-    makeup: set[date],
-) -> list[DemoInteraction]:
-    """Generate ``size`` interactions over the 90 days up to ``last_day``, none after ``as_of``."""
-    days = [last_day - timedelta(days=DAYS - 1 - i) for i in range(DAYS)]
-    local_now = as_of.astimezone(zone)
-    # Today only has the hours that are over, with an hour to spare for the work they started.
-    open_hours = [h for h in HOURS if local_now.date() > last_day or h + 1 < local_now.hour]
-    last_day_share = sum(HOURS[h] for h in open_hours) / sum(HOURS.values())
-    counts = _day_counts(days, size, last_day_share)
+class InteractionStream:
+    """Generate the interactions of each day in turn, in time order, numbered and given ids.
 
-    types = [_pick(rng, TYPES) for _ in range(size)]
-    n_complaints = types.count("complaint")
-    categories = iter(quota(rng, COMPLAINT_CATEGORIES, n_complaints))
-    causes = iter(quota(rng, COMPLAINT_CAUSES, n_complaints))
-    first_contact = {"yes": RESOLVED_AT_FIRST_HANDLING, "no": 1 - RESOLVED_AT_FIRST_HANDLING}
-    resolved_first = iter(quota(rng, first_contact, n_complaints))
-    who = rng.choices(customers, cum_weights=_cumulative(c.activity for c in customers), k=size)
+    :param first_id: the id of the first interaction; the others follow in time order.
+    """
 
-    found: list[DemoInteraction] = []
-    index = 0
-    for day_number, (day, count) in enumerate(zip(days, counts, strict=True)):
-        hours = open_hours if day == last_day else list(HOURS)
-        for _ in range(count):
-            kind, customer = types[index], who[index]
-            index += 1
+    def __init__(
+        self,
+        rng: random.Random,
+        size: int,
+        last_day: date,
+        as_of: datetime,
+        zone: ZoneInfo,
+        org: Organisation,
+        customers: Customers,
+        holidays: set[date],
+        makeup: set[date],
+        first_id: int,
+    ) -> None:
+        self.rng, self.as_of, self.zone, self.org = rng, as_of, zone, org
+        self.customers, self.holidays, self.makeup = customers, holidays, makeup
+        self.first_id = first_id
+        count = history_days(size)
+        self.days = [last_day - timedelta(days=count - 1 - i) for i in range(count)]
+        local_now = as_of.astimezone(zone)
+        # Today only has the hours that are over, with an hour to spare for the work they started.
+        self.open_hours = [
+            h for h in HOURS if local_now.date() > last_day or h + 1 < local_now.hour
+        ]
+        last_day_share = sum(HOURS[h] for h in self.open_hours) / sum(HOURS.values())
+        self.counts = _day_counts(self.days, size, last_day_share)
+        self.categories = Deck(rng, COMPLAINT_CATEGORIES)
+        self.causes = Deck(rng, COMPLAINT_CAUSES)
+        first_contact = {"yes": RESOLVED_AT_FIRST_HANDLING, "no": 1 - RESOLVED_AT_FIRST_HANDLING}
+        self.resolved_first = Deck(rng, first_contact)
+        self.numbered = 0
+
+    def day(self, day_number: int) -> list[DemoInteraction]:
+        """Return the interactions of the ``day_number``-th day (from 0), in time order."""
+        rng, org, zone = self.rng, self.org, self.zone
+        day, count = self.days[day_number], self.counts[day_number]
+        hours = self.open_hours if day == self.days[-1] else list(HOURS)
+        hour_weights = [HOURS[h] for h in hours]
+        types = [_pick(rng, TYPES) for _ in range(count)]
+        who = self.customers.pick(rng, count)
+        staffing_progress = day_number / max(len(self.days) - 1, 1)
+        found: list[DemoInteraction] = []
+        for kind, customer in zip(types, who, strict=True):
             channel = _pick(rng, CHANNELS[kind])
             if channel == "branch" and day.weekday() == 6:
                 channel = "phone"  # branches close on Sundays
-            hour = rng.choices(hours, [HOURS[h] for h in hours])[0]
+            hour = rng.choices(hours, hour_weights)[0]
             at = _local(day, hour, rng.randrange(60), zone) + timedelta(seconds=rng.randrange(60))
-            category = next(categories) if kind == "complaint" else _pick(rng, CATEGORIES[kind])
+            category = (
+                self.categories.deal() if kind == "complaint" else _pick(rng, CATEGORIES[kind])
+            )
             line = _pick(rng, LINES[category])
-            team = f"{line}-{TEAM_SUFFIX[kind]}"
+            team, agent_id = rng.choice(org.pools[(line, TEAM_SUFFIX[kind])])
             interaction = DemoInteraction(
                 external_id="",
                 occurred_at=at.astimezone(UTC),
@@ -173,32 +224,27 @@ def create_interactions(
                 type=kind,
                 line=line,
                 team=team,
-                agent_id=rng.choice(org.agents_by_team[team]),
+                agent_id=agent_id,
                 category=category,
-                wait_seconds=_wait(rng, channel, at, day_number / (DAYS - 1)),
+                wait_seconds=_wait(rng, channel, at, staffing_progress),
                 customer=customer,
             )
             if kind == "complaint":
                 _complaint_facts(
-                    rng, interaction, next(causes), next(resolved_first) == "yes", as_of,
-                    zone, holidays, makeup,
+                    rng, interaction, self.causes.deal(), self.resolved_first.deal() == "yes",
+                    self.as_of, zone, self.holidays, self.makeup,
                 )  # fmt: skip
             found.append(interaction)
 
-    found.sort(key=lambda i: i.occurred_at)
-    for number, interaction in enumerate(found, start=1):
-        prefix = EXTERNAL_PREFIX[interaction.channel]
-        year = interaction.occurred_at.astimezone(zone).year
-        interaction.external_id = f"{prefix}-{year}-{number:06d}"
-    return found
-
-
-def _cumulative(weights: object) -> list[float]:
-    total, out = 0.0, []
-    for weight in weights:  # type: ignore[attr-defined]
-        total += weight
-        out.append(total)
-    return out
+        found.sort(key=lambda i: i.occurred_at)
+        year = day.year
+        for interaction in found:
+            self.numbered += 1
+            interaction.number = self.numbered
+            interaction.id = self.first_id + self.numbered - 1
+            prefix = EXTERNAL_PREFIX[interaction.channel]
+            interaction.external_id = f"{prefix}-{year}-{self.numbered:06d}"
+        return found
 
 
 def _complaint_facts(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+from array import array
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from survey.demo.interactions import DemoInteraction
 from survey.demo.org import SurveySetup
+from survey.demo.people import Customers, DemoCustomer
 
 # Chance that a delivered invitation is answered, by how it reached the customer.
 ANSWER_RATE = {"voice": 0.55, "sms_two_way": 0.36, "sms_link": 0.27, "email": 0.2}
@@ -54,72 +56,98 @@ class PlannedInvitation:
     completed_at: datetime | None = None
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     response: PlannedResponse | None = None
+    opt_out: dict[str, Any] | None = None
     id: int = 0
 
 
-@dataclass
-class Dispatch:
-    invitations: list[PlannedInvitation]
-    opt_outs: list[dict[str, Any]]
+NEVER = -(2**31)  # "not yet" in the compact per-customer and per-address memory below
 
 
-@dataclass(slots=True)
-class _Contacts:
-    """What the replay remembers about earlier contacts."""
+class Dispatcher:
+    """Decide each interaction's invitation or suppression reason, in the order they fall due.
 
-    last_invited: dict[tuple[str, int], datetime] = field(default_factory=dict)
-    opted_out: dict[tuple[str, int], datetime] = field(default_factory=dict)
-    complaints: dict[int, list[DemoInteraction]] = field(default_factory=dict)
+    The caller hands interactions over in the order they fall due (see :func:`due`) and
+    registers every complaint when it is opened. What the replay remembers is compact: the
+    last invitation per customer and per address as seconds in two arrays (4 bytes each),
+    opt-outs (a few per thousand invitations) and the complaints still open.
+    """
 
+    def __init__(
+        self,
+        rng: random.Random,
+        setup: SurveySetup,
+        as_of: datetime,
+        window_days: int,
+        link_hours: int,
+        allowed: tuple[time, time],
+        customers: Customers,
+        default_zone: str,
+    ) -> None:
+        self.rng, self.setup, self.as_of = rng, setup, as_of
+        self.window = window_days * 86400
+        self.link_hours, self.allowed = link_hours, allowed
+        self.customers, self.default_zone = customers, default_zone
+        # Seconds since the epoch fit 32 bits for the 3 years of history and a window before them.
+        self.epoch = int(as_of.timestamp()) - 5 * 365 * 86400
+        self.last_by_customer = array("i", [NEVER]) * customers.count
+        self.last_by_address = array("i", [NEVER]) * (2 * customers.count)
+        self.opted_out: dict[tuple[str, int], datetime] = {}
+        self.open_complaints: dict[int, list[DemoInteraction]] = {}
 
-def dispatch(
-    rng: random.Random,
-    interactions: list[DemoInteraction],
-    setup: SurveySetup,
-    as_of: datetime,
-    window_days: int,
-    link_hours: int,
-    allowed: tuple[time, time],
-    zones: dict[int, ZoneInfo],
-) -> Dispatch:
-    """Decide each interaction's invitation or suppression reason, in the order they fell due."""
-    contacts = _Contacts()
-    for interaction in interactions:
-        if interaction.type == "complaint":
-            contacts.complaints.setdefault(interaction.customer.id, []).append(interaction)
+    def register_complaint(self, interaction: DemoInteraction) -> None:
+        """Remember a complaint from when it is opened: it holds the customer's surveys."""
+        self.open_complaints.setdefault(interaction.customer.id, []).append(interaction)
 
-    def due(interaction: DemoInteraction) -> datetime | None:
-        # A complaint is surveyed once it is resolved; others a few minutes after the contact.
-        if interaction.type == "complaint":
-            return interaction.resolved_at
-        return interaction.occurred_at + timedelta(minutes=5)
+    def forget_resolved(self, before: datetime) -> None:
+        """Forget complaints resolved by ``before``: nothing falling due later can be held by them."""
+        for customer_id in list(self.open_complaints):
+            still = [
+                c
+                for c in self.open_complaints[customer_id]
+                if c.resolved_at is None or c.resolved_at > before
+            ]
+            if still:
+                self.open_complaints[customer_id] = still
+            else:
+                del self.open_complaints[customer_id]
 
-    invitations: list[PlannedInvitation] = []
-    opt_outs: list[dict[str, Any]] = []
-    pending = [(due(i), n, i) for n, i in enumerate(interactions)]
-    for at, _n, interaction in sorted(pending, key=lambda p: (p[0] or as_of, p[1])):
+    def _slots(self, customer: DemoCustomer) -> list[tuple[array, int]]:
+        first = self.customers.first_address_id
+        slots = [(self.last_by_customer, customer.id - self.customers.first_id)]
+        slots += [
+            (self.last_by_address, a - first) for a in (customer.phone_id, customer.email_id) if a
+        ]
+        return slots
+
+    def decide(self, interaction: DemoInteraction) -> PlannedInvitation | None:
+        """Return the interaction's invitation, or None with its suppression reason set.
+
+        None without a reason: the survey falls due after the demo's last moment (not sent yet).
+        """
+        at = due(interaction)
         customer = interaction.customer
         if at is None:
             interaction.suppression_reason = "open_complaint"
-            continue
+            return None
         keys = [("customer", customer.id)] + [
             ("address", a) for a in (customer.phone_id, customer.email_id) if a
         ]
-        if any(k in contacts.opted_out and contacts.opted_out[k] <= at for k in keys):
+        if any(k in self.opted_out and self.opted_out[k] <= at for k in keys):
             interaction.suppression_reason = "opted_out"
-            continue
-        window = timedelta(days=window_days)
-        if any(k in contacts.last_invited and at - contacts.last_invited[k] < window for k in keys):
+            return None
+        slots = self._slots(customer)
+        seconds = int(at.timestamp()) - self.epoch
+        if any(seconds - memory[i] < self.window for memory, i in slots):
             interaction.suppression_reason = "frequency"
-            continue
+            return None
         if any(
             other is not interaction
-            and other.opened_at <= at
+            and other.opened_at <= at  # type: ignore[operator]
             and (other.resolved_at is None or at < other.resolved_at)
-            for other in contacts.complaints.get(customer.id, ())
+            for other in self.open_complaints.get(customer.id, ())
         ):
             interaction.suppression_reason = "open_complaint"
-            continue
+            return None
         complaint = interaction.type == "complaint"
         if (
             (customer.phone_id is None)
@@ -127,11 +155,13 @@ def dispatch(
             else not (customer.phone_id or customer.email_id)
         ):
             interaction.suppression_reason = "no_contact"
-            continue
+            return None
         delay = timedelta(minutes=60 if complaint else 0)
-        scheduled = _allowed(at + delay, zones[customer.id], allowed)
-        if scheduled > as_of:
-            continue  # falls due after the demo's last moment: not sent yet, not suppressed
+        zone = ZoneInfo(customer.timezone or self.default_zone)
+        scheduled = _allowed(at + delay, zone, self.allowed)
+        if scheduled > self.as_of:
+            return None  # falls due after the demo's last moment: not sent yet, not suppressed
+        setup = self.setup
         invitation = PlannedInvitation(
             interaction=interaction,
             rule_id=setup.complaint_rule_id if complaint else setup.default_rule_id,
@@ -142,19 +172,26 @@ def dispatch(
             if complaint and not (customer.phone or "").startswith("+86")
             else "link",
             scheduled_at=scheduled,
-            expires_at=scheduled + timedelta(hours=link_hours),
+            expires_at=scheduled + timedelta(hours=self.link_hours),
         )
-        for key in keys:
-            contacts.last_invited[key] = scheduled
-        _send(rng, invitation, as_of)
-        _answer(rng, invitation, as_of)
-        opt_out = _maybe_opt_out(rng, invitation, as_of)
+        scheduled_seconds = int(scheduled.timestamp()) - self.epoch
+        for memory, i in slots:
+            memory[i] = scheduled_seconds
+        _send(self.rng, invitation, self.as_of)
+        _answer(self.rng, invitation, self.as_of)
+        opt_out = _maybe_opt_out(self.rng, invitation, self.as_of)
         if opt_out:
-            opt_outs.append(opt_out)
-            contacts.opted_out.setdefault(("customer", customer.id), opt_out["created_at"])
-            contacts.opted_out.setdefault(("address", opt_out["address_id"]), opt_out["created_at"])
-        invitations.append(invitation)
-    return Dispatch(invitations, opt_outs)
+            invitation.opt_out = opt_out
+            self.opted_out.setdefault(("customer", customer.id), opt_out["created_at"])
+            self.opted_out.setdefault(("address", opt_out["address_id"]), opt_out["created_at"])
+        return invitation
+
+
+def due(interaction: DemoInteraction) -> datetime | None:
+    """When the interaction's survey falls due: a complaint's once resolved, others' at once."""
+    if interaction.type == "complaint":
+        return interaction.resolved_at
+    return interaction.occurred_at + timedelta(minutes=5)
 
 
 def _allowed(at: datetime, zone: ZoneInfo, allowed: tuple[time, time]) -> datetime:

@@ -65,6 +65,9 @@ def english_name(name_zh: str) -> str:
     return f"{PINYIN[name_zh[0]]} {given.capitalize()}"
 
 
+TEAM_SIZE = 10  # agents a team leader looks after; a bigger roster is split into more teams
+
+
 @dataclass
 class Organisation:
     """Ids the generators need, and who is good at the job."""
@@ -74,54 +77,105 @@ class Organisation:
     agents_by_team: dict[str, list[int]]
     # How much better (or worse) than usual customers rate each agent, in scale points.
     agent_skill: dict[int, float]
+    # (business line, team kind suffix) -> every (team code, agent id) that takes such contacts
+    pools: dict[tuple[str, str], list[tuple[str, int]]]
 
 
-def create_organisation(rng: random.Random) -> Organisation:
-    """Create the business lines, their inquiry, complaint and outbound teams, and ~40 agents."""
+def _extra_names(rng: random.Random, count: int) -> list[tuple[str, str]]:
+    """Draw (Chinese name, English name) pairs for the agents a bigger bank hires."""
+    from survey.demo.people import GIVEN_NAMES, SURNAMES
+
+    names = []
+    for _ in range(count):
+        (surname, surname_py), (given, given_py) = rng.choice(SURNAMES), rng.choice(GIVEN_NAMES)
+        names.append((surname + given, f"{surname_py.capitalize()} {given_py.capitalize()}"))
+    return names
+
+
+def create_organisation(rng: random.Random, scale: float = 1.0) -> Organisation:
+    """Create the business lines, their inquiry, complaint and outbound teams, and their agents.
+
+    At ``scale`` 1 there are nine teams and 42 agents; a bigger bank has ``scale`` times as many
+    agents in each kind of team, split into teams of about ``TEAM_SIZE``.
+    """
     lines = {
         code: BusinessLine(code=code, name_zh=zh, name_en=en) for code, zh, en in BUSINESS_LINES
     }
+    rosters: dict[str, list[tuple[str, str]]] = {
+        team: [(name, english_name(name)) for name in names] for team, names in AGENTS.items()
+    }
+    for names in rosters.values():
+        names.extend(_extra_names(rng, round(len(names) * scale) - len(names)))
     teams: dict[str, Team] = {}
+    seats: list[tuple[int, str, str, str]] = []  # (order, team code, name zh, name en)
+    pool_of: dict[str, tuple[str, str]] = {}
     for code, line in lines.items():
         for function, suffix, zh, en in TEAM_KINDS:
-            team_code = f"{code}-{suffix}"
-            teams[team_code] = Team(
-                code=team_code,
-                business_line=line,
-                function=function,
-                name_zh=line.name_zh + zh,
-                name_en=f"{line.name_en} {en}",
-            )
+            roster = rosters[f"{code}-{suffix}"]
+            count = max(1, -(-len(roster) // TEAM_SIZE)) if scale > 1 else 1
+            for number in range(1, count + 1):
+                # The first team keeps the plain code the API's callers know.
+                team_code = f"{code}-{suffix}" if number == 1 else f"{code}-{suffix}-{number}"
+                teams[team_code] = Team(
+                    code=team_code,
+                    business_line=line,
+                    function=function,
+                    name_zh=line.name_zh + zh + ("" if number == 1 else f"{number}"),
+                    name_en=f"{line.name_en} {en}" + ("" if number == 1 else f" {number}"),
+                )
+                pool_of[team_code] = (code, suffix)
+            for n, (name_zh, name_en) in enumerate(roster):
+                team_code = (
+                    f"{code}-{suffix}" if n % count == 0 else f"{code}-{suffix}-{n % count + 1}"
+                )
+                # The named agents keep their places (A1001…); everyone hired comes after.
+                named = n < len(AGENTS[f"{code}-{suffix}"])
+                order = _NAMED[(f"{code}-{suffix}", n)] if named else len(_NAMED) + len(seats)
+                seats.append((order, team_code, name_zh, name_en))
+    # The 41 named agents first (A1001…), then the one who joined last (A1042, as in the API
+    # contract's example), then everyone a bigger bank hired.
+    seats.sort()
+    named = [s[1:] for s in seats if s[0] < len(_NAMED)]
+    hired = [s[1:] for s in seats if s[0] >= len(_NAMED)]
+    late = [(team, name, english_name(name)) for team, name in LATE_AGENTS]
     agents: list[Agent] = []
-    for team_code, name in [
-        (team, name) for team, names in AGENTS.items() for name in names
-    ] + list(LATE_AGENTS):
+    for team_code, name_zh, name_en in named + late + hired:
         agents.append(
             Agent(
                 code=f"A{1001 + len(agents)}",
                 team=teams[team_code],
-                name_zh=name,
-                name_en=english_name(name),
+                name_zh=name_zh,
+                name_en=name_en,
             )
         )
     db.session.add_all([*lines.values(), *teams.values(), *agents])
     db.session.flush()
 
     agents_by_team: dict[str, list[int]] = {code: [] for code in teams}
+    pools: dict[tuple[str, str], list[tuple[str, int]]] = {}
     for agent in agents:
         agents_by_team[agent.team.code].append(agent.id)
+        pools.setdefault(pool_of[agent.team.code], []).append((agent.team.code, agent.id))
     # A few stars and a few who need coaching, so the agent ranking has something to show.
     skill = {agent.id: rng.gauss(0, 0.25) for agent in agents}
-    for agent in rng.sample(agents, 3):
+    outliers = max(3, len(agents) // 14)
+    for agent in rng.sample(agents, outliers):
         skill[agent.id] = 0.5
-    for agent in rng.sample([a for a in agents if skill[a.id] < 0.5], 3):
+    for agent in rng.sample([a for a in agents if skill[a.id] < 0.5], outliers):
         skill[agent.id] = -0.8
     return Organisation(
         line_ids={code: line.id for code, line in lines.items()},
         team_ids={code: team.id for code, team in teams.items()},
         agents_by_team=agents_by_team,
         agent_skill=skill,
+        pools=pools,
     )
+
+
+_NAMED = {
+    seat: n
+    for n, seat in enumerate((team, i) for team, names in AGENTS.items() for i in range(len(names)))
+}
 
 
 def create_staff() -> tuple[dict[str, int], str]:

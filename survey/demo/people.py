@@ -3,16 +3,22 @@
 Names are Chinese for most customers (locale zh) and English for some (en). A
 few addresses are shared by two customer records, as a family's phone or a
 joint account's mailbox would be. E-mail addresses use the reserved example
-domains, so nothing can ever reach a real mailbox.
+domains, so nothing can ever reach a real mailbox. Each customer is drawn from
+a random stream of its own, so any one can be drawn again when it is needed
+instead of millions of them being kept in memory.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
+from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from survey.demo.bulk import Progress, insert_rows
+from survey.demo.bulk import BulkWriter
 from survey.models import Address, Customer, customer_address
 
 SURNAMES = (
@@ -62,6 +68,7 @@ MAIL_DOMAINS = ("example.com", "example.net", "example.org")
 
 SHARE_PHONE = 0.03  # a family member's phone
 SHARE_EMAIL = 0.01  # a joint account's mailbox
+MAX_CUSTOMERS = 9_999_999  # numbers are unique by construction below this many customers
 
 
 @dataclass(slots=True)
@@ -74,18 +81,27 @@ class DemoCustomer:
     timezone: str | None
     # How often this customer contacts the bank, relative to others.
     activity: float
+    name: str = ""
+    created_at: datetime | None = None
     phone_id: int | None = None
     phone: str | None = None
     email_id: int | None = None
     email: str | None = None
+    owns_phone: bool = False
+    owns_email: bool = False
 
 
-def _mobile(rng: random.Random, zone: str | None) -> str:
+def _scrambled(index: int, digits: int) -> str:
+    """Return ``digits`` digits that differ for every index below 10**digits (an affine bijection)."""
+    return f"{(index * 48271 + 7919) % 10**digits:0{digits}d}"
+
+
+def _mobile(rng: random.Random, zone: str | None, index: int) -> str:
     if zone in ABROAD_MOBILES and rng.random() < 0.8:
         country, starts, length = ABROAD_MOBILES[zone]
-        rest = length - 1
-        return f"{country}{rng.choice(starts)}{rng.randrange(10**rest):0{rest}d}"
-    return "+86" + rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
+        # Every country's numbers have at least 7 free digits: unique below MAX_CUSTOMERS.
+        return f"{country}{rng.choice(starts)}{_scrambled(index, length - 1)}"
+    return "+86" + rng.choice(MOBILE_PREFIXES) + _scrambled(index, 8)
 
 
 def _weighted(rng: random.Random, options: tuple[tuple[str | None, int], ...]) -> str | None:
@@ -93,29 +109,31 @@ def _weighted(rng: random.Random, options: tuple[tuple[str | None, int], ...]) -
     return rng.choices(values, weights)[0]
 
 
-def create_customers(
-    rng: random.Random, count: int, before: datetime, progress: Progress
-) -> list[DemoCustomer]:
-    """Create ``count`` customers with their addresses; return them in creation order."""
-    customers: list[dict] = []
-    addresses: list[dict] = []
-    address_index: dict[tuple[str, str], int] = {}
-    links: list[tuple[int, int]] = []  # (customer index, address index)
-    activity: list[float] = []
+class Customers:
+    """The demo's customers, each drawn from its own index, so none needs to be kept in memory.
 
-    def address(kind: str, value: str, created_at: datetime) -> int:
-        key = (kind, value)
-        if key not in address_index:
-            address_index[key] = len(addresses)
-            addresses.append({"kind": kind, "value": value, "created_at": created_at})
-        return address_index[key]
+    Customer ``i`` has id ``first_id + i``; its own phone, if any, has address id
+    ``first_address_id + 2 i`` and its own e-mail ``first_address_id + 2 i + 1``. A
+    shared address is an earlier customer's. Only the running sum of how often each
+    customer calls (8 bytes a customer) is kept, to pick who calls.
+    """
 
-    phones: list[str] = []
-    emails: list[str] = []
-    external = 100000
-    for index in range(count):
-        external += 1 + rng.randrange(12)
-        created_at = before - timedelta(days=rng.uniform(30, 2500))
+    def __init__(
+        self, seed: int, count: int, first_id: int, first_address_id: int, before: datetime
+    ) -> None:
+        if count > MAX_CUSTOMERS:
+            raise ValueError(f"at most {MAX_CUSTOMERS:,} demo customers")
+        self.count = count
+        self.first_id = first_id
+        self.first_address_id = first_address_id
+        self.before = before
+        self._seed = int.from_bytes(hashlib.sha256(f"{seed}:customers".encode()).digest()[:6])
+        self.cumulative_activity = array("d")
+        self.get = lru_cache(maxsize=1 << 15)(self._draw)
+
+    def _draw(self, index: int) -> DemoCustomer:
+        rng = random.Random(self._seed * MAX_CUSTOMERS + index)
+        created_at = self.before - timedelta(days=rng.uniform(30, 2500))
         if rng.random() < 0.85:
             locale = "zh"
             (surname, surname_py), (given, given_py) = (
@@ -130,52 +148,82 @@ def create_customers(
             name = f"{first} {last}"
             mailbox = f"{first}.{last}".lower().replace("'", "").replace("ü", "ue")
             zone = _weighted(rng, EN_ZONES)
-        customers.append(
-            {
-                "external_id": f"C-{external}",
-                "name": name,
-                "locale": locale,
-                "timezone": zone,
-                "created_at": created_at,
-                "updated_at": created_at,
-            }
+        customer = DemoCustomer(
+            id=self.first_id + index,
+            external_id=f"C-{100001 + 7 * index + rng.randrange(7)}",
+            locale=locale,
+            timezone=zone,
+            activity=rng.paretovariate(2.5),
+            name=name,
+            created_at=created_at,
         )
-        activity.append(rng.paretovariate(2.5))
         has_phone = rng.random() < 0.93
         has_email = not has_phone or rng.random() < 0.7
         if has_phone:
-            if phones and rng.random() < SHARE_PHONE:
-                phone = rng.choice(phones)
+            sharer = self._sharer(rng, index, SHARE_PHONE)
+            if sharer is not None and sharer.phone_id is not None:
+                customer.phone_id, customer.phone = sharer.phone_id, sharer.phone
             else:
-                phone = _mobile(rng, zone)
-                phones.append(phone)
-            links.append((index, address("phone", phone, created_at)))
+                customer.phone_id = self.first_address_id + 2 * index
+                customer.phone = _mobile(rng, zone, index)
+                customer.owns_phone = True
         if has_email:
-            if emails and rng.random() < SHARE_EMAIL:
-                email = rng.choice(emails)
+            sharer = self._sharer(rng, index, SHARE_EMAIL)
+            if sharer is not None and sharer.email_id is not None:
+                customer.email_id, customer.email = sharer.email_id, sharer.email
             else:
-                email = f"{mailbox}{rng.randrange(10, 9999)}@{rng.choice(MAIL_DOMAINS)}"
-                emails.append(email)
-            links.append((index, address("email", email, created_at)))
+                customer.email_id = self.first_address_id + 2 * index + 1
+                number = _scrambled(index, 7).lstrip("0") or "0"
+                customer.email = f"{mailbox}{number}@{rng.choice(MAIL_DOMAINS)}"
+                customer.owns_email = True
+        return customer
 
-    with progress.phase("customers", len(customers) + len(addresses) + len(links)) as step:
-        customer_ids = insert_rows(Customer, customers, step) or []
-        address_ids = insert_rows(Address, addresses, step) or []
-        rows = [
-            {"customer_id": customer_ids[c], "address_id": address_ids[a]}
-            for c, a in dict.fromkeys(links)
-        ]
-        insert_rows(customer_address, rows, step)
+    def _sharer(self, rng: random.Random, index: int, share: float) -> DemoCustomer | None:
+        """An earlier customer whose address this one uses, or None (the usual case)."""
+        if index == 0 or rng.random() >= share:
+            return None
+        return self.get(rng.randrange(index))
 
-    found: list[DemoCustomer] = [
-        DemoCustomer(
-            customer_ids[i], row["external_id"], row["locale"], row["timezone"], activity[i]
-        )
-        for i, row in enumerate(customers)
-    ]
-    for c, a in links:
-        if addresses[a]["kind"] == "phone":
-            found[c].phone_id, found[c].phone = address_ids[a], addresses[a]["value"]
-        else:
-            found[c].email_id, found[c].email = address_ids[a], addresses[a]["value"]
-    return found
+    def pick(self, rng: random.Random, count: int) -> list[DemoCustomer]:
+        """Draw ``count`` customers, the more active ones more often."""
+        indexes = rng.choices(range(self.count), cum_weights=self.cumulative_activity, k=count)
+        return [self.get(i) for i in indexes]
+
+    def write(self, writer: BulkWriter, step: Callable[[int], None]) -> None:
+        """Write every customer, their own addresses and their links, a batch at a time."""
+        total, written = 0.0, 0
+        for index in range(self.count):
+            customer = self.get(index)
+            total += customer.activity
+            self.cumulative_activity.append(total)
+            created = customer.created_at
+            writer.add(
+                Customer,
+                {
+                    "id": customer.id,
+                    "external_id": customer.external_id,
+                    "name": customer.name,
+                    "locale": customer.locale,
+                    "timezone": customer.timezone,
+                    "created_at": created,
+                    "updated_at": created,
+                },
+            )
+            for kind, address_id, value, own in (
+                ("phone", customer.phone_id, customer.phone, customer.owns_phone),
+                ("email", customer.email_id, customer.email, customer.owns_email),
+            ):
+                if address_id is None:
+                    continue
+                if own:
+                    writer.add(
+                        Address,
+                        {"id": address_id, "kind": kind, "value": value, "created_at": created},
+                    )
+                writer.add(customer_address, {"customer_id": customer.id, "address_id": address_id})
+            if writer.full():
+                writer.flush()
+                step(index + 1 - written)
+                written = index + 1
+        writer.flush()
+        step(self.count - written)

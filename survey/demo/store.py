@@ -1,95 +1,144 @@
-"""Write the generated demo into the database, table by table, in bulk."""
+"""Turn the generated demo into rows for the bulk writer, one interaction's worth at a time."""
 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from survey.demo import answers, invitations, org
-from survey.demo.bulk import Progress, insert_rows
+from survey.demo import answers, org
+from survey.demo.bulk import BulkWriter, IdBlocks
 from survey.demo.interactions import DemoInteraction
+from survey.demo.invitations import PlannedInvitation
 from survey.models import Answer, ComplaintCase, Delivery, Interaction, Invitation, OptOut, Response
 from survey.models.invitation import new_token
 
-
-def _case_rows(complaints: list[DemoInteraction], organisation: org.Organisation) -> list[dict]:
-    """One complaint case per demo complaint, known by its complaint system's id."""
-    return [
-        {
-            "case_id": f"CMP-{i.external_id}",
-            "customer_id": i.customer.id,
-            "opened_at": i.opened_at,
-            "first_reply_at": i.first_reply_at,
-            "resolved_at": i.resolved_at,
-            "resolved_first_contact": i.resolved_first_contact,
-            "cause": i.cause,
-            "category": i.category,
-            "business_line_id": organisation.line_ids[i.line],
-            "team_id": organisation.team_ids[i.team],
-            "created_at": i.occurred_at + timedelta(minutes=2),
-            "updated_at": i.occurred_at + timedelta(minutes=2),
-            "row_version": 1,
-        }
-        for i in complaints
-    ]
+# Parents before children: a batch is written in this order.
+TABLES = (ComplaintCase, Interaction, Invitation, Delivery, OptOut, Response, Answer)
 
 
-def insert_interactions(
-    found: list[DemoInteraction], organisation: org.Organisation, progress: Progress
-) -> None:
-    complaints = [i for i in found if i.type == "complaint"]
-    case_rows = _case_rows(complaints, organisation)
-    rows = [
-        {
-            "external_id": i.external_id,
-            "occurred_at": i.occurred_at,
-            "channel": i.channel,
-            "type": i.type,
-            "business_line_id": organisation.line_ids[i.line],
-            "team_id": organisation.team_ids[i.team],
-            "agent_id": i.agent_id,
-            "category": i.category,
-            "wait_seconds": i.wait_seconds,
-            "customer_id": i.customer.id,
-            "complaint_opened_at": i.opened_at,
-            "complaint_first_reply_at": i.first_reply_at,
-            "complaint_resolved_at": i.resolved_at,
-            "complaint_resolved_first_contact": i.resolved_first_contact,
-            "complaint_cause": i.cause,
-            "complaint_case_id": None,
-            "suppression_reason": i.suppression_reason,
-            # The call-centre system posts a contact a couple of minutes after it ends.
-            "created_at": i.occurred_at + timedelta(minutes=2),
-        }
-        for i in found
-    ]
-    with progress.phase("interactions", len(case_rows) + len(rows)) as step:
-        for complaint, case_id in zip(
-            complaints, insert_rows(ComplaintCase, case_rows, step) or [], strict=True
-        ):
-            complaint.case_id = case_id
-        for row, interaction in zip(rows, found, strict=True):
-            row["complaint_case_id"] = interaction.case_id
-        for interaction, new_id in zip(
-            found, insert_rows(Interaction, rows, step) or [], strict=True
-        ):
-            interaction.id = new_id
+@dataclass
+class Counts:
+    """What was written, for the summary and the rollup phase's total."""
+
+    interactions: int = 0
+    complaints: int = 0
+    invitations: int = 0
+    completed: int = 0
+    responses: int = 0
+    answers: int = 0
+    counted_ratings: int = 0  # answers with a number in counted responses: what the rollup sums
+    by_table: dict[str, int] = field(default_factory=dict)
 
 
-def insert_invitations(
-    sent: invitations.Dispatch, setup: org.SurveySetup, progress: Progress
-) -> None:
-    rows = []
-    for planned in sent.invitations:
+class Store:
+    """Write complaint cases, interactions, invitations and their answers through a writer."""
+
+    def __init__(
+        self,
+        writer: BulkWriter,
+        organisation: org.Organisation,
+        setup: org.SurveySetup,
+        rng: random.Random,
+        as_of: datetime,
+        close_hours: int,
+    ) -> None:
+        self.writer, self.organisation, self.setup = writer, organisation, setup
+        self.rng, self.as_of, self.close_hours = rng, as_of, close_hours
+        self.ids = {model: IdBlocks(model) for model in TABLES if model is not Interaction}
+        self.counts = Counts()
+
+    def open_case(self, complaint: DemoInteraction) -> None:
+        """Write the complaint case of a complaint just generated (one case per complaint)."""
+        complaint.case_id = self.ids[ComplaintCase].take()
+        posted = complaint.occurred_at + timedelta(minutes=2)
+        self.writer.add(
+            ComplaintCase,
+            {
+                "id": complaint.case_id,
+                "case_id": f"CMP-{complaint.external_id}",
+                "customer_id": complaint.customer.id,
+                "opened_at": complaint.opened_at,
+                "first_reply_at": complaint.first_reply_at,
+                "resolved_at": complaint.resolved_at,
+                "resolved_first_contact": complaint.resolved_first_contact,
+                "cause": complaint.cause,
+                "category": complaint.category,
+                "business_line_id": self.organisation.line_ids[complaint.line],
+                "team_id": self.organisation.team_ids[complaint.team],
+                "created_at": posted,
+                "updated_at": posted,
+                "row_version": 1,
+            },
+        )
+
+    def interaction(self, i: DemoInteraction, planned: PlannedInvitation | None) -> None:
+        """Write an interaction once its survey is decided, with its invitation and answers."""
+        self.counts.interactions += 1
+        self.counts.complaints += i.type == "complaint"
+        self.writer.add(
+            Interaction,
+            {
+                "id": i.id,
+                "external_id": i.external_id,
+                "occurred_at": i.occurred_at,
+                "channel": i.channel,
+                "type": i.type,
+                "business_line_id": self.organisation.line_ids[i.line],
+                "team_id": self.organisation.team_ids[i.team],
+                "agent_id": i.agent_id,
+                "category": i.category,
+                "wait_seconds": i.wait_seconds,
+                "customer_id": i.customer.id,
+                "complaint_opened_at": i.opened_at,
+                "complaint_first_reply_at": i.first_reply_at,
+                "complaint_resolved_at": i.resolved_at,
+                "complaint_resolved_first_contact": i.resolved_first_contact,
+                "complaint_cause": i.cause,
+                "complaint_case_id": i.case_id,
+                "suppression_reason": i.suppression_reason,
+                # The call-centre system posts a contact a couple of minutes after it ends.
+                "created_at": i.occurred_at + timedelta(minutes=2),
+            },
+        )
+        if planned is None:
+            return
+        given = self._plan_answers(planned)
+        self._invitation(planned)
+        if given:
+            self._response(planned, given)
+
+    def _plan_answers(self, planned: PlannedInvitation) -> list[dict[str, Any]]:
+        """Draw the response's answers, before the invitation is written with its times."""
+        response = planned.response
+        if response is None:
+            return []
+        interaction = planned.interaction
+        skill = self.organisation.agent_skill[interaction.agent_id]
+        locale = interaction.customer.locale
+        given = answers.answer_rows(self.rng, planned, self.setup.question_ids, skill, locale)
+        if response.completed_at is not None:
+            # Whatever the draw said, a response is complete only after its last answer.
+            response.completed_at = max(response.completed_at, given[-1]["answered_at"])
+            planned.completed_at = response.completed_at
+        return given
+
+    def _invitation(self, planned: PlannedInvitation) -> None:
         interaction = planned.interaction
         last_event = planned.completed_at or planned.opened_at or planned.sent_at
         if planned.state == "expired":
             last_event = planned.expires_at
-        rows.append(
+        planned.id = self.ids[Invitation].take()
+        self.counts.invitations += 1
+        self.counts.completed += planned.state == "completed"
+        self.writer.add(
+            Invitation,
             {
+                "id": planned.id,
                 "interaction_id": interaction.id,
                 "customer_id": interaction.customer.id,
-                "survey_version_id": setup.version_id,
+                "survey_version_id": self.setup.version_id,
                 "rule_id": planned.rule_id,
                 "complaint_case_id": interaction.case_id,
                 "channels": planned.channels,
@@ -107,69 +156,36 @@ def insert_invitations(
                 "expires_at": planned.expires_at,
                 "created_at": planned.scheduled_at,
                 "updated_at": last_event or planned.scheduled_at,
-            }
+            },
         )
-    deliveries = sum(len(p.deliveries) for p in sent.invitations)
-    with progress.phase("invitations", len(rows) + deliveries + len(sent.opt_outs)) as step:
-        ids = insert_rows(Invitation, rows, step) or []
-        for planned, new_id in zip(sent.invitations, ids, strict=True):
-            planned.id = new_id
-        delivery_rows = [
-            {"invitation_id": p.id, **d} for p in sent.invitations for d in p.deliveries
-        ]
-        insert_rows(Delivery, delivery_rows, step)
-        insert_rows(OptOut, sent.opt_outs, step)
+        for delivery in planned.deliveries:
+            row = {"id": self.ids[Delivery].take(), "invitation_id": planned.id, **delivery}
+            self.writer.add(Delivery, row)
+        if planned.opt_out:
+            self.writer.add(OptOut, {"id": self.ids[OptOut].take(), **planned.opt_out})
 
+    def _response(self, planned: PlannedInvitation, given: list[dict[str, Any]]) -> None:
+        """Write a response and its answers.
 
-def plan_answers(
-    rng: random.Random,
-    sent: invitations.Dispatch,
-    setup: org.SurveySetup,
-    organisation: org.Organisation,
-) -> list[tuple[invitations.PlannedInvitation, list[dict]]]:
-    """Draw every response's answers, before the invitations are written with their times."""
-    planned_answers = []
-    for planned in sent.invitations:
-        response = planned.response
-        if response is None:
-            continue
-        skill = organisation.agent_skill[planned.interaction.agent_id]
-        locale = planned.interaction.customer.locale
-        given = answers.answer_rows(rng, planned, setup.question_ids, skill, locale)
-        if response.completed_at is not None:
-            # Whatever the draw said, a response is complete only after its last answer.
-            response.completed_at = max(response.completed_at, given[-1]["answered_at"])
-            planned.completed_at = response.completed_at
-        planned_answers.append((planned, given))
-    return planned_answers
-
-
-def insert_responses(
-    planned_answers: list[tuple[invitations.PlannedInvitation, list[dict]]],
-    setup: org.SurveySetup,
-    progress: Progress,
-    as_of: datetime,
-    close_hours: int,
-) -> int:
-    """Insert the responses and their answers; return how many were completed.
-
-    A response left unfinished is closed and counted as the sweep would have done
-    it: ``close_hours`` after its last answer, or at its link's expiry, if that
-    moment is before ``as_of``.
-    """
-    rows = []
-    for planned, given in planned_answers:
+        A response left unfinished is closed and counted as the sweep would have done it:
+        ``close_hours`` after its last answer, or at its link's expiry, if that moment is
+        before ``as_of``.
+        """
         response = planned.response
         assert response is not None
         last = response.completed_at or given[-1]["answered_at"]
         state, counted_at = "completed", response.completed_at
         if counted_at is None:
-            due = min(last + timedelta(hours=close_hours), planned.expires_at)
-            state, counted_at = ("closed_partial", due) if due <= as_of else ("partial", None)
-        rows.append(
+            due = min(last + timedelta(hours=self.close_hours), planned.expires_at)
+            state, counted_at = ("closed_partial", due) if due <= self.as_of else ("partial", None)
+        response_id = self.ids[Response].take()
+        self.counts.responses += 1
+        self.writer.add(
+            Response,
             {
+                "id": response_id,
                 "invitation_id": planned.id,
-                "survey_version_id": setup.version_id,
+                "survey_version_id": self.setup.version_id,
                 "survey_channel": response.survey_channel,
                 "locale": planned.interaction.customer.locale,
                 "started_at": response.started_at,
@@ -177,15 +193,12 @@ def insert_responses(
                 "updated_at": last,
                 "state": state,
                 "counted_at": counted_at,
-            }
+            },
         )
-    total = len(rows) + sum(len(given) for _planned, given in planned_answers)
-    with progress.phase("answers", total) as step:
-        ids = insert_rows(Response, rows, step) or []
-        answer_rows = [
-            {"response_id": response_id, **row}
-            for response_id, (_planned, given) in zip(ids, planned_answers, strict=True)
-            for row in given
-        ]
-        insert_rows(Answer, answer_rows, step)
-    return sum(1 for planned, _given in planned_answers if planned.state == "completed")
+        for row in given:
+            self.writer.add(
+                Answer, {"id": self.ids[Answer].take(), "response_id": response_id, **row}
+            )
+        self.counts.answers += len(given)
+        if counted_at is not None:
+            self.counts.counted_ratings += sum(1 for row in given if row["value_int"] is not None)
