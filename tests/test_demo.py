@@ -276,6 +276,7 @@ def test_demo_command_prints_the_sign_ins_and_reminds_of_them_when_data_is_there
     again = runner.invoke(args=["demo", "--if-empty"])
     assert again.exit_code == 0
     assert "manager@demo.bank" in again.output and demo.DEMO_PASSWORD in again.output
+    assert "survey apikey create NAME" in again.output  # the key itself is not kept readable
     assert db.session.scalar(sa.select(sa.func.count(Interaction.id))) == 2000
 
 

@@ -137,6 +137,11 @@ def sign_in_reminder() -> list[str]:
         return []
     lines = sign_in_lines(login_url(), staff)
     lines[0] = lines[0].rstrip(":") + " (unless it was changed):"
+    # The demo key was printed once, when it was made; a key is never stored readable.
+    lines.append(
+        "API key for the JSON API: the demo's was printed on the first run; "
+        "make another with `.venv/bin/survey apikey create NAME`"
+    )
     return lines
 
 
