@@ -48,14 +48,50 @@ def csat_bars(
     return _layout(fig, y_title).to_json()
 
 
-def csat_trend(groups: list[dict[str, Any]], y_title: str) -> str:
-    """Weekly CSAT as a line inside its Wilson 95% band."""
+COLOURS = (BRAND, "#1f6f8b", "#6a994e", "#8e6c8a")
+
+
+def csat_trend(
+    groups: list[dict[str, Any]], grain: str, y_title: str, partial_label: str = ""
+) -> str:
+    """CSAT by day, week or month as a line inside its Wilson 95% band; partial periods hollow."""
+    fig = go.Figure(_trend_traces(groups, grain, BRAND, "", partial_label, band=True))
+    fig.update_xaxes(type="date")
+    return _layout(fig, y_title).to_json()
+
+
+def dimension_trends(
+    trends: dict[str, list[dict[str, Any]]],
+    grain: str,
+    name: Callable[[str], str],
+    y_title: str,
+    partial_label: str = "",
+) -> str:
+    """One CSAT line per dimension, partial periods hollow, with a legend."""
+    traces: list[Any] = []
+    for colour, (dimension, groups) in zip(COLOURS, trends.items(), strict=False):
+        traces += _trend_traces(groups, grain, colour, name(dimension), partial_label, band=False)
+    fig = _layout(go.Figure(traces), y_title)
+    fig.update_xaxes(type="date")
+    fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.2}, height=360)
+    return fig.to_json()
+
+
+def _trend_traces(
+    groups: list[dict[str, Any]],
+    grain: str,
+    colour: str,
+    name: str,
+    partial_label: str,
+    band: bool,
+) -> list[Any]:
     shown = [g for g in groups if g["csat"] is not None]
-    weeks = [g["key"]["week"] for g in shown]
-    fig = go.Figure(
-        [
+    x = [g["key"][grain] + ("-01" if grain == "month" else "") for g in shown]
+    traces: list[Any] = []
+    if band:
+        traces.append(
             go.Scatter(
-                x=weeks + weeks[::-1],
+                x=x + x[::-1],
                 y=[g["csat_high"] * 100 for g in shown]
                 + [g["csat_low"] * 100 for g in shown][::-1],
                 mode="lines",
@@ -63,16 +99,24 @@ def csat_trend(groups: list[dict[str, Any]], y_title: str) -> str:
                 fillcolor="rgba(180,35,43,0.12)",
                 line={"width": 0},
                 hoverinfo="skip",
-            ),
-            go.Scatter(
-                x=weeks,
-                y=[g["csat"] * 100 for g in shown],
-                mode="lines+markers",
-                line={"color": BRAND},
-                customdata=[g["n"] for g in shown],
-                hovertemplate="%{x}: %{y:.1f}% (n=%{customdata})<extra></extra>",
-            ),
-        ]
+                showlegend=False,
+            )
+        )
+    traces.append(
+        go.Scatter(
+            x=x,
+            y=[g["csat"] * 100 for g in shown],
+            name=name,
+            mode="lines+markers",
+            line={"color": colour},
+            marker={
+                "symbol": ["circle-open" if g.get("partial") else "circle" for g in shown],
+                "size": 8,
+            },
+            customdata=[[g["n"], partial_label if g.get("partial") else ""] for g in shown],
+            hovertemplate="%{x}: %{y:.1f}% (n=%{customdata[0]}) %{customdata[1]}<extra>"
+            + name
+            + "</extra>",
+        )
     )
-    fig.update_xaxes(type="date")
-    return _layout(fig, y_title).to_json()
+    return traces
