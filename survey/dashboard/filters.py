@@ -49,7 +49,7 @@ class Filters:
     def url_args(self, **changes: str | None) -> dict[str, str]:
         """The page's parameters with some changed (None removes one), for url_for."""
         merged = {**self.args, **changes}
-        return {k: v for k, v in merged.items() if v not in (None, "")}
+        return {k: v for k, v in sorted(merged.items()) if v not in (None, "")}
 
 
 def preset_range(preset: str, today: date) -> tuple[date, date]:
