@@ -63,7 +63,9 @@ def _assert_row_matches(row: dict, group: dict, marks: bool = True) -> None:
             assert row[metric]["mark"] == group["compare"][metric]["mark"], (metric, group)
     if group["csat"] is not None and "csat" in row:
         assert f"{group['csat'] * 100:.1f}%" in row["csat"]["text"]
-        assert f"{group['csat_low'] * 100:.1f}%–{group['csat_high'] * 100:.1f}%" in row["csat"]["text"]
+        assert (
+            f"{group['csat_low'] * 100:.1f}%–{group['csat_high'] * 100:.1f}%" in row["csat"]["text"]
+        )
     if group["nps"] is not None and "nps" in row:
         assert f"{group['nps']:+.1f}" in row["nps"]["text"]
 
@@ -183,7 +185,9 @@ def _form_fields(page: str) -> dict[str, str]:
     for select in re.finditer(r'<select name="(\w+)">(.*?)</select>', form, re.S):
         chosen = re.search(r'<option value="([^"]*)" selected', select.group(2))
         fields[select.group(1)] = chosen.group(1) if chosen else ""
-    for field in re.finditer(r'<input type="(?:date|hidden)" name="(\w+)"[^>]*value="([^"]*)"', form):
+    for field in re.finditer(
+        r'<input type="(?:date|hidden)" name="(\w+)"[^>]*value="([^"]*)"', form
+    ):
         fields[field.group(1)] = field.group(2)
     return {k: v for k, v in fields.items() if v}
 

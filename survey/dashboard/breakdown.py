@@ -34,13 +34,24 @@ def level_of(query: ScoreQuery) -> str:
     return "business_line"
 
 
-def table(query: ScoreQuery, min_n: int, field: str, locale: str, sort: str, desc: bool) -> Table:
-    """Rows of one field with scores against the rest, the four dimensions and display names."""
+def table(
+    query: ScoreQuery,
+    min_n: int,
+    field: str,
+    locale: str,
+    sort: str,
+    desc: bool,
+    labels: dict[str, str] | None = None,
+) -> Table:
+    """Rows of one field with scores against the rest, the four dimensions and display names.
+
+    :param labels: names of a field's fixed values (channels), organisation names otherwise.
+    """
     rows = [g for g in scores(query, min_n, (field,), "rest") if g["key"][field]]
     dimensions: dict[str, dict[str, Any]] = {}
     for g in scores(query, min_n, (field, "dimension"), None):
         dimensions.setdefault(g["key"][field], {})[g["key"]["dimension"]] = g
-    names = _names(field, [g["key"][field] for g in rows], locale)
+    names = labels or _names(field, [g["key"][field] for g in rows], locale)
     for row in rows:
         code = row["key"][field]
         row["code"] = code

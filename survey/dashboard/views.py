@@ -74,13 +74,12 @@ def breakdown_page():
     sort = sort if sort in breakdown.SORTS else "n"
     desc = request.args.get("dir", "desc") != "asc"
     min_n, lang = int(settings.get("min_n")), current_language()
+    choices = filters.choices(lang)
     fields = (breakdown.level_of(found.query), "channel", "survey_channel")
-    tables = [breakdown.table(found.query, min_n, f, lang, sort, desc) for f in fields]
-    for table in tables:
-        if table.field in ("channel", "survey_channel"):
-            names = dict(filters.choices(lang)[table.field])
-            for row in table.rows:
-                row["name"] = names.get(row["code"], row["code"])
+    tables = [
+        breakdown.table(found.query, min_n, f, lang, sort, desc, dict(choices.get(f, [])))
+        for f in fields
+    ]
     bars = [charts.csat_bars(t.rows, lambda g: g["name"], _("CSAT")) for t in tables]
     return _page(
         "dashboard/breakdown.html",
