@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from babel.messages.pofile import read_po
 
 from survey import clock, settings
 from survey.auth.service import create_api_key
@@ -263,3 +265,20 @@ def test_a_period_cut_by_the_dates_or_not_finished_is_partial():
     months = [{"key": {"month": "2026-10"}}]
     mark_partial(months, "month", date(2026, 10, 1), date(2026, 10, 31), date(2026, 11, 29))
     assert months[0]["partial"] is False
+
+
+@pytest.mark.parametrize("path", ["/", "/breakdown", "/dimensions"])
+def test_chinese_pages_show_no_english_sentence_of_the_catalogue(bank, client_as, path):
+    po = Path(__file__).resolve().parents[1] / "survey/translations/zh/LC_MESSAGES/messages.po"
+    with po.open("rb") as file:
+        catalogue = read_po(file)
+    english = [
+        m.id
+        for m in catalogue
+        if isinstance(m.id, str) and len(m.id) >= 5 and "%" not in m.id and m.string != m.id
+    ]
+    page = client_as("quality").get(f"{path}?lang=zh&{PERIOD}").get_data(as_text=True)
+    body = page[page.index("<main") : page.index("</main>")]
+    body = re.sub(r"<script.*?</script>|<[^>]+>", " ", body, flags=re.S)
+    found = [m for m in english if re.search(rf"(?<![\w-]){re.escape(m)}(?![\w-])", body)]
+    assert found == []
