@@ -28,11 +28,12 @@ DIMENSION_LABELS = {
 def _page(template: str, found: filters.Filters, **context):
     """Render a dashboard page with its filter form; a wrong URL gets its message and a 400."""
     status = 400 if found.errors else 200
+    choices = context.pop("choices", None) or filters.choices(current_language())
     return (
         render_template(
             template,
             f=found,
-            choices=filters.choices(current_language()),
+            choices=choices,
             labels=filters.FILTER_LABELS,
             presets=filters.PRESETS,
             form_filters=filters.FORM_FILTERS,
@@ -85,6 +86,7 @@ def breakdown_page():
         "dashboard/breakdown.html",
         found,
         tables=list(zip(tables, bars, strict=True)),
+        choices=choices,
         sort=sort,
         desc=desc,
     )
