@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from survey import clock
-from survey.dashboard.overview import overview, period
+from survey.dashboard import filters
+from survey.dashboard.overview import overview
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def answered(app, scoring_org, invite, record_response):
 
 
 def test_overview_reports_csat_and_nps_with_their_n(answered):
-    data = overview(*period(30))
+    data = overview(filters.read({"period": "30d"}).query, 5, "week")
     assert data.headline["n"] == 6
     assert data.headline["csat"] == pytest.approx(4 / 6, abs=1e-4)
     assert data.headline["nps"] == pytest.approx((3 - 2) / 6 * 100, abs=0.05)
@@ -31,7 +32,7 @@ def test_home_page_shows_scores_and_their_interval(answered, client_as):
     page = client_as("quality").get("/?lang=en").get_data(as_text=True)
     assert "66.7%" in page  # 4 of 6 answered 4–5
     assert "n = 6" in page
-    assert "+17" in page  # NPS: 3 promoters, 2 detractors of 6
+    assert "+16.7" in page  # NPS: 3 promoters, 2 detractors of 6
     assert "/vendor/plotly.min.js" in page
 
 
@@ -57,8 +58,9 @@ def test_nps_by_business_line_shows_its_own_n(app, client_as, scoring_org, invit
         record_response(invite(), {"nps": nps})
     for overall in (5, 5, 4, 4, 2):  # ...five others the overall rating
         record_response(invite(), {"overall": overall})
-    page = client_as("quality").get("/?lang=en&days=7").get_data(as_text=True)
-    row = page[page.index("<td>Personal banking</td>") :]
+    page = client_as("quality").get("/breakdown?lang=en&days=7").get_data(as_text=True)
+    row = page[page.index('<tr data-key="personal">') :]
     row = row[: row.index("</tr>")]
-    assert "<td>5</td>" in row  # the CSAT n
-    assert "+0 ± " in row and "n = 7" in row  # NPS 3 promoters − 3 detractors, of 7
+    assert "Personal banking" in row
+    assert 'data-value="5">5</td>' in row  # the CSAT n
+    assert "+0.0 <span" in row and "n = 7" in row  # NPS 3 promoters − 3 detractors, of 7

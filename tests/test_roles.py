@@ -41,6 +41,8 @@ ROLE_TABLE: dict[str, frozenset[str]] = {
 ROUTES: dict[tuple[str, str], str] = {
     # dashboards, comments, exports
     ("dashboard.home", "GET"): "dashboards",
+    ("dashboard.breakdown_page", "GET"): "dashboards",
+    ("dashboard.dimensions", "GET"): "dashboards",
     # users, API keys, organisation, settings, audit
     ("admin.home", "GET"): "organisation",
     ("admin.users", "GET"): "organisation",

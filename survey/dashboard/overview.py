@@ -1,63 +1,76 @@
-"""The dashboard's overview: headline scores, scores by dimension and business line, the trend.
+"""The overview page: headline scores and dimensions against the previous period, and the trend.
 
 Everything is read through ``scoring.queries`` (the rollup), never from raw answers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
-from survey import settings
-from survey.extensions import db
-from survey.models import BusinessLine
-from survey.scoring import queries
+from survey.scoring import compare, queries
+from survey.scoring.queries import ScoreQuery
 
 DIMENSION_ORDER = ("attitude", "wait_time", "products", "complaint_handling", "overall")
+RATED = DIMENSION_ORDER[:4]
 
 
 @dataclass(frozen=True)
 class Overview:
-    date_from: date
-    date_to: date
+    query: ScoreQuery
     min_n: int
+    previous: tuple[date, date]
     headline: dict[str, Any]
     by_dimension: list[dict[str, Any]]
-    by_business_line: list[dict[str, Any]]
     trend: list[dict[str, Any]]
-    business_line_names: dict[str, dict[str, str]]
+    grain: str
 
 
-def period(days: int) -> tuple[date, date]:
-    """Return the last ``days`` days ending today in the bank's zone."""
-    end = queries.today()
-    return end - timedelta(days=days - 1), end
+def scores(query: ScoreQuery, min_n: int, group_by: tuple[str, ...], against: str | None):
+    """Ask the scores engine for one grouping of a page's query (the API's exact numbers)."""
+    return queries.scores(replace(query, group_by=group_by, compare=against), min_n)
 
 
-def overview(date_from: date, date_to: date) -> Overview:
-    """Gather what the overview page shows for a range of the bank's days."""
-    min_n = int(settings.get("min_n"))
+def by_dimension(query: ScoreQuery, min_n: int) -> list[dict[str, Any]]:
+    """Each dimension's scores, against the previous period, in the bank's order."""
+    found = {g["key"]["dimension"]: g for g in scores(query, min_n, ("dimension",), "previous")}
+    return [found[d] for d in DIMENSION_ORDER if d in found]
 
-    def run(group_by: tuple[str, ...] = (), **filters: tuple[str, ...]) -> list[dict[str, Any]]:
-        query = queries.ScoreQuery(date_from, date_to, group_by, filters)
-        return queries.scores(query, min_n)
 
-    [headline] = run()
-    dimensions = {g["key"]["dimension"]: g for g in run(("dimension",))}
-    names = {
-        line.code: {"zh": line.name_zh, "en": line.name_en}
-        for line in db.session.scalars(sa.select(BusinessLine))
-    }
+def overview(query: ScoreQuery, min_n: int, grain: str) -> Overview:
+    """Gather what the overview page shows for a query's days and filters."""
+    [headline] = scores(query, min_n, (), "previous")
+    trend = scores(query, min_n, (grain,), None)
+    mark_partial(trend, grain, query.date_from, query.date_to, queries.today())
     return Overview(
-        date_from=date_from,
-        date_to=date_to,
+        query=query,
         min_n=min_n,
+        previous=compare.previous_period(query.date_from, query.date_to),
         headline=headline,
-        by_dimension=[dimensions[d] for d in DIMENSION_ORDER if d in dimensions],
-        by_business_line=[g for g in run(("business_line",)) if g["key"]["business_line"]],
-        trend=run(("week",)),
-        business_line_names=names,
+        by_dimension=by_dimension(query, min_n),
+        trend=trend,
+        grain=grain,
     )
+
+
+def span(key: str, grain: str) -> tuple[date, date]:
+    """Return the first and last day of a day, week (Monday first) or month key."""
+    if grain == "month":
+        first = date.fromisoformat(key + "-01")
+        following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return first, following - timedelta(days=1)
+    first = date.fromisoformat(key)
+    if grain == "week":
+        first -= timedelta(days=first.weekday())
+        return first, first + timedelta(days=6)
+    return first, first
+
+
+def mark_partial(
+    groups: list[dict[str, Any]], grain: str, date_from: date, date_to: date, today: date
+) -> None:
+    """Mark each period not wholly inside the days asked for, or not finished today, as partial."""
+    for group in groups:
+        first, last = span(group["key"][grain], grain)
+        group["partial"] = first < date_from or last > date_to or last >= today

@@ -1,0 +1,42 @@
+// plotly.js's zh-CN locale (date axes and hover labels in Chinese), served from our own origin.
+// The plotly Python package ships only plotly.min.js, without its locale files; this holds the
+// same dictionary and formats as plotly.js's lib/locales/zh-cn.js.
+Plotly.register({
+  moduleType: "locale",
+  name: "zh-CN",
+  dictionary: {
+    Autoscale: "自动缩放",
+    "Box Select": "矩形框选",
+    "Click to enter Colorscale title": "单击输入色阶的标题",
+    "Click to enter Component A title": "单击输入分量A的标题",
+    "Click to enter Component B title": "单击输入分量B的标题",
+    "Click to enter Component C title": "单击输入分量C的标题",
+    "Click to enter Plot title": "单击输入图表的标题",
+    "Click to enter X axis title": "单击输入X轴的标题",
+    "Click to enter Y axis title": "单击输入Y轴的标题",
+    "Download plot as a png": "下载图表为PNG格式",
+    "Double-click on legend to isolate one trace": "双击图例来突显对应轨迹",
+    "Double-click to zoom back out": "双击返回缩放",
+    "Lasso Select": "套索选择",
+    "Pan": "平移",
+    "Reset axes": "重置轴",
+    "Reset view": "重置视图",
+    "Show closest data on hover": "悬停时显示最近的数据",
+    "Toggle Spike Lines": "启用/禁用辅助线",
+    "Zoom": "缩放",
+    "Zoom in": "放大",
+    "Zoom out": "缩小",
+    "trace": "轨迹",
+  },
+  format: {
+    days: ["星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"],
+    shortDays: ["周日", "周一", "周二", "周三", "周四", "周五", "周六"],
+    months: ["一月", "二月", "三月", "四月", "五月", "六月", "七月", "八月", "九月", "十月", "十一月", "十二月"],
+    shortMonths: ["1月", "2月", "3月", "4月", "5月", "6月", "7月", "8月", "9月", "10月", "11月", "12月"],
+    date: "%Y-%m-%d",
+    year: "%Y年",
+    month: "%Y年%-m月",
+    dayMonth: "%-m月%-d日",
+    dayMonthYear: "%Y年%-m月%-d日",
+  },
+});

@@ -1,0 +1,284 @@
+"""Dashboard pages show the scores API's numbers to the digit, its marks, and keep filters in the URL."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from babel.messages.pofile import read_po
+
+from survey import clock, settings
+from survey.auth.service import create_api_key
+from survey.dashboard import filters
+from survey.dashboard.overview import mark_partial
+from tests.fixtures.dashboard_pages import number, table_rows
+
+FIELDS = ("n", "csat", "nps", "mean")
+DIMENSIONS = ("attitude", "wait_time", "products", "complaint_handling")
+
+
+@pytest.fixture
+def bank(db, invite, record_response):
+    """Personal banking (A1001, phone, web) answers well, corporate (A2001, chat, sms) badly.
+
+    In October everyone answered 3 (neither satisfied nor not); three e-mail customers in
+    November are too few to score.
+    """
+    clock.freeze(datetime(2026, 10, 15, 4, 0, tzinfo=UTC))
+    for agent in ("A1001", "A2001"):
+        for _ in range(12):
+            record_response(invite(agent=agent), {"overall": 3, "attitude": 3, "nps": 7})
+    clock.freeze(datetime(2026, 11, 20, 4, 0, tzinfo=UTC))
+    for i in range(24):
+        answers = {"overall": 5 if i % 6 else 4, "attitude": 5, "wait_time": 4, "nps": 10 - i % 3}
+        record_response(invite(agent="A1001", channel="phone"), answers, survey_channel="web")
+    for i in range(20):
+        answers = {"overall": 2 if i % 5 else 4, "attitude": 2, "wait_time": 1, "nps": i % 4}
+        record_response(invite(agent="A2001", channel="chat"), answers, survey_channel="sms")
+    for _ in range(3):
+        record_response(invite(agent="A1001", channel="email"), {"overall": 5})
+    clock.freeze(datetime(2026, 11, 29, 4, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def api(client, db):
+    _row, key = create_api_key("dashboards", ("scores",))
+    db.session.commit()
+
+    def get(path: str, query: str) -> dict:
+        response = client.get(f"/api/v1/{path}?{query}", headers={"Authorization": f"Bearer {key}"})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    return get
+
+
+def _assert_row_matches(row: dict, group: dict, marks: bool = True) -> None:
+    for metric in FIELDS:
+        if metric not in row:
+            continue
+        assert number(row[metric]) == group[metric], (metric, row[metric], group[metric])
+        if marks and metric != "n":
+            assert row[metric]["mark"] == group["compare"][metric]["mark"], (metric, group)
+    if group["csat"] is not None and "csat" in row:
+        assert f"{group['csat'] * 100:.1f}%" in row["csat"]["text"]
+        assert (
+            f"{group['csat_low'] * 100:.1f}%–{group['csat_high'] * 100:.1f}%" in row["csat"]["text"]
+        )
+    if group["nps"] is not None and "nps" in row:
+        assert f"{group['nps']:+.1f}" in row["nps"]["text"]
+
+
+PERIOD = "from=2026-10-31&to=2026-11-29"
+
+
+@pytest.mark.parametrize("field", ["business_line", "channel", "survey_channel"])
+def test_breakdown_shows_the_api_numbers_and_marks_against_the_rest(bank, api, client_as, field):
+    page = client_as("quality").get(f"/breakdown?lang=en&{PERIOD}").get_data(as_text=True)
+    rows = table_rows(page, field)
+    body = api("scores", f"{PERIOD}&group_by={field}&compare=rest")
+    groups = [g for g in body["groups"] if g["key"][field]]
+    assert sorted(rows) == sorted(g["key"][field] for g in groups)
+    for group in groups:
+        _assert_row_matches(rows[group["key"][field]], group)
+    by_dimension = api("scores", f"{PERIOD}&group_by={field},dimension")["groups"]
+    for group in by_dimension:
+        code, dimension = group["key"][field], group["key"]["dimension"]
+        if code and dimension in DIMENSIONS:
+            assert number(rows[code][dimension]) == group["csat"]
+    # The story the data tells is marked where the engine's q-values say, and only there.
+    assert any(g["compare"]["csat"]["mark"] for g in groups)
+    shown = [c["mark"] for r in rows.values() for c in r.values() if c["mark"]]
+    expected = [g["compare"][m]["mark"] for g in groups for m in ("csat", "nps", "mean")]
+    assert sorted(shown) == sorted(m for m in expected if m)
+
+
+def test_a_group_under_min_n_shows_n_below_the_setting_not_a_score(bank, db, client_as):
+    settings.put("min_n", 4)
+    db.session.commit()
+    page = client_as("quality").get(f"/breakdown?lang=en&{PERIOD}").get_data(as_text=True)
+    email = table_rows(page, "channel")["email"]
+    assert number(email["n"]) == 3
+    assert number(email["csat"]) is None
+    assert "n < 4" in email["csat"]["text"]
+
+
+def test_clicking_a_business_line_drills_down_to_its_teams_then_agents(bank, api, client_as):
+    client = client_as("manager")
+    page = client.get(f"/breakdown?lang=en&{PERIOD}").get_data(as_text=True)
+    link = re.search(r'<a href="([^"]*business_line=personal[^"]*)">Personal banking</a>', page)
+    assert link, "the business line's name is a link to its teams"
+    teams_page = client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    teams = table_rows(teams_page, "team")
+    body = api("scores", f"{PERIOD}&business_line=personal&group_by=team&compare=rest")
+    assert sorted(teams) == ["personal-inquiries"]
+    _assert_row_matches(teams["personal-inquiries"], body["groups"][0])
+    agents_page = client.get(
+        f"/breakdown?lang=en&{PERIOD}&business_line=personal&team=personal-inquiries"
+    ).get_data(as_text=True)
+    assert sorted(table_rows(agents_page, "agent")) == ["A1001"]
+
+
+def test_breakdown_columns_sort_on_the_server_without_script(bank, client_as):
+    client = client_as("quality")
+    low_first = client.get(f"/breakdown?{PERIOD}&sort=csat&dir=asc").get_data(as_text=True)
+    high_first = client.get(f"/breakdown?{PERIOD}&sort=csat&dir=desc").get_data(as_text=True)
+    assert list(table_rows(low_first, "business_line")) == ["corporate", "personal"]
+    assert list(table_rows(high_first, "business_line")) == ["personal", "corporate"]
+
+
+def test_overview_shows_the_api_headline_and_dimensions_against_the_previous_period(
+    bank, api, client_as
+):
+    page = client_as("quality").get(f"/?lang=en&{PERIOD}").get_data(as_text=True)
+    [headline] = api("scores", f"{PERIOD}&compare=previous")["groups"]
+    for metric in ("csat", "nps", "mean"):
+        tile = re.search(rf'class="tile" data-metric="{metric}" data-value="([^"]*)"', page)
+        assert float(tile.group(1)) == headline[metric]
+    assert headline["compare"]["csat"]["mark"] == "▲"  # from all 3s in October
+    assert 'data-mark="▲"' in page[page.index('data-testid="csat"') :][:400]
+    rows = table_rows(page, "by-dimension")
+    body = api("scores", f"{PERIOD}&group_by=dimension&compare=previous")
+    groups = [g for g in body["groups"] if g["key"]["dimension"]]  # NPS has no dimension
+    assert sorted(rows) == sorted(g["key"]["dimension"] for g in groups)
+    for group in groups:
+        _assert_row_matches(rows[group["key"]["dimension"]], group, marks=False)
+        assert rows[group["key"]["dimension"]]["csat"]["mark"] == group["compare"]["csat"]["mark"]
+
+
+@pytest.mark.parametrize("grain", ["day", "week", "month"])
+def test_overview_trend_matches_the_api_by_day_week_or_month(bank, api, client_as, grain):
+    page = client_as("quality").get(f"/?lang=en&{PERIOD}&grain={grain}").get_data(as_text=True)
+    rows = table_rows(page, "trend")
+    groups = api("scores", f"{PERIOD}&group_by={grain}")["groups"]
+    assert sorted(rows) == sorted(g["key"][grain] for g in groups)
+    for group in groups:
+        _assert_row_matches(rows[group["key"][grain]], group, marks=False)
+    # November is not over on the 29th: its month is partial; so is the week of the 29th.
+    if grain == "month":
+        assert "(partial)" in page[page.index('data-key="2026-11"') :][:300]
+
+
+def test_dimensions_page_shows_each_dimension_and_the_drivers_of_the_api(bank, api, client_as):
+    page = client_as("quality").get(f"/dimensions?lang=en&{PERIOD}").get_data(as_text=True)
+    rows = table_rows(page, "dimension-scores")
+    body = api("scores", f"{PERIOD}&group_by=dimension&compare=previous")
+    for group in body["groups"]:
+        if group["key"]["dimension"] in DIMENSIONS:
+            _assert_row_matches(rows[group["key"]["dimension"]], group, marks=False)
+    drivers = table_rows(page, "drivers")
+    found = api("drivers", PERIOD)
+    assert "Most closely associated with overall satisfaction" in page
+    for driver in found["drivers"]:
+        row = drivers[driver["dimension"]]
+        assert number(row["n"]) == driver["n"]
+        assert number(row["r"]) == driver["r"]
+    section = page[page.index("<h2>Most closely associated") : page.index('data-testid="drivers"')]
+    assert "cause" not in section.replace("not cause", "")  # association, never "causes"
+
+
+def _form_fields(page: str) -> dict[str, str]:
+    start = page.index('<form class="card filters"')
+    form = page[start : page.index("</form>", start)]
+    fields = {}
+    for select in re.finditer(r'<select name="(\w+)">(.*?)</select>', form, re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected', select.group(2))
+        fields[select.group(1)] = chosen.group(1) if chosen else ""
+    for field in re.finditer(
+        r'<input type="(?:date|hidden)" name="(\w+)"[^>]*value="([^"]*)"', form
+    ):
+        fields[field.group(1)] = field.group(2)
+    return {k: v for k, v in fields.items() if v}
+
+
+@pytest.mark.parametrize("path", ["/", "/breakdown", "/dimensions"])
+def test_filters_round_trip_through_the_url_and_the_form(bank, client_as, path):
+    client = client_as("quality")
+    asked = {
+        "from": "2026-11-01",
+        "to": "2026-11-25",
+        "business_line": "personal",
+        "channel": "phone",
+        "survey_channel": "web",
+        "type": "inquiry",
+        "category": "account",
+        "agent": "A1001",
+        "grain": "day",
+    }
+    page = client.get(f"{path}?{urlencode(asked)}").get_data(as_text=True)
+    assert _form_fields(page) == asked
+    again = client.get(f"{path}?{urlencode(_form_fields(page))}").get_data(as_text=True)
+    content = 'class="breadcrumbs"'  # the language switcher above keeps the URL as typed
+    assert again[again.index(content) :] == page[page.index(content) :]
+    preset = client.get(f"{path}?period=last_month").get_data(as_text=True)
+    assert _form_fields(preset) == {"period": "last_month"}
+    assert "2026-10-01 to 2026-10-31" in client.get("/?period=last_month&lang=en").get_data(
+        as_text=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "english", "chinese"),
+    [
+        ("channel=fax", "Unknown value: fax.", "fax"),
+        ("from=2026-13-01", "Use a date like 2026-11-29.", "2026-11-29"),
+        ("from=2026-11-20&to=2026-11-01", "'from' must not be after 'to'.", "from"),
+        ("period=fortnight", "Unknown period.", "时段"),
+        ("colour=red", "Unknown parameter.", "colour"),
+    ],
+)
+@pytest.mark.parametrize("path", ["/", "/breakdown", "/dimensions"])
+def test_a_bad_filter_shows_a_clear_message_in_the_users_language(
+    app, client_as, path, query, english, chinese
+):
+    client = client_as("quality")
+    response = client.get(f"{path}?lang=en&{query}")
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert "This view cannot be shown: some filters are wrong." in text
+    assert english.replace("'", "&#39;") in text
+    zh = client.get(f"{path}?lang=zh&{query}").get_data(as_text=True)
+    assert "无法显示" in zh and chinese in zh
+
+
+def test_period_presets_are_the_banks_calendar():
+    today = date(2026, 11, 29)
+    assert filters.preset_range("7d", today) == (date(2026, 11, 23), today)
+    assert filters.preset_range("this_month", today) == (date(2026, 11, 1), today)
+    assert filters.preset_range("last_month", today) == (date(2026, 10, 1), date(2026, 10, 31))
+    assert filters.preset_range("this_quarter", today) == (date(2026, 10, 1), today)
+    assert filters.preset_range("this_year", today) == (date(2026, 1, 1), today)
+    assert filters.preset_range("last_month", date(2026, 1, 5)) == (
+        date(2025, 12, 1),
+        date(2025, 12, 31),
+    )
+
+
+def test_a_period_cut_by_the_dates_or_not_finished_is_partial():
+    groups = [{"key": {"week": w}} for w in ("2026-11-02", "2026-11-09", "2026-11-23")]
+    mark_partial(groups, "week", date(2026, 11, 4), date(2026, 11, 29), date(2026, 11, 29))
+    # Begun before the 4th; whole; the week of today (Sunday the 29th) is not over.
+    assert [g["partial"] for g in groups] == [True, False, True]
+    months = [{"key": {"month": "2026-10"}}]
+    mark_partial(months, "month", date(2026, 10, 1), date(2026, 10, 31), date(2026, 11, 29))
+    assert months[0]["partial"] is False
+
+
+@pytest.mark.parametrize("path", ["/", "/breakdown", "/dimensions"])
+def test_chinese_pages_show_no_english_sentence_of_the_catalogue(bank, client_as, path):
+    po = Path(__file__).resolve().parents[1] / "survey/translations/zh/LC_MESSAGES/messages.po"
+    with po.open("rb") as file:
+        catalogue = read_po(file)
+    english = [
+        m.id
+        for m in catalogue
+        if isinstance(m.id, str) and len(m.id) >= 5 and "%" not in m.id and m.string != m.id
+    ]
+    page = client_as("quality").get(f"{path}?lang=zh&{PERIOD}").get_data(as_text=True)
+    body = page[page.index("<main") : page.index("</main>")]
+    body = re.sub(r"<script.*?</script>|<[^>]+>", " ", body, flags=re.S)
+    found = [m for m in english if re.search(rf"(?<![\w-]){re.escape(m)}(?![\w-])", body)]
+    assert found == []
