@@ -58,9 +58,9 @@ def test_agents_over_a_year_read_agent_months_then_weeks_then_the_finest_days():
     ]
 
 
-def test_team_by_week_reads_the_team_weeks_with_days_without_agents_at_the_edges():
+def test_team_by_week_reads_the_team_weeks_with_the_team_days_at_the_edges():
     assert _tables(date(2026, 9, 1), date(2026, 11, 29), ("team", "week")) == [
-        "rollup_segment_day[2026-09-01..2026-09-06]",
+        "rollup_team_day[2026-09-01..2026-09-06]",
         "rollup_team_week[2026-09-07..2026-11-23]",
     ]
 

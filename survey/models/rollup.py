@@ -16,7 +16,10 @@ Why these grains (the queries the dashboards and the API make):
   headline, by-dimension and weekly trend over 30, 90 and 365 days touch a few
   rows a day (a few a month for whole months) instead of every segment.
 - ``rollup_team_week`` (business line, team): the breakdown business line → team
-  and team × week; a year is 52 weeks × teams.
+  and team × week; a year is 52 weeks × teams. ``rollup_team_day`` gives the same
+  fields the days at the ends of a range that is not whole weeks (team × week over
+  90 days read those edges from ``rollup_segment_day``: 8× faster than raw answers at
+  1M where the others were 19–150×).
 - ``rollup_agent_month`` / ``rollup_agent_week`` (business line, team, agent): the
   agent ranking over a quarter or a year (months, then weeks, then days at the
   ends) and agents by week, without the channel/category/survey fan-out that makes
@@ -154,6 +157,7 @@ CUBOIDS: tuple[Cuboid, ...] = (
     _cuboid("rollup_bank_month", "month", _BANK, 8),
     _cuboid("rollup_bank_day", "day", _BANK, 8),
     _cuboid("rollup_team_week", "week", _TEAM, 120),
+    _cuboid("rollup_team_day", "day", _TEAM, 60),
     _cuboid("rollup_agent_month", "month", (*_TEAM, "agent_id"), 3_500),
     _cuboid("rollup_agent_week", "week", (*_TEAM, "agent_id"), 1_000),
     _cuboid("rollup_segment_month", "month", _NO_AGENT, 5_000),

@@ -50,6 +50,7 @@ TABLES = (
     ("rollup_bank_month", "month", ("kind", "dimension")),
     ("rollup_bank_day", "day", ("kind", "dimension")),
     ("rollup_team_week", "week", _TEAM),
+    ("rollup_team_day", "day", _TEAM),
     ("rollup_agent_month", "month", (*_TEAM, "agent_id")),
     ("rollup_agent_week", "week", (*_TEAM, "agent_id")),
     ("rollup_segment_month", "month", _NO_AGENT),
