@@ -90,8 +90,60 @@ def configure(level: int, style: str) -> None:
     handler.setFormatter(JsonFormatter() if style == "json" else logging.Formatter(TEXT_FORMAT))
 
 
+_audit_listening = False
+
+
+def _log_audit_events_when_committed() -> None:
+    """Write each audit event to the log (logger ``survey.audit``) once its change commits.
+
+    The database keeps the trail the admin reads; the log gives it to the bank's log
+    collector as well, with the request id of the change. A rolled-back change logs nothing.
+    """
+    global _audit_listening
+    if _audit_listening:
+        return
+    _audit_listening = True
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from survey.models import AuditEvent
+
+    audit_log = logging.getLogger("survey.audit")
+
+    @event.listens_for(Session, "after_flush")
+    def _collect(session: Session, _context: Any) -> None:
+        fresh = [obj for obj in session.new if isinstance(obj, AuditEvent)]
+        if fresh:
+            session.info.setdefault("survey_audit_events", []).extend(fresh)
+
+    @event.listens_for(Session, "after_commit")
+    def _write(session: Session) -> None:
+        for audit in session.info.pop("survey_audit_events", []):
+            audit_log.info(
+                "audit %s %s %s by %s",
+                audit.action,
+                audit.entity_type,
+                audit.entity_id or "-",
+                audit.actor_label,
+                extra={
+                    "request_id": _request_id.get() or "-",
+                    "audit_action": audit.action,
+                    "audit_entity": audit.entity_type,
+                    "audit_entity_id": audit.entity_id,
+                    "audit_actor": audit.actor_label,
+                    "audit_ip": audit.ip,
+                    "audit_after": json.dumps(audit.after, ensure_ascii=False, default=str),
+                },
+            )
+
+    @event.listens_for(Session, "after_rollback")
+    def _forget(session: Session) -> None:
+        session.info.pop("survey_audit_events", None)
+
+
 def init_app(app: Flask) -> None:
-    """Give every request an id, on its log lines and in its response."""
+    """Give every request an id, on its log lines and in its response; log the audit trail."""
+    _log_audit_events_when_committed()
 
     @app.before_request
     def _take_request_id() -> None:

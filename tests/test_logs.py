@@ -65,3 +65,23 @@ def test_a_task_enqueued_by_a_request_runs_under_that_requests_id(app):
     assert task is not None
     assert tasks.huey.execute(task) == "req-from-api"
     assert logs.current_request_id() is None
+
+
+def test_the_audit_trail_also_goes_to_the_log_once_its_change_commits(app, caplog):
+    from survey import audit
+    from survey.extensions import db
+
+    caplog.set_level(logging.INFO, logger="survey.audit")
+    with app.test_request_context(headers={"X-Request-ID": "audit-req-1"}):
+        app.preprocess_request()
+        audit.record("cli", "setting.change", "setting", "min_n", {"min_n": 5}, {"min_n": 7})
+        db.session.commit()
+        audit.record("cli", "setting.change", "setting", "frequency", {"days": 30}, {"days": 1})
+        db.session.flush()
+        db.session.rollback()
+    written = [r for r in caplog.records if r.name == "survey.audit"]
+    assert len(written) == 1  # the rolled-back change wrote nothing
+    (line,) = written
+    assert line.audit_action == "setting.change" and line.audit_entity_id == "min_n"
+    assert json.loads(line.audit_after) == {"min_n": 7}
+    assert line.request_id == "audit-req-1"
