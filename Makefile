@@ -15,7 +15,7 @@ PRISM_STAMP := .cache/prism/.installed-$(PRISM_VERSION)
 AXE_VERSION := 4.10.3
 AXE_STAMP := .cache/axe/.installed-$(AXE_VERSION)
 
-.PHONY: run dev test install install-test translations migrate lint format clean
+.PHONY: run run-scaled dev test install install-test translations migrate lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ migrate: install
 run: migrate
 	$(BIN)/survey demo --if-empty
 	@scripts/serve.sh
+
+## The multi-process stack on this machine's PostgreSQL and Redis (4 web, 2 queue workers).
+run-scaled: install
+	@scripts/run-scaled.sh
 
 ## The same with Flask's development server and debugger (one process; start `survey worker` beside it).
 dev: migrate

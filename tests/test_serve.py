@@ -151,3 +151,124 @@ def test_sigterm_stops_the_web_server_and_the_worker_together(served: Served) ->
     assert not _alive(web) and not _alive(worker)
     with pytest.raises(OSError):
         served.get("/healthz")
+
+
+def _zone_where_it_is_day() -> str:
+    """A customer zone where it is now between 09:00 and 20:00, so the survey goes at once."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(UTC)
+    for zone in ("Asia/Shanghai", "Europe/London", "America/New_York", "Pacific/Auckland",
+                 "Asia/Kolkata", "America/Los_Angeles", "Europe/Moscow", "Asia/Tokyo"):  # fmt: skip
+        if 9 <= now.astimezone(ZoneInfo(zone)).hour < 20:
+            return zone
+    raise AssertionError("no zone in the list has daytime now")
+
+
+def test_the_scaled_stack_sends_through_redis_and_counts_across_processes(
+    tmp_path: Path, run_id: str
+) -> None:
+    """make run-scaled: PostgreSQL, Redis, 2 web and 2 queue processes; a post is sent once."""
+    import json
+    from datetime import UTC, datetime
+
+    import redis
+    import sqlalchemy as sa
+
+    from tests.conftest import PG_SERVER, REDIS_URL
+
+    name = f"survey_{run_id}_scaled"
+    url = sa.engine.make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
+    prefix = f"survey_{run_id}_scaled"
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SURVEY_DATABASE_URL": url,
+        "SURVEY_QUEUE_URL": f"{REDIS_URL}?prefix={prefix}",
+        "SURVEY_WEB_WORKERS": "2",
+        "SURVEY_QUEUE_WORKERS": "2",
+        "SURVEY_INSTANCE_PATH": str(tmp_path / "instance"),
+        "SURVEY_PORT": str(port),
+        "SURVEY_BIN": str(BIN),
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    server = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    process = None
+    try:
+
+        def survey(*args: str) -> str:
+            done = subprocess.run([BIN / "survey", *args], env=env, cwd=ROOT, check=True,
+                                  capture_output=True, text=True, timeout=300)  # fmt: skip
+            return done.stdout
+
+        survey("db", "upgrade")
+        survey("demo", "--size", "200")
+        key = survey("apikey", "create", "scaled-test").strip().splitlines()[-1]
+        process = subprocess.Popen(
+            ["bash", str(ROOT / "scripts" / "run-scaled.sh")],
+            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        served = Served(process, port)
+        served.wait_until_serving(timeout=120)
+        assert len(re.findall(r"worker started \(pid \d+\)", "".join(served.lines))) == 2
+
+        body = {
+            "external_id": f"SCALED-{run_id}",
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "channel": "phone",
+            "type": "inquiry",
+            "business_line": "personal",
+            "team": "personal-inquiries",
+            "customer": {"external_id": f"C-SCALED-{run_id}", "phone": "+85291234567",
+                         "locale": "en", "timezone": _zone_where_it_is_day()},
+        }  # fmt: skip
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/interactions",
+            data=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            invitation = json.loads(answer.read())["invitation"]
+        assert invitation is not None and invitation["waits_for_allowed_hours"] is False
+
+        data = sa.create_engine(url)
+        deadline = time.monotonic() + 90
+        sent = []
+        while time.monotonic() < deadline and not sent:
+            with data.connect() as connection:
+                sent = connection.execute(
+                    sa.text("SELECT count(*) FROM outbox_message WHERE invitation_id = :id "
+                            "AND direction = 'out'"),
+                    {"id": invitation["id"]},
+                ).scalar_one() and [1]  # fmt: skip
+            time.sleep(0.5)
+        assert sent, "no worker sent the invitation through the Redis queue"
+        with data.connect() as connection:
+            deliveries = connection.execute(
+                sa.text("SELECT count(*) FROM delivery WHERE invitation_id = :id"),
+                {"id": invitation["id"]},
+            ).scalar_one()
+        data.dispose()
+        assert deliveries == 1  # sent once, by one of the two workers
+
+        # The send was counted in a queue worker's process; a web process serves the sum.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+            metrics = answer.read().decode()
+        assert re.search(r'survey_sends_total\{[^}]*outcome="accepted"[^}]*\} 1\.0', metrics)
+    finally:
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        with server.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+        queue = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+        for stale in queue.scan_iter(f"*{prefix}*"):
+            queue.delete(stale)
