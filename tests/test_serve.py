@@ -17,6 +17,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -166,17 +167,21 @@ def _zone_where_it_is_day() -> str:
     raise AssertionError("no zone in the list has daytime now")
 
 
-def test_the_scaled_stack_sends_through_redis_and_counts_across_processes(
-    tmp_path: Path, run_id: str
+def test_the_scaled_stack_takes_a_post_to_a_score_through_twilio_redis_and_many_processes(
+    tmp_path: Path, run_id: str, prism
 ) -> None:
-    """make run-scaled: PostgreSQL, Redis, 2 web and 2 queue processes; a post is sent once."""
+    """make run-scaled with 2 web and 2 queue processes on PostgreSQL and Redis: API → dispatch →
+    SMS through Twilio's contract mock → signed SMS replies → score, the SMS sent exactly once."""
     import json
+    import urllib.parse
     from datetime import UTC, datetime
 
     import redis
     import sqlalchemy as sa
+    from twilio.request_validator import RequestValidator
 
     from tests.conftest import PG_SERVER, REDIS_URL
+    from tests.fixtures.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, twilio_sid
 
     name = f"survey_{run_id}_scaled"
     url = sa.engine.make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
@@ -191,6 +196,11 @@ def test_the_scaled_stack_sends_through_redis_and_counts_across_processes(
         "SURVEY_INSTANCE_PATH": str(tmp_path / "instance"),
         "SURVEY_PORT": str(port),
         "SURVEY_BIN": str(BIN),
+        "SURVEY_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": FROM_NUMBER,
+        "TWILIO_API_URL": prism.url,
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     server = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
@@ -207,6 +217,13 @@ def test_the_scaled_stack_sends_through_redis_and_counts_across_processes(
         survey("db", "upgrade")
         survey("demo", "--size", "200")
         key = survey("apikey", "create", "scaled-test").strip().splitlines()[-1]
+        data = sa.create_engine(url)
+        with data.begin() as connection:  # the manager's choice: inquiries by two-way SMS
+            connection.execute(
+                sa.text("UPDATE dispatch_rule SET sms_mode = 'two_way', channels = :channels "
+                        "WHERE filters IS NULL OR CAST(filters AS TEXT) NOT LIKE '%complaint%'"),
+                {"channels": json.dumps(["sms"])},
+            )  # fmt: skip
         process = subprocess.Popen(
             ["bash", str(ROOT / "scripts" / "run-scaled.sh")],
             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -234,30 +251,54 @@ def test_the_scaled_stack_sends_through_redis_and_counts_across_processes(
             invitation = json.loads(answer.read())["invitation"]
         assert invitation is not None and invitation["waits_for_allowed_hours"] is False
 
-        data = sa.create_engine(url)
-        deadline = time.monotonic() + 90
-        sent = []
-        while time.monotonic() < deadline and not sent:
+        def invitation_row() -> Any:
             with data.connect() as connection:
-                sent = connection.execute(
-                    sa.text("SELECT count(*) FROM outbox_message WHERE invitation_id = :id "
-                            "AND direction = 'out'"),
+                return connection.execute(
+                    sa.text("SELECT state, channel FROM invitation WHERE id = :id"),
                     {"id": invitation["id"]},
-                ).scalar_one() and [1]  # fmt: skip
+                ).one()
+
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and invitation_row().state != "sent":
             time.sleep(0.5)
-        assert sent, "no worker sent the invitation through the Redis queue"
+        assert invitation_row() == ("sent", "sms"), "no worker sent the SMS through the queue"
         with data.connect() as connection:
             deliveries = connection.execute(
-                sa.text("SELECT count(*) FROM delivery WHERE invitation_id = :id"),
+                sa.text("SELECT provider, state FROM delivery WHERE invitation_id = :id"),
                 {"id": invitation["id"]},
-            ).scalar_one()
+            ).all()
+        assert deliveries == [("twilio", "sent")]  # once, by one of the two workers, to Twilio
+
+        # The customer answers by SMS, each reply posted by "Twilio" and signed as it signs.
+        validator = RequestValidator(AUTH_TOKEN)
+        hook = f"http://127.0.0.1:{port}/webhooks/twilio/sms"
+        for _ in range(12):
+            if invitation_row().state == "completed":
+                break
+            params = {"From": "+85291234567", "To": FROM_NUMBER, "Body": "5",
+                      "MessageSid": twilio_sid("SM"), "AccountSid": ACCOUNT_SID}  # fmt: skip
+            signed = urllib.request.Request(
+                hook,
+                data=urllib.parse.urlencode(params).encode(),
+                headers={"X-Twilio-Signature": validator.compute_signature(hook, params)},
+            )
+            with urllib.request.urlopen(signed, timeout=30) as answer:
+                assert answer.status == 200 and b"<Response>" in answer.read()
+        assert invitation_row().state == "completed"
         data.dispose()
-        assert deliveries == 1  # sent once, by one of the two workers
+
+        scores = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/scores?group_by=survey_channel",
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        with urllib.request.urlopen(scores, timeout=30) as answer:
+            groups = {g["key"]["survey_channel"]: g for g in json.loads(answer.read())["groups"]}
+        assert groups["sms"]["n"] >= 1
 
         # The send was counted in a queue worker's process; a web process serves the sum.
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
             metrics = answer.read().decode()
-        assert re.search(r'survey_sends_total\{[^}]*outcome="accepted"[^}]*\} 1\.0', metrics)
+        assert re.search(r'survey_sends_total\{[^}]*provider="twilio"[^}]*\} 1\.0', metrics)
     finally:
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGTERM)
