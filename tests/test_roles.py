@@ -41,6 +41,9 @@ ROLE_TABLE: dict[str, frozenset[str]] = {
 ROUTES: dict[tuple[str, str], str] = {
     # dashboards, comments, exports
     ("dashboard.home", "GET"): "dashboards",
+    ("dashboard.export_page", "GET"): "dashboards",
+    ("dashboard.export_scores", "GET"): "dashboards",
+    ("dashboard.export_responses", "GET"): "dashboards",
     # users, API keys, organisation, settings, audit
     ("admin.home", "GET"): "organisation",
     ("admin.users", "GET"): "organisation",
