@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -17,7 +18,7 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, StopValidation
 
 from survey.auth.forms import LANGUAGE_CHOICES
 
@@ -60,6 +61,11 @@ class SetPasswordForm(FlaskForm):
     )
 
 
+def _one_chosen(_form: FlaskForm, field: SelectMultipleField) -> None:
+    if not field.data:
+        raise StopValidation(_("Choose at least one."))
+
+
 class ApiKeyForm(FlaskForm):
     name = StringField(
         _l("Name"),
@@ -68,10 +74,11 @@ class ApiKeyForm(FlaskForm):
     scopes = SelectMultipleField(
         _l("What it may do"),
         choices=SCOPE_CHOICES,
-        default=["interactions"],
         option_widget=widgets.CheckboxInput(),
         widget=widgets.ListWidget(prefix_label=False),
-        validators=[DataRequired(message=_l("Choose at least one."))],
+        # Nothing is chosen for the admin, and no ``required`` flag: on a checkbox list the
+        # browser would demand every box.
+        validators=[_one_chosen],
     )
 
 
