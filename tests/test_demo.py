@@ -336,3 +336,31 @@ def test_each_demo_complaint_is_a_case_and_its_survey_is_linked_to_it(loaded):
     ).all()
     assert all(on_invitation == on_interaction for on_invitation, on_interaction in surveyed)
     assert any(on_invitation is not None for on_invitation, _ in surveyed)
+
+
+def test_the_demo_survey_s_trail_says_it_was_published_when_the_survey_list_does(app, client):
+    from survey.models import AuditEvent, SurveyVersion
+    from tests.fixtures.access import sign_in
+
+    clock.freeze(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))
+    try:
+        demo.load(seed=3, today=date(2026, 11, 29), size=300)
+    finally:
+        clock.unfreeze()
+    version = db.session.scalars(sa.select(SurveyVersion)).one()
+    published = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "survey.publish")
+    ).one()
+    created = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "survey.create")
+    ).one()
+    assert published.at == version.published_at
+    assert created.at == version.survey.created_at
+    assert sign_in(client, "admin@demo.bank", demo.DEMO_PASSWORD).status_code == 302
+    admin_client = client
+    shown = version.published_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    en = {"Accept-Language": "en"}
+    assert shown in admin_client.get("/designer/surveys", headers=en).get_data(as_text=True)
+    assert shown in admin_client.get(
+        "/admin/audit?entity_type=survey_version", headers=en
+    ).get_data(as_text=True)
