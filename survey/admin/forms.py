@@ -153,6 +153,32 @@ class SettingsForm(FlaskForm):
     )
 
 
+class DayField(DateField):
+    """A day typed as 2026-11-29 in a text box, whatever the browser's language.
+
+    A date input shows the browser's own format (mm/dd/yyyy in an English Chrome) even on
+    a Chinese page; a text box with the one format the server reads says the same to all.
+    """
+
+    widget = widgets.TextInput()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        render_kw = {
+            "placeholder": "YYYY-MM-DD",
+            "inputmode": "numeric",
+            "pattern": "[0-9]{4}-[0-9]{2}-[0-9]{2}",
+            "autocomplete": "off",
+            **kwargs.pop("render_kw", {}),
+        }
+        super().__init__(label, validators, format="%Y-%m-%d", render_kw=render_kw, **kwargs)
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as error:
+            raise ValueError(_("Use a date like 2026-11-29.")) from error
+
+
 class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET filter changes nothing
@@ -161,5 +187,5 @@ class AuditFilterForm(FlaskForm):
     entity_type = SelectField(
         _l("What"), choices=[SelectChoice("", _l("Everything"))], validate_choice=False
     )
-    date_from = DateField(_l("From"), validators=[Optional()])
-    date_to = DateField(_l("To"), validators=[Optional()])
+    date_from = DayField(_l("From"), validators=[Optional()])
+    date_to = DayField(_l("To"), validators=[Optional()])
