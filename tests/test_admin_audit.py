@@ -124,6 +124,8 @@ def test_the_audit_filter_s_days_are_typed_as_year_month_day_in_any_language(adm
     text = page.get_data(as_text=True)
     assert 'type="date"' not in text  # Chrome would show mm/dd/yyyy on a Chinese page
     assert text.count('placeholder="YYYY-MM-DD"') == 2
-    bad = admin_client.get("/admin/audit?date_from=11/29/2026", headers={"Accept-Language": "zh-CN"})
+    bad = admin_client.get(
+        "/admin/audit?date_from=11/29/2026", headers={"Accept-Language": "zh-CN"}
+    )
     assert bad.status_code == 200
     assert "2026-11-29" in bad.get_data(as_text=True)  # the error shows the form wanted
