@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 _frozen: datetime | None = None
@@ -47,3 +49,22 @@ def wall_seconds() -> float:
     not freeze it, and every process on a host reads the same value.
     """
     return time.time()
+
+
+@contextmanager
+def backdated(at: datetime) -> Iterator[None]:
+    """Run a block as if it were ``at``, then give the clock back as it was.
+
+    For history made after the fact (the demo's survey, published months before the
+    demo is loaded), so everything the block stamps — rows and audit events alike —
+    says the same time.
+    """
+    global _frozen
+    if at.tzinfo is None:
+        raise ValueError("the clock only holds time-zone-aware instants")
+    before = _frozen
+    _frozen = at.astimezone(UTC)
+    try:
+        yield
+    finally:
+        _frozen = before

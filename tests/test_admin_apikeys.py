@@ -58,3 +58,15 @@ def test_a_revoked_key_is_refused_at_once(app, api_probe, admin_client, audit_lo
     assert refused.mimetype == "application/problem+json"
     (event,) = audit_log("apikey.revoke")
     assert event.after == {"revoked": True}
+
+
+def test_a_new_key_starts_with_no_scope_chosen_and_asks_for_one_in_chinese(admin_client):
+    form = admin_client.get("/admin/api-keys/new").get_data(as_text=True)
+    assert "checked" not in form
+    response = admin_client.post(
+        "/admin/api-keys/new", data={"name": "呼叫中心"}, headers={"Accept-Language": "zh"}
+    )
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Choose at least one." not in page and "至少" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiKey)) == 0

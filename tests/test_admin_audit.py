@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -94,3 +95,37 @@ def test_record_accepts_a_user_or_a_label(app, make_user):
     assert (by_user.actor_user_id, by_user.actor_label) == (user.id, "a@bank.example")
     assert (by_cli.actor_user_id, by_cli.actor_label, by_cli.entity_id) == (None, "cli", "3")
     assert db.session.get(User, user.id) is not None
+
+
+def test_the_chinese_audit_trail_names_actions_things_and_fields_in_chinese(admin_client):
+    audit.record(
+        "li@bank.example",
+        "survey.publish",
+        "survey_version",
+        7,
+        {"state": "draft"},
+        {"survey_id": 3, "number": 1, "state": "published"},
+    )
+    audit.record("root@bank.example", "export.responses", "export", None, None, {"format": "csv"})
+    db.session.commit()
+    page = admin_client.get("/admin/audit", headers={"Accept-Language": "zh-CN"})
+    text = page.get_data(as_text=True)
+    for shown in ("发布了问卷", "问卷版本", "状态", "已发布", "草稿", "导出了答卷", "格式"):
+        assert shown in text, shown
+    shown_text = re.sub(r'value="[^"]*"', "", text)  # option values stay codes
+    for raw in ("survey.publish", "survey_version", "published", "state", "export.responses"):
+        assert raw not in shown_text, raw
+    english = admin_client.get("/admin/audit", headers=EN).get_data(as_text=True)
+    assert "published a survey version" in english and "Survey version" in english
+
+
+def test_the_audit_filter_s_days_are_typed_as_year_month_day_in_any_language(admin_client):
+    page = admin_client.get("/admin/audit", headers={"Accept-Language": "zh-CN"})
+    text = page.get_data(as_text=True)
+    assert 'type="date"' not in text  # Chrome would show mm/dd/yyyy on a Chinese page
+    assert text.count('placeholder="YYYY-MM-DD"') == 2
+    bad = admin_client.get(
+        "/admin/audit?date_from=11/29/2026", headers={"Accept-Language": "zh-CN"}
+    )
+    assert bad.status_code == 200
+    assert "2026-11-29" in bad.get_data(as_text=True)  # the error shows the form wanted

@@ -134,3 +134,17 @@ def test_the_interactions_api_takes_a_valid_key_and_refuses_others(app, client):
     response = client.post("/api/v1/interactions", json=INTERACTION, headers=_bearer(key))
     assert response.status_code == 201, response.get_data(as_text=True)
     assert _row().last_used_at is not None
+
+
+def test_a_missing_or_wrong_key_is_refused_in_the_caller_s_language(client):
+    zh = client.get("/api/v1/scores", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert zh.status_code == 401
+    assert zh.mimetype == "application/problem+json"
+    assert zh.json["title"] == "未授权"
+    assert "API 密钥" in zh.json["detail"] and "Bearer" in zh.json["detail"]
+    en = client.get(
+        "/api/v1/scores", headers={"Accept-Language": "en", "Authorization": "Bearer nope"}
+    )
+    assert en.status_code == 401
+    assert en.json["title"] == "Unauthorized"
+    assert en.headers["WWW-Authenticate"] == 'Bearer realm="survey"'

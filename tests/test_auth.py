@@ -220,3 +220,24 @@ def test_profile_refuses_a_language_we_do_not_have(client_as, db):
     assert b"Not a valid choice" in response.data
     user = db.session.scalar(sa.select(User).where(User.role == "manager"))
     assert user.locale is None
+
+
+def test_sign_ins_and_failed_ones_are_in_the_audit_trail_without_the_password(
+    client, make_user, db
+):
+    from survey.models import AuditEvent
+
+    user = make_user("quality", email="li@bank.example")
+    assert sign_in(client, "li@bank.example", "wrong-password-1").status_code == 200
+    assert sign_in(client, "nobody@bank.example", "guess-1").status_code == 200
+    assert sign_in(client, "LI@bank.example").status_code == 302
+    events = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
+    trail = [(e.action, e.actor_user_id, e.after["email"], e.ip) for e in events]
+    assert trail[-3:] == [
+        ("auth.sign_in_failed", None, "li@bank.example", "127.0.0.1"),
+        ("auth.sign_in_failed", None, "nobody@bank.example", "127.0.0.1"),
+        ("auth.sign_in", user.id, "li@bank.example", "127.0.0.1"),
+    ]
+    for event in events:
+        for secret in ("wrong-password-1", "guess-1", PASSWORD):
+            assert secret not in str(event.before) + str(event.after)

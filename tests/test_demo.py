@@ -457,3 +457,29 @@ def test_progress_off_a_terminal_is_a_line_a_tenth_with_the_rate_and_time_left()
     assert len(between) == 9 and all("/s, " in line and " ETA " in line for line in between)
     assert between[4].startswith("demo: answers 50/100 (50%), ")
     assert lines[-1].startswith("demo: answers 100/100 done in ")
+def test_the_demo_survey_s_trail_says_it_was_published_when_the_survey_list_does(app, client):
+    from survey.models import AuditEvent, SurveyVersion
+    from tests.fixtures.access import sign_in
+
+    clock.freeze(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))
+    try:
+        demo.load(seed=3, today=date(2026, 11, 29), size=300)
+    finally:
+        clock.unfreeze()
+    version = db.session.scalars(sa.select(SurveyVersion)).one()
+    published = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "survey.publish")
+    ).one()
+    created = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "survey.create")
+    ).one()
+    assert published.at == version.published_at
+    assert created.at == version.survey.created_at
+    assert sign_in(client, "admin@demo.bank", demo.DEMO_PASSWORD).status_code == 302
+    admin_client = client
+    shown = version.published_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    en = {"Accept-Language": "en"}
+    assert shown in admin_client.get("/designer/surveys", headers=en).get_data(as_text=True)
+    assert shown in admin_client.get(
+        "/admin/audit?entity_type=survey_version", headers=en
+    ).get_data(as_text=True)

@@ -249,3 +249,10 @@ def test_rule_reach_tells_open_complaints_from_resolved_ones(manager_client, mak
     db.session.commit()
     page = manager_client.get("/designer/rules").get_data(as_text=True)
     assert "Would have matched 2 of the last 30 days' interactions; it decides 2." in page
+
+
+def test_the_rule_form_calls_its_name_a_rule_name_in_chinese(manager_client):
+    page = manager_client.get("/designer/rules/new", headers={"Accept-Language": "zh-CN"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "规则名称" in text and "姓名" not in text

@@ -43,6 +43,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("dashboard.home", "GET"): "dashboards",
     ("dashboard.breakdown_page", "GET"): "dashboards",
     ("dashboard.dimensions", "GET"): "dashboards",
+    ("dashboard.export_page", "GET"): "dashboards",
+    ("dashboard.export_scores", "GET"): "dashboards",
+    ("dashboard.export_responses", "GET"): "dashboards",
     # users, API keys, organisation, settings, audit
     ("admin.home", "GET"): "organisation",
     ("admin.users", "GET"): "organisation",

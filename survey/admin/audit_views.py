@@ -8,6 +8,7 @@ from wtforms import SelectChoice
 
 from survey import audit
 from survey.admin import bp, forms
+from survey.admin.labels import audit_entity_label
 from survey.admin.zones import viewer_zone
 from survey.auth.service import role_required
 from survey.paging import requested_page
@@ -19,7 +20,7 @@ def audit_trail():
     """Show who changed what and when, newest first, filtered by who, what and when."""
     form = forms.AuditFilterForm(request.args)
     form.entity_type.choices = [SelectChoice("", _("Everything"))] + [
-        SelectChoice(kind, kind) for kind in audit.entity_types()
+        SelectChoice(kind, audit_entity_label(kind)) for kind in audit.entity_types()
     ]
     valid = form.validate()
     flt = audit.AuditFilter(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -17,7 +18,7 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, StopValidation
 
 from survey.auth.forms import LANGUAGE_CHOICES
 
@@ -60,6 +61,11 @@ class SetPasswordForm(FlaskForm):
     )
 
 
+def _one_chosen(_form: FlaskForm, field: SelectMultipleField) -> None:
+    if not field.data:
+        raise StopValidation(_("Choose at least one."))
+
+
 class ApiKeyForm(FlaskForm):
     name = StringField(
         _l("Name"),
@@ -68,10 +74,11 @@ class ApiKeyForm(FlaskForm):
     scopes = SelectMultipleField(
         _l("What it may do"),
         choices=SCOPE_CHOICES,
-        default=["interactions"],
         option_widget=widgets.CheckboxInput(),
         widget=widgets.ListWidget(prefix_label=False),
-        validators=[DataRequired(message=_l("Choose at least one."))],
+        # Nothing is chosen for the admin, and no ``required`` flag: on a checkbox list the
+        # browser would demand every box.
+        validators=[_one_chosen],
     )
 
 
@@ -146,6 +153,32 @@ class SettingsForm(FlaskForm):
     )
 
 
+class DayField(DateField):
+    """A day typed as 2026-11-29 in a text box, whatever the browser's language.
+
+    A date input shows the browser's own format (mm/dd/yyyy in an English Chrome) even on
+    a Chinese page; a text box with the one format the server reads says the same to all.
+    """
+
+    widget = widgets.TextInput()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        render_kw = {
+            "placeholder": "YYYY-MM-DD",
+            "inputmode": "numeric",
+            "pattern": "[0-9]{4}-[0-9]{2}-[0-9]{2}",
+            "autocomplete": "off",
+            **kwargs.pop("render_kw", {}),
+        }
+        super().__init__(label, validators, format="%Y-%m-%d", render_kw=render_kw, **kwargs)
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as error:
+            raise ValueError(_("Use a date like 2026-11-29.")) from error
+
+
 class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET filter changes nothing
@@ -154,5 +187,5 @@ class AuditFilterForm(FlaskForm):
     entity_type = SelectField(
         _l("What"), choices=[SelectChoice("", _l("Everything"))], validate_choice=False
     )
-    date_from = DateField(_l("From"), validators=[Optional()])
-    date_to = DateField(_l("To"), validators=[Optional()])
+    date_from = DayField(_l("From"), validators=[Optional()])
+    date_to = DayField(_l("To"), validators=[Optional()])

@@ -25,6 +25,95 @@ ACTION_LABELS = {
     "agent.import": _l("imported agents"),
     "settings.update": _l("changed settings"),
     "invitation.send_again": _l("sent an invitation again"),
+    "user.create": _l("created a user"),
+    "user.password_change": _l("changed their password"),
+    "auth.sign_in": _l("signed in"),
+    "auth.sign_in_failed": _l("failed to sign in"),
+    "survey.create": _l("created a survey"),
+    "survey.duplicate": _l("duplicated a survey"),
+    "survey.edit": _l("changed a survey's details"),
+    "survey.draft": _l("started a draft version"),
+    "survey.publish": _l("published a survey version"),
+    "survey.publish_requested": _l("asked for a version to be approved"),
+    "survey.archive": _l("archived a survey"),
+    "survey.restore": _l("restored a survey"),
+    "survey.test_send": _l("sent a test survey"),
+    "question.add": _l("added a question"),
+    "question.edit": _l("changed a question"),
+    "question.remove": _l("removed a question"),
+    "question.reorder": _l("reordered questions"),
+    "rule.create": _l("added a dispatch rule"),
+    "rule.edit": _l("changed a dispatch rule"),
+    "rule.delete": _l("deleted a dispatch rule"),
+    "rule.pause": _l("paused a dispatch rule"),
+    "rule.resume": _l("resumed a dispatch rule"),
+    "rule.reorder": _l("reordered dispatch rules"),
+    "export.scores": _l("exported a scores table"),
+    "export.responses": _l("exported responses"),
+}
+# What each kind of thing changed is called (AuditEvent.entity_type).
+ENTITY_LABELS = {
+    "user": _l("User"),
+    "api_key": _l("API key"),
+    "business_line": _l("Business line"),
+    "team": _l("Team"),
+    "agent": _l("Agent"),
+    "settings": _l("Settings"),
+    "survey": _l("Survey"),
+    "survey_version": _l("Survey version"),
+    "question": _l("Question"),
+    "rule": _l("Dispatch rule"),
+    "invitation": _l("Invitation"),
+    "export": _l("Export"),
+}
+# The fields an event's before and after name; a key not here is shown as it is stored.
+DETAIL_LABELS = {
+    "active": _l("Active"),
+    "archived": _l("Archived"),
+    "channel": _l("Channel"),
+    "code": _l("Code"),
+    "delivery": _l("Delivery"),
+    "email": _l("E-mail address"),
+    "filters": _l("Filters"),
+    "format": _l("Format"),
+    "from": _l("From"),
+    "from_survey_id": _l("Copied from survey"),
+    "from_version": _l("Copied from version"),
+    "function": _l("Function"),
+    "group_by": _l("Grouped by"),
+    "key": _l("Key"),
+    "kind": _l("Kind"),
+    "name": _l("Name or title"),
+    "name_en": _l("Name in English"),
+    "name_zh": _l("Name in Chinese"),
+    "number": _l("Version"),
+    "order": _l("Order"),
+    "position": _l("Position"),
+    "prefix": _l("Prefix"),
+    "purpose": _l("Purpose"),
+    "question": _l("Question"),
+    "questions": _l("Questions"),
+    "reason": _l("Reason"),
+    "reset": _l("Reset"),
+    "revoked": _l("Revoked"),
+    "role": _l("Role"),
+    "scopes": _l("What it may do"),
+    "state": _l("State"),
+    "survey_id": _l("Survey"),
+    "team": _l("Team"),
+    "to": _l("To"),
+}
+# Stored values that are words: states, roles, reasons.
+VALUE_LABELS = {
+    "draft": _l("draft"),
+    "published": _l("published"),
+    "retired": _l("retired"),
+    "admin": _l("admin"),
+    "manager": _l("manager"),
+    "quality": _l("quality"),
+    "unknown": _l("no such account"),
+    "inactive": _l("deactivated account"),
+    "password": _l("wrong password"),
 }
 SCOPE_LABELS = {"interactions": _l("Send interactions"), "scores": _l("Read scores")}
 
@@ -33,6 +122,30 @@ SCOPE_LABELS = {"interactions": _l("Send interactions"), "scores": _l("Read scor
 def audit_action_label(action: str) -> str:
     """Return what an audit action means in the viewer's language (the code when unknown)."""
     return str(ACTION_LABELS.get(action, action))
+
+
+@bp.app_template_global()
+def audit_entity_label(entity: str) -> str:
+    """Return what a kind of audited thing is called in the viewer's language."""
+    return str(ENTITY_LABELS.get(entity, entity))
+
+
+@bp.app_template_global()
+def audit_detail_label(key: str) -> str:
+    """Return a before/after field's name in the viewer's language (the key when unknown)."""
+    return str(DETAIL_LABELS.get(key, key))
+
+
+@bp.app_template_global()
+def audit_value(value: object) -> str:
+    """Return a before/after value as the viewer reads it: words translated, lists joined."""
+    if isinstance(value, list | tuple):
+        return ", ".join(audit_value(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{audit_detail_label(k)}: {audit_value(v)}" for k, v in value.items())
+    if isinstance(value, str):
+        return str(VALUE_LABELS.get(value, value))
+    return "" if value is None else str(value)
 
 
 @bp.app_template_global()

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, abort, g, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -103,11 +104,25 @@ def set_locale(user: User, locale: str) -> None:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """Return the active user with these credentials, or None."""
-    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    """Return the active user with these credentials, or None; either way, add it to the trail.
+
+    The trail keeps the address tried (and, through ``audit.record``, the IP), never the
+    password; the caller commits.
+    """
+    tried = email.strip().lower()
+    user = db.session.scalar(sa.select(User).where(User.email == tried))
     if user is None or not user.active or not user.check_password(password):
+        reason = "unknown" if user is None else "inactive" if not user.active else "password"
+        audit.record(
+            tried[:200] or "?",
+            "auth.sign_in_failed",
+            "user",
+            user.id if user else None,
+            after={"email": tried[:200], "reason": reason},
+        )
         return None
     user.last_login_at = clock.now()
+    audit.record(user, "auth.sign_in", "user", user.id, after={"email": user.email})
     return user
 
 
@@ -174,16 +189,22 @@ def api_key_required(scope: str) -> Callable[[Callable[..., Any]], Callable[...,
             from survey.errors import problem
 
             header = request.headers.get("Authorization", "")
-            scheme, _, key = header.partition(" ")
+            scheme, _sep, key = header.partition(" ")
             row = api_key_for(key.strip()) if scheme.lower() == "bearer" and key else None
             if row is None:
                 response = problem(
-                    401, "Unauthorized", "A valid API key is needed: Authorization: Bearer <key>."
+                    401,
+                    _("Unauthorized"),
+                    _("A valid API key is needed: Authorization: Bearer <key>."),
                 )
                 response.headers["WWW-Authenticate"] = 'Bearer realm="survey"'
                 return response
             if not row.has_scope(scope):
-                return problem(403, "Forbidden", f"This API key lacks the '{scope}' scope.")
+                return problem(
+                    403,
+                    _("Forbidden"),
+                    _("This API key lacks the '%(scope)s' scope.", scope=scope),
+                )
             busy.retry_when_busy(lambda: _record_use(row))
             g.api_key = row
             return view(*args, **kwargs)

@@ -66,8 +66,7 @@ def login():
 def _sign_in(email: str, password: str) -> User | None:
     """Check the credentials and record the sign-in; one unit, so a busy database can redo it."""
     user = service.authenticate(email, password)
-    if user is not None:
-        db.session.commit()
+    db.session.commit()  # the sign-in, or the failed attempt, in the audit trail
     return user
 
 

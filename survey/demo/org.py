@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from survey import clock
 from survey.auth import service as auth_service
 from survey.designer import service as designer_service
 from survey.designer.starters import POST_INTERACTION
@@ -200,14 +201,15 @@ class SurveySetup:
 
 def create_survey(manager_id: int, published_at: datetime) -> SurveySetup:
     """Publish the bilingual post-interaction survey and the rules that send it."""
-    survey = designer_service.create_from_starter(POST_INTERACTION, created_by_id=manager_id)
-    db.session.flush()
+    # It went live a week before the demo's first interaction, not when the demo was loaded:
+    # the survey, its version and their audit events all say so (the survey list and the
+    # audit trail show the same times).
+    with clock.backdated(published_at - timedelta(days=2)):
+        survey = designer_service.create_from_starter(POST_INTERACTION, created_by_id=manager_id)
+        db.session.flush()
     version = survey.versions[0]
-    designer_service.publish(version, user_id=manager_id)
-    # It went live a week before the demo's first interaction, not when the demo was loaded.
-    survey.created_at = published_at - timedelta(days=2)
-    version.created_at = survey.created_at
-    version.published_at = published_at
+    with clock.backdated(published_at):
+        designer_service.publish(version, user_id=manager_id)
     default_rule = _default_rule(survey)
     # Complaints are surveyed by a phone callback first, then by SMS: answered by reply where
     # two-way SMS works (numbers abroad), by its link on mainland-China numbers.

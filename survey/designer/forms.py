@@ -276,7 +276,7 @@ CHANNEL_CHOICES = [
 
 
 class RuleForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Rule name"), validators=[DataRequired(), Length(max=200)])
     survey_id = SelectField(_l("Survey"), coerce=int, validators=[InputRequired()])
     channel = MultiCheckboxField(FILTER_LABELS["channel"])
     type = MultiCheckboxField(FILTER_LABELS["type"])

@@ -1,0 +1,89 @@
+"""Export views: score tables and raw responses as CSV or XLSX, for quality staff.
+
+The same filters as GET /api/v1/scores; every export is in the audit trail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from flask import Response, render_template, request, stream_with_context
+from flask_login import current_user
+
+from survey import audit, clock
+from survey.auth.service import role_required
+from survey.dashboard import bp
+from survey.exports import tables, writers
+from survey.extensions import db
+from survey.scoring import queries
+
+TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@bp.route("/export")
+@role_required("admin", "manager", "quality")
+def export_page():
+    """Offer the current filters' scores table and responses as CSV and XLSX."""
+    return render_template("dashboard/export.html", query=request.args.to_dict(), errors=[])
+
+
+@bp.route("/export/scores.csv", defaults={"fmt": "csv"})
+@bp.route("/export/scores.xlsx", defaults={"fmt": "xlsx"})
+@role_required("admin", "manager", "quality")
+def export_scores(fmt: str):
+    """Download the scores table for the filters (as the scores API would group them)."""
+    query, problem = _query()
+    if problem is not None:
+        return problem
+    header, rows = tables.score_table(query)
+    _record("export.scores", fmt, query)
+    return _download(f"scores-{query.date_from}-{query.date_to}", fmt, header, rows, "scores")
+
+
+@bp.route("/export/responses.csv", defaults={"fmt": "csv"})
+@bp.route("/export/responses.xlsx", defaults={"fmt": "xlsx"})
+@role_required("admin", "manager", "quality")
+def export_responses(fmt: str):
+    """Download one row per counted response in the filters, with its segment and answers."""
+    query, problem = _query(allow_group_by=False)
+    if problem is not None:
+        return problem
+    header, keys = tables.response_header(query)
+    _record("export.responses", fmt, query)
+    rows = tables.response_rows(query, keys)
+    return _download(f"responses-{query.date_from}-{query.date_to}", fmt, header, rows, "responses")
+
+
+def _query(allow_group_by: bool = True):
+    args = request.args.to_dict()
+    if not allow_group_by:
+        args.pop("group_by", None)
+        args.pop("compare", None)
+    try:
+        return queries.parse(args), None
+    except queries.QueryError as error:
+        page = render_template("dashboard/export.html", query=args, errors=error.errors)
+        return None, Response(page, status=400)
+
+
+def _record(action: str, fmt: str, query: queries.ScoreQuery) -> None:
+    audit.record(
+        current_user, action, "export", None, after={"format": fmt, **tables.describe(query)}
+    )
+    db.session.commit()
+
+
+def _download(
+    name: str, fmt: str, header: Sequence[str], rows: Iterable[Sequence[object]], sheet: str
+) -> Response:
+    """Stream the CSV as it is produced; build the XLSX on disk, then stream the file."""
+    stamp = clock.now().strftime("%Y%m%d%H%M")
+    headers = {"Content-Disposition": f'attachment; filename="{name}-{stamp}.{fmt}"'}
+    if fmt == "csv":
+        body = stream_with_context(writers.csv_chunks(header, rows))
+    else:
+        body = writers.file_chunks(writers.xlsx_file(header, rows, sheet))
+    return Response(body, mimetype=TYPES[fmt], headers=headers)
