@@ -457,6 +457,8 @@ def test_progress_off_a_terminal_is_a_line_a_tenth_with_the_rate_and_time_left()
     assert len(between) == 9 and all("/s, " in line and " ETA " in line for line in between)
     assert between[4].startswith("demo: answers 50/100 (50%), ")
     assert lines[-1].startswith("demo: answers 100/100 done in ")
+
+
 def test_the_demo_survey_s_trail_says_it_was_published_when_the_survey_list_does(app, client):
     from survey.models import AuditEvent, SurveyVersion
     from tests.fixtures.access import sign_in
