@@ -282,3 +282,19 @@ def test_chinese_pages_show_no_english_sentence_of_the_catalogue(bank, client_as
     body = re.sub(r"<script.*?</script>|<[^>]+>", " ", body, flags=re.S)
     found = [m for m in english if re.search(rf"(?<![\w-]){re.escape(m)}(?![\w-])", body)]
     assert found == []
+
+
+@pytest.mark.parametrize("path", ["/", "/breakdown", "/dimensions"])
+def test_every_page_offers_the_export_of_what_it_shows(bank, client_as, path):
+    client = client_as("quality")
+    page = client.get(f"{path}?period=last_month&channel=phone&grain=week").get_data(as_text=True)
+    link = re.search(r'href="(/export\?[^"]+)"', page)
+    assert link, "no export link on the page"
+    target = link.group(1).replace("&amp;", "&")
+    assert "from=2026-10-01" in target and "to=2026-10-31" in target and "channel=phone" in target
+    export_page = client.get(target).get_data(as_text=True)
+    download = re.search(r'href="(/export/scores\.csv\?[^"]+)"', export_page)
+    assert download, "the export page offers no CSV of the same filters"
+    answer = client.get(download.group(1).replace("&amp;", "&"))
+    assert answer.status_code == 200
+    assert answer.get_data().startswith(b"\xef\xbb\xbf")  # the BOM Excel needs

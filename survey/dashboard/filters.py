@@ -46,6 +46,16 @@ class Filters:
     args: dict[str, str]
     errors: list[dict[str, str]] = field(default_factory=list)
 
+    def api_args(self) -> dict[str, str]:
+        """The score query as GET /api/v1/scores (and the exports) take it: dates, not presets."""
+        if self.query is None:
+            return {}
+        args = {name: ",".join(values) for name, values in self.query.filters.items()}
+        args.update(
+            {"from": self.query.date_from.isoformat(), "to": self.query.date_to.isoformat()}
+        )
+        return args
+
     def url_args(self, **changes: str | None) -> dict[str, str]:
         """The page's parameters with some changed (None removes one), for url_for."""
         merged = {**self.args, **changes}
