@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -69,6 +70,12 @@ def _fill_instance_defaults(app: Flask) -> None:
         app.config["RATELIMIT_STORAGE_URI"] = rate_limit_storage(app.config["SURVEY_QUEUE_URL"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+    from survey.csrf import fallback_keys
+
+    app.config["SECRET_KEY_FALLBACKS"] = fallback_keys(app.config.get("SECRET_KEY_FALLBACKS"))
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
+        hours=float(app.config.get("SURVEY_SESSION_HOURS") or 12)
+    )
     if not app.config.get("SURVEY_PUBLIC_URL"):
         # Links in messages must reach the server `make run` started, whatever its port.
         host = os.environ.get("SURVEY_HOST") or "127.0.0.1"

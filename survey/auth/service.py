@@ -42,6 +42,9 @@ def init_app(app: Flask) -> None:
     login.login_message = None  # the login page explains itself
     login.session_protection = "strong"
     app.jinja_env.globals["role_label"] = role_label
+    from survey.auth import sessions
+
+    sessions.init_app(app)
 
 
 def role_label(role: str) -> str:

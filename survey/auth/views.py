@@ -10,7 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 
 from survey import busy
-from survey.auth import bp, forms, service
+from survey.auth import bp, forms, service, sessions
 from survey.extensions import db, limiter
 from survey.models import User
 
@@ -58,7 +58,7 @@ def login():
         if user is None:
             form.password.errors.append(_("E-mail address or password is wrong."))
         else:
-            login_user(user)
+            sessions.start(user)
             return redirect(target or url_for("dashboard.home"))
     return render_template("auth/login.html", form=form)
 
