@@ -54,12 +54,18 @@ def init_app(app: Flask) -> None:
             logout_user()
             session.pop(SIGNED_IN_AT, None)
             session.pop(SEEN_AT, None)
+            hours, minutes = format(longest / 3600, "g"), format(idle / 60, "g")
             if now - signed_in_at > longest:
-                flash(_("You were signed out: a sign-in lasts at most %(hours)s hours.",
-                        hours=f"{longest / 3600:g}"), "info")  # fmt: skip
+                flash(
+                    _("You were signed out: a sign-in lasts at most %(hours)s hours.", hours=hours)
+                )
             else:
-                flash(_("You were signed out after %(minutes)s minutes without activity.",
-                        minutes=f"{idle / 60:g}"), "info")  # fmt: skip
+                flash(
+                    _(
+                        "You were signed out after %(minutes)s minutes without activity.",
+                        minutes=minutes,
+                    )
+                )
             return
         if now - seen_at >= STAMP_EVERY.total_seconds():
             session[SEEN_AT] = now
