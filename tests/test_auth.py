@@ -241,3 +241,49 @@ def test_sign_ins_and_failed_ones_are_in_the_audit_trail_without_the_password(
     for event in events:
         for secret in ("wrong-password-1", "guess-1", PASSWORD):
             assert secret not in str(event.before) + str(event.after)
+
+
+def test_failed_sign_ins_are_counted_across_processes_in_redis(tmp_path, run_id):
+    """Two web processes share the sign-in limits through Redis (as at scale): 6 + 4 failures
+    in one minute, split across them, and the 11th attempt anywhere is refused."""
+    import os
+    import subprocess
+    import sys
+
+    import redis
+
+    from tests.conftest import REDIS_URL
+
+    prefix = f"survey_{run_id}_signin"
+    env = {
+        **os.environ,
+        "SURVEY_INSTANCE_PATH": str(tmp_path / "instance"),
+        "SURVEY_RATELIMIT_STORAGE_URL": REDIS_URL,
+    }
+    survey = os.path.join(os.path.dirname(sys.executable), "survey")
+    subprocess.run([survey, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=120)
+    subprocess.run([survey, "user", "create", "admin@bank.example", "--role", "admin",
+                    "--password", "a-long-password-2026"], env=env, check=True,
+                   capture_output=True, timeout=120)  # fmt: skip
+    env["SIGN_IN_PREFIX"] = prefix
+    attempt = (
+        "import os, sys\n"
+        "from survey import create_app\n"
+        "app = create_app({'RATELIMIT_STORAGE_OPTIONS': {'key_prefix': os.environ['SIGN_IN_PREFIX']},"
+        " 'TESTING': True, 'WTF_CSRF_ENABLED': False})\n"
+        "client = app.test_client()\n"
+        "codes = [client.post('/auth/login', data={'email': 'admin@bank.example',"
+        " 'password': 'wrong'}).status_code for _ in range(int(sys.argv[1]))]\n"
+        "print(' '.join(map(str, codes)))\n"
+    )
+    try:
+        first = subprocess.run([sys.executable, "-c", attempt, "6"], env=env, check=True,
+                               capture_output=True, text=True, timeout=120).stdout.split()  # fmt: skip
+        second = subprocess.run([sys.executable, "-c", attempt, "5"], env=env, check=True,
+                                capture_output=True, text=True, timeout=120).stdout.split()  # fmt: skip
+    finally:
+        store = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+        for key in store.scan_iter(f"{prefix}*"):
+            store.delete(key)
+    assert first == ["200"] * 6
+    assert second == ["200"] * 4 + ["429"]  # the other process's failures counted here
