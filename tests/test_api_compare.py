@@ -185,3 +185,10 @@ def test_a_trend_by_team_compares_each_week_with_the_rest_of_that_week(get_score
     by_agent = {g["key"]["agent"]: g["compare"] for g in body["groups"]}
     p_mean = ttest_ind(HAPPY, UNHAPPY, equal_var=False).pvalue
     assert by_agent["A1001"]["mean"]["p_value"] == pytest.approx(p_mean, rel=1e-9)
+
+
+def test_the_previous_period_of_the_first_possible_days_answers_with_no_comparison(get_scores):
+    """Found by fuzzing: the period before 2000-01-01 is still a period, with no answers."""
+    body = get_scores("to=2000-01-01&group_by=channel&compare=previous")
+    assert body["compare"] == {"against": "previous", "from": "1999-12-31", "to": "1999-12-31"}
+    assert all(g["compare"]["csat"]["p_value"] is None for g in body["groups"])

@@ -11,6 +11,7 @@ has not made, a time outside the window around now), naming that field. Determin
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from typing import Any
@@ -30,7 +31,9 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.fixtures.dispatch import interaction_body
 
-CASES = {GenerationMode.POSITIVE: 80, GenerationMode.NEGATIVE: 50}
+# bench/fuzz.py runs this test with SURVEY_FUZZ_SCALE=N for N times the cases (thousands).
+SCALE = max(1, int(os.environ.get("SURVEY_FUZZ_SCALE", "1")))
+CASES = {GenerationMode.POSITIVE: 80 * SCALE, GenerationMode.NEGATIVE: 50 * SCALE}
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -408,8 +408,10 @@ def component_schemas() -> dict[str, Any]:
                 "description": "Only with compare=: what each group was compared with.",
                 "properties": {
                     "against": {"type": "string", "enum": ["previous", "rest"]},
-                    "from": DAY,
-                    "to": DAY,
+                    # The period before the one asked for: it may begin before 2000, where no
+                    # answer can be, and then simply holds none.
+                    "from": {"type": "string", "format": "date"},
+                    "to": {"type": "string", "format": "date"},
                 },
             },
             "groups": {"type": "array", "items": ref("ScoreGroup")},
