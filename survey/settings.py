@@ -36,6 +36,15 @@ DEFAULTS: dict[str, Any] = {
     "publish_needs_approval": False,  # a second manager approves each survey publication
     "holidays": [],  # ISO dates that are not working days
     "makeup_workdays": [],  # ISO weekend dates that are working days
+    # The working day, in the bank's zone: follow-up cases are due in working hours.
+    "working_hours_start": "09:00",
+    "working_hours_end": "18:00",
+    # The bank's complaint-handling commitments (the complaints dashboard and the report):
+    # a first reply within so many hours, the final result within so many working days,
+    # and the regulator's limit in calendar days.
+    "complaint_first_reply_hours": 24,
+    "complaint_final_working_days": 5,
+    "complaint_regulator_days": 15,
 }
 
 

@@ -17,6 +17,7 @@ from survey.admin.services import users as user_service
 from survey.extensions import db
 from survey.models import Agent, ApiKey, AuditEvent, BusinessLine, Team, User
 from tests.fixtures.access import PASSWORD
+from tests.fixtures.admin import settings_form
 
 # Sign-in and sign-out change no one's account (the sign-in time is kept on the account, not
 # in the trail). The language is a display preference that the switch in every page header
@@ -66,14 +67,8 @@ def _walk(admin: User, own: FlaskClient, guest: FlaskClient) -> list[tuple[str, 
         ("admin.import_agents_page", lambda c: c.post(
             "/admin/org/agents/import", data={"file": (io.BytesIO(csv_file), "a.csv")},
             content_type="multipart/form-data")),
-        ("admin.settings", lambda c: c.post("/admin/settings", data={
-            "bank_name_zh": "满意银行", "bank_name_en": "Content Bank",
-            "sms_signature": "【满意银行】", "default_timezone": "Asia/Shanghai",
-            "allowed_hours_start": "08:00", "allowed_hours_end": "21:00",
-            "frequency_window_days": "30", "min_n": "5", "link_lifetime_hours": "72",
-            "holidays": "", "makeup_workdays": "", "sms_segments_per_second": "2",
-            "calls_per_second": "1", "emails_per_second": "10", "sms_validity_hours": "4",
-            "partial_close_hours": "24"})),
+        ("admin.settings", lambda c: c.post(
+            "/admin/settings", data=settings_form(sms_segments_per_second="2"))),
         ("admin.invite_user", lambda c: c.post(
             "/admin/users/invite",
             data={"email": "new@bank.example", "name": "新", "role": "quality"})),

@@ -22,6 +22,11 @@ GOOD = {
     "emails_per_second": "10",
     "sms_validity_hours": "4",
     "partial_close_hours": "24",
+    "working_hours_start": "08:30",
+    "working_hours_end": "17:30",
+    "complaint_first_reply_hours": "48",
+    "complaint_final_working_days": "5",
+    "complaint_regulator_days": "15",
 }
 
 
@@ -38,6 +43,10 @@ def test_saving_stores_every_setting_says_what_it_changes_and_records_before_and
     assert "SMS previews will now start with 【满意银行】." in page
     assert "between 09:00 and 20:30" in page
     assert "at most once every 14 days" in page
+    assert "count working hours from 08:30 to 17:30" in page
+    assert "a first reply within 48 hours, a final result within 5 working days" in page
+    assert settings.get("working_hours_start") == "08:30"
+    assert settings.get("complaint_first_reply_hours") == 48
     assert settings.get("holidays") == ["2026-10-01", "2026-10-02"]
     assert settings.get("min_n") == 10
     (event,) = audit_log("settings.update")
@@ -64,6 +73,8 @@ def test_each_bad_value_is_explained_beside_its_field_and_nothing_is_saved(admin
         "sms_signature": ("满意银行", "Write the signature between 【 and 】"),
         "default_timezone": ("Mars/Olympus", "Enter a time zone such as Asia/Shanghai."),
         "allowed_hours_start": ("8am", "Enter a time like 08:00."),
+        "working_hours_end": ("6pm", "Enter a time like 08:00."),
+        "complaint_final_working_days": ("61", "Enter a whole number from 1 to 60."),
         "frequency_window_days": ("0", "Enter a whole number from 1 to 365."),
         "min_n": ("1001", "Enter a whole number from 1 to 1000."),
         "link_lifetime_hours": ("x", "Enter a whole number from 1 to 720."),

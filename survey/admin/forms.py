@@ -141,6 +141,13 @@ class SettingsForm(FlaskForm):
     )
     holidays = TextAreaField(_l("Holidays"), render_kw={"rows": 6})
     makeup_workdays = TextAreaField(_l("Make-up working days"), render_kw={"rows": 3})
+    working_hours_start = StringField(_l("Working day starts at"))
+    working_hours_end = StringField(_l("Working day ends at"))
+    complaint_first_reply_hours = StringField(_l("First reply to a complaint within (hours)"))
+    complaint_final_working_days = StringField(
+        _l("Final result of a complaint within (working days)")
+    )
+    complaint_regulator_days = StringField(_l("The regulator's limit for a complaint (days)"))
     publish_needs_approval = BooleanField(
         _l("A second manager approves each survey before it is published")
     )

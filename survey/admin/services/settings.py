@@ -20,6 +20,9 @@ RANGES = {
     "link_lifetime_hours": (1, 720),
     "partial_close_hours": (1, 720),
     "sms_validity_hours": (1, 10),  # Twilio holds an SMS 10 hours at the most
+    "complaint_first_reply_hours": (1, 720),
+    "complaint_final_working_days": (1, 60),
+    "complaint_regulator_days": (1, 90),
 }
 
 
@@ -122,6 +125,8 @@ PARSERS = {
     "default_timezone": _zone,
     "allowed_hours_start": _hh_mm,
     "allowed_hours_end": _hh_mm,
+    "working_hours_start": _hh_mm,
+    "working_hours_end": _hh_mm,
     "holidays": _dates,
     "makeup_workdays": _dates,
     "publish_needs_approval": _yes,
@@ -148,6 +153,9 @@ def validate(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     start, end = values.get("allowed_hours_start"), values.get("allowed_hours_end")
     if start and end and start >= end:
         errors["allowed_hours_end"] = str(_l("The end must be later than the start."))
+    start, end = values.get("working_hours_start"), values.get("working_hours_end")
+    if start and end and start >= end:
+        errors["working_hours_end"] = str(_l("The end must be later than the start."))
     for day in values.get("makeup_workdays", []):
         if date.fromisoformat(day).weekday() < 5:
             errors["makeup_workdays"] = str(
@@ -231,6 +239,33 @@ def effects(changed: dict[str, Any], values: dict[str, Any]) -> list[str]:
                     "Working days now leave out %(h)d holidays and add %(m)d make-up days.",
                     h=len(values["holidays"]),
                     m=len(values["makeup_workdays"]),
+                )
+            )
+        )
+    if {"working_hours_start", "working_hours_end"} & changed.keys():
+        said.append(
+            str(
+                _l(
+                    "Follow-up cases now count working hours from %(start)s to %(end)s.",
+                    start=values["working_hours_start"],
+                    end=values["working_hours_end"],
+                )
+            )
+        )
+    if {
+        "complaint_first_reply_hours",
+        "complaint_final_working_days",
+        "complaint_regulator_days",
+    } & changed.keys():
+        said.append(
+            str(
+                _l(
+                    "Complaints are now measured against a first reply within %(reply)d hours, "
+                    "a final result within %(final)d working days and the regulator's "
+                    "%(limit)d days.",
+                    reply=values["complaint_first_reply_hours"],
+                    final=values["complaint_final_working_days"],
+                    limit=values["complaint_regulator_days"],
                 )
             )
         )
