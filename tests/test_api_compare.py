@@ -143,6 +143,24 @@ def test_a_period_is_compared_with_the_previous_one_of_the_same_length(get_score
         assert groups[agent]["csat"]["mark"] is None
 
 
+def test_a_period_is_compared_with_the_same_days_a_year_earlier(get_scores, answered):
+    answered(at=NOW - timedelta(days=365))  # 2025-11-29: the same day a year earlier
+    answered(at=NOW - timedelta(days=40))  # the previous period, not a year earlier
+    answered(at=NOW)
+    body = get_scores("from=2026-11-01&to=2026-11-30&group_by=agent&compare=year")
+    assert body["compare"] == {"against": "year", "from": "2025-11-01", "to": "2025-11-30"}
+    by_agent = {g["key"]["agent"]: g for g in body["groups"]}
+    # Only the year-earlier answers are the reference: the same answers, no difference.
+    assert by_agent["A1001"]["compare"]["mean"]["difference"] == 0
+    assert by_agent["A1001"]["compare"]["csat"]["p_value"] == pytest.approx(1.0)
+    assert by_agent["A1001"]["n"] == len(HAPPY)
+
+
+def test_a_year_before_a_leap_day_is_the_28th(get_scores):
+    body = get_scores("from=2028-02-01&to=2028-02-29&compare=year")
+    assert body["compare"] == {"against": "year", "from": "2027-02-01", "to": "2027-02-28"}
+
+
 def test_the_previous_period_of_a_group_without_answers_then_has_no_test(get_scores, answered):
     answered(at=NOW)
     body = get_scores("group_by=agent&compare=previous")
@@ -165,6 +183,7 @@ def test_every_group_has_a_mean_interval(get_scores, answered):
     [
         "compare=sideways",
         "group_by=week&compare=previous",
+        "group_by=month&compare=year",
         "compare=rest",
         "group_by=month&compare=rest",
     ],

@@ -47,13 +47,15 @@ COMPARE_PARAMETER: dict[str, Any] = {
     "in": "query",
     "description": (
         "Test each group against a reference at 95%: previous (the same group in the "
-        "previous period of the same length; not with day, week or month grouping) or rest "
+        "previous period of the same length; not with day, week or month grouping), year "
+        "(the same group over the same days a year earlier; not with a time grouping either) "
+        "or rest "
         "(the rest of its parent: an agent's team, a team's business line, otherwise every "
         "group). CSAT: pooled two-proportion z-test, Fisher's exact test when an expected "
         "cell is below 5; NPS: z on the difference; mean: Welch's t-test; q values are "
         "Benjamini–Hochberg within the response."
     ),
-    "schema": {"type": "string", "enum": ["previous", "rest"]},
+    "schema": {"type": "string", "enum": ["previous", "year", "rest"]},
 }
 
 

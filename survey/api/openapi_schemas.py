@@ -407,7 +407,7 @@ def component_schemas() -> dict[str, Any]:
                 "type": "object",
                 "description": "Only with compare=: what each group was compared with.",
                 "properties": {
-                    "against": {"type": "string", "enum": ["previous", "rest"]},
+                    "against": {"type": "string", "enum": ["previous", "year", "rest"]},
                     # The period before the one asked for: it may begin before 2000, where no
                     # answer can be, and then simply holds none.
                     "from": {"type": "string", "format": "date"},

@@ -9,7 +9,7 @@ from survey import settings
 from survey.api import bp
 from survey.auth.service import api_key_required
 from survey.errors import problem
-from survey.scoring import compare, queries
+from survey.scoring import compare, comparisons, queries
 
 
 @bp.get("/scores")
@@ -32,9 +32,13 @@ def get_scores():
         "min_n": min_n,
         "groups": queries.scores(query, min_n),
     }
-    if query.compare == "previous":
-        first, last = compare.previous_period(query.date_from, query.date_to)
-        body["compare"] = {"against": "previous", "from": first.isoformat(), "to": last.isoformat()}
+    if query.compare in comparisons.PERIODS:
+        first, last = compare.reference_period(query.compare, query.date_from, query.date_to)
+        body["compare"] = {
+            "against": query.compare,
+            "from": first.isoformat(),
+            "to": last.isoformat(),
+        }
     elif query.compare:
         body["compare"] = {"against": query.compare}
     return jsonify(body)

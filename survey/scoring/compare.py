@@ -6,6 +6,7 @@ its reference's. Two references are meant (issue 11):
 
 - ``compare=previous``: the same group in the previous period of the same length
   (``previous_period``: for 2026-11-01..2026-11-30, the 30 days 2026-10-02..2026-10-31);
+- ``compare=year``: the same group over the same days a year earlier (``year_earlier``);
 - ``compare=rest``: the group's parent total minus the group (``rest(parent, group)``).
   The parent of a team is its business line, of an agent its team, of any other
   field the whole filtered population (every group of the table summed).
@@ -68,6 +69,29 @@ def previous_period(date_from: date, date_to: date) -> tuple[date, date]:
     """Return the period of the same length that ends the day before ``date_from`` (inclusive days)."""
     length = date_to - date_from + timedelta(days=1)
     return date_from - length, date_from - timedelta(days=1)
+
+
+def year_earlier(date_from: date, date_to: date) -> tuple[date, date]:
+    """Return the same days a year earlier (29 February becomes the 28th).
+
+    For a month, a quarter or a year this is the period the bank's annual summary
+    compares with ("change against the same period a year earlier").
+    """
+    return _a_year_before(date_from), _a_year_before(date_to)
+
+
+def _a_year_before(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def reference_period(against: str, date_from: date, date_to: date) -> tuple[date, date]:
+    """Return the days a period is compared with: ``previous`` or ``year`` (a year earlier)."""
+    if against == "year":
+        return year_earlier(date_from, date_to)
+    return previous_period(date_from, date_to)
 
 
 # Counts per kind ("rating_5", "nps_0_10", …); a kind left out has no answers.

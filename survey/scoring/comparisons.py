@@ -6,6 +6,8 @@ group's reference from the rollup, through the same planner as the table itself:
 - ``previous``: the same group in the previous period of the same length
   (for 1–30 November, 2–31 October). Grouping by day, week or month has no "same
   group" in another period, so that combination is refused when the query is parsed.
+- ``year``: the same group over the same days a year earlier (the bank's annual
+  summary compares with that), refused with a time grouping for the same reason.
 - ``rest``: the group's parent minus the group. The parent of an agent is their team,
   of a team its business line, of any other field the whole filtered population; the
   time field of a trend stays in the key, so a week's team is compared with the rest
@@ -23,7 +25,9 @@ from survey.scoring import compare
 if TYPE_CHECKING:
     from survey.scoring.queries import ScoreQuery, Tally
 
-KINDS = ("previous", "rest")
+KINDS = ("previous", "year", "rest")
+# Kinds that compare the same group in another period (no time grouping with them).
+PERIODS = ("previous", "year")
 # A field's parent in the organisation; the other fields' parent is everything.
 PARENT = {"agent": "team", "team": "business_line"}
 TIME = ("day", "week", "month")
@@ -47,8 +51,8 @@ def references(query: ScoreQuery, sums: Tally) -> dict[tuple[Any, ...], dict[str
     """Return each group key's reference counts per kind for the query's ``compare``."""
     from survey.scoring import queries
 
-    if query.compare == "previous":
-        first, last = compare.previous_period(query.date_from, query.date_to)
+    if query.compare in PERIODS:
+        first, last = compare.reference_period(query.compare, query.date_from, query.date_to)
         before, _plan = queries.counts(replace(query, date_from=first, date_to=last, compare=None))
         return {key: kinds_of(before.get(key, {})) for key in sums}
     child = compared_field(query.group_by)

@@ -170,15 +170,16 @@ def _compare(
     if raw is None:
         return None
     if raw not in comparisons.KINDS:
-        errors.append({"field": "compare", "message": _("Use previous or rest.")})
+        errors.append({"field": "compare", "message": _("Use previous, year or rest.")})
         return None
-    if raw == "previous" and any(name in TIME_FIELDS for name in group_by):
+    if raw in comparisons.PERIODS and any(name in TIME_FIELDS for name in group_by):
         errors.append(
             {
                 "field": "compare",
                 "message": _(
-                    "compare=previous compares each group with itself in the previous period; "
-                    "it cannot be used with grouping by day, week or month."
+                    "compare=%(against)s compares each group with itself in another period; "
+                    "it cannot be used with grouping by day, week or month.",
+                    against=raw,
                 ),
             }
         )
