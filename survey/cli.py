@@ -309,6 +309,38 @@ def restore_command(file: Path, yes: bool) -> None:
     click.echo("restore done: start the server again")
 
 
+@click.command("report")
+@click.option("--from", "first", required=True, help="First day, e.g. 2026-10-01 (bank's zone).")
+@click.option("--to", "last", required=True, help="Last day, e.g. 2026-12-31 (inclusive).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@with_appcontext
+def report_command(first: str, last: str, lang: str, out: Path) -> None:
+    """Write the customer-service report of a period as a PDF."""
+    from flask_babel import force_locale
+
+    from survey.report import pdf
+    from survey.report import request as asked_for
+    from survey.report.build import build
+    from survey.scoring import queries
+
+    asked = asked_for.read({"from": first, "to": last}, queries.today())
+    if asked.period is None:
+        raise click.ClickException(
+            "; ".join(f"--{e['field']}: {e['message']}" for e in asked.errors)
+        )
+    if lang == "zh" and pdf.cjk_font() is None:
+        raise click.ClickException(
+            "no Chinese font is installed, so Chinese would print as boxes: "
+            "apt-get install fonts-wqy-microhei (or fonts-noto-cjk)"
+        )
+    with force_locale(lang):
+        click.echo(f"writing the report of {asked.period.first} to {asked.period.last} ({lang})")
+        data = pdf.render(build(asked.period, lang))
+    out.write_bytes(data)
+    click.echo(f"wrote {out} ({len(data):,} bytes)")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(user_group)
     app.cli.add_command(apikey_group)
@@ -318,3 +350,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(rollup_group)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(report_command)

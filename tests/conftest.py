@@ -40,6 +40,7 @@ pytest_plugins = [
     "tests.fixtures.twilio",
     "tests.fixtures.smtp",
     "tests.fixtures.webhooks",
+    "tests.fixtures.dashboard_pages",
 ]
 
 

@@ -3,57 +3,20 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 from babel.messages.pofile import read_po
 
-from survey import clock, settings
-from survey.auth.service import create_api_key
+from survey import settings
 from survey.dashboard import filters
 from survey.dashboard.overview import mark_partial
 from tests.fixtures.dashboard_pages import number, table_rows
 
 FIELDS = ("n", "csat", "nps", "mean")
 DIMENSIONS = ("attitude", "wait_time", "products", "complaint_handling")
-
-
-@pytest.fixture
-def bank(db, invite, record_response):
-    """Personal banking (A1001, phone, web) answers well, corporate (A2001, chat, sms) badly.
-
-    In October everyone answered 3 (neither satisfied nor not); three e-mail customers in
-    November are too few to score.
-    """
-    clock.freeze(datetime(2026, 10, 15, 4, 0, tzinfo=UTC))
-    for agent in ("A1001", "A2001"):
-        for _ in range(12):
-            record_response(invite(agent=agent), {"overall": 3, "attitude": 3, "nps": 7})
-    clock.freeze(datetime(2026, 11, 20, 4, 0, tzinfo=UTC))
-    for i in range(24):
-        answers = {"overall": 5 if i % 6 else 4, "attitude": 5, "wait_time": 4, "nps": 10 - i % 3}
-        record_response(invite(agent="A1001", channel="phone"), answers, survey_channel="web")
-    for i in range(20):
-        answers = {"overall": 2 if i % 5 else 4, "attitude": 2, "wait_time": 1, "nps": i % 4}
-        record_response(invite(agent="A2001", channel="chat"), answers, survey_channel="sms")
-    for _ in range(3):
-        record_response(invite(agent="A1001", channel="email"), {"overall": 5})
-    clock.freeze(datetime(2026, 11, 29, 4, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-def api(client, db):
-    _row, key = create_api_key("dashboards", ("scores",))
-    db.session.commit()
-
-    def get(path: str, query: str) -> dict:
-        response = client.get(f"/api/v1/{path}?{query}", headers={"Authorization": f"Bearer {key}"})
-        assert response.status_code == 200, response.get_json()
-        return response.get_json()
-
-    return get
 
 
 def _assert_row_matches(row: dict, group: dict, marks: bool = True) -> None:

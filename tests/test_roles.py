@@ -46,6 +46,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("dashboard.export_page", "GET"): "dashboards",
     ("dashboard.export_scores", "GET"): "dashboards",
     ("dashboard.export_responses", "GET"): "dashboards",
+    ("dashboard.report", "GET"): "dashboards",
+    ("dashboard.report_pdf", "GET"): "dashboards",
     # users, API keys, organisation, settings, audit
     ("admin.home", "GET"): "organisation",
     ("admin.users", "GET"): "organisation",

@@ -18,6 +18,7 @@ group's reference from the rollup, through the same planner as the table itself:
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from survey.scoring import compare
@@ -47,12 +48,21 @@ def compared_field(group_by: tuple[str, ...]) -> str | None:
     return segments[-1] if segments else None
 
 
-def references(query: ScoreQuery, sums: Tally) -> dict[tuple[Any, ...], dict[str, compare.Counts]]:
-    """Return each group key's reference counts per kind for the query's ``compare``."""
+def references(
+    query: ScoreQuery, sums: Tally, period: tuple[date, date] | None = None
+) -> dict[tuple[Any, ...], dict[str, compare.Counts]]:
+    """Return each group key's reference counts per kind for the query's ``compare``.
+
+    :param period: for a period comparison, the reference days when they are not the
+        API's (the period report compares November with October, not with the 30 days
+        before November).
+    """
     from survey.scoring import queries
 
     if query.compare in PERIODS:
-        first, last = compare.reference_period(query.compare, query.date_from, query.date_to)
+        first, last = period or compare.reference_period(
+            query.compare, query.date_from, query.date_to
+        )
         before, _plan = queries.counts(replace(query, date_from=first, date_to=last, compare=None))
         return {key: kinds_of(before.get(key, {})) for key in sums}
     child = compared_field(query.group_by)
@@ -77,9 +87,15 @@ def references(query: ScoreQuery, sums: Tally) -> dict[tuple[Any, ...], dict[str
     }
 
 
-def annotate(query: ScoreQuery, sums: Tally, groups: list[dict[str, Any]], min_n: int) -> None:
+def annotate(
+    query: ScoreQuery,
+    sums: Tally,
+    groups: list[dict[str, Any]],
+    min_n: int,
+    period: tuple[date, date] | None = None,
+) -> None:
     """Add each group's ``compare`` (difference, p_value, q_value, test, mark per metric)."""
-    found = references(query, sums)
+    found = references(query, sums, period)
     keys = [tuple(group["key"].values()) for group in groups]
     table = [(kinds_of(sums.get(key, {})), found.get(key, {})) for key in keys]
     for group, row in zip(groups, compare.compare_table(table, min_n), strict=True):

@@ -316,11 +316,14 @@ def _part_select(
     )
 
 
-def scores(query: ScoreQuery, min_n: int) -> list[dict[str, Any]]:
+def scores(
+    query: ScoreQuery, min_n: int, reference: tuple[date, date] | None = None
+) -> list[dict[str, Any]]:
     """Return one entry per group: its key, counts and scores (None below min_n).
 
     Without ``group_by`` there is exactly one group, with an empty key, even
-    when nothing was answered.
+    when nothing was answered. ``reference`` overrides the days a period comparison
+    (``compare=previous`` or ``year``) reads.
     """
     sums, _plan = counts(query)
     groups = [
@@ -329,7 +332,7 @@ def scores(query: ScoreQuery, min_n: int) -> list[dict[str, Any]]:
     ]
     groups.sort(key=lambda g: tuple(_sortable(v) for v in g["key"].values()))
     if query.compare:
-        comparisons.annotate(query, sums, groups, min_n)
+        comparisons.annotate(query, sums, groups, min_n, reference)
     return groups
 
 

@@ -1,0 +1,106 @@
+"""Plain sentences generated from the report's numbers, in Chinese or English.
+
+Pure functions of figures: nothing here reads the database, and every sentence states a
+number it was given. A change is called a rise or a fall only when it is significant
+(its Benjamini–Hochberg q-value below 0.05, the engine's mark); otherwise the sentence
+says there was no significant change. A comparison with no answers at all in the
+reference period says so ("no data"), never "0".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def pct(share: float | None) -> str:
+    """A share 0–1 as a percentage with one decimal: 0.8523 → 85.2%."""
+    return "—" if share is None else f"{share * 100:.1f}%"
+
+
+def points(difference: float) -> str:
+    """A difference of shares in percentage points, unsigned, one decimal: -0.061 → 6.1."""
+    return f"{abs(difference) * 100:.1f}"
+
+
+def count(n: int) -> str:
+    return f"{n:,}"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """How one figure compares with one reference period."""
+
+    words: str  # 上月 / the previous month / 去年同期 / the same period last year
+    n: int  # answers in the reference period
+    difference: float | None  # this period − reference (a share's difference)
+    significant: bool
+    min_n: int
+
+
+def comparison(ref: Reference, lang: str, unit: str = "share") -> str:
+    """One clause: "较上月上升 6.1 个百分点（显著）", or why there is none."""
+    zh = lang == "zh"
+    if ref.n == 0:
+        return f"{ref.words}无数据" if zh else f"no data for {ref.words}"
+    if ref.difference is None:
+        if zh:
+            return f"{ref.words}仅 {count(ref.n)} 份答卷（少于 {ref.min_n} 份），不作比较"
+        return f"only {count(ref.n)} answers in {ref.words} (fewer than {ref.min_n}): not compared"
+    if not ref.significant:
+        return (
+            f"与{ref.words}相比无显著变化" if zh else f"no significant change against {ref.words}"
+        )
+    # A share's change is in percentage points; NPS is already in points (−100…100).
+    size = points(ref.difference) if unit == "share" else f"{abs(ref.difference):.1f}"
+    if zh:
+        verb = "上升" if ref.difference > 0 else "下降"
+        measure = "个百分点" if unit == "share" else "分"
+        return f"较{ref.words}{verb} {size} {measure}（显著）"
+    verb = "rose" if ref.difference > 0 else "fell"
+    return f"{verb} {size} points against {ref.words} (significant)"
+
+
+def score_sentence(
+    lang: str,
+    label: str,
+    value: float | None,
+    low: float | None,
+    high: float | None,
+    n: int,
+    min_n: int,
+    references: list[Reference],
+    unit: str = "share",
+) -> str:
+    """A headline: "总体满意度为 85.2%（95% 置信区间 83.1%–87.0%，n = 1,234），较上月……"."""
+    zh = lang == "zh"
+    if value is None:
+        if zh:
+            return f"{label}：本期仅 {count(n)} 份答卷，少于 {min_n} 份，不显示得分。"
+        return (
+            f"{label}: only {count(n)} answers this period, fewer than {min_n}; no score is shown."
+        )
+    clauses = [comparison(ref, lang, unit) for ref in references]
+    shown = pct if unit == "share" else _signed
+    if zh:
+        interval = f"95% 置信区间 {shown(low)}–{shown(high)}，n = {count(n)}"
+        return f"{label}为 {shown(value)}（{interval}），" + "；".join(clauses) + "。"
+    interval = f"95% interval {shown(low)}–{shown(high)}, n = {count(n)}"
+    return f"{label} was {shown(value)} ({interval}); " + "; ".join(clauses) + "."
+
+
+def _signed(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.1f}"
+
+
+def segment_change(lang: str, segment: str, dimension: str, ref: Reference) -> str:
+    """A largest-change sentence: "信用卡中心的等待时间满意度较上季度下降 6.1 个百分点（显著）"."""
+    if lang == "zh":
+        return f"{segment}的{dimension}满意度{comparison(ref, lang)}。"
+    return f"{dimension} satisfaction at {segment} {comparison(ref, lang)}."
+
+
+def no_significant_changes(lang: str, words: str, tested: int) -> str:
+    """Said when no business line or team changed significantly (how many were tested)."""
+    if lang == "zh":
+        return f"与{words}相比，{tested} 项业务条线和团队的满意度比较均无显著变化。"
+    return f"None of the {tested} comparisons of business lines and teams with {words} was significant."
