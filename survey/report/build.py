@@ -313,8 +313,11 @@ def _largest_changes(
 
 def _charts(report: Report) -> dict[str, Any]:
     zh = report.lang == "zh"
+    names = DIMENSION_NAMES[report.lang]
     bars = [
-        svg.Bar(f.label, f.value, f.low, f.high, f"n = {f.n:,}")
+        svg.Bar(
+            names[f.key if f.key in names else "overall"], f.value, f.low, f.high, f"n = {f.n:,}"
+        )
         for f in [report.headline[0], *report.dimensions]
     ]
     points = [

@@ -1,0 +1,60 @@
+"""The period report on a phone and a desktop, in both languages: it fits, passes axe, asks
+nothing of another origin; the README shows it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from survey import clock, demo
+from tests.fixtures.browser import (
+    DESKTOP,
+    PHONE,
+    assert_no_policy_violations,
+    axe_violations,
+    screenshot,
+    watch_policy_violations,
+)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def demo_bank(app):
+    clock.freeze(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))
+    demo.load(seed=7, today=date(2026, 11, 29), size=4000)
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
+def test_the_report_page_fits_passes_axe_and_stays_on_our_origin(
+    demo_bank, live_server, chromium, viewport
+):
+    context = chromium.new_context(viewport=viewport)
+    context.set_default_timeout(20000)
+    violations = watch_policy_violations(context)
+    elsewhere: list[str] = []
+    context.on(
+        "request", lambda r: None if r.url.startswith(live_server) else elsewhere.append(r.url)
+    )
+    page = context.new_page()
+    try:
+        page.goto(live_server + "/auth/login")
+        page.fill("input[name=email]", "quality@demo.bank")
+        page.fill("input[name=password]", demo.DEMO_PASSWORD)
+        page.click("button[type=submit]")
+        for lang in ("zh", "en"):
+            page.goto(f"{live_server}/dashboard/report?lang={lang}&period=last_month")
+            assert page.locator(".report-chart svg").count() == 2, lang
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= viewport["width"], (lang, width)
+            assert axe_violations(page) == [], lang
+            heading = page.locator("article.report h1").inner_text()
+            assert ("2026年10月" if lang == "zh" else "October 2026") in heading
+            size = "phone" if viewport is PHONE else "desktop"
+            if (size == "phone") == (lang == "zh"):
+                screenshot(page, f"report-{size}-{lang}")
+        assert elsewhere == []
+        assert_no_policy_violations(context, violations)
+    finally:
+        context.close()
