@@ -196,6 +196,41 @@ def test_eleventh_failed_sign_in_in_a_minute_is_refused_in_the_users_language(cl
 
 
 @pytest.mark.app_config(RATELIMIT_ENABLED=True)
+def test_an_account_is_locked_for_the_hour_after_30_failures_spread_over_minutes(
+    app, make_user, monkeypatch
+):
+    """Ten failures a minute, each minute from another address: the 31st attempt in the hour
+    is refused, even with the right password, and an hour later the account opens again."""
+    import time
+
+    make_user("admin")
+    start = time.time()
+    now = [start]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+    for minute in range(3):
+        now[0] = start + 61 * minute
+        client = app.test_client()
+        address = {"REMOTE_ADDR": f"10.0.0.{minute + 1}"}
+        for _attempt in range(10):
+            response = client.post(
+                "/auth/login",
+                data={"email": "admin@bank.example", "password": "guessing"},
+                environ_base=address,
+            )
+            assert response.status_code == 200
+    now[0] = start + 61 * 3
+    locked = app.test_client().post(
+        "/auth/login",
+        data={"email": "admin@bank.example", "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.0.0.9"},
+        headers=EN,
+    )
+    assert locked.status_code == 429 and b"Too many attempts" in locked.data
+    now[0] = start + 3600 + 61 * 3
+    assert sign_in(app.test_client(), "admin@bank.example").status_code == 302
+
+
+@pytest.mark.app_config(RATELIMIT_ENABLED=True)
 def test_successful_sign_ins_do_not_use_up_the_attempts(app, make_user):
     make_user("admin")
     for _attempt in range(12):

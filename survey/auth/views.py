@@ -38,10 +38,12 @@ def _submitted_email() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-# Ten failed attempts a minute from one address, or against one account, then 429.
-@limiter.limit("10 per minute", methods=["POST"], deduct_when=_sign_in_failed)
+# Ten failed attempts a minute from one address, or against one account, then 429; and an
+# account is locked for the rest of the hour after 30 failed attempts in an hour, so a slow
+# guesser (ten a minute, from many addresses) gets 30 guesses an hour, not 600.
+@limiter.limit("10 per minute;100 per hour", methods=["POST"], deduct_when=_sign_in_failed)
 @limiter.limit(
-    "10 per minute",
+    "10 per minute;30 per hour",
     methods=["POST"],
     key_func=_submitted_email,
     scope="login-account",
