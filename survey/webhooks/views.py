@@ -22,7 +22,14 @@ def _xml(body: str) -> Response:
 
 
 def _field(name: str, limit: int = 200) -> str:
-    return (request.form.get(name) or "").strip()[:limit]
+    """A short field Twilio fills (a number, a SID, a status), or "" when it is not one.
+
+    Twilio never puts control characters in them; a value that has one (NUL, which
+    PostgreSQL cannot even compare) is treated as missing, so it is answered like a
+    request without it and changes nothing.
+    """
+    value = (request.form.get(name) or "").strip()[:limit]
+    return "" if any(ord(ch) < 32 or ord(ch) == 127 for ch in value) else value
 
 
 @bp.route("/twilio/sms", methods=["POST"])
