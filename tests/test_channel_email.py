@@ -16,7 +16,7 @@ from survey.channels.base import CANNOT_TELL
 from survey.channels.smtp import SmtpChannel, SmtpUrlError, parse_url
 from survey.dispatch import sending
 from survey.extensions import db
-from survey.models import Invitation, Response, User
+from survey.models import Delivery, Invitation, Response, User
 from tests.fixtures.browser import screenshot
 from tests.fixtures.dispatch import interaction_body
 from tests.fixtures.smtp import PLAIN_AUTH, SMTP_PASSWORD, RecordingHandler, free_port
@@ -47,7 +47,14 @@ def _send_directly(invitation: Invitation, to: str = "li@example.cn"):
     """Send an invitation's e-mail through the channel the registry picks, as sending.py does."""
     channel = registry.channel_for("email")
     message = messages.render(invitation, "email", to)
-    return channel.send(0, message)
+    # The delivery sending.py commits before it calls the channel, which records on it.
+    delivery = Delivery(
+        invitation=invitation, channel="email", address=to, provider=channel.name,
+        state="sending", attempt=1,
+    )  # fmt: skip
+    db.session.add(delivery)
+    db.session.commit()
+    return channel.send(delivery.id, message)
 
 
 # --- what arrives ---------------------------------------------------------------------------
@@ -525,3 +532,25 @@ def test_without_smtp_the_admin_passes_the_link_on_as_before(app, admin_client):
     )
     html = page.get_data(as_text=True)
     assert 'id="password-link"' in html and "has not been e-mailed" in html
+
+
+def test_an_email_whose_send_was_taken_over_before_data_is_not_sent(
+    app, smtp_server, post_interaction, dispatch_ready
+):
+    """A stalled worker reaches DATA after the sweep settled its delivery as never sent (and
+    sends it itself): the Message-ID is not recorded and DATA is never sent."""
+    _use(app, smtp_server)
+    invitation = _invitation(post_interaction)
+    channel = registry.channel_for("email")
+    message = messages.render(invitation, "email", "li@example.cn")
+    delivery = Delivery(
+        invitation=invitation, channel="email", address="li@example.cn",
+        provider=channel.name, state="held", attempt=1,
+    )  # fmt: skip
+    db.session.add(delivery)
+    db.session.commit()
+    result = channel.send(delivery.id, message)
+    assert result.taken_over and not result.ok and not result.unknown
+    assert smtp_server.handler.messages() == []
+    db.session.expire_all()
+    assert db.session.get_one(Delivery, delivery.id).provider_id is None

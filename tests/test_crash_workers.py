@@ -12,11 +12,8 @@ Every message is counted where it arrived, by the invitation token in its link.
 
 from __future__ import annotations
 
-import os
 import random
 import re
-import signal
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -29,7 +26,7 @@ import sqlalchemy as sa
 from survey import clock, settings, tasks
 from survey.extensions import db
 from survey.models import Delivery, Invitation
-from tests.fixtures.dispatch import interaction_body
+from tests.fixtures.workers import Workers, post_invitations, worker_environment
 
 pytestmark = pytest.mark.slow
 
@@ -61,82 +58,6 @@ def app_config(twilio_api, start_smtp, tmp_path):
     return config
 
 
-def _worker_environment(config: dict, instance: Path) -> dict[str, str]:
-    instance.mkdir(parents=True, exist_ok=True)
-    keys = [
-        "SQLALCHEMY_DATABASE_URI",
-        "SURVEY_QUEUE_URL",
-        "SURVEY_PUBLIC_URL",
-        "SURVEY_SMTP_URL",
-        "SURVEY_MAIL_FROM",
-        "TWILIO_ACCOUNT_SID",
-        "TWILIO_AUTH_TOKEN",
-        "TWILIO_FROM_NUMBER",
-        "TWILIO_API_URL",
-        "TWILIO_TIMEOUT_SECONDS",
-        "SURVEY_SEND_LEASE_SECONDS",
-    ]
-    lines = [f"{key} = {config[key]!r}" for key in keys]
-    lines += ["SECRET_KEY = 'crash-test'", "SURVEY_PACE_SENDS = False"]
-    (instance / "config.py").write_text("\n".join(lines) + "\n")
-    environment = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("SURVEY_", "TWILIO_"))
-    }
-    environment.update(SURVEY_INSTANCE_PATH=str(instance), PYTHONPATH=str(WORKTREE))
-    return environment
-
-
-class Workers:
-    """The worker processes this test started, by PID; only these are ever signalled."""
-
-    def __init__(self, environment: dict[str, str], logs: Path) -> None:
-        self.environment, self.logs = environment, logs
-        self.running: dict[str, subprocess.Popen] = {}
-        self.started = 0
-
-    def start(self, name: str) -> None:
-        self.started += 1
-        log = (self.logs / f"{name}-{self.started}.log").open("wb")
-        self.running[name] = subprocess.Popen(
-            [str(SURVEY), "worker", "--workers", "4", "--no-periodic"],
-            env=self.environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-
-    def kill(self, name: str) -> None:
-        process = self.running.pop(name)
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-
-    def stop_all(self) -> None:
-        for process in self.running.values():
-            if process.poll() is None:
-                os.kill(process.pid, signal.SIGTERM)
-        for process in self.running.values():
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait(timeout=30)
-        self.running.clear()
-
-
-def _post_invitations(post_interaction) -> list[int]:
-    ids = []
-    for n in range(INVITATIONS):
-        if n % 2:
-            customer = {"external_id": f"C-{n:04d}", "email": f"c{n:04d}@example.cn"}
-        else:
-            customer = {"external_id": f"C-{n:04d}", "phone": f"+86138{n:08d}"}
-        body = interaction_body(external_id=f"CALL-{n:04d}", customer=customer)
-        ids.append(post_interaction(body).get_json()["invitation"]["id"])
-    return ids
-
-
 def _sweep() -> None:
     tasks.sweep_due.call_local()
     db.session.remove()
@@ -162,11 +83,11 @@ def test_workers_killed_mid_send_lose_nothing_and_send_nothing_twice(
     seed = chance.randrange(10**6)
     chance.seed(seed)
     posting = time.monotonic()
-    invitation_ids = _post_invitations(post_interaction)
+    invitation_ids = post_invitations(post_interaction, INVITATIONS)
     posting = time.monotonic() - posting
     db.session.remove()
 
-    workers = Workers(_worker_environment(app.config, tmp_path / "worker"), tmp_path)
+    workers = Workers(worker_environment(app.config, tmp_path / "worker"), tmp_path)
     started = time.monotonic()
     try:
         workers.start("a")

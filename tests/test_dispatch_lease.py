@@ -120,3 +120,59 @@ def test_a_slow_provider_call_keeps_its_lease_and_is_sent_once(app, due, twilio_
     assert outcome == ["sent"]
     assert taken == []
     assert len(twilio_api.sent("/Messages.json")) == 1
+
+
+def test_a_worker_whose_send_was_taken_over_while_it_waited_sends_nothing(app, due, monkeypatch):
+    """A worker stalls past its lease (waiting for the pace while Redis is away); the sweep
+    takes the send over and sends it; when the first worker wakes it must not send too."""
+    from survey.dispatch import pace
+
+    invitation_id = due()
+    waited = pace.wait_for_turn
+    stalled = []
+
+    def stall_then_wait(*args, **kwargs):
+        if not stalled:
+            stalled.append(True)
+            clock.advance(lease.length() + timedelta(seconds=1))
+            # Meanwhile the sweep finds the lapsed lease and settles the send itself.
+            assert sending.send_invitation(invitation_id) == "sent"
+        return waited(*args, **kwargs)
+
+    monkeypatch.setattr(pace, "wait_for_turn", stall_then_wait)
+    assert sending.send_invitation(invitation_id) == "skipped"
+    assert _received(invitation_id) == 1
+    assert db.session.get_one(Invitation, invitation_id).state == "sent"
+
+
+def test_the_sweep_does_not_resend_a_delivery_its_worker_just_recorded(app, due, monkeypatch):
+    """The sweep asks the provider and hears "never had it", but the stalled worker records
+    its e-mail's Message-ID (it is about to send DATA) before the sweep settles: the sweep
+    must not send it again."""
+    from survey.dispatch import reconcile
+    from survey.models import Delivery
+
+    invitation_id = due()
+    assert claims.claim_due().ids == [invitation_id]
+    delivery = Delivery(
+        invitation_id=invitation_id, channel="email", address="c@example.cn",
+        provider="smtp", state="sending", attempt=1,
+    )  # fmt: skip
+    db.session.add(delivery)
+    db.session.commit()
+    clock.advance(lease.length() + timedelta(seconds=1))
+    asked = reconcile.look_up
+
+    def absent_but_recorded_meanwhile(found):
+        answer = asked(found)
+        db.session.execute(
+            sa.update(Delivery).where(Delivery.id == found.id).values(provider_id="<m@bank>")
+        )
+        db.session.commit()
+        return answer
+
+    monkeypatch.setattr(reconcile, "look_up", absent_but_recorded_meanwhile)
+    assert sending.send_invitation(invitation_id) == "unknown"
+    assert _received(invitation_id) == 0
+    db.session.expire_all()
+    assert db.session.get_one(Delivery, delivery.id).state == "unknown"

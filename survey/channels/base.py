@@ -47,6 +47,9 @@ class SendResult:
     held: bool = False
     # The carrier reports the address opted out (Twilio 21610): record it, never try it again.
     opted_out: bool = False
+    # Another worker took the send over before anything went on the wire (its lease ran out
+    # while this one stalled): this one stops and touches nothing more.
+    taken_over: bool = False
 
 
 # What a provider can say about a delivery a crash interrupted (``Channel.look_up``).

@@ -124,16 +124,23 @@ class SmtpChannel:
         """
         language = message.headers.get("Content-Language", "zh")
 
-        def before_data(message_id: str) -> None:
+        def before_data(message_id: str) -> bool:
             # Committed before the message goes on the wire: a crash before this line
-            # provably sent nothing (look_up), one after it cannot be told.
-            db.session.execute(
+            # provably sent nothing (look_up), one after it cannot be told. Only while the
+            # delivery is still ours: a sweep that found this send stalled and settled it as
+            # never sent (reconcile.py, the same condition) sends it itself, so we stop.
+            recorded = db.session.execute(
                 sa.update(Delivery)
-                .where(Delivery.id == delivery_id)
+                .where(
+                    Delivery.id == delivery_id,
+                    Delivery.state == "sending",
+                    Delivery.provider_id.is_(None),
+                )
                 .values(provider_id=message_id)
                 .execution_options(synchronize_session=False)
             )
             db.session.commit()
+            return recorded.rowcount == 1
 
         return deliver(
             message.to,
@@ -175,12 +182,13 @@ def deliver(
     html: str | None = None,
     headers: Mapping[str, str] | None = None,
     language: str = "zh",
-    before_data: Callable[[str], None] | None = None,
+    before_data: Callable[[str], bool | None] | None = None,
 ) -> SendResult:
     """Build one e-mail and hand it to the configured SMTP server; return the classified result.
 
     :param before_data: called with the Message-ID once the server has accepted the
-        envelope, just before the message itself is sent.
+        envelope, just before the message itself is sent; when it answers False the
+        message is not sent (``taken_over``).
     """
     config = current_app.config
     try:
@@ -305,7 +313,7 @@ def _converse(
     message_id: str,
     payload: bytes,
     timeout: float,
-    before_data: Callable[[str], None] | None = None,
+    before_data: Callable[[str], bool | None] | None = None,
 ) -> SendResult:
     try:
         smtp = _open(server, timeout)
@@ -335,8 +343,9 @@ def _converse(
         except (OSError, smtplib.SMTPException) as error:
             # The server went away or went silent before it had the message.
             return _held(server, error)
-        if before_data is not None:
-            before_data(message_id)
+        if before_data is not None and before_data(message_id) is False:
+            log.warning("e-mail %s: taken over by another worker before DATA; not sent", message_id)
+            return SendResult(ok=False, taken_over=True, error="taken over before DATA")
         try:
             # data() raises only when DATA itself is refused; the verdict on the message
             # comes back as its return value.

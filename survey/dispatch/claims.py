@@ -73,7 +73,7 @@ def claim_due(limit: int = BATCH) -> Claim:
         sa.update(Invitation)
         # The outer condition is the claim's guarantee on SQLite, where the subquery locks nothing.
         .where(Invitation.id.in_(due.scalar_subquery()), Invitation.state == "scheduled")
-        .values(state="sending", updated_at=now, lease_until=lease.until(now))
+        .values(state="sending", updated_at=now, claimed_at=now, lease_until=lease.until(now))
         .returning(Invitation.id)
         .execution_options(synchronize_session=False)
     ).all()

@@ -18,6 +18,9 @@ delivery's provider (``Channel.look_up``):
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+
+import sqlalchemy as sa
 
 from survey import clock
 from survey.channels import registry
@@ -31,8 +34,10 @@ log = logging.getLogger(__name__)
 NOT_TAKEN = "interrupted before the provider took it; sent again"
 
 
-def settle(invitation_id: int) -> str:
+def settle(invitation_id: int, stamp: datetime) -> str:
     """Settle an invitation left 'sending'; return what happened, as ``send_invitation`` does.
+
+    ``stamp`` is the claim this sweep took on it (``sending._claim_stuck``).
 
     ``reconciled`` (the provider had it), ``unknown`` (nobody can tell), ``lookup_failed``
     (asked again by a later sweep), or what sending it now answered (``sent`` …).
@@ -58,10 +63,30 @@ def settle(invitation_id: int) -> str:
             log.info("invitation %s: delivery %s reconciled as sent", invitation.id, delivery.id)
             return "reconciled"
         if answer.verdict == ABSENT:
-            # 'held' is a delivery the provider never took: its channel is tried again.
-            delivery.state = "held"
-            delivery.error = NOT_TAKEN
-            continue
+            # 'held' is a delivery the provider never took: its channel is tried again. Only
+            # while it is still unrecorded: a stalled worker recording its Message-ID at this
+            # moment (channels/smtp.py, the same condition) has it, and it may go out.
+            settled = db.session.execute(
+                sa.update(Delivery)
+                .where(
+                    Delivery.id == delivery.id,
+                    Delivery.state == "sending",
+                    Delivery.provider_id.is_(None),
+                )
+                .values(state="held", error=NOT_TAKEN)
+                .execution_options(synchronize_session=False)
+            )
+            if settled.rowcount == 1:
+                db.session.expire(delivery, ["state", "error"])
+                continue
+            db.session.refresh(delivery)
+            answer = look_up(delivery)
+            if answer.verdict == FOUND:
+                sending._mark_sent(
+                    invitation, delivery, SendResult(ok=True, provider_id=answer.provider_id)
+                )
+                db.session.commit()
+                return "reconciled"
         error = answer.error or "the provider cannot confirm it"
         sending._mark_sent(
             invitation,
@@ -79,7 +104,7 @@ def settle(invitation_id: int) -> str:
     if pending:
         log.info("invitation %s: the interrupted send never reached its provider", invitation.id)
     # Nothing reached a provider: sending is safe, once (channels already tried are skipped).
-    return sending._send_claimed(invitation_id)
+    return sending._send_claimed(invitation_id, stamp)
 
 
 def look_up(delivery: Delivery) -> Lookup:

@@ -82,10 +82,12 @@ def send_invitation(invitation_id: int) -> str:
     not be asked about an interrupted send: a later sweep asks again).
     """
     with lease.kept([invitation_id]):
-        if _claim(invitation_id):
-            return _send_claimed(invitation_id)
-        if _claim_stuck(invitation_id):
-            return _reconcile(invitation_id)
+        stamp = _claim(invitation_id)
+        if stamp is not None:
+            return _send_claimed(invitation_id, stamp)
+        stamp = _claim_stuck(invitation_id)
+        if stamp is not None:
+            return _reconcile(invitation_id, stamp)
     return "skipped"
 
 
@@ -97,18 +99,19 @@ def send_claimed(invitation_id: int, claimed_at: datetime) -> str:
     (``skipped``).
     """
     # Stamping again at once, under the same condition, makes taking it ours atomic.
+    stamp = clock.now()
     result = db.session.execute(
         sa.update(Invitation)
         .where(
             Invitation.id == invitation_id,
             Invitation.state == "sending",
-            Invitation.updated_at == claimed_at,
+            Invitation.claimed_at == claimed_at,
         )
-        .values(updated_at=clock.now())
+        .values(updated_at=stamp, claimed_at=stamp)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return _send_claimed(invitation_id) if result.rowcount == 1 else "skipped"
+    return _send_claimed(invitation_id, stamp) if result.rowcount == 1 else "skipped"
 
 
 def claim_statement(invitation_id: int, now: datetime) -> sa.Update:
@@ -120,32 +123,36 @@ def claim_statement(invitation_id: int, now: datetime) -> sa.Update:
             Invitation.state == "scheduled",
             Invitation.scheduled_at <= now,
         )
-        .values(state="sending", updated_at=now, lease_until=lease.until(now))
+        .values(state="sending", updated_at=now, claimed_at=now, lease_until=lease.until(now))
         .execution_options(synchronize_session=False)
     )
 
 
-def _claim(invitation_id: int) -> bool:
-    """Move a due invitation from 'scheduled' to 'sending'; only one caller can win."""
-    result = db.session.execute(claim_statement(invitation_id, clock.now()))
+def _claim(invitation_id: int) -> datetime | None:
+    """Move a due invitation from 'scheduled' to 'sending'; only one caller can win.
+
+    The winner gets the claim's stamp (``updated_at``), its fence (``_still_claimed``).
+    """
+    now = clock.now()
+    result = db.session.execute(claim_statement(invitation_id, now))
     db.session.commit()
-    return result.rowcount == 1
+    return now if result.rowcount == 1 else None
 
 
-def _claim_stuck(invitation_id: int) -> bool:
+def _claim_stuck(invitation_id: int) -> datetime | None:
     """Take a send whose lease ran out for reconciling; a new stamp and lease keep others off."""
     now = clock.now()
     result = db.session.execute(
         sa.update(Invitation)
         .where(Invitation.id == invitation_id, lease.expired())
-        .values(updated_at=now, lease_until=lease.until(now))
+        .values(updated_at=now, claimed_at=now, lease_until=lease.until(now))
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return result.rowcount == 1
+    return now if result.rowcount == 1 else None
 
 
-def _send_claimed(invitation_id: int) -> str:
+def _send_claimed(invitation_id: int, stamp: datetime) -> str:
     """Send a claimed invitation, keeping its rows loaded across the send's commits.
 
     A send commits three times (its checks, the delivery before the provider is called,
@@ -157,12 +164,35 @@ def _send_claimed(invitation_id: int) -> str:
     expiring = session.expire_on_commit
     session.expire_on_commit = False
     try:
-        return _send_loaded(invitation_id)
+        return _send_loaded(invitation_id, stamp)
     finally:
         session.expire_on_commit = expiring
 
 
-def _send_loaded(invitation_id: int) -> str:
+def _still_claimed(invitation_id: int, stamp: datetime) -> bool:
+    """Renew this worker's claim if nobody took the send over; the fence before a delivery.
+
+    A worker that stalled past its lease (a long wait for the pace while Redis was away, a
+    starved heartbeat) may find the sweep has taken its invitation over (a new stamp,
+    ``_claim_stuck``) and is settling it: then it must not send too. Its own changes to
+    the row (the question an SMS awaits) move ``updated_at``, never ``claimed_at``. One conditional UPDATE
+    of the row decides who goes on, and it commits with the delivery.
+    """
+    result = db.session.execute(
+        sa.update(Invitation)
+        .where(
+            Invitation.id == invitation_id,
+            Invitation.state == "sending",
+            Invitation.claimed_at == stamp,
+        )
+        .values(lease_until=lease.until(clock.now()), updated_at=Invitation.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _send_loaded(invitation_id: int, stamp: datetime) -> str:
+    """Send an invitation this worker claimed with ``stamp`` (its fence: ``_still_claimed``)."""
     invitation = db.session.get_one(Invitation, invitation_id)
     now = clock.now()
     if now >= invitation.expires_at:
@@ -216,6 +246,10 @@ def _send_loaded(invitation_id: int) -> str:
         # the first to reach this point (its delivery committed under the lock) is the survey.
         window = timedelta(days=int(settings.get("frequency_window_days")))
         turns.lock_contacts(invitation)
+        if not _still_claimed(invitation.id, stamp):
+            db.session.rollback()
+            log.warning("invitation %s: taken over by another worker; not sent here", invitation.id)
+            return "skipped"
         if history.earlier_survey_reached(invitation, clock.now() - window):
             endings.cancel(invitation, "frequency")
             db.session.commit()
@@ -234,6 +268,9 @@ def _send_loaded(invitation_id: int) -> str:
         attempted = True
 
         result = channel.send(delivery.id, message)
+        if result.taken_over:
+            db.session.rollback()
+            return "skipped"
         metrics.count_send(channel_name, channel.name, result)
         if result.ok or result.unknown:
             _mark_sent(invitation, delivery, result)
@@ -334,11 +371,11 @@ def _keep(invitation: Invitation, delivery: Delivery, result: SendResult, pause:
     _defer(invitation, clock.now() + pause)
 
 
-def _reconcile(invitation_id: int) -> str:
+def _reconcile(invitation_id: int, stamp: datetime) -> str:
     """Settle an invitation a crash left 'sending', without sending anything blindly."""
     from survey.dispatch import reconcile
 
-    return reconcile.settle(invitation_id)
+    return reconcile.settle(invitation_id, stamp)
 
 
 def _defer(invitation: Invitation, to: datetime) -> None:

@@ -111,6 +111,10 @@ class Invitation(db.Model):
     # While 'sending': until when the worker that claimed it holds it. A live worker renews
     # it as it works (dispatch/lease.py); past it, the sweep takes the send over.
     lease_until: Mapped[datetime | None]
+    # The claim that holds it while 'sending': written only when a worker or the sweep
+    # claims it, so a worker can check, just before it sends, that the send is still its own
+    # (dispatch/sending.py _still_claimed); updated_at moves with any change of the row.
+    claimed_at: Mapped[datetime | None]
 
     interaction: Mapped[Interaction] = relationship()
     customer: Mapped[Customer] = relationship()
