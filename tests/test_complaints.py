@@ -1,6 +1,6 @@
 """Complaint KPIs: cases (not posts) against the three commitments, on the admin's calendar.
 
-The hand-built cases below are worked out by hand in their comments; the bank's zone is
+The hand-built cases (tests/fixtures/complaints.py, ``november_cases``) are worked out by hand in their comments; the bank's zone is
 Asia/Shanghai, Monday 9 November 2026 is a holiday and Saturday the 14th a make-up day.
 """
 
@@ -10,13 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from survey import clock, settings
+from survey import settings
 from survey.scoring import complaint_cases, complaints, queries, stats
 from survey.scoring.compare import Counts
 from survey.workcal import WorkCalendar
-from tests.fixtures.complaints import at
+from tests.fixtures.complaints import NOW, at
 
-NOW = at("2026-11-29 12:00")
 CALENDAR = WorkCalendar.build("Asia/Shanghai", ["2026-11-09"], ["2026-11-14"])
 LIMITS = complaints.Limits(24, 5, 15)
 
@@ -127,86 +126,11 @@ def test_missed_cases_happier_than_met_ones_are_marked_down():
 # --- the hand-built bank, read from the database ----------------------------------------------
 
 
-@pytest.fixture
-def cases(db, make_case):
-    """Eight cases opened in November 2026, two a year earlier, one on 31 October (worked out below)."""
-    clock.freeze(NOW)
-    settings.put("holidays", ["2026-11-09"])
-    settings.put("makeup_workdays", ["2026-11-14"])
-    db.session.commit()
-    made = {
-        # A: Friday evening; reply at exactly 24 h; resolved in the last minute of day 5
-        #    (Sat 14, a make-up day): all three met.
-        "A": make_case(
-            at("2026-11-06 20:00"),
-            at("2026-11-07 20:00"),
-            at("2026-11-14 23:59"),
-            first_contact=False,
-            category="credit_card",
-            cause="attitude",
-            rating=5,
-        ),
-        # B: reply 1 s late; resolved at midnight after day 5 (Tue 10): missed, missed,
-        #    regulator met.
-        "B": make_case(
-            at("2026-11-02 09:00"),
-            at("2026-11-03 09:00:01"),
-            at("2026-11-11 00:00"),
-            first_contact=False,
-            category="credit_card",
-            cause="process",
-            rating=2,
-            channel="chat",
-        ),
-        # C: open, no reply after three days: reply missed, the other two pending.
-        "C": make_case(at("2026-11-26 10:00"), category="loan", cause="system"),
-        # D: opened this morning: all pending.
-        "D": make_case(at("2026-11-29 08:00"), category="e_banking", cause="process"),
-        # E: resolved at first contact, no separate reply: all met.
-        "E": make_case(
-            at("2026-11-03 10:00"),
-            None,
-            at("2026-11-03 10:10"),
-            first_contact=True,
-            category="account",
-            cause="other",
-            rating=4,
-        ),
-        # G: reply met; resolved the 25th: final and regulator (end of the 20th) missed.
-        "G": make_case(
-            at("2026-11-05 10:00"),
-            at("2026-11-05 12:00"),
-            at("2026-11-25 15:00"),
-            first_contact=False,
-            category="account",
-            cause="process",
-            rating=1,
-        ),
-        # H: half past midnight on 1 November in Shanghai (31 October in UTC): in the period.
-        "H": make_case(
-            at("2026-11-01 00:30"),
-            at("2026-11-01 01:30"),
-            at("2026-11-02 15:00"),
-            first_contact=False,
-            category="other",
-            cause=None,
-            rating=4,
-            agent="A1001",
-        ),
-        # Not in the period: 31 October 23:30 in Shanghai.
-        "late October": make_case(at("2026-10-31 23:30"), rating=1),
-        # A year earlier: two cases in the same days.
-        "2025a": make_case(at("2025-11-10 10:00"), at("2025-11-10 11:00")),
-        "2025b": make_case(at("2025-11-28 10:00")),
-    }
-    return made
-
-
 def period(**filters: str) -> queries.ScoreQuery:
     return complaint_cases.parse({"from": "2026-11-01", "to": "2026-11-29", **filters})
 
 
-def test_hand_built_cases_give_the_hand_worked_kpis(cases):
+def test_hand_built_cases_give_the_hand_worked_kpis(november_cases):
     found = complaint_cases.report(period(), min_n=5)
     assert (found.total, found.open, found.resolved) == (7, 2, 5)
     by_commitment = {c.key: (c.met, c.missed, c.pending, c.decided) for c in found.commitments}
@@ -239,7 +163,7 @@ def test_hand_built_cases_give_the_hand_worked_kpis(cases):
     assert found.year_earlier.change_share == 5 / 2
 
 
-def test_below_min_n_met_and_missed_show_counts_and_no_score(cases):
+def test_below_min_n_met_and_missed_show_counts_and_no_score(november_cases):
     found = complaint_cases.report(period(), min_n=5)
     first = next(m for m in found.met_versus_missed if m.commitment == "first_reply")
     assert (first.met.n, first.missed.n) == (4, 1)  # A E G H answered; B answered
@@ -248,7 +172,7 @@ def test_below_min_n_met_and_missed_show_counts_and_no_score(cases):
     assert everyone.satisfaction.n == 5 and everyone.satisfaction.csat is None
 
 
-def test_filters_apply_to_the_case_its_posts_or_its_answers(cases):
+def test_filters_apply_to_the_case_its_posts_or_its_answers(november_cases):
     assert complaint_cases.report(period(category="credit_card"), 1).total == 2
     assert complaint_cases.report(period(cause="process"), 1).total == 3
     assert complaint_cases.report(period(business_line="personal"), 1).total == 1  # H
@@ -259,21 +183,25 @@ def test_filters_apply_to_the_case_its_posts_or_its_answers(cases):
     assert by_sms.total == 7 and by_sms.satisfaction.n == 0
 
 
-def test_the_year_earlier_comparison_follows_the_same_filters(cases):
+def test_the_year_earlier_comparison_follows_the_same_filters(november_cases):
     found = complaint_cases.report(period(cause="process"), 1)
     assert found.year_earlier.total == 2  # both 2025 cases are "process"
     assert found.year_earlier.date_from == date(2025, 11, 1)
     assert complaint_cases.report(period(cause="system"), 1).year_earlier.change_share is None
 
 
-def test_the_deadline_settings_change_the_outcomes(cases, db):
+def test_the_deadline_settings_change_the_outcomes(november_cases, db):
     settings.put("complaint_first_reply_hours", 48)
     settings.put("complaint_final_working_days", 10)
     db.session.commit()
     found = complaint_cases.report(period(), min_n=5)
     by_commitment = {c.key: (c.met, c.missed, c.pending) for c in found.commitments}
     assert by_commitment["first_reply"] == (5, 1, 1)  # B is in time within 48 h
-    assert by_commitment["final"] == (4, 1, 2)  # B by the end of Mon 16 (10 working days); G still late
+    assert by_commitment["final"] == (
+        4,
+        1,
+        2,
+    )  # B by the end of Mon 16 (10 working days); G still late
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,7 @@ from survey.models import (
 )
 from survey.models.interaction import CATEGORIES, CAUSES
 from survey.models.response import COUNTED_STATES
-from survey.scoring import complaints, compare, queries
+from survey.scoring import compare, complaints, queries
 from survey.scoring.queries import ScoreQuery
 from survey.scoring.rollup import BOTTOM_TO, TOP_FROM
 

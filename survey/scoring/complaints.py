@@ -314,9 +314,7 @@ def met_versus_missed(
 ) -> tuple[MetVersusMissed, ...]:
     """Compare each commitment's met cases' CSAT with its missed cases' (BH over commitments)."""
     names = [name for name in COMMITMENTS if name in ratings]
-    table = [
-        ({RATING: ratings[name]["met"]}, {RATING: ratings[name]["missed"]}) for name in names
-    ]
+    table = [({RATING: ratings[name]["met"]}, {RATING: ratings[name]["missed"]}) for name in names]
     rows = compare.compare_table(table, min_n)
     return tuple(
         MetVersusMissed(
