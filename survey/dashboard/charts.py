@@ -181,7 +181,7 @@ def commitment_bars(
         "",
         barmode="stack",
         showlegend=True,
-        legend={"orientation": "h", "y": -0.25},
+        legend={"orientation": "h", "y": -0.25, "traceorder": "normal"},
         xaxis={"title": {"text": x_title}},
         yaxis={"range": None, "ticksuffix": "", "automargin": True, "autorange": "reversed"},
         margin={"l": 12},
