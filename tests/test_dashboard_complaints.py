@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 
-from survey import clock
+from survey import clock, demo
 from tests.fixtures.complaints import NOW, at
 from tests.fixtures.dashboard_pages import number, table_rows
 
@@ -198,3 +198,20 @@ def test_the_chinese_page_shows_no_english_sentence_of_the_catalogue(november_ca
     found = [m for m in english if re.search(rf"(?<![\w-]){re.escape(m)}(?![\w-])", body)]
     assert found == []
     assert "投诉" in body
+
+
+def test_the_demo_bank_tells_a_true_complaints_story(app, api):
+    """Most cases meet the commitments, some miss them, open ones are pending, and it shows."""
+    clock.freeze(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))
+    demo.load(seed=7, today=date(2026, 11, 29), size=4000)
+    body = api("from=2026-09-01&to=2026-11-29")
+    assert body["cases"]["open"] > 0
+    commitments = {c["commitment"]: c for c in body["commitments"]}
+    assert all(c["met"] > c["missed"] for c in commitments.values())
+    assert commitments["final"]["missed"] > 0 and commitments["regulator"]["missed"] > 0
+    assert commitments["final"]["pending"] > 0 and commitments["regulator"]["pending"] > 0
+    assert 0.8 < body["first_contact"]["rate"] < 1
+    assert body["satisfaction"]["csat"] is not None
+    # Late final results go with unhappy customers, as the demo's answers say.
+    final = next(m for m in body["met_versus_missed"] if m["commitment"] == "final")
+    assert final["mark"] == "▲"
