@@ -80,21 +80,38 @@ class Deadline:
         return done <= self.due if self.inclusive else done < self.due
 
 
-def deadlines(case: Case, limits: Limits, calendar: WorkCalendar) -> dict[str, Deadline]:
-    """Return each commitment's deadline for a case (the calendar gives the bank's zone)."""
+def deadlines(
+    case: Case,
+    limits: Limits,
+    calendar: WorkCalendar,
+    by_day: dict[date, tuple[Deadline, Deadline]] | None = None,
+) -> dict[str, Deadline]:
+    """Return each commitment's deadline for a case (the calendar gives the bank's zone).
+
+    :param by_day: a cache of the day-counted deadlines by opening day, which depend on
+        nothing else; a report over many cases passes one so each day is worked out once.
+    """
     opened_day = calendar.local_day(case.opened_at)
-    regulator_end = datetime.combine(
-        opened_day + timedelta(days=limits.regulator_days + 1), time(0), calendar.zone
-    )
+    counted = by_day.get(opened_day) if by_day is not None else None
+    if counted is None:
+        regulator_end = datetime.combine(
+            opened_day + timedelta(days=limits.regulator_days + 1), time(0), calendar.zone
+        )
+        counted = (
+            Deadline(
+                calendar.working_days_deadline(case.opened_at, limits.final_working_days),
+                inclusive=False,
+            ),
+            Deadline(regulator_end.astimezone(UTC), inclusive=False),
+        )
+        if by_day is not None:
+            by_day[opened_day] = counted
     return {
         "first_reply": Deadline(
             case.opened_at + timedelta(hours=limits.first_reply_hours), inclusive=True
         ),
-        "final": Deadline(
-            calendar.working_days_deadline(case.opened_at, limits.final_working_days),
-            inclusive=False,
-        ),
-        "regulator": Deadline(regulator_end.astimezone(UTC), inclusive=False),
+        "final": counted[0],
+        "regulator": counted[1],
     }
 
 
@@ -113,11 +130,17 @@ def outcome(done: datetime | None, deadline: Deadline, now: datetime) -> str:
     return "pending" if deadline.in_time(now) else "missed"
 
 
-def outcomes(case: Case, limits: Limits, calendar: WorkCalendar, now: datetime) -> dict[str, str]:
+def outcomes(
+    case: Case,
+    limits: Limits,
+    calendar: WorkCalendar,
+    now: datetime,
+    by_day: dict[date, tuple[Deadline, Deadline]] | None = None,
+) -> dict[str, str]:
     """Return each commitment's outcome for one case at ``now``."""
     return {
         name: outcome(done_at(case, name), deadline, now)
-        for name, deadline in deadlines(case, limits, calendar).items()
+        for name, deadline in deadlines(case, limits, calendar, by_day).items()
     }
 
 
@@ -272,12 +295,13 @@ def report(
     ratings = {name: {"met": compare.EMPTY, "missed": compare.EMPTY} for name in COMMITMENTS}
     everyone = compare.EMPTY
     resolved = first_contact = 0
+    by_day: dict[date, tuple[Deadline, Deadline]] = {}
     for case in cases:
         everyone += case.ratings
         if case.resolved_at is not None:
             resolved += 1
             first_contact += case.resolved_first_contact is True
-        for name, result in outcomes(case, limits, calendar, now).items():
+        for name, result in outcomes(case, limits, calendar, now, by_day).items():
             tallies[name][result] += 1
             if result != "pending":
                 ratings[name][result] += case.ratings
