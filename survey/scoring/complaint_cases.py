@@ -179,7 +179,8 @@ def _cases(query: ScoreQuery, zone: ZoneInfo) -> list[complaints.Case]:
     rows = db.session.execute(
         sa.select(
             ComplaintCase.id,
-            sa.func.coalesce(ComplaintCase.opened_at, ComplaintCase.created_at),
+            ComplaintCase.opened_at,
+            ComplaintCase.created_at,
             ComplaintCase.first_reply_at,
             ComplaintCase.resolved_at,
             ComplaintCase.resolved_first_contact,
@@ -190,7 +191,7 @@ def _cases(query: ScoreQuery, zone: ZoneInfo) -> list[complaints.Case]:
     ratings = _ratings(query, conditions)
     return [
         complaints.Case(
-            opened_at=_aware(opened),
+            opened_at=opened or created,
             first_reply_at=first_reply,
             resolved_at=resolved,
             resolved_first_contact=first_contact,
@@ -198,15 +199,8 @@ def _cases(query: ScoreQuery, zone: ZoneInfo) -> list[complaints.Case]:
             cause=cause,
             ratings=ratings.get(case_id, compare.EMPTY),
         )
-        for case_id, opened, first_reply, resolved, first_contact, category, cause in rows
+        for case_id, opened, created, first_reply, resolved, first_contact, category, cause in rows
     ]
-
-
-def _aware(value: datetime | str) -> datetime:
-    """coalesce() loses the column type: SQLite hands back naive UTC (or its text)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _ratings(query: ScoreQuery, case_conditions: list[Any]) -> dict[int, compare.Counts]:

@@ -138,10 +138,31 @@ def outcomes(
     by_day: dict[date, tuple[Deadline, Deadline]] | None = None,
 ) -> dict[str, str]:
     """Return each commitment's outcome for one case at ``now``."""
-    return {
-        name: outcome(done_at(case, name), deadline, now)
-        for name, deadline in deadlines(case, limits, calendar, by_day).items()
-    }
+    found = deadlines(case, limits, calendar, by_day)
+    return dict(
+        zip(
+            COMMITMENTS,
+            _classify(case, found["final"], found["regulator"], limits, now),
+            strict=True,
+        )
+    )
+
+
+def _classify(
+    case: Case, final: Deadline, regulator: Deadline, limits: Limits, now: datetime
+) -> tuple[str, str, str]:
+    """The three outcomes of one case, in COMMITMENTS order (a report calls this per case)."""
+    first_reply_due = case.opened_at + timedelta(hours=limits.first_reply_hours)
+    replied = done_at(case, "first_reply")
+    if replied is not None:
+        first = "met" if replied <= first_reply_due else "missed"
+    else:
+        first = "pending" if now <= first_reply_due else "missed"
+    return (
+        first,
+        outcome(case.resolved_at, final, now),
+        outcome(case.resolved_at, regulator, now),
+    )
 
 
 # --- the figures ----------------------------------------------------------------------------
@@ -297,13 +318,21 @@ def report(
     resolved = first_contact = 0
     by_day: dict[date, tuple[Deadline, Deadline]] = {}
     for case in cases:
-        everyone += case.ratings
+        rated = case.ratings.n > 0  # most cases have no answer: nothing to add
+        if rated:
+            everyone += case.ratings
         if case.resolved_at is not None:
             resolved += 1
             first_contact += case.resolved_first_contact is True
-        for name, result in outcomes(case, limits, calendar, now, by_day).items():
+        day = calendar.local_day(case.opened_at)
+        counted = by_day.get(day)
+        if counted is None:
+            found = deadlines(case, limits, calendar, by_day)
+            counted = (found["final"], found["regulator"])
+        results = _classify(case, counted[0], counted[1], limits, now)
+        for name, result in zip(COMMITMENTS, results, strict=True):
             tallies[name][result] += 1
-            if result != "pending":
+            if rated and result != "pending":
                 ratings[name][result] += case.ratings
     total = len(cases)
     before_from, before_to = year_earlier(date_from, date_to)
