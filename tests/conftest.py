@@ -33,6 +33,7 @@ pytest_plugins = [
     "tests.fixtures.access",
     "tests.fixtures.dispatch",
     "tests.fixtures.scoring",
+    "tests.fixtures.complaints",
     "tests.fixtures.demo",
     "tests.fixtures.browser",
     "tests.fixtures.admin",

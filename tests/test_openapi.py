@@ -70,3 +70,11 @@ def test_api_operations_need_a_bearer_key(client):
     assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
     assert document["security"] == [{"bearer": []}]
     assert document["paths"]["/openapi.json"]["get"]["security"] == []
+
+
+def test_the_complaints_operation_documents_the_filters_that_apply_to_cases(client):
+    from survey.scoring.complaint_cases import PARAMETERS
+
+    parameters = _document(client)["paths"]["/complaints"]["get"]["parameters"]
+    assert {p["name"] for p in parameters} == set(PARAMETERS)
+    assert "type" not in {p["name"] for p in parameters}

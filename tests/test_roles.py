@@ -43,11 +43,13 @@ ROUTES: dict[tuple[str, str], str] = {
     ("dashboard.home", "GET"): "dashboards",
     ("dashboard.breakdown_page", "GET"): "dashboards",
     ("dashboard.dimensions", "GET"): "dashboards",
+    ("dashboard.complaints_dashboard", "GET"): "dashboards",
     ("dashboard.export_page", "GET"): "dashboards",
     ("dashboard.export_scores", "GET"): "dashboards",
     ("dashboard.export_responses", "GET"): "dashboards",
     ("dashboard.report", "GET"): "dashboards",
     ("dashboard.report_pdf", "GET"): "dashboards",
+    ("dashboard.export_complaints", "GET"): "dashboards",
     # users, API keys, organisation, settings, audit
     ("admin.home", "GET"): "organisation",
     ("admin.users", "GET"): "organisation",

@@ -37,6 +37,7 @@ NOT_PAGES = {
     "dashboard.plotly_js",
     "dashboard.export_scores",
     "dashboard.export_responses",
+    "dashboard.export_complaints",
     "admin.import_job_progress",
 }
 # Pages this walk cannot reach, and the test that holds them to 390 px instead.

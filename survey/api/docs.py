@@ -11,6 +11,7 @@ from survey.api.bodies import API_MAX_BODY_BYTES
 from survey.api.openapi_schemas import DAY, SURVEY_IDS, comma_list, component_schemas, ref
 from survey.models.interaction import CATEGORIES, CAUSES, CHANNELS, TYPES
 from survey.models.survey import DIMENSIONS
+from survey.scoring import complaint_cases
 from survey.scoring.drivers import LIMIT as DRIVERS_LIMIT
 from survey.scoring.queries import FILTER_FIELDS, GROUP_FIELDS, SURVEY_CHANNELS
 
@@ -194,6 +195,7 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
             "/drivers": _drivers_operation(unauthorized, forbidden),
+            "/complaints": _complaints_operation(unauthorized, forbidden),
             "/openapi.json": {
                 "get": {
                     "operationId": "getOpenApi",
@@ -241,6 +243,41 @@ def _drivers_operation(unauthorized: dict[str, Any], forbidden: dict[str, Any]) 
             "parameters": [p for p in _score_parameters() if p["name"] in taken],
             "responses": {
                 "200": _json("Drivers.", ref("Drivers")),
+                "400": _problem("A bad parameter; errors names it."),
+                "401": unauthorized,
+                "403": forbidden,
+            },
+        }
+    }
+
+
+def _complaints_operation(
+    unauthorized: dict[str, Any], forbidden: dict[str, Any]
+) -> dict[str, Any]:
+    """Describe GET /complaints: the scores' days and the filters that apply to cases."""
+    return {
+        "get": {
+            "operationId": "getComplaints",
+            "summary": "Complaint cases against the bank's commitments, with satisfaction.",
+            "description": (
+                "Counts complaint cases (posts sharing complaint.case_id are one), each on the "
+                "day it was opened in the bank's zone (without an opening time, its first "
+                "post's). Business line, team, category and cause filter the case itself; "
+                "agent and channel keep cases with a post by that agent or on that channel; "
+                "survey and survey_channel narrow only the satisfaction figures. Each "
+                "commitment (first reply within N hours, final result within N working days "
+                "of the admin's calendar, decided within the regulator's N days) is met, "
+                "missed, or pending while a case is not done and its deadline has not passed; "
+                "share_met is of the decided cases. Satisfaction is the complaint-handling "
+                "dimension of the responses about these cases; met against missed uses the "
+                "CSAT test of /scores' compare with Benjamini-Hochberg q over the commitments. "
+                "Needs the 'scores' scope."
+            ),
+            "parameters": [
+                p for p in _score_parameters() if p["name"] in complaint_cases.PARAMETERS
+            ],
+            "responses": {
+                "200": _json("Complaint figures.", ref("Complaints")),
                 "400": _problem("A bad parameter; errors names it."),
                 "401": unauthorized,
                 "403": forbidden,

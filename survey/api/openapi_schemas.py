@@ -450,6 +450,7 @@ def component_schemas() -> dict[str, Any]:
         "Comparison": comparison,
         "Scores": scores,
         **drivers_schemas(),
+        **complaints_schemas(),
         "Problem": problem,
     }
 
@@ -492,3 +493,142 @@ def drivers_schemas() -> dict[str, Any]:
         },
     }
     return {"Driver": driver, "Drivers": drivers}
+
+
+def complaints_schemas() -> dict[str, Any]:
+    """The body of GET /complaints and its parts, by name."""
+    share = nullable({"type": "number", "minimum": 0, "maximum": 1})
+    count = {"type": "integer", "minimum": 0}
+    satisfaction = {
+        "type": "object",
+        "description": (
+            "CSAT of the complaint-handling dimension's 5-point answers (share of 4-5) with "
+            "its Wilson 95% interval and the mean; scores are null below min_n."
+        ),
+        "required": ["n", "csat", "csat_low", "csat_high", "mean"],
+        "properties": {
+            "n": {**count, "description": "5-point complaint-handling answers counted."},
+            "csat": share,
+            "csat_low": share,
+            "csat_high": share,
+            "mean": nullable({"type": "number", "minimum": 1, "maximum": 5}),
+        },
+    }
+    case_share = {
+        "type": "object",
+        "required": ["key", "cases", "share"],
+        "properties": {
+            "key": nullable({"type": "string", "description": "null: not given."}),
+            "cases": count,
+            "share": {**share, "description": "Of all the cases; null when there are none."},
+        },
+    }
+    commitment = {
+        "type": "object",
+        "required": ["commitment", "limit", "unit", "met", "missed", "pending", "decided"],
+        "properties": {
+            "commitment": {"type": "string", "enum": ["first_reply", "final", "regulator"]},
+            "limit": {"type": "integer", "description": "The organisation setting."},
+            "unit": {"type": "string", "enum": ["hours", "working_days", "days"]},
+            "met": count,
+            "missed": count,
+            "pending": {
+                **count,
+                "description": "Not done yet and still inside the deadline: neither met nor missed.",
+            },
+            "decided": {**count, "description": "met + missed: the share's denominator."},
+            "share_met": {**share, "description": "met / decided; null when none is decided."},
+        },
+    }
+    compared = {
+        "type": "object",
+        "required": ["commitment", "met", "missed", "difference", "p_value", "q_value", "mark"],
+        "properties": {
+            "commitment": {"type": "string", "enum": ["first_reply", "final", "regulator"]},
+            "met": ref("ComplaintSatisfaction"),
+            "missed": ref("ComplaintSatisfaction"),
+            "difference": nullable(
+                {"type": "number", "description": "CSAT met - missed (fraction)."}
+            ),
+            "p_value": nullable({"type": "number", "minimum": 0, "maximum": 1}),
+            "q_value": nullable(
+                {
+                    "type": "number",
+                    "minimum": 0,
+                    "maximum": 1,
+                    "description": "Benjamini-Hochberg over the commitments compared.",
+                }
+            ),
+            "test": nullable({"type": "string", "enum": ["z", "fisher"]}),
+            "mark": nullable(
+                {"type": "string", "enum": ["▲", "▼"], "description": "Only where q < 0.05."}
+            ),
+        },
+    }
+    body = {
+        "type": "object",
+        "required": [
+            "from",
+            "to",
+            "as_of",
+            "min_n",
+            "cases",
+            "year_earlier",
+            "by_category",
+            "by_cause",
+            "commitments",
+            "first_contact",
+            "satisfaction",
+            "met_versus_missed",
+        ],
+        "properties": {
+            "from": DAY,
+            "to": DAY,
+            "as_of": {
+                "type": "string",
+                "format": "date-time",
+                "description": "When met, missed and pending were decided (now).",
+            },
+            "min_n": {"type": "integer"},
+            "cases": {
+                "type": "object",
+                "required": ["total", "open", "resolved"],
+                "properties": {"total": count, "open": count, "resolved": count},
+            },
+            "year_earlier": {
+                "type": "object",
+                "description": "The same days one year earlier, with the same filters.",
+                "required": ["from", "to", "total", "change", "change_share"],
+                "properties": {
+                    "from": {"type": "string", "format": "date"},
+                    "to": {"type": "string", "format": "date"},
+                    "total": count,
+                    "change": {"type": "integer", "description": "total now - total then."},
+                    "change_share": nullable(
+                        {"type": "number", "description": "change / total then."}
+                    ),
+                },
+            },
+            "by_category": {"type": "array", "items": ref("ComplaintShare")},
+            "by_cause": {"type": "array", "items": ref("ComplaintShare")},
+            "commitments": {"type": "array", "items": ref("ComplaintCommitment")},
+            "first_contact": {
+                "type": "object",
+                "required": ["resolved", "first_contact", "rate"],
+                "properties": {
+                    "resolved": count,
+                    "first_contact": count,
+                    "rate": {**share, "description": "first_contact / resolved."},
+                },
+            },
+            "satisfaction": ref("ComplaintSatisfaction"),
+            "met_versus_missed": {"type": "array", "items": ref("ComplaintComparison")},
+        },
+    }
+    return {
+        "ComplaintSatisfaction": satisfaction,
+        "ComplaintShare": case_share,
+        "ComplaintCommitment": commitment,
+        "ComplaintComparison": compared,
+        "Complaints": body,
+    }

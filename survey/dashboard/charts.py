@@ -36,7 +36,11 @@ def _figure(traces: list[dict[str, Any]], y_title: str, **layout: Any) -> str:
         "showlegend": False,
     }
     for name, value in layout.items():
-        base[name] = {**base[name], **value} if isinstance(base.get(name), dict) else value
+        if isinstance(base.get(name), dict) and isinstance(value, dict):
+            value = {**base[name], **value}
+            # A None in the changes removes the base's setting (counts have no 0-100 range).
+            value = {k: v for k, v in value.items() if v is not None}
+        base[name] = value
     return json.dumps({"data": traces, "layout": base}, ensure_ascii=False)
 
 
@@ -137,3 +141,85 @@ def _trend_traces(
         }
     )
     return traces
+
+
+def share_bars(rows: list[dict[str, Any]], label: Callable[[str | None], str], y_title: str) -> str:
+    """Cases per value (a complaint type, a cause) as their share of all cases; counts on hover."""
+    bar = {
+        "type": "bar",
+        "x": [label(r["key"]) for r in rows],
+        "y": [(r["share"] or 0) * 100 for r in rows],
+        "marker": {"color": BRAND},
+        "customdata": [r["cases"] for r in rows],
+        "hovertemplate": "%{x}: %{y:.1f}% (%{customdata})<extra></extra>",
+    }
+    return _figure([bar], y_title)
+
+
+def commitment_bars(
+    rows: list[dict[str, Any]],
+    name: Callable[[dict[str, Any]], str],
+    outcomes: dict[str, str],
+    x_title: str,
+) -> str:
+    """Met, missed and pending cases of each commitment, stacked side by side as counts."""
+    colours = {"met": "#1a7f37", "missed": BRAND, "pending": MUTED}
+    traces = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "name": label,
+            "y": [name(r) for r in rows],
+            "x": [r[outcome] for r in rows],
+            "marker": {"color": colours[outcome]},
+            "hovertemplate": "%{y}: %{x}<extra>" + label + "</extra>",
+        }
+        for outcome, label in outcomes.items()
+    ]
+    return _figure(
+        traces,
+        "",
+        barmode="stack",
+        showlegend=True,
+        legend={"orientation": "h", "y": -0.25, "traceorder": "normal"},
+        xaxis={"title": {"text": x_title}},
+        yaxis={"range": None, "ticksuffix": "", "automargin": True, "autorange": "reversed"},
+        margin={"l": 12},
+    )
+
+
+def met_missed_bars(
+    rows: list[dict[str, Any]],
+    name: Callable[[dict[str, Any]], str],
+    sides: dict[str, str],
+    y_title: str,
+) -> str:
+    """CSAT of the cases that met and that missed each commitment, side by side, with intervals.
+
+    A side under the minimum n has no bar (its score is not shown).
+    """
+    colours = {"met": "#1a7f37", "missed": BRAND}
+    traces = []
+    for side, label in sides.items():
+        shown = [r for r in rows if r[side]["csat"] is not None]
+        traces.append(
+            {
+                "type": "bar",
+                "name": label,
+                "x": [name(r) for r in shown],
+                "y": [r[side]["csat"] * 100 for r in shown],
+                "error_y": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [(r[side]["csat_high"] - r[side]["csat"]) * 100 for r in shown],
+                    "arrayminus": [(r[side]["csat"] - r[side]["csat_low"]) * 100 for r in shown],
+                    "color": "#333",
+                },
+                "marker": {"color": colours[side]},
+                "customdata": [r[side]["n"] for r in shown],
+                "hovertemplate": "%{x}: %{y:.1f}% (n=%{customdata})<extra>" + label + "</extra>",
+            }
+        )
+    return _figure(
+        traces, y_title, barmode="group", showlegend=True, legend={"orientation": "h", "y": -0.2}
+    )

@@ -10,12 +10,12 @@ from collections.abc import Iterable, Sequence
 from flask import Response, render_template, request, stream_with_context
 from flask_login import current_user
 
-from survey import audit, clock
+from survey import audit, clock, settings
 from survey.auth.service import role_required
 from survey.dashboard import bp
 from survey.exports import tables, writers
 from survey.extensions import db
-from survey.scoring import queries
+from survey.scoring import complaint_cases, complaints, queries
 
 TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -41,6 +41,25 @@ def export_scores(fmt: str):
     header, rows = tables.score_table(query)
     _record("export.scores", fmt, query)
     return _download(f"scores-{query.date_from}-{query.date_to}", fmt, header, rows, "scores")
+
+
+@bp.route("/export/complaints.csv", defaults={"fmt": "csv"})
+@bp.route("/export/complaints.xlsx", defaults={"fmt": "xlsx"})
+@role_required("admin", "manager", "quality")
+def export_complaints(fmt: str):
+    """Download the complaints page's tables for the filters, one figure a row."""
+    args = request.args.to_dict()
+    try:
+        query = complaint_cases.parse(args)
+    except queries.QueryError as error:
+        page = render_template("dashboard/export.html", query=args, errors=error.errors)
+        return Response(page, status=400)
+    figures = complaints.as_json(complaint_cases.report(query, int(settings.get("min_n"))))
+    header, rows = tables.complaint_table(figures)
+    _record("export.complaints", fmt, query)
+    return _download(
+        f"complaints-{query.date_from}-{query.date_to}", fmt, header, rows, "complaints"
+    )
 
 
 @bp.route("/export/responses.csv", defaults={"fmt": "csv"})

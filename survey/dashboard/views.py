@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import plotly
 from flask import render_template, request, send_from_directory
@@ -12,9 +13,11 @@ from flask_babel import lazy_gettext as _l
 from survey import settings
 from survey.auth.service import role_required
 from survey.dashboard import bp, breakdown, charts, filters
+from survey.dashboard import complaints as complaints_page
 from survey.dashboard.dimensions import dimensions as dimensions_of
 from survey.dashboard.overview import overview
 from survey.i18n import current_language
+from survey.scoring import complaint_cases, complaints
 
 DIMENSION_LABELS = {
     "attitude": _l("Service attitude"),
@@ -29,6 +32,7 @@ def _page(template: str, found: filters.Filters, **context):
     """Render a dashboard page with its filter form; a wrong URL gets its message and a 400."""
     status = 400 if found.errors else 200
     choices = context.pop("choices", None) or filters.choices(current_language())
+    form_filters = context.pop("form_filters", filters.FORM_FILTERS)
     return (
         render_template(
             template,
@@ -36,7 +40,7 @@ def _page(template: str, found: filters.Filters, **context):
             choices=choices,
             labels=filters.FILTER_LABELS,
             presets=filters.PRESETS,
-            form_filters=filters.FORM_FILTERS,
+            form_filters=form_filters,
             grains=filters.GRAINS,
             dimension_labels=DIMENSION_LABELS,
             min_n=int(settings.get("min_n")),
@@ -104,6 +108,29 @@ def dimensions():
         data.trend, data.grain, lambda d: str(DIMENSION_LABELS[d]), _("CSAT"), _("(partial)")
     )
     return _page("dashboard/dimensions.html", found, data=data, trend_chart=chart)
+
+
+@bp.route("/complaints")
+@role_required("admin", "manager", "quality")
+def complaints_dashboard():
+    """Show complaint cases by type and cause, against the three commitments, with satisfaction."""
+    found = filters.read(request.args)
+    if found.query is not None and (wrong := complaint_cases.check(found.query)):
+        found = replace(found, query=None, errors=[*found.errors, *wrong])
+    context = {"form_filters": complaints_page.FORM_FILTERS, "page": complaints_page}
+    if found.query is None:
+        return _page("dashboard/complaints.html", found, data=None, **context)
+    report = complaint_cases.report(found.query, int(settings.get("min_n")))
+    data = complaints.as_json(report)  # the API's numbers, to the digit
+    figures = complaints_page.figures(data)
+    return _page(
+        "dashboard/complaints.html",
+        found,
+        data=data,
+        as_of=report.as_of,
+        figures=figures,
+        **context,
+    )
 
 
 @bp.route("/vendor/plotly.min.js")

@@ -249,3 +249,35 @@ def describe(query: ScoreQuery) -> dict[str, Any]:
         "group_by": list(query.group_by),
         "filters": {name: list(values) for name, values in query.filters.items()},
     }
+
+
+COMPLAINT_HEADER = ["table", "row", "measure", "value"]
+
+
+def complaint_table(figures: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """Return the complaints page's tables, one figure a row, from GET /api/v1/complaints' body."""
+    rows: list[list[Any]] = [
+        ["period", "", "from", figures["from"]],
+        ["period", "", "to", figures["to"]],
+        ["period", "", "as_of", figures["as_of"]],
+        ["period", "", "min_n", figures["min_n"]],
+    ]
+    rows += [["cases", "", name, value] for name, value in figures["cases"].items()]
+    rows += [["year_earlier", "", k, v] for k, v in figures["year_earlier"].items()]
+    for table in ("by_category", "by_cause"):
+        for share in figures[table]:
+            key = share["key"] or ""
+            rows += [[table, key, "cases", share["cases"]], [table, key, "share", share["share"]]]
+    for commitment in figures["commitments"]:
+        rows += [
+            ["commitments", commitment["commitment"], name, value]
+            for name, value in commitment.items()
+            if name != "commitment"
+        ]
+    rows += [["first_contact", "", k, v] for k, v in figures["first_contact"].items()]
+    rows += [["satisfaction", "", k, v] for k, v in figures["satisfaction"].items()]
+    for compared in figures["met_versus_missed"]:
+        for name, value in _flat(compared).items():
+            if name != "commitment":
+                rows.append(["met_versus_missed", compared["commitment"], name, value])
+    return COMPLAINT_HEADER, rows

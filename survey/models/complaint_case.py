@@ -56,6 +56,8 @@ class ComplaintCase(db.Model):
     __table_args__ = (
         # The open-complaint check: a customer's cases not resolved yet.
         sa.Index("ix_complaint_case_customer_resolved", "customer_id", "resolved_at"),
+        # The complaints dashboard's period: cases by the day they were opened.
+        sa.Index("ix_complaint_case_opened_at", "opened_at"),
     )
     __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012
 

@@ -1,0 +1,248 @@
+"""Read complaint cases and their complaint-handling answers for the complaints figures.
+
+Cases are counted once each (not per post), on the day they were opened in the bank's
+zone (a case posted without an opening time counts from its first post). The filters
+of the scores API apply to cases as follows (``APPLIES``):
+
+- business line, team, category and cause: the case's own (set by its first post;
+  the cause as last assessed);
+- agent and interaction channel: a case counts when any of its posts was with that
+  agent or on that channel;
+- survey and survey channel: the cases are all counted; only the satisfaction
+  figures are narrowed to answers to that survey or on that channel.
+
+Interaction type and dimension are no filters here (every case is a complaint, and its
+satisfaction is the complaint-handling dimension); asking for them is an error.
+
+Unlike the scores this reads rows, not the rollup: one row per case opened in the period
+(``ix_complaint_case_opened_at``) and one grouped row per case that was answered about,
+reached by the indexed path case → post → invitation → response → answer. A period
+is bounded by the cases opened in it, not by the history.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from survey import clock, settings, workcal
+from survey.extensions import db
+from survey.models import (
+    Answer,
+    ComplaintCase,
+    Interaction,
+    Invitation,
+    Question,
+    Response,
+    SurveyVersion,
+)
+from survey.models.interaction import CATEGORIES, CAUSES
+from survey.models.response import COUNTED_STATES
+from survey.scoring import compare, complaints, queries
+from survey.scoring.queries import ScoreQuery
+from survey.scoring.rollup import BOTTOM_TO, TOP_FROM
+
+DIMENSION = "complaint_handling"
+# The scores API's parameters that apply to complaint cases, and how.
+CASE_FILTERS = ("business_line", "team", "category", "cause")
+POST_FILTERS = ("agent", "channel")
+ANSWER_FILTERS = ("survey", "survey_channel")
+APPLIES = CASE_FILTERS + POST_FILTERS + ANSWER_FILTERS
+PARAMETERS = ("from", "to", *APPLIES)
+
+
+def parse(args: dict[str, str]) -> ScoreQuery:
+    """Read the days and filters of a complaints request; raise QueryError naming every bad one."""
+    errors = [
+        {"field": name, "message": _("Not a filter of complaint cases.")}
+        for name in args
+        if name in queries.FILTER_FIELDS and name not in APPLIES
+    ]
+    errors += [
+        {"field": name, "message": _("Unknown parameter.")}
+        for name in args
+        if name not in queries.FILTER_FIELDS and name not in PARAMETERS
+    ]
+    try:
+        query = queries.parse({k: v for k, v in args.items() if k in PARAMETERS})
+    except queries.QueryError as error:
+        errors += error.errors
+        query = None
+    if errors or query is None:
+        raise queries.QueryError(errors)
+    return query
+
+
+def check(query: ScoreQuery) -> list[dict[str, str]]:
+    """The errors of a score query (a dashboard page's) that filters cases on what they lack."""
+    return [
+        {"field": name, "message": _("Not a filter of complaint cases.")}
+        for name in query.filters
+        if name not in APPLIES
+    ]
+
+
+def limits() -> complaints.Limits:
+    """The commitments' limits the admin keeps."""
+    return complaints.Limits(
+        first_reply_hours=int(settings.get("complaint_first_reply_hours")),
+        final_working_days=int(settings.get("complaint_final_working_days")),
+        regulator_days=int(settings.get("complaint_regulator_days")),
+    )
+
+
+def report(
+    query: ScoreQuery, min_n: int, now: datetime | None = None
+) -> complaints.ComplaintReport:
+    """Return the complaint figures for the query's days and filters, as they stand at ``now``."""
+    zone = ZoneInfo(settings.bank_zone())
+    cases = _cases(query, zone)
+    before_from, before_to = complaints.year_earlier(query.date_from, query.date_to)
+    return complaints.report(
+        cases,
+        date_from=query.date_from,
+        date_to=query.date_to,
+        year_earlier_total=_count(query, before_from, before_to, zone),
+        limits=limits(),
+        calendar=workcal.from_settings(),
+        now=now or clock.now(),
+        min_n=min_n,
+        categories=CATEGORIES,
+        causes=CAUSES,
+    )
+
+
+def _day_start(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), zone).astimezone(UTC)
+
+
+def _opened_between(first: date, last: date, zone: ZoneInfo) -> Any:
+    """Cases opened on these days (the bank's zone); without an opening time, first posted."""
+    start, end = _day_start(first, zone), _day_start(last + timedelta(days=1), zone)
+    return sa.or_(
+        sa.and_(ComplaintCase.opened_at >= start, ComplaintCase.opened_at < end),
+        sa.and_(
+            ComplaintCase.opened_at.is_(None),
+            ComplaintCase.created_at >= start,
+            ComplaintCase.created_at < end,
+        ),
+    )
+
+
+def _case_conditions(query: ScoreQuery, first: date, last: date, zone: ZoneInfo) -> list[Any]:
+    conditions: list[Any] = [_opened_between(first, last, zone)]
+    ids = _stored_values(query)
+    for name, column in (
+        ("business_line", ComplaintCase.business_line_id),
+        ("team", ComplaintCase.team_id),
+        ("category", ComplaintCase.category),
+        ("cause", ComplaintCase.cause),
+    ):
+        if name in ids:
+            conditions.append(column.in_(ids[name]))
+    for name, column in (("agent", Interaction.agent_id), ("channel", Interaction.channel)):
+        if name in ids:
+            conditions.append(
+                sa.exists().where(
+                    Interaction.complaint_case_id == ComplaintCase.id, column.in_(ids[name])
+                )
+            )
+    return conditions
+
+
+def _stored_values(query: ScoreQuery) -> dict[str, tuple[Any, ...]]:
+    """Each filter's values as the tables store them: ids for organisation codes."""
+    values: dict[str, tuple[Any, ...]] = {}
+    for name, accepted in query.filters.items():
+        if name in queries.CODED:
+            model = queries.CODED[name]
+            found = db.session.scalars(sa.select(model.id).where(model.code.in_(accepted)))
+            values[name] = tuple(found)
+        else:
+            values[name] = tuple(accepted)
+    return values
+
+
+def _count(query: ScoreQuery, first: date, last: date, zone: ZoneInfo) -> int:
+    statement = sa.select(sa.func.count(ComplaintCase.id)).where(
+        *_case_conditions(query, first, last, zone)
+    )
+    return int(db.session.scalar(statement) or 0)
+
+
+def _cases(query: ScoreQuery, zone: ZoneInfo) -> list[complaints.Case]:
+    conditions = _case_conditions(query, query.date_from, query.date_to, zone)
+    rows = db.session.execute(
+        sa.select(
+            ComplaintCase.id,
+            ComplaintCase.opened_at,
+            ComplaintCase.created_at,
+            ComplaintCase.first_reply_at,
+            ComplaintCase.resolved_at,
+            ComplaintCase.resolved_first_contact,
+            ComplaintCase.category,
+            ComplaintCase.cause,
+        ).where(*conditions)
+    ).all()
+    ratings = _ratings(query, conditions)
+    return [
+        complaints.Case(
+            opened_at=opened or created,
+            first_reply_at=first_reply,
+            resolved_at=resolved,
+            resolved_first_contact=first_contact,
+            category=category,
+            cause=cause,
+            ratings=ratings.get(case_id, compare.EMPTY),
+        )
+        for case_id, opened, created, first_reply, resolved, first_contact, category, cause in rows
+    ]
+
+
+def _ratings(query: ScoreQuery, case_conditions: list[Any]) -> dict[int, compare.Counts]:
+    """Each case's counted complaint-handling 5-point answers: n, Σ, Σ², top, bottom."""
+    value = Answer.value_int
+    top = sa.case((value >= TOP_FROM["rating_5"], 1), else_=0)
+    bottom = sa.case((value <= BOTTOM_TO["rating_5"], 1), else_=0)
+    chosen = sa.select(ComplaintCase.id).where(*case_conditions)
+    conditions: list[Any] = [
+        Interaction.complaint_case_id.in_(chosen),
+        Question.kind == "rating_5",
+        Question.dimension == DIMENSION,
+        Response.state.in_(COUNTED_STATES),
+        value.is_not(None),
+    ]
+    if "survey" in query.filters:
+        surveys = tuple(int(v) for v in query.filters["survey"])
+        conditions.append(
+            Response.survey_version_id.in_(
+                sa.select(SurveyVersion.id).where(SurveyVersion.survey_id.in_(surveys))
+            )
+        )
+    if "survey_channel" in query.filters:
+        conditions.append(Response.survey_channel.in_(query.filters["survey_channel"]))
+    rows = db.session.execute(
+        sa.select(
+            Interaction.complaint_case_id,
+            sa.func.count(),
+            sa.func.sum(value),
+            sa.func.sum(value * value),
+            sa.func.sum(top),
+            sa.func.sum(bottom),
+        )
+        .select_from(Interaction)
+        .join(Invitation, Invitation.interaction_id == Interaction.id)
+        .join(Response, Response.invitation_id == Invitation.id)
+        .join(Answer, Answer.response_id == Response.id)
+        .join(Question, Question.id == Answer.question_id)
+        .where(*conditions)
+        .group_by(Interaction.complaint_case_id)
+    ).all()
+    return {
+        case_id: compare.Counts(int(n), int(total), int(total_sq), int(tops), int(bottoms))
+        for case_id, n, total, total_sq, tops, bottoms in rows
+    }
