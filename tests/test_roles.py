@@ -46,6 +46,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("dashboard.export_page", "GET"): "dashboards",
     ("dashboard.export_scores", "GET"): "dashboards",
     ("dashboard.export_responses", "GET"): "dashboards",
+    ("dashboard.prepare_export", "POST"): "dashboards",
+    ("dashboard.export_job", "GET"): "dashboards",
+    ("dashboard.export_job_progress", "GET"): "dashboards",
+    ("dashboard.export_job_download", "GET"): "dashboards",
     # users, API keys, organisation, settings, audit
     ("admin.home", "GET"): "organisation",
     ("admin.users", "GET"): "organisation",
