@@ -200,9 +200,7 @@ def test_a_worker_that_was_taken_over_stops_and_leaves_no_file(client_as, answer
     assert list(jobs.folder().iterdir()) == []
 
 
-def test_a_queued_job_whose_queue_message_was_lost_is_taken_up_by_the_sweep(
-    client_as, answered
-):
+def test_a_queued_job_whose_queue_message_was_lost_is_taken_up_by_the_sweep(client_as, answered):
     job_id = _prepare(client_as("quality"), "csv")
     assert jobs.unfinished_job_ids() == []  # a worker may be about to take it
     clock.advance(jobs.UNCLAIMED_AFTER + timedelta(seconds=1))

@@ -16,12 +16,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 
-from survey import audit, clock, hints, jobs
+from survey import audit, clock, hints, jobs, settings
 from survey.exports import tables, writers
 from survey.extensions import db
 from survey.models import ExportJob, User
@@ -56,7 +57,7 @@ def folder() -> Path:
 
 def prepare(actor: User, query: ScoreQuery, fmt: str, language: str) -> ExportJob:
     """Record an export of the query's responses for a worker to write; audit and commit it."""
-    stamp = clock.now().strftime("%Y%m%d%H%M")
+    stamp = clock.now().astimezone(ZoneInfo(settings.bank_zone())).strftime("%Y%m%d%H%M")
     job = ExportJob(
         kind="responses",
         format=fmt,

@@ -15,7 +15,10 @@
         bar.max = p.total_rows || 1; bar.value = p.done_rows;
         // The sentence's {names}: the job's own figures, and its counts (an import's added, …).
         var values = Object.assign({}, p, p.counts || {});
-        numbers.textContent = numbers.dataset.template.replace(/\{(\w+)\}/g, function (m, k) { return values[k]; });
+        numbers.textContent = numbers.dataset.template.replace(/\{(\w+)\}/g, function (m, k) {
+          var v = values[k];
+          return typeof v === "number" ? v.toLocaleString("en-US") : v;  // 1,000,000
+        });
         setTimeout(poll, 700);
       })
       .catch(function () { if (refresh) refresh.hidden = false; });
