@@ -263,3 +263,16 @@ def test_a_large_xlsx_is_not_built_in_the_request(client_as, answered, monkeypat
 
 def test_the_export_folder_is_under_the_instance_folder(app):
     assert jobs.folder() == Path(app.instance_path) / "exports"
+
+
+def test_the_audit_trail_names_prepared_exports_and_their_downloads_in_words(
+    client_as, answered
+):
+    client = client_as("quality")
+    job_id = _prepare(client, "csv")
+    jobs.run(job_id)
+    client.get(f"/export/jobs/{job_id}/download").close()
+    page = client_as("admin").get("/admin/audit", headers=EN).get_data(as_text=True)
+    assert "asked for an export to be prepared" in page
+    assert "downloaded a prepared export" in page
+    assert "export.prepare" not in page and "export.download" not in page
