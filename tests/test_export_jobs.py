@@ -265,9 +265,7 @@ def test_the_export_folder_is_under_the_instance_folder(app):
     assert jobs.folder() == Path(app.instance_path) / "exports"
 
 
-def test_the_audit_trail_names_prepared_exports_and_their_downloads_in_words(
-    client_as, answered
-):
+def test_the_audit_trail_names_prepared_exports_and_their_downloads_in_words(client_as, answered):
     client = client_as("quality")
     job_id = _prepare(client, "csv")
     jobs.run(job_id)
