@@ -29,6 +29,7 @@ ENV_KEYS: dict[str, str] = {
     "SURVEY_METRICS_ALLOW": "SURVEY_METRICS_ALLOW",
     "SURVEY_METRICS_TOKEN": "SURVEY_METRICS_TOKEN",
     "SURVEY_READY_TIMEOUT_SECONDS": "SURVEY_READY_TIMEOUT_SECONDS",
+    "SURVEY_EXPORT_FOLDER": "SURVEY_EXPORT_FOLDER",
     "TWILIO_ACCOUNT_SID": "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN": "TWILIO_AUTH_TOKEN",
     "TWILIO_FROM_NUMBER": "TWILIO_FROM_NUMBER",
@@ -64,6 +65,9 @@ class Defaults:
     SURVEY_METRICS_TOKEN: str | None = None
     # /readyz: how long the database and the queue each have to answer.
     SURVEY_READY_TIMEOUT_SECONDS = 2
+    # Where workers write prepared exports and web processes read them (exports/jobs.py):
+    # by default instance/exports; on several hosts, a folder they all share.
+    SURVEY_EXPORT_FOLDER: str | None = None
     TWILIO_ACCOUNT_SID: str | None = None
     TWILIO_AUTH_TOKEN: str | None = None
     TWILIO_FROM_NUMBER: str | None = None

@@ -34,3 +34,15 @@ def import_soon(job_id: int) -> bool:
         log.exception("could not enqueue import job %s", job_id)
         return False
     return True
+
+
+def export_soon(job_id: int) -> bool:
+    """Ask a worker to write an export job; False if the queue could not take it."""
+    from survey import tasks
+
+    try:
+        tasks.export_responses(job_id)
+    except Exception:
+        log.exception("could not enqueue export job %s; the sweep will take it up", job_id)
+        return False
+    return True

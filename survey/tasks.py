@@ -107,17 +107,18 @@ SENDERS = 16
 @huey.periodic_task(crontab(minute="*"), name="sweep_due")
 @in_app_context
 def sweep_due() -> int:
-    """Enqueue again what the database says is due: invitations, and imports left unfinished.
+    """Enqueue again what the database says is due: invitations, unfinished imports and exports.
 
     Invitations whose link lapsed unanswered are marked expired on the way, partial
     responses idle past the closing hours are closed and counted, and due reminders
-    are handed out one by one.
+    are handed out one by one, and export files past their expiry are deleted.
     Due invitations are not handed out one by one: the sweep starts senders
     (``send_due``), each of which claims a batch and sends it; invitations stuck
     mid-send (a lost task, a crash) are reconciled one by one.
     """
     from survey.admin.services import agent_import
     from survey.dispatch import claims, leader, reminders, sending
+    from survey.exports import jobs as export_jobs
     from survey.responses import partials
 
     if not leader.hold("sweep"):
@@ -138,7 +139,11 @@ def sweep_due() -> int:
     jobs = agent_import.unfinished_job_ids()
     for job_id in jobs:
         import_agents(job_id)
-    return len(stuck) + len(due_reminders) + senders + len(jobs)
+    exports = export_jobs.unfinished_job_ids()
+    for job_id in exports:
+        export_responses(job_id)
+    export_jobs.remove_expired()
+    return len(stuck) + len(due_reminders) + senders + len(jobs) + len(exports)
 
 
 @huey.task(name="send_due")
@@ -173,6 +178,16 @@ def import_agents(job_id: int) -> str:
     from survey.admin.services import agent_import
 
     job = agent_import.run(job_id)
+    return job.state if job else "missing"
+
+
+@huey.task(name="export_responses")
+@in_app_context
+def export_responses(job_id: int) -> str:
+    """Write a responses export file, batch by batch, recording progress on its job."""
+    from survey.exports import jobs as export_jobs
+
+    job = export_jobs.run(job_id)
     return job.state if job else "missing"
 
 

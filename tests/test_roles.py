@@ -50,6 +50,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("dashboard.report", "GET"): "dashboards",
     ("dashboard.report_pdf", "GET"): "dashboards",
     ("dashboard.export_complaints", "GET"): "dashboards",
+    ("dashboard.prepare_export", "POST"): "dashboards",
+    ("dashboard.export_job", "GET"): "dashboards",
+    ("dashboard.export_job_progress", "GET"): "dashboards",
+    ("dashboard.export_job_download", "GET"): "dashboards",
     # users, API keys, organisation, settings, audit
     ("admin.home", "GET"): "organisation",
     ("admin.users", "GET"): "organisation",

@@ -20,6 +20,7 @@ from survey.models import (
     ApiKey,
     BusinessLine,
     DispatchRule,
+    ExportJob,
     ImportJob,
     Question,
     Survey,
@@ -38,6 +39,8 @@ NOT_PAGES = {
     "dashboard.export_scores",
     "dashboard.export_responses",
     "dashboard.export_complaints",
+    "dashboard.export_job_progress",
+    "dashboard.export_job_download",
     "admin.import_job_progress",
 }
 # Pages this walk cannot reach, and the test that holds them to 390 px instead.
@@ -68,6 +71,18 @@ def demo_bank(app):
     clock.freeze(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))
     demo.load(seed=7, today=date(2026, 11, 29), size=600)
     db.session.add(ImportJob(kind="agents", filename="agents.csv", content=b"", state="done"))
+    admin = db.session.scalars(sa.select(User).where(User.role == "admin")).first()
+    db.session.add(
+        ExportJob(
+            format="xlsx",
+            filters={"from": "2026-11-01", "to": "2026-11-29", "channel": "phone"},
+            created_by_id=admin.id,
+            download_name="responses-2026-11-01-2026-11-29-202611291200.xlsx",
+            state="running",
+            rows_total=120000,
+            rows_done=45000,
+        )
+    )
     survey = db.session.get(Survey, db.session.scalars(sa.select(Survey.id)).first())
     start_draft(survey)  # a draft, so a question can be edited
     db.session.commit()
@@ -90,6 +105,7 @@ def _ids() -> dict[str, object]:
         "team_id": db.session.scalars(sa.select(Team.id)).first(),
         "agent_id": db.session.scalars(sa.select(Agent.id)).first(),
         "job_id": db.session.scalars(sa.select(ImportJob.id)).first(),
+        "export_id": db.session.scalars(sa.select(ExportJob.id)).first(),
         "rule_id": db.session.scalars(sa.select(DispatchRule.id)).first(),
         "survey_id": version.survey_id,
         "number": version.number,

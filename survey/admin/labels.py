@@ -50,6 +50,8 @@ ACTION_LABELS = {
     "rule.reorder": _l("reordered dispatch rules"),
     "export.scores": _l("exported a scores table"),
     "export.responses": _l("exported responses"),
+    "export.prepare": _l("asked for an export to be prepared"),
+    "export.download": _l("downloaded a prepared export"),
 }
 # What each kind of thing changed is called (AuditEvent.entity_type).
 ENTITY_LABELS = {
@@ -65,6 +67,7 @@ ENTITY_LABELS = {
     "rule": _l("Dispatch rule"),
     "invitation": _l("Invitation"),
     "export": _l("Export"),
+    "export_job": _l("Prepared export"),
 }
 # The fields an event's before and after name; a key not here is shown as it is stored.
 DETAIL_LABELS = {
@@ -94,6 +97,7 @@ DETAIL_LABELS = {
     "question": _l("Question"),
     "questions": _l("Questions"),
     "reason": _l("Reason"),
+    "rows": _l("Rows"),
     "reset": _l("Reset"),
     "revoked": _l("Revoked"),
     "role": _l("Role"),

@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from flask import Response, render_template, request, stream_with_context
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from survey import audit, clock, settings
 from survey.auth.service import role_required
 from survey.dashboard import bp
+from survey.exports import jobs as export_jobs
 from survey.exports import tables, writers
 from survey.extensions import db
 from survey.scoring import complaint_cases, complaints, queries
@@ -21,13 +23,28 @@ TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+# Up to this many responses an XLSX is built in the request; more are prepared by a worker.
+DIRECT_XLSX_ROWS = 50_000
 
 
 @bp.route("/export")
 @role_required("admin", "manager", "quality")
 def export_page():
     """Offer the current filters' scores table and responses as CSV and XLSX."""
-    return render_template("dashboard/export.html", query=request.args.to_dict(), errors=[])
+    return render_export_page(request.args.to_dict(), [])
+
+
+def render_export_page(query: dict[str, str], errors: list[dict[str, str]], status: int = 200):
+    """The export page with its filters, any errors, and the signed-in person's recent exports."""
+    page = render_template(
+        "dashboard/export.html",
+        query=query,
+        errors=errors,
+        jobs=export_jobs.recent_jobs(current_user),
+        keep_hours=export_jobs.KEEP_HOURS,
+        direct_xlsx_rows=DIRECT_XLSX_ROWS,
+    )
+    return Response(page, status=status)
 
 
 @bp.route("/export/scores.csv", defaults={"fmt": "csv"})
@@ -70,6 +87,16 @@ def export_responses(fmt: str):
     query, problem = _query(allow_group_by=False)
     if problem is not None:
         return problem
+    if fmt == "xlsx" and tables.response_count(query) > DIRECT_XLSX_ROWS:
+        # An XLSX is zipped only once complete: this many rows would keep the request waiting
+        # for minutes; a worker prepares it instead, with progress (export_jobs.py).
+        limit = format(DIRECT_XLSX_ROWS, ",")
+        message = _(
+            "More than %(n)s responses: prepare the XLSX file in the background below.", n=limit
+        )
+        return render_export_page(
+            request.args.to_dict(), [{"field": "format", "message": message}], 400
+        )
     header, keys = tables.response_header(query)
     _record("export.responses", fmt, query)
     rows = tables.response_rows(query, keys)
@@ -84,8 +111,7 @@ def _query(allow_group_by: bool = True):
     try:
         return queries.parse(args), None
     except queries.QueryError as error:
-        page = render_template("dashboard/export.html", query=args, errors=error.errors)
-        return None, Response(page, status=400)
+        return None, render_export_page(args, error.errors, 400)
 
 
 def _record(action: str, fmt: str, query: queries.ScoreQuery) -> None:

@@ -115,14 +115,7 @@ def response_rows(query: ScoreQuery, keys: list[str], batch: int = BATCH) -> Ite
     one of their answers, so memory stays flat however many responses match.
     """
     zone = ZoneInfo(settings.bank_zone())
-    start = datetime.combine(query.date_from, time.min, tzinfo=zone).astimezone(UTC)
-    end = datetime.combine(query.date_to + timedelta(days=1), time.min, tzinfo=zone)
-    conditions = [
-        Response.counted_at.is_not(None),
-        Response.counted_at >= start,
-        Response.counted_at < end.astimezone(UTC),
-        *_segment_conditions(query),
-    ]
+    conditions = _response_conditions(query, zone)
     column = {key: i for i, key in enumerate(keys)}
     after = 0
     while True:
@@ -157,6 +150,25 @@ def response_rows(query: ScoreQuery, keys: list[str], batch: int = BATCH) -> Ite
             ]
         if len(found) < batch:
             return
+
+
+def response_count(query: ScoreQuery) -> int:
+    """Return how many rows ``response_rows`` would yield for the query (one counting read)."""
+    conditions = _response_conditions(query, ZoneInfo(settings.bank_zone()))
+    counted = _RESPONSES.with_only_columns(sa.func.count(Response.id)).where(*conditions)
+    return int(db.session.scalar(counted) or 0)
+
+
+def _response_conditions(query: ScoreQuery, zone: ZoneInfo) -> list[Any]:
+    """Counted in the query's days (the bank's zone), in its segments."""
+    start = datetime.combine(query.date_from, time.min, tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(query.date_to + timedelta(days=1), time.min, tzinfo=zone)
+    return [
+        Response.counted_at.is_not(None),
+        Response.counted_at >= start,
+        Response.counted_at < end.astimezone(UTC),
+        *_segment_conditions(query),
+    ]
 
 
 _RESPONSES = (
@@ -281,3 +293,10 @@ def complaint_table(figures: dict[str, Any]) -> tuple[list[str], list[list[Any]]
             if name != "commitment":
                 rows.append(["met_versus_missed", compared["commitment"], name, value])
     return COMPLAINT_HEADER, rows
+
+
+def as_args(query: ScoreQuery) -> dict[str, str]:
+    """The query as the URL parameters ``queries.parse`` reads back, its days fixed."""
+    args = {"from": query.date_from.isoformat(), "to": query.date_to.isoformat()}
+    args.update({name: ",".join(values) for name, values in query.filters.items()})
+    return args

@@ -52,14 +52,18 @@ def xlsx_file(
     rows: Iterable[Sequence[object]],
     sheet: str,
     sheet_rows: int = SHEET_ROWS,
+    path: str | None = None,
 ) -> str:
-    """Write the rows to a temporary XLSX file and return its path (the caller removes it).
+    """Write the rows to an XLSX file and return its path (the caller removes it).
 
     XlsxWriter's constant-memory mode flushes each row to disk as it is written; past
     ``sheet_rows`` rows (header included) a new sheet starts, named ``sheet 2``, ``sheet 3``…
+
+    :param path: where to write; by default a new temporary file.
     """
-    handle, path = tempfile.mkstemp(suffix=".xlsx", prefix="export-")
-    os.close(handle)
+    if path is None:
+        handle, path = tempfile.mkstemp(suffix=".xlsx", prefix="export-")
+        os.close(handle)
     options = {
         "constant_memory": True,
         "strings_to_formulas": False,
@@ -93,6 +97,14 @@ def _new_sheet(workbook, sheet: str, number: int, header: Sequence[str]):
     for column, title in enumerate(header):
         worksheet.write_string(0, column, str(safe(title)))
     return worksheet
+
+
+def csv_file(header: Sequence[str], rows: Iterable[Sequence[object]], path: str) -> str:
+    """Write the rows to a CSV file (UTF-8 with BOM), chunk by chunk; return its path."""
+    with open(path, "wb") as handle:
+        for chunk in csv_chunks(header, rows):
+            handle.write(chunk)
+    return path
 
 
 def file_chunks(path: str, size: int = 64 * 1024) -> Iterator[bytes]:

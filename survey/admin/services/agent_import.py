@@ -24,7 +24,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from survey import audit, clock, hints
+from survey import audit, clock, hints, jobs
 from survey.admin.services.org import CODE_PATTERN, agent_state
 from survey.csvfiles import FileProblem, decode
 from survey.extensions import db
@@ -182,29 +182,12 @@ def run(
 
 def _claim(job_id: int) -> bool:
     """Take a queued or stalled job for this worker; only one caller can win."""
-    now = clock.now()
-    result = db.session.execute(
-        sa.update(ImportJob)
-        .where(
-            ImportJob.id == job_id,
-            sa.or_(
-                ImportJob.state == "queued",
-                sa.and_(ImportJob.state == "running", ImportJob.updated_at <= now - STALLED_AFTER),
-            ),
-        )
-        .values(state="running", updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return result.rowcount == 1
+    return jobs.claim(ImportJob, ImportJob.updated_at, job_id, STALLED_AFTER)
 
 
 def unfinished_job_ids() -> list[int]:
     """Return jobs a worker should take up: queue messages lost, or workers interrupted."""
-    now = clock.now()
-    lost = sa.and_(ImportJob.state == "queued", ImportJob.created_at <= now - UNCLAIMED_AFTER)
-    stalled = sa.and_(ImportJob.state == "running", ImportJob.updated_at <= now - STALLED_AFTER)
-    return list(db.session.scalars(sa.select(ImportJob.id).where(sa.or_(lost, stalled))))
+    return jobs.unfinished_ids(ImportJob, ImportJob.updated_at, UNCLAIMED_AFTER, STALLED_AFTER)
 
 
 def _import_batch(

@@ -1,6 +1,7 @@
-// Poll the job while it runs and move the bar; once it has finished, show the full result.
+// Poll a background job (an import, an export) while it runs and move its bar; once it has
+// finished, reload the page to show the result. Without script the page has a refresh link.
 (function () {
-  var card = document.getElementById("import-job");
+  var card = document.querySelector("[data-progress-url]");
   if (!card || card.dataset.finished === "yes" || !window.fetch) return;
   var bar = document.getElementById("job-progress");
   var numbers = document.getElementById("job-numbers");
@@ -12,9 +13,12 @@
       .then(function (p) {
         if (p.finished) { window.location.reload(); return; }
         bar.max = p.total_rows || 1; bar.value = p.done_rows;
-        var values = {done_rows: p.done_rows, total_rows: p.total_rows, errors: p.errors,
-          created: p.counts.created, updated: p.counts.updated, unchanged: p.counts.unchanged};
-        numbers.textContent = numbers.dataset.template.replace(/\{(\w+)\}/g, function (m, k) { return values[k]; });
+        // The sentence's {names}: the job's own figures, and its counts (an import's added, …).
+        var values = Object.assign({}, p, p.counts || {});
+        numbers.textContent = numbers.dataset.template.replace(/\{(\w+)\}/g, function (m, k) {
+          var v = values[k];
+          return typeof v === "number" ? v.toLocaleString("en-US") : v;  // 1,000,000
+        });
         setTimeout(poll, 700);
       })
       .catch(function () { if (refresh) refresh.hidden = false; });
