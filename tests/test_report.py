@@ -267,3 +267,35 @@ def test_the_page_header_quotes_the_banks_name_as_css():
     hostile = css_string('Bank"; } </style><script>')
     assert '"' not in hostile[1:-1] and "<" not in hostile and ">" not in hostile
     assert hostile.startswith('"Bank\\22 ; } \\3c /style\\3e \\3c script\\3e "'[:10])
+
+
+def test_the_complaints_section_is_the_complaints_apis(november_cases, client_as, client, db):
+    from survey.auth.service import create_api_key
+
+    _row, key = create_api_key("reports", ("scores",))
+    db.session.commit()
+    body = client.get(
+        f"/api/v1/complaints?{NOVEMBER}", headers={"Authorization": f"Bearer {key}"}
+    ).get_json()
+    quality = client_as("quality")
+    page = _report(quality, NOVEMBER)
+    totals = table_rows(page, "complaint-totals")["total"]
+    assert _value(totals["total"]) == body["cases"]["total"]
+    assert _value(totals["year"]) == body["year_earlier"]["total"]
+    types = table_rows(page, "complaint-types")
+    for share in body["by_category"]:
+        row = types[share["key"] or ""]
+        assert _value(row["cases"]) == share["cases"] and _value(row["share"]) == share["share"]
+    causes = table_rows(page, "complaint-causes")
+    for share in body["by_cause"]:
+        assert _value(causes[share["key"] or ""]["cases"]) == share["cases"]
+    commitments = table_rows(page, "commitments")
+    for commitment in body["commitments"]:
+        row = commitments[commitment["commitment"]]
+        for outcome in ("met", "missed", "pending"):
+            assert _value(row[outcome]) == commitment[outcome], (commitment, outcome)
+        assert _value(row["share_met"]) == commitment["share_met"]
+    assert _value(commitments["first_contact"]["share_met"]) == body["first_contact"]["rate"]
+    assert _value(commitments["satisfaction"]["share_met"]) == body["satisfaction"]["csat"]
+    assert any(c["pending"] for c in body["commitments"]), "the fixture has pending cases"
+    assert "待定" in _report(quality, NOVEMBER, lang="zh")

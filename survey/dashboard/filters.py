@@ -151,6 +151,13 @@ FILTER_LABELS = {
     "group_by": _l("Grouping"),
     "compare": _l("Comparison"),
 }
+DIMENSION_LABELS = {
+    "attitude": _l("Service attitude"),
+    "wait_time": _l("Wait time"),
+    "products": _l("Products"),
+    "complaint_handling": _l("Complaint handling"),
+    "overall": _l("Overall"),
+}
 CHANNEL_LABELS = {
     "phone": _l("Phone"),
     "chat": _l("Chat"),

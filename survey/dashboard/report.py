@@ -11,7 +11,7 @@ from survey.dashboard import bp
 from survey.i18n import current_language
 from survey.report import pdf
 from survey.report import request as asked_for
-from survey.report.build import CHANNEL_NAMES, build
+from survey.report.build import build
 from survey.scoring import queries
 
 PRESET_LABELS = {
@@ -47,9 +47,9 @@ def report():
             asked=asked,
             args=request.args,
             presets=PRESET_LABELS,
-            channel_names=CHANNEL_NAMES[lang],
             pdf_url=url_for("dashboard.report_pdf", **pdf_args),
             bank_zone=settings.bank_zone(),
+            **pdf.context(),
         ),
         400 if asked.errors else 200,
     )

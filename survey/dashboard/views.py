@@ -8,24 +8,16 @@ from dataclasses import replace
 import plotly
 from flask import render_template, request, send_from_directory
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from survey import settings
 from survey.auth.service import role_required
 from survey.dashboard import bp, breakdown, charts, filters
 from survey.dashboard import complaints as complaints_page
 from survey.dashboard.dimensions import dimensions as dimensions_of
+from survey.dashboard.filters import DIMENSION_LABELS
 from survey.dashboard.overview import overview
 from survey.i18n import current_language
 from survey.scoring import complaint_cases, complaints
-
-DIMENSION_LABELS = {
-    "attitude": _l("Service attitude"),
-    "wait_time": _l("Wait time"),
-    "products": _l("Products"),
-    "complaint_handling": _l("Complaint handling"),
-    "overall": _l("Overall"),
-}
 
 
 def _page(template: str, found: filters.Filters, **context):

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from survey import clock, settings
+from survey.dashboard.filters import CATEGORY_LABELS, CAUSE_LABELS, DIMENSION_LABELS
 from survey.dashboard.overview import DIMENSION_ORDER, mark_partial
 from survey.extensions import db
 from survey.models import BusinessLine, Interaction, Team
@@ -24,38 +25,12 @@ from survey.models.interaction import CHANNELS
 from survey.report import periods, sentences, svg
 from survey.report.periods import Period
 from survey.report.sentences import Reference
-from survey.scoring import queries
+from survey.scoring import complaint_cases, complaints, queries
 from survey.scoring.queries import ScoreQuery
 from survey.scoring.rebuilding import day_start
 
 # How many of the largest significant changes section 6 lists.
 LARGEST = 8
-DIMENSION_NAMES = {
-    "zh": {
-        "attitude": "服务态度",
-        "wait_time": "等待时间",
-        "products": "产品种类",
-        "complaint_handling": "投诉处理",
-        "overall": "总体",
-    },
-    "en": {
-        "attitude": "Service attitude",
-        "wait_time": "Wait time",
-        "products": "Products",
-        "complaint_handling": "Complaint handling",
-        "overall": "Overall",
-    },
-}
-CHANNEL_NAMES = {
-    "zh": {
-        "phone": "电话",
-        "chat": "在线客服",
-        "email": "电子邮件",
-        "branch": "网点",
-        "app": "手机银行",
-    },
-    "en": {"phone": "Phone", "chat": "Chat", "email": "E-mail", "branch": "Branch", "app": "App"},
-}
 
 
 @dataclass(frozen=True)
@@ -104,6 +79,9 @@ class Report:
     changes: list[Change]
     changes_tested: int
     changes_sentence: str | None
+    # Section 3: GET /api/v1/complaints' figures for the period, as the API rounds them.
+    complaints: dict[str, Any]
+    complaint_sentences: list[str]
     charts: dict[str, Any] = field(default_factory=dict)
 
 
@@ -122,6 +100,7 @@ def build(period: Period, lang: str) -> Report:
     trend = queries.scores(ScoreQuery(period.first, period.last, (grain,)), min_n)
     mark_partial(trend, grain, period.first, period.last, queries.today())
     changes, tested = _largest_changes(query, previous, words["previous"], lang, min_n)
+    handled = complaints.as_json(complaint_cases.report(query, min_n))
     report = Report(
         period=period,
         previous=previous,
@@ -142,9 +121,16 @@ def build(period: Period, lang: str) -> Report:
         changes_sentence=(
             None if changes else sentences.no_significant_changes(lang, words["previous"], tested)
         ),
+        complaints=handled,
+        complaint_sentences=sentences.complaints(lang, handled, words["year"]),
     )
     report.charts = _charts(report)
     return report
+
+
+def _dimension_names() -> dict[str, str]:
+    """The dimensions' names in the language being rendered (the caller's locale)."""
+    return {key: str(label) for key, label in DIMENSION_LABELS.items()}
 
 
 def interactions_by_channel(period: Period) -> dict[str, int]:
@@ -255,7 +241,7 @@ def _dimensions(query, previous, year, words, lang, min_n) -> list[Figure]:
     )
     found = {g["key"]["dimension"]: g for g in against_previous}
     found_year = {g["key"]["dimension"]: g for g in against_year}
-    names = DIMENSION_NAMES[lang]
+    names = _dimension_names()
     return [
         _figure(
             d,
@@ -295,7 +281,7 @@ def _largest_changes(
             if result["mark"] is None:
                 continue
             segment = named.get(group["key"][name], group["key"][name])
-            dimension = DIMENSION_NAMES[lang][group["key"]["dimension"]]
+            dimension = _dimension_names()[group["key"]["dimension"]]
             ref = Reference(words, group["n"], result["difference"], True, min_n)
             changes.append(
                 Change(
@@ -313,7 +299,7 @@ def _largest_changes(
 
 def _charts(report: Report) -> dict[str, Any]:
     zh = report.lang == "zh"
-    names = DIMENSION_NAMES[report.lang]
+    names = _dimension_names()
     bars = [
         svg.Bar(
             names[f.key if f.key in names else "overall"], f.value, f.low, f.high, f"n = {f.n:,}"
@@ -330,7 +316,31 @@ def _charts(report: Report) -> dict[str, Any]:
         )
         for g in report.trend
     ]
+    handled = report.complaints
+    by_type = [
+        svg.Bar(
+            str(CATEGORY_LABELS.get(s["key"], s["key"] or "—")), s["share"], note=f"{s['cases']:,}"
+        )
+        for s in handled["by_category"]
+    ]
+    by_cause = [
+        svg.Bar(
+            str(CAUSE_LABELS.get(s["key"], s["key"] or "—")), s["share"], note=f"{s['cases']:,}"
+        )
+        for s in handled["by_cause"]
+    ]
+    met = [
+        svg.Bar(
+            sentences.commitment_name(c, report.lang),
+            c["share_met"],
+            note=f"{c['met']:,}/{c['decided']:,}",
+        )
+        for c in handled["commitments"]
+    ]
     return {
+        "complaint_types": svg.bars("投诉类型分布" if zh else "Complaints by type", by_type),
+        "complaint_causes": svg.bars("投诉原因分布" if zh else "Complaints by cause", by_cause),
+        "commitments": svg.bars("服务承诺达成率" if zh else "Commitments met", met),
         "dimensions": svg.bars("各维度满意度（CSAT）" if zh else "CSAT by dimension", bars),
         "trend": svg.trend("总体满意度趋势" if zh else "Overall CSAT trend", points),
     }

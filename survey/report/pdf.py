@@ -14,7 +14,9 @@ import subprocess
 from flask import render_template
 from markupsafe import Markup
 
-from survey.report.build import CHANNEL_NAMES, Report
+from survey.dashboard.filters import CATEGORY_LABELS, CAUSE_LABELS, CHANNEL_LABELS
+from survey.report.build import Report
+from survey.report.sentences import commitment_name
 
 CJK_FAMILIES = ("WenQuanYi Micro Hei", "Noto Sans CJK SC")
 
@@ -32,13 +34,25 @@ def cjk_font() -> str | None:
     return None
 
 
+def context() -> dict:
+    """What the report's body needs besides the report: names of codes, in the page's language."""
+    return {
+        "labels": {
+            "channel": {k: str(v) for k, v in CHANNEL_LABELS.items()},
+            "category": {k: str(v) for k, v in CATEGORY_LABELS.items()},
+            "cause": {k: str(v) for k, v in CAUSE_LABELS.items()},
+        },
+        "commitment_name": commitment_name,
+    }
+
+
 def html(report: Report) -> str:
     """The report's standalone HTML, with the print stylesheet (A4, a section a page)."""
     header = f"{report.bank_name} · {report.title}"
     return render_template(
         "report/print.html",
         r=report,
-        channel_names=CHANNEL_NAMES[report.lang],
+        **context(),
         page_header=Markup(css_string(header)),
     )
 

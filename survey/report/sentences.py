@@ -104,3 +104,88 @@ def no_significant_changes(lang: str, words: str, tested: int) -> str:
     if lang == "zh":
         return f"与{words}相比，{tested} 项业务条线和团队的满意度比较均无显著变化。"
     return f"None of the {tested} comparisons of business lines and teams with {words} was significant."
+
+
+def commitment_name(commitment: dict, lang: str) -> str:
+    """A handling commitment as the bank words it (one of GET /api/v1/complaints' commitments)."""
+    limit = commitment["limit"]
+    names = {
+        "zh": {
+            "first_reply": f"{limit} 小时内首次答复",
+            "final": f"{limit} 个工作日内办结",
+            "regulator": f"{limit} 日监管时限内办结",
+        },
+        "en": {
+            "first_reply": f"First reply within {limit} hours",
+            "final": f"Final result within {limit} working days",
+            "regulator": f"Decided within the regulator's {limit} days",
+        },
+    }
+    return names[lang][commitment["commitment"]]
+
+
+def complaints(lang: str, found: dict, year_words: str) -> list[str]:
+    """The complaints section's sentences, from GET /api/v1/complaints' figures: the total
+    against a year earlier, each commitment, first-contact resolution, satisfaction."""
+    zh = lang == "zh"
+    said: list[str] = []
+    cases, earlier = found["cases"], found["year_earlier"]
+    if earlier["total"] == 0:
+        change = f"{year_words}无数据" if zh else f"no data for {year_words}"
+    elif earlier["change"] == 0:
+        change = f"与{year_words}持平" if zh else f"the same as {year_words}"
+    else:
+        size = pct(abs(earlier["change_share"]))
+        if zh:
+            verb = "增加" if earlier["change"] > 0 else "减少"
+            change = f"较{year_words}（{count(earlier['total'])} 件）{verb} {size}"
+        else:
+            verb = "up" if earlier["change"] > 0 else "down"
+            change = f"{verb} {size} on {year_words} ({count(earlier['total'])})"
+    total, resolved, still_open = (count(cases[k]) for k in ("total", "resolved", "open"))
+    said.append(
+        f"本期受理投诉 {total} 件（已办结 {resolved} 件，未办结 {still_open} 件），{change}。"
+        if zh
+        else f"{total} complaints were opened ({resolved} resolved, {still_open} open), {change}."
+    )
+    for commitment in found["commitments"]:
+        name = commitment_name(commitment, lang)
+        met, decided = count(commitment["met"]), count(commitment["decided"])
+        pending = count(commitment["pending"])
+        if commitment["share_met"] is None:
+            said.append(f"{name}：尚无已判定的投诉。" if zh else f"{name}: no case decided yet.")
+        elif zh:
+            said.append(
+                f"{name}：达成率 {pct(commitment['share_met'])}（{met}/{decided} 件已判定；"
+                f"另有 {pending} 件待定）。"
+            )
+        else:
+            said.append(
+                f"{name}: met in {pct(commitment['share_met'])} of decided cases "
+                f"({met} of {decided}; {pending} pending)."
+            )
+    first = found["first_contact"]
+    if first["rate"] is not None:
+        share, n = pct(first["rate"]), f"{count(first['first_contact'])}/{count(first['resolved'])}"
+        said.append(
+            f"首次处理即解决的比例为 {share}（{n}）。"
+            if zh
+            else f"{share} of resolved complaints were resolved at the first contact ({n})."
+        )
+    satisfied = found["satisfaction"]
+    n = count(satisfied["n"])
+    if satisfied["csat"] is None:
+        said.append(
+            f"对投诉处理结果的满意度：仅 {n} 份答卷，不显示得分。"
+            if zh
+            else f"Satisfaction with the handling: only {n} answers, no score shown."
+        )
+    else:
+        interval = f"{pct(satisfied['csat_low'])}–{pct(satisfied['csat_high'])}"
+        said.append(
+            f"对投诉处理结果满意的比例为 {pct(satisfied['csat'])}（95% 置信区间 {interval}，n = {n}）。"
+            if zh
+            else f"{pct(satisfied['csat'])} were satisfied with the handling "
+            f"(95% interval {interval}, n = {n})."
+        )
+    return said

@@ -273,16 +273,8 @@ class ComplaintReport:
         return formulas.share(self.first_contact, self.resolved)
 
 
-def year_earlier(date_from: date, date_to: date) -> tuple[date, date]:
-    """The same days one year earlier (29 February becomes the 28th)."""
-    return _a_year_before(date_from), _a_year_before(date_to)
-
-
-def _a_year_before(day: date) -> date:
-    try:
-        return day.replace(year=day.year - 1)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - 1, day=28)
+# The same days a year earlier: the scores engine's own (compare=year).
+year_earlier = compare.year_earlier
 
 
 def distribution(values: Iterable[str | None], known: Sequence[str]) -> tuple[Share, ...]:
