@@ -167,6 +167,13 @@ CATEGORY_LABELS = {
     "loan": _l("Loans"),
     "other": _l("Other"),
 }
+DIMENSION_LABELS = {
+    "attitude": _l("Service attitude"),
+    "wait_time": _l("Wait time"),
+    "products": _l("Products"),
+    "complaint_handling": _l("Complaint handling"),
+    "overall": _l("Overall"),
+}
 CAUSE_LABELS = {
     "attitude": _l("Attitude"),
     "process": _l("Process"),
