@@ -208,9 +208,7 @@ def _form(**changes: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("role", ["admin", "manager", "quality"])
-def test_each_dashboard_role_records_an_action_on_record(
-    role, scoring_org, client_as, audit_log
-):
+def test_each_dashboard_role_records_an_action_on_record(role, scoring_org, client_as, audit_log):
     clock.freeze(datetime(2026, 11, 20, 4, 0, tzinfo=UTC))
     client = client_as(role)
     response = client.post("/actions/new", data=_form(), headers=EN)
@@ -252,7 +250,11 @@ def test_changing_an_action_records_what_changed(scoring_org, client_as, audit_l
         ({"title_en": ""}, "title_en", "Enter the title in English."),
         ({"started_on": "11/10/2026"}, "started_on", "Use a date like 2026-11-29."),
         ({"started_on": "2000-06-01"}, "started_on", "Use a day from 2000-12-31 to"),
-        ({"target": "team:no-such-team"}, "target", "There is no such Team."),
+        (
+            {"target": "team:no-such-team"},
+            "target",
+            "Choose a target from the list: this one does not exist.",
+        ),
         ({"target": "dimension:overall"}, "target", "Choose one of the four rated dimensions."),
         ({"target": "nonsense"}, "target", "Choose the business line, team, agent"),
         ({"kind": "party"}, "kind", "Not a valid choice"),

@@ -95,9 +95,7 @@ def _checked(draft: Draft, today: date) -> dict[str, Any]:
     }
     for name, text in descriptions.items():
         if len(text) > DESCRIPTION_MAX:
-            errors[name] = str(
-                _l("A description has at most %(n)d characters.", n=DESCRIPTION_MAX)
-            )
+            errors[name] = str(_l("A description has at most %(n)d characters.", n=DESCRIPTION_MAX))
     if draft.kind not in ACTION_KINDS:
         errors["kind"] = str(_l("Choose what kind of action this is."))
     days = draft.window_days
@@ -141,9 +139,9 @@ def _target_error(kind: str, code: str) -> str | None:
     if kind in CODED:
         model = CODED[kind]
         if db.session.scalar(sa.select(model.id).where(model.code == code)) is None:
-            return str(_l("There is no such %(what)s.", what=TARGET_KIND_LABELS[kind]))
+            return str(_l("Choose a target from the list: this one does not exist."))
     elif kind == "category" and code not in CATEGORIES:
-        return str(_l("There is no such %(what)s.", what=TARGET_KIND_LABELS[kind]))
+        return str(_l("Choose a target from the list: this one does not exist."))
     elif kind == "dimension" and code not in RATED_DIMENSIONS:
         return str(_l("Choose one of the four rated dimensions."))
     return None

@@ -137,7 +137,7 @@ def action(action_id: int):
             (target, [cells["target_before"], cells["target_after"]]),
             (rest, [cells["rest_before"], cells["rest_after"]]),
         ],
-        (_("Before"), _("After")),
+        (_("Before it started"), _("After it started")),
         _("CSAT"),
         expected,
     )
@@ -210,10 +210,11 @@ def sentence(judged, target: str, rest: str, windows: effect.Windows, min_n: int
             "(95%% interval %(low)s to %(high)s): fell.",
             target=target, rest=rest, points=_points(-judged.estimate), **interval,
         )  # fmt: skip
+    signed = f"{judged.estimate * 100:+.1f}"
     return _(
         "CSAT of %(target)s moved %(points)s points against %(rest)s, but the 95%% interval "
         "(%(low)s to %(high)s) includes 0: no clear change.",
-        target=target, rest=rest, points=f"{judged.estimate * 100:+.1f}", **interval,
+        target=target, rest=rest, points=signed, **interval,
     )  # fmt: skip
 
 
