@@ -502,7 +502,9 @@ def test_the_demo_records_its_actions_and_its_answers_show_them(loaded):
     assert {a.created_by_id for a in found} == {quality.id}
     events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "action.create"))
     zone = ZoneInfo("Asia/Shanghai")
-    assert sorted(e.at.astimezone(zone).date() for e in events) == sorted(a.started_on for a in found)
+    assert sorted(e.at.astimezone(zone).date() for e in events) == sorted(
+        a.started_on for a in found
+    )
 
     # The coaching: the credit-card centre's agents are liked better from its first day, the
     # others are not; the extra staff: waits are shorter for everyone from the same day.
