@@ -109,6 +109,13 @@ def test_an_action_page_compares_the_target_with_the_rest_of_the_bank(bank, clie
     did = re.search(r'data-estimate="([^"]+)" data-low="([^"]+)" data-high="([^"]+)"', page)
     assert [float(x) for x in did.groups()] == pytest.approx([estimate, low, high])
     assert 'data-verdict="improved"' in page
+    # The chart: the target and the rest before and after, and the target had it moved as
+    # the rest did (dashed), all in percent.
+    target, rest, expected = _figure(page)["data"]
+    assert (target["name"], rest["name"]) == ("Personal banking", "The rest of the bank")
+    assert target["y"] == pytest.approx([50.0, 90.0])
+    assert rest["y"] == pytest.approx([1300 / 21, 1300 / 21])
+    assert expected["y"] == pytest.approx([50.0, 50.0]) and expected["line"]["dash"] == "dash"
     sentence = html.unescape(re.search(r'data-testid="sentence">([^<]*)<', page).group(1))
     assert sentence == (
         f"CSAT of Personal banking rose {estimate * 100:.1f} points more than the rest of the "

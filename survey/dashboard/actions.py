@@ -135,7 +135,7 @@ def action(action_id: int):
     chart = charts.did_chart(
         [
             (target, [cells["target_before"], cells["target_after"]]),
-            (rest, [cells["rest_before"], cells["rest_after"]]),
+            (_initial(rest), [cells["rest_before"], cells["rest_after"]]),
         ],
         (_("Before it started"), _("After it started")),
         _("CSAT"),
@@ -153,6 +153,7 @@ def action(action_id: int):
         sentence=sentence(judged, target, rest, windows, min_n),
         labels=_labels(),
         min_n=min_n,
+        bank_zone=settings.bank_zone(),
         history=audit.events_for("action", action.id),
         trend_args=_trend_args(action, windows),
     )
@@ -166,6 +167,11 @@ def _rest_name(action: ImprovementAction) -> str:
     if action.target_kind == "dimension":
         return _("the other dimensions")
     return _("the rest of the bank")
+
+
+def _initial(text: str) -> str:
+    """The phrase as a label starts, with a capital (Chinese has none)."""
+    return text[:1].upper() + text[1:]
 
 
 def _cell(share: Share, min_n: int) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ queries on each page.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -191,9 +192,13 @@ def did_chart(
                 "hovertemplate": "%{x}: %{y:.1f}%<extra>" + name + "</extra>",
             }
         )
+    # The axis starts at the tens below the lowest interval, so a few points' change shows.
+    lows = [p["csat_low"] for _name, points in sides for p in points if p]
+    bottom = max(0, math.floor(min(lows, default=0) * 10) * 10 - 10)
     return _figure(
         traces,
         y_title,
+        yaxis={"range": [bottom, 100]},
         xaxis={"type": "category"},
         showlegend=True,
         legend={"orientation": "h", "y": -0.2},
