@@ -21,6 +21,7 @@ from survey.models import (
     BusinessLine,
     DispatchRule,
     ImportJob,
+    ImprovementAction,
     Question,
     Survey,
     SurveyVersion,
@@ -93,6 +94,7 @@ def _ids() -> dict[str, object]:
         "survey_id": version.survey_id,
         "number": version.number,
         "question_id": question.id,
+        "action_id": db.session.scalars(sa.select(ImprovementAction.id)).first(),
     }
 
 
