@@ -485,3 +485,47 @@ def test_the_demo_survey_s_trail_says_it_was_published_when_the_survey_list_does
     assert shown in admin_client.get(
         "/admin/audit?entity_type=survey_version", headers=en
     ).get_data(as_text=True)
+
+
+def test_the_demo_records_its_actions_and_its_answers_show_them(loaded):
+    from survey.demo.actions import COACHING_DAYS_BEFORE_END, LEAFLET_DAYS_BEFORE_END
+    from survey.models import AuditEvent, BusinessLine, ImprovementAction, User
+
+    found = list(db.session.scalars(sa.select(ImprovementAction).order_by(ImprovementAction.id)))
+    coaching = TODAY - timedelta(days=COACHING_DAYS_BEFORE_END)
+    assert [(a.kind, a.target_kind, a.target_code, a.started_on) for a in found] == [
+        ("training", "business_line", "credit_card", coaching),
+        ("process_change", "dimension", "wait_time", coaching),
+        ("product_change", "category", "loan", TODAY - timedelta(days=LEAFLET_DAYS_BEFORE_END)),
+    ]
+    quality = db.session.scalar(sa.select(User).where(User.email == "quality@demo.bank"))
+    assert {a.created_by_id for a in found} == {quality.id}
+    events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "action.create"))
+    zone = ZoneInfo("Asia/Shanghai")
+    assert sorted(e.at.astimezone(zone).date() for e in events) == sorted(
+        a.started_on for a in found
+    )
+
+    # The coaching: the credit-card centre's agents are liked better from its first day, the
+    # others are not; the extra staff: waits are shorter for everyone from the same day.
+    start = datetime.combine(coaching, datetime.min.time(), zone)
+
+    def change(key: str, keep) -> float:
+        rows = [(i, s) for i, s in scores_by(key) if keep(i)]
+        after = [s for i, s in rows if i.occurred_at >= start]
+        before = [s for i, s in rows if start - timedelta(days=45) <= i.occurred_at < start]
+        return statistics.mean(after) - statistics.mean(before)
+
+    line_ids = dict(db.session.execute(sa.select(BusinessLine.code, BusinessLine.id)).all())
+    coached = change("attitude", lambda i: i.business_line_id == line_ids["credit_card"])
+    others = change("attitude", lambda i: i.business_line_id != line_ids["credit_card"])
+    assert coached - others > 0.3, (coached, others)
+    waits = db.session.execute(
+        sa.select(Interaction.occurred_at, Interaction.wait_seconds).where(
+            Interaction.wait_seconds.is_not(None),
+            Interaction.occurred_at >= start - timedelta(days=45),
+        )
+    ).all()
+    after = statistics.median(w for at, w in waits if at >= start)
+    before = statistics.median(w for at, w in waits if at < start)
+    assert after < 0.7 * before, (after, before)

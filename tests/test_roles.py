@@ -35,6 +35,7 @@ ROLE_TABLE: dict[str, frozenset[str]] = {
     "follow_ups.edit": frozenset({ADMIN, QUALITY}),
     "follow_ups.view": EVERYONE,
     "outbox": frozenset({ADMIN}),  # /dev/outbox
+    "actions.edit": EVERYONE,  # improvement actions: record, change, view
 }
 
 # Every staff route, (endpoint, method), and the row of the table that governs it.
@@ -54,6 +55,13 @@ ROUTES: dict[tuple[str, str], str] = {
     ("dashboard.export_job", "GET"): "dashboards",
     ("dashboard.export_job_progress", "GET"): "dashboards",
     ("dashboard.export_job_download", "GET"): "dashboards",
+    # improvement actions
+    ("dashboard.actions", "GET"): "actions.edit",
+    ("dashboard.new_action", "GET"): "actions.edit",
+    ("dashboard.new_action", "POST"): "actions.edit",
+    ("dashboard.action", "GET"): "actions.edit",
+    ("dashboard.edit_action", "GET"): "actions.edit",
+    ("dashboard.edit_action", "POST"): "actions.edit",
     # users, API keys, organisation, settings, audit
     ("admin.home", "GET"): "organisation",
     ("admin.users", "GET"): "organisation",

@@ -22,6 +22,7 @@ from survey.models import (
     DispatchRule,
     ExportJob,
     ImportJob,
+    ImprovementAction,
     Question,
     Survey,
     SurveyVersion,
@@ -110,6 +111,7 @@ def _ids() -> dict[str, object]:
         "survey_id": version.survey_id,
         "number": version.number,
         "question_id": question.id,
+        "action_id": db.session.scalars(sa.select(ImprovementAction.id)).first(),
     }
 
 

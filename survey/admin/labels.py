@@ -52,6 +52,8 @@ ACTION_LABELS = {
     "export.responses": _l("exported responses"),
     "export.prepare": _l("asked for an export to be prepared"),
     "export.download": _l("downloaded a prepared export"),
+    "action.create": _l("recorded an improvement action"),
+    "action.update": _l("changed an improvement action"),
 }
 # What each kind of thing changed is called (AuditEvent.entity_type).
 ENTITY_LABELS = {
@@ -68,6 +70,7 @@ ENTITY_LABELS = {
     "invitation": _l("Invitation"),
     "export": _l("Export"),
     "export_job": _l("Prepared export"),
+    "action": _l("Improvement action"),
 }
 # The fields an event's before and after name; a key not here is shown as it is stored.
 DETAIL_LABELS = {
@@ -106,6 +109,14 @@ DETAIL_LABELS = {
     "survey_id": _l("Survey"),
     "team": _l("Team"),
     "to": _l("To"),
+    "title_zh": _l("Title in Chinese"),
+    "title_en": _l("Title in English"),
+    "started_on": _l("Started on"),
+    "target_kind": _l("Aimed at"),
+    "target_code": _l("Target"),
+    "window_days": _l("Days compared before and after"),
+    "description_zh": _l("What was done, in Chinese"),
+    "description_en": _l("What was done, in English"),
 }
 # Stored values that are words: states, roles, reasons.
 VALUE_LABELS = {

@@ -8,12 +8,14 @@ queries on each page.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 BRAND = "#b4232b"
 MUTED = "#9aa5b1"
 GRID = "#e4e7eb"
+ACTION = "#5b3f8c"  # improvement actions
 COLOURS = (BRAND, "#1f6f8b", "#6a994e", "#8e6c8a")
 FONT = "system-ui, 'WenQuanYi Micro Hei', 'Noto Sans CJK SC', sans-serif"
 
@@ -68,11 +70,18 @@ def csat_bars(
 
 
 def csat_trend(
-    groups: list[dict[str, Any]], grain: str, y_title: str, partial_label: str = ""
+    groups: list[dict[str, Any]],
+    grain: str,
+    y_title: str,
+    partial_label: str = "",
+    marks: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """CSAT by day, week or month as a line inside its Wilson 95% band; partial periods hollow."""
+    """CSAT by day, week or month as a line inside its Wilson 95% band; partial periods hollow.
+
+    :param marks: (day, label) of each improvement action to mark with a vertical line.
+    """
     traces = _trend_traces(groups, grain, BRAND, "", partial_label, band=True)
-    return _figure(traces, y_title, xaxis={"type": "date"})
+    return _figure(traces, y_title, xaxis={"type": "date"}, **_marks(marks))
 
 
 def dimension_trends(
@@ -81,8 +90,9 @@ def dimension_trends(
     name: Callable[[str], str],
     y_title: str,
     partial_label: str = "",
+    marks: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """One CSAT line per dimension, partial periods hollow, with a legend."""
+    """One CSAT line per dimension, partial periods hollow, with a legend and action marks."""
     traces: list[dict[str, Any]] = []
     for colour, (dimension, groups) in zip(COLOURS, trends.items(), strict=False):
         traces += _trend_traces(groups, grain, colour, name(dimension), partial_label, band=False)
@@ -93,6 +103,110 @@ def dimension_trends(
         showlegend=True,
         legend={"orientation": "h", "y": -0.2},
         height=360,
+        **_marks(marks),
+    )
+
+
+def _marks(marks: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """Layout shapes and labels marking each action's day: a dotted line, its title at the top.
+
+    Titles are cut to 16 characters on the chart (a phone is narrow); the list under the
+    chart names each action in full.
+    """
+    if not marks:
+        return {}
+    shapes = [
+        {
+            "type": "line",
+            "xref": "x",
+            "yref": "paper",
+            "x0": day,
+            "x1": day,
+            "y0": 0,
+            "y1": 1,
+            "line": {"color": ACTION, "width": 1.5, "dash": "dot"},
+        }
+        for day, _label in marks
+    ]
+    annotations = [
+        {
+            "x": day,
+            "xref": "x",
+            "y": 1 - 0.08 * (i % 3),
+            "yref": "paper",
+            "text": label if len(label) <= 16 else label[:15] + "…",
+            "hovertext": label,
+            "showarrow": False,
+            "xanchor": "left",
+            "yanchor": "top",
+            "font": {"size": 11, "color": ACTION},
+            "bgcolor": "rgba(255,255,255,0.8)",
+        }
+        for i, (day, label) in enumerate(marks)
+    ]
+    return {"shapes": shapes, "annotations": annotations}
+
+
+def did_chart(
+    sides: list[tuple[str, list[dict[str, Any] | None]]],
+    periods: tuple[str, str],
+    y_title: str,
+    expected: tuple[str, float, float] | None = None,
+) -> str:
+    """CSAT before and after an action, one line for the target and one for the rest.
+
+    :param sides: (name, [before, after]) each a dict of csat, csat_low, csat_high and n, or
+        None where the window is under min n (left out).
+    :param expected: (name, before, after) of where the target would be had it moved as the
+        rest did, drawn dashed; CSAT as fractions.
+    """
+    traces: list[dict[str, Any]] = []
+    for colour, (name, points) in zip((BRAND, MUTED), sides, strict=False):
+        shown = [(period, p) for period, p in zip(periods, points, strict=True) if p]
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": name,
+                "x": [period for period, _p in shown],
+                "y": [p["csat"] * 100 for _period, p in shown],
+                "error_y": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [(p["csat_high"] - p["csat"]) * 100 for _period, p in shown],
+                    "arrayminus": [(p["csat"] - p["csat_low"]) * 100 for _period, p in shown],
+                    "color": colour,
+                },
+                "line": {"color": colour, "width": 3},
+                "marker": {"size": 10, "color": colour},
+                "customdata": [p["n"] for _period, p in shown],
+                "hovertemplate": "%{x}: %{y:.1f}% (n=%{customdata})<extra>" + name + "</extra>",
+            }
+        )
+    if expected:
+        name, before, after = expected
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": name,
+                "x": list(periods),
+                "y": [before * 100, after * 100],
+                "line": {"color": BRAND, "dash": "dash", "width": 1.5},
+                "hovertemplate": "%{x}: %{y:.1f}%<extra>" + name + "</extra>",
+            }
+        )
+    # The axis starts at the tens below the lowest interval, so a few points' change shows.
+    lows = [p["csat_low"] for _name, points in sides for p in points if p]
+    bottom = max(0, math.floor(min(lows, default=0) * 10) * 10 - 10)
+    return _figure(
+        traces,
+        y_title,
+        yaxis={"range": [bottom, 100]},
+        xaxis={"type": "category"},
+        showlegend=True,
+        legend={"orientation": "h", "y": -0.2},
+        height=340,
     )
 
 

@@ -10,6 +10,7 @@ from flask import render_template, request, send_from_directory
 from flask_babel import gettext as _
 
 from survey import settings
+from survey.actions import service as action_service
 from survey.auth.service import role_required
 from survey.dashboard import bp, breakdown, charts, filters
 from survey.dashboard import complaints as complaints_page
@@ -17,6 +18,7 @@ from survey.dashboard.dimensions import dimensions as dimensions_of
 from survey.dashboard.filters import DIMENSION_LABELS
 from survey.dashboard.overview import overview
 from survey.i18n import current_language
+from survey.models import ImprovementAction
 from survey.scoring import complaint_cases, complaints
 
 
@@ -56,8 +58,11 @@ def home():
     if found.query is None:
         return _page("dashboard/overview.html", found, data=None)
     data = overview(found.query, int(settings.get("min_n")), _grain())
-    trend = charts.csat_trend(data.trend, data.grain, _("CSAT"), _("(partial)"))
-    return _page("dashboard/overview.html", found, data=data, trend_chart=trend)
+    marked = _marked(found)
+    trend = charts.csat_trend(data.trend, data.grain, _("CSAT"), _("(partial)"), _marks(marked))
+    return _page(
+        "dashboard/overview.html", found, data=data, trend_chart=trend, marked_actions=marked
+    )
 
 
 @bp.route("/breakdown")
@@ -96,10 +101,29 @@ def dimensions():
     if found.query is None:
         return _page("dashboard/dimensions.html", found, data=None)
     data = dimensions_of(found.query, int(settings.get("min_n")), _grain())
+    marked = _marked(found)
     chart = charts.dimension_trends(
-        data.trend, data.grain, lambda d: str(DIMENSION_LABELS[d]), _("CSAT"), _("(partial)")
+        data.trend,
+        data.grain,
+        lambda d: str(DIMENSION_LABELS[d]),
+        _("CSAT"),
+        _("(partial)"),
+        _marks(marked),
     )
-    return _page("dashboard/dimensions.html", found, data=data, trend_chart=chart)
+    return _page(
+        "dashboard/dimensions.html", found, data=data, trend_chart=chart, marked_actions=marked
+    )
+
+
+def _marked(found: filters.Filters) -> list[ImprovementAction]:
+    """The improvement actions the page's trend marks (survey.actions.service.marked says which)."""
+    query = found.query
+    return action_service.marked(query.date_from, query.date_to, query.filters)
+
+
+def _marks(marked: list[ImprovementAction]) -> list[tuple[str, str]]:
+    lang = current_language()
+    return [(a.started_on.isoformat(), a.title(lang)) for a in marked]
 
 
 @bp.route("/complaints")

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from survey import clock, settings
-from survey.demo import invitations, org, people, store
+from survey.demo import actions, invitations, org, people, store
 from survey.demo.bulk import BATCH_ROWS, BulkWriter, IdBlocks
 from survey.demo.interactions import DemoInteraction, InteractionStream, history_days, scale
 from survey.demo.org import DEMO_PASSWORD, STAFF
@@ -266,6 +266,8 @@ def _load(
         setup = org.create_survey(staff_ids["manager"], published.astimezone(UTC))
         step(1)
 
+    # The actions the bank took during the history, which its customers' answers reflect.
+    timeline = actions.Timeline.ending(today, zone)
     writer = BulkWriter((Customer, Address, customer_address, *store.TABLES), batch_rows)
     start = datetime.combine(first_day, time(0), zone).astimezone(UTC)
     count = max(size // 2, 1)
@@ -279,7 +281,7 @@ def _load(
         _rng(seed, "interactions"), size, today, as_of, zone, organisation, customers,
         {date.fromisoformat(d) for d in settings.get("holidays")},
         {date.fromisoformat(d) for d in settings.get("makeup_workdays")},
-        first_id=IdBlocks(Interaction).reserve(size),
+        first_id=IdBlocks(Interaction).reserve(size), timeline=timeline,
     )  # fmt: skip
     allowed = (
         time.fromisoformat(settings.get("allowed_hours_start")),
@@ -292,7 +294,7 @@ def _load(
     )  # fmt: skip
     rows = store.Store(
         writer, organisation, setup, _rng(seed, "answers"), as_of,
-        int(settings.get("partial_close_hours")),
+        int(settings.get("partial_close_hours")), timeline,
     )  # fmt: skip
     with progress.phase("interactions", size) as step:
         peak_pending = _replay(stream, dispatcher, rows, writer, zone, step)
@@ -302,6 +304,7 @@ def _load(
     # SQLite copies the whole load from its write-ahead log into the file then: half a minute
     # at a million answers, worth a line of its own.
     with progress.phase("commit", 1) as step:
+        actions.record(timeline, staff_ids["quality"], today, zone)
         db.session.commit()
         step(1)
     # No ANALYZE here: statistics gathered from one test's demo outlive it and change the plans

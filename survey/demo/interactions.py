@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from survey.demo.actions import Timeline
 from survey.demo.org import Organisation
 from survey.demo.people import Customers, DemoCustomer
 
@@ -49,6 +50,8 @@ EXTERNAL_PREFIX = {"phone": "CALL", "chat": "CHAT", "email": "MAIL", "branch": "
 HOURS = {8: 4, 9: 8, 10: 10, 11: 9, 12: 6, 13: 5, 14: 8, 15: 9, 16: 8, 17: 6, 18: 4, 19: 2}
 WEEKDAY_VOLUME = (1.15, 1.0, 1.0, 1.0, 1.05, 0.55, 0.45)
 # (median seconds, spread) of the queue wait, before the busy-hour and staffing factors.
+# Queue waits once the extra staff are on every shift (survey.demo.actions).
+STAFFED = 0.6
 WAITS = {"phone": (45, 1.0), "chat": (25, 0.9), "app": (20, 0.8), "branch": (420, 0.6)}
 
 
@@ -143,12 +146,19 @@ def _day_counts(days: list[date], size: int, last_day_share: float) -> list[int]
     return counts
 
 
-def _wait(rng: random.Random, channel: str, at: datetime, progress: float) -> int | None:
-    """Queue wait: a long tail, longer in busy hours and on Mondays, shorter as staffing improves."""
+def _wait(
+    rng: random.Random, channel: str, at: datetime, progress: float, staffed: bool = False
+) -> int | None:
+    """Queue wait: a long tail, longer in busy hours and on Mondays, shorter as staffing improves.
+
+    :param staffed: every shift has its extra agents (survey.demo.actions): waits are shorter.
+    """
     if channel not in WAITS:
         return None
     median, spread = WAITS[channel]
     busy = 1.35 if at.hour in (10, 11, 14, 15) else 0.8 if at.hour in (8, 19) else 1.0
+    if staffed:
+        busy *= STAFFED
     monday = 1.25 if at.weekday() == 0 else 1.0
     staffing = 1.25 - 0.4 * progress  # the bank hired in the period: waits fall over time
     seconds = median * math.exp(rng.gauss(0, spread)) * busy * monday * staffing
@@ -177,8 +187,10 @@ class InteractionStream:
         holidays: set[date],
         makeup: set[date],
         first_id: int,
+        timeline: Timeline | None = None,
     ) -> None:
         self.rng, self.as_of, self.zone, self.org = rng, as_of, zone, org
+        self.timeline = timeline
         self.customers, self.holidays, self.makeup = customers, holidays, makeup
         self.first_id = first_id
         count = history_days(size)
@@ -226,7 +238,13 @@ class InteractionStream:
                 team=team,
                 agent_id=agent_id,
                 category=category,
-                wait_seconds=_wait(rng, channel, at, staffing_progress),
+                wait_seconds=_wait(
+                    rng,
+                    channel,
+                    at,
+                    staffing_progress,
+                    self.timeline is not None and self.timeline.staffed(at),
+                ),  # fmt: skip
                 customer=customer,
             )
             if kind == "complaint":

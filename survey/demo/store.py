@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from survey.demo import answers, org
+from survey.demo.actions import Timeline
 from survey.demo.bulk import BulkWriter, IdBlocks
 from survey.demo.interactions import DemoInteraction
 from survey.demo.invitations import PlannedInvitation
@@ -43,8 +44,10 @@ class Store:
         rng: random.Random,
         as_of: datetime,
         close_hours: int,
+        timeline: Timeline | None = None,
     ) -> None:
         self.writer, self.organisation, self.setup = writer, organisation, setup
+        self.timeline = timeline
         self.rng, self.as_of, self.close_hours = rng, as_of, close_hours
         self.ids = {model: IdBlocks(model) for model in TABLES if model is not Interaction}
         self.counts = Counts()
@@ -116,6 +119,8 @@ class Store:
             return []
         interaction = planned.interaction
         skill = self.organisation.agent_skill[interaction.agent_id]
+        if self.timeline is not None:
+            skill += self.timeline.skill_lift(interaction.line, interaction.occurred_at)
         locale = interaction.customer.locale
         given = answers.answer_rows(self.rng, planned, self.setup.question_ids, skill, locale)
         if response.completed_at is not None:

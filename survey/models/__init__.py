@@ -1,5 +1,6 @@
 """The data model, one module per aggregate, re-exported here."""
 
+from survey.models.action import ImprovementAction
 from survey.models.audit import AuditEvent
 from survey.models.complaint_case import ComplaintCase
 from survey.models.customer import Address, Customer, OptOut, customer_address
@@ -33,6 +34,7 @@ __all__ = [
     "DispatchRule",
     "ExportJob",
     "ImportJob",
+    "ImprovementAction",
     "InboundEvent",
     "Interaction",
     "Invitation",
