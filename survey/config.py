@@ -29,6 +29,7 @@ ENV_KEYS: dict[str, str] = {
     "SURVEY_METRICS_ALLOW": "SURVEY_METRICS_ALLOW",
     "SURVEY_METRICS_TOKEN": "SURVEY_METRICS_TOKEN",
     "SURVEY_READY_TIMEOUT_SECONDS": "SURVEY_READY_TIMEOUT_SECONDS",
+    "SURVEY_RETENTION_KEY": "SURVEY_RETENTION_KEY",
     "TWILIO_ACCOUNT_SID": "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN": "TWILIO_AUTH_TOKEN",
     "TWILIO_FROM_NUMBER": "TWILIO_FROM_NUMBER",
@@ -64,6 +65,10 @@ class Defaults:
     SURVEY_METRICS_TOKEN: str | None = None
     # /readyz: how long the database and the queue each have to answer.
     SURVEY_READY_TIMEOUT_SECONDS = 2
+    # PII retention's HMAC key (survey/pseudonyms.py): only in the environment or
+    # instance/config.py, never in the database, so a copy of the database cannot turn
+    # a retained opt-out back into the phone number it came from.
+    SURVEY_RETENTION_KEY: str | None = None
     TWILIO_ACCOUNT_SID: str | None = None
     TWILIO_AUTH_TOKEN: str | None = None
     TWILIO_FROM_NUMBER: str | None = None
