@@ -465,6 +465,8 @@ def test_the_settings_page_shows_the_retention_field_in_chinese(app, admin_clien
     page = admin_client.get("/admin/settings", headers={"Accept-Language": "zh"})
     text = page.get_data(as_text=True)
     assert 'name="pii_retention_days"' in text
+    assert "客户个人信息保留期限（天）" in text
+    assert "服务器尚未设置 SURVEY_RETENTION_KEY" in text
 
 
 # The queue holds no personal data -------------------------------------------------------------
