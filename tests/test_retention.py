@@ -6,7 +6,9 @@ the database, so the same number or e-mail address is still refused afterwards.
 
 from __future__ import annotations
 
+import csv
 import inspect
+import io
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,6 +46,7 @@ LONG_AGO = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai, 188 days
 LATELY = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
 NOW = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
 DAYS = 90
+EN = {"Accept-Language": "en"}
 
 OLD_PHONE = "+85291234567"
 OLD_EMAIL = "wang.old@example.cn"
@@ -285,6 +288,24 @@ def test_a_run_stopped_halfway_is_finished_by_the_next(app, history):
     assert retention.apply(DAYS).changed == 0
 
 
+@keyed
+def test_the_export_says_a_comment_was_removed_and_keeps_the_new_one(app, history, client_as):
+    retention.apply(DAYS)
+    got = client_as("quality").get(
+        "/export/responses.csv?from=2026-05-01&to=2026-12-06", headers={"Accept-Language": "en"}
+    )
+    assert got.status_code == 200
+    rows = list(csv.reader(io.StringIO(got.data.decode("utf-8-sig"))))
+    comments = sorted(row[rows[0].index("comment")] for row in rows[1:])
+    assert comments == sorted(
+        [
+            NEW_COMMENT,
+            "(removed after the retention period)",
+            "(removed after the retention period)",
+        ]
+    )
+
+
 # Opt-outs outlive the data -------------------------------------------------------------------
 
 
@@ -442,7 +463,9 @@ def test_the_nightly_job_without_a_key_says_so_in_the_log(app, history, caplog):
 
 
 def test_the_settings_form_takes_0_or_days_past_the_floor(app, admin_client, dispatch_ready):
-    too_short = admin_client.post("/admin/settings", data=settings_form(pii_retention_days="20"))
+    too_short = admin_client.post(
+        "/admin/settings", data=settings_form(pii_retention_days="20"), headers=EN
+    )
     page = too_short.get_data(as_text=True)
     assert too_short.status_code == 200 and "at least 31 days" in page
     assert settings.get("pii_retention_days") == 0
@@ -450,10 +473,14 @@ def test_the_settings_form_takes_0_or_days_past_the_floor(app, admin_client, dis
     wider = admin_client.post(
         "/admin/settings",
         data=settings_form(pii_retention_days="40", frequency_window_days="45"),
+        headers=EN,
     )
     assert "at least 46 days" in wider.get_data(as_text=True)
     saved = admin_client.post(
-        "/admin/settings", data=settings_form(pii_retention_days="400"), follow_redirects=True
+        "/admin/settings",
+        data=settings_form(pii_retention_days="400"),
+        headers=EN,
+        follow_redirects=True,
     )
     text = saved.get_data(as_text=True)
     assert "once SURVEY_RETENTION_KEY is set" in text

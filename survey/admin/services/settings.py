@@ -119,7 +119,12 @@ def _yes(raw: Any) -> bool:
 
 
 def _retention_days(raw: Any) -> int:
-    """0 (keep everything) or a number of days; the floor is checked with the other fields."""
+    """0 (keep everything) or a number of days; the floor is checked with the other fields.
+
+    Left empty, it is 0: a form from before the setting existed keeps everything.
+    """
+    if raw is None or not str(raw).strip():
+        return 0
     return _int_in(raw, 0, retention.MAX_DAYS)
 
 
