@@ -223,10 +223,12 @@ def _last_cutoff() -> datetime | None:
 
 
 def _open_invitation(now: datetime) -> sa.ColumnElement[bool]:
-    """An invitation that may still be sent or answered: it needs the customer's address."""
-    return sa.or_(
-        Invitation.state.in_(("scheduled", "sending")),
-        sa.and_(Invitation.state == "sent", Invitation.expires_at > now),
+    """An invitation that may still be sent or answered: it needs the customer's address.
+
+    Past its expiry none can be (the sweep marks it expired, if it has not yet).
+    """
+    return sa.and_(
+        Invitation.state.in_(("scheduled", "sending", "sent")), Invitation.expires_at > now
     )
 
 

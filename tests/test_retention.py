@@ -251,6 +251,22 @@ def test_scores_every_rollup_and_a_rebuild_are_the_same_before_and_after(
 
 
 @keyed
+def test_a_customer_whose_survey_is_still_open_keeps_their_address_and_name(app, invite):
+    clock.freeze(NOW - timedelta(days=DAYS + 10))
+    still_open = invite(phone="+85291110000", lifetime=timedelta(days=DAYS + 20))
+    lapsed = invite(phone="+85291110001")
+    for invitation in (still_open, lapsed):
+        invitation.customer.name = "陈静"
+    db.session.commit()
+    clock.freeze(NOW)
+    retention.apply(DAYS)
+    assert _address("phone", "+85291110000") is not None
+    assert _address("phone", "+85291110001") is None
+    names = {c.external_id: c.name for c in db.session.scalars(sa.select(Customer))}
+    assert names == {still_open.customer.external_id: "陈静", lapsed.customer.external_id: ""}
+
+
+@keyed
 def test_a_second_run_changes_nothing(app, history):
     retention.apply(DAYS)
     once = _everything()
@@ -362,6 +378,35 @@ def test_a_retained_address_is_never_written_to(app, history):
 
     assert contacts.address_for(sharer, "sms") is None
     assert contacts.address_for(sharer, "email").value == SHARED_EMAIL
+
+
+@keyed
+def test_an_address_that_came_back_while_the_key_was_missing_is_merged_into_its_refusal(
+    app, history, post_interaction
+):
+    retention.apply(DAYS)
+    alias = pseudonyms.pseudonym("phone", OLD_PHONE, KEY.encode())
+    refused = _address("phone", alias)
+    app.config["SURVEY_RETENTION_KEY"] = None  # an operator lost the key for a while
+    body = interaction_body(
+        external_id="CALL-KEYLESS",
+        occurred_at=NOW.isoformat(),
+        customer=_customer("C-KEYLESS", "王芳", OLD_PHONE, None),
+    )
+    assert post_interaction(body).status_code == 201
+    twin = _address("phone", OLD_PHONE)
+    assert twin.id != refused.id
+    app.config["SURVEY_RETENTION_KEY"] = KEY
+    clock.freeze(NOW + timedelta(days=DAYS + 5))
+    outcome = retention.apply(DAYS)
+    assert outcome.counts["addresses"] >= 1
+    assert _address("phone", OLD_PHONE) is None
+    merged = _address("phone", alias)
+    assert merged.id == refused.id
+    keyless = db.session.scalar(sa.select(Customer).where(Customer.external_id == "C-KEYLESS"))
+    assert [a.id for a in keyless.addresses if a.kind == "phone"] == [refused.id]
+    assert optouts.address_opted_out(refused.id)
+    assert db.session.get(Address, twin.id) is None
 
 
 # The key is outside the database --------------------------------------------------------------
