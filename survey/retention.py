@@ -548,7 +548,7 @@ def _audit(secret: bytes, cutoff: datetime, since: datetime | None, batch: int) 
 
 
 def _imports(secret: bytes, cutoff: datetime, batch: int) -> Iterator[int]:
-    """Empty the uploaded files of finished old imports (rows of names and numbers)."""
+    """Empty the uploaded files of finished old imports, and scrub their row errors."""
     due = sa.and_(
         ImportJob.created_at < cutoff,
         ImportJob.state.in_(("done", "failed")),

@@ -26,6 +26,7 @@ from survey.models import (
     AuditEvent,
     Customer,
     Delivery,
+    ImportJob,
     InboundEvent,
     Interaction,
     Invitation,
@@ -264,6 +265,31 @@ def test_a_customer_whose_survey_is_still_open_keeps_their_address_and_name(app,
     assert _address("phone", "+85291110001") is None
     names = {c.external_id: c.name for c in db.session.scalars(sa.select(Customer))}
     assert names == {still_open.customer.external_id: "陈静", lapsed.customer.external_id: ""}
+
+
+@keyed
+def test_a_finished_old_import_loses_its_file_and_the_addresses_in_its_errors(app):
+    clock.freeze(NOW - timedelta(days=DAYS + 1))
+    rows = f"code,name_zh,name_en,team_code\nA9,{OLD_EMAIL},Wang,personal-inquiries\n".encode()
+    old = ImportJob(
+        kind="agents",
+        filename="agents.csv",
+        content=rows,
+        state="done",
+        errors=[{"line": 2, "code": "bad", "message": f"name {OLD_EMAIL}"}],
+    )
+    db.session.add(old)
+    db.session.commit()
+    clock.freeze(NOW - timedelta(days=1))
+    recent = ImportJob(kind="agents", filename="new.csv", content=rows, state="done")
+    db.session.add(recent)
+    db.session.commit()
+    clock.freeze(NOW)
+    assert retention.apply(DAYS).counts["imports"] == 1
+    db.session.expire_all()
+    alias = pseudonyms.pseudonym("email", OLD_EMAIL, KEY.encode())
+    assert old.content == b"" and old.errors[0]["message"] == f"name {alias}"
+    assert recent.content == rows
 
 
 @keyed
