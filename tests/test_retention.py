@@ -397,6 +397,17 @@ def test_start_and_stop_from_a_retained_phone_find_its_address(app, history):
 
 
 @keyed
+def test_an_old_unsubscribe_link_still_refuses_the_retained_address(app, history):
+    retention.apply(DAYS)
+    sharer = db.session.scalar(sa.select(Customer).where(Customer.external_id == "C-SHARER"))
+    invitation = db.session.scalar(sa.select(Invitation).where(Invitation.customer_id == sharer.id))
+    phone = _address("phone", pseudonyms.pseudonym("phone", "+85290000001", KEY.encode()))
+    assert not optouts.address_opted_out(phone.id)
+    assert optouts.unsubscribe(invitation) == 2  # the customer and the retained phone
+    assert optouts.address_opted_out(phone.id)
+
+
+@keyed
 def test_a_retained_address_is_never_written_to(app, history):
     retention.apply(DAYS)
     sharer = db.session.scalar(sa.select(Customer).where(Customer.external_id == "C-SHARER"))
