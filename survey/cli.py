@@ -341,6 +341,44 @@ def report_command(first: str, last: str, lang: str, out: Path) -> None:
     click.echo(f"wrote {out} ({len(data):,} bytes)")
 
 
+@click.group("retention")
+def retention_group() -> None:
+    """Remove customers' personal data past the retention period."""
+
+
+@retention_group.command("apply")
+@click.option(
+    "--days",
+    type=int,
+    default=None,
+    help="Keep this many days (default: the pii_retention_days setting).",
+)
+@click.option("--batch", type=click.IntRange(1, 10_000), default=500, show_default=True)
+@with_appcontext
+def retention_apply(days: int | None, batch: int) -> None:
+    """Remove names, phone numbers, e-mail addresses and comments older than N days.
+
+    Opt-outs stay, keyed with SURVEY_RETENTION_KEY; scores and rollups stay exact.
+    Safe to stop and run again: it goes on where it stopped.
+    """
+    from survey import retention, settings
+
+    if days is None:
+        days = int(settings.get("pii_retention_days") or 0)
+        if days <= 0:
+            raise click.UsageError("Give --days N (the pii_retention_days setting is 0: off).")
+
+    def progress(step: str, done: int) -> None:
+        click.echo(f"retention: {step}: {done:,} rows", err=True)
+
+    try:
+        outcome = retention.apply(days, actor="cli", batch=batch, progress=progress)
+    except retention.RetentionRefused as refused:
+        raise click.ClickException(retention.explain(refused)) from None
+    summary = ", ".join(f"{step} {count:,}" for step, count in outcome.counts.items())
+    click.echo(f"retention: before {outcome.cutoff:%Y-%m-%d %H:%M} UTC removed: {summary}")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(user_group)
     app.cli.add_command(apikey_group)
@@ -351,3 +389,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(report_command)
+    app.cli.add_command(retention_group)

@@ -30,6 +30,7 @@ ENV_KEYS: dict[str, str] = {
     "SURVEY_METRICS_TOKEN": "SURVEY_METRICS_TOKEN",
     "SURVEY_READY_TIMEOUT_SECONDS": "SURVEY_READY_TIMEOUT_SECONDS",
     "SURVEY_EXPORT_FOLDER": "SURVEY_EXPORT_FOLDER",
+    "SURVEY_RETENTION_KEY": "SURVEY_RETENTION_KEY",
     "TWILIO_ACCOUNT_SID": "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN": "TWILIO_AUTH_TOKEN",
     "TWILIO_FROM_NUMBER": "TWILIO_FROM_NUMBER",
@@ -68,6 +69,10 @@ class Defaults:
     # Where workers write prepared exports and web processes read them (exports/jobs.py):
     # by default instance/exports; on several hosts, a folder they all share.
     SURVEY_EXPORT_FOLDER: str | None = None
+    # PII retention's HMAC key (survey/pseudonyms.py): only in the environment or
+    # instance/config.py, never in the database, so a copy of the database cannot turn
+    # a retained opt-out back into the phone number it came from.
+    SURVEY_RETENTION_KEY: str | None = None
     TWILIO_ACCOUNT_SID: str | None = None
     TWILIO_AUTH_TOKEN: str | None = None
     TWILIO_FROM_NUMBER: str | None = None

@@ -45,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
     "complaint_first_reply_hours": 24,
     "complaint_final_working_days": 5,
     "complaint_regulator_days": 15,
+    # PII retention (survey/retention.py): names, contact details and comments older than
+    # this many days are removed every night; 0 keeps them. Needs SURVEY_RETENTION_KEY.
+    "pii_retention_days": 0,
 }
 
 

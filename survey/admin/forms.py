@@ -155,6 +155,7 @@ class SettingsForm(FlaskForm):
     calls_per_second = StringField(_l("Calls a second, per account"))
     emails_per_second = StringField(_l("E-mails a second, per mail server"))
     sms_validity_hours = StringField(_l("An SMS may wait in the provider's queue (hours)"))
+    pii_retention_days = StringField(_l("Remove customers' personal data after (days)"))
     sms_two_way_mainland = BooleanField(
         _l("Our SMS route receives replies from mainland China numbers (two-way SMS for +86)")
     )

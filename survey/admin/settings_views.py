@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from survey import retention
 from survey.admin import bp, forms
 from survey.admin.services import settings as service
 from survey.auth.service import role_required
@@ -47,4 +48,6 @@ def settings():
         current=service.current(),
         mainland={lang: messages.mainland_template(lang) for lang in ("zh", "en")},
         per_hour=service.per_hour,
+        retention_floor=retention.floor_days(),
+        retention_key_missing=service.retention_key_missing(),
     )

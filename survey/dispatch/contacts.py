@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from survey import pseudonyms
 from survey.extensions import db
 from survey.models import Address, Customer, OptOut
 
@@ -88,20 +89,25 @@ def opted_out_address_ids(customer: Customer) -> set[int]:
     return set(refusals(customer).address_ids)
 
 
+def _reachable(customer: Customer) -> list[Address]:
+    """The customer's addresses we still know: one past retention is only a pseudonym."""
+    return [a for a in customer.addresses if not pseudonyms.is_pseudonym(a.value)]
+
+
 def address_for(
     customer: Customer, channel: str, blocked: set[int] | frozenset[int] | None = None
 ) -> Address | None:
     """Return the newest address on which the customer may be reached on a survey channel."""
     kind = ADDRESS_KIND.get(channel)
     blocked = opted_out_address_ids(customer) if blocked is None else blocked
-    usable = [a for a in customer.addresses if a.kind == kind and a.id not in blocked]
+    usable = [a for a in _reachable(customer) if a.kind == kind and a.id not in blocked]
     # One added by the interaction being decided has no id yet, and is the newest.
     return max(usable, key=lambda a: (a.id is None, a.id or 0)) if usable else None
 
 
 def channels_with_address(customer: Customer, channels: list[str]) -> list[str]:
     """Keep the channels, in order, on which the customer has any address at all."""
-    kinds = {a.kind for a in customer.addresses}
+    kinds = {a.kind for a in _reachable(customer)}
     return [c for c in channels if ADDRESS_KIND.get(c) in kinds]
 
 

@@ -203,18 +203,26 @@ def _answers(response_ids: list[int]) -> dict[int, list[tuple[str, Any]]]:
     """Each response's answers as (question key, value): a number, a choice's value, or text."""
     found = db.session.execute(
         sa.select(
-            Answer.response_id, Question.key, Answer.value_int, Answer.value_text, Choice.value
+            Answer.response_id,
+            Question.key,
+            Answer.value_int,
+            Answer.value_text,
+            Choice.value,
+            Answer.text_removed_at,
         )
         .join(Question, Answer.question_id == Question.id)
         .outerjoin(Choice, Answer.choice_id == Choice.id)
         .where(Answer.response_id.in_(response_ids))
     ).all()
     answers: dict[int, list[tuple[str, Any]]] = {}
-    for response_id, key, number, text, choice in found:
+    for response_id, key, number, text, choice, removed_at in found:
         if choice is not None:
             value: Any = choice
         elif number is not None:
             value = number
+        elif removed_at is not None:
+            # PII retention took the text: say so, rather than look like an empty answer.
+            value = _("(removed after the retention period)")
         else:
             value = mask_contacts(text) if text else text
         answers.setdefault(response_id, []).append((key, value))

@@ -64,6 +64,9 @@ class Answer(db.Model):
     question_id: Mapped[int] = mapped_column(sa.ForeignKey("question.id"), index=True)
     value_int: Mapped[int | None]
     value_text: Mapped[str | None] = mapped_column(sa.Text)
+    # When PII retention removed the comment (value_text is then null): pages and exports
+    # say it was removed rather than show an empty answer.
+    text_removed_at: Mapped[datetime | None]
     choice_id: Mapped[int | None] = mapped_column(sa.ForeignKey("choice.id"))
     answered_at: Mapped[datetime] = mapped_column(default=clock.now)
 

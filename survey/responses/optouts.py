@@ -14,14 +14,10 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from survey import clock
+from survey.addresses import find_address
 from survey.dispatch import contacts
 from survey.extensions import db
 from survey.models import Address, Customer, Invitation, OptOut
-
-
-def find_address(kind: str, value: str) -> Address | None:
-    """Return the stored address of a kind and normalised value, or None."""
-    return db.session.scalar(sa.select(Address).where(Address.kind == kind, Address.value == value))
 
 
 def address_opted_out(address_id: int) -> bool:

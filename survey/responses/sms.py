@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from survey import clock
+from survey import addresses, clock
 from survey.channels import messages, scripts
 from survey.channels.signature import signed_sms
 from survey.extensions import db
@@ -88,7 +88,7 @@ def _act(
         log.info("SMS opt-out from a number (invitation %s)", latest_id)
         return latest_id, scripts.sms_reply("stopped", lang)
     if kind == "start":
-        address = optouts.find_address("phone", number)
+        address = addresses.find_address("phone", number)
         if address is not None and optouts.address_opted_out(address.id):
             optouts.opt_in(address)
             return latest_id, scripts.sms_reply("started", lang)
@@ -183,7 +183,8 @@ def _sms_invitation_ids(number: str) -> list[int]:
     return list(
         db.session.scalars(
             sa.select(Delivery.invitation_id).where(
-                Delivery.channel == SMS, Delivery.address == number
+                Delivery.channel == SMS,
+                Delivery.address.in_(addresses.stored_forms("phone", number)),
             )
         )
     )
@@ -210,7 +211,12 @@ def _latest_invitation(number: str) -> Invitation | None:
     return db.session.scalar(
         sa.select(Invitation)
         .join(Delivery, Delivery.invitation_id == Invitation.id)
-        .where(Delivery.channel == SMS, Delivery.address == number)
+        .where(
+            Delivery.channel == SMS,
+            # Its SMS of long ago have the number's pseudonym (retention): STOP still finds
+            # the customer it reached.
+            Delivery.address.in_(addresses.stored_forms("phone", number)),
+        )
         .order_by(Delivery.id.desc())
         .limit(1)
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from survey import audit, settings
+from survey import audit, pseudonyms, retention, settings
 from survey.models import User
 from survey.zones import is_place_zone
 
@@ -118,6 +118,16 @@ def _yes(raw: Any) -> bool:
     return raw in (True, "y", "on", "1", "true")
 
 
+def _retention_days(raw: Any) -> int:
+    """0 (keep everything) or a number of days; the floor is checked with the other fields.
+
+    Left empty, it is 0: a form from before the setting existed keeps everything.
+    """
+    if raw is None or not str(raw).strip():
+        return 0
+    return _int_in(raw, 0, retention.MAX_DAYS)
+
+
 PARSERS = {
     "bank_name_zh": _name,
     "bank_name_en": _name,
@@ -131,6 +141,7 @@ PARSERS = {
     "makeup_workdays": _dates,
     "publish_needs_approval": _yes,
     "sms_two_way_mainland": _yes,
+    "pii_retention_days": _retention_days,
     "sms_segments_per_second": _rate,
     "calls_per_second": _rate,
     "emails_per_second": _rate,
@@ -156,6 +167,18 @@ def validate(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     start, end = values.get("working_hours_start"), values.get("working_hours_end")
     if start and end and start >= end:
         errors["working_hours_end"] = str(_l("The end must be later than the start."))
+    days = values.get("pii_retention_days")
+    if days and "frequency_window_days" in values and "link_lifetime_hours" in values:
+        floor = retention.floor_days(values["frequency_window_days"], values["link_lifetime_hours"])
+        if days < floor:
+            errors["pii_retention_days"] = str(
+                _l(
+                    "Keep personal data at least %(floor)d days: longer than the frequency "
+                    "window and than any survey link lives, which both read recent deliveries. "
+                    "Or enter 0 to keep it.",
+                    floor=floor,
+                )
+            )
     for day in values.get("makeup_workdays", []):
         if date.fromisoformat(day).weekday() < 5:
             errors["makeup_workdays"] = str(
@@ -301,6 +324,30 @@ def effects(changed: dict[str, Any], values: dict[str, Any]) -> list[str]:
         said.append(
             str(_l("New survey links now work for %(n)d hours.", n=values["link_lifetime_hours"]))
         )
+    if "pii_retention_days" in changed:
+        days = values["pii_retention_days"]
+        if not days:
+            said.append(str(_l("Personal data is now kept with no time limit.")))
+        elif retention_key_missing():
+            said.append(
+                str(
+                    _l(
+                        "Personal data older than %(n)d days will be removed every night once "
+                        "SURVEY_RETENTION_KEY is set on the server; until then nothing is removed.",
+                        n=days,
+                    )
+                )
+            )
+        else:
+            said.append(
+                str(
+                    _l(
+                        "Every night, names, phone numbers, e-mail addresses and comments older "
+                        "than %(n)d days are now removed; opt-outs still hold.",
+                        n=days,
+                    )
+                )
+            )
     if "partial_close_hours" in changed:
         said.append(
             str(
@@ -312,6 +359,15 @@ def effects(changed: dict[str, Any], values: dict[str, Any]) -> list[str]:
             )
         )
     return said
+
+
+def retention_key_missing() -> bool:
+    """Whether the server lacks the key retention needs (the settings page warns)."""
+    try:
+        pseudonyms.require_key()
+    except pseudonyms.KeyMissing:
+        return True
+    return False
 
 
 def per_hour(rate: float) -> int:
