@@ -3,6 +3,7 @@
 from survey.models.audit import AuditEvent
 from survey.models.complaint_case import ComplaintCase
 from survey.models.customer import Address, Customer, OptOut, customer_address
+from survey.models.funnel import FunnelRollup
 from survey.models.import_job import ImportJob
 from survey.models.inbound import InboundEvent
 from survey.models.interaction import Interaction
@@ -30,6 +31,7 @@ __all__ = [
     "Customer",
     "Delivery",
     "DispatchRule",
+    "FunnelRollup",
     "ImportJob",
     "InboundEvent",
     "Interaction",

@@ -111,6 +111,11 @@ class Invitation(db.Model):
     # While 'sending': until when the worker that claimed it holds it. A live worker renews
     # it as it works (dispatch/lease.py); past it, the sweep takes the send over.
     lease_until: Mapped[datetime | None]
+    # What the funnel rollup counts of it so far (survey.funnel.keeping): under which survey
+    # channel, and which steps (bits in survey.models.funnel.COUNTERS order). Moved only by
+    # a guarded UPDATE, so a repeated callback or a second look counts nothing twice.
+    funnel_channel: Mapped[str | None] = mapped_column(sa.String(10))
+    funnel_stages: Mapped[int] = mapped_column(default=0, server_default="0")
 
     interaction: Mapped[Interaction] = relationship()
     customer: Mapped[Customer] = relationship()

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from survey import clock
 from survey.dispatch import contacts
 from survey.extensions import db
+from survey.funnel import keeping as funnel
 from survey.models import Address, Customer, Invitation, OptOut
 
 
@@ -50,6 +51,7 @@ def opt_out(
     """
     now = clock.now()
     created = 0
+    counted_customer = None
     if customer is not None and not contacts.customer_opted_out(customer):
         db.session.add(
             OptOut(
@@ -61,6 +63,7 @@ def opt_out(
             )
         )
         created += 1
+        counted_customer = customer.id
     seen: set[int] = set()
     for address in addresses:
         if address.id in seen or address_opted_out(address.id):
@@ -77,6 +80,8 @@ def opt_out(
         )
         created += 1
     db.session.flush()
+    if counted_customer is not None:
+        funnel.customer_opted_out(counted_customer, now)
     return created
 
 
