@@ -64,9 +64,7 @@ def bank(make_org, make_default_rule, make_published_survey):
     make_org()
     survey = make_published_survey()
     make_default_rule(survey, filters={"channel": ["chat"]}, channels=["voice"])
-    make_default_rule(
-        survey, filters={"channel": ["branch"]}, channels=["sms"], sms_mode="two_way"
-    )
+    make_default_rule(survey, filters={"channel": ["branch"]}, channels=["sms"], sms_mode="two_way")
     make_default_rule(survey, filters={"category": ["loan"]}, sample_rate=0.0)
     make_default_rule(survey, channels=["sms", "email"], reminder_hours=24)
     return survey
@@ -115,9 +113,7 @@ def status(twilio_post, invitation: Invitation, value: str, **extra: str) -> Non
     db.session.expire_all()
 
 
-def test_the_kept_funnel_equals_a_rebuild_after_a_mixed_day(
-    bank, post, client, twilio_post, reply
-):
+def test_the_kept_funnel_equals_a_rebuild_after_a_mixed_day(bank, post, client, twilio_post, reply):
     # Completed on the web after a delivered SMS link; the page opened twice.
     completed = send(post())
     status(twilio_post, completed, "delivered")

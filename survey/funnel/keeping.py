@@ -42,8 +42,8 @@ _TRIES = 5
 def track(invitation: Invitation | int, session: Session | None = None) -> bool:
     """Count what an invitation reached since it was last counted; return whether anything moved."""
     session = session or db.session()
-    invitation_id = invitation if isinstance(invitation, int) else invitation.id
     session.flush()
+    invitation_id = invitation if isinstance(invitation, int) else invitation.id
     for _ in range(_TRIES):
         row = session.execute(_FACTS.where(Invitation.id == invitation_id)).one_or_none()
         if row is None:
