@@ -70,3 +70,13 @@ def test_api_operations_need_a_bearer_key(client):
     assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
     assert document["security"] == [{"bearer": []}]
     assert document["paths"]["/openapi.json"]["get"]["security"] == []
+
+
+def test_the_funnel_operation_documents_every_parameter_it_takes(client):
+    from survey.funnel.report import PARAMETERS
+
+    operation = _document(client)["paths"]["/funnel"]["get"]
+    assert {p["name"] for p in operation["parameters"]} == set(PARAMETERS)
+    channel = next(p for p in operation["parameters"] if p["name"] == "survey_channel")
+    assert all(c in channel["description"] for c in ("sms", "email", "voice"))
+    assert "(completed + closed_partial) / sent" in operation["description"]

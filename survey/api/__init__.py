@@ -18,4 +18,4 @@ def _limit_body():
     return None
 
 
-from survey.api import docs, drivers, interactions, invitations, scores  # noqa: E402,F401
+from survey.api import docs, drivers, funnel, interactions, invitations, scores  # noqa: E402,F401
