@@ -28,7 +28,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from survey import clock
 from survey.extensions import db
 from survey.funnel import stages
-from survey.models import Delivery, Interaction, Invitation
+from survey.models import Delivery, Interaction, Invitation, Response
 from survey.models.funnel import COUNTERS, SEGMENT_COLUMNS, FunnelRollup
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,21 @@ def track(invitation: Invitation | int, session: Session | None = None) -> bool:
             _add(session, stages.key_of(row, channel), new)
         return True
     raise RuntimeError(f"invitation {invitation_id}: its funnel record kept moving")
+
+
+def hold_before_closing(response_id: int) -> None:
+    """Lock a response's invitation before the response is closed (PostgreSQL; SQLite has one writer).
+
+    Completing locks the invitation, then the response; closing counts the funnel on the
+    invitation after the response. Taking the invitation first in both keeps a completion
+    and a closing racing each other from waiting on each other.
+    """
+    db.session.execute(
+        sa.select(Invitation.id)
+        .join(Response, Response.invitation_id == Invitation.id)
+        .where(Response.id == response_id)
+        .with_for_update(of=Invitation)
+    )
 
 
 def reached(invitation: Invitation, step: str) -> bool:
@@ -305,6 +320,7 @@ def rebuild(session: Session | None = None, done: TableDone | None = None) -> in
 
 
 __all__ = [
+    "hold_before_closing",
     "call_answered",
     "count_intake",
     "customer_opted_out",

@@ -52,6 +52,7 @@ def close(response_id: int, now: datetime | None = None) -> bool:
     closed by someone else first).
     """
     now = now or clock.now()
+    funnel.hold_before_closing(response_id)
     closed = db.session.execute(
         sa.update(Response)
         .where(Response.id == response_id, Response.state == "partial")
