@@ -223,3 +223,34 @@ def test_the_kept_funnel_equals_a_rebuild_after_a_mixed_day(bank, post, client, 
         "suppressed_sampled_out": 1,
         "suppressed_no_contact": 1,
     }
+
+
+def test_a_repeated_callback_or_a_second_look_counts_nothing_twice(bank, post, client, twilio_post):
+    link = send(post())
+    two_way = send(post(channel="branch"))
+    for _ in range(3):
+        status(twilio_post, link, "delivered")
+        status(twilio_post, two_way, "delivered")
+        assert client.get(f"/s/{link.token}").status_code == 200
+    called = send(post(channel="chat"))
+    for _ in range(2):  # Twilio retries a webhook it got no answer to
+        twilio_post(
+            f"/webhooks/twilio/voice/{called.id}",
+            CallSid=called.deliveries[0].provider_id,
+            AnsweredBy="human",
+            CallStatus="in-progress",
+        )
+    assert totals("sms") == {"invited": 2, "sent": 2, "delivered": 2, "opened": 2}
+    assert totals("voice") == {"invited": 1, "sent": 1, "delivered": 1, "opened": 1}
+    kept = rollup_rows()
+    keeping.rebuild()
+    assert rollup_rows() == kept
+
+
+def test_a_link_opened_before_any_receipt_counts_as_delivered_and_opened_once(
+    bank, post, client, twilio_post
+):
+    link = send(post())
+    assert client.get(f"/s/{link.token}").status_code == 200  # before Twilio said delivered
+    status(twilio_post, link, "delivered")
+    assert totals("sms") == {"invited": 1, "sent": 1, "delivered": 1, "opened": 1}
