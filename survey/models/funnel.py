@@ -5,10 +5,10 @@ the counters say how many invitations of that cohort reached each step. Kept in 
 transaction of every change an invitation goes through (survey.funnel.keeping), never
 read by scanning invitations; rebuilt from the raw rows by ``survey rollup rebuild-funnel``.
 
-Cohort rule: every count of an invitation lands on the bank's day its interaction was
-taken in, whenever the step itself happened, so the rates within one period are those of
-one group of customers (a survey sent on the 30th and answered on the 2nd counts on the
-30th). Segment columns hold 0 or '' for "none", as in ``rollup``, so the unique key that
+Cohort rule: every count of an invitation lands on the bank's day the invitation was made
+(an interaction suppressed before one was made: the day it was taken in), whenever the
+step itself happened, so the rates within one period are those of one group of customers
+(a survey made on the 30th and answered on the 2nd counts on the 30th). Segment columns hold 0 or '' for "none", as in ``rollup``, so the unique key that
 upserts rely on behaves the same on SQLite and PostgreSQL.
 """
 
