@@ -93,9 +93,10 @@ def _rebuild_if_invited() -> None:
 
 
 def downgrade():
-    with op.batch_alter_table("invitation", schema=None) as batch_op:
-        batch_op.drop_column("funnel_stages")
-        batch_op.drop_column("funnel_channel")
+    # Not in batch mode: SQLite (3.35 on) drops a plain column in place, where a batch would
+    # copy the invitation table, which its deliveries and responses refer to.
+    op.drop_column("invitation", "funnel_stages")
+    op.drop_column("invitation", "funnel_channel")
     with op.batch_alter_table("funnel_rollup", schema=None) as batch_op:
         batch_op.drop_index("ix_funnel_rollup_day_survey_channel")
     op.drop_table("funnel_rollup")
