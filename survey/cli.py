@@ -270,6 +270,22 @@ def rollup_rebuild() -> None:
     click.echo(f"rollup rebuilt from {counted} answers")
 
 
+@rollup_group.command("rebuild-funnel")
+@with_appcontext
+def rollup_rebuild_funnel() -> None:
+    """Recount the response funnel from the interactions and invitations (after a restore or a fix).
+
+    Run it while nothing else writes: on PostgreSQL it locks the funnel rollup meanwhile.
+    """
+    from survey.funnel import keeping
+
+    def done(rows: int, seconds: float) -> None:
+        click.echo(f"funnel_rollup: {rows:,} rows in {seconds:.1f} s", err=True)
+
+    rows = keeping.rebuild(done=done)
+    click.echo(f"funnel rebuilt: {rows} rows")
+
+
 @click.command("backup")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext

@@ -62,6 +62,7 @@ BEYOND_THE_DOCUMENT = {
     "getScores": {"business_line", "team", "agent", "survey", "from", "compare"},
     "getDrivers": {"business_line", "team", "agent", "survey", "from"},
     "getComplaints": {"business_line", "team", "agent", "survey", "from"},
+    "getFunnel": {"business_line", "team", "agent", "survey", "from"},
 }
 SETTINGS = hypothesis.settings(
     derandomize=True,
@@ -103,6 +104,7 @@ def test_the_app_answers_what_its_openapi_document_promises(
         "getScores",
         "getDrivers",
         "getComplaints",
+        "getFunnel",
         "getOpenApi",
     }
     for operation in operations:

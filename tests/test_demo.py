@@ -323,6 +323,7 @@ def test_demo_reports_progress_of_every_phase(app):
         "interactions",
         "commit",
         "rollups",
+        "funnel",
     ]
     for phase in set(phases):
         steps = [step for step in reported if step[0] == phase]
@@ -529,3 +530,34 @@ def test_the_demo_records_its_actions_and_its_answers_show_them(loaded):
     after = statistics.median(w for at, w in waits if at >= start)
     before = statistics.median(w for at, w in waits if at < start)
     assert after < 0.7 * before, (after, before)
+
+
+def test_the_demos_funnel_counts_every_invitation_and_suppression_once(loaded):
+    from survey.funnel import report
+    from survey.models import FunnelRollup
+    from survey.scoring.queries import ScoreQuery
+
+    everything = ScoreQuery(date(2000, 1, 1), TODAY + timedelta(days=30))
+    total = report.funnel(everything)["total"]
+    invitations = db.session.scalar(sa.select(sa.func.count()).select_from(Invitation))
+    assert total["invited"] == invitations > 0
+    unsent = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Interaction)
+        .outerjoin(Invitation, Invitation.interaction_id == Interaction.id)
+        .where(Invitation.id.is_(None), Interaction.suppression_reason.is_not(None))
+    )
+    assert sum(total["suppressed"].values()) == unsent > 0
+    answered = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Response).where(Response.state == "completed")
+    )
+    assert total["completed"] == answered
+    # Each step a subset of the one before, on every channel.
+    for group in report.funnel(everything)["channels"]:
+        counts = [group[step] for step in report.STEPS]
+        assert counts == sorted(counts, reverse=True), group
+    # Kept by the rebuild alone: a second rebuild changes nothing.
+    rows = db.session.scalar(sa.select(sa.func.count()).select_from(FunnelRollup))
+    from survey.funnel.keeping import rebuild
+
+    assert rebuild() == rows

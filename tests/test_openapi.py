@@ -78,3 +78,13 @@ def test_the_complaints_operation_documents_the_filters_that_apply_to_cases(clie
     parameters = _document(client)["paths"]["/complaints"]["get"]["parameters"]
     assert {p["name"] for p in parameters} == set(PARAMETERS)
     assert "type" not in {p["name"] for p in parameters}
+
+
+def test_the_funnel_operation_documents_every_parameter_it_takes(client):
+    from survey.funnel.report import PARAMETERS
+
+    operation = _document(client)["paths"]["/funnel"]["get"]
+    assert {p["name"] for p in operation["parameters"]} == set(PARAMETERS)
+    channel = next(p for p in operation["parameters"] if p["name"] == "survey_channel")
+    assert all(c in channel["description"] for c in ("sms", "email", "voice"))
+    assert "(completed + closed_partial) / sent" in operation["description"]

@@ -45,6 +45,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("dashboard.breakdown_page", "GET"): "dashboards",
     ("dashboard.dimensions", "GET"): "dashboards",
     ("dashboard.complaints_dashboard", "GET"): "dashboards",
+    ("dashboard.funnel", "GET"): "dashboards",
     ("dashboard.export_page", "GET"): "dashboards",
     ("dashboard.export_scores", "GET"): "dashboards",
     ("dashboard.export_responses", "GET"): "dashboards",

@@ -18,4 +18,12 @@ def _limit_body():
     return None
 
 
-from survey.api import complaints, docs, drivers, interactions, invitations, scores  # noqa: E402,F401
+from survey.api import (  # noqa: E402,F401
+    complaints,
+    docs,
+    drivers,
+    funnel,
+    interactions,
+    invitations,
+    scores,
+)

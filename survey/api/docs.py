@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import current_app, jsonify
 
-from survey.api import bp
+from survey.api import bp, funnel_docs
 from survey.api.bodies import API_MAX_BODY_BYTES
 from survey.api.openapi_schemas import DAY, SURVEY_IDS, comma_list, component_schemas, ref
 from survey.models.interaction import CATEGORIES, CAUSES, CHANNELS, TYPES
@@ -196,6 +196,14 @@ def openapi_document() -> dict[str, Any]:
             },
             "/drivers": _drivers_operation(unauthorized, forbidden),
             "/complaints": _complaints_operation(unauthorized, forbidden),
+            "/funnel": funnel_docs.operation(
+                _score_parameters(),
+                {
+                    "400": _problem("A bad parameter; errors names it."),
+                    "401": unauthorized,
+                    "403": forbidden,
+                },
+            ),
             "/openapi.json": {
                 "get": {
                     "operationId": "getOpenApi",
@@ -213,7 +221,7 @@ def openapi_document() -> dict[str, Any]:
                     "description": "An API key from `survey apikey create NAME`.",
                 }
             },
-            "schemas": component_schemas(),
+            "schemas": {**component_schemas(), **funnel_docs.schemas()},
         },
     }
 

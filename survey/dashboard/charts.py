@@ -337,3 +337,27 @@ def met_missed_bars(
     return _figure(
         traces, y_title, barmode="group", showlegend=True, legend={"orientation": "h", "y": -0.2}
     )
+
+
+def funnel(labels: list[str], counts: list[int], colour: str = BRAND) -> str:
+    """One survey channel's steps as a plotly funnel: each bar's count and its share of the first."""
+    trace = {
+        "type": "funnel",
+        "y": labels,
+        "x": counts,
+        "textinfo": "value+percent initial",
+        "marker": {"color": colour},
+        "connector": {"line": {"color": GRID}},
+        "hovertemplate": "%{y}: %{x} (%{percentInitial:.1%})<extra></extra>",
+    }
+    layout = {
+        "margin": {"l": 8, "r": 8, "t": 8, "b": 8},
+        "height": 300,
+        "yaxis": {"automargin": True, "fixedrange": True},
+        "xaxis": {"visible": False, "fixedrange": True},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "font": {"family": FONT},
+        "showlegend": False,
+    }
+    return json.dumps({"data": [trace], "layout": layout}, ensure_ascii=False)

@@ -14,9 +14,11 @@ from survey.actions import service as action_service
 from survey.auth.service import role_required
 from survey.dashboard import bp, breakdown, charts, filters
 from survey.dashboard import complaints as complaints_page
+from survey.dashboard import funnel as funnel_page_parts
 from survey.dashboard.dimensions import dimensions as dimensions_of
 from survey.dashboard.filters import DIMENSION_LABELS
 from survey.dashboard.overview import overview
+from survey.funnel import report
 from survey.i18n import current_language
 from survey.models import ImprovementAction
 from survey.scoring import complaint_cases, complaints
@@ -146,6 +148,33 @@ def complaints_dashboard():
         as_of=report.as_of,
         figures=figures,
         **context,
+    )
+
+
+@bp.route("/funnel")
+@role_required("admin", "manager", "quality")
+def funnel():
+    """Show the response funnel per survey channel: each step and its rate, suppressions, opt-outs."""
+    parts = funnel_page_parts
+    found, query = parts.read(request.args)
+    choices = parts.choices(current_language())
+    if query is None:
+        return _page("dashboard/funnel.html", found, data=None, choices=choices)
+    data = report.funnel(query)
+    charts_by_channel = {
+        g["survey_channel"]: parts.chart(g) for g in data["channels"] if g["survey_channel"]
+    }
+    return _page(
+        "dashboard/funnel.html",
+        found,
+        data=data,
+        choices=choices,
+        funnel_charts=charts_by_channel,
+        steps=report.STEPS,
+        step_labels=parts.STEP_LABELS,
+        other_labels=parts.OTHER_LABELS,
+        reason_labels=parts.REASON_LABELS,
+        channel_labels=parts.CHANNEL_LABELS,
     )
 
 

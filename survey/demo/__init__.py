@@ -313,6 +313,9 @@ def _load(
     rolled = rows.counts.counted_ratings
     with progress.phase("rollups", rolled) as step:
         _rebuild_rollups(step, rolled)
+    with progress.phase("funnel", rows.counts.interactions) as step:
+        _rebuild_funnel()
+        step(rows.counts.interactions)
 
     counted = rows.counts
     summary_counts = {
@@ -395,6 +398,13 @@ def _replay(
     writer.flush()
     writer.on_flush.remove(report)
     return peak
+
+
+def _rebuild_funnel() -> None:
+    """Count the interactions and invitations just loaded into the response funnel."""
+    from survey.funnel.keeping import rebuild
+
+    rebuild()
 
 
 def _rebuild_rollups(step: Callable[[int], None], expected: int) -> None:

@@ -271,6 +271,15 @@ def _answer(rng: random.Random, invitation: PlannedInvitation, as_of: datetime) 
     way = invitation.channel
     if way == "sms":
         way = "sms_two_way" if invitation.sms_mode == "two_way" else "sms_link"
+    reached = invitation.deliveries[-1] if invitation.deliveries else None
+    # Opened as the product counts it: a two-way SMS delivered, a survey call picked up.
+    if (
+        way in ("voice", "sms_two_way")
+        and reached
+        and reached["state"] == "delivered"
+        and reached["updated_at"] <= as_of
+    ):
+        invitation.opened_at = reached["updated_at"]
     if rng.random() >= ANSWER_RATE[way]:
         if way in ("sms_link", "email") and rng.random() < 0.15:
             invitation.opened_at = invitation.sent_at + timedelta(minutes=rng.uniform(1, 300))
@@ -289,7 +298,7 @@ def _answer(rng: random.Random, invitation: PlannedInvitation, as_of: datetime) 
     completed = started + timedelta(seconds=rng.randint(40, 240))
     if rng.random() < PARTIAL or completed > as_of:
         completed = None
-    invitation.opened_at = started
+    invitation.opened_at = min(started, invitation.opened_at or started)
     invitation.response = PlannedResponse(survey_channel, started, completed)
     if completed is not None:
         invitation.state = "completed"

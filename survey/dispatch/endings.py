@@ -11,6 +11,7 @@ import logging
 from survey import clock, hints
 from survey.dispatch import contacts
 from survey.extensions import db
+from survey.funnel import keeping as funnel
 from survey.models import Delivery, Invitation
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,7 @@ def cancel(invitation: Invitation, reason: str) -> None:
     invitation.state = "cancelled"
     invitation.suppression_reason = reason
     invitation.reminder_due_at = None
+    funnel.track(invitation)
 
 
 def fail(invitation: Invitation) -> None:
@@ -35,6 +37,7 @@ def fail(invitation: Invitation) -> None:
         "; ".join(f"{channel}: {d.error or d.state}" for channel, d in last.items())
         or "no channel could be used"
     )
+    funnel.track(invitation)
 
 
 def fall_back(delivery: Delivery) -> str:

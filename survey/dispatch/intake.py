@@ -24,6 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from survey import addresses, busy, clock, hints, pseudonyms
 from survey.dispatch import cases, decide, hours, rules
 from survey.extensions import db
+from survey.funnel import keeping as funnel
 from survey.models import Address, Agent, Customer, Interaction, Invitation
 from survey.models.invitation import new_token
 
@@ -165,6 +166,7 @@ def _take_in(data: InteractionInput) -> Outcome:
         try:
             interaction, invitation = _store(data)
             db.session.flush()
+            funnel.count_intake(interaction, invitation)
             outcome = _outcome(interaction, invitation, created=True)
             db.session.commit()
         except cases.CaseConflict:

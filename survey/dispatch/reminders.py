@@ -25,6 +25,7 @@ from survey import clock
 from survey.channels import messages, registry
 from survey.dispatch import contacts, hours, pace
 from survey.extensions import db
+from survey.funnel import keeping as funnel
 from survey.models import Address, Delivery, DispatchRule, Invitation, Response
 from survey.ops import metrics
 from survey.responses import optouts
@@ -96,6 +97,7 @@ def send_reminder(invitation_id: int) -> str:
     outcome = _send(invitation, now)
     if outcome not in ("deferred", "paced"):
         invitation.reminder_due_at = None
+    funnel.track(invitation)
     db.session.commit()
     return outcome
 

@@ -29,6 +29,7 @@ from survey.dispatch import (
     turns,
 )
 from survey.extensions import db
+from survey.funnel import keeping as funnel
 from survey.models import Delivery, Invitation
 from survey.ops import metrics
 from survey.responses import optouts, partials
@@ -408,3 +409,4 @@ def _mark_sent(invitation: Invitation, delivery: Delivery, result: SendResult) -
         first = scripts.sms_questions(invitation.version)[0]
         invitation.sms_question_key = first.key
         invitation.sms_misses = 0
+    funnel.track(invitation)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from survey.dispatch import contacts, endings
 from survey.extensions import db
+from survey.funnel import keeping as funnel
 from survey.models import Delivery
 from survey.models.invitation import DELIVERY_FAILED
 from survey.responses import optouts
@@ -124,6 +125,7 @@ def record_answered(delivery: Delivery) -> None:
     """Note that the customer keyed an answer on the call: it reached them. The caller commits."""
     if RANK.get(delivery.state, 0) < RANK["answered"]:
         delivery.state = "answered"
+        funnel.delivery_reported(delivery)
 
 
 def _move(delivery: Delivery, state: str, error_code: str | None) -> str:
@@ -134,6 +136,7 @@ def _move(delivery: Delivery, state: str, error_code: str | None) -> str:
     if error_code:
         delivery.error_code = error_code[:20]
         delivery.error = delivery.error or f"provider error {error_code}"
+    funnel.delivery_reported(delivery)
     db.session.commit()
     if state in DELIVERY_FAILED:
         endings.fall_back(delivery)

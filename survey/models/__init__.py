@@ -5,6 +5,7 @@ from survey.models.audit import AuditEvent
 from survey.models.complaint_case import ComplaintCase
 from survey.models.customer import Address, Customer, OptOut, customer_address
 from survey.models.export_job import ExportJob
+from survey.models.funnel import FunnelRollup
 from survey.models.import_job import ImportJob
 from survey.models.inbound import InboundEvent
 from survey.models.interaction import Interaction
@@ -33,6 +34,7 @@ __all__ = [
     "Delivery",
     "DispatchRule",
     "ExportJob",
+    "FunnelRollup",
     "ImportJob",
     "ImprovementAction",
     "InboundEvent",

@@ -115,6 +115,11 @@ class Invitation(db.Model):
     # claims it, so a worker can check, just before it sends, that the send is still its own
     # (dispatch/sending.py _still_claimed); updated_at moves with any change of the row.
     claimed_at: Mapped[datetime | None]
+    # What the funnel rollup counts of it so far (survey.funnel.keeping): under which survey
+    # channel, and which steps (bits in survey.models.funnel.COUNTERS order). Moved only by
+    # a guarded UPDATE, so a repeated callback or a second look counts nothing twice.
+    funnel_channel: Mapped[str | None] = mapped_column(sa.String(10))
+    funnel_stages: Mapped[int] = mapped_column(default=0, server_default="0")
 
     interaction: Mapped[Interaction] = relationship()
     customer: Mapped[Customer] = relationship()

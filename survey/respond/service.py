@@ -14,10 +14,10 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import contains_eager
-from sqlalchemy.orm.attributes import set_committed_value
 
 from survey import clock
 from survey.extensions import db
+from survey.funnel import keeping as funnel
 from survey.models import Invitation, Question, Response, SurveyVersion
 from survey.respond import versions
 from survey.responses import answers
@@ -88,14 +88,7 @@ def open_page(invitation: Invitation) -> LinkState:
     """
     state = link_state(invitation)
     if state == "open" and invitation.opened_at is None:
-        now = clock.now()
-        db.session.execute(
-            sa.update(Invitation)
-            .where(Invitation.id == invitation.id, Invitation.opened_at.is_(None))
-            .values(opened_at=now, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        set_committed_value(invitation, "opened_at", now)
+        funnel.open_link(invitation, clock.now())
         session = db.session()
         session.expire_on_commit = False
         try:

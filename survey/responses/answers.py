@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from survey import clock
 from survey.extensions import db
+from survey.funnel import keeping as funnel
 from survey.models import Answer, Choice, Invitation, Question, Response
 from survey.models.response import COUNTED_STATES
 from survey.scoring import rollup
@@ -180,6 +181,8 @@ def record(
     if invitation.opened_at is None:
         invitation.opened_at = now
     db.session.flush()
+    if not funnel.reached(invitation, "started"):
+        funnel.track(invitation)
     return response
 
 
@@ -290,6 +293,7 @@ def complete(
             return False
         db.session.expire(response)
         rollup.apply_response(response)
+        funnel.track(invitation.id)
         db.session.commit()
     except sa.exc.IntegrityError:
         # Another channel completed it in the meantime: the first answer stands.

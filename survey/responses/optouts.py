@@ -17,6 +17,7 @@ from survey import clock
 from survey.addresses import find_address
 from survey.dispatch import contacts
 from survey.extensions import db
+from survey.funnel import keeping as funnel
 from survey.models import Address, Customer, Invitation, OptOut
 
 
@@ -46,6 +47,7 @@ def opt_out(
     """
     now = clock.now()
     created = 0
+    counted_customer = None
     if customer is not None and not contacts.customer_opted_out(customer):
         db.session.add(
             OptOut(
@@ -57,6 +59,7 @@ def opt_out(
             )
         )
         created += 1
+        counted_customer = customer.id
     seen: set[int] = set()
     for address in addresses:
         if address.id in seen or address_opted_out(address.id):
@@ -73,6 +76,8 @@ def opt_out(
         )
         created += 1
     db.session.flush()
+    if counted_customer is not None:
+        funnel.customer_opted_out(counted_customer, now)
     return created
 
 

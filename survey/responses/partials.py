@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from survey import clock, settings
 from survey.extensions import db
+from survey.funnel import keeping as funnel
 from survey.models import Invitation, Response
 from survey.scoring import rollup
 
@@ -51,6 +52,7 @@ def close(response_id: int, now: datetime | None = None) -> bool:
     closed by someone else first).
     """
     now = now or clock.now()
+    funnel.hold_before_closing(response_id)
     closed = db.session.execute(
         sa.update(Response)
         .where(Response.id == response_id, Response.state == "partial")
@@ -62,6 +64,7 @@ def close(response_id: int, now: datetime | None = None) -> bool:
     response = db.session.get_one(Response, response_id)
     db.session.refresh(response)
     rollup.apply_response(response)
+    funnel.track(response.invitation_id)
     return True
 
 

@@ -23,6 +23,7 @@ from survey import clock
 from survey.channels import scripts
 from survey.dispatch import status
 from survey.extensions import db
+from survey.funnel import keeping as funnel
 from survey.models import Delivery, InboundEvent, Invitation, Question
 from survey.responses import answers, optouts, replies
 
@@ -83,6 +84,7 @@ def start(invitation_id: int, call_id: str, answered_by: str | None = None) -> S
     if state != "open":
         said = scripts.voice_reply("done" if state == "completed" else "closed", lang)
         return _remember(invitation, call_id, "start", "", Step(lang, [said], hangup=True))
+    funnel.call_answered(invitation)
     opening = scripts.voice_opening(invitation.version, lang)
     questions = scripts.voice_questions(invitation.version)
     given = answers.given_values(answers.response_of(invitation))

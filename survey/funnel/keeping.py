@@ -1,0 +1,332 @@
+"""Keep the funnel rollup in step with every invitation, in the transaction that changes it.
+
+Each invitation records what it has counted so far (``funnel_channel`` and the
+``funnel_stages`` bits). ``track`` reads its steps from its raw rows again
+(survey.funnel.stages), and when they differ moves the record with a guarded UPDATE (the
+stored bits must still be what was read) and adds the difference to the rollup. So a step
+counts exactly once: a repeated status callback, a second GET of the page or a retried
+task finds nothing new; of two transactions racing, the second finds the record moved and
+reads again. A send that falls back to another channel moves its counts to that channel.
+
+Call ``track`` after the change and before the commit; it flushes the session first.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from survey import clock
+from survey.extensions import db
+from survey.funnel import stages
+from survey.models import Delivery, Interaction, Invitation, Response
+from survey.models.funnel import COUNTERS, SEGMENT_COLUMNS, FunnelRollup
+
+log = logging.getLogger(__name__)
+
+_TABLE = FunnelRollup.__table__
+_FACTS = stages.facts()
+# Reading again after losing a race more often than this is a fault, not contention.
+_TRIES = 5
+
+
+def track(invitation: Invitation | int, session: Session | None = None) -> bool:
+    """Count what an invitation reached since it was last counted; return whether anything moved."""
+    session = session or db.session()
+    session.flush()
+    invitation_id = invitation if isinstance(invitation, int) else invitation.id
+    for _ in range(_TRIES):
+        row = session.execute(_FACTS.where(Invitation.id == invitation_id)).one_or_none()
+        if row is None:
+            return False
+        channel, reached = stages.channel_of(row), stages.stages_of(row)
+        if (row.funnel_channel, row.funnel_stages) == (channel, reached):
+            return False
+        moved = session.execute(
+            sa.update(Invitation)
+            .where(
+                Invitation.id == invitation_id,
+                Invitation.funnel_stages == row.funnel_stages,
+                Invitation.funnel_channel.is_not_distinct_from(row.funnel_channel),
+            )
+            # The row's own updated_at stays: it stamps a worker's claim (dispatch/sending.py).
+            .values(funnel_channel=channel, funnel_stages=reached, updated_at=Invitation.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:
+            continue  # counted meanwhile by another transaction: read what it left
+        _remember(session, invitation_id, channel, reached)
+        new = stages.counts_of(reached)
+        if row.funnel_channel is None:
+            _add(session, stages.key_of(row, channel), new)
+        elif row.funnel_channel == channel:
+            old = stages.counts_of(row.funnel_stages)
+            difference = {c: new.get(c, 0) - old.get(c, 0) for c in COUNTERS}
+            _add(session, stages.key_of(row, channel), difference)
+        else:
+            old = stages.counts_of(row.funnel_stages)
+            _add(session, stages.key_of(row, row.funnel_channel), {c: -v for c, v in old.items()})
+            _add(session, stages.key_of(row, channel), new)
+        return True
+    raise RuntimeError(f"invitation {invitation_id}: its funnel record kept moving")
+
+
+def hold_before_closing(response_id: int) -> None:
+    """Lock a response's invitation before the response is closed (PostgreSQL; SQLite has one writer).
+
+    Completing locks the invitation, then the response; closing counts the funnel on the
+    invitation after the response. Taking the invitation first in both keeps a completion
+    and a closing racing each other from waiting on each other.
+    """
+    db.session.execute(
+        sa.select(Invitation.id)
+        .join(Response, Response.invitation_id == Invitation.id)
+        .where(Response.id == response_id)
+        .with_for_update(of=Invitation)
+    )
+
+
+def reached(invitation: Invitation, step: str) -> bool:
+    """Whether the invitation, as this session knows it, was counted as reaching a step."""
+    return bool((invitation.funnel_stages or 0) & stages.BIT[step])
+
+
+def _remember(session: Session, invitation_id: int, channel: str, reached: int) -> None:
+    """Tell a loaded invitation what was stored, so the session does not hold a stale record."""
+    identity = sa.inspect(Invitation).identity_key_from_primary_key((invitation_id,))
+    loaded = session.identity_map.get(identity)
+    if loaded is not None:
+        set_committed_value(loaded, "funnel_channel", channel)
+        set_committed_value(loaded, "funnel_stages", reached)
+
+
+def count_intake(interaction: Interaction, invitation: Invitation | None) -> None:
+    """Count a posted interaction: its invitation, or why it got none. The caller commits."""
+    if invitation is not None:
+        track(invitation)
+        return
+    reason = interaction.suppression_reason
+    if reason is None:
+        return
+    db.session.flush()
+    key = {
+        "day": stages.cohort_day(interaction.created_at),
+        "survey_channel": "",
+        "business_line_id": interaction.business_line_id or 0,
+        "team_id": interaction.team_id or 0,
+        "agent_id": interaction.agent_id or 0,
+        "channel": interaction.channel or "",
+        "interaction_type": interaction.type or "",
+        "category": interaction.category or "",
+        "cause": interaction.complaint_cause or "",
+        "survey_id": 0,
+    }
+    _add(db.session(), key, {f"suppressed_{reason}": 1})
+
+
+def open_link(invitation: Invitation, now: datetime) -> bool:
+    """Note the first GET of a survey link: opened (and so delivered), once; the caller commits.
+
+    The survey page's fast way, two statements: the guarded UPDATE that sets ``opened_at``
+    also moves the funnel record from what the page read, and the rollup row is found by
+    its key. When the record was not what the page read, the usual ``track`` counts it.
+    Returns False when it had been opened already (nothing counted).
+    """
+    bits = stages.BIT["opened"] | stages.BIT["delivered"]
+    known, channel = invitation.funnel_stages or 0, invitation.funnel_channel
+    fast = channel is not None and invitation.sent_at is not None
+    opened = db.session.execute(
+        sa.update(Invitation)
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.opened_at.is_(None),
+            *(
+                (Invitation.funnel_stages == known, Invitation.funnel_channel == channel)
+                if fast
+                else ()
+            ),
+        )
+        .values(opened_at=now, updated_at=now, **({"funnel_stages": known | bits} if fast else {}))
+        .execution_options(synchronize_session=False)
+    )
+    if opened.rowcount == 1 and fast:
+        set_committed_value(invitation, "opened_at", now)
+        set_committed_value(invitation, "funnel_stages", known | bits)
+        added = {name: 1 for name in ("opened", "delivered") if not known & stages.BIT[name]}
+        if added:
+            _add_to_invitations_row(invitation, channel, added)
+        return True
+    if opened.rowcount == 0 and fast:
+        # Opened meanwhile, or its record moved since the page read it: the slow way.
+        opened = db.session.execute(
+            sa.update(Invitation)
+            .where(Invitation.id == invitation.id, Invitation.opened_at.is_(None))
+            .values(opened_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    if opened.rowcount != 1:
+        return False
+    set_committed_value(invitation, "opened_at", now)
+    track(invitation.id)
+    return True
+
+
+def _add_to_invitations_row(invitation: Invitation, channel: str, added: dict[str, int]) -> None:
+    """Add to the rollup row an invitation is counted in, found by its key in one statement."""
+    segment = sa.select(*stages.segment_columns()).where(
+        Interaction.id == invitation.interaction_id
+    )
+    db.session.execute(
+        sa.update(FunnelRollup)
+        .where(
+            FunnelRollup.day == stages.cohort_day(invitation.created_at),
+            FunnelRollup.survey_channel == channel,
+            FunnelRollup.survey_id == invitation.version.survey_id,
+            sa.tuple_(*(_TABLE.c[name] for name in stages.INTERACTION_FIELDS)).in_(segment),
+        )
+        .values({name: _TABLE.c[name] + value for name, value in added.items()})
+        .execution_options(synchronize_session=False)
+    )
+
+
+def delivery_reported(delivery: Delivery) -> None:
+    """Count what a provider's report (a status callback, a call's outcome) moved; the caller commits.
+
+    A two-way SMS is opened when it is delivered: the customer answers in the thread.
+    """
+    from survey.channels import messages
+
+    invitation = delivery.invitation
+    if (
+        delivery.state == "delivered"
+        and delivery.channel == "sms"
+        and delivery.purpose == "invitation"
+        and invitation.opened_at is None
+        and invitation.channel == "sms"
+        and messages.sms_mode(invitation, delivery.address) == "two_way"
+    ):
+        invitation.opened_at = clock.now()
+    track(invitation)
+
+
+def call_answered(invitation: Invitation) -> None:
+    """Count a survey call picked up by a person: opened (and so delivered); the caller commits."""
+    if invitation.opened_at is None:
+        invitation.opened_at = clock.now()
+    track(invitation)
+
+
+def customer_opted_out(customer_id: int, at: datetime) -> None:
+    """Count an opt-out against the customer's invitations whose link was open at the time."""
+    ids = db.session.scalars(
+        sa.select(Invitation.id).where(
+            Invitation.customer_id == customer_id,
+            Invitation.sent_at <= at,
+            Invitation.expires_at > at,
+        )
+    ).all()
+    for invitation_id in ids:
+        track(invitation_id)
+
+
+def _add(session: Session, key: dict[str, Any], counts: dict[str, int]) -> None:
+    """Add counts (negative ones too) to one rollup row, creating it if need be."""
+    counts = {name: value for name, value in counts.items() if value}
+    if not counts:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(_TABLE).values({**key, **{name: counts.get(name, 0) for name in COUNTERS}})
+    statement = statement.on_conflict_do_update(
+        index_elements=list(SEGMENT_COLUMNS),
+        set_={name: _TABLE.c[name] + statement.excluded[name] for name in counts},
+    )
+    session.execute(statement)
+
+
+TableDone = Callable[[int, float], None]
+
+
+def rebuild(session: Session | None = None, done: TableDone | None = None) -> int:
+    """Empty the funnel rollup and count every invitation and suppression again; commit.
+
+    Also sets each invitation's record of what it counted, where it had drifted. Returns
+    the rollup's rows. Run it when nothing else is writing (after a restore, a fix or the
+    demo load): on PostgreSQL it locks the rollup while it works.
+    """
+    session = session or db.session()
+    started = time.perf_counter()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("LOCK TABLE funnel_rollup IN SHARE ROW EXCLUSIVE MODE"))
+    session.execute(sa.delete(FunnelRollup))
+    totals: dict[tuple[Any, ...], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+    drifted: list[dict[str, Any]] = []
+    for row in session.execute(_FACTS.execution_options(yield_per=5000)):
+        channel, reached = stages.channel_of(row), stages.stages_of(row)
+        key = stages.key_of(row, channel)
+        counts = totals[tuple(key[c] for c in SEGMENT_COLUMNS)]
+        for name in stages.counts_of(reached):
+            counts[name] += 1
+        if (row.funnel_channel, row.funnel_stages) != (channel, reached):
+            drifted.append({"b_id": row.id, "b_channel": channel, "b_stages": reached})
+    suppressed = (
+        sa.select(
+            Interaction.created_at,
+            Interaction.suppression_reason,
+            *stages.segment_columns(),
+        )
+        .outerjoin(Invitation, Invitation.interaction_id == Interaction.id)
+        .where(Invitation.id.is_(None), Interaction.suppression_reason.is_not(None))
+    )
+    for row in session.execute(suppressed.execution_options(yield_per=5000)):
+        key = (
+            stages.cohort_day(row.created_at),
+            "",
+            *(getattr(row, name) for name in stages.INTERACTION_FIELDS),
+            0,
+        )
+        name = f"suppressed_{row.suppression_reason}"
+        if name in COUNTERS:
+            totals[key][name] += 1
+    if drifted:
+        table = Invitation.__table__
+        session.connection().execute(
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("b_id"))
+            .values(
+                funnel_channel=sa.bindparam("b_channel"),
+                funnel_stages=sa.bindparam("b_stages"),
+                updated_at=table.c.updated_at,
+            ),
+            drifted,
+        )
+    rows = [{**dict(zip(SEGMENT_COLUMNS, key, strict=True)), **c} for key, c in totals.items()]
+    for first in range(0, len(rows), 1000):
+        session.connection().execute(sa.insert(_TABLE), rows[first : first + 1000])
+    session.commit()
+    if done:
+        done(len(rows), time.perf_counter() - started)
+    log.info("funnel rebuilt: %d rows, %d invitation records corrected", len(rows), len(drifted))
+    return len(rows)
+
+
+__all__ = [
+    "hold_before_closing",
+    "call_answered",
+    "count_intake",
+    "customer_opted_out",
+    "delivery_reported",
+    "open_link",
+    "rebuild",
+    "reached",
+    "track",
+]

@@ -1,0 +1,68 @@
+"""The funnel page on the demo bank, on a phone and a desktop, in both languages.
+
+It draws a plotly funnel per survey channel with our own plotly.js, asks nothing of another
+origin, breaks no Content-Security-Policy or WCAG 2.1 AA rule and fits the screen.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from survey import clock, demo
+from tests.fixtures.browser import (
+    DESKTOP,
+    PHONE,
+    assert_accessible,
+    assert_no_policy_violations,
+    screenshot,
+    watch_policy_violations,
+)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def demo_bank(app):
+    clock.freeze(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))
+    demo.load(seed=7, today=date(2026, 11, 29), size=2000)
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
+def test_the_funnel_page_draws_a_funnel_per_channel_from_our_origin_and_fits_the_screen(
+    demo_bank, live_server, chromium, viewport
+):
+    context = chromium.new_context(viewport=viewport)
+    context.set_default_timeout(20000)
+    violations = watch_policy_violations(context)
+    elsewhere: list[str] = []
+    context.on(
+        "request", lambda r: None if r.url.startswith(live_server) else elsewhere.append(r.url)
+    )
+    page = context.new_page()
+    try:
+        page.goto(live_server + "/auth/login")
+        page.fill("input[name=email]", "quality@demo.bank")
+        page.fill("input[name=password]", demo.DEMO_PASSWORD)
+        page.click("button[type=submit]")
+        for lang in ("zh", "en"):
+            page.goto(f"{live_server}/funnel?lang={lang}&period=90d")
+            page.wait_for_selector(".chart .main-svg")
+            sections = page.locator("section[data-channel]").count()
+            assert sections >= 2, lang
+            # Every channel's chart is drawn, as a funnel (plotly's funnel bars).
+            assert page.locator("section[data-channel] .chart.js-plotly-plot").count() == sections
+            assert page.locator("section[data-channel] .chart .funnellayer").count() == sections
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= viewport["width"], (lang, width)
+            title = page.locator("h1").inner_text()
+            assert title == ("回复漏斗" if lang == "zh" else "Response funnel")
+            assert_accessible(page, f"/funnel ({lang}, {viewport['width']} px)")
+            size = "phone" if viewport is PHONE else "desktop"
+            if (size == "phone") == (lang == "zh"):
+                screenshot(page, f"dashboard-funnel-{size}-{lang}")
+        assert elsewhere == []
+        assert_no_policy_violations(context, violations)
+    finally:
+        context.close()
