@@ -142,9 +142,9 @@ def _longest_from(folded: str, runs: list[tuple[int, int]], i: int) -> tuple[int
         if len(digits) < SHORTEST or len(digits) > LONGEST:
             continue
         end = runs[i + k][1]
-        if len(digits) == 17 and end < len(folded) and folded[end] == "X":
-            if resident_id_valid(digits + "X"):
-                return i + k, start, end + 1
+        x_follows = len(digits) == 17 and end < len(folded) and folded[end] == "X"
+        if x_follows and resident_id_valid(digits + "X"):
+            return i + k, start, end + 1
         if _is_sensitive(digits, plus):
             return i + k, start, end
     return None
