@@ -1,8 +1,9 @@
 """The comments browser's queries: free-text answers in the dashboards' filters, searched, paged.
 
 A comment is an answer to a ``text`` question of a counted response, on the bank's days
-and in the segments of the dashboards' filters (the same conditions as the responses
-export, survey/exports/tables.py).
+and in the segments of the dashboards' filters. Comments are read from their index
+(survey.models.comment: one table, kept as responses are counted), never by joining
+answers to responses and interactions for each one.
 
 Search. Chinese has no spaces between words, so a customer's "太慢了" must be found by
 "慢" and "太慢": a word index (or a trigram index, which needs three characters) cannot
@@ -12,7 +13,9 @@ window: the newest ``WINDOW`` comments in the filters. The window makes every se
 the same, whatever the database holds and whatever the query's length, on SQLite and
 PostgreSQL alike (bench/comments.py: 1,000,000 comments); the page says how many comments
 were searched and how to reach older ones (narrow the dates or the segment). Sorting by
-the lowest overall score reads the same window.
+the lowest overall score reads the same window. The window's edge is found first, along
+the index of counted times (by organisation level when one is filtered), and the search
+then reads newest first from the top and stops as soon as a page is full.
 
 Paging is keyset (by the sort's columns and the answer id), never OFFSET: the next page
 starts after the last row of this one, at the same cost on page 1 and page 5,000.
@@ -27,28 +30,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from survey import masking
-from survey.exports.tables import counted_in, segment_conditions
+from survey import masking, settings
 from survey.extensions import db
-from survey.models import (
-    Agent,
-    Answer,
-    BusinessLine,
-    Interaction,
-    Invitation,
-    Question,
-    Response,
-    Survey,
-    SurveyVersion,
-    Team,
-)
-from survey.orm import UTCDateTime
+from survey.models import Agent, Answer, BusinessLine, Comment, Question, Survey, Team
 from survey.scoring.queries import ScoreQuery
 
 # Comments a search or the lowest-first order reads: the newest this many in the filters.
@@ -108,7 +99,7 @@ class CommentSearch:
 
 
 @dataclass
-class Comment:
+class CommentView:
     """One comment and what the page shows beside it (text as stored: mask it to show it)."""
 
     answer_id: int
@@ -129,7 +120,7 @@ class Comment:
 
 @dataclass
 class CommentPage:
-    comments: list[Comment]
+    comments: list[CommentView]
     next: Cursor | None
     # Whether the window was full: older comments in the filters were not searched.
     window_full: bool = False
@@ -174,92 +165,111 @@ def _cursor(token: str) -> Cursor | None:
     return Cursor(int(match.group(1)), at, int(match.group(3)))
 
 
-def _overall() -> sa.ScalarSelect[Any]:
-    """A response's overall score: its 5-point answer on the overall dimension."""
-    rated = sa.orm.aliased(Answer)
-    asked = sa.orm.aliased(Question)
-    return (
-        sa.select(rated.value_int)
-        .join(asked, rated.question_id == asked.id)
-        .where(
-            rated.response_id == Response.id,
-            asked.dimension == "overall",
-            asked.kind == "rating_5",
-        )
+def _conditions(query: ScoreQuery) -> list[Any]:
+    """The query's days (the bank's, as the rollups) and segments, on the comments index."""
+    zone = ZoneInfo(settings.bank_zone())
+    start = datetime.combine(query.date_from, time.min, tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(query.date_to + timedelta(days=1), time.min, tzinfo=zone)
+    conditions: list[Any] = [Comment.counted_at >= start, Comment.counted_at < end.astimezone(UTC)]
+    for name, values in query.filters.items():
+        if name in _CODED:
+            model, column = _CODED[name]
+            ids = db.session.scalars(sa.select(model.id).where(model.code.in_(values))).all()
+            # One id is an equality, which walks its (level, counted time) index in order.
+            conditions.append(column == ids[0] if len(ids) == 1 else column.in_(ids))
+        elif name == "survey":
+            conditions.append(Comment.survey_id.in_([int(v) for v in values]))
+        elif name in _FIXED:
+            conditions.append(_FIXED[name].in_(values))
+    return conditions  # a dimension filter does not apply: a comment has none
+
+
+_CODED: dict[str, tuple[Any, Any]] = {
+    "business_line": (BusinessLine, Comment.business_line_id),
+    "team": (Team, Comment.team_id),
+    "agent": (Agent, Comment.agent_id),
+}
+_FIXED: dict[str, Any] = {
+    "channel": Comment.channel,
+    "survey_channel": Comment.survey_channel,
+    "category": Comment.category,
+    "type": Comment.type,
+    "cause": Comment.cause,
+}
+
+
+def _overall_key() -> sa.ColumnElement[int]:
+    """The overall score, a missing one after every real one."""
+    return sa.func.coalesce(Comment.overall, NO_SCORE)
+
+
+_NEWEST = (Comment.counted_at.desc(), Comment.id.desc())
+
+
+def _edge(search: CommentSearch) -> tuple[datetime, int] | None:
+    """The newest comment left out of the window (None when the window holds them all)."""
+    found = db.session.execute(
+        sa.select(Comment.counted_at, Comment.id)
+        .where(*_conditions(search.query))
+        .order_by(*_NEWEST)
+        .offset(search.window)
         .limit(1)
-        .scalar_subquery()
-    )
+    ).first()
+    return None if found is None else (found.counted_at, found.id)
 
 
-def _comments(query: ScoreQuery, lean: bool = False) -> sa.Select[Any]:
-    """Every comment in the query's days and segments, newest first, with its sort keys.
-
-    ``lean``: the answer ids alone, for counting past the window.
-    """
-    text_questions = sa.select(Question.id).where(Question.kind == "text")
-    columns = (
-        [Answer.id]
-        if lean
-        else [
-            Answer.id.label("answer_id"),
-            Answer.value_text.label("text"),
-            Response.counted_at.label("counted_at"),
-            sa.func.coalesce(_overall(), NO_SCORE).label("overall"),
-        ]
-    )
-    return (
-        sa.select(*columns)
-        .select_from(Answer)
-        .join(Response, Answer.response_id == Response.id)
-        .join(SurveyVersion, Response.survey_version_id == SurveyVersion.id)
-        .join(Invitation, Response.invitation_id == Invitation.id)
-        .join(Interaction, Invitation.interaction_id == Interaction.id)
-        .where(
-            Answer.question_id.in_(text_questions),
-            Answer.value_text.is_not(None),
-            Answer.value_text != "",
-            *counted_in(query),
-            *segment_conditions(query),
-        )
-        .order_by(Response.counted_at.desc(), Answer.id.desc())
-    )
-
-
-def _after(columns: Any, sort: str, after: Cursor) -> sa.ColumnElement[bool]:
+def _after(sort: str, after: Cursor) -> sa.ColumnElement[bool]:
     """Rows after the cursor in the page's order (newest first; lowest overall first)."""
-    at = sa.literal(after.counted_at, UTCDateTime())
-    newer_first = sa.or_(
-        columns.counted_at < at,
-        sa.and_(columns.counted_at == at, columns.answer_id < after.answer_id),
+    older = sa.or_(
+        Comment.counted_at < after.counted_at,
+        sa.and_(Comment.counted_at == after.counted_at, Comment.id < after.answer_id),
     )
     if sort == "newest":
-        return newer_first
-    return sa.or_(
-        columns.overall > after.overall,
-        sa.and_(columns.overall == after.overall, newer_first),
+        # The first condition is a range the index of counted times can start from.
+        return sa.and_(Comment.counted_at <= after.counted_at, older)
+    overall = _overall_key()
+    return sa.or_(overall > after.overall, sa.and_(overall == after.overall, older))
+
+
+def _within(edge: tuple[datetime, int]) -> sa.ColumnElement[bool]:
+    """Rows newer than the window's edge; the first condition is a range the index ends at."""
+    at, answer_id = edge
+    return sa.and_(
+        Comment.counted_at >= at,
+        sa.or_(Comment.counted_at > at, Comment.id > answer_id),
     )
 
 
-def _ordered(columns: Any, sort: str) -> list[Any]:
-    newest = [columns.counted_at.desc(), columns.answer_id.desc()]
-    return newest if sort == "newest" else [columns.overall.asc(), *newest]
-
-
-def _rows(search: CommentSearch, limit: int, after: Cursor | None) -> list[Any]:
-    """Read up to ``limit`` rows of the search's order after a cursor."""
-    found = _comments(search.query)
-    if not search.windowed:
-        inner = found.subquery("comments")
-    else:
-        inner = found.limit(search.window).subquery("window")
-    statement = sa.select(inner)
+def _rows(
+    search: CommentSearch, limit: int, after: Cursor | None, edge: tuple[datetime, int] | None
+) -> list[Any]:
+    """Read up to ``limit`` rows of the search's order after a cursor, within the window."""
+    statement = sa.select(
+        Comment.id.label("answer_id"),
+        Comment.text,
+        Comment.counted_at,
+        _overall_key().label("overall"),
+    ).where(*_conditions(search.query))
+    if search.windowed and edge is not None:
+        statement = statement.where(_within(edge))
     if search.text:
-        statement = statement.where(inner.c.text.icontains(search.text, autoescape=True))
+        statement = statement.where(_contains(search.text))
     if after is not None:
-        statement = statement.where(_after(inner.c, search.sort, after))
-    return db.session.execute(
-        statement.order_by(*_ordered(inner.c, search.sort)).limit(limit)
-    ).all()
+        statement = statement.where(_after(search.sort, after))
+    order = _NEWEST if search.sort == "newest" else (_overall_key().asc(), *_NEWEST)
+    return db.session.execute(statement.order_by(*order).limit(limit)).all()
+
+
+def _contains(words: str) -> sa.ColumnElement[bool]:
+    """The comment holds the words, ``%`` and ``_`` taken literally, ignoring capitals.
+
+    SQLite's LIKE already ignores ASCII capitals (and its lower() knows no others).
+    PostgreSQL's ILIKE folds every row's case, four times the work of LIKE: Chinese,
+    digits and punctuation have no capitals, so words without any are matched with LIKE.
+    """
+    if db.session.get_bind().dialect.name == "sqlite" or words.lower() == words.upper():
+        return Comment.text.contains(words, autoescape=True)
+    return Comment.text.icontains(words, autoescape=True)
 
 
 def _visible(text: str, words: str, unmasked: bool) -> bool:
@@ -273,8 +283,9 @@ def page(search: CommentSearch, size: int = PAGE_SIZE, unmasked: bool = False) -
     kept: list[Any] = []
     after = search.after
     exhausted = False
+    edge = _edge(search) if search.windowed else None
     for _read in range(MAX_READS):
-        found = _rows(search, size + 1, after)
+        found = _rows(search, size + 1, after, edge)
         exhausted = len(found) <= size
         for row in found:
             if _visible(row.text, search.text, unmasked):
@@ -290,7 +301,7 @@ def page(search: CommentSearch, size: int = PAGE_SIZE, unmasked: bool = False) -
         next_cursor = _cursor_of(kept[-1])
     elif not exhausted:
         next_cursor = after  # rows were read but none shown: the next page goes on from there
-    window_full = search.windowed and next_cursor is None and _window_full(search)
+    window_full = search.windowed and next_cursor is None and edge is not None
     return CommentPage(comments=_details(kept), next=next_cursor, window_full=window_full)
 
 
@@ -298,17 +309,12 @@ def _cursor_of(row: Any) -> Cursor:
     return Cursor(row.overall, row.counted_at, row.answer_id)
 
 
-def _window_full(search: CommentSearch) -> bool:
-    """Whether the filters hold more comments than a search reads (asked at a search's end)."""
-    beyond = _comments(search.query, lean=True).offset(search.window).limit(1)
-    return db.session.scalar(beyond) is not None
-
-
-def rows(search: CommentSearch, unmasked: bool = False, batch: int = 1000) -> Iterator[Comment]:
+def rows(search: CommentSearch, unmasked: bool = False, batch: int = 1000) -> Iterator[CommentView]:
     """Yield every comment of the search in its order, a batch at a time (for exports)."""
     after = search.after
+    edge = _edge(search) if search.windowed else None
     while True:
-        found = _rows(search, batch, after)
+        found = _rows(search, batch, after, edge)
         if not found:
             return
         visible = [r for r in found if _visible(r.text, search.text, unmasked)]
@@ -318,8 +324,8 @@ def rows(search: CommentSearch, unmasked: bool = False, batch: int = 1000) -> It
         after = _cursor_of(found[-1])
 
 
-def _details(found: list[Any]) -> list[Comment]:
-    """The segment, survey and every score of each comment's response, in one read each."""
+def _details(found: list[Any]) -> list[CommentView]:
+    """The segment, survey, time and every score of each comment, in two reads."""
     if not found:
         return []
     ids = [row.answer_id for row in found]
@@ -327,28 +333,25 @@ def _details(found: list[Any]) -> list[Comment]:
         row.answer_id: row
         for row in db.session.execute(
             sa.select(
-                Answer.id.label("answer_id"),
-                Answer.response_id,
+                Comment.id.label("answer_id"),
+                Comment.response_id,
                 Answer.answered_at,
                 Question.key.label("question"),
                 Survey.name.label("survey_name"),
                 BusinessLine.code.label("business_line"),
                 Team.code.label("team"),
                 Agent.code.label("agent"),
-                Interaction.channel,
-                Response.survey_channel,
+                Comment.channel,
+                Comment.survey_channel,
             )
-            .select_from(Answer)
+            .select_from(Comment)
+            .join(Answer, Comment.id == Answer.id)
             .join(Question, Answer.question_id == Question.id)
-            .join(Response, Answer.response_id == Response.id)
-            .join(SurveyVersion, Response.survey_version_id == SurveyVersion.id)
-            .join(Survey, SurveyVersion.survey_id == Survey.id)
-            .join(Invitation, Response.invitation_id == Invitation.id)
-            .join(Interaction, Invitation.interaction_id == Interaction.id)
-            .outerjoin(BusinessLine, Interaction.business_line_id == BusinessLine.id)
-            .outerjoin(Team, Interaction.team_id == Team.id)
-            .outerjoin(Agent, Interaction.agent_id == Agent.id)
-            .where(Answer.id.in_(ids))
+            .join(Survey, Comment.survey_id == Survey.id)
+            .outerjoin(BusinessLine, Comment.business_line_id == BusinessLine.id)
+            .outerjoin(Team, Comment.team_id == Team.id)
+            .outerjoin(Agent, Comment.agent_id == Agent.id)
+            .where(Comment.id.in_(ids))
         )
     }
     response_ids = {row.response_id for row in described.values()}
@@ -372,7 +375,7 @@ def _details(found: list[Any]) -> list[Comment]:
     for row in found:
         about = described[row.answer_id]
         comments.append(
-            Comment(
+            CommentView(
                 answer_id=row.answer_id,
                 response_id=about.response_id,
                 text=row.text,

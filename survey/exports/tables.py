@@ -114,7 +114,14 @@ def response_rows(query: ScoreQuery, keys: list[str], batch: int = BATCH) -> Ite
     one of their answers, so memory stays flat however many responses match.
     """
     zone = ZoneInfo(settings.bank_zone())
-    conditions = [*counted_in(query), *segment_conditions(query)]
+    start = datetime.combine(query.date_from, time.min, tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(query.date_to + timedelta(days=1), time.min, tzinfo=zone)
+    conditions = [
+        Response.counted_at.is_not(None),
+        Response.counted_at >= start,
+        Response.counted_at < end.astimezone(UTC),
+        *_segment_conditions(query),
+    ]
     column = {key: i for i, key in enumerate(keys)}
     after = 0
     while True:
@@ -216,19 +223,7 @@ _CODED: dict[str, tuple[Any, Any]] = {
 }
 
 
-def counted_in(query: ScoreQuery) -> list[Any]:
-    """A response counted on one of the query's days (the bank's days, as the rollups)."""
-    zone = ZoneInfo(settings.bank_zone())
-    start = datetime.combine(query.date_from, time.min, tzinfo=zone).astimezone(UTC)
-    end = datetime.combine(query.date_to + timedelta(days=1), time.min, tzinfo=zone)
-    return [
-        Response.counted_at.is_not(None),
-        Response.counted_at >= start,
-        Response.counted_at < end.astimezone(UTC),
-    ]
-
-
-def segment_conditions(query: ScoreQuery) -> list[Any]:
+def _segment_conditions(query: ScoreQuery) -> list[Any]:
     """The query's filters on a response's segment (a dimension filter does not apply)."""
     conditions: list[Any] = list(_survey_condition(query))
     for name, values in query.filters.items():

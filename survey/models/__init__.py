@@ -1,6 +1,7 @@
 """The data model, one module per aggregate, re-exported here."""
 
 from survey.models.audit import AuditEvent
+from survey.models.comment import Comment
 from survey.models.complaint_case import ComplaintCase
 from survey.models.customer import Address, Customer, OptOut, customer_address
 from survey.models.import_job import ImportJob
@@ -26,6 +27,7 @@ __all__ = [
     "AuditEvent",
     "BusinessLine",
     "Choice",
+    "Comment",
     "ComplaintCase",
     "Customer",
     "Delivery",
