@@ -165,11 +165,18 @@ def _cursor(token: str) -> Cursor | None:
     return Cursor(int(match.group(1)), at, int(match.group(3)))
 
 
-def _conditions(query: ScoreQuery) -> list[Any]:
-    """The query's days (the bank's, as the rollups) and segments, on the comments index."""
+def _conditions(query: ScoreQuery, since: datetime | None = None) -> list[Any]:
+    """The query's days (the bank's, as the rollups) and segments, on the comments index.
+
+    :param since: a later start than the first day's (the window's edge). SQLite bounds an
+        index range by one of two lower limits on a column, not the tighter: a search
+        within the window given both read the whole year (1.5 s at 1,000,000 comments).
+    """
     zone = ZoneInfo(settings.bank_zone())
     start = datetime.combine(query.date_from, time.min, tzinfo=zone).astimezone(UTC)
     end = datetime.combine(query.date_to + timedelta(days=1), time.min, tzinfo=zone)
+    if since is not None and since > start:
+        start = since
     conditions: list[Any] = [Comment.counted_at >= start, Comment.counted_at < end.astimezone(UTC)]
     for name, values in query.filters.items():
         if name in _CODED:
@@ -232,25 +239,23 @@ def _after(sort: str, after: Cursor) -> sa.ColumnElement[bool]:
 
 
 def _within(edge: tuple[datetime, int]) -> sa.ColumnElement[bool]:
-    """Rows newer than the window's edge; the first condition is a range the index ends at."""
+    """Rows newer than the window's edge (its time is the range's start, see _conditions)."""
     at, answer_id = edge
-    return sa.and_(
-        Comment.counted_at >= at,
-        sa.or_(Comment.counted_at > at, Comment.id > answer_id),
-    )
+    return sa.or_(Comment.counted_at > at, Comment.id > answer_id)
 
 
 def _rows(
     search: CommentSearch, limit: int, after: Cursor | None, edge: tuple[datetime, int] | None
 ) -> list[Any]:
     """Read up to ``limit`` rows of the search's order after a cursor, within the window."""
+    inside = search.windowed and edge is not None
     statement = sa.select(
         Comment.id.label("answer_id"),
         Comment.text,
         Comment.counted_at,
         _overall_key().label("overall"),
-    ).where(*_conditions(search.query))
-    if search.windowed and edge is not None:
+    ).where(*_conditions(search.query, since=edge[0] if inside else None))
+    if inside:
         statement = statement.where(_within(edge))
     if search.text:
         statement = statement.where(_contains(search.text))

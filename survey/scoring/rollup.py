@@ -107,7 +107,8 @@ def apply_response(response: Response) -> int:
 
     Call it once per response, in the transaction that completes or closes it (the one
     that set its ``counted_at``): one read of its answers, then one multi-row upsert
-    per table (on PostgreSQL all of them in one statement).
+    per table (on PostgreSQL all of them in one statement). Its comments go into the
+    comments index in the same transaction (survey.scoring.comment_index).
     """
     session = db.session
     identity = sa.inspect(response).identity
