@@ -13,6 +13,7 @@ import pytest
 
 from survey import clock
 from survey.dashboard import comments
+from survey.extensions import db
 from survey.scoring.queries import ScoreQuery
 
 NOW = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
@@ -119,8 +120,8 @@ def test_search_cannot_find_a_comment_by_a_masked_number(said, client_as):
     said(f"请回电{MOBILE}，等了很久")
     client = client_as("quality")
     assert _texts(_get(client, "q=1380013")) == []
-    assert _texts(_get(client, "q=8000")) == [f"请回电*******8000，等了很久"]
-    assert _texts(_get(client, "q=等了很久")) == [f"请回电*******8000，等了很久"]
+    assert _texts(_get(client, "q=8000")) == ["请回电*******8000，等了很久"]
+    assert _texts(_get(client, "q=等了很久")) == ["请回电*******8000，等了很久"]
 
 
 def test_a_comment_is_shown_as_text_never_as_markup(said, client_as):
@@ -139,7 +140,13 @@ def test_lowest_overall_score_first_puts_unscored_comments_last(said, client_as)
     said("三分", overall=3, days_ago=2)
     said("也是一分，更新", overall=1, days_ago=0.2)
     client = client_as("quality")
-    assert _texts(_get(client, "sort=lowest")) == ["也是一分，更新", "一分", "三分", "五分", "没打分"]
+    assert _texts(_get(client, "sort=lowest")) == [
+        "也是一分，更新",
+        "一分",
+        "三分",
+        "五分",
+        "没打分",
+    ]
     assert _texts(_get(client, "")) == ["也是一分，更新", "没打分", "五分", "三分", "一分"]
 
 
@@ -231,7 +238,7 @@ def _csv_rows(data: bytes) -> list[list[str]]:
 
 
 def test_the_comments_export_is_masked_and_safe_for_excel(said, client_as):
-    said(f"=HYPERLINK(\"http://evil.example\",\"{MOBILE}\")", overall=1)
+    said(f'=HYPERLINK("http://evil.example","{MOBILE}")', overall=1)
     said(f"卡号 {CARD[:4]} {CARD[4:8]} {CARD[8:12]} {CARD[12:]} 被盗刷", overall=2)
     said("服务很好", overall=5)
     client = client_as("quality")
@@ -261,3 +268,22 @@ def test_the_responses_export_masks_comments_with_the_same_masker(said, client_a
     rows = _csv_rows(got.data)
     comment = rows[1][rows[0].index("comment")]
     assert comment == "身份证**************002X，给5分"
+
+
+def test_a_comment_is_searchable_once_its_response_is_counted(invite, record_response, client_as):
+    from survey.scoring import rollup
+
+    response = record_response(invite(), {"overall": 2, "comment": "还没算进来"}, apply=False)
+    client = client_as("quality")
+    assert _texts(_get(client, "q=算进")) == []
+    rollup.apply_response(response)  # as answers.complete and partials.close do
+    db.session.commit()
+    assert _texts(_get(client, "q=算进")) == ["还没算进来"]
+
+
+def test_rollup_rebuild_rebuilds_the_comments_index(invite, record_response, runner, client_as):
+    record_response(invite(), {"overall": 2, "comment": "重建以后才有"}, apply=False)
+    result = runner.invoke(args=["rollup", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "comments index rebuilt: 1 comments" in result.output
+    assert _texts(_get(client_as("quality"), "")) == ["重建以后才有"]
