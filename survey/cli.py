@@ -242,12 +242,14 @@ def rollup_group() -> None:
 @rollup_group.command("rebuild")
 @with_appcontext
 def rollup_rebuild() -> None:
-    """Recompute every rollup table from the counted responses (after a restore or a fix).
+    """Recompute every rollup table and the comments index from the counted responses.
+
+    After a restore or a fix.
 
     On a terminal a progress bar; otherwise (a deploy log, a cron job) one line per
     batch of days and per table.
     """
-    from survey.scoring import rollup
+    from survey.scoring import comment_index, rollup
 
     def table_done(name: str, rows: int, seconds: float) -> None:
         click.echo(f"rollup: {name}: {rows:,} rows in {seconds:.1f} s", err=True)
@@ -268,6 +270,9 @@ def rollup_rebuild() -> None:
 
             counted = rollup.rebuild(progress=advance)
     click.echo(f"rollup rebuilt from {counted} answers")
+    comments = comment_index.rebuild()
+    db.session.commit()
+    click.echo(f"comments index rebuilt: {comments} comments")
 
 
 @rollup_group.command("rebuild-funnel")

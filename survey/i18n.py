@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
+from survey import settings
 from survey.extensions import babel, db
 from survey.security import is_public_request
 
@@ -65,6 +68,12 @@ def url_with_lang(code: str) -> str:
     return request.path + "?" + urlencode(pairs)
 
 
+def viewer_time(at: datetime) -> str:
+    """Show an instant in the viewer's zone (their own setting, else the bank's)."""
+    zone = getattr(current_user, "timezone", None) or settings.bank_zone()
+    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+
+
 def init_app(app: Flask) -> None:
     translations = app.root_path + "/translations"
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=translations)
@@ -72,6 +81,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         current_language=current_language,
         url_with_lang=url_with_lang,
+        viewer_time=viewer_time,
         LANGUAGES=LANGUAGES,
         LANGUAGE_NAMES=LANGUAGE_NAMES,
     )

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from markupsafe import Markup, escape
 
-from survey import settings
 from survey.admin.services import outbox as service
 from survey.auth.service import role_required
 from survey.extensions import db
+from survey.i18n import viewer_time
 from survey.paging import requested_page
 
 # DESIGN.md puts the outbox at /dev/outbox, outside the /admin prefix; admins only all the same.
@@ -38,12 +35,6 @@ def linkify(text: str) -> Markup:
     return Markup("").join(parts)
 
 
-def _viewer_time(at: datetime) -> str:
-    """Show an instant in the viewer's zone, else the bank's."""
-    zone = getattr(current_user, "timezone", None) or settings.bank_zone()
-    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
-
-
 @dev_bp.route("/dev/outbox")
 @role_required("admin")
 def outbox():
@@ -53,7 +44,7 @@ def outbox():
     )
     threads = service.threads(list(page.items))
     return render_template(
-        "admin/outbox.html", page=page, threads=threads, local_time=_viewer_time, linkify=linkify
+        "admin/outbox.html", page=page, threads=threads, local_time=viewer_time, linkify=linkify
     )
 
 
@@ -114,5 +105,5 @@ def call(message_id: int):
         else:
             abort(400)
     return render_template(
-        "admin/outbox_call.html", message=message, step=step, ended=ended, local_time=_viewer_time
+        "admin/outbox_call.html", message=message, step=step, ended=ended, local_time=viewer_time
     )

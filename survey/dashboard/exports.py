@@ -13,7 +13,8 @@ from flask_login import current_user
 
 from survey import audit, clock, settings
 from survey.auth.service import role_required
-from survey.dashboard import bp
+from survey.dashboard import bp, comments
+from survey.exports import comments as comment_table
 from survey.exports import jobs as export_jobs
 from survey.exports import tables, writers
 from survey.extensions import db
@@ -103,8 +104,33 @@ def export_responses(fmt: str):
     return _download(f"responses-{query.date_from}-{query.date_to}", fmt, header, rows, "responses")
 
 
-def _query(allow_group_by: bool = True):
-    args = request.args.to_dict()
+@bp.route("/export/comments.csv", defaults={"fmt": "csv"})
+@bp.route("/export/comments.xlsx", defaults={"fmt": "xlsx"})
+@role_required("admin", "manager", "quality")
+def export_comments(fmt: str):
+    """Download the comments in the filters (and search), masked, with scores and segment."""
+    query, problem = _query(allow_group_by=False, own=comments.PARAMS + ("sort",))
+    if problem is not None:
+        return problem
+    try:
+        search = comments.read(request.args.to_dict(), query)
+    except comments.CommentError as error:
+        page = render_template("dashboard/export.html", query=request.args, errors=error.errors)
+        return Response(page, status=400)
+    audit.record(
+        current_user,
+        "export.comments",
+        "export",
+        None,
+        after={"format": fmt, **tables.describe(query), **search.url_args()},
+    )
+    db.session.commit()
+    header, rows = comment_table.comment_rows(search)
+    return _download(f"comments-{query.date_from}-{query.date_to}", fmt, header, rows, "comments")
+
+
+def _query(allow_group_by: bool = True, own: tuple[str, ...] = ()):
+    args = {k: v for k, v in request.args.to_dict().items() if k not in own}
     if not allow_group_by:
         args.pop("group_by", None)
         args.pop("compare", None)

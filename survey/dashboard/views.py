@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import replace
 
@@ -9,10 +10,10 @@ import plotly
 from flask import render_template, request, send_from_directory
 from flask_babel import gettext as _
 
-from survey import settings
+from survey import masking, settings
 from survey.actions import service as action_service
 from survey.auth.service import role_required
-from survey.dashboard import bp, breakdown, charts, filters
+from survey.dashboard import bp, breakdown, charts, comments, filters
 from survey.dashboard import complaints as complaints_page
 from survey.dashboard import funnel as funnel_page_parts
 from survey.dashboard.dimensions import dimensions as dimensions_of
@@ -175,6 +176,34 @@ def funnel():
         other_labels=parts.OTHER_LABELS,
         reason_labels=parts.REASON_LABELS,
         channel_labels=parts.CHANNEL_LABELS,
+    )
+
+
+@bp.route("/comments")
+@role_required("admin", "manager", "quality")
+def comments_page():
+    """Show the comments in the filters, newest or lowest overall score first, searched, paged."""
+    found = filters.read(request.args, extra=comments.PARAMS)
+    search, data = None, None
+    if found.query is not None:
+        try:
+            search = comments.read(request.args.to_dict(), found.query)
+        except comments.CommentError as error:
+            found = dataclasses.replace(found, query=None, errors=[*found.errors, *error.errors])
+    if search is not None:
+        data = comments.page(search)
+    choices = filters.choices(current_language())
+    return _page(
+        "dashboard/comments.html",
+        found,
+        search=search,
+        data=data,
+        choices=choices,
+        names={name: dict(values) for name, values in choices.items()},
+        for_viewer=masking.for_viewer,
+        export_args={**found.api_args(), **(search.url_args() if search else {})},
+        window=comments.WINDOW,
+        max_query=comments.MAX_QUERY,
     )
 
 

@@ -408,7 +408,7 @@ def _rebuild_funnel() -> None:
 
 
 def _rebuild_rollups(step: Callable[[int], None], expected: int) -> None:
-    """Recompute the dashboards' rollups from the answers just loaded."""
+    """Recompute the dashboards' rollups and the comments index from the answers just loaded."""
     from survey.scoring.rollup import rebuild
 
     reported = 0
@@ -420,4 +420,9 @@ def _rebuild_rollups(step: Callable[[int], None], expected: int) -> None:
         reported = done
 
     rebuild(progress=report)
+    # The comments index is derived from the same answers (survey.scoring.comment_index).
+    from survey.scoring import comment_index
+
+    comment_index.rebuild()
+    db.session.commit()
     step(expected - reported)

@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from survey import settings
-from survey.exports.cells import mask_contacts
+from survey import masking, settings
 from survey.extensions import db
 from survey.models import (
     Agent,
@@ -224,7 +223,7 @@ def _answers(response_ids: list[int]) -> dict[int, list[tuple[str, Any]]]:
             # PII retention took the text: say so, rather than look like an empty answer.
             value = _("(removed after the retention period)")
         else:
-            value = mask_contacts(text) if text else text
+            value = masking.for_viewer(text)
         answers.setdefault(response_id, []).append((key, value))
     return answers
 

@@ -2,6 +2,7 @@
 
 from survey.models.action import ImprovementAction
 from survey.models.audit import AuditEvent
+from survey.models.comment import Comment
 from survey.models.complaint_case import ComplaintCase
 from survey.models.customer import Address, Customer, OptOut, customer_address
 from survey.models.export_job import ExportJob
@@ -29,6 +30,7 @@ __all__ = [
     "AuditEvent",
     "BusinessLine",
     "Choice",
+    "Comment",
     "ComplaintCase",
     "Customer",
     "Delivery",

@@ -33,6 +33,7 @@ from survey.models.rollup import (
     Cuboid,
     Rollup,
 )
+from survey.scoring import comment_index
 
 ROLLED_KINDS = ("rating_5", "nps_0_10", "ces_7")
 # An answer counts as "top" at or above, and as "bottom" at or below, these values.
@@ -106,11 +107,14 @@ def apply_response(response: Response) -> int:
 
     Call it once per response, in the transaction that completes or closes it (the one
     that set its ``counted_at``): one read of its answers, then one multi-row upsert
-    per table (on PostgreSQL all of them in one statement).
+    per table (on PostgreSQL all of them in one statement). Its comments go into the
+    comments index in the same transaction (survey.scoring.comment_index).
     """
     session = db.session
     identity = sa.inspect(response).identity
     response_id = identity[0] if identity else response.id
+    # Its comments become searchable in the same transaction as its scores count.
+    comment_index.add_response(response_id, session)
     if session.get_bind().dialect.name == "postgresql":
         # One round trip: the database sums the answers and upserts every table itself.
         added = session.scalar(
