@@ -33,6 +33,7 @@ from survey.models import (
     OptOut,
     OutboxMessage,
 )
+from survey.models.comment import Comment
 from survey.models.rollup import CUBOIDS
 from survey.responses import optouts, sms
 from survey.scoring import rollup
@@ -161,7 +162,9 @@ def _scores(client, api_key: str) -> Any:
 
 
 def _everything() -> dict[str, Any]:
-    models = (Customer, Address, Delivery, OutboxMessage, InboundEvent, Answer, Interaction)
+    models = (
+        Customer, Address, Delivery, OutboxMessage, InboundEvent, Answer, Interaction, Comment
+    )  # fmt: skip
     found: dict[str, Any] = {m.__tablename__: _rows(m) for m in models}
     found["audit_event"] = [e for e in _rows(AuditEvent) if e["action"] != retention.AUDIT_ACTION]
     found["opt_out"] = _rows(OptOut)
@@ -217,6 +220,9 @@ def test_every_place_loses_the_old_personal_data_and_keeps_the_new(app, history)
     assert {a["value_text"] for a in texts} == {None, NEW_COMMENT}
     removed = [a for a in texts if a["value_text"] is None]
     assert len(removed) == 2 and all(a["text_removed_at"] == NOW for a in removed)
+    # The comments browser's copy of each removed text is gone; the new one stays.
+    assert {c["text"] for c in before["comment"]} >= {NEW_COMMENT} and len(before["comment"]) == 3
+    assert [c["text"] for c in after["comment"]] == [NEW_COMMENT]
     # Every number and choice is where it was.
     assert [(a["id"], a["value_int"], a["choice_id"]) for a in after["answer"]] == [
         (a["id"], a["value_int"], a["choice_id"]) for a in before["answer"]

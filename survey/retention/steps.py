@@ -21,6 +21,7 @@ from survey.models import (
     Address,
     Answer,
     AuditEvent,
+    Comment,
     Customer,
     Delivery,
     ImportJob,
@@ -360,6 +361,12 @@ def _answers(cutoff: datetime, now: datetime, batch: int) -> Iterator[int]:
             sa.update(Answer)
             .where(Answer.id.in_(ids))
             .values(value_text=None, text_removed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        # The comments browser's copy of the text (scoring/comment_index.py) goes with it.
+        db.session.execute(
+            sa.delete(Comment)
+            .where(Comment.id.in_(ids))
             .execution_options(synchronize_session=False)
         )
         yield result.rowcount
