@@ -299,3 +299,47 @@ def test_the_complaints_section_is_the_complaints_apis(november_cases, client_as
     assert _value(commitments["satisfaction"]["share_met"]) == body["satisfaction"]["csat"]
     assert any(c["pending"] for c in body["commitments"]), "the fixture has pending cases"
     assert "待定" in _report(quality, NOVEMBER, lang="zh")
+
+
+def test_the_overview_of_surveys_is_the_funnel_apis(bank, client_as, client, db):
+    from survey.auth.service import create_api_key
+
+    _row, key = create_api_key("reports", ("scores",))
+    db.session.commit()
+    body = client.get(
+        f"/api/v1/funnel?{NOVEMBER}", headers={"Authorization": f"Bearer {key}"}
+    ).get_json()
+    rows = table_rows(_report(client_as("quality"), NOVEMBER), "surveys")
+    assert body["total"]["sent"] > 0, "the fixture's invitations are in the funnel"
+    for group in [*body["channels"], body["total"]]:
+        key = "total" if group is body["total"] else (group["survey_channel"] or "none")
+        row = rows[key]
+        assert _value(row["invited"]) == group["invited"]
+        assert _value(row["sent"]) == group["sent"]
+        assert _value(row["answered"]) == group["completed"] + group["closed_partial"]
+        assert _value(row["response_rate"]) == group["response_rate"]
+
+
+def test_the_actions_started_in_the_period_are_listed_with_their_pages_verdict(
+    bank, client_as, db
+):
+    from survey.actions import service
+
+    def record(title: str, day: date):
+        draft = service.Draft(title, title, "training", day, "business_line", "personal")
+        return service.create(None, draft, date(2026, 11, 29))
+
+    inside = record("辅导", date(2026, 11, 3))
+    record("早先", date(2026, 10, 2))  # before the period: not in November's report
+    db.session.commit()
+    quality = client_as("quality")
+    page = _report(quality, NOVEMBER)
+    section = page[page.index('data-testid="section-actions"') :]
+    section = section[: section.index("</section>")]
+    assert f'data-action="{inside.id}"' in section and "早先" not in section
+    own_page = quality.get(f"/actions/{inside.id}?lang=en").get_data(as_text=True)
+    said = section.split(f'data-action="{inside.id}"', 1)[1].split("</li>", 1)[0]
+    verdict = said.split("): ", 1)[1]
+    assert verdict and verdict in own_page  # the action's page says the same
+    empty = _report(quality, "from=2026-09-01&to=2026-09-30")
+    assert "No improvement action was started in this period." in empty

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from survey import audit, settings
-from survey.actions import effect, service
+from survey.actions import effect, service, words
 from survey.actions.forms import ActionForm
 from survey.auth.service import role_required
 from survey.dashboard import bp, charts
@@ -122,7 +122,7 @@ def action(action_id: int):
     min_n, lang = int(settings.get("min_n")), current_language()
     windows, judged = effect.judge(action, queries.today(), min_n)
     target = service.target_name(action, lang)
-    rest = _rest_name(action)
+    rest = words.rest_name(action)
     cells = {
         name: _cell(getattr(judged, name), min_n)
         for name in ("target_before", "target_after", "rest_before", "rest_after")
@@ -150,7 +150,7 @@ def action(action_id: int):
         effect=judged,
         cells=cells,
         chart=chart,
-        sentence=sentence(judged, target, rest, windows, min_n),
+        sentence=words.sentence(judged, target, rest, windows, min_n),
         labels=_labels(),
         min_n=min_n,
         bank_zone=settings.bank_zone(),
@@ -161,12 +161,6 @@ def action(action_id: int):
 
 def _labels() -> dict[str, Any]:
     return {"kinds": service.KIND_LABELS, "targets": service.TARGET_KIND_LABELS}
-
-
-def _rest_name(action: ImprovementAction) -> str:
-    if action.target_kind == "dimension":
-        return _("the other dimensions")
-    return _("the rest of the bank")
 
 
 def _initial(text: str) -> str:
@@ -181,47 +175,6 @@ def _cell(share: Share, min_n: int) -> dict[str, Any] | None:
         return None
     return {"csat": share.top / share.n, "csat_low": interval[0], "csat_high": interval[1],
             "n": share.n}  # fmt: skip
-
-
-def _points(value: float) -> str:
-    return f"{value * 100:.1f}"
-
-
-def sentence(judged, target: str, rest: str, windows: effect.Windows, min_n: int) -> str:
-    """The verdict in plain words."""
-    if judged.verdict == "open":
-        return _(
-            "Not judged yet: the after window is still open until %(date)s.",
-            date=windows.after[1].isoformat(),
-        )
-    if judged.verdict == "not_enough":
-        fewest = min(w.n for w in (judged.target_before, judged.target_after,
-                                   judged.rest_before, judged.rest_after))  # fmt: skip
-        return _(
-            "Not enough answers yet: each of the four windows needs at least %(min_n)s "
-            "answers, and the fewest has %(n)s.",
-            min_n=min_n,
-            n=fewest,
-        )
-    interval = {"low": _points(judged.low), "high": _points(judged.high)}
-    if judged.verdict == "improved":
-        return _(
-            "CSAT of %(target)s rose %(points)s points more than %(rest)s "
-            "(95%% interval %(low)s to %(high)s): improved.",
-            target=target, rest=rest, points=_points(judged.estimate), **interval,
-        )  # fmt: skip
-    if judged.verdict == "fell":
-        return _(
-            "CSAT of %(target)s fell %(points)s points behind %(rest)s "
-            "(95%% interval %(low)s to %(high)s): fell.",
-            target=target, rest=rest, points=_points(-judged.estimate), **interval,
-        )  # fmt: skip
-    signed = f"{judged.estimate * 100:+.1f}"
-    return _(
-        "CSAT of %(target)s moved %(points)s points against %(rest)s, but the 95%% interval "
-        "(%(low)s to %(high)s) includes 0: no clear change.",
-        target=target, rest=rest, points=signed, **interval,
-    )  # fmt: skip
 
 
 def _trend_args(action: ImprovementAction, windows: effect.Windows) -> dict[str, str]:

@@ -17,10 +17,13 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from survey import clock, settings
+from survey.actions import effect, words
+from survey.actions import service as action_service
 from survey.dashboard.filters import CATEGORY_LABELS, CAUSE_LABELS, DIMENSION_LABELS
 from survey.dashboard.overview import DIMENSION_ORDER, mark_partial
 from survey.extensions import db
-from survey.models import BusinessLine, Interaction, Team
+from survey.funnel import report as funnel_report
+from survey.models import BusinessLine, ImprovementAction, Interaction, Team
 from survey.models.interaction import CHANNELS
 from survey.report import periods, sentences, svg
 from survey.report.periods import Period
@@ -79,6 +82,10 @@ class Report:
     changes: list[Change]
     changes_tested: int
     changes_sentence: str | None
+    # Section 1's surveys by channel: GET /api/v1/funnel's figures for the period.
+    funnel: dict[str, Any]
+    # Section 5: the improvement actions started in the period, each judged.
+    actions: list[dict[str, Any]]
     # Section 3: GET /api/v1/complaints' figures for the period, as the API rounds them.
     complaints: dict[str, Any]
     complaint_sentences: list[str]
@@ -121,11 +128,40 @@ def build(period: Period, lang: str) -> Report:
         changes_sentence=(
             None if changes else sentences.no_significant_changes(lang, words["previous"], tested)
         ),
+        funnel=funnel_report.funnel(query),
+        actions=actions_of(period, lang, min_n),
         complaints=handled,
         complaint_sentences=sentences.complaints(lang, handled, words["year"]),
     )
     report.charts = _charts(report)
     return report
+
+
+def actions_of(period: Period, lang: str, min_n: int) -> list[dict[str, Any]]:
+    """The improvement actions started in the period, each with its verdict in words (as its
+    own page says it)."""
+    found = db.session.scalars(
+        sa.select(ImprovementAction)
+        .where(ImprovementAction.started_on.between(period.first, period.last))
+        .order_by(ImprovementAction.started_on, ImprovementAction.id)
+    ).all()
+    today = queries.today()
+    listed = []
+    for action in found:
+        windows, judged = effect.judge(action, today, min_n)
+        target = action_service.target_name(action, lang)
+        listed.append(
+            {
+                "id": action.id,
+                "title": action.title_zh if lang == "zh" else action.title_en,
+                "kind": str(action_service.KIND_LABELS.get(action.kind, action.kind)),
+                "target": target,
+                "started_on": action.started_on,
+                "verdict": judged.verdict,
+                "sentence": words.sentence(judged, target, words.rest_name(action), windows, min_n),
+            }
+        )
+    return listed
 
 
 def _dimension_names() -> dict[str, str]:

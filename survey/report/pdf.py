@@ -12,6 +12,7 @@ import shutil
 import subprocess
 
 from flask import render_template
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from survey.dashboard.filters import CATEGORY_LABELS, CAUSE_LABELS, CHANNEL_LABELS
@@ -39,6 +40,7 @@ def context() -> dict:
     return {
         "labels": {
             "channel": {k: str(v) for k, v in CHANNEL_LABELS.items()},
+            "survey_channel": {"sms": _("SMS"), "email": _("E-mail"), "voice": _("Voice call")},
             "category": {k: str(v) for k, v in CATEGORY_LABELS.items()},
             "cause": {k: str(v) for k, v in CAUSE_LABELS.items()},
         },
