@@ -320,9 +320,7 @@ def test_the_overview_of_surveys_is_the_funnel_apis(bank, client_as, client, db)
         assert _value(row["response_rate"]) == group["response_rate"]
 
 
-def test_the_actions_started_in_the_period_are_listed_with_their_pages_verdict(
-    bank, client_as, db
-):
+def test_the_actions_started_in_the_period_are_listed_with_their_pages_verdict(bank, client_as, db):
     from survey.actions import service
 
     def record(title: str, day: date):
