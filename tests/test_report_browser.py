@@ -3,7 +3,10 @@ nothing of another origin; the README shows it."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +14,7 @@ from survey import clock, demo
 from tests.fixtures.browser import (
     DESKTOP,
     PHONE,
+    SCREENSHOTS,
     assert_no_policy_violations,
     axe_violations,
     screenshot,
@@ -18,6 +22,7 @@ from tests.fixtures.browser import (
 )
 
 pytestmark = pytest.mark.browser
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
 @pytest.fixture
@@ -54,6 +59,19 @@ def test_the_report_page_fits_passes_axe_and_stays_on_our_origin(
             size = "phone" if viewport is PHONE else "desktop"
             if (size == "phone") == (lang == "zh"):
                 screenshot(page, f"report-{size}-{lang}")
+        # The PDF of the same report, its first pages kept as pictures for the README.
+        if viewport is DESKTOP:
+            answer = page.request.get(
+                f"{live_server}/dashboard/report.pdf?lang=zh&period=last_month"
+            )
+            assert answer.ok and answer.headers["content-type"] == "application/pdf"
+            target = SCREENSHOTS if os.environ.get("SURVEY_SCREENSHOTS") == "1" else ARTIFACTS
+            target.mkdir(parents=True, exist_ok=True)
+            pdf = ARTIFACTS / "report-demo-zh.pdf"
+            pdf.parent.mkdir(parents=True, exist_ok=True)
+            pdf.write_bytes(answer.body())
+            pages = ["-f", "1", "-l", "3", str(pdf), str(target / "report-pdf-zh")]
+            subprocess.run(["pdftoppm", "-png", "-r", "70", *pages], check=True)
         assert elsewhere == []
         assert_no_policy_violations(context, violations)
     finally:
