@@ -3,6 +3,7 @@
 from survey.models.audit import AuditEvent
 from survey.models.complaint_case import ComplaintCase
 from survey.models.customer import Address, Customer, OptOut, customer_address
+from survey.models.followup import CaseNote, FollowUpCase
 from survey.models.import_job import ImportJob
 from survey.models.inbound import InboundEvent
 from survey.models.interaction import Interaction
@@ -27,9 +28,11 @@ __all__ = [
     "BusinessLine",
     "Choice",
     "ComplaintCase",
+    "CaseNote",
     "Customer",
     "Delivery",
     "DispatchRule",
+    "FollowUpCase",
     "ImportJob",
     "InboundEvent",
     "Interaction",

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from survey import clock, settings
 from survey.extensions import db
+from survey.followup import cases
 from survey.models import Invitation, Response
 from survey.scoring import rollup
 
@@ -62,6 +63,8 @@ def close(response_id: int, now: datetime | None = None) -> bool:
     response = db.session.get_one(Response, response_id)
     db.session.refresh(response)
     rollup.apply_response(response)
+    # Never asked, or asked and not answered: a response meeting a follow-up rule says which.
+    cases.settle(response, None, now)
     return True
 
 
