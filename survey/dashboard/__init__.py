@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("dashboard", __name__)
 
-from survey.dashboard import exports, views  # noqa: E402,F401
+from survey.dashboard import exports, followups, views  # noqa: E402,F401
