@@ -14,6 +14,7 @@ from survey.auth.service import role_required
 from survey.dashboard import bp, breakdown, charts, filters
 from survey.dashboard.dimensions import dimensions as dimensions_of
 from survey.dashboard.overview import overview
+from survey.followup import kpis
 from survey.i18n import current_language
 
 DIMENSION_LABELS = {
@@ -59,9 +60,11 @@ def home():
     found = filters.read(request.args)
     if found.query is None:
         return _page("dashboard/overview.html", found, data=None)
-    data = overview(found.query, int(settings.get("min_n")), _grain())
+    min_n = int(settings.get("min_n"))
+    data = overview(found.query, min_n, _grain())
     trend = charts.csat_trend(data.trend, data.grain, _("CSAT"), _("(partial)"))
-    return _page("dashboard/overview.html", found, data=data, trend_chart=trend)
+    followup = kpis.figures(found.query.date_from, found.query.date_to, settings.bank_zone(), min_n)
+    return _page("dashboard/overview.html", found, data=data, trend_chart=trend, followup=followup)
 
 
 @bp.route("/breakdown")
