@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from survey import clock, settings
-from survey.demo import invitations, org, people, store
+from survey.demo import followups, invitations, org, people, store
 from survey.demo.bulk import BATCH_ROWS, BulkWriter, IdBlocks
 from survey.demo.interactions import DemoInteraction, InteractionStream, history_days, scale
 from survey.demo.org import DEMO_PASSWORD, STAFF
@@ -310,6 +310,10 @@ def _load(
     rolled = rows.counts.counted_ratings
     with progress.phase("rollups", rolled) as step:
         _rebuild_rollups(step, rolled)
+
+    with progress.phase("follow-ups", 1) as step:
+        followups.open_cases(_rng(seed, "followups"), as_of)
+        step(1)
 
     counted = rows.counts
     summary_counts = {
