@@ -10,7 +10,12 @@ from flask_login import current_user
 from survey import clock
 from survey.auth.service import role_required
 from survey.dashboard import bp
-from survey.dashboard.filters import choices
+from survey.dashboard.filters import (
+    CATEGORY_LABELS,
+    CHANNEL_LABELS,
+    SURVEY_CHANNEL_LABELS,
+    choices,
+)
 from survey.extensions import db
 from survey.followup import service
 from survey.i18n import current_language
@@ -109,6 +114,9 @@ def _case_page(case: FollowUpCase, contact=None, status: int = 200):
             outcomes=OUTCOME_LABELS,
             triggers=TRIGGER_LABELS,
             actions=ACTION_LABELS,
+            channel_labels=CHANNEL_LABELS,
+            category_labels=CATEGORY_LABELS,
+            survey_channel_labels=SURVEY_CHANNEL_LABELS,
             lang=lang,
         ),
         status,
