@@ -165,7 +165,7 @@ def _change(case_id: int, change) -> object:
 
 
 @bp.route("/followups/<int:case_id>/note", methods=["POST"])
-@role_required("admin", "manager", "quality")
+@role_required("admin", "quality")
 def followup_note(case_id: int):
     """Add a note to a case."""
 
@@ -177,7 +177,7 @@ def followup_note(case_id: int):
 
 
 @bp.route("/followups/<int:case_id>/assign", methods=["POST"])
-@role_required("admin", "manager", "quality")
+@role_required("admin", "quality")
 def followup_assign(case_id: int):
     """Give a case to a quality user (or take it)."""
 
@@ -191,7 +191,7 @@ def followup_assign(case_id: int):
 
 
 @bp.route("/followups/<int:case_id>/close", methods=["POST"])
-@role_required("admin", "manager", "quality")
+@role_required("admin", "quality")
 def followup_close(case_id: int):
     """Close a case with its outcome."""
 
