@@ -20,6 +20,7 @@ from survey.models import (
     ApiKey,
     BusinessLine,
     DispatchRule,
+    FollowUpCase,
     ImportJob,
     Question,
     Survey,
@@ -93,6 +94,7 @@ def _ids() -> dict[str, object]:
         "survey_id": version.survey_id,
         "number": version.number,
         "question_id": question.id,
+        "case_id": db.session.scalars(sa.select(FollowUpCase.id)).first(),
     }
 
 

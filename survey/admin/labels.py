@@ -50,6 +50,13 @@ ACTION_LABELS = {
     "rule.reorder": _l("reordered dispatch rules"),
     "export.scores": _l("exported a scores table"),
     "export.responses": _l("exported responses"),
+    "followup.open": _l("opened a follow-up case"),
+    "followup.note": _l("added a note to a follow-up case"),
+    "followup.reassign": _l("reassigned a follow-up case"),
+    "followup.close": _l("closed a follow-up case"),
+    "followup.view_contact": _l("viewed a customer's phone and e-mail"),
+    "followup.notify_new": _l("e-mailed a case's owner about it"),
+    "followup.notify_overdue": _l("e-mailed a case's owner that it is overdue"),
 }
 # What each kind of thing changed is called (AuditEvent.entity_type).
 ENTITY_LABELS = {
@@ -65,6 +72,7 @@ ENTITY_LABELS = {
     "rule": _l("Dispatch rule"),
     "invitation": _l("Invitation"),
     "export": _l("Export"),
+    "followup_case": _l("Follow-up case"),
 }
 # The fields an event's before and after name; a key not here is shown as it is stored.
 DETAIL_LABELS = {

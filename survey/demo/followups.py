@@ -18,13 +18,12 @@ from survey.followup import cases, rules
 from survey.models import Answer, Question, Response
 from survey.models.followup import CASE_OUTCOMES
 
-RECENT_DAYS = 30
 MOST = 60
 OUTCOME_WEIGHTS = (0.55, 0.2, 0.2, 0.05)  # reached resolved, not resolved, not reached, declined
 
 
 def open_cases(rng: random.Random, as_of: datetime) -> int:
-    """Settle the recent responses that meet a follow-up rule; return the cases opened."""
+    """Settle the latest responses that meet a follow-up rule; return the cases opened."""
     the_rules = rules.Rules.from_settings()
     low = (
         sa.select(Answer.response_id)
@@ -50,7 +49,6 @@ def open_cases(rng: random.Random, as_of: datetime) -> int:
         .options(selectinload(Response.answers).selectinload(Answer.question))
         .where(
             Response.state == "completed",
-            Response.counted_at >= as_of - timedelta(days=RECENT_DAYS),
             Response.id.in_(low),
         )
         .order_by(Response.counted_at.desc(), Response.id.desc())
