@@ -39,6 +39,19 @@ DEFAULTS: dict[str, Any] = {
     # The working day, in the bank's zone: follow-up cases are due in working hours.
     "working_hours_start": "09:00",
     "working_hours_end": "18:00",
+    # Follow-up of very unhappy customers (survey/followup/): a case opens, when the customer
+    # agrees to be called, for a response at or below one of these scores (-1: that rule is
+    # off) or with a comment containing one of the keywords.
+    "followup_overall_max": 2,  # the overall 5-point rating
+    "followup_nps_max": 3,  # likelihood to recommend, 0-10
+    "followup_complaint_max": 2,  # complaint handling, 5-point
+    "followup_keywords": [],
+    # A case is due this many working hours after it opens (the working day above).
+    "followup_due_hours": 24,
+    # round_robin: the next quality user in turn; business_line: the line's own people
+    # (followup_line_owners, lines like "personal: a@bank.cn, b@bank.cn"), in turn.
+    "followup_assignment": "round_robin",
+    "followup_line_owners": [],
     # The bank's complaint-handling commitments (the complaints dashboard and the report):
     # a first reply within so many hours, the final result within so many working days,
     # and the regulator's limit in calendar days.

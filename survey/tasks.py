@@ -110,8 +110,9 @@ def sweep_due() -> int:
     """Enqueue again what the database says is due: invitations, unfinished imports and exports.
 
     Invitations whose link lapsed unanswered are marked expired on the way, partial
-    responses idle past the closing hours are closed and counted, and due reminders
-    are handed out one by one, and export files past their expiry are deleted.
+    responses idle past the closing hours are closed and counted, the owners of new and
+    overdue follow-up cases are told, due reminders are handed out one by one, and export
+    files past their expiry are deleted.
     Due invitations are not handed out one by one: the sweep starts senders
     (``send_due``), each of which claims a batch and sends it; invitations stuck
     mid-send (a lost task, a crash) are reconciled one by one.
@@ -119,6 +120,7 @@ def sweep_due() -> int:
     from survey.admin.services import agent_import
     from survey.dispatch import claims, leader, reminders, sending
     from survey.exports import jobs as export_jobs
+    from survey.followup import notify
     from survey.responses import partials
 
     if not leader.hold("sweep"):
@@ -126,6 +128,7 @@ def sweep_due() -> int:
         return 0
     sending.expire_overdue()
     partials.close_due()
+    notify.send_due()  # the owners of new and newly overdue follow-up cases
     due_reminders = reminders.due_invitation_ids()
     for invitation_id in due_reminders:
         send_reminder(invitation_id)

@@ -3,31 +3,35 @@
 from __future__ import annotations
 
 from survey import settings
+from tests.fixtures.admin import settings_form
 
 EN = {"Accept-Language": "en"}
-GOOD = {
-    "bank_name_zh": "满意银行",
-    "bank_name_en": "Content Bank",
-    "sms_signature": "【满意银行】",
-    "default_timezone": "Asia/Hong_Kong",
-    "allowed_hours_start": "09:00",
-    "allowed_hours_end": "20:30",
-    "frequency_window_days": "14",
-    "min_n": "10",
-    "link_lifetime_hours": "48",
-    "holidays": "2026-10-01\n2026-10-02\n",
-    "makeup_workdays": "2026-10-10",
-    "sms_segments_per_second": "1",
-    "calls_per_second": "1",
-    "emails_per_second": "10",
-    "sms_validity_hours": "4",
-    "partial_close_hours": "24",
-    "working_hours_start": "08:30",
-    "working_hours_end": "17:30",
-    "complaint_first_reply_hours": "48",
-    "complaint_final_working_days": "5",
-    "complaint_regulator_days": "15",
-}
+# Every field as the form posts it (the defaults), with these changed.
+GOOD = settings_form(
+    **{
+        "bank_name_zh": "满意银行",
+        "bank_name_en": "Content Bank",
+        "sms_signature": "【满意银行】",
+        "default_timezone": "Asia/Hong_Kong",
+        "allowed_hours_start": "09:00",
+        "allowed_hours_end": "20:30",
+        "frequency_window_days": "14",
+        "min_n": "10",
+        "link_lifetime_hours": "48",
+        "holidays": "2026-10-01\n2026-10-02\n",
+        "makeup_workdays": "2026-10-10",
+        "sms_segments_per_second": "1",
+        "calls_per_second": "1",
+        "emails_per_second": "10",
+        "sms_validity_hours": "4",
+        "partial_close_hours": "24",
+        "working_hours_start": "08:30",
+        "working_hours_end": "17:30",
+        "complaint_first_reply_hours": "48",
+        "complaint_final_working_days": "5",
+        "complaint_regulator_days": "15",
+    }
+)
 
 
 def test_the_form_shows_the_current_settings(admin_client):
@@ -159,3 +163,42 @@ def test_the_unfinished_survey_setting_is_labelled_and_explained_in_chinese(admi
     assert "未答完的问卷计入前等待（无新作答的小时数）" in page
     assert "此前这些回答不计入任何分数" in page
     assert 'name="partial_close_hours"' in page and 'value="24"' in page
+
+
+def test_the_follow_up_rules_are_checked_saved_and_explained(admin_client, audit_log):
+    data = {
+        **GOOD,
+        "followup_overall_max": "1",
+        "followup_nps_max": "",
+        "followup_keywords": "投诉，销户\nFraud\nfraud",
+        "followup_due_hours": "16",
+    }
+    response = admin_client.post("/admin/settings", data=data, headers=EN, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert (
+        "A follow-up case now opens, when the customer agrees to be called, for overall ≤ 1, "
+        "complaint handling ≤ 2, a comment with a keyword." in page
+    )
+    assert "New follow-up cases are now due 16 working hours after they open." in page
+    assert settings.get("followup_nps_max") == -1  # blank: that rule is off
+    assert settings.get("followup_keywords") == ["投诉", "销户", "Fraud"]
+    page = admin_client.get("/admin/settings", headers=EN).get_data(as_text=True)
+    assert 'id="followup_nps_max" name="followup_nps_max" type="text" value=""' in page
+
+
+def test_bad_follow_up_settings_are_refused_beside_their_fields(admin_client, make_user):
+    make_user("manager", "boss@bank.example")
+    bad = {
+        **GOOD,
+        "followup_overall_max": "5",
+        "followup_assignment": "by_mood",
+        "followup_line_owners": "personal: boss@bank.example",
+        "followup_due_hours": "0",
+    }
+    page = admin_client.post("/admin/settings", data=bad, headers=EN).get_data(as_text=True)
+    assert "Enter a whole number from 0 to 4." in page
+    assert "Choose how cases are assigned." in page
+    assert "Enter a whole number from 1 to 400." in page
+    # No business line "personal" exists in this bank, and boss is a manager anyway.
+    assert "Line 1: there is no business line “personal”." in page
+    assert settings.get("followup_overall_max") == 2

@@ -324,6 +324,7 @@ def test_demo_reports_progress_of_every_phase(app):
         "commit",
         "rollups",
         "funnel",
+        "follow-ups",
     ]
     for phase in set(phases):
         steps = [step for step in reported if step[0] == phase]
@@ -561,3 +562,24 @@ def test_the_demos_funnel_counts_every_invitation_and_suppression_once(loaded):
     from survey.funnel.keeping import rebuild
 
     assert rebuild() == rows
+
+
+def test_the_demo_leaves_follow_up_work_in_the_queue(loaded):
+    from survey.followup import rules
+    from survey.models import FollowUpCase, Response
+
+    found = db.session.scalars(sa.select(FollowUpCase)).all()
+    states = {case.state for case in found}
+    assert states == {"open", "closed"}, "some cases to work on, some done"
+    for case in found:
+        response = db.session.get_one(Response, case.response_id)
+        assert response.followup_consent is True and rules.response_triggers(response)
+        assert case.owner is not None and case.owner.role == "quality"
+    reasons = set(
+        db.session.scalars(
+            sa.select(Response.followup_no_case_reason).where(
+                Response.followup_no_case_reason.is_not(None)
+            )
+        )
+    )
+    assert reasons <= {"declined", "not_asked"}

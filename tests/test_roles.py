@@ -63,6 +63,13 @@ ROUTES: dict[tuple[str, str], str] = {
     ("dashboard.action", "GET"): "actions.edit",
     ("dashboard.edit_action", "GET"): "actions.edit",
     ("dashboard.edit_action", "POST"): "actions.edit",
+    # follow-up cases: quality edits, managers view
+    ("dashboard.followups", "GET"): "follow_ups.view",
+    ("dashboard.followup_case", "GET"): "follow_ups.view",
+    ("dashboard.followup_contact", "POST"): "follow_ups.edit",
+    ("dashboard.followup_note", "POST"): "follow_ups.edit",
+    ("dashboard.followup_assign", "POST"): "follow_ups.edit",
+    ("dashboard.followup_close", "POST"): "follow_ups.edit",
     # users, API keys, organisation, settings, audit
     ("admin.home", "GET"): "organisation",
     ("admin.users", "GET"): "organisation",

@@ -21,6 +21,7 @@ from survey.models import (
     BusinessLine,
     DispatchRule,
     ExportJob,
+    FollowUpCase,
     ImportJob,
     ImprovementAction,
     Question,
@@ -112,6 +113,7 @@ def _ids() -> dict[str, object]:
         "number": version.number,
         "question_id": question.id,
         "action_id": db.session.scalars(sa.select(ImprovementAction.id)).first(),
+        "case_id": db.session.scalars(sa.select(FollowUpCase.id)).first(),
     }
 
 

@@ -159,6 +159,22 @@ class SettingsForm(FlaskForm):
     sms_two_way_mainland = BooleanField(
         _l("Our SMS route receives replies from mainland China numbers (two-way SMS for +86)")
     )
+    followup_overall_max = StringField(_l("Overall rating at or below"))
+    followup_nps_max = StringField(_l("Likelihood to recommend (NPS) at or below"))
+    followup_complaint_max = StringField(_l("Complaint handling at or below"))
+    followup_keywords = TextAreaField(_l("Keywords in a comment"), render_kw={"rows": 4})
+    followup_due_hours = StringField(_l("A case is due within (working hours)"))
+    followup_assignment = SelectField(
+        _l("Assign new cases"),
+        choices=[
+            SelectChoice("round_robin", _l("To each quality user in turn")),
+            SelectChoice("business_line", _l("To the quality users of the case's business line")),
+        ],
+        validate_choice=False,
+    )
+    followup_line_owners = TextAreaField(
+        _l("Quality users of each business line"), render_kw={"rows": 3}
+    )
 
 
 class DayField(DateField):

@@ -54,6 +54,13 @@ ACTION_LABELS = {
     "export.download": _l("downloaded a prepared export"),
     "action.create": _l("recorded an improvement action"),
     "action.update": _l("changed an improvement action"),
+    "followup.open": _l("opened a follow-up case"),
+    "followup.note": _l("added a note to a follow-up case"),
+    "followup.reassign": _l("reassigned a follow-up case"),
+    "followup.close": _l("closed a follow-up case"),
+    "followup.view_contact": _l("viewed a customer's phone and e-mail"),
+    "followup.notify_new": _l("e-mailed a case's owner about it"),
+    "followup.notify_overdue": _l("e-mailed a case's owner that it is overdue"),
 }
 # What each kind of thing changed is called (AuditEvent.entity_type).
 ENTITY_LABELS = {
@@ -71,6 +78,7 @@ ENTITY_LABELS = {
     "export": _l("Export"),
     "export_job": _l("Prepared export"),
     "action": _l("Improvement action"),
+    "followup_case": _l("Follow-up case"),
 }
 # The fields an event's before and after name; a key not here is shown as it is stored.
 DETAIL_LABELS = {

@@ -16,8 +16,10 @@ from survey.extensions import db
 
 def _as_form_data(values: dict) -> dict:
     data = dict(values)
-    for key in ("holidays", "makeup_workdays"):
+    for key in ("holidays", "makeup_workdays", "followup_keywords", "followup_line_owners"):
         data[key] = "\n".join(values[key])
+    for key in service.FOLLOWUP_THRESHOLDS:
+        data[key] = "" if int(values[key]) < 0 else str(values[key])
     return data
 
 

@@ -101,6 +101,8 @@ SMS_REPLIES = {
         "unknown": "您好，这是{bank}的满意度调查号码。我们没有找到需要您回复的问卷。回复TD退订。",
         "done": "您已完成本次问卷，感谢您的评价！",
         "closed": "抱歉，本次问卷已结束。感谢您的关注！",
+        "consent": "感谢您的评价。我们可以就此致电与您联系吗？同意请回复1，不同意请回复2。",
+        "consent_again": "抱歉，未能识别您的回复。我们可以就此致电与您联系吗？同意请回复1，不同意请回复2。",
     },
     "en": {
         "reask": "Sorry, we could not read that. {how}",
@@ -112,6 +114,8 @@ SMS_REPLIES = {
         "unknown": "This is {bank}'s survey number. We found no survey waiting for your reply. Reply STOP to opt out.",
         "done": "You have already answered this survey. Thank you!",
         "closed": "Sorry, this survey has closed. Thank you for your time.",
+        "consent": "Thank you. May we call you about this? Reply 1 for yes, 2 for no.",
+        "consent_again": "Sorry, we could not read that. May we call you about this? Reply 1 for yes, 2 for no.",
     },
 }
 
@@ -140,6 +144,7 @@ VOICE_REPLIES = {
         "goodbye": "感谢您的接听，再见。",
         "done": "您已完成本次问卷，感谢您的评价。再见。",
         "closed": "抱歉，本次问卷已结束。再见。",
+        "consent": "感谢您的评价。我们可以就此致电与您联系吗？同意请按1，不同意请按2。",
     },
     "en": {
         "again": "Sorry, we did not get a valid key.",
@@ -148,6 +153,7 @@ VOICE_REPLIES = {
         "goodbye": "Thank you for taking our call. Goodbye.",
         "done": "You have already answered this survey. Thank you, goodbye.",
         "closed": "Sorry, this survey has closed. Goodbye.",
+        "consent": "Thank you. Press 1 if we may call you about this, or 2 if not.",
     },
 }
 

@@ -4,4 +4,11 @@ from flask import Blueprint
 
 bp = Blueprint("dashboard", __name__)
 
-from survey.dashboard import actions, export_jobs, exports, report, views  # noqa: E402,F401
+from survey.dashboard import (  # noqa: E402,F401
+    actions,
+    export_jobs,
+    exports,
+    followups,
+    report,
+    views,
+)

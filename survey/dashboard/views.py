@@ -19,6 +19,7 @@ from survey.dashboard import funnel as funnel_page_parts
 from survey.dashboard.dimensions import dimensions as dimensions_of
 from survey.dashboard.filters import DIMENSION_LABELS
 from survey.dashboard.overview import overview
+from survey.followup import kpis
 from survey.funnel import report
 from survey.i18n import current_language
 from survey.models import ImprovementAction
@@ -60,11 +61,18 @@ def home():
     found = filters.read(request.args)
     if found.query is None:
         return _page("dashboard/overview.html", found, data=None)
-    data = overview(found.query, int(settings.get("min_n")), _grain())
+    min_n = int(settings.get("min_n"))
+    data = overview(found.query, min_n, _grain())
     marked = _marked(found)
     trend = charts.csat_trend(data.trend, data.grain, _("CSAT"), _("(partial)"), _marks(marked))
+    followup = kpis.figures(found.query.date_from, found.query.date_to, settings.bank_zone(), min_n)
     return _page(
-        "dashboard/overview.html", found, data=data, trend_chart=trend, marked_actions=marked
+        "dashboard/overview.html",
+        found,
+        data=data,
+        trend_chart=trend,
+        marked_actions=marked,
+        followup=followup,
     )
 
 

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from survey import clock, settings
-from survey.demo import actions, invitations, org, people, store
+from survey.demo import actions, followups, invitations, org, people, store
 from survey.demo.bulk import BATCH_ROWS, BulkWriter, IdBlocks
 from survey.demo.interactions import DemoInteraction, InteractionStream, history_days, scale
 from survey.demo.org import DEMO_PASSWORD, STAFF
@@ -316,6 +316,10 @@ def _load(
     with progress.phase("funnel", rows.counts.interactions) as step:
         _rebuild_funnel()
         step(rows.counts.interactions)
+
+    with progress.phase("follow-ups", 1) as step:
+        followups.open_cases(_rng(seed, "followups"), as_of)
+        step(1)
 
     counted = rows.counts
     summary_counts = {

@@ -6,6 +6,7 @@ from survey.models.comment import Comment
 from survey.models.complaint_case import ComplaintCase
 from survey.models.customer import Address, Customer, OptOut, customer_address
 from survey.models.export_job import ExportJob
+from survey.models.followup import CaseNote, FollowUpCase
 from survey.models.funnel import FunnelRollup
 from survey.models.import_job import ImportJob
 from survey.models.inbound import InboundEvent
@@ -32,11 +33,13 @@ __all__ = [
     "Choice",
     "Comment",
     "ComplaintCase",
+    "CaseNote",
     "Customer",
     "Delivery",
     "DispatchRule",
     "ExportJob",
     "FunnelRollup",
+    "FollowUpCase",
     "ImportJob",
     "ImprovementAction",
     "InboundEvent",

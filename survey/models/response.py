@@ -24,6 +24,10 @@ from survey.models.survey import Choice, Question, SurveyVersion
 # left unfinished, closed (idle hours or link expiry) and counted with what it answered.
 RESPONSE_STATES = ("partial", "completed", "closed_partial")
 COUNTED_STATES = ("completed", "closed_partial")
+# Why a response that met a follow-up rule opened no case: the customer said no, was never
+# asked (a link-mode SMS closed as partial, a one-post form without the question), or was
+# asked and never answered (an SMS left unanswered, a call hung up at the question).
+NO_CASE_REASONS = ("declined", "not_asked", "unanswered")
 
 
 class Response(db.Model):
@@ -42,6 +46,11 @@ class Response(db.Model):
     state: Mapped[str] = mapped_column(sa.String(16), default="partial", server_default="partial")
     # When it was rolled up (its completion, or its closing); the rollup's day.
     counted_at: Mapped[datetime | None] = mapped_column(index=True)
+    # May the bank call the customer about this answer? Asked in the completing step, on
+    # every channel, only when a follow-up rule matches (survey/followup/); None: no answer.
+    followup_consent: Mapped[bool | None]
+    followup_asked_at: Mapped[datetime | None]
+    followup_no_case_reason: Mapped[str | None] = mapped_column(sa.String(12))
 
     invitation: Mapped[Invitation] = relationship()
     version: Mapped[SurveyVersion] = relationship()
@@ -51,6 +60,13 @@ class Response(db.Model):
         sa.CheckConstraint(sa.column("state").in_(RESPONSE_STATES), name="state"),
         # Counted exactly when it left 'partial': never counted twice, never left out.
         sa.CheckConstraint("(state = 'partial') = (counted_at IS NULL)", name="counted_once"),
+        sa.CheckConstraint(
+            sa.or_(
+                sa.column("followup_no_case_reason").is_(None),
+                sa.column("followup_no_case_reason").in_(NO_CASE_REASONS),
+            ),
+            name="followup_no_case_reason",
+        ),
         # The sweep's search for partials idle past the closing hours.
         sa.Index("ix_response_state_updated_at", "state", "updated_at"),
     )

@@ -202,6 +202,11 @@ def submit(invitation: Invitation, form: Mapping[str, str], locale: str) -> Outc
     # those; answers to questions the web does not ask are kept.
     given = {by_key[key]: value for key, value in values.items()}
     asked_again = {q: given.get(q) for q in questions}
-    if not answers.complete(invitation, WEB, locale, asked_again):
+    # A form that carries the consent question (consent=yes|no) answers it; without it, a
+    # response that meets a follow-up rule records that the customer was not asked.
+    consent = YES_NO.get(form.get("consent", ""))
+    if not answers.complete(
+        invitation, WEB, locale, asked_again, consent=None if consent is None else consent == 1
+    ):
         return Outcome(state_of(invitation))
     return Outcome("saved")

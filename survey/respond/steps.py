@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from survey.extensions import db
+from survey.followup.rules import Rules
 from survey.models import Invitation, Question
 from survey.respond.service import WEB, parse_answer, preselection, web_questions
 from survey.responses import answers
@@ -35,6 +36,18 @@ class Step:
     previous: Question | None
     last: bool
     answered: list[tuple[Question, str]] = field(default_factory=list)
+
+
+# The step after the last question when a follow-up rule matches: may the bank call?
+CONSENT_STEP = "followup-consent"
+
+
+@dataclass
+class ConsentStep:
+    """The completing step that asks whether the bank may call about the answers."""
+
+    previous: Question
+    value: str  # "yes", "no", or "" when not chosen
 
 
 @dataclass
@@ -185,6 +198,11 @@ def _save(
         if not _keep(invitation, question, value, locale):
             return StepOutcome(state_of(invitation))
         return StepOutcome("saved", next_key=missing.key)
+    if _meets_a_rule(asked, values):
+        # The completing step asks for consent: keep this answer, then ask it.
+        if not _keep(invitation, question, value, locale, asking_consent=True):
+            return StepOutcome(state_of(invitation))
+        return StepOutcome("saved", next_key=CONSENT_STEP)
     # The last step: its answer, and no answer to a question that no longer applies.
     last: dict[Question, Any] = {q: None for q in questions if q not in asked}
     last[question] = value
@@ -204,7 +222,13 @@ def _with(
     return changed
 
 
-def _keep(invitation: Invitation, question: Question, value: Any, locale: str) -> bool:
+def _keep(
+    invitation: Invitation,
+    question: Question,
+    value: Any,
+    locale: str,
+    asking_consent: bool = False,
+) -> bool:
     """Record (or, left blank, forget) one answer while the survey is open; commit."""
     if not answers.hold_open(invitation):
         db.session.rollback()
@@ -213,10 +237,55 @@ def _keep(invitation: Invitation, question: Question, value: Any, locale: str) -
         if value is None:
             answers.forget(invitation, question)
         else:
-            answers.record(invitation, question, value, WEB, locale)
+            response = answers.record(invitation, question, value, WEB, locale)
+            if asking_consent:
+                answers.mark_consent_asked(response)
     except answers.ResponseClosed:
         # Closed as a partial (idle hours) a moment ago: it is counted; nothing changes.
         db.session.rollback()
         return False
     db.session.commit()
     return True
+
+
+def _meets_a_rule(asked: list[Question], values: Mapping[str, Any]) -> bool:
+    return bool(
+        Rules.from_settings().triggers((q, values[q.key]) for q in asked if q.key in values)
+    )
+
+
+def consent_step(invitation: Invitation) -> ConsentStep | None:
+    """The consent step, when every question asked is answered and a follow-up rule matches."""
+    questions = web_questions(invitation.version)
+    values = stored_values(invitation)
+    asked = applicable(questions, values)
+    if not asked or any(q.required and q.key not in values for q in asked):
+        return None
+    if not _meets_a_rule(asked, values):
+        return None
+    return ConsentStep(previous=asked[-1], value="")
+
+
+def save_consent(invitation: Invitation, form: Mapping[str, str], go: str, locale: str):
+    """Complete the response with the customer's answer to "may we call you?"."""
+    state = state_of(invitation)
+    if state != "open":
+        return StepOutcome(state)
+    questions = web_questions(invitation.version)
+    values = stored_values(invitation)
+    asked = applicable(questions, values)
+    missing = next((q for q in asked if q.required and q.key not in values), None)
+    if missing is not None:
+        return StepOutcome("saved", next_key=missing.key)
+    if go == "back":
+        return StepOutcome("saved", next_key=asked[-1].key)
+    unasked: dict[Question, Any] = {q: None for q in questions if q not in asked}
+    consent: bool | None = None
+    if _meets_a_rule(asked, values):
+        raw = form.get("consent", "")
+        if raw not in ("yes", "no"):
+            return StepOutcome("invalid", errors={CONSENT_STEP: _("Please answer yes or no.")})
+        consent = raw == "yes"
+    if not answers.complete(invitation, WEB, locale, unasked, consent=consent):
+        return StepOutcome(state_of(invitation))
+    return StepOutcome("finished")

@@ -164,10 +164,34 @@ def _thanks(invitation: Invitation, locale: str):
     )
 
 
+def _consent_page(invitation: Invitation, locale: str, consent, status=200, errors=None):
+    page = render_template(
+        "respond/consent.html",
+        invitation=invitation,
+        version=invitation.version,
+        consent=consent,
+        locale=locale,
+        errors=errors or {},
+        consent_step=steps.CONSENT_STEP,
+    )
+    return page, status
+
+
 def _post_step(invitation: Invitation, locale: str):
     key = request.form.get("step", "")
     go = "back" if request.form.get("go") == "back" else "next"
-    outcome = busy.retry_when_busy(lambda: steps.save(invitation, key, request.form, go, locale))
+    if key == steps.CONSENT_STEP:
+        outcome = busy.retry_when_busy(
+            lambda: steps.save_consent(invitation, request.form, go, locale)
+        )
+        if outcome.state == "invalid":
+            consent = steps.consent_step(invitation)
+            if consent is not None:
+                return _consent_page(invitation, locale, consent, 400, outcome.errors)
+    else:
+        outcome = busy.retry_when_busy(
+            lambda: steps.save(invitation, key, request.form, go, locale)
+        )
     if outcome.state == "saved":
         after_one_click = request.form.get("one_click") == "1"
         target = url_for(
@@ -226,6 +250,10 @@ def survey(token: str):
             key, value = chosen
             step = steps.step_at(invitation, key, locale, posted=value)
             return _step_page(invitation, locale, step, one_click=True)
+        if request.args.get("q") == steps.CONSENT_STEP:
+            consent = steps.consent_step(invitation)
+            if consent is not None:
+                return _consent_page(invitation, locale, consent)
         step = steps.step_at(invitation, request.args.get("q"), locale)
         return _step_page(invitation, locale, step, saved=request.args.get("saved") == "1")
 

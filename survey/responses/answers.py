@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from survey import clock
 from survey.extensions import db
+from survey.followup import cases, rules
 from survey.funnel import keeping as funnel
 from survey.models import Answer, Choice, Invitation, Question, Response
 from survey.models.response import COUNTED_STATES
@@ -239,11 +240,14 @@ def complete(
     locale: str,
     answers: Mapping[Question, Any] | None = None,
     now: datetime | None = None,
+    consent: bool | None = None,
 ) -> bool:
     """Complete the invitation's response with these last answers, roll it up, and commit.
 
     Each question in ``answers`` replaces its earlier answer; one mapped to None
-    (asked again and left blank) loses it.
+    (asked again and left blank) loses it. ``consent`` is the customer's answer to
+    "may we call you about this?", asked in this completing step when a follow-up rule
+    matches: in the same transaction, a case opens, or the response records why not.
 
     Returns False, changing nothing, when it was completed already (by another
     channel, or a racing submission) or is closed: the first completion stands.
@@ -294,6 +298,7 @@ def complete(
         db.session.expire(response)
         rollup.apply_response(response)
         funnel.track(invitation.id)
+        cases.settle(response, consent, now)
         db.session.commit()
     except sa.exc.IntegrityError:
         # Another channel completed it in the meantime: the first answer stands.
@@ -301,6 +306,17 @@ def complete(
         return False
     db.session.refresh(invitation)
     return True
+
+
+def wants_consent(response: Response | None) -> bool:
+    """Whether the answers so far meet a follow-up rule: the completing step asks for consent."""
+    return bool(rules.response_triggers(response))
+
+
+def mark_consent_asked(response: Response, now: datetime | None = None) -> None:
+    """Note that the consent question was put to the customer (the caller commits)."""
+    if response.followup_asked_at is None:
+        response.followup_asked_at = now or clock.now()
 
 
 def _answer(response: Response, question: Question, value: Any, now: datetime) -> Answer:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from survey import clock, settings
 from survey.extensions import db
+from survey.followup import cases
 from survey.funnel import keeping as funnel
 from survey.models import Invitation, Response
 from survey.scoring import rollup
@@ -65,6 +66,8 @@ def close(response_id: int, now: datetime | None = None) -> bool:
     db.session.refresh(response)
     rollup.apply_response(response)
     funnel.track(response.invitation_id)
+    # Never asked, or asked and not answered: a response meeting a follow-up rule says which.
+    cases.settle(response, None, now)
     return True
 
 

@@ -31,6 +31,8 @@ from survey.responses import answers, optouts, replies
 log = logging.getLogger(__name__)
 
 SMS = "sms"
+# What the invitation awaits once the questions are answered and a follow-up rule matched.
+CONSENT_KEY = "__followup_consent__"
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -104,6 +106,8 @@ def _act(
 
 
 def _answer(invitation: Invitation, body: str, lang: str) -> str:
+    if invitation.sms_question_key == CONSENT_KEY:
+        return _consent(invitation, body, lang)
     questions = scripts.sms_questions(invitation.version)
     question = next((q for q in questions if q.key == invitation.sms_question_key), None)
     if question is None:  # the awaited question is gone from the version: nothing to answer
@@ -135,16 +139,31 @@ def _answer(invitation: Invitation, body: str, lang: str) -> str:
         invitation.sms_misses = 0
         number = questions.index(following) + 1
         return scripts.sms_question_text(following, lang, number, len(questions))
+    if answers.wants_consent(response):
+        # The completing step: may the bank call about this? The reply completes it.
+        answers.mark_consent_asked(response, now)
+        invitation.sms_question_key = CONSENT_KEY
+        invitation.sms_misses = 0
+        return scripts.sms_reply("consent", lang)
     return _finish(invitation, lang)
 
 
-def _finish(invitation: Invitation, lang: str) -> str:
+def _consent(invitation: Invitation, body: str, lang: str) -> str:
+    """Read the reply to "may we call you?": 1 (or yes) completes with consent, 2 without."""
+    reply = replies.parse_sms_answer("yes_no", body)
+    if reply.state != "answer":
+        invitation.sms_misses += 1
+        return scripts.sms_reply("consent_again", lang)
+    return _finish(invitation, lang, consent=reply.value == 1)
+
+
+def _finish(invitation: Invitation, lang: str, consent: bool | None = None) -> str:
     """Complete the response with the last SMS answer; the thanks, or why it was not needed."""
     thanks = invitation.version.thanks(lang).strip() or scripts.sms_reply("thanks", lang)
     invitation_id = invitation.id
     # complete() commits (or rolls back when the web finished it first); the inbound
     # record is written after it, in its own transaction, either way.
-    if answers.complete(invitation, SMS, lang):
+    if answers.complete(invitation, SMS, lang, consent=consent):
         return thanks
     invitation = db.session.get_one(Invitation, invitation_id)
     return _nothing_waiting(invitation, lang)

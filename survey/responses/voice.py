@@ -90,7 +90,8 @@ def start(invitation_id: int, call_id: str, answered_by: str | None = None) -> S
     given = answers.given_values(answers.response_of(invitation))
     first = _next(questions, None, given, skip_answered=True)
     if first is None:
-        return _remember(invitation, call_id, "start", "", _end(invitation, lang, [opening]))
+        step = _end(invitation, questions, lang, [opening])
+        return _remember(invitation, call_id, "start", "", step)
     step = _ask(questions, first, lang, attempt=0, before=[opening])
     return _remember(invitation, call_id, "start", "", step)
 
@@ -114,11 +115,15 @@ def gather(
         return Step.loads(recorded.answer)
     pressed = f"{digits or ''}|{finished_on_key or ''}"
     questions = scripts.voice_questions(invitation.version)
-    if not 0 <= question_index < len(questions) or attempt not in (0, 1):
+    # One step past the last question is the consent step ("press 1 if we may call you").
+    if not 0 <= question_index <= len(questions) or attempt not in (0, 1):
         return Step(lang, [scripts.voice_reply("goodbye", lang)], hangup=True)
     if answers.state_of(invitation) != "open":
         said = scripts.voice_reply("closed", lang)
         return _remember(invitation, call_id, place, pressed, Step(lang, [said], hangup=True))
+    if question_index == len(questions):
+        step = _consent(invitation, questions, lang, attempt, digits, finished_on_key, call_id)
+        return _remember(invitation, call_id, place, pressed, step)
     question = questions[question_index]
     keys = replies.parse_keypad(
         question.kind, digits, finished_on_key, len(question.choices), question.required
@@ -147,7 +152,7 @@ def gather(
             status.record_answered(delivery)
     following = _next(questions, question, answers.given_values(response))
     if following is None:
-        step = _end(invitation, lang, [])
+        step = _end(invitation, questions, lang, [])
         return _remember(invitation, call_id, place, pressed, step)
     step = _ask(questions, following, lang, attempt=0)
     return _remember(invitation, call_id, place, pressed, step)
@@ -183,15 +188,51 @@ def _ask(questions: list[Question], question: Question, lang: str, attempt: int,
     return Step(lang, [*before, prompt.text], gather=gather)
 
 
-def _end(invitation: Invitation, lang: str, before: list[str]) -> Step:
-    """The last step: complete the response when anything was answered, thank, hang up."""
+def _end(invitation: Invitation, questions: list[Question], lang: str, before: list[str]) -> Step:
+    """After the last question: ask for consent when a follow-up rule matches, else complete."""
     response = answers.response_of(invitation)
     if response is None or not response.answers:
         return Step(lang, [*before, scripts.voice_reply("goodbye", lang)], hangup=True)
+    if answers.wants_consent(response):
+        # The completing step asks it; the step is recorded (and this committed) with it.
+        answers.mark_consent_asked(response)
+        return _ask_consent(questions, lang, 0, [*before, scripts.voice_reply("consent", lang)])
+    return _complete(invitation, lang, before, None)
+
+
+def _ask_consent(questions: list[Question], lang: str, attempt: int, say: list[str]) -> Step:
+    gather = Gather(question=len(questions), attempt=attempt, num_digits=1)
+    return Step(lang, say, gather=gather)
+
+
+def _consent(
+    invitation: Invitation,
+    questions: list[Question],
+    lang: str,
+    attempt: int,
+    digits: str | None,
+    finished_on_key: str | None,
+    call_id: str,
+) -> Step:
+    """Act on the key pressed at "press 1 if we may call you": complete with the answer."""
+    keys = replies.parse_keypad("yes_no", digits, finished_on_key)
+    if keys.state == "stop":
+        _stop_calls(invitation, _delivery(invitation, call_id), call_id)
+        return Step(lang, [scripts.voice_reply("stopped", lang)], hangup=True)
+    if keys.state != "answer":
+        if attempt == 0:
+            again = [scripts.voice_reply("again", lang), scripts.voice_reply("consent", lang)]
+            return _ask_consent(questions, lang, 1, again)
+        return _complete(invitation, lang, [], None)  # asked twice, no answer: no call
+    return _complete(invitation, lang, [], keys.value == 1)
+
+
+def _complete(invitation: Invitation, lang: str, before: list[str], consent: bool | None) -> Step:
+    """Complete the response (with the customer's consent, if given), thank, hang up."""
     thanks = invitation.version.thanks(lang).strip() or scripts.voice_reply("thanks", lang)
     # complete() commits the answers with the completion (or rolls back when the web
     # finished first); the step is recorded after it either way.
-    if not answers.complete(invitation, VOICE, lang):
+    if not answers.complete(invitation, VOICE, lang, consent=consent):
         return Step(lang, [scripts.voice_reply("done", lang)], hangup=True)
     return Step(lang, [*before, thanks], hangup=True)
 

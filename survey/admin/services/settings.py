@@ -6,10 +6,12 @@ import re
 from datetime import date
 from typing import Any
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from survey import audit, pseudonyms, retention, settings
-from survey.models import User
+from survey.extensions import db
+from survey.models import BusinessLine, User
 from survey.zones import is_place_zone
 
 HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -23,7 +25,16 @@ RANGES = {
     "complaint_first_reply_hours": (1, 720),
     "complaint_final_working_days": (1, 60),
     "complaint_regulator_days": (1, 90),
+    "followup_due_hours": (1, 400),
 }
+FOLLOWUP_THRESHOLDS = {
+    "followup_overall_max": 4,
+    "followup_nps_max": 9,
+    "followup_complaint_max": 4,
+}
+FOLLOWUP_ASSIGNMENTS = ("round_robin", "business_line")
+KEYWORD_SPLIT = re.compile(r"[\n,，、;；]+")
+MAX_KEYWORDS = 200
 
 
 def current() -> dict[str, Any]:
@@ -114,6 +125,80 @@ def _rate(raw: Any) -> float:
     return float(text)
 
 
+def _threshold(high: int):
+    """A follow-up score threshold: blank turns the rule off (stored as -1)."""
+
+    def parse(raw: Any) -> int:
+        text = str(raw if raw is not None else "").strip()
+        if text in ("", "-1"):
+            return -1
+        return _int_in(text, 0, high)
+
+    return parse
+
+
+def _keywords(raw: Any) -> list[str]:
+    words: list[str] = []
+    for word in KEYWORD_SPLIT.split(str(raw or "")):
+        word = word.strip()
+        if not word:
+            continue
+        if len(word) > 40:
+            raise ValueError(str(_l("“%(text)s…” is too long for a keyword.", text=word[:20])))
+        if word.casefold() not in {w.casefold() for w in words}:
+            words.append(word)
+    if len(words) > MAX_KEYWORDS:
+        raise ValueError(str(_l("At most %(n)d keywords.", n=MAX_KEYWORDS)))
+    return words
+
+
+def _assignment(raw: Any) -> str:
+    text = str(raw or "").strip()
+    if text not in FOLLOWUP_ASSIGNMENTS:
+        raise ValueError(str(_l("Choose how cases are assigned.")))
+    return text
+
+
+def _line_owners(raw: Any) -> list[str]:
+    """Lines "business line code: e-mail, e-mail" naming the quality users of each line."""
+    lines: list[str] = []
+    codes = set(db.session.scalars(sa.select(BusinessLine.code)))
+    for number, line in enumerate(str(raw or "").splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        code, colon, people = line.partition(":")
+        code, emails = code.strip(), [e.strip() for e in KEYWORD_SPLIT.split(people) if e.strip()]
+        if not colon or not emails:
+            raise ValueError(
+                str(_l("Line %(n)d: write “personal: a@bank.cn, b@bank.cn”.", n=number))
+            )
+        if code not in codes:
+            raise ValueError(
+                str(
+                    _l(
+                        "Line %(n)d: there is no business line “%(code)s”.",
+                        n=number,
+                        code=code[:40],
+                    )
+                )
+            )
+        for email in emails:
+            user = db.session.scalar(sa.select(User).where(User.email == email))
+            if user is None or user.role != "quality" or not user.active:
+                raise ValueError(
+                    str(
+                        _l(
+                            "Line %(n)d: %(email)s is not an active quality user.",
+                            n=number,
+                            email=email[:60],
+                        )
+                    )
+                )
+        lines.append(f"{code}: {', '.join(emails)}")
+    return lines
+
+
 def _yes(raw: Any) -> bool:
     return raw in (True, "y", "on", "1", "true")
 
@@ -145,6 +230,10 @@ PARSERS = {
     "sms_segments_per_second": _rate,
     "calls_per_second": _rate,
     "emails_per_second": _rate,
+    **{key: _threshold(high) for key, high in FOLLOWUP_THRESHOLDS.items()},
+    "followup_keywords": _keywords,
+    "followup_assignment": _assignment,
+    "followup_line_owners": _line_owners,
 }
 
 
@@ -292,6 +381,31 @@ def effects(changed: dict[str, Any], values: dict[str, Any]) -> list[str]:
                 )
             )
         )
+    if set(FOLLOWUP_THRESHOLDS) & changed.keys() or "followup_keywords" in changed:
+        said.append(
+            str(
+                _l(
+                    "A follow-up case now opens, when the customer agrees to be called, for "
+                    "%(rules)s.",
+                    rules=followup_rules_text(values),
+                )
+            )
+        )
+    if "followup_due_hours" in changed:
+        said.append(
+            str(
+                _l(
+                    "New follow-up cases are now due %(n)d working hours after they open.",
+                    n=values["followup_due_hours"],
+                )
+            )
+        )
+    if {"followup_assignment", "followup_line_owners"} & changed.keys():
+        said.append(
+            str(_l("New follow-up cases now go to the quality users of their business line."))
+            if values["followup_assignment"] == "business_line"
+            else str(_l("New follow-up cases now go to each quality user in turn."))
+        )
     if "publish_needs_approval" in changed:
         said.append(
             str(_l("Publishing a survey now needs a second manager's approval."))
@@ -368,6 +482,23 @@ def retention_key_missing() -> bool:
     except pseudonyms.KeyMissing:
         return True
     return False
+
+
+def followup_rules_text(values: dict[str, Any]) -> str:
+    """Say the follow-up rules in words: "overall ≤ 2, NPS ≤ 3 or a keyword"."""
+    parts = []
+    for key, label in (
+        ("followup_overall_max", _l("overall")),
+        ("followup_nps_max", _l("NPS")),
+        ("followup_complaint_max", _l("complaint handling")),
+    ):
+        if int(values[key]) >= 0:
+            parts.append(f"{label} ≤ {values[key]}")
+    if values["followup_keywords"]:
+        parts.append(str(_l("a comment with a keyword")))
+    if not parts:
+        return str(_l("no response (every rule is off)"))
+    return ", ".join(parts)
 
 
 def per_hour(rate: float) -> int:

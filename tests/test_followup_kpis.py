@@ -1,0 +1,78 @@
+"""The follow-up figures on the dashboard, against cases built through the real paths."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from survey import clock, settings
+from survey.extensions import db
+from survey.followup import kpis, service
+from survey.responses import answers
+from tests.fixtures.access import sign_in
+from tests.test_followup_cases import SATURDAY_NIGHT, quality, unhappy  # noqa: F401
+
+DAY = SATURDAY_NIGHT.date()
+
+
+def _later_answer(invite, case, overall: int) -> None:
+    """The same customer answers a later survey with this overall rating."""
+    invitation = invite()
+    invitation.customer_id = case.customer_id
+    db.session.commit()
+    by_key = {q.key: q for q in invitation.version.questions}
+    given = {by_key[k]: v for k, v in {**_HAPPY, "overall": overall}.items()}
+    assert answers.complete(invitation, "web", "zh", given)
+
+
+_HAPPY = {"attitude": 5, "wait_time": 5, "products": 5, "nps": 9}
+
+
+def test_the_figures_count_cases_reasons_timeliness_outcomes_and_later_satisfaction(
+    invite,
+    unhappy,  # noqa: F811
+    quality,  # noqa: F811
+):
+    settings.put("min_n", 1)
+    db.session.commit()
+    clock.freeze(SATURDAY_NIGHT)
+    on_time, late, still_open = unhappy(), unhappy(), unhappy()
+    unhappy(consent=False)
+    unhappy(consent=None)
+    owner = quality[0]
+    clock.freeze(datetime(2026, 11, 30, 3, 0, tzinfo=UTC))  # Monday 11:00: before the due time
+    service.close(owner, on_time, "reached_resolved")
+    db.session.commit()
+    clock.freeze(datetime(2026, 12, 3, 3, 0, tzinfo=UTC))  # Thursday: past the due time
+    service.close(owner, late, "not_reached")
+    db.session.commit()
+    clock.freeze(datetime(2026, 12, 4, 3, 0, tzinfo=UTC))  # Friday: the later surveys
+    _later_answer(invite, on_time, 5)
+    _later_answer(invite, late, 3)
+    _later_answer(invite, late, 4)
+
+    f = kpis.figures(DAY, DAY + timedelta(days=6), "Asia/Shanghai", 1)
+    assert f.opened == 3
+    assert f.not_opened == {"declined": 1, "not_asked": 1, "unanswered": 0}
+    # Three cases are due by Thursday: one closed in time, one late, one still open.
+    assert (f.on_time.hits, f.on_time.n) == (1, 3)
+    assert (f.outcomes["reached_resolved"].hits, f.outcomes["reached_resolved"].n) == (1, 2)
+    assert f.outcomes["not_reached"].value == 0.5
+    assert (f.later_reached.hits, f.later_reached.n) == (1, 1)
+    assert (f.later_not_reached.hits, f.later_not_reached.n) == (1, 2)
+    assert still_open.state == "open"
+
+
+def test_shares_below_the_minimum_n_are_not_shown(unhappy, quality):  # noqa: F811
+    clock.freeze(SATURDAY_NIGHT)
+    unhappy()
+    f = kpis.figures(DAY, DAY, "Asia/Shanghai", 5)
+    assert f.opened == 1 and f.on_time.value is None and f.on_time.n == 0
+
+
+def test_the_overview_shows_the_follow_up_figures(app, unhappy, quality):  # noqa: F811
+    unhappy()
+    client = app.test_client()
+    assert sign_in(client, quality[0].email).status_code == 302
+    page = client.get("/?lang=en").get_data(as_text=True)
+    assert 'data-testid="followup-kpis"' in page
+    assert '<tr data-kpi="opened"><th scope="row">Cases opened</th><td data-value="1">' in page
