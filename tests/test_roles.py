@@ -49,6 +49,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("dashboard.export_page", "GET"): "dashboards",
     ("dashboard.export_scores", "GET"): "dashboards",
     ("dashboard.export_responses", "GET"): "dashboards",
+    ("dashboard.comments_page", "GET"): "dashboards",
+    ("dashboard.export_comments", "GET"): "dashboards",
     ("dashboard.report", "GET"): "dashboards",
     ("dashboard.report_pdf", "GET"): "dashboards",
     ("dashboard.export_complaints", "GET"): "dashboards",
