@@ -10,10 +10,12 @@ from html import unescape
 
 import openpyxl
 import pytest
+import sqlalchemy as sa
 
 from survey import clock
 from survey.dashboard import comments
 from survey.extensions import db
+from survey.models import User
 from survey.scoring.queries import ScoreQuery
 
 NOW = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
@@ -287,3 +289,29 @@ def test_rollup_rebuild_rebuilds_the_comments_index(invite, record_response, run
     assert result.exit_code == 0, result.output
     assert "comments index rebuilt: 1 comments" in result.output
     assert _texts(_get(client_as("quality"), "")) == ["重建以后才有"]
+
+
+def test_a_comment_with_a_case_links_to_it_and_only_its_owner_reads_it_whole(said, client_as):
+    from survey.models import FollowUpCase, Response
+
+    response_id = said(f"卡号{CARD}被扣了两次，请回电{MOBILE}", overall=1)
+    said("另一条，没有回访", overall=4)
+    owner = client_as("quality")
+    owner_user = db.session.scalar(sa.select(User).where(User.role == "quality"))
+    response = db.session.get_one(Response, response_id)
+    case = FollowUpCase(
+        response_id=response_id,
+        customer_id=response.invitation.customer_id,
+        owner_id=owner_user.id,
+        due_at=NOW + timedelta(hours=24),
+    )
+    db.session.add(case)
+    db.session.commit()
+    other = client_as("admin")  # admins see contact details, but the comment stays masked
+
+    mine = _get(owner, "")
+    assert f"/followups/{case.id}" in mine and mine.count('data-testid="open-case"') == 1
+    assert CARD in mine and MOBILE in mine  # the case's owner reads it whole
+    theirs = _get(other, "")
+    assert f"/followups/{case.id}" in theirs
+    assert CARD not in theirs and MOBILE not in theirs

@@ -20,6 +20,7 @@ from survey.dashboard.dimensions import dimensions as dimensions_of
 from survey.dashboard.filters import DIMENSION_LABELS
 from survey.dashboard.overview import overview
 from survey.followup import kpis
+from survey.followup import service as followup_service
 from survey.funnel import report
 from survey.i18n import current_language
 from survey.models import ImprovementAction
@@ -198,8 +199,12 @@ def comments_page():
             search = comments.read(request.args.to_dict(), found.query)
         except comments.CommentError as error:
             found = dataclasses.replace(found, query=None, errors=[*found.errors, *error.errors])
+    cases = {}
     if search is not None:
         data = comments.page(search)
+        # A comment whose response opened a follow-up case links to it; its owner reads the
+        # comment whole (DESIGN: only the case's owner sees contact details unmasked).
+        cases = followup_service.cases_of([c.response_id for c in data.comments])
     choices = filters.choices(current_language())
     return _page(
         "dashboard/comments.html",
@@ -209,6 +214,7 @@ def comments_page():
         choices=choices,
         names={name: dict(values) for name, values in choices.items()},
         for_viewer=masking.for_viewer,
+        cases=cases,
         export_args={**found.api_args(), **(search.url_args() if search else {})},
         window=comments.WINDOW,
         max_query=comments.MAX_QUERY,

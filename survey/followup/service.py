@@ -108,6 +108,16 @@ def nav_count(user: User) -> int:
     )
 
 
+def cases_of(response_ids: list[int]) -> dict[int, FollowUpCase]:
+    """The follow-up case of each of these responses that has one, by response id."""
+    if not response_ids:
+        return {}
+    found = db.session.scalars(
+        sa.select(FollowUpCase).where(FollowUpCase.response_id.in_(response_ids))
+    )
+    return {case.response_id: case for case in found}
+
+
 def get(case_id: int) -> FollowUpCase | None:
     return db.session.get(FollowUpCase, case_id)
 
