@@ -597,3 +597,48 @@ def test_every_queued_task_carries_ids_only():
         hints = inspect.get_annotations(function, eval_str=True)
         for parameter in inspect.signature(function).parameters:
             assert hints.get(parameter) is int, (wrapper.name, parameter, hints.get(parameter))
+
+
+@keyed
+def test_notes_of_closed_follow_up_cases_lose_the_numbers_and_addresses_they_quote(app, history):
+    from survey.models import CaseNote, FollowUpCase, Response
+
+    response_ids = list(db.session.scalars(sa.select(Response.id).order_by(Response.id)))
+    assert len(response_ids) >= 2
+
+    def case(response_id: int, closed: bool) -> FollowUpCase:
+        response = db.session.get_one(Response, response_id)
+        made = FollowUpCase(
+            response_id=response_id,
+            customer_id=response.invitation.customer_id,
+            due_at=LONG_AGO,
+            opened_at=LONG_AGO,
+            state="closed" if closed else "open",
+            outcome="reached_resolved" if closed else None,
+            closed_at=LONG_AGO if closed else None,
+        )
+        db.session.add(made)
+        db.session.flush()
+        return made
+
+    closed, still_open = case(response_ids[0], True), case(response_ids[1], False)
+    quoted = f"Called {OLD_PHONE}, then wrote to {OLD_EMAIL}: settled."
+    old_closed = CaseNote(case_id=closed.id, body=quoted, created_at=LONG_AGO)
+    new_closed = CaseNote(case_id=closed.id, body=quoted, created_at=LATELY)
+    old_open = CaseNote(case_id=still_open.id, body=quoted, created_at=LONG_AGO)
+    db.session.add_all([old_closed, new_closed, old_open])
+    db.session.commit()
+
+    retention.apply(DAYS)
+    db.session.expire_all()
+    secret = KEY.encode()
+    scrubbed = db.session.get_one(CaseNote, old_closed.id).body
+    assert OLD_PHONE not in scrubbed and OLD_EMAIL not in scrubbed
+    assert pseudonyms.pseudonym("phone", OLD_PHONE, secret) in scrubbed
+    assert scrubbed.endswith(": settled.")
+    assert db.session.get_one(CaseNote, new_closed.id).body == quoted  # within the period
+    assert db.session.get_one(CaseNote, old_open.id).body == quoted  # the case is being worked
+    again = retention.apply(DAYS)  # idempotent
+    db.session.expire_all()
+    assert db.session.get_one(CaseNote, old_closed.id).body == scrubbed
+    assert again is not None

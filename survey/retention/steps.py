@@ -21,9 +21,11 @@ from survey.models import (
     Address,
     Answer,
     AuditEvent,
+    CaseNote,
     Comment,
     Customer,
     Delivery,
+    FollowUpCase,
     ImportJob,
     InboundEvent,
     Interaction,
@@ -52,9 +54,10 @@ def all_steps(
         ("answers", _answers(cutoff, now, batch)),
         ("audit", _audit(secret, cutoff, since, batch)),
         ("imports", _imports(secret, cutoff, batch)),
-        # Follow-up cases (branch `followup`): add a step here that, for cases closed
-        # before the cutoff, empties their notes' text and their contact views' copies of
-        # the customer's name, phone and e-mail (pseudonyms.scrub_text for free text).
+        # A follow-up case keeps no copy of the customer's contact details (its page
+        # reads them from the customer, and the audit records only that they were viewed);
+        # its notes are staff's free text, which may quote them.
+        ("followup_notes", _case_notes(secret, cutoff, batch)),
     ]
 
 
@@ -418,3 +421,40 @@ def _imports(secret: bytes, cutoff: datetime, batch: int) -> Iterator[int]:
                 .execution_options(synchronize_session=False)
             )
         yield len(rows)
+
+
+def _case_notes(secret: bytes, cutoff: datetime, batch: int) -> Iterator[int]:
+    """Pseudonymise phone numbers and e-mail addresses in the notes of closed follow-up cases
+    written before the cutoff (a case still being worked keeps its notes as they are).
+
+    Scrubbing is idempotent (a pseudonym is no phone number or address), so every run reads
+    the old notes again, by id; there are few of them next to answers or deliveries.
+    """
+    after = 0
+    while True:
+        rows = db.session.execute(
+            sa.select(CaseNote.id, CaseNote.body)
+            .join(FollowUpCase, FollowUpCase.id == CaseNote.case_id)
+            .where(
+                CaseNote.id > after,
+                CaseNote.created_at < cutoff,
+                FollowUpCase.state == "closed",
+            )
+            .order_by(CaseNote.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        after = rows[-1].id
+        changed = 0
+        for note_id, body in rows:
+            scrubbed = pseudonyms.scrub_text(body, secret)
+            if scrubbed != body:
+                db.session.execute(
+                    sa.update(CaseNote)
+                    .where(CaseNote.id == note_id)
+                    .values(body=scrubbed)
+                    .execution_options(synchronize_session=False)
+                )
+                changed += 1
+        yield changed
