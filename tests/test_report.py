@@ -340,3 +340,21 @@ def test_the_actions_started_in_the_period_are_listed_with_their_pages_verdict(b
     assert verdict and verdict in own_page  # the action's page says the same
     empty = _report(quality, "from=2026-09-01&to=2026-09-30")
     assert "No improvement action was started in this period." in empty
+
+
+def test_the_follow_up_section_is_the_overviews_figures(bank, client_as):
+    import re
+
+    quality = client_as("quality")
+    report = _report(quality, NOVEMBER)
+    overview = quality.get(f"/?lang=en&{NOVEMBER}").get_data(as_text=True)
+    section = report[report.index('data-testid="section-followup"') :]
+    section = section[: section.index("</section>")]
+
+    def kpis(html: str) -> dict[str, str]:
+        rows = re.findall(r'<tr data-kpi="([^"]+)">(.*?)</tr>', html, re.S)
+        return {key: re.sub(r"\\s+", " ", body) for key, body in rows}
+
+    shown = kpis(section)
+    assert shown and shown == kpis(overview[overview.index('data-testid="followup-kpis"') :])
+    assert "follow-up cases were opened for unhappy customers" in section

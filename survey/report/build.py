@@ -22,6 +22,7 @@ from survey.actions import service as action_service
 from survey.dashboard.filters import CATEGORY_LABELS, CAUSE_LABELS, DIMENSION_LABELS
 from survey.dashboard.overview import DIMENSION_ORDER, mark_partial
 from survey.extensions import db
+from survey.followup import kpis
 from survey.funnel import report as funnel_report
 from survey.models import BusinessLine, ImprovementAction, Interaction, Team
 from survey.models.interaction import CHANNELS
@@ -84,6 +85,9 @@ class Report:
     changes_sentence: str | None
     # Section 1's surveys by channel: GET /api/v1/funnel's figures for the period.
     funnel: dict[str, Any]
+    # Section 4: the follow-up figures the overview shows for the same days.
+    followup: kpis.FollowUpFigures
+    followup_sentence: str
     # Section 5: the improvement actions started in the period, each judged.
     actions: list[dict[str, Any]]
     # Section 3: GET /api/v1/complaints' figures for the period, as the API rounds them.
@@ -108,6 +112,7 @@ def build(period: Period, lang: str) -> Report:
     mark_partial(trend, grain, period.first, period.last, queries.today())
     changes, tested = _largest_changes(query, previous, words["previous"], lang, min_n)
     handled = complaints.as_json(complaint_cases.report(query, min_n))
+    followed = kpis.figures(period.first, period.last, settings.bank_zone(), min_n)
     report = Report(
         period=period,
         previous=previous,
@@ -129,6 +134,8 @@ def build(period: Period, lang: str) -> Report:
             None if changes else sentences.no_significant_changes(lang, words["previous"], tested)
         ),
         funnel=funnel_report.funnel(query),
+        followup=followed,
+        followup_sentence=sentences.followup(lang, followed),
         actions=actions_of(period, lang, min_n),
         complaints=handled,
         complaint_sentences=sentences.complaints(lang, handled, words["year"]),

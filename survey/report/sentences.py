@@ -189,3 +189,31 @@ def complaints(lang: str, found: dict, year_words: str) -> list[str]:
             f"(95% interval {interval}, n = {n})."
         )
     return said
+
+
+def followup(lang: str, found) -> str:
+    """Section 4 in one sentence: cases opened, not opened and why, closed in time."""
+    zh = lang == "zh"
+    declined, not_asked, unanswered = (
+        count(found.not_opened.get(k, 0)) for k in ("declined", "not_asked", "unanswered")
+    )
+    on_time = found.on_time
+    if zh:
+        said = (
+            f"本期为不满意客户开启回访工单 {count(found.opened)} 件；未开启的原因："
+            f"客户拒绝回访 {declined} 件，未询问 {not_asked} 件，询问后未答复 {unanswered} 件。"
+        )
+        if on_time.value is None:
+            return said + f"已到期工单 {count(on_time.n)} 件，数量不足，不显示按时办结率。"
+        return said + f"已到期工单按时办结率为 {pct(on_time.value)}（n = {count(on_time.n)}）。"
+    said = (
+        f"{count(found.opened)} follow-up cases were opened for unhappy customers; none was "
+        f"opened for {declined} who declined a call, {not_asked} never asked and {unanswered} "
+        "who did not answer the question."
+    )
+    if on_time.value is None:
+        return said + f" Only {count(on_time.n)} cases fell due: no on-time share is shown."
+    return (
+        said
+        + f" {pct(on_time.value)} of the cases due were closed in time (n = {count(on_time.n)})."
+    )
