@@ -102,8 +102,9 @@ def _value(cell) -> float | None:
     return None if cell["value"] in (None, "") else float(cell["value"])
 
 
-def test_every_figure_is_the_apis_for_the_same_days(bank, api, client_as):
-    page = _report(client_as("quality"), NOVEMBER)
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_figure_is_the_apis_for_the_same_days(bank, api, client_as, lang):
+    page = _report(client_as("quality"), NOVEMBER, lang=lang)
     [now] = api("scores", NOVEMBER)["groups"]
     [october] = api("scores", "from=2026-10-01&to=2026-10-31")["groups"]
     headline = table_rows(page, "headline")
@@ -265,7 +266,8 @@ def test_the_page_header_quotes_the_banks_name_as_css():
     assert hostile.startswith('"Bank\\22 ; } \\3c /style\\3e \\3c script\\3e "'[:10])
 
 
-def test_the_complaints_section_is_the_complaints_apis(november_cases, client_as, client, db):
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_complaints_section_is_the_complaints_apis(november_cases, client_as, client, db, lang):
     from survey.auth.service import create_api_key
 
     _row, key = create_api_key("reports", ("scores",))
@@ -274,7 +276,7 @@ def test_the_complaints_section_is_the_complaints_apis(november_cases, client_as
         f"/api/v1/complaints?{NOVEMBER}", headers={"Authorization": f"Bearer {key}"}
     ).get_json()
     quality = client_as("quality")
-    page = _report(quality, NOVEMBER)
+    page = _report(quality, NOVEMBER, lang=lang)
     totals = table_rows(page, "complaint-totals")["total"]
     assert _value(totals["total"]) == body["cases"]["total"]
     assert _value(totals["year"]) == body["year_earlier"]["total"]
