@@ -128,8 +128,11 @@ class TestWebhooks:
             ["/webhooks/twilio/sms", "/webhooks/twilio/status", "/webhooks/twilio/voice/1"]
         )
 
+        # A header cannot carry a line break (HTTP itself refuses it): any other text goes.
+        headers_text = TEXT.filter(lambda t: "\n" not in t and "\r" not in t)
+
         @FUZZ
-        @given(path=paths, body=TEXT, signature=st.one_of(st.none(), TEXT))
+        @given(path=paths, body=TEXT, signature=st.one_of(st.none(), headers_text))
         def check(path: str, body: str, signature: str | None) -> None:
             before = _snapshot(), db.session.scalar(sa.select(sa.func.count(InboundEvent.id)))
             headers = {} if signature is None else {"X-Twilio-Signature": signature}
