@@ -41,6 +41,7 @@ NOT_PAGES = {
     "dashboard.export_scores",
     "dashboard.export_responses",
     "dashboard.export_complaints",
+    "dashboard.export_comments",
     "dashboard.export_job_progress",
     "dashboard.export_job_download",
     "admin.import_job_progress",

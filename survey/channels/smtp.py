@@ -149,7 +149,8 @@ class SmtpChannel:
             html=message.html,
             headers=message.headers,
             language=language,
-            before_data=before_data,
+            # 0: a send with no delivery row (a designer's test send): nothing to record.
+            before_data=before_data if delivery_id else None,
         )
 
     def look_up(self, delivery_id: int) -> Lookup:
