@@ -446,15 +446,17 @@ def _case_notes(secret: bytes, cutoff: datetime, batch: int) -> Iterator[int]:
         if not rows:
             return
         after = rows[-1].id
-        changed = 0
-        for note_id, body in rows:
-            scrubbed = pseudonyms.scrub_text(body, secret)
-            if scrubbed != body:
-                db.session.execute(
-                    sa.update(CaseNote)
-                    .where(CaseNote.id == note_id)
-                    .values(body=scrubbed)
-                    .execution_options(synchronize_session=False)
-                )
-                changed += 1
-        yield changed
+        changed = [
+            {"row_id": note_id, "new_body": scrubbed}
+            for note_id, body in rows
+            if (scrubbed := pseudonyms.scrub_text(body, secret)) != body
+        ]
+        if changed:  # one executemany, as the other steps write their batches
+            table = CaseNote.__table__
+            db.session.execute(
+                table.update()
+                .where(table.c.id == sa.bindparam("row_id"))
+                .values(body=sa.bindparam("new_body")),
+                changed,
+            )
+        yield len(changed)
