@@ -16,9 +16,10 @@ from tests.fixtures.browser import (
     DESKTOP,
     PHONE,
     assert_accessible,
-    assert_no_policy_violations,
+    assert_fits,
+    on_our_origin,
     screenshot,
-    watch_policy_violations,
+    sign_in,
 )
 
 pytestmark = pytest.mark.browser
@@ -30,33 +31,17 @@ def demo_bank(app):
     demo.load(seed=7, today=date(2026, 11, 29), size=4000)
 
 
-def _fits(page, viewport: dict, where: str) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= viewport["width"], (where, width)
-
-
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
 def test_action_pages_fit_read_well_and_draw_from_our_origin(
     demo_bank, live_server, chromium, viewport
 ):
-    context = chromium.new_context(viewport=viewport)
-    context.set_default_timeout(20000)
-    violations = watch_policy_violations(context)
-    elsewhere: list[str] = []
-    context.on(
-        "request", lambda r: None if r.url.startswith(live_server) else elsewhere.append(r.url)
-    )
-    page = context.new_page()
-    size = "phone" if viewport is PHONE else "desktop"
-    try:
-        page.goto(live_server + "/auth/login")
-        page.fill("input[name=email]", "quality@demo.bank")
-        page.fill("input[name=password]", demo.DEMO_PASSWORD)
-        page.click("button[type=submit]")
+    with on_our_origin(chromium, live_server, viewport) as page:
+        size = "phone" if viewport is PHONE else "desktop"
+        sign_in(page, live_server, "quality@demo.bank", demo.DEMO_PASSWORD)
         for lang in ("zh", "en"):
             page.goto(f"{live_server}/actions?lang={lang}")
             assert page.locator("[data-testid=actions] tbody tr").count() == 3
-            _fits(page, viewport, f"list {lang}")
+            assert_fits(page, viewport, f"list {lang}")
             assert_accessible(page, f"actions list {lang} {size}")
 
             coaching = "信用卡中心服务态度辅导" if lang == "zh" else "Service coaching"
@@ -64,13 +49,13 @@ def test_action_pages_fit_read_well_and_draw_from_our_origin(
             page.wait_for_selector(".chart .main-svg")
             assert page.locator("[data-testid=sentence]").inner_text().strip()
             assert page.locator("[data-testid=windows] tbody tr").count() == 2
-            _fits(page, viewport, f"action {lang}")
+            assert_fits(page, viewport, f"action {lang}")
             assert_accessible(page, f"action {lang} {size}")
             if (size == "phone") == (lang == "zh"):
                 screenshot(page, f"action-{size}-{lang}")
 
             page.goto(f"{live_server}/actions/new?lang={lang}")
-            _fits(page, viewport, f"form {lang}")
+            assert_fits(page, viewport, f"form {lang}")
             assert_accessible(page, f"form {lang} {size}")
 
             # The overview's trend marks the actions of the last 90 days, listed under it.
@@ -78,11 +63,7 @@ def test_action_pages_fit_read_well_and_draw_from_our_origin(
             page.wait_for_selector(".chart .main-svg")
             assert page.locator(".chart .shapelayer path").count() >= 3
             assert page.locator("[data-testid=marked-actions] li").count() == 3
-            _fits(page, viewport, f"overview {lang}")
-        assert elsewhere == []
-        assert_no_policy_violations(context, violations)
-    finally:
-        context.close()
+            assert_fits(page, viewport, f"overview {lang}")
 
 
 def test_recording_an_action_shows_errors_beside_fields_then_its_page(

@@ -9,8 +9,9 @@ from tests.fixtures.browser import (
     DESKTOP,
     PHONE,
     assert_accessible,
-    assert_no_policy_violations,
-    watch_policy_violations,
+    assert_fits,
+    on_our_origin,
+    sign_in,
 )
 
 pytestmark = pytest.mark.browser
@@ -25,20 +26,8 @@ FLOOR_ERROR = {
 def test_an_admin_sees_retention_refuse_a_short_period_and_the_page_fits(
     live_server, chromium, admin, viewport
 ):
-    context = chromium.new_context(viewport=viewport)
-    context.set_default_timeout(15000)
-    violations = watch_policy_violations(context)
-    elsewhere: list[str] = []
-    context.on(
-        "request", lambda r: None if r.url.startswith(live_server) else elsewhere.append(r.url)
-    )
-    page = context.new_page()
-    try:
-        page.goto(live_server + "/auth/login?lang=en")
-        page.fill("#email", admin.email)
-        page.fill("#password", PASSWORD)
-        page.click("button.primary")
-        page.wait_for_url(lambda url: "/auth/login" not in url)
+    with on_our_origin(chromium, live_server, viewport, timeout=15000) as page:
+        sign_in(page, live_server, admin.email, PASSWORD, lang="en")
         for lang in ("zh", "en"):
             page.goto(f"{live_server}/admin/settings?lang={lang}")
             card = page.locator("#retention")
@@ -46,10 +35,5 @@ def test_an_admin_sees_retention_refuse_a_short_period_and_the_page_fits(
             page.fill("#pii_retention_days", "7")
             page.click("button.primary")
             assert FLOOR_ERROR[lang] in page.locator("#retention").inner_text()
-            width = page.evaluate("document.documentElement.scrollWidth")
-            assert width <= viewport["width"], (lang, width)
+            assert_fits(page, viewport, lang)
             assert_accessible(page, f"settings {lang}")
-        assert elsewhere == []
-        assert_no_policy_violations(context, violations)
-    finally:
-        context.close()

@@ -20,9 +20,10 @@ from tests.fixtures.browser import (
     DESKTOP,
     PHONE,
     assert_accessible,
-    assert_no_policy_violations,
+    assert_fits,
+    on_our_origin,
     screenshot,
-    watch_policy_violations,
+    sign_in,
 )
 
 pytestmark = pytest.mark.browser
@@ -45,19 +46,8 @@ def demo_bank(app):
 def test_comments_are_masked_searchable_in_chinese_and_fit_the_screen(
     demo_bank, live_server, chromium, viewport
 ):
-    context = chromium.new_context(viewport=viewport)
-    context.set_default_timeout(20000)
-    violations = watch_policy_violations(context)
-    elsewhere: list[str] = []
-    context.on(
-        "request", lambda r: None if r.url.startswith(live_server) else elsewhere.append(r.url)
-    )
-    page = context.new_page()
-    try:
-        page.goto(live_server + "/auth/login")
-        page.fill("input[name=email]", "quality@demo.bank")
-        page.fill("input[name=password]", demo.DEMO_PASSWORD)
-        page.click("button[type=submit]")
+    with on_our_origin(chromium, live_server, viewport) as page:
+        sign_in(page, live_server, "quality@demo.bank", demo.DEMO_PASSWORD)
         size = "phone" if viewport is PHONE else "desktop"
         for lang in ("zh", "en"):
             page.goto(f"{live_server}/comments?lang={lang}&period=90d")
@@ -68,7 +58,7 @@ def test_comments_are_masked_searchable_in_chinese_and_fit_the_screen(
             assert "************0005" in first and "*******8000" in first, first
             assert page.locator(".comment-text img").count() == 0
             assert page.title() != "1"
-            _fits(page, viewport, lang)
+            assert_fits(page, viewport, lang)
             assert_accessible(page, f"comments {lang} {size}")
 
             page.fill("#comment-q", "慢")
@@ -77,7 +67,7 @@ def test_comments_are_masked_searchable_in_chinese_and_fit_the_screen(
             found = page.locator("[data-testid=comment-text]").all_inner_texts()
             assert found and all("慢" in t for t in found), found
             assert page.locator("[data-testid=window]").count() == 1
-            _fits(page, viewport, lang)
+            assert_fits(page, viewport, lang)
 
             page.goto(f"{live_server}/comments?lang={lang}&period=90d&sort=lowest")
             overall = page.locator(".comment[data-overall]").evaluate_all(
@@ -85,17 +75,8 @@ def test_comments_are_masked_searchable_in_chinese_and_fit_the_screen(
             )
             scored = [int(v) for v in overall if v]
             assert scored == sorted(scored) and scored[0] <= 2, overall
-            _fits(page, viewport, lang)
+            assert_fits(page, viewport, lang)
             assert_accessible(page, f"comments lowest first {lang} {size}")
             # For the README: the desktop in English, the phone in Chinese.
             if (size == "phone") == (lang == "zh"):
                 screenshot(page, f"dashboard-comments-{size}-{lang}")
-        assert elsewhere == []
-        assert_no_policy_violations(context, violations)
-    finally:
-        context.close()
-
-
-def _fits(page, viewport: dict, lang: str) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= viewport["width"], (lang, width)

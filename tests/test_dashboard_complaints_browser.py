@@ -15,9 +15,10 @@ from tests.fixtures.browser import (
     DESKTOP,
     PHONE,
     assert_accessible,
-    assert_no_policy_violations,
+    assert_fits,
+    on_our_origin,
     screenshot,
-    watch_policy_violations,
+    sign_in,
 )
 
 pytestmark = pytest.mark.browser
@@ -33,19 +34,8 @@ def demo_bank(app):
 def test_complaints_page_draws_its_charts_from_our_origin_fits_and_is_accessible(
     demo_bank, live_server, chromium, viewport
 ):
-    context = chromium.new_context(viewport=viewport)
-    context.set_default_timeout(20000)
-    violations = watch_policy_violations(context)
-    elsewhere: list[str] = []
-    context.on(
-        "request", lambda r: None if r.url.startswith(live_server) else elsewhere.append(r.url)
-    )
-    page = context.new_page()
-    try:
-        page.goto(live_server + "/auth/login")
-        page.fill("input[name=email]", "quality@demo.bank")
-        page.fill("input[name=password]", demo.DEMO_PASSWORD)
-        page.click("button[type=submit]")
+    with on_our_origin(chromium, live_server, viewport) as page:
+        sign_in(page, live_server, "quality@demo.bank", demo.DEMO_PASSWORD)
         for lang in ("zh", "en"):
             page.goto(f"{live_server}/complaints?lang={lang}&period=90d")
             page.wait_for_selector(".chart .main-svg")
@@ -53,8 +43,7 @@ def test_complaints_page_draws_its_charts_from_our_origin_fits_and_is_accessible
             # Bars were drawn, not just empty axes: types, causes, commitments, met vs missed.
             bars = page.locator(".chart .bars path").count()
             assert bars >= 10, (lang, bars)
-            width = page.evaluate("document.documentElement.scrollWidth")
-            assert width <= viewport["width"], (lang, width)
+            assert_fits(page, viewport, lang)
             heading = page.locator("h1").inner_text()
             assert heading == ("投诉" if lang == "zh" else "Complaints"), heading
             assert page.locator("[data-testid=commitments] tr[data-key]").count() == 3
@@ -62,7 +51,3 @@ def test_complaints_page_draws_its_charts_from_our_origin_fits_and_is_accessible
             size = "phone" if viewport is PHONE else "desktop"
             if (size == "phone") == (lang == "zh"):
                 screenshot(page, f"dashboard-complaints-{size}-{lang}")
-        assert elsewhere == []
-        assert_no_policy_violations(context, violations)
-    finally:
-        context.close()

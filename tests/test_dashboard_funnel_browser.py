@@ -15,9 +15,10 @@ from tests.fixtures.browser import (
     DESKTOP,
     PHONE,
     assert_accessible,
-    assert_no_policy_violations,
+    assert_fits,
+    on_our_origin,
     screenshot,
-    watch_policy_violations,
+    sign_in,
 )
 
 pytestmark = pytest.mark.browser
@@ -33,19 +34,8 @@ def demo_bank(app):
 def test_the_funnel_page_draws_a_funnel_per_channel_from_our_origin_and_fits_the_screen(
     demo_bank, live_server, chromium, viewport
 ):
-    context = chromium.new_context(viewport=viewport)
-    context.set_default_timeout(20000)
-    violations = watch_policy_violations(context)
-    elsewhere: list[str] = []
-    context.on(
-        "request", lambda r: None if r.url.startswith(live_server) else elsewhere.append(r.url)
-    )
-    page = context.new_page()
-    try:
-        page.goto(live_server + "/auth/login")
-        page.fill("input[name=email]", "quality@demo.bank")
-        page.fill("input[name=password]", demo.DEMO_PASSWORD)
-        page.click("button[type=submit]")
+    with on_our_origin(chromium, live_server, viewport) as page:
+        sign_in(page, live_server, "quality@demo.bank", demo.DEMO_PASSWORD)
         for lang in ("zh", "en"):
             page.goto(f"{live_server}/funnel?lang={lang}&period=90d")
             page.wait_for_selector(".chart .main-svg")
@@ -54,15 +44,10 @@ def test_the_funnel_page_draws_a_funnel_per_channel_from_our_origin_and_fits_the
             # Every channel's chart is drawn, as a funnel (plotly's funnel bars).
             assert page.locator("section[data-channel] .chart.js-plotly-plot").count() == sections
             assert page.locator("section[data-channel] .chart .funnellayer").count() == sections
-            width = page.evaluate("document.documentElement.scrollWidth")
-            assert width <= viewport["width"], (lang, width)
+            assert_fits(page, viewport, lang)
             title = page.locator("h1").inner_text()
             assert title == ("回复漏斗" if lang == "zh" else "Response funnel")
             assert_accessible(page, f"/funnel ({lang}, {viewport['width']} px)")
             size = "phone" if viewport is PHONE else "desktop"
             if (size == "phone") == (lang == "zh"):
                 screenshot(page, f"dashboard-funnel-{size}-{lang}")
-        assert elsewhere == []
-        assert_no_policy_violations(context, violations)
-    finally:
-        context.close()

@@ -14,9 +14,10 @@ from survey import clock, demo
 from tests.fixtures.browser import (
     DESKTOP,
     PHONE,
-    assert_no_policy_violations,
+    assert_fits,
+    on_our_origin,
     screenshot,
-    watch_policy_violations,
+    sign_in,
 )
 
 pytestmark = pytest.mark.browser
@@ -34,26 +35,14 @@ def demo_bank(app):
 def test_dashboard_pages_draw_their_charts_from_our_origin_and_fit_the_screen(
     demo_bank, live_server, chromium, viewport
 ):
-    context = chromium.new_context(viewport=viewport)
-    context.set_default_timeout(20000)
-    violations = watch_policy_violations(context)
-    elsewhere: list[str] = []
-    context.on(
-        "request", lambda r: None if r.url.startswith(live_server) else elsewhere.append(r.url)
-    )
-    page = context.new_page()
-    try:
-        page.goto(live_server + "/auth/login")
-        page.fill("input[name=email]", "quality@demo.bank")
-        page.fill("input[name=password]", demo.DEMO_PASSWORD)
-        page.click("button[type=submit]")
+    with on_our_origin(chromium, live_server, viewport) as page:
+        sign_in(page, live_server, "quality@demo.bank", demo.DEMO_PASSWORD)
         for lang in ("zh", "en"):
             for name, path in PAGES.items():
                 page.goto(f"{live_server}{path}?lang={lang}&period=90d")
                 page.wait_for_selector(".chart .main-svg")
                 assert page.locator(".chart .main-svg").count() >= 1, (name, lang)
-                width = page.evaluate("document.documentElement.scrollWidth")
-                assert width <= viewport["width"], (name, lang, width)
+                assert_fits(page, viewport, f"{name} {lang}")
                 if lang == "zh":
                     # plotly's own Chinese: date axes read 11月, not Nov.
                     ticks = page.evaluate(
@@ -67,7 +56,3 @@ def test_dashboard_pages_draw_their_charts_from_our_origin_and_fit_the_screen(
                 size = "phone" if viewport is PHONE else "desktop"
                 if name in ("overview", "breakdown") and (size == "phone") == (lang == "zh"):
                     screenshot(page, f"dashboard-{name}-{size}-{lang}")
-        assert elsewhere == []
-        assert_no_policy_violations(context, violations)
-    finally:
-        context.close()

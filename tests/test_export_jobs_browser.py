@@ -20,9 +20,10 @@ from tests.fixtures.browser import (
     DESKTOP,
     PHONE,
     assert_accessible,
-    assert_no_policy_violations,
+    assert_fits,
+    on_our_origin,
     screenshot,
-    watch_policy_violations,
+    sign_in,
 )
 
 pytestmark = pytest.mark.browser
@@ -40,30 +41,19 @@ def demo_bank(app):
 def test_a_prepared_export_shows_its_progress_then_its_download_link(
     demo_bank, live_server, chromium, viewport
 ):
-    context = chromium.new_context(viewport=viewport)
-    context.set_default_timeout(20000)
-    violations = watch_policy_violations(context)
-    elsewhere: list[str] = []
-    context.on(
-        "request", lambda r: None if r.url.startswith(live_server) else elsewhere.append(r.url)
-    )
-    page = context.new_page()
-    size = "phone" if viewport is PHONE else "desktop"
-    try:
-        page.goto(live_server + "/auth/login")
-        page.fill("input[name=email]", "quality@demo.bank")
-        page.fill("input[name=password]", demo.DEMO_PASSWORD)
-        page.click("button[type=submit]")
+    with on_our_origin(chromium, live_server, viewport) as page:
+        size = "phone" if viewport is PHONE else "desktop"
+        sign_in(page, live_server, "quality@demo.bank", demo.DEMO_PASSWORD)
         for lang, waiting, ready in (
             ("zh", "等待", "下载 XLSX"),
             ("en", "waiting for a worker", "Download XLSX"),
         ):
             page.goto(f"{live_server}/export?lang={lang}&from=2026-11-01&to=2026-11-29")
-            _fits(page, viewport, f"export page {lang}")
+            assert_fits(page, viewport, f"export page {lang}")
             page.click("button[name=format][value=xlsx]")
             page.wait_for_selector("#export-job")
             assert waiting in page.inner_text("#job-state")
-            _fits(page, viewport, f"job page {lang}")
+            assert_fits(page, viewport, f"job page {lang}")
             assert_accessible(page, f"job page, waiting, {lang} {size}")
             if (size == "phone") == (lang == "zh"):
                 screenshot(page, f"export-job-waiting-{size}-{lang}")
@@ -74,7 +64,7 @@ def test_a_prepared_export_shows_its_progress_then_its_download_link(
             # The page's script sees the job finished and reloads it with the link.
             page.wait_for_selector("#job-download")
             assert ready in page.inner_text("#job-download")
-            _fits(page, viewport, f"job page done {lang}")
+            assert_fits(page, viewport, f"job page done {lang}")
             assert_accessible(page, f"job page, ready, {lang} {size}")
             if (size == "phone") == (lang == "zh"):
                 screenshot(page, f"export-job-ready-{size}-{lang}")
@@ -82,12 +72,3 @@ def test_a_prepared_export_shows_its_progress_then_its_download_link(
                 page.click("#job-download")
             assert download.value.suggested_filename.endswith(".xlsx")
         assert page.locator("#my-exports tbody tr").count() == 2
-        assert elsewhere == []
-        assert_no_policy_violations(context, violations)
-    finally:
-        context.close()
-
-
-def _fits(page, viewport: dict, where: str) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= viewport["width"], (where, width)

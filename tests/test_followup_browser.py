@@ -15,9 +15,10 @@ from tests.fixtures.browser import (
     DESKTOP,
     PHONE,
     assert_accessible,
-    assert_no_policy_violations,
+    assert_fits,
+    on_our_origin,
     screenshot,
-    watch_policy_violations,
+    sign_in,
 )
 
 pytestmark = pytest.mark.browser
@@ -41,11 +42,6 @@ TEXT = {
 }
 
 
-def _fits(page, viewport, where: str) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= viewport["width"], (where, width)
-
-
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
 def test_a_low_score_becomes_a_case_that_is_noted_and_closed(
@@ -54,15 +50,9 @@ def test_a_low_score_becomes_a_case_that_is_noted_and_closed(
     owner = make_user("quality", "quality@bank.example", name="Wang Fang")
     invitation = invite(locale=lang)
     size = "phone" if viewport is PHONE else "desktop"
-    context = chromium.new_context(viewport=viewport, locale="zh-CN" if lang == "zh" else "en-US")
-    context.set_default_timeout(15000)
-    violations = watch_policy_violations(context)
-    elsewhere: list[str] = []
-    context.on(
-        "request", lambda r: None if r.url.startswith(live_server) else elsewhere.append(r.url)
-    )
-    page = context.new_page()
-    try:
+    with on_our_origin(
+        chromium, live_server, viewport, locale="zh-CN" if lang == "zh" else "en-US", timeout=15000
+    ) as page:
         # The customer: a low score, then the consent step, on their phone or desktop.
         page.goto(f"{live_server}/s/{invitation.token}?lang={lang}")
         for key, value in ANSWERS:
@@ -71,7 +61,7 @@ def test_a_low_score_becomes_a_case_that_is_noted_and_closed(
             page.click("button[name=go][value=next]")
         page.wait_for_selector("input[name=consent]")
         assert_accessible(page, f"consent {lang} {size}")
-        _fits(page, viewport, "consent")
+        assert_fits(page, viewport, "consent")
         if (size == "phone") == (lang == "zh"):
             screenshot(page, f"followup-consent-{size}-{lang}")
         page.get_by_label(TEXT[lang]["consent"]).check()
@@ -82,20 +72,17 @@ def test_a_low_score_becomes_a_case_that_is_noted_and_closed(
         assert case is not None and case.owner_id == owner.id
 
         # The quality user: the queue, the case, a note, the outcome.
-        page.goto(f"{live_server}/auth/login?lang={lang}")
-        page.fill("input[name=email]", owner.email)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        sign_in(page, live_server, owner.email, PASSWORD, lang=lang)
         page.goto(f"{live_server}/followups?view=mine&lang={lang}")
         assert page.locator("[data-testid=followup-count]").inner_text() == "1"
         assert_accessible(page, f"queue {lang} {size}")
-        _fits(page, viewport, "queue")
+        assert_fits(page, viewport, "queue")
         if (size == "phone") == (lang == "zh"):
             screenshot(page, f"followup-queue-{size}-{lang}")
         page.click(f"[data-case='{case.id}'] a")
         page.wait_for_selector("#note-body")
         assert_accessible(page, f"case {lang} {size}")
-        _fits(page, viewport, "case")
+        assert_fits(page, viewport, "case")
         page.fill("#note-body", TEXT[lang]["note"])
         page.click("form[action$='/note'] button[type=submit]")
         page.wait_for_selector("[data-testid=notes]")
@@ -107,12 +94,8 @@ def test_a_low_score_becomes_a_case_that_is_noted_and_closed(
         page.wait_for_selector(".page-head strong")
         assert TEXT[lang]["closed"] in page.locator(".page-head").inner_text()
         assert_accessible(page, f"closed case {lang} {size}")
-        _fits(page, viewport, "closed case")
+        assert_fits(page, viewport, "closed case")
         db.session.expire_all()
         case = db.session.get_one(FollowUpCase, case.id)
         assert case.state == "closed" and case.outcome == "reached_unresolved"
         assert [n.body for n in case.notes] == [TEXT[lang]["note"]]
-        assert elsewhere == []
-        assert_no_policy_violations(context, violations)
-    finally:
-        context.close()

@@ -15,10 +15,11 @@ from tests.fixtures.browser import (
     DESKTOP,
     PHONE,
     SCREENSHOTS,
-    assert_no_policy_violations,
+    assert_fits,
     axe_violations,
+    on_our_origin,
     screenshot,
-    watch_policy_violations,
+    sign_in,
 )
 
 pytestmark = pytest.mark.browser
@@ -35,24 +36,12 @@ def demo_bank(app):
 def test_the_report_page_fits_passes_axe_and_stays_on_our_origin(
     demo_bank, live_server, chromium, viewport
 ):
-    context = chromium.new_context(viewport=viewport)
-    context.set_default_timeout(20000)
-    violations = watch_policy_violations(context)
-    elsewhere: list[str] = []
-    context.on(
-        "request", lambda r: None if r.url.startswith(live_server) else elsewhere.append(r.url)
-    )
-    page = context.new_page()
-    try:
-        page.goto(live_server + "/auth/login")
-        page.fill("input[name=email]", "quality@demo.bank")
-        page.fill("input[name=password]", demo.DEMO_PASSWORD)
-        page.click("button[type=submit]")
+    with on_our_origin(chromium, live_server, viewport) as page:
+        sign_in(page, live_server, "quality@demo.bank", demo.DEMO_PASSWORD)
         for lang in ("zh", "en"):
             page.goto(f"{live_server}/dashboard/report?lang={lang}&period=last_month")
             assert page.locator(".report-chart svg").count() == 5, lang  # 3 complaints, 2 scores
-            width = page.evaluate("document.documentElement.scrollWidth")
-            assert width <= viewport["width"], (lang, width)
+            assert_fits(page, viewport, lang)
             assert axe_violations(page) == [], lang
             heading = page.locator("article.report h1").inner_text()
             assert ("2026年10月" if lang == "zh" else "October 2026") in heading
@@ -72,7 +61,3 @@ def test_the_report_page_fits_passes_axe_and_stays_on_our_origin(
             pdf.write_bytes(answer.body())
             pages = ["-f", "1", "-l", "3", str(pdf), str(target / "report-pdf-zh")]
             subprocess.run(["pdftoppm", "-png", "-r", "70", *pages], check=True)
-        assert elsewhere == []
-        assert_no_policy_violations(context, violations)
-    finally:
-        context.close()
