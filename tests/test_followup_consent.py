@@ -120,6 +120,50 @@ def test_web_a_happy_customer_is_never_asked_and_completes_at_the_last_question(
     assert _cases() == []
 
 
+def _one_post(client, invitation, answers, **extra):
+    """Every answer in one post, as the whole-form page (or another tool) sends it."""
+    data = {f"q_{key}": value for key, value in answers} | extra
+    return client.post(f"/s/{invitation.token}?lang=en", data=data)
+
+
+def test_web_a_whole_form_post_that_meets_a_rule_is_asked_consent_before_it_completes(
+    client, invite
+):
+    invitation = invite(locale="en")
+    asked = _one_post(client, invitation, UNHAPPY)
+    assert asked.status_code == 303 and "q=followup-consent" in asked.headers["Location"]
+    response = _response(invitation)
+    assert response.state == "partial" and response.followup_asked_at is not None
+    assert len(response.answers) == 6  # every answer given was kept (the blank one was not)
+    page = client.get(asked.headers["Location"]).get_data(as_text=True)
+    assert "May we call you about this?" in page
+
+    client.post(
+        f"/s/{invitation.token}?lang=en",
+        data={"step": "followup-consent", "consent": "yes", "go": "next"},
+    )
+    response = _response(invitation)
+    assert response.state == "completed" and response.followup_consent is True
+    assert [case.response_id for case in _cases()] == [response.id]
+
+
+def test_web_a_whole_form_post_that_answers_consent_itself_completes_at_once(client, invite):
+    invitation = invite(locale="en")
+    done = _one_post(client, invitation, UNHAPPY, consent="no")
+    assert done.status_code == 200 and "Thank you" in done.get_data(as_text=True)
+    response = _response(invitation)
+    assert response.state == "completed" and response.followup_no_case_reason == "declined"
+    assert _cases() == []
+
+
+def test_web_a_happy_whole_form_post_completes_without_being_asked(client, invite):
+    invitation = invite(locale="en")
+    done = _one_post(client, invitation, HAPPY)
+    assert done.status_code == 200 and "Thank you" in done.get_data(as_text=True)
+    response = _response(invitation)
+    assert response.state == "completed" and response.followup_asked_at is None
+
+
 def test_web_a_keyword_in_the_comment_meets_the_rule(client, invite):
     settings.put("followup_keywords", ["销户"])
     db.session.commit()

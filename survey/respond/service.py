@@ -7,7 +7,7 @@ survey, until it expires or is answered, and nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import contains_eager
 
 from survey import clock
 from survey.extensions import db
+from survey.followup.rules import Rules
 from survey.funnel import keeping as funnel
 from survey.models import Invitation, Question, Response, SurveyVersion
 from survey.respond import versions
@@ -42,7 +43,7 @@ LinkState = Literal["open", "completed", "expired", "cancelled"]
 class Outcome:
     """What became of a submission: saved, refused with errors, or too late."""
 
-    state: Literal["saved", "invalid", "completed", "closed"]
+    state: Literal["saved", "invalid", "completed", "closed", "consent"]
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -202,11 +203,57 @@ def submit(invitation: Invitation, form: Mapping[str, str], locale: str) -> Outc
     # those; answers to questions the web does not ask are kept.
     given = {by_key[key]: value for key, value in values.items()}
     asked_again = {q: given.get(q) for q in questions}
-    # A form that carries the consent question (consent=yes|no) answers it; without it, a
-    # response that meets a follow-up rule records that the customer was not asked.
+    # A form that carries the consent question (consent=yes|no) answers it. Without it, a
+    # response that meets a follow-up rule is not completed: its answers are kept and the
+    # consent step asks "may we call you?", as the last step of the paged survey does.
     consent = YES_NO.get(form.get("consent", ""))
+    if consent is None and meets_a_followup_rule(given.items()):
+        if not keep(invitation, asked_again, locale, asking_consent=True):
+            return Outcome(state_of(invitation))
+        return Outcome("consent")
     if not answers.complete(
         invitation, WEB, locale, asked_again, consent=None if consent is None else consent == 1
     ):
         return Outcome(state_of(invitation))
     return Outcome("saved")
+
+
+def meets_a_followup_rule(given: Iterable[tuple[Question, Any]]) -> bool:
+    """Whether these answers (question, value as parsed) meet one of the follow-up rules."""
+    return bool(
+        Rules.from_settings().triggers(
+            (question, answers.comparable(question, value))
+            for question, value in given
+            if value is not None
+        )
+    )
+
+
+def keep(
+    invitation: Invitation,
+    given: Mapping[Question, Any],
+    locale: str,
+    asking_consent: bool = False,
+) -> bool:
+    """Record answers (None: forget one left blank) while the survey is open; commit.
+
+    False, with nothing changed, when the survey is no longer open (completed, expired, or
+    closed as a partial a moment ago, in which case it is counted as it was).
+    """
+    if not answers.hold_open(invitation):
+        db.session.rollback()
+        return False
+    try:
+        response = None
+        for question, value in given.items():
+            if value is None:
+                answers.forget(invitation, question)
+            else:
+                response = answers.record(invitation, question, value, WEB, locale)
+        if asking_consent and response is not None:
+            answers.mark_consent_asked(response)
+    except answers.ResponseClosed:
+        db.session.rollback()
+        return False
+    db.session.commit()
+    return True

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from survey.extensions import db
 from survey.followup.rules import Rules
 from survey.models import Invitation, Question
-from survey.respond.service import WEB, parse_answer, preselection, web_questions
+from survey.respond.service import WEB, keep, parse_answer, preselection, web_questions
 from survey.responses import answers
 from survey.responses.answers import state_of
 
@@ -176,7 +176,7 @@ def _save(
     value, error = parse_answer(question, form.get(f"q_{question.key}", ""))
 
     if go == "back":
-        if value is not None and not _keep(invitation, question, value, locale):
+        if value is not None and not keep(invitation, {question: value}, locale):
             return StepOutcome(state_of(invitation))
         values = _with(values, question, value)
         asked = applicable(questions, values)
@@ -189,18 +189,18 @@ def _save(
     asked = applicable(questions, values)
     index = asked.index(question)
     if index + 1 < len(asked):
-        if not _keep(invitation, question, value, locale):
+        if not keep(invitation, {question: value}, locale):
             return StepOutcome(state_of(invitation))
         return StepOutcome("saved", next_key=asked[index + 1].key)
 
     missing = next((q for q in asked if q.required and q.key not in values), None)
     if missing is not None:  # came to the last step past a required question
-        if not _keep(invitation, question, value, locale):
+        if not keep(invitation, {question: value}, locale):
             return StepOutcome(state_of(invitation))
         return StepOutcome("saved", next_key=missing.key)
     if _meets_a_rule(asked, values):
         # The completing step asks for consent: keep this answer, then ask it.
-        if not _keep(invitation, question, value, locale, asking_consent=True):
+        if not keep(invitation, {question: value}, locale, asking_consent=True):
             return StepOutcome(state_of(invitation))
         return StepOutcome("saved", next_key=CONSENT_STEP)
     # The last step: its answer, and no answer to a question that no longer applies.
@@ -220,32 +220,6 @@ def _with(
     elif blank_removes:
         changed.pop(question.key, None)
     return changed
-
-
-def _keep(
-    invitation: Invitation,
-    question: Question,
-    value: Any,
-    locale: str,
-    asking_consent: bool = False,
-) -> bool:
-    """Record (or, left blank, forget) one answer while the survey is open; commit."""
-    if not answers.hold_open(invitation):
-        db.session.rollback()
-        return False
-    try:
-        if value is None:
-            answers.forget(invitation, question)
-        else:
-            response = answers.record(invitation, question, value, WEB, locale)
-            if asking_consent:
-                answers.mark_consent_asked(response)
-    except answers.ResponseClosed:
-        # Closed as a partial (idle hours) a moment ago: it is counted; nothing changes.
-        db.session.rollback()
-        return False
-    db.session.commit()
-    return True
 
 
 def _meets_a_rule(asked: list[Question], values: Mapping[str, Any]) -> bool:

@@ -233,6 +233,11 @@ def survey(token: str):
             outcome = busy.retry_when_busy(lambda: service.submit(invitation, request.form, locale))
             if outcome.state == "saved":
                 return _thanks(invitation, locale)
+            if outcome.state == "consent":  # answers kept; "may we call you?" completes it
+                target = url_for(
+                    "respond.survey", token=invitation.token, q=steps.CONSENT_STEP, lang=locale
+                )
+                return redirect(target, 303)
             if outcome.state == "invalid":
                 posted = {
                     q.key: request.form.get(f"q_{q.key}", "") for q in invitation.version.questions
