@@ -180,7 +180,7 @@ def raw_scores(query: queries.ScoreQuery, min_n: int, zone: ZoneInfo) -> list[di
         Question.kind.in_(rollup.ROLLED_KINDS),
         Answer.value_int.is_not(None),
     ]
-    for name, values in queries._filter_values(query).items():
+    for name, values in queries.filter_values(query).items():
         conditions.append(RAW_COLUMNS[name].in_(values))
     if "dimension" not in query.group_by and "dimension" not in query.filters:
         conditions.append(sa.or_(Question.kind != "rating_5", Question.dimension == "overall"))

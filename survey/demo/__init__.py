@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
-from survey import clock, settings
+from survey import clock, settings, workcal
 from survey.demo import actions, followups, invitations, org, people, store
 from survey.demo.bulk import BATCH_ROWS, BulkWriter, IdBlocks
 from survey.demo.interactions import DemoInteraction, InteractionStream, history_days, scale
@@ -279,8 +279,7 @@ def _load(
 
     stream = InteractionStream(
         _rng(seed, "interactions"), size, today, as_of, zone, organisation, customers,
-        {date.fromisoformat(d) for d in settings.get("holidays")},
-        {date.fromisoformat(d) for d in settings.get("makeup_workdays")},
+        workcal.from_settings(),
         first_id=IdBlocks(Interaction).reserve(size), timeline=timeline,
     )  # fmt: skip
     allowed = (

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from survey.demo.actions import Timeline
 from survey.demo.org import Organisation
 from survey.demo.people import Customers, DemoCustomer
+from survey.workcal import WorkCalendar
 
 DAYS = 90  # the history of a demo up to BASE_SIZE interactions
 BASE_SIZE = 20_000
@@ -92,15 +93,6 @@ def scale(size: int) -> float:
 def history_days(size: int) -> int:
     """Return how many days of history a demo of ``size`` interactions covers."""
     return min(round(DAYS * scale(size)), MAX_DAYS)
-
-
-def add_working_days(day: date, count: int, holidays: set[date], makeup: set[date]) -> date:
-    """Return the working day ``count`` working days after ``day`` (weekends and holidays skipped)."""
-    while count > 0:
-        day += timedelta(days=1)
-        if (day.weekday() < 5 or day in makeup) and day not in holidays:
-            count -= 1
-    return day
 
 
 def quota(rng: random.Random, shares: dict[str, float], n: int) -> list[str]:
@@ -184,14 +176,13 @@ class InteractionStream:
         zone: ZoneInfo,
         org: Organisation,
         customers: Customers,
-        holidays: set[date],
-        makeup: set[date],
+        calendar: WorkCalendar,
         first_id: int,
         timeline: Timeline | None = None,
     ) -> None:
         self.rng, self.as_of, self.zone, self.org = rng, as_of, zone, org
         self.timeline = timeline
-        self.customers, self.holidays, self.makeup = customers, holidays, makeup
+        self.customers, self.calendar = customers, calendar
         self.first_id = first_id
         count = history_days(size)
         self.days = [last_day - timedelta(days=count - 1 - i) for i in range(count)]
@@ -250,7 +241,7 @@ class InteractionStream:
             if kind == "complaint":
                 _complaint_facts(
                     rng, interaction, self.causes.deal(), self.resolved_first.deal() == "yes",
-                    self.as_of, zone, self.holidays, self.makeup,
+                    self.as_of, zone, self.calendar,
                 )  # fmt: skip
             found.append(interaction)
 
@@ -272,8 +263,7 @@ def _complaint_facts(
     resolved_first: bool,
     as_of: datetime,
     zone: ZoneInfo,
-    holidays: set[date],
-    makeup: set[date],
+    calendar: WorkCalendar,
 ) -> None:
     """Fill in when a complaint was opened, first answered and finally resolved."""
     opened = interaction.occurred_at
@@ -294,7 +284,7 @@ def _complaint_facts(
         [1, 2, 3, 4, 5, rng.randint(6, 10), rng.randint(11, 20)],
         [20, 20, 18, 12, 10, 15, 5],
     )[0]
-    day = add_working_days(opened.astimezone(zone).date(), working_days, holidays, makeup)
+    day = calendar.add_working_days(opened.astimezone(zone).date(), working_days)
     resolved = _local(day, rng.randint(9, 17), rng.randrange(60), zone).astimezone(UTC)
     if interaction.first_reply_at and resolved < interaction.first_reply_at:
         resolved = interaction.first_reply_at + timedelta(hours=1)

@@ -74,7 +74,7 @@ def funnel(query: queries.ScoreQuery) -> dict[str, Any]:
         table.c.day <= query.date_to,
     ]
     # Codes become the ids the rollup stores, exactly as the scores' filters do.
-    for name, accepted in queries._filter_values(query).items():
+    for name, accepted in queries.filter_values(query).items():
         conditions.append(table.c[planner.FIELD_COLUMNS[name]].in_(accepted))
     rows = db.session.execute(
         sa.select(table.c.survey_channel, *(sa.func.sum(table.c[c]).label(c) for c in COUNTERS))

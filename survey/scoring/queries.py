@@ -250,7 +250,7 @@ def counts(query: ScoreQuery, plan: planner.Plan | None = None) -> tuple[Tally, 
     part of it is read in one UNION ALL; a group that spans parts is added up here.
     """
     plan = plan or planner.plan(query.date_from, query.date_to, query.group_by, query.filters)
-    filters = _filter_values(query)
+    filters = filter_values(query)
     parts = [_part_select(part, query, filters) for part in plan.parts]
     statement = parts[0] if len(parts) == 1 else sa.union_all(*parts)
     rows = db.session.execute(statement).all()
@@ -273,7 +273,7 @@ def counts(query: ScoreQuery, plan: planner.Plan | None = None) -> tuple[Tally, 
     return sums, plan
 
 
-def _filter_values(query: ScoreQuery) -> dict[str, tuple[Any, ...]]:
+def filter_values(query: ScoreQuery) -> dict[str, tuple[Any, ...]]:
     """Each filter's accepted values as the rollup stores them (ids for codes)."""
     values: dict[str, tuple[Any, ...]] = {}
     for name, accepted in query.filters.items():
