@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import http.cookiejar
 import os
-import random
 import re
 import secrets
 import shutil
@@ -75,13 +74,11 @@ import sending  # noqa: E402
 import serving  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 import tokens  # noqa: E402
-from twilio.request_validator import RequestValidator  # noqa: E402
 
 from survey import create_app  # noqa: E402
-from survey.channels import scripts  # noqa: E402
 from survey.demo import DEMO_PASSWORD  # noqa: E402
 from survey.extensions import db  # noqa: E402
-from survey.models import Answer, Delivery, InboundEvent, Invitation, Response  # noqa: E402
+from survey.models import Answer, InboundEvent, Invitation, Response  # noqa: E402
 
 PUBLIC_URL = "http://bench.invalid"
 SMS_HOOK = "/webhooks/twilio/sms"
@@ -93,108 +90,7 @@ EXPECTED = {"survey_get": 200, "answer_post": 303, "webhook": 200, "dashboard": 
 RSS_GOAL_MB = 120
 ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+)" (?P<status>\d{3}) \S+ (?P<ms>\d+)ms')
 
-WRK_SCRIPT = r"""
-local function read(name)
-  local rows = {}
-  for line in io.lines(os.getenv(name)) do rows[#rows + 1] = line end
-  return rows
-end
-local pages = read("BENCH_PAGES")  -- "token form_body"
-local hooks = read("BENCH_HOOKS")  -- "signature form_body"
-local boards = {}
-for path in string.gmatch(os.getenv("BENCH_BOARDS"), "[^,]+") do boards[#boards + 1] = path end
-local cookie = os.getenv("BENCH_COOKIE")
--- The warm-up takes its posts and webhooks from the end of the lists, the run from the start.
-local from_end = os.getenv("BENCH_WARMUP") == "1"
-local function pick(rows, i)
-  if from_end then return rows[#rows - i % #rows] end
-  return rows[i % #rows + 1]
-end
-local all = {}
-local threads = 0
-
-function setup(thread)
-  threads = threads + 1
-  thread:set("tid", threads)
-  thread:set("nthreads", tonumber(os.getenv("BENCH_THREADS")))
-  table.insert(all, thread)
-end
-
-function init(args)
-  schedule = {}
-  for kind, weight in string.gmatch(os.getenv("BENCH_MIX"), "([%w_]+)=(%d+)") do
-    for _ = 1, tonumber(weight) do schedule[#schedule + 1] = kind end
-  end
-  math.randomseed(1000 + tid)
-  for i = #schedule, 2, -1 do
-    local j = math.random(i)
-    schedule[i], schedule[j] = schedule[j], schedule[i]
-  end
-  n, gets, posts, sent, reads = 0, 0, 0, 0, 0
-  posts_wrapped, hooks_wrapped = 0, 0
-  s2, s3, s4, s5 = 0, 0, 0, 0
-end
-
-local function headers(extra)
-  local h = {["X-Forwarded-For"] = "10.77." .. (n * 7919 + tid) % 16 .. "." .. (n * 31 + tid) % 256}
-  for k, v in pairs(extra) do h[k] = v end
-  return h
-end
-
-local FORM = "application/x-www-form-urlencoded"
-
-function request()
-  n = n + 1
-  local kind = schedule[(n - 1) % #schedule + 1]
-  if kind == "survey_get" then
-    gets = gets + 1
-    local row = pages[((gets - 1) * nthreads + tid - 1) % #pages + 1]
-    return wrk.format("GET", "/s/" .. row:sub(1, row:find(" ") - 1) .. "?lang=zh", headers({}))
-  elseif kind == "answer_post" then
-    posts = posts + 1
-    local i = (posts - 1) * nthreads + tid - 1
-    if i >= #pages then posts_wrapped = posts_wrapped + 1 end
-    local row = pick(pages, i)
-    local space = row:find(" ")
-    return wrk.format("POST", "/s/" .. row:sub(1, space - 1) .. "?lang=zh",
-      headers({["Content-Type"] = FORM}), row:sub(space + 1))
-  elseif kind == "webhook" then
-    sent = sent + 1
-    local i = (sent - 1) * nthreads + tid - 1
-    if i >= #hooks then hooks_wrapped = hooks_wrapped + 1 end
-    local row = pick(hooks, i)
-    local space = row:find(" ")
-    return wrk.format("POST", "/webhooks/twilio/sms",
-      headers({["Content-Type"] = FORM, ["X-Twilio-Signature"] = row:sub(1, space - 1)}),
-      row:sub(space + 1))
-  end
-  reads = reads + 1
-  return wrk.format("GET", boards[(reads - 1) % #boards + 1] .. "?lang=zh",
-    headers({["Cookie"] = cookie}))
-end
-
-function response(status, headers, body)
-  if status < 300 then s2 = s2 + 1
-  elseif status < 400 then s3 = s3 + 1
-  elseif status < 500 then s4 = s4 + 1
-  else s5 = s5 + 1 end
-end
-
-function done(summary, latency, requests)
-  local t = {s2 = 0, s3 = 0, s4 = 0, s5 = 0, posts_wrapped = 0, hooks_wrapped = 0}
-  for _, thread in ipairs(all) do
-    for k, _ in pairs(t) do t[k] = t[k] + thread:get(k) end
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'BENCH {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, '
-    .. '"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d, '
-    .. '"s2": %d, "s3": %d, "s4": %d, "s5": %d, "posts_wrapped": %d, "hooks_wrapped": %d}\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    e.connect, e.read, e.write, e.status, e.timeout,
-    t.s2, t.s3, t.s4, t.s5, t.posts_wrapped, t.hooks_wrapped))
-end
-"""
+WRK_SCRIPT = Path(__file__).with_name("load.lua")
 
 
 @dataclass
@@ -221,6 +117,7 @@ class Run:
     rss_before: dict[str, float] = field(default_factory=dict)  # "web 1234": MB
     rss_after: dict[str, float] = field(default_factory=dict)
     with_warmup: dict[str, Kind] = field(default_factory=dict)  # the warm-up and the run
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds during the run, by role
 
     @property
     def seconds(self) -> float:
@@ -328,8 +225,7 @@ def _bench(
             )  # fmt: skip
         pools = _pools(url, instance, args.pool, args.webhooks, folder)
     print(f"data built in {built.seconds:.0f} s: {pools['answers_before']:,} answers", flush=True)
-    script = folder / "mix.lua"
-    script.write_text(WRK_SCRIPT, encoding="utf-8")
+    script = WRK_SCRIPT
     wrk_env = {
         "BENCH_PAGES": str(pools["pages"]),
         "BENCH_HOOKS": str(pools["hooks"]),
@@ -362,7 +258,11 @@ def _pools(url: str, instance: Path, pool: int, webhooks: int, folder: Path) -> 
         pages = folder / "pages.txt"
         pages.write_text("\n".join(tokens.pool_lines(app, on_pages)) + "\n", encoding="utf-8")
         hooks = folder / "hooks.txt"
-        hooks.write_text("\n".join(_awaiting_sms(by_sms)) + "\n", encoding="utf-8")
+        signed = tokens.awaiting_sms(
+            by_sms, PUBLIC_URL + SMS_HOOK, sending.AUTH_TOKEN, sending.ACCOUNT_SID,
+            sending.FROM_NUMBER,
+        )  # fmt: skip
+        hooks.write_text("\n".join(signed) + "\n", encoding="utf-8")
         common.gather_statistics()
         found = {
             "answers_before": answers_before,
@@ -375,49 +275,6 @@ def _pools(url: str, instance: Path, pool: int, webhooks: int, folder: Path) -> 
         db.session.remove()
         db.engine.dispose()
     return found
-
-
-def _awaiting_sms(invitations: list[tuple[int, str]]) -> list[str]:
-    """Make invitations sent by two-way SMS await their first question; sign each one's reply.
-
-    Each gets a delivery to a number of its own (so a reply finds exactly it) and a line
-    "signature form" for the Lua script: the inbound SMS Twilio would post, signed as
-    Twilio signs, over SURVEY_PUBLIC_URL + path and the form's parameters.
-    """
-    validator = RequestValidator(sending.AUTH_TOKEN)
-    first_questions: dict[int, Any] = {}
-    lines = []
-    for n, (invitation_id, _token) in enumerate(invitations):
-        invitation = db.session.get_one(Invitation, invitation_id)
-        version_id = invitation.survey_version_id
-        if version_id not in first_questions:
-            asked = scripts.sms_questions(invitation.version)
-            first_questions[version_id] = asked[0] if asked else None
-        question = first_questions[version_id]
-        if question is None:
-            continue
-        number = f"+86139{n:08d}"
-        invitation.channel = "sms"
-        invitation.sms_question_key = question.key
-        invitation.sms_misses = 0
-        db.session.add(
-            Delivery(
-                invitation_id=invitation_id, channel="sms", address=number, provider="twilio",
-                provider_id="SM" + secrets.token_hex(16), state="delivered",
-            )
-        )  # fmt: skip
-        reply = "1" if question.kind == "single_choice" else tokens.answer_for(question)
-        params = {
-            "AccountSid": sending.ACCOUNT_SID, "From": number, "To": sending.FROM_NUMBER,
-            "Body": reply, "MessageSid": "SM" + secrets.token_hex(16), "NumMedia": "0",
-        }  # fmt: skip
-        signature = validator.compute_signature(PUBLIC_URL + SMS_HOOK, params)
-        lines.append(f"{signature} {urllib.parse.urlencode(params)}")
-        if n % 1000 == 999:
-            db.session.commit()
-    db.session.commit()
-    random.Random(2026).shuffle(lines)
-    return lines
 
 
 def _count(model: type) -> int:
@@ -512,10 +369,26 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time one process has used so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _rss(master: int, queue_workers: list[int]) -> dict[str, float]:
     found = {f"web {pid}": _rss_mb(pid) for pid in _children(master)}
     found.update({f"queue worker {pid}": _rss_mb(pid) for pid in queue_workers})
     return found
+
+
+def _cpu(master: int, queue_workers: list[int]) -> dict[str, float]:
+    return {
+        "web": sum(_cpu_seconds(pid) for pid in _children(master)),
+        "queue": sum(_cpu_seconds(pid) for pid in queue_workers),
+    }
 
 
 def _sign_in(port: int) -> str:
@@ -558,11 +431,14 @@ def _load(
                         args.connections, args.threads)  # fmt: skip
         time.sleep(2)
     rss_before = _rss(master, queue_workers)
+    cpu_before = _cpu(master, queue_workers)
     offset = access.stat().st_size
     seen = serving.run_wrk(url, script, wrk_env, args.duration, args.connections, args.threads)
+    cpu_after = _cpu(master, queue_workers)
     time.sleep(2)  # requests in flight when wrk stopped reach the log
     rss_after = _rss(master, queue_workers)
     run = Run(name, seen, _kinds(access, offset), rss_before, rss_after)
+    run.cpu = {k: cpu_after[k] - cpu_before[k] for k in cpu_after}
     run.with_warmup = _kinds(access, warm_offset)
     print(f"  {name}: {run.rate:.1f}/s, {seen['errors']} errors, {seen['s5']} 5xx", flush=True)
     return run
@@ -660,6 +536,15 @@ def _report(
     rows.append(
         ["stack ÷ bare", "all", "", f"{stack.rate / bare.rate:.0%}", "", "", "", ""]
     )  # fmt: skip
+    for run in (bare, stack):
+        served = max(1, run.wrk["requests"])
+        web_cpu = run.cpu.get("web", 0.0)
+        rows.append(
+            [run.name, "web workers' CPU", "", "", "", "", "",
+             f"{web_cpu:.1f} s in {run.seconds:.0f} s ({web_cpu / run.seconds:.2f} of "
+             f"{os.cpu_count()} cores), {web_cpu / served * 1000:.1f} ms a request"
+             + (f"; queue workers {run.cpu.get('queue', 0.0):.1f} s" if run is stack else "")]
+        )  # fmt: skip
     web = {k: v for k, v in stack.rss_after.items() if k.startswith("web")}
     queue = {k: v for k, v in stack.rss_after.items() if k.startswith("queue")}
     # Warm-up and run together, since both posted answers and webhooks.
@@ -713,7 +598,10 @@ def _report(
             "answer post is the first step of a token of its own, so posts answered 303 and "
             "answers stored must agree; each webhook is one signed reply from a number of its "
             "own to the first SMS question, so webhooks answered and inbound messages recorded "
-            "must agree. RSS: VmRSS from /proc after the run (2 s after wrk ends). Goal: "
+            "must agree. RSS: VmRSS from /proc after the run (2 s after wrk ends). CPU: the web "
+            "workers' user and system time from /proc during the run, divided by wrk's "
+            "requests: what a request costs the web tier (PostgreSQL's and Redis's share not "
+            "included), a figure a busy machine spoils less than requests/s. Goal: "
             f"≤ {RSS_GOAL_MB} MB per web worker.",
         ],
         enabled=not args.no_record,

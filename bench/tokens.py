@@ -8,15 +8,19 @@ secret, which wrk's Lua cannot compute).
 
 from __future__ import annotations
 
+import random
+import secrets
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
+from twilio.request_validator import RequestValidator
 
 from survey import clock
+from survey.channels import scripts
 from survey.extensions import db
-from survey.models import Interaction, Invitation, Question
+from survey.models import Delivery, Interaction, Invitation, Question
 from survey.respond import formkey, service
 
 ANSWERS = {"rating_5": "4", "nps_0_10": "8", "ces_7": "5", "yes_no": "yes", "text": "bench"}
@@ -147,3 +151,48 @@ def answer_for(question: Question) -> str:
     if question.kind == "single_choice":
         return question.choices[0].value
     return ANSWERS[question.kind]
+
+
+def awaiting_sms(
+    invitations: list[tuple[int, str]], hook_url: str, auth_token: str, account: str, to: str
+) -> list[str]:
+    """Make invitations sent by two-way SMS await their first question; sign each one's reply.
+
+    Each gets a delivery to a number of its own (so a reply finds exactly it) and a line
+    "signature form" for the Lua script: the inbound SMS Twilio would post to ``hook_url``
+    (SURVEY_PUBLIC_URL + path), signed as Twilio signs, over the URL and the parameters.
+    """
+    validator = RequestValidator(auth_token)
+    first_questions: dict[int, Any] = {}
+    lines = []
+    for n, (invitation_id, _token) in enumerate(invitations):
+        invitation = db.session.get_one(Invitation, invitation_id)
+        version_id = invitation.survey_version_id
+        if version_id not in first_questions:
+            asked = scripts.sms_questions(invitation.version)
+            first_questions[version_id] = asked[0] if asked else None
+        question = first_questions[version_id]
+        if question is None:
+            continue
+        number = f"+86139{n:08d}"
+        invitation.channel = "sms"
+        invitation.sms_question_key = question.key
+        invitation.sms_misses = 0
+        db.session.add(
+            Delivery(
+                invitation_id=invitation_id, channel="sms", address=number, provider="twilio",
+                provider_id="SM" + secrets.token_hex(16), state="delivered",
+            )
+        )  # fmt: skip
+        reply = "1" if question.kind == "single_choice" else answer_for(question)
+        params = {
+            "AccountSid": account, "From": number, "To": to,
+            "Body": reply, "MessageSid": "SM" + secrets.token_hex(16), "NumMedia": "0",
+        }  # fmt: skip
+        signature = validator.compute_signature(hook_url, params)
+        lines.append(f"{signature} {urlencode(params)}")
+        if n % 1000 == 999:
+            db.session.commit()
+    db.session.commit()
+    random.Random(2026).shuffle(lines)
+    return lines
