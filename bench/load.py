@@ -35,10 +35,11 @@ gunicorn with the same config file and workers (every path has a bare twin, no d
 Figures: wrk's overall requests/s, p50/p99 (client side) and errors (socket errors,
 timeouts, statuses of 400 and above); per kind, gunicorn's access log (the production
 format's ``%(M)sms``, server time in whole milliseconds, without the time a request waits
-in the listen backlog): requests, requests/s, p50/p99, statuses. wrk's Lua cannot time
-one request (``response()`` does not say which request it answers), hence the log.
+in the listen backlog): requests, requests/s, p50/p99, statuses (the dashboard also page
+by page). wrk's Lua cannot time one request (``response()`` does not say which request
+it answers), hence the log.
 VmRSS of each gunicorn web worker and each ``survey worker`` before and after the run
-(goal ≤ 120 MB a web worker). Afterwards: answer posts answered 303 against answers
+(goal ≤ 120 MB a web worker), and their CPU time during it (per request). Afterwards: answer posts answered 303 against answers
 stored on the pool's invitations, webhooks answered 200 against inbound messages
 recorded and SMS answers stored, no answer twice, no 5xx in the access log and no
 traceback or ERROR line in the server's log.
@@ -453,8 +454,11 @@ def _kinds(access: Path, offset: int) -> dict[str, Kind]:
             if found is None:
                 continue
             kind = _kind_of(found["method"], found["path"])
-            kinds[kind].statuses[int(found["status"])] += 1
-            kinds[kind].latencies_ms.append(int(found["ms"]))
+            # The dashboard's pages also one by one: they differ in cost.
+            also = [f"dashboard {found['path']}"] if kind == "dashboard" else []
+            for name in (kind, *also):
+                kinds[name].statuses[int(found["status"])] += 1
+                kinds[name].latencies_ms.append(int(found["ms"]))
     return dict(kinds)
 
 
@@ -521,7 +525,8 @@ def _report(
              f"timeout {seen['timeout']}, ≥400 {seen['status']})",
              f"2xx {seen['s2']:,}, 3xx {seen['s3']:,}, 4xx {seen['s4']:,}, 5xx {seen['s5']:,}"]
         )  # fmt: skip
-        for kind in (*KINDS, "other"):
+        pages = [f"dashboard {path}" for path in DASHBOARD_PATHS]
+        for kind in (*KINDS, *pages, "other"):
             found = run.kinds.get(kind)
             if found is None:
                 continue
@@ -551,7 +556,11 @@ def _report(
     posts = stack.with_warmup.get("answer_post", Kind()).statuses.get(303, 0)
     hooks = stack.with_warmup.get("webhook", Kind()).statuses.get(200, 0)
     five = sum(
-        n for kind in stack.with_warmup.values() for s, n in kind.statuses.items() if s >= 500
+        n
+        for name, kind in stack.with_warmup.items()
+        if not name.startswith("dashboard /")  # counted under "dashboard" already
+        for s, n in kind.statuses.items()
+        if s >= 500
     )
     largest = max(web.values(), default=0.0)
     about.update(
