@@ -5,11 +5,14 @@ touching no database, so the intake's rate can be read as a share of what
 gunicorn, Flask and the load generator manage on this machine in the same run.
 The survey page benchmark (``survey_page.py``) uses its ``/s/<token>`` the same
 way: a GET answers a small page, a POST reads the form and redirects, as a step does.
+The mixed load (``load.py``) adds the inbound SMS webhook (reads the form, answers
+TwiML) and the dashboard's pages (a small page each), so every path it sends has a
+bare twin.
 """
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, redirect, request
+from flask import Flask, Response, jsonify, redirect, request
 
 app = Flask(__name__)
 
@@ -32,6 +35,22 @@ def survey_step(token: str):
     """Read the posted step and redirect to the next, as if it were stored."""
     step = request.form.get("step", "")
     return redirect(f"/s/{token}?q={step}", 303)
+
+
+@app.post("/webhooks/twilio/sms")
+def inbound_sms():
+    """Read the posted SMS and answer TwiML, as if the reply were recorded."""
+    body = request.form.get("Body", "")
+    reply = f"<?xml version='1.0'?><Response><Message>{len(body)}</Message></Response>"
+    return Response(reply, mimetype="text/xml")
+
+
+@app.get("/")
+@app.get("/dimensions")
+@app.get("/breakdown")
+def dashboard():
+    """Answer a small page, as if a dashboard were drawn."""
+    return f"<!doctype html><title>dashboard</title><p>{request.path}</p>"
 
 
 @app.get("/ready")

@@ -26,20 +26,15 @@ import json
 import os
 import random
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import common
+import serving
 import sqlalchemy as sa
 from flask import Flask
 
@@ -146,10 +141,10 @@ def main() -> None:
             key = _api_key(env)
             db.session.remove()
             wrk_env = {**os.environ, "BENCH_ROWS": str(rows_file), "BENCH_API_KEY": key}
-            with _gunicorn("bare_app:app", args.workers, env, "/ready") as port:
+            with serving.gunicorn("bare_app:app", args.workers, env, "/ready") as port:
                 bare = _wrk(port, script, args, {**wrk_env, "BENCH_RUN": f"BARE-{size}"})
             before = _count(Interaction)
-            with _gunicorn(
+            with serving.gunicorn(
                 "survey:create_app()", args.workers, env, "/api/v1/openapi.json"
             ) as port:
                 intake = _wrk(port, script, args, {**wrk_env, "BENCH_RUN": f"BENCH-{size}"})
@@ -247,84 +242,20 @@ def _api_key(env: dict[str, str]) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def _gunicorn(
-    target: str, workers: int, env: dict[str, str], ready: str, log: Path | None = None
-) -> Iterator[int]:
-    """Serve a WSGI app with gunicorn on a free port; stop that gunicorn (by its PID) after.
-
-    ``log`` takes the server's error output (the app's logged errors), else it is shown.
-    """
-    port = _free_port()
-    errors = log.open("w", encoding="utf-8") if log else None
-    server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-         "--chdir", str(BENCH), "--timeout", "60", "--log-level", "warning", target],
-        env=env,
-        stderr=errors,
-    )  # fmt: skip
-    try:
-        _wait_until_ready(server, f"http://127.0.0.1:{port}{ready}")
-        yield port
-    finally:
-        # SIGTERM to the master stops its workers gracefully; only our PID is signalled.
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        if errors:
-            errors.close()
-
-
-def _wait_until_ready(server: subprocess.Popen[bytes], url: str) -> None:
-    """Wait until both workers can answer, or fail if gunicorn died."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as answer:
-                if answer.status == 200:
-                    time.sleep(2)  # the second worker boots beside the first
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer {url} within 60 s")
-
-
 def _wrk(port: int, script: Path, args: Any, env: dict[str, str]) -> Run:
     """Run wrk for the fixed time and return what its done() hook printed."""
-    command = [
-        "wrk", "--threads", "2", "--connections", str(args.connections),
-        "--duration", f"{args.duration}s", "--timeout", "10s", "--script", str(script),
-        f"http://127.0.0.1:{port}/api/v1/interactions",
-    ]  # fmt: skip
-    load = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
-    try:
-        output, _ = load.communicate(timeout=args.duration + 60)
-    except subprocess.TimeoutExpired:
-        load.kill()
-        load.wait()
-        raise
-    line = next(x for x in output.splitlines() if x.startswith("BENCH "))
-    seen = json.loads(line[len("BENCH ") :])
-    errors = sum(seen[k] for k in ("connect", "read", "write", "status", "timeout"))
+    seen = serving.run_wrk(
+        f"http://127.0.0.1:{port}/api/v1/interactions", script, env, args.duration,
+        args.connections,
+    )  # fmt: skip
     run = Run(
         requests=seen["requests"],
         seconds=seen["duration_us"] / 1e6,
         p50=seen["p50_us"] / 1e6,
         p99=seen["p99_us"] / 1e6,
-        errors=errors,
+        errors=seen["errors"],
     )
-    print(f"  {env['BENCH_RUN']}: {run.rate:.1f}/s, {errors} errors", flush=True)
+    print(f"  {env['BENCH_RUN']}: {run.rate:.1f}/s, {run.errors} errors", flush=True)
     return run
 
 

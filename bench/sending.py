@@ -55,7 +55,7 @@ from survey.extensions import db
 from survey.models import BusinessLine, Delivery, Invitation, OutboxMessage, Team
 
 REPO = Path(__file__).resolve().parents[1]
-PRISM = REPO / ".cache/prism/node_modules/.bin/prism"
+PRISM = Path(os.environ.get("SURVEY_PRISM") or REPO / ".cache/prism/node_modules/.bin/prism")
 OPENAPI = REPO / "tests/contracts/twilio_api_v2010.json"
 SURVEY = REPO / ".venv/bin/survey"
 REDIS = "redis://127.0.0.1:6379/0"

@@ -32,33 +32,28 @@ PIDs it got when starting them.
 from __future__ import annotations
 
 import http.client
-import json
-import os
 import queue
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import common
 import intake
-import sqlalchemy as sa
+import serving
+import tokens
 
-from survey import clock, demo
+from survey import demo
 from survey.extensions import db
-from survey.models import Answer, Interaction, Invitation, Question
-from survey.respond import formkey, service
+from survey.models import Answer, Invitation
 
 SURVEY_TARGET = "survey:create_app({'RATELIMIT_ENABLED': False})"
-ANSWERS = {"rating_5": "4", "nps_0_10": "8", "ces_7": "5", "yes_no": "yes", "text": "bench"}
+
 
 # Each wrk thread walks its own share of a slice of the pool lines ("token form_body"), so no
 # two POSTs go to one token; done() prints one JSON line the bench reads.
@@ -162,14 +157,14 @@ def main() -> None:
     with common.bench_app(args.database) as app, tempfile.TemporaryDirectory() as folder:
         with common.Timer() as built:
             demo.load(size=args.demo_size)
-            _multiply(args.invitations)
-            pool = _fresh_pool(args.pool)
+            tokens.multiply(args.invitations)
+            pool = tokens.fresh_pool(args.pool)
             common.gather_statistics()
         invitations = intake._count(Invitation)
         answers_before = intake._count(Answer)
         print(f"{args.database}: {invitations:,} invitations in {built.seconds:.0f} s", flush=True)
         rows_file = Path(folder, "pool.txt")
-        lines = _pool_lines(app, pool)
+        lines = tokens.pool_lines(app, pool)
         rows_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
         script = Path(folder, "survey.lua")
         script.write_text(WRK_SCRIPT, encoding="utf-8")
@@ -178,10 +173,10 @@ def main() -> None:
         slices = _Slices(len(pool))
         log = Path(folder, "server.log")
         runs: dict[str, Run] = {}
-        with intake._gunicorn("bare_app:app", args.workers, env, "/ready") as port:
+        with serving.gunicorn("bare_app:app", args.workers, env, "/ready") as port:
             runs["bare GET"] = _wrk(port, script, rows_file, "GET", slices.reads(), args)
             runs["bare POST"] = _wrk(port, script, rows_file, "POST", slices.reads(), args)
-        with intake._gunicorn(
+        with serving.gunicorn(
             SURVEY_TARGET, args.workers, env, "/api/v1/openapi.json", log
         ) as port:
             runs["GET /s/<token>"] = _wrk(port, script, rows_file, "GET", slices.reads(), args)
@@ -218,161 +213,25 @@ class _Slices:
         return first, count
 
 
-def _multiply(target: int) -> None:
-    """Copy invitations (and their interactions) until there are ``target``: doubling each round.
-
-    Copies keep every column but their ids (shifted past the largest), the interaction's
-    external id (suffixed), the complaint case (none: a case is surveyed once) and the
-    tokens (new, random).
-    """
-    interaction, invitation = Interaction.__table__, Invitation.__table__
-    round_ = 0
-    while (have := intake._count(Invitation)) < target:
-        round_ += 1
-        shift_v = db.session.scalar(sa.select(sa.func.max(invitation.c.id)))
-        shift_i = db.session.scalar(sa.select(sa.func.max(interaction.c.id)))
-        originals = (
-            sa.select(invitation.c.id, invitation.c.interaction_id)
-            .order_by(invitation.c.id)
-            .limit(min(have, target - have))
-            .subquery()
-        )
-        copied = [c for c in interaction.c if c.name != "id"]
-        db.session.execute(
-            sa.insert(interaction).from_select(
-                ["id", *(c.name for c in copied)],
-                sa.select(
-                    interaction.c.id + shift_i,
-                    *(
-                        (c + f"~{round_}").label(c.name) if c.name == "external_id" else c
-                        for c in copied
-                    ),
-                ).where(interaction.c.id.in_(sa.select(originals.c.interaction_id))),
-            )
-        )
-        values: dict[str, Any] = {
-            "id": invitation.c.id + shift_v,
-            "interaction_id": invitation.c.interaction_id + shift_i,
-            "complaint_case_id": sa.null(),
-            "token": _random_token(),
-            "unsubscribe_token": _random_token(),
-        }
-        columns = [c.name for c in invitation.c]
-        db.session.execute(
-            sa.insert(invitation).from_select(
-                columns,
-                sa.select(*(values.get(name, invitation.c[name]) for name in columns)).where(
-                    invitation.c.id.in_(sa.select(originals.c.id))
-                ),
-            )
-        )
-        db.session.commit()
-        print(f"  round {round_}: {intake._count(Invitation):,} invitations", flush=True)
-    if db.engine.dialect.name == "postgresql":  # ids were given: move the sequences past them
-        for table in ("interaction", "invitation"):
-            db.session.execute(
-                sa.text(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))")
-            )
-        db.session.commit()
-
-
-def _random_token() -> sa.ColumnElement[str]:
-    """A new random token per row: 128 random bits in hex (the bench's; the app's are longer)."""
-    if db.engine.dialect.name == "postgresql":
-        salt = sa.cast(sa.func.random(), sa.Text) + sa.cast(sa.func.clock_timestamp(), sa.Text)
-        return sa.func.md5(salt + sa.cast(Invitation.__table__.c.id, sa.Text))
-    return sa.func.lower(sa.func.hex(sa.func.randomblob(16)))
-
-
-def _fresh_pool(size: int) -> list[tuple[int, str]]:
-    """Make the newest ``size`` invitations fresh, sent and unopened; return (id, token)."""
-    now = clock.now()
-    newest = sa.select(Invitation.id).order_by(Invitation.id.desc()).limit(size).subquery()
-    db.session.execute(
-        sa.update(Invitation)
-        .where(Invitation.id.in_(sa.select(newest.c.id)))
-        .values(
-            state="sent",
-            sent_at=now,
-            opened_at=None,
-            completed_at=None,
-            reminder_due_at=None,
-            expires_at=now + timedelta(hours=72),
-        )
-    )
-    db.session.commit()
-    rows = db.session.execute(
-        sa.select(Invitation.id, Invitation.token)
-        .where(Invitation.id.in_(sa.select(newest.c.id)))
-        .order_by(Invitation.id)
-    )
-    return [(i, t) for i, t in rows]
-
-
-def _pool_lines(app: Any, pool: list[tuple[int, str]]) -> list[str]:
-    """Return "token body" lines: the body is the first step's form, form key included."""
-    first_steps: dict[int, tuple[str, str]] = {}
-    lines = []
-    with app.test_request_context():
-        for invitation_id, token in pool:
-            version_id = db.session.scalar(
-                sa.select(Invitation.survey_version_id).where(Invitation.id == invitation_id)
-            )
-            if version_id not in first_steps:
-                invitation = db.session.get_one(Invitation, invitation_id)
-                question = service.web_questions(invitation.version)[0]
-                first_steps[version_id] = (question.key, _answer(question))
-            key, value = first_steps[version_id]
-            body = urlencode(
-                {
-                    "step": key,
-                    f"q_{key}": value,
-                    "go": "next",
-                    formkey.FIELD: formkey.form_key(token, formkey.ANSWER),
-                }
-            )
-            lines.append(f"{token} {body}")
-    return lines
-
-
-def _answer(question: Question) -> str:
-    if question.kind == "single_choice":
-        return question.choices[0].value
-    return ANSWERS[question.kind]
-
-
 def _wrk(port: int, script: Path, rows: Path, method: str, part: tuple[int, int], args: Any) -> Run:
     """Run wrk for the fixed time against /s/ and return what its done() hook printed."""
     first, count = part
     env = {
-        **os.environ,
         "BENCH_ROWS": str(rows),
         "BENCH_FIRST": str(first + 1),
         "BENCH_COUNT": str(count),
         "BENCH_METHOD": method,
         "BENCH_THREADS": "2",
     }
-    command = [
-        "wrk", "--threads", "2", "--connections", str(args.connections),
-        "--duration", f"{args.duration}s", "--timeout", "10s", "--script", str(script),
-        f"http://127.0.0.1:{port}/s/",
-    ]  # fmt: skip
-    load = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
-    try:
-        output, _ = load.communicate(timeout=args.duration + 60)
-    except subprocess.TimeoutExpired:
-        load.kill()
-        load.wait()
-        raise
-    line = next(x for x in output.splitlines() if x.startswith("BENCH "))
-    seen = json.loads(line[len("BENCH ") :])
+    url = f"http://127.0.0.1:{port}/s/"
+    seen = serving.run_wrk(url, script, env, args.duration, args.connections)
     run = Run(
         label=f"wrk {method}",
         requests=seen["requests"],
         seconds=seen["duration_us"] / 1e6,
         p50=seen["p50_us"] / 1e6,
         p99=seen["p99_us"] / 1e6,
-        errors=sum(seen[k] for k in ("connect", "read", "write", "status", "timeout")),
+        errors=seen["errors"],
         answered=seen["answered"],
         wrapped=seen["wrapped"],
     )

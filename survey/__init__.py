@@ -115,19 +115,13 @@ def register_proxy_fix(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     import survey.models  # noqa: F401  (the metadata must know every table)
-    from survey import i18n, security, tasks
-    from survey.extensions import csrf, db, limiter, login, migrate
+    from survey import i18n, migrating, security, tasks
+    from survey.extensions import csrf, db, limiter, login
 
     db.init_app(app)
     with app.app_context():
         _tune_engine(db.engine, int(app.config.get("SURVEY_SQLITE_BUSY_TIMEOUT_MS", 10000)))
-    migrate.init_app(
-        app,
-        db,
-        directory=os.path.join(os.path.dirname(__file__), "migrations"),
-        render_as_batch=True,
-        compare_type=True,
-    )
+    migrating.init_app(app, db)
     csrf.init_app(app)
     login.init_app(app)
     limiter.init_app(app)

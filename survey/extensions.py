@@ -1,10 +1,9 @@
-"""Flask extensions, unbound; create_app binds them."""
+"""Flask extensions, unbound; create_app binds them (migrations: survey/migrating.py)."""
 
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_talisman import Talisman
 
@@ -12,7 +11,6 @@ from survey.csrf import RotatingCSRFProtect
 from survey.orm import Base
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 csrf = RotatingCSRFProtect()
 login = LoginManager()
 babel = Babel()

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import sqlalchemy as sa
+
+import survey
 from survey import create_app
+from survey.extensions import db
 
 
 def test_config_precedence_defaults_instance_file_environment_test_config(
@@ -59,3 +66,57 @@ def test_an_id_too_large_for_the_database_is_not_found(client_as):
     admin = client_as("admin")
     assert admin.get("/admin/users/99999999999999999999").status_code == 404
     assert admin.get("/admin/users/2147483648").status_code == 404
+
+
+def test_a_web_worker_does_not_load_what_only_migrations_and_exports_need(tmp_path: Path):
+    # Flask-Migrate brings Alembic, Mako and Pygments (11 MB a process), xlsxwriter 2 MB:
+    # each gunicorn worker would carry them for nothing (bench/load.py: RSS ≤ 120 MB).
+    probe = (
+        "import sys, survey.wsgi; "
+        "print(' '.join(m for m in ('flask_migrate', 'alembic', 'mako', 'xlsxwriter') "
+        "if m in sys.modules))"
+    )
+    env = {
+        **os.environ,
+        "SURVEY_INSTANCE_PATH": str(tmp_path / "inst"),
+        "SURVEY_SECRET_KEY": "test",
+        "SURVEY_QUEUE_URL": "memory://",
+        "PYTHONPATH": str(Path(survey.__file__).resolve().parents[1]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
+
+
+def test_migrations_still_run_from_the_command_line_and_from_flask_migrate(tmp_path: Path):
+    env = {
+        **os.environ,
+        "SURVEY_INSTANCE_PATH": str(tmp_path / "inst"),
+        "SURVEY_SECRET_KEY": "test",
+        "SURVEY_DATABASE_URL": f"sqlite:///{tmp_path}/cli.sqlite3",
+        "SURVEY_QUEUE_URL": "memory://",
+        "PYTHONPATH": str(Path(survey.__file__).resolve().parents[1]),
+    }
+    survey_cli = Path(sys.executable).with_name("survey")
+    for args in (["db", "upgrade"], ["db", "current"]):
+        done = subprocess.run(
+            [str(survey_cli), *args], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+    assert "(head)" in done.stdout
+    from flask_migrate import upgrade
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/direct.sqlite3",
+            "SURVEY_QUEUE_URL": "memory://",
+            "INSTANCE_PATH": str(tmp_path / "inst2"),
+        }
+    )
+    with app.app_context():
+        upgrade()
+        tables = sa.inspect(db.engine).get_table_names()
+        db.engine.dispose()
+    assert "invitation" in tables and "alembic_version" in tables

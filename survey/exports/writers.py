@@ -8,8 +8,6 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 
-import xlsxwriter
-
 from survey.exports.cells import Cell, safe
 
 # Excel opens a CSV as UTF-8 (and shows Chinese) only when it starts with a byte-order mark.
@@ -70,6 +68,9 @@ def xlsx_file(
         "strings_to_urls": False,
         "strings_to_numbers": False,
     }
+    # Imported here: a web worker that never writes a workbook need not carry it (2 MB).
+    import xlsxwriter
+
     workbook = xlsxwriter.Workbook(path, options)
     try:
         number = 1

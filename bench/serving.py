@@ -1,0 +1,115 @@
+"""Serving an app for a load benchmark and loading it with wrk: what the wrk benches share.
+
+``gunicorn`` serves a WSGI target on a free port for the length of a ``with`` block;
+``run_wrk`` runs wrk with a Lua script whose ``done()`` prints one line starting with
+``BENCH `` and a JSON object (see ``WRK_ERRORS`` for the error fields it must carry).
+Only the processes started here are ever signalled, by the PIDs they were started with.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+# The kinds of error wrk counts: socket errors, statuses of 400 and above, timeouts.
+WRK_ERRORS = ("connect", "read", "write", "status", "timeout")
+
+
+def free_port() -> int:
+    """Return a TCP port that was free on 127.0.0.1 a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(
+    target: str, workers: int, env: dict[str, str], ready: str, log: Path | None = None
+) -> Iterator[int]:
+    """Serve a WSGI app with gunicorn on a free port; stop that gunicorn (by its PID) after.
+
+    ``log`` takes the server's error output (the app's logged errors), else it is shown.
+    """
+    port = free_port()
+    errors = log.open("w", encoding="utf-8") if log else None
+    server = subprocess.Popen(
+        [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+         "--chdir", str(BENCH), "--timeout", "60", "--log-level", "warning", target],
+        env=env,
+        stderr=errors,
+    )  # fmt: skip
+    try:
+        wait_until_ready(server, f"http://127.0.0.1:{port}{ready}")
+        yield port
+    finally:
+        stop(server)
+        if errors:
+            errors.close()
+
+
+def stop(process: subprocess.Popen[Any], timeout: float = 30) -> None:
+    """SIGTERM one process we started (gunicorn's master stops its workers), then wait."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def wait_until_ready(server: subprocess.Popen[Any], url: str, timeout: float = 60) -> None:
+    """Wait until the server answers ``url`` with 200 (and its other workers boot), or fail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                if answer.status == 200:
+                    time.sleep(2)  # the other workers boot beside the first
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the server did not answer {url} within {timeout:.0f} s")
+
+
+def run_wrk(
+    url: str,
+    script: Path,
+    env: dict[str, str],
+    duration: int,
+    connections: int,
+    threads: int = 2,
+) -> dict[str, Any]:
+    """Run wrk for a fixed time; return the JSON its script's ``done()`` printed after BENCH.
+
+    The result gains ``errors``: the sum of wrk's socket errors, timeouts (10 s) and
+    statuses of 400 and above.
+    """
+    command = [
+        "wrk", "--threads", str(threads), "--connections", str(connections),
+        "--duration", f"{duration}s", "--timeout", "10s", "--script", str(script), url,
+    ]  # fmt: skip
+    load = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.PIPE, text=True)
+    try:
+        output, _ = load.communicate(timeout=duration + 60)
+    except subprocess.TimeoutExpired:
+        load.kill()
+        load.wait()
+        raise
+    line = next(x for x in output.splitlines() if x.startswith("BENCH "))
+    seen: dict[str, Any] = json.loads(line[len("BENCH ") :])
+    seen["errors"] = sum(seen[k] for k in WRK_ERRORS)
+    return seen
