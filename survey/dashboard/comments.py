@@ -309,9 +309,9 @@ def _contains(words: str) -> sa.ColumnElement[bool]:
     """The comment holds the words, ``%`` and ``_`` taken literally, ignoring capitals.
 
     Chinese, digits and punctuation have no capitals: words without any are found by
-    position, ``instr`` on SQLite (it compares bytes, where LIKE reads the text a
-    character at a time: half the time of a search that finds nothing) and LIKE on
-    PostgreSQL, whose ILIKE folds every row's case, four times the work of LIKE. Words
+    position, ``instr`` on SQLite (it compares bytes, where LIKE decodes the text a
+    character at a time) and LIKE on PostgreSQL, whose ILIKE folds every row's case,
+    four times the work of LIKE. Words
     with capitals use SQLite's LIKE, which ignores ASCII capitals (and its lower() knows
     no others), and PostgreSQL's ILIKE.
     """
