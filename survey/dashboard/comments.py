@@ -311,9 +311,8 @@ def _contains(words: str) -> sa.ColumnElement[bool]:
     Chinese, digits and punctuation have no capitals: words without any are found by
     position, ``instr`` on SQLite (it compares bytes, where LIKE decodes the text a
     character at a time) and LIKE on PostgreSQL, whose ILIKE folds every row's case,
-    four times the work of LIKE. Words
-    with capitals use SQLite's LIKE, which ignores ASCII capitals (and its lower() knows
-    no others), and PostgreSQL's ILIKE.
+    four times the work of LIKE. Words with capitals use SQLite's LIKE, which ignores
+    ASCII capitals (and its lower() knows no others), and PostgreSQL's ILIKE.
     """
     sqlite = db.session.get_bind().dialect.name == "sqlite"
     if words.lower() == words.upper():
