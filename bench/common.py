@@ -53,8 +53,17 @@ def arguments(description: str) -> argparse.ArgumentParser:
 
 
 @contextmanager
-def throwaway_database(kind: str) -> Iterator[str]:
-    """Yield the URL of a new, empty database of a kind; remove it afterwards."""
+def throwaway_database(kind: str, keep: str | None = None) -> Iterator[str]:
+    """Yield the URL of a new, empty database of a kind; remove it afterwards.
+
+    :param keep: a SQLite file to use instead, left in place afterwards (a benchmark whose
+        data takes long to build can then reuse it on its next run).
+    """
+    if keep is not None:
+        if kind != "sqlite":
+            raise ValueError("only a SQLite database can be kept")
+        yield f"sqlite:///{Path(keep).resolve()}"
+        return
     if kind == "sqlite":
         folder = tempfile.mkdtemp(prefix="bench-")
         try:
@@ -75,11 +84,14 @@ def throwaway_database(kind: str) -> Iterator[str]:
 
 
 @contextmanager
-def bench_app(kind: str) -> Iterator[Flask]:
-    """Yield an app on a throwaway database built by the migrations, inside its app context."""
+def bench_app(kind: str, keep: str | None = None) -> Iterator[Flask]:
+    """Yield an app on a throwaway database built by the migrations, inside its app context.
+
+    :param keep: a SQLite file to build (or, when it exists, bring up to date) and keep.
+    """
     from flask_migrate import upgrade
 
-    with throwaway_database(kind) as url:
+    with throwaway_database(kind, keep) as url:
         instance = tempfile.mkdtemp(prefix="bench-instance-")
         app = create_app(
             {

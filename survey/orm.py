@@ -50,3 +50,18 @@ class Base(DeclarativeBase):
         metadata=sa.MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={datetime: UTCDateTime()},
     )
+
+
+def built_on(item: Any, dialect: str) -> bool:
+    """Whether the schema item is created on a dialect (an ``Index(...).ddl_if(dialect=…)``).
+
+    Alembic's comparison of the models with a database does not read ``ddl_if``: the
+    migrations' autogenerate and the test that the migrations match the models pass
+    their ``include_object`` through this, so an index made for SQLite alone is not
+    reported missing on PostgreSQL.
+    """
+    condition = getattr(item, "_ddl_if", None)  # SQLAlchemy keeps ddl_if's arguments here
+    if condition is None or condition.dialect is None:
+        return True
+    allowed = condition.dialect
+    return dialect == allowed if isinstance(allowed, str) else dialect in allowed

@@ -9,11 +9,19 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from survey.extensions import db as _db
+from survey.orm import built_on
 
 
 def _differences(connection: sa.Connection) -> list:
+    dialect = connection.dialect.name
     context = MigrationContext.configure(
-        connection, opts={"compare_type": True, "render_as_batch": True}
+        connection,
+        opts={
+            "compare_type": True,
+            "render_as_batch": True,
+            # As the migrations' env.py: an index made for one database only.
+            "include_object": lambda item, *_rest: built_on(item, dialect),
+        },
     )
     return compare_metadata(context, _db.metadata)
 

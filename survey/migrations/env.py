@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from survey.orm import built_on
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -86,6 +88,10 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
 
     connectable = get_engine()
+    if conf_args.get("include_object") is None:
+        # An index the models make for one database only is not missing on the other.
+        dialect = connectable.dialect.name
+        conf_args["include_object"] = lambda item, *_rest: built_on(item, dialect)
 
     with connectable.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"

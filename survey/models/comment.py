@@ -46,4 +46,17 @@ class Comment(db.Model):
         sa.Index("ix_comment_business_line_counted_at", "business_line_id", "counted_at", "id"),
         sa.Index("ix_comment_team_counted_at", "team_id", "counted_at", "id"),
         sa.Index("ix_comment_agent_counted_at", "agent_id", "counted_at", "id"),
+        # SQLite: the same orders holding what a search and the lowest-first order read,
+        # so a window of 100,000 comments is read from the index, not row by row from
+        # the table (migration 5e1d7c3a9b48 says why; PostgreSQL needs none).
+        *(
+            sa.Index(f"ix_comment{level}_counted_at_text", *columns, "overall", "text").ddl_if(
+                dialect="sqlite"
+            )
+            for level, columns in (
+                ("", ("counted_at", "id")),
+                ("_business_line", ("business_line_id", "counted_at", "id")),
+                ("_team", ("team_id", "counted_at", "id")),
+            )
+        ),
     )
