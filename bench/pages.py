@@ -210,7 +210,10 @@ def _cases(last_day: date) -> list[Case]:
     """Each page with its typical filters, and its API calls read from its view code."""
 
     def span(days: int) -> dict[str, str]:
-        return {"from": (last_day - timedelta(days=days - 1)).isoformat(), "to": last_day.isoformat()}
+        return {
+            "from": (last_day - timedelta(days=days - 1)).isoformat(),
+            "to": last_day.isoformat(),
+        }
 
     filters = [
         ("30 days", span(30)),
@@ -226,7 +229,9 @@ def _cases(last_day: date) -> list[Case]:
     for label, where in filters:
         cases.append(_dimensions(label, where))
     for label, where in filters:
-        cases.append(Case(f"complaints, {label}", _url("/complaints", where), (_api("complaints", where),)))
+        cases.append(
+            Case(f"complaints, {label}", _url("/complaints", where), (_api("complaints", where),))
+        )
     for label, where in filters:
         cases.append(Case(f"funnel, {label}", _url("/funnel", where), (_api("funnel", where),)))
     return cases
@@ -356,7 +361,9 @@ def _profile(case: Case, page_client: Any, api_client: Any, headers: dict[str, s
             action()
         profiler.disable()
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profiler, stream=out).sort_stats(
+            os.environ.get("PAGES_SORT", "cumulative")
+        ).print_stats(int(os.environ.get("PAGES_LINES", "45")))
         print(f"===== {case.name}: {label} (5 times) =====")
         print(out.getvalue())
 

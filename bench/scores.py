@@ -79,8 +79,7 @@ def main() -> None:
             )
         else:
             about["data"] = (
-                f"demo size {args.size:,}: {answers:,} answers, "
-                f"loaded in {loading.seconds:.1f} s; "
+                f"demo size {args.size:,}: {answers:,} answers, loaded in {loading.seconds:.1f} s; "
             )
         about["data"] += ", ".join(f"{name} {rows:,} rows" for name, rows in tables.items())
         print(about["data"], flush=True)
