@@ -179,18 +179,36 @@ def _query_only(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _check_at_head(app: Flask) -> None:
-    """Refuse a database that is not at the migrations' head (the code would misread it)."""
+    """Refuse a database at a revision the code does not know; say so if it is behind.
+
+    A database behind the code's head is measured as it is (its missing migrations are
+    not run: that would write), and the figures say so, in ``app.config["BENCH_REVISION"]``.
+    """
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config())
     with db.engine.connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
-    if current != set(script.get_heads()):
+    heads = set(script.get_heads())
+    known = {revision.revision for revision in script.walk_revisions()}
+    if not current or not current <= known:
         raise SystemExit(
-            f"the database is at {sorted(current) or 'no revision'}, the code at "
-            f"{sorted(script.get_heads())}: it is measured as it is, never migrated"
+            f"the database is at {sorted(current) or 'no revision'}, which this code does "
+            f"not know (its head: {sorted(heads)}): it is measured as it is, never migrated"
         )
+    if current == heads:
+        app.config["BENCH_REVISION"] = f"at the migrations' head {', '.join(sorted(heads))}"
+        return
+    behind = []
+    for head in heads:
+        for revision in script.iterate_revisions(head, tuple(current)):
+            behind.append(revision.revision)
+    app.config["BENCH_REVISION"] = (
+        f"at revision {', '.join(sorted(current))}, behind the code's head "
+        f"{', '.join(sorted(heads))}: measured without {', '.join(behind)} (not migrated here)"
+    )
+    print(f"warning: the database is {app.config['BENCH_REVISION']}", flush=True)
 
 
 def read_only_api_key(scopes: str = "scores") -> str:

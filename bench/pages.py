@@ -93,6 +93,8 @@ def main() -> None:
         about["data"] = (
             f"{built}: {answers:,} answers in {responses:,} responses, last day {last_day}"
         )
+        if "BENCH_REVISION" in app.config:
+            about["data"] += f"; {app.config['BENCH_REVISION']}"
         if db.engine.dialect.name == "postgresql":
             about["data"] += f"; {_statistics()}"
         db.session.rollback()

@@ -75,7 +75,7 @@ def main() -> None:
         if existing:
             about["data"] = (
                 f"existing database {common.shown_url(existing)} (read-only, not loaded here), "
-                f"last day {last_day}: {answers:,} answers; "
+                f"last day {last_day}, {app.config['BENCH_REVISION']}: {answers:,} answers; "
             )
         else:
             about["data"] = (
