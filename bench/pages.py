@@ -292,8 +292,11 @@ def _measure(
     cases: list[Case], page_client: Any, api_client: Any, headers: dict[str, str], runs: int
 ) -> list[list[str]]:
     for case in cases:  # warm-up, and every answer checked
-        _page(case, page_client)
-        _calls(case, api_client, headers)
+        page, api = _page(case, page_client), _calls(case, api_client, headers)
+        print(
+            f"warm-up {case.name}: page {common.seconds(page)}, API {common.seconds(api)}",
+            flush=True,
+        )
     pages: dict[str, list[float]] = {c.name: [] for c in cases}
     apis: dict[str, list[float]] = {c.name: [] for c in cases}
     for run in range(runs):
