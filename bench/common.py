@@ -2,7 +2,9 @@
 
 A benchmark builds its own database (a temporary SQLite file, or a PostgreSQL
 database named ``bench_<random>`` on the test server, dropped afterwards), so it
-never touches instance/ or another engineer's data. Its figures are appended to
+never touches instance/ or another engineer's data. A script that takes
+``--database-url`` measures an existing, already loaded database instead, read-only
+(see ``existing_app``): never loaded, migrated or dropped. Its figures are appended to
 bench/RESULTS.md with the date, the machine and the exact command: the machines
 are shared and noisy, so a result is read as ratios within one run.
 """
@@ -23,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,14 +44,41 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 T = TypeVar("T")
 
 
-def arguments(description: str) -> argparse.ArgumentParser:
-    """Return a parser that already knows ``--database``."""
+def arguments(description: str, existing: bool = False) -> argparse.ArgumentParser:
+    """Return a parser that already knows ``--database`` (and ``--database-url`` if asked).
+
+    :param existing: offer ``--database-url``, an existing database measured read-only;
+        read it with :func:`parse` so that ``--database`` follows from the URL.
+    """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--database", choices=DATABASES, default="sqlite")
+    if existing:
+        parser.add_argument(
+            "--database-url",
+            help="an existing, loaded database to measure read-only (never loaded, migrated "
+            "or dropped); --database follows from it",
+        )
     parser.add_argument(
         "--no-record", action="store_true", help="print the figures without adding to RESULTS.md"
     )
     return parser
+
+
+def parse(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse the command line; ``--database`` follows from ``--database-url`` when given."""
+    args = parser.parse_args()
+    url = getattr(args, "database_url", None)
+    if url:
+        kind = sa.engine.make_url(url).get_backend_name()
+        if kind not in DATABASES:
+            parser.error(f"--database-url: {kind} is neither of {', '.join(DATABASES)}")
+        args.database = kind
+    return args
+
+
+def shown_url(url: str) -> str:
+    """A database URL as a report may print it: without its password."""
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
 
 
 @contextmanager
@@ -110,6 +139,160 @@ def bench_app(kind: str, keep: str | None = None) -> Iterator[Flask]:
                 db.engine.dispose()
         finally:
             shutil.rmtree(instance, ignore_errors=True)
+
+
+@contextmanager
+def existing_app(url: str) -> Iterator[Flask]:
+    """Yield an app on an existing, loaded database, inside its app context, that cannot write.
+
+    The database must already be at the migrations' head: it is never migrated (up or
+    down), loaded or dropped. Every connection is read-only (PostgreSQL:
+    ``default_transaction_read_only``; SQLite: ``PRAGMA query_only``), so a benchmark that
+    tried to write would fail instead of changing someone's data. What a GET writes
+    in production (an API key's last use, once a minute) is therefore not written: use
+    :func:`read_only_api_key` for the API.
+    """
+    kind = sa.engine.make_url(url).get_backend_name()
+    options: dict[str, Any] = {}
+    if kind == "postgresql":
+        options = {
+            "pool_pre_ping": True,
+            "connect_args": {"options": "-c default_transaction_read_only=on"},
+        }
+    instance = tempfile.mkdtemp(prefix="bench-instance-")
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": options,
+            "INSTANCE_PATH": instance,
+            "SECRET_KEY": "bench",
+            "SURVEY_QUEUE_URL": "memory://",
+            "SURVEY_PUBLIC_URL": "http://bench.invalid",
+        }
+    )
+    try:
+        with app.app_context():
+            if kind == "sqlite":
+                sa.event.listen(db.engine, "connect", _query_only)
+                db.engine.dispose()
+            _check_at_head(app)
+            yield app
+            db.session.rollback()
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        shutil.rmtree(instance, ignore_errors=True)
+
+
+def _query_only(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only = ON")
+    cursor.close()
+
+
+def _check_at_head(app: Flask) -> None:
+    """Refuse a database at a revision the code does not know; say so if it is behind.
+
+    A database behind the code's head is measured as it is (its missing migrations are
+    not run: that would write), and the figures say so, in ``app.config["BENCH_REVISION"]``.
+    """
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config())
+    with db.engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    heads = set(script.get_heads())
+    known = {revision.revision for revision in script.walk_revisions()}
+    if not current or not current <= known:
+        raise SystemExit(
+            f"the database is at {sorted(current) or 'no revision'}, which this code does "
+            f"not know (its head: {sorted(heads)}): it is measured as it is, never migrated"
+        )
+    if current == heads:
+        app.config["BENCH_REVISION"] = f"at the migrations' head {', '.join(sorted(heads))}"
+        return
+    behind = []
+    for head in heads:
+        for revision in script.iterate_revisions(head, tuple(current)):
+            behind.append(revision.revision)
+    app.config["BENCH_REVISION"] = (
+        f"at revision {', '.join(sorted(current))}, behind the code's head "
+        f"{', '.join(sorted(heads))}: measured without {', '.join(behind)} (not migrated here)"
+    )
+    print(f"warning: the database is {app.config['BENCH_REVISION']}", flush=True)
+
+
+def read_only_api_key(scopes: str = "scores") -> str:
+    """Return a key the API takes on a read-only database, where no key can be created.
+
+    ``api_key_for`` keeps its lookup (the same indexed read of ``api_key`` by hash, which
+    finds nothing) and then answers with an unsaved key of these scopes, last used in the
+    far future so that ``_record_use`` has nothing to write. Only this process is changed.
+    """
+    from survey.auth import service
+    from survey.models import ApiKey
+
+    lookup = service.api_key_for
+    stand_in = ApiKey(
+        name="bench (unsaved)",
+        prefix="bench",
+        key_hash="",
+        scopes=scopes,
+        last_used_at=datetime(9999, 1, 1, tzinfo=UTC),
+    )
+
+    def api_key_for(key: str) -> ApiKey | None:
+        lookup(key)
+        return stand_in
+
+    service.api_key_for = api_key_for
+    return "bench-read-only"
+
+
+def signed_in_client(app: Flask, email: str) -> Any:
+    """Return a test client signed in as an existing user without a sign-in's writes.
+
+    A sign-in through /auth/login writes its audit entry; this puts in the session cookie
+    what ``survey.auth.sessions.start`` does (Flask-Login's user, its "strong" session
+    identifier, the sign-in times), so it works on a read-only database too.
+    """
+    from flask_login.utils import _create_identifier
+
+    from survey import clock
+    from survey.auth import sessions
+    from survey.models import User
+
+    user = db.session.scalar(sa.select(User).where(User.email == email))
+    if user is None:
+        raise SystemExit(f"no user {email} in the database")
+    client = app.test_client()
+    with client.session_transaction() as session, app.test_request_context():
+        now = clock.now().timestamp()
+        session.update(
+            {
+                sessions.USER_KEY: user.get_id(),
+                "_fresh": True,
+                "_id": _create_identifier(),
+                sessions.SIGNED_IN_AT: now,
+                sessions.SEEN_AT: now,
+            }
+        )
+        session.permanent = True
+    db.session.rollback()
+    return client
+
+
+def last_day() -> date:
+    """The bank's day of the newest counted response: where an existing database's history ends."""
+    from survey.models import Response
+    from survey.scoring.rollup import local_day
+
+    newest = db.session.scalar(sa.select(sa.func.max(Response.counted_at)))
+    db.session.rollback()
+    if newest is None:
+        raise SystemExit("the database holds no counted response")
+    return local_day(newest)
 
 
 def gather_statistics() -> None:

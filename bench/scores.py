@@ -51,32 +51,53 @@ RAW_COLUMNS: dict[str, Any] = {
 
 
 def main() -> None:
-    parser = common.arguments(__doc__.splitlines()[0])
+    parser = common.arguments(__doc__.splitlines()[0], existing=True)
     parser.add_argument("--size", type=int, default=20_000, help="demo interactions")
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--submissions", type=int, default=300)
-    args = parser.parse_args()
+    args = common.parse(parser)
     about = {**common.machine(), "database": args.database}
-    with common.bench_app(args.database) as app:
-        with common.Timer() as loading:
-            demo.load(size=args.size, today=LAST_DAY)
-        common.gather_statistics()
+    existing = args.database_url
+    place = common.existing_app(existing) if existing else common.bench_app(args.database)
+    with place as app:
+        last_day = LAST_DAY
+        if existing:
+            last_day = common.last_day()
+        else:
+            with common.Timer() as loading:
+                demo.load(size=args.size, today=LAST_DAY)
+            common.gather_statistics()
         answers = db.session.scalar(sa.select(sa.func.count()).select_from(Answer))
         tables = {
             c.name: db.session.scalar(sa.select(sa.func.count()).select_from(c.table))
             for c in CUBOIDS
         }
-        about["data"] = (
-            f"demo size {args.size:,}: {answers:,} answers, loaded in {loading.seconds:.1f} s; "
-            + ", ".join(f"{name} {rows:,} rows" for name, rows in tables.items())
-        )
+        if existing:
+            about["data"] = (
+                f"existing database {common.shown_url(existing)} (read-only, not loaded here), "
+                f"last day {last_day}, {app.config['BENCH_REVISION']}: {answers:,} answers; "
+            )
+        else:
+            about["data"] = (
+                f"demo size {args.size:,}: {answers:,} answers, loaded in {loading.seconds:.1f} s; "
+            )
+        about["data"] += ", ".join(f"{name} {rows:,} rows" for name, rows in tables.items())
         print(about["data"], flush=True)
-        _, key = create_api_key("bench", ("scores",))
-        db.session.commit()
-        rows = _compare(app.test_client(), key, args.runs)
-        rows.append(_submissions(args.submissions))
+        if existing:
+            key = common.read_only_api_key()
+        else:
+            _, key = create_api_key("bench", ("scores",))
+            db.session.commit()
+        rows = _compare(app.test_client(), key, args.runs, last_day)
+        if not existing:  # a submission writes: not on someone else's database
+            rows.append(_submissions(args.submissions))
+    where = (
+        f"existing database {sa.engine.make_url(existing).database}"
+        if existing
+        else f"demo size {args.size:,}"
+    )
     common.record(
-        f"Scores API against raw answers ({args.database}, demo size {args.size:,})",
+        f"Scores API against raw answers ({args.database}, {where})",
         about,
         ["question", "tables read", "api p50", "api p95", "raw p50", "raw p95", "raw ÷ api (p50)"],
         rows,
@@ -86,16 +107,25 @@ def main() -> None:
             "answers (no HTTP), the same groups checked equal. The demo spans 90 days up to "
             "20,000 interactions and more with its size (316 days at 870,000), so 'a year' "
             "reads up to that much history. Alternating runs; the "
-            "machine is shared (2 cores, other engineers' tests): read ratios."
+            "machine is shared (2 cores, other engineers' tests): read ratios.",
+            *(
+                [
+                    "On an existing database (read-only) the API key is an unsaved stand-in "
+                    "(common.read_only_api_key: the key lookup still runs) and no submission "
+                    "is timed, since it would write."
+                ]
+                if existing
+                else []
+            ),
         ],
         enabled=not args.no_record,
     )
 
 
-def _cases() -> list[tuple[str, str]]:
-    year = (LAST_DAY - timedelta(days=364), LAST_DAY)
-    month = (LAST_DAY - timedelta(days=29), LAST_DAY)
-    quarter = (LAST_DAY - timedelta(days=89), LAST_DAY)
+def _cases(last_day: date) -> list[tuple[str, str]]:
+    year = (last_day - timedelta(days=364), last_day)
+    month = (last_day - timedelta(days=29), last_day)
+    quarter = (last_day - timedelta(days=89), last_day)
 
     def span(days: tuple[date, date]) -> str:
         return f"from={days[0].isoformat()}&to={days[1].isoformat()}"
@@ -111,12 +141,12 @@ def _cases() -> list[tuple[str, str]]:
     ]
 
 
-def _compare(client: Any, key: str, runs: int) -> list[list[str]]:
+def _compare(client: Any, key: str, runs: int, last_day: date) -> list[list[str]]:
     zone = ZoneInfo(settings.bank_zone())
     min_n = int(settings.get("min_n"))
     headers = {"Authorization": f"Bearer {key}"}
     rows = []
-    for name, query_string in _cases():
+    for name, query_string in _cases(last_day):
         reply = client.get(f"/api/v1/scores?{query_string}", headers=headers)
         if reply.status_code == 400 and "compare" in query_string:
             name = name.replace("compare=rest", "without compare (not in the API yet)")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
 
 from survey import clock, settings
 from survey.extensions import db
@@ -76,3 +79,28 @@ def test_the_overview_shows_the_follow_up_figures(app, unhappy, quality):  # noq
     page = client.get("/?lang=en").get_data(as_text=True)
     assert 'data-testid="followup-kpis"' in page
     assert '<tr data-kpi="opened"><th scope="row">Cases opened</th><td data-value="1">' in page
+
+
+def test_the_responses_that_opened_no_case_are_read_through_their_own_index(db):
+    """A period's reasons read only those responses, not every response of the period."""
+    seen: list[tuple[str, Any]] = []
+
+    def remember(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "followup_no_case_reason" in statement and "GROUP BY" in statement:
+            seen.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        kpis.figures(DAY - timedelta(days=364), DAY, settings.bank_zone(), 5)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", remember)
+    [(statement, parameters)] = seen
+    with db.engine.connect() as conn:
+        if db.engine.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+            plan = " ".join(row[3] for row in rows)
+        else:
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = str(conn.exec_driver_sql("EXPLAIN " + statement, parameters).all())
+            conn.rollback()
+    assert "ix_response_no_case_counted_at" in plan, plan

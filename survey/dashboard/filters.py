@@ -116,21 +116,37 @@ def read(args: Mapping[str, str], *, extra: tuple[str, ...] = ()) -> Filters:
 
 
 def choices(locale: str) -> dict[str, list[tuple[str, str]]]:
-    """The values each filter of the form offers, named in the viewer's language."""
-    lines = db.session.scalars(sa.select(BusinessLine).order_by(BusinessLine.code)).all()
-    teams = db.session.scalars(sa.select(Team).order_by(Team.code)).all()
-    agents = db.session.scalars(sa.select(Agent).order_by(Agent.code)).all()
-    surveys = db.session.scalars(sa.select(Survey).order_by(Survey.id)).all()
+    """The values each filter of the form offers, named in the viewer's language.
+
+    Every dashboard page asks this once: plain columns, not models (a bank's hundreds of
+    agents built as objects on every page cost more than the page's own scores).
+    """
+    zh = locale == "zh"
+    lines = db.session.execute(
+        sa.select(BusinessLine.code, BusinessLine.name_zh, BusinessLine.name_en).order_by(
+            BusinessLine.code
+        )
+    ).all()
+    teams = db.session.execute(
+        sa.select(Team.code, Team.name_zh, Team.name_en).order_by(Team.code)
+    ).all()
+    agents = db.session.execute(
+        sa.select(Agent.code, Agent.name_zh, Agent.name_en).order_by(Agent.code)
+    ).all()
+    surveys = db.session.execute(sa.select(Survey.id, Survey.name).order_by(Survey.id)).all()
     return {
-        "business_line": [(x.code, x.name(locale)) for x in lines],
-        "team": [(x.code, x.name(locale)) for x in teams],
-        "agent": [(x.code, f"{x.name(locale)} ({x.code})") for x in agents],
+        "business_line": [(code, name_zh if zh else name_en) for code, name_zh, name_en in lines],
+        "team": [(code, name_zh if zh else name_en) for code, name_zh, name_en in teams],
+        "agent": [
+            (code, f"{Agent.display_name(code, name_zh, name_en, locale)} ({code})")
+            for code, name_zh, name_en in agents
+        ],
         "channel": [(v, str(CHANNEL_LABELS.get(v, v))) for v in queries.FIXED["channel"]],
         "survey_channel": [(v, str(SURVEY_CHANNEL_LABELS[v])) for v in queries.SURVEY_CHANNELS],
         "type": [(v, str(TYPE_LABELS.get(v, v))) for v in queries.FIXED["type"]],
         "category": [(v, str(CATEGORY_LABELS.get(v, v))) for v in queries.FIXED["category"]],
         "cause": [(v, str(CAUSE_LABELS.get(v, v))) for v in queries.FIXED["cause"]],
-        "survey": [(str(s.id), s.name) for s in surveys],
+        "survey": [(str(survey_id), name) for survey_id, name in surveys],
     }
 
 

@@ -62,7 +62,10 @@ class Agent(db.Model):
 
     def name(self, locale: str) -> str:
         """Return the name in this language, else in the other one, else the code."""
-        first, second = (
-            (self.name_zh, self.name_en) if locale == "zh" else (self.name_en, self.name_zh)
-        )
-        return first or second or self.code
+        return self.display_name(self.code, self.name_zh, self.name_en, locale)
+
+    @staticmethod
+    def display_name(code: str, name_zh: str, name_en: str, locale: str) -> str:
+        """An agent's name in a language from plain columns, as :meth:`name` gives it."""
+        first, second = (name_zh, name_en) if locale == "zh" else (name_en, name_zh)
+        return first or second or code

@@ -69,6 +69,16 @@ class Response(db.Model):
         ),
         # The sweep's search for partials idle past the closing hours.
         sa.Index("ix_response_state_updated_at", "state", "updated_at"),
+        # The overview's follow-up figures: responses that met a rule but opened no case, in
+        # a period. Partial, so it holds only those few: by counted_at alone, a year's
+        # figures read every response of the year (0.9 s at 1,000,000 answers on SQLite).
+        sa.Index(
+            "ix_response_no_case_counted_at",
+            "counted_at",
+            "followup_no_case_reason",
+            sqlite_where=sa.text("followup_no_case_reason IS NOT NULL"),
+            postgresql_where=sa.text("followup_no_case_reason IS NOT NULL"),
+        ),
     )
 
 
