@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from survey import clock
-from survey.dispatch import retries, sending, status
+from survey.dispatch import lease, retries, sending, status
 from survey.extensions import db
 from survey.models import Invitation
 from tests.fixtures.dispatch import interaction_body
@@ -135,6 +135,11 @@ def test_a_server_error_twilio_never_acted_on_is_sent_once_after_the_look_up(inv
     assert sending.send_invitation(invitation.id) == "in_doubt"
     assert twilio.messages == []
     clock.advance(timedelta(minutes=1))
+    # Proven not taken: a refused try, sent again after the pause a 429 would get.
+    assert sending.send_invitation(invitation.id) == "retrying"
+    db.session.refresh(invitation)
+    assert invitation.scheduled_at >= clock.now() + retries.BASE
+    clock.freeze(invitation.scheduled_at)
     assert sending.send_invitation(invitation.id) == "sent"
     first, looked_up, second = twilio.exchanges
     assert (first.method, first.status, first.sid) == ("POST", 500, None)
@@ -144,10 +149,38 @@ def test_a_server_error_twilio_never_acted_on_is_sent_once_after_the_look_up(inv
     assert invitation.token in taken["body"]
     db.session.expire_all()
     invitation = db.session.get_one(Invitation, invitation.id)
-    assert [(d.state, d.provider_id) for d in invitation.deliveries] == [
-        ("held", None),
-        ("sent", taken["sid"]),
+    assert [(d.attempt, d.state, d.provider_id) for d in invitation.deliveries] == [
+        (1, "retrying", None),
+        (2, "sent", taken["sid"]),
     ]
+
+
+def test_a_twilio_failing_without_taking_the_sms_is_tried_five_times_then_the_email_goes(
+    invite, twilio
+):
+    twilio.remember = True
+    twilio.fail(MESSAGES, 500, 20500, "Internal Server Error", times=10)
+    invitation = invite()
+    outcomes = [sending.send_invitation(invitation.id)]
+    while outcomes[-1] in ("in_doubt", "retrying"):
+        db.session.refresh(invitation)
+        if outcomes[-1] == "in_doubt":
+            clock.advance(lease.length() + timedelta(seconds=1))  # the sweep looks it up
+        else:
+            clock.freeze(invitation.scheduled_at + retries.SWEEP_LAG)
+        outcomes.append(sending.send_invitation(invitation.id))
+    assert outcomes == ["in_doubt", "retrying"] * 4 + ["in_doubt", "sent"]
+    assert len(twilio.sent(MESSAGES)) == 5 and len(twilio.sent(MESSAGES, "GET")) == 5
+    assert twilio.messages == []
+    db.session.expire_all()
+    invitation = db.session.get_one(Invitation, invitation.id)
+    *sms, email = invitation.deliveries
+    assert [(d.attempt, d.state) for d in sms] == [(n, "retrying") for n in range(1, 5)] + [
+        (5, "failed")
+    ]
+    gaps = [b.created_at - a.created_at for a, b in zip(sms, sms[1:], strict=False)]
+    assert gaps == sorted(gaps) and gaps[0] >= retries.BASE
+    assert (email.channel, email.state) == ("email", "sent")
 
 
 def test_a_rate_limit_asking_for_a_longer_wait_is_waited_out(invite, twilio):
