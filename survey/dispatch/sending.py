@@ -374,6 +374,25 @@ def _leave_for_look_up(invitation: Invitation, delivery: Delivery, result: SendR
     )
 
 
+def retry_refused(invitation: Invitation, delivery: Delivery, error: str) -> bool:
+    """Count a send the provider answered with an error and provably never took as a refused
+    try: schedule its channel again after the pause a 429 gets; commits.
+
+    Returns False when the channel's tries are spent: the delivery failed, and the caller
+    sends on the next channel. Without this a provider failing for hours would be asked
+    again at every sweep until the link expired.
+    """
+    delivery.state = "sending"  # one of the channel's tries while its pause is chosen
+    result = SendResult(ok=False, retryable=True, code=delivery.error_code, error=error)
+    if _retry_later(invitation, delivery, result):
+        db.session.commit()
+        return True
+    delivery.state = "failed"
+    delivery.error = error
+    db.session.commit()
+    return False
+
+
 def _hold(invitation: Invitation, delivery: Delivery, result: SendResult) -> None:
     """Keep an invitation whose provider cannot be used at all: scheduled again, not failed.
 
