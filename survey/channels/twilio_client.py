@@ -64,6 +64,8 @@ class TwilioTransport(TwilioHttpClient):
     def __init__(self, base_url: str = TWILIO_API, timeout: float = DEFAULT_TIMEOUT_SECONDS):
         super().__init__(timeout=timeout)
         self.base_url = base_url.rstrip("/")
+        # The last answer's Retry-After, in seconds (None when it had none).
+        self.retry_after: float | None = None
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         if self.base_url != TWILIO_API and url.startswith(TWILIO_API):

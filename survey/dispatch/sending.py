@@ -81,8 +81,8 @@ def send_invitation(invitation_id: int) -> str:
     ``skipped`` (not due, or another worker has it), ``reconciled`` or ``unknown`` (the
     provider may have taken it: never sent again), ``in_doubt`` (the provider answered a
     5xx or too late: left 'sending' for the sweep to look up once the lease runs out),
-    ``lookup_failed`` (the provider could
-    not be asked about an interrupted send: a later sweep asks again).
+    ``lookup_failed`` (the provider could not be asked about an interrupted send: a later
+    sweep asks again).
     """
     with lease.kept([invitation_id]):
         stamp = _claim(invitation_id)
