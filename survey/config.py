@@ -23,6 +23,7 @@ ENV_KEYS: dict[str, str] = {
     "SURVEY_LOG_LEVEL": "SURVEY_LOG_LEVEL",
     "SURVEY_LOG_FORMAT": "SURVEY_LOG_FORMAT",
     "SURVEY_SEND_LEASE_SECONDS": "SURVEY_SEND_LEASE_SECONDS",
+    "SURVEY_RETRY_BASE_SECONDS": "SURVEY_RETRY_BASE_SECONDS",
     "SURVEY_DB_POOL_SIZE": "SURVEY_DB_POOL_SIZE",
     "SURVEY_DB_MAX_OVERFLOW": "SURVEY_DB_MAX_OVERFLOW",
     "SURVEY_DB_POOL_RECYCLE": "SURVEY_DB_POOL_RECYCLE",
@@ -60,6 +61,9 @@ class Defaults:
     # How long a claimed send is a worker's without renewal; a dead worker's sends are taken
     # over by the first sweep after it ends (dispatch/lease.py).
     SURVEY_SEND_LEASE_SECONDS = 30
+    # The first pause before a send the provider refused for now (HTTP 429) is tried again;
+    # each later pause doubles (dispatch/retries.py). Only the fault tests shorten it.
+    SURVEY_RETRY_BASE_SECONDS = 60
     # /metrics: these addresses or networks (comma-separated; empty: none), or a caller that
     # sends "Authorization: Bearer <SURVEY_METRICS_TOKEN>".
     SURVEY_METRICS_ALLOW = "127.0.0.1/32,::1/128"

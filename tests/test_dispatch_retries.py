@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from survey import clock
-from survey.dispatch import retries, sending, status
+from survey.dispatch import lease, retries, sending, status
 from survey.extensions import db
 from survey.models import Invitation
 from tests.fixtures.dispatch import interaction_body
@@ -106,15 +106,109 @@ def test_the_longest_retry_schedule_fits_five_tries_in_30_minutes():
     assert retries.retry_at(first, 2, first + timedelta(minutes=29)) is None
 
 
-def test_a_server_error_is_not_retried_and_never_sent_again(invite, twilio):
-    twilio.fail(MESSAGES, 500, 20500, "Internal Server Error")
+def test_a_server_error_is_not_retried_but_looked_up_once_the_lease_runs_out(invite, twilio):
+    twilio.remember = True
+    twilio.fail(MESSAGES, 500, 20500, "Internal Server Error", taken=True)
     invitation = invite()
-    assert sending.send_invitation(invitation.id) == "unknown"
+    assert sending.send_invitation(invitation.id) == "in_doubt"
+    # Nothing is decided while the worker's lease holds: not sent again, not counted sent.
+    assert sending.send_invitation(invitation.id) == "skipped"
+    invitation = db.session.get_one(Invitation, invitation.id)
+    assert invitation.state == "sending"
+    assert [(d.state, d.error_code) for d in invitation.deliveries] == [("sending", "20500")]
+    clock.advance(timedelta(minutes=1))
+    assert sending.send_invitation(invitation.id) == "reconciled"
     clock.advance(timedelta(hours=1))
     assert sending.send_invitation(invitation.id) == "skipped"
+    [taken] = twilio.messages
     assert len(twilio.sent(MESSAGES)) == 1
+    db.session.expire_all()
     invitation = db.session.get_one(Invitation, invitation.id)
-    assert [d.state for d in invitation.deliveries] == ["unknown"]
+    assert invitation.state == "sent"
+    assert [(d.state, d.provider_id) for d in invitation.deliveries] == [("sent", taken["sid"])]
+
+
+def test_a_server_error_twilio_never_acted_on_is_sent_once_after_the_look_up(invite, twilio):
+    twilio.remember = True
+    twilio.fail(MESSAGES, 500, 20500, "Internal Server Error")
+    invitation = invite()
+    assert sending.send_invitation(invitation.id) == "in_doubt"
+    assert twilio.messages == []
+    clock.advance(timedelta(minutes=1))
+    # Proven not taken: a refused try, sent again after the pause a 429 would get.
+    assert sending.send_invitation(invitation.id) == "retrying"
+    db.session.refresh(invitation)
+    assert invitation.scheduled_at >= clock.now() + retries.BASE
+    clock.freeze(invitation.scheduled_at)
+    assert sending.send_invitation(invitation.id) == "sent"
+    first, looked_up, second = twilio.exchanges
+    assert (first.method, first.status, first.sid) == ("POST", 500, None)
+    assert looked_up.method == "GET" and looked_up.path.endswith(MESSAGES)
+    assert (second.method, second.status) == ("POST", 201)
+    [taken] = twilio.messages
+    assert invitation.token in taken["body"]
+    db.session.expire_all()
+    invitation = db.session.get_one(Invitation, invitation.id)
+    assert [(d.attempt, d.state, d.provider_id) for d in invitation.deliveries] == [
+        (1, "retrying", None),
+        (2, "sent", taken["sid"]),
+    ]
+
+
+def test_a_twilio_failing_without_taking_the_sms_is_tried_five_times_then_the_email_goes(
+    invite, twilio
+):
+    twilio.remember = True
+    twilio.fail(MESSAGES, 500, 20500, "Internal Server Error", times=10)
+    invitation = invite()
+    outcomes = [sending.send_invitation(invitation.id)]
+    while outcomes[-1] in ("in_doubt", "retrying"):
+        db.session.refresh(invitation)
+        if outcomes[-1] == "in_doubt":
+            clock.advance(lease.length() + timedelta(seconds=1))  # the sweep looks it up
+        else:
+            clock.freeze(invitation.scheduled_at + retries.SWEEP_LAG)
+        outcomes.append(sending.send_invitation(invitation.id))
+    assert outcomes == ["in_doubt", "retrying"] * 4 + ["in_doubt", "sent"]
+    assert len(twilio.sent(MESSAGES)) == 5 and len(twilio.sent(MESSAGES, "GET")) == 5
+    assert twilio.messages == []
+    db.session.expire_all()
+    invitation = db.session.get_one(Invitation, invitation.id)
+    *sms, email = invitation.deliveries
+    assert [(d.attempt, d.state) for d in sms] == [(n, "retrying") for n in range(1, 5)] + [
+        (5, "failed")
+    ]
+    gaps = [b.created_at - a.created_at for a, b in zip(sms, sms[1:], strict=False)]
+    assert gaps == sorted(gaps) and gaps[0] >= retries.BASE
+    assert (email.channel, email.state) == ("email", "sent")
+
+
+def test_a_rate_limit_asking_for_a_longer_wait_is_waited_out(invite, twilio):
+    twilio.fail(MESSAGES, 429, 20429, "Too Many Requests", retry_after=600)
+    invitation = invite()
+    assert sending.send_invitation(invitation.id) == "retrying"
+    db.session.expire_all()
+    invitation = db.session.get_one(Invitation, invitation.id)
+    assert invitation.scheduled_at >= NOW + timedelta(seconds=600)
+
+
+def test_a_rate_limit_asking_for_a_shorter_wait_keeps_the_schedule(invite, twilio):
+    twilio.fail(MESSAGES, 429, 20429, "Too Many Requests", retry_after=1)
+    invitation = invite()
+    assert sending.send_invitation(invitation.id) == "retrying"
+    db.session.expire_all()
+    invitation = db.session.get_one(Invitation, invitation.id)
+    assert invitation.scheduled_at >= NOW + retries.BASE
+
+
+@pytest.mark.app_config(SURVEY_RETRY_BASE_SECONDS=2)
+def test_the_retry_pause_follows_the_configured_base(invite, twilio):
+    twilio.fail(MESSAGES, 429, 20429, "Too Many Requests")
+    invitation = invite()
+    assert sending.send_invitation(invitation.id) == "retrying"
+    db.session.expire_all()
+    pause = db.session.get_one(Invitation, invitation.id).scheduled_at - NOW
+    assert timedelta(seconds=2) <= pause <= timedelta(seconds=3)
 
 
 @pytest.mark.parametrize(

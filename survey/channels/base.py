@@ -31,7 +31,8 @@ class SendResult:
     """How a send went: the provider's id when accepted, the classified reason when not.
 
     Exactly one verdict holds: ``ok`` (accepted), ``unknown`` (the provider may have taken
-    it: reconcile, never send again), ``held`` (a configuration fault: nothing on this
+    it: never sent again blindly; with ``look_up`` the sweep asks the provider once the
+    send's lease runs out, as after a crash), ``held`` (a configuration fault: nothing on this
     channel can go until it is fixed, so the delivery waits instead of failing), or a
     failure that is ``retryable`` (the provider certainly did not take it) or permanent.
     """
@@ -41,9 +42,15 @@ class SendResult:
     error: str | None = None
     # True when trying again later may work (HTTP 429, refused before sending), False when not.
     retryable: bool = False
+    # How long the provider asked us to wait before trying again (its Retry-After), seconds.
+    retry_after: float | None = None
     # The provider's own error code, e.g. Twilio's "21610" or an SMTP reply code.
     code: str | None = None
     unknown: bool = False
+    # With ``unknown``: the provider can be asked what became of it (``Channel.look_up``
+    # proves found or absent), so the send is left for the sweep to settle, not marked
+    # 'unknown' for an administrator.
+    look_up: bool = False
     held: bool = False
     # The carrier reports the address opted out (Twilio 21610): record it, never try it again.
     opted_out: bool = False

@@ -82,6 +82,7 @@ class TwilioChannel:
             return SendResult(ok=False, error="the call has no TwiML URL to follow")
         if message.channel not in self.carries:
             return SendResult(ok=False, error=f"Twilio does not carry {message.channel}")
+        client = None
         try:
             client = make_client(config)
             if message.channel == "sms":
@@ -89,7 +90,7 @@ class TwilioChannel:
             else:
                 sid = client.calls.create(**_call_parameters(config, message)).sid
         except Exception as error:  # a channel reports, never raises
-            result = classify(error)
+            result = classify(error, getattr(client and client.http_client, "retry_after", None))
             log.warning(
                 "Twilio %s for delivery %s not sent: %s", message.channel, delivery_id, result.error
             )

@@ -64,11 +64,26 @@ class TwilioTransport(TwilioHttpClient):
     def __init__(self, base_url: str = TWILIO_API, timeout: float = DEFAULT_TIMEOUT_SECONDS):
         super().__init__(timeout=timeout)
         self.base_url = base_url.rstrip("/")
+        # The last answer's Retry-After, in seconds (None when it had none).
+        self.retry_after: float | None = None
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         if self.base_url != TWILIO_API and url.startswith(TWILIO_API):
             url = self.base_url + url[len(TWILIO_API) :]
-        return super().request(method, url, *args, **kwargs)
+        self.retry_after = None
+        response = super().request(method, url, *args, **kwargs)
+        # Twilio's exception keeps no headers: its wish to be left alone is read here.
+        self.retry_after = _seconds(response.headers.get("Retry-After"))
+        return response
+
+
+def _seconds(value: str | None) -> float | None:
+    """Read a Retry-After in seconds (the only form Twilio uses); None when absent or odd."""
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds <= 86400 else None
 
 
 def make_client(config: Mapping[str, Any]) -> Client:
@@ -80,18 +95,23 @@ def make_client(config: Mapping[str, Any]) -> Client:
     return Client(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], http_client=transport)
 
 
-def classify(error: Exception) -> SendResult:
+def classify(error: Exception, retry_after: float | None = None) -> SendResult:
     """Turn what a send raised into the verdict the dispatcher acts on.
 
     The question behind every branch: could Twilio have taken the message? When it
     certainly did not, the failure is retryable or permanent; when it may have, the
-    verdict is ``unknown``, to be reconciled rather than sent again.
+    verdict is ``unknown``, to be looked up at Twilio (``look_up``) rather than sent again.
+
+    :param retry_after: the seconds Twilio's answer asked us to wait (Retry-After).
     """
     if isinstance(error, requests.exceptions.ConnectTimeout):
         return SendResult(ok=False, retryable=True, error=f"Twilio unreachable: {_short(error)}")
     if isinstance(error, requests.exceptions.ReadTimeout):
         return SendResult(
-            ok=False, unknown=True, error=f"Twilio did not answer in time: {_short(error)}"
+            ok=False,
+            unknown=True,
+            look_up=True,
+            error=f"Twilio did not answer in time: {_short(error)}",
         )
     if isinstance(error, requests.exceptions.ConnectionError):
         if _never_connected(error):
@@ -100,30 +120,37 @@ def classify(error: Exception) -> SendResult:
             )
         # Reset or closed after the request went out: Twilio may have acted on it.
         return SendResult(
-            ok=False, unknown=True, error=f"connection to Twilio lost: {_short(error)}"
+            ok=False,
+            unknown=True,
+            look_up=True,
+            error=f"connection to Twilio lost: {_short(error)}",
         )
     if isinstance(error, requests.exceptions.RequestException):
-        return SendResult(ok=False, unknown=True, error=f"Twilio request failed: {_short(error)}")
+        return SendResult(
+            ok=False, unknown=True, look_up=True, error=f"Twilio request failed: {_short(error)}"
+        )
     status = getattr(error, "status", None)
     if isinstance(error, TwilioException) and isinstance(status, int):
-        return _classify_http(error, status)
+        return _classify_http(error, status, retry_after)
     return SendResult(ok=False, unknown=True, error=f"Twilio client error: {_short(error)}")
 
 
-def _classify_http(error: TwilioException, status: int) -> SendResult:
+def _classify_http(error: TwilioException, status: int, retry_after: float | None) -> SendResult:
     code = _code(error, status)
     text = f"{code}: {twilio_message(error)}"
     if status == 401 or code in CONFIGURATION_CODES:
         log.error("Twilio refused our account or sender configuration (%s); fix TWILIO_*", text)
         return SendResult(ok=False, held=True, code=str(code), error=text)
     if status == 429 or code in RETRYABLE_CODES:
-        return SendResult(ok=False, retryable=True, code=str(code), error=text)
+        return SendResult(
+            ok=False, retryable=True, retry_after=retry_after, code=str(code), error=text
+        )
     if code in OPTED_OUT_CODES:
         return SendResult(ok=False, opted_out=True, code=str(code), error=text)
     if 400 <= status < 500:
         return SendResult(ok=False, code=str(code), error=text)
-    # A 5xx: Twilio may have queued the message before failing to answer.
-    return SendResult(ok=False, unknown=True, code=str(code), error=text)
+    # A 5xx: Twilio may have queued the message before failing to answer; its list tells.
+    return SendResult(ok=False, unknown=True, look_up=True, code=str(code), error=text)
 
 
 def _code(error: TwilioException, status: int) -> int:

@@ -7,7 +7,10 @@ delivery's provider (``Channel.look_up``):
 
 - found: the provider has it; the delivery is sent, with the provider's id;
 - absent: the provider provably never had it (the outbox has no row for it,
-  Twilio lists nothing of ours since the delivery began); it is sent now, once;
+  Twilio lists nothing of ours since the delivery began); it is sent now, once; when the
+  provider had answered an error (a 5xx, a timeout) rather than a crash cutting the send,
+  that was a refused try: sent again after the pause a 429 gets, within the same five
+  tries (``retries``), then the next channel;
 - cannot tell (SMTP after DATA): it may have gone; the delivery is 'unknown',
   never sent again by itself; an administrator decides (admin/undelivered.py);
 - the look-up failed (a timeout, a 5xx): nothing is decided; the invitation
@@ -63,6 +66,9 @@ def settle(invitation_id: int, stamp: datetime) -> str:
             log.info("invitation %s: delivery %s reconciled as sent", invitation.id, delivery.id)
             return "reconciled"
         if answer.verdict == ABSENT:
+            # A provider's error answer (a 5xx, a timeout: ``sending._leave_for_look_up``);
+            # None when a crash cut the send.
+            refused = delivery.error
             # 'held' is a delivery the provider never took: its channel is tried again. Only
             # while it is still unrecorded: a stalled worker recording its Message-ID at this
             # moment (channels/smtp.py, the same condition) has it, and it may go out.
@@ -78,6 +84,8 @@ def settle(invitation_id: int, stamp: datetime) -> str:
             )
             if settled.rowcount == 1:
                 db.session.expire(delivery, ["state", "error"])
+                if refused is not None and sending.retry_refused(invitation, delivery, refused):
+                    return "retrying"
                 continue
             db.session.refresh(delivery)
             answer = look_up(delivery)

@@ -79,8 +79,10 @@ def send_invitation(invitation_id: int) -> str:
     sender's rate is taken for a while: scheduled again for its turn), ``retrying``
     (the provider did not take it, e.g. HTTP 429: the same channel again after a pause),
     ``skipped`` (not due, or another worker has it), ``reconciled`` or ``unknown`` (the
-    provider may have taken it: never sent again), ``lookup_failed`` (the provider could
-    not be asked about an interrupted send: a later sweep asks again).
+    provider may have taken it: never sent again), ``in_doubt`` (the provider answered a
+    5xx or too late: left 'sending' for the sweep to look up once the lease runs out),
+    ``lookup_failed`` (the provider could not be asked about an interrupted send: a later
+    sweep asks again).
     """
     with lease.kept([invitation_id]):
         stamp = _claim(invitation_id)
@@ -273,6 +275,10 @@ def _send_loaded(invitation_id: int, stamp: datetime) -> str:
             db.session.rollback()
             return "skipped"
         metrics.count_send(channel_name, channel.name, result)
+        if result.unknown and result.look_up:
+            _leave_for_look_up(invitation, delivery, result)
+            db.session.commit()
+            return "in_doubt"
         if result.ok or result.unknown:
             _mark_sent(invitation, delivery, result)
             db.session.commit()
@@ -330,7 +336,7 @@ def _retry_later(invitation: Invitation, delivery: Delivery, result: SendResult)
     """
     now = clock.now()
     first = retries.tries(invitation, delivery.channel)[0].created_at
-    at = retries.retry_at(first, delivery.attempt, now)
+    at = retries.retry_at(first, delivery.attempt, now, result.retry_after)
     if at is None:
         return False
     _keep(invitation, delivery, result, at - now)
@@ -346,6 +352,45 @@ def _retry_later(invitation: Invitation, delivery: Delivery, result: SendResult)
         at,
     )
     return True
+
+
+def _leave_for_look_up(invitation: Invitation, delivery: Delivery, result: SendResult) -> None:
+    """Leave a send the provider may have taken (a 5xx, a timeout) for the sweep to look up.
+
+    It stays 'sending', as if this worker had died right after the request: once the
+    lease runs out the sweep asks the provider (``reconcile.settle``), which marks it sent
+    when the provider has it and sends it once more only when the provider provably never
+    had it. Deciding now would either lose it (marked 'unknown', never sent) or risk a
+    second message; asking a lease later also gives the provider's list time to show it.
+    """
+    delivery.error = result.error
+    delivery.error_code = result.code
+    log.warning(
+        "invitation %s: %s via %s may have been taken (%s); looked up once its lease runs out",
+        invitation.id,
+        delivery.channel,
+        delivery.provider,
+        result.error,
+    )
+
+
+def retry_refused(invitation: Invitation, delivery: Delivery, error: str) -> bool:
+    """Count a send the provider answered with an error and provably never took as a refused
+    try: schedule its channel again after the pause a 429 gets; commits.
+
+    Returns False when the channel's tries are spent: the delivery failed, and the caller
+    sends on the next channel. Without this a provider failing for hours would be asked
+    again at every sweep until the link expired.
+    """
+    delivery.state = "sending"  # one of the channel's tries while its pause is chosen
+    result = SendResult(ok=False, retryable=True, code=delivery.error_code, error=error)
+    if _retry_later(invitation, delivery, result):
+        db.session.commit()
+        return True
+    delivery.state = "failed"
+    delivery.error = error
+    db.session.commit()
+    return False
 
 
 def _hold(invitation: Invitation, delivery: Delivery, result: SendResult) -> None:
