@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -187,6 +190,41 @@ def test_a_twilio_server_error_is_unknown_never_retried_blind(app, twilio_api):
     twilio_api.fail("/Messages.json", 500, 20500, "Internal Server Error")
     result = TwilioChannel().send(1, _sms())
     assert result.unknown and not (result.ok or result.retryable)
+
+
+class _KeepAliveTwilio(BaseHTTPRequestHandler):
+    """A Twilio stand-in that keeps connections open (HTTP/1.1) and notes each client's port."""
+
+    protocol_version = "HTTP/1.1"
+    ports: list[int] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        type(self).ports.append(self.client_address[1])
+        payload = json.dumps({"sid": twilio_sid("SM"), "status": "queued"}).encode()
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+def test_consecutive_sends_reuse_one_connection_to_twilio(app):
+    # A new TCP (and, against Twilio, TLS) handshake per message was most of a send's wait.
+    _KeepAliveTwilio.ports = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAliveTwilio)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        app.config["TWILIO_API_URL"] = f"http://127.0.0.1:{server.server_port}"
+        results = [TwilioChannel().send(n, _sms()) for n in range(1, 4)]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert all(result.ok for result in results)
+    assert len(_KeepAliveTwilio.ports) == 3 and len(set(_KeepAliveTwilio.ports)) == 1
 
 
 def test_a_refused_connection_is_retryable(app):

@@ -29,7 +29,7 @@ from survey import clock
 from survey.dispatch import cases, contacts, history, lease, reminders, sending
 from survey.dispatch.intake import ComplaintInput
 from survey.extensions import db
-from survey.models import ComplaintCase, Customer, Interaction
+from survey.models import ComplaintCase, Customer, Interaction, Invitation
 from survey.responses import partials
 from tests.fixtures.dispatch import interaction_body
 
@@ -140,6 +140,11 @@ CHECKS: dict[str, Callable[[Customer], object]] = {
     "has_open_complaint": history.has_open_complaint,
     "customer_opted_out": contacts.customer_opted_out,
     "opted_out_address_ids": contacts.opted_out_address_ids,
+    # The send's own frequency check, under the contact locks (one statement, two probes).
+    "earlier_survey_reached": lambda c: history.earlier_survey_reached(
+        db.session.scalars(sa.select(Invitation).where(Invitation.customer_id == c.id)).first(),
+        NOON - timedelta(days=30),
+    ),
 }
 
 

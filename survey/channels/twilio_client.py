@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -86,13 +87,27 @@ def _seconds(value: str | None) -> float | None:
     return seconds if seconds is not None and 0 <= seconds <= 86400 else None
 
 
+# Each thread keeps its clients: a client holds a requests session whose kept-alive connection
+# to Twilio serves the next send, instead of a new TCP (and TLS) handshake for every message.
+# Per thread, because the transport notes the last request and response on itself.
+_clients = threading.local()
+
+
 def make_client(config: Mapping[str, Any]) -> Client:
-    """Return a Twilio client for this deployment's account."""
-    transport = TwilioTransport(
-        base_url=config.get("TWILIO_API_URL") or TWILIO_API,
-        timeout=float(config.get("TWILIO_TIMEOUT_SECONDS") or DEFAULT_TIMEOUT_SECONDS),
+    """Return this thread's Twilio client for this deployment's account (made once, then kept)."""
+    key = (
+        config["TWILIO_ACCOUNT_SID"],
+        config["TWILIO_AUTH_TOKEN"],
+        config.get("TWILIO_API_URL") or TWILIO_API,
+        float(config.get("TWILIO_TIMEOUT_SECONDS") or DEFAULT_TIMEOUT_SECONDS),
     )
-    return Client(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], http_client=transport)
+    kept: dict[tuple[str, str, str, float], Client] = _clients.__dict__.setdefault("by_key", {})
+    client = kept.get(key)
+    if client is None:
+        account_sid, auth_token, base_url, timeout = key
+        transport = TwilioTransport(base_url=base_url, timeout=timeout)
+        client = kept[key] = Client(account_sid, auth_token, http_client=transport)
+    return client
 
 
 def classify(error: Exception, retry_after: float | None = None) -> SendResult:

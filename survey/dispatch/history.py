@@ -226,12 +226,10 @@ def earlier_survey_reached(invitation: Invitation, since: datetime) -> bool:
             Invitation.id != invitation.id,
             Invitation.sent_at >= since,
         )
-        .limit(1)
+        .exists()
     )
-    if db.session.scalar(own) is not None:
-        return True
     if not values:
-        return False
+        return bool(db.session.scalar(sa.select(own)))
     reached = (
         sa.select(Delivery.id)
         .where(
@@ -240,6 +238,7 @@ def earlier_survey_reached(invitation: Invitation, since: datetime) -> bool:
             Delivery.invitation_id != invitation.id,
             Delivery.state.in_(_MAY_HAVE_REACHED),
         )
-        .limit(1)
+        .exists()
     )
-    return db.session.scalar(reached) is not None
+    # Both indexed probes in one statement: it is asked under the contact locks, once a send.
+    return bool(db.session.scalar(sa.select(sa.or_(own, reached))))

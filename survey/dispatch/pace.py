@@ -167,32 +167,48 @@ def rate_for(survey_channel: str) -> float:
 
 
 def reserve(sender: str, survey_channel: str, cost: int, max_wait: float) -> Slot:
-    """Wait for a sender's next ``cost`` units at its configured rate (see ``take_turn``).
+    """Wait for a sender's next ``cost`` units at its configured rate (``queue_for_turn``).
 
     A rate of 0 means unlimited (the limiter is off).
     """
     rate = rate_for(survey_channel)
     if rate <= 0:
         return Slot(0.0, True)
-    return take_turn(store(), sender, SAFETY * cost / rate, max_wait)
+    return queue_for_turn(store(), sender, SAFETY * cost / rate, max_wait)
 
 
 def take_turn(schedules: Store, sender: str, seconds: float, max_wait: float) -> Slot:
     """Reserve ``seconds`` of the sender's time and sleep until it is ours; refused past ``max_wait``.
 
     Two steps, because a process can wake from its sleep late (a busy machine): the
-    reservation orders the senders, and the second schedule, of sends actually
-    begun, holds each one back until ``seconds`` after the one before it really went.
-    Granted, the caller sends at once.
+    reservation orders the senders (``queue_for_turn``), and the second schedule, of
+    sends actually begun, holds each one back until ``seconds`` after the one before it
+    really went (``begin``). Granted, the caller sends at once.
     """
+    slot = queue_for_turn(schedules, sender, seconds, max_wait)
+    if slot.granted:
+        begin(schedules, sender, seconds)
+    return slot
+
+
+def queue_for_turn(schedules: Store, sender: str, seconds: float, max_wait: float) -> Slot:
+    """Reserve ``seconds`` of the sender's time and sleep until they start; refused past ``max_wait``."""
     slot = schedules.reserve(sender, seconds, max_wait)
-    if not slot.granted:
-        return slot
-    time.sleep(slot.wait)
+    if slot.granted:
+        time.sleep(slot.wait)
+    return slot
+
+
+def begin(schedules: Store, sender: str, seconds: float) -> None:
+    """Wait until ``seconds`` after the sender's previous send began, and mark this one begun.
+
+    Called right before the provider is asked, so what happens between a turn and the
+    request (a commit that waits for a lock, a late wake-up) cannot bunch requests up.
+    """
     while True:
         begun = schedules.reserve(f"{sender}:begun", seconds, 0.0)
         if begun.granted:
-            return Slot(slot.wait, True)
+            return
         time.sleep(begun.wait)
 
 
@@ -200,20 +216,39 @@ def take_turn(schedules: Store, sender: str, seconds: float, max_wait: float) ->
 MAX_PACE_WAIT = 5.0
 
 
+def _paced_sender(channel: Channel, survey_channel: str) -> str:
+    """The sender whose rate a send on this channel uses up, or "" when nothing is paced."""
+    if not current_app.config.get("SURVEY_PACE_SENDS", True):
+        return ""
+    return channel.sender(current_app.config, survey_channel)
+
+
+def _cost(survey_channel: str, message: Message) -> int:
+    """SMS cost their segments; a call or an e-mail one."""
+    cost = segments.count(message.body).segments if survey_channel == "sms" else 1
+    return max(cost, 1)
+
+
 def wait_for_turn(channel: Channel, survey_channel: str, message: Message) -> float | None:
-    """Wait for the sender's next turn at its configured rate; None once it is ours to send.
+    """Wait for the sender's next turn at its configured rate; None once it is ours.
 
     Returns how long the sender is busy when that is longer than a worker should wait.
-    SMS cost their segments; a call or an e-mail one. The outbox paces nothing.
+    SMS cost their segments; a call or an e-mail one. The outbox paces nothing. Granted,
+    the caller marks its delivery and calls ``begin_turn`` just before the provider.
     """
-    if not current_app.config.get("SURVEY_PACE_SENDS", True):
-        return None
-    sender = channel.sender(current_app.config, survey_channel)
+    sender = _paced_sender(channel, survey_channel)
     if not sender:
         return None
-    cost = segments.count(message.body).segments if survey_channel == "sms" else 1
-    slot = reserve(sender, survey_channel, max(cost, 1), MAX_PACE_WAIT)
+    slot = reserve(sender, survey_channel, _cost(survey_channel, message), MAX_PACE_WAIT)
     return None if slot.granted else slot.wait
+
+
+def begin_turn(channel: Channel, survey_channel: str, message: Message) -> None:
+    """Hold a granted send until a full interval after the sender's last one began (``begin``)."""
+    sender = _paced_sender(channel, survey_channel)
+    rate = rate_for(survey_channel) if sender else 0.0
+    if rate > 0:
+        begin(store(), sender, SAFETY * _cost(survey_channel, message) / rate)
 
 
 def with_validity(invitation: Invitation, message: Message) -> Message:

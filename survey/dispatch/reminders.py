@@ -20,6 +20,7 @@ import logging
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import g
 
 from survey import clock
 from survey.channels import messages, registry
@@ -39,11 +40,22 @@ BATCH = 500
 
 def schedule(invitation: Invitation, sent_at: datetime) -> None:
     """Set when the reminder of a just-sent invitation is due, if its rule asks for one."""
-    rule = db.session.get(DispatchRule, invitation.rule_id) if invitation.rule_id else None
-    if rule is None or not rule.reminder_hours or _reminders(invitation):
+    delay = _reminder_hours(invitation.rule_id)
+    if not delay or _reminders(invitation):
         invitation.reminder_due_at = None
         return
-    invitation.reminder_due_at = sent_at + timedelta(hours=rule.reminder_hours)
+    invitation.reminder_due_at = sent_at + timedelta(hours=delay)
+
+
+def _reminder_hours(rule_id: int | None) -> int | None:
+    """The rule's reminder delay, read once per app context (a batch of sends is one task)."""
+    if rule_id is None:
+        return None
+    known: dict[int, int | None] = g.setdefault("_survey_reminder_hours", {})
+    if rule_id not in known:
+        rule = db.session.get(DispatchRule, rule_id)
+        known[rule_id] = rule.reminder_hours if rule is not None else None
+    return known[rule_id]
 
 
 def due_invitation_ids(limit: int = BATCH) -> list[int]:
@@ -143,6 +155,7 @@ def _send(invitation: Invitation, now: datetime) -> str:
     )
     db.session.add(delivery)
     db.session.commit()  # rule 1: marked before the provider is called
+    pace.begin_turn(channel, channel_name, message)
 
     result = channel.send(delivery.id, message)
     metrics.count_send(channel_name, channel.name, result)

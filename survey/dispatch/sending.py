@@ -13,6 +13,7 @@ import logging
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 
 from survey import clock, settings
 from survey.channels import messages, registry, scripts
@@ -30,7 +31,7 @@ from survey.dispatch import (
 )
 from survey.extensions import db
 from survey.funnel import keeping as funnel
-from survey.models import Delivery, Invitation
+from survey.models import Customer, Delivery, Invitation
 from survey.ops import metrics
 from survey.responses import optouts, partials
 
@@ -99,22 +100,11 @@ def send_claimed(invitation_id: int, claimed_at: datetime) -> str:
 
     A worker whose lease ran out (it stalled past it) may find the sweep has taken its
     invitation over for reconciling (a new stamp on the row): then it leaves it alone
-    (``skipped``).
+    (``skipped``). The batch's stamp is the fence itself: every write of the send is
+    made in a transaction that first checks it (``_still_claimed``), so no statement of
+    its own is spent taking the invitation again.
     """
-    # Stamping again at once, under the same condition, makes taking it ours atomic.
-    stamp = clock.now()
-    result = db.session.execute(
-        sa.update(Invitation)
-        .where(
-            Invitation.id == invitation_id,
-            Invitation.state == "sending",
-            Invitation.claimed_at == claimed_at,
-        )
-        .values(updated_at=stamp, claimed_at=stamp)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return _send_claimed(invitation_id, stamp) if result.rowcount == 1 else "skipped"
+    return _send_claimed(invitation_id, claimed_at)
 
 
 def claim_statement(invitation_id: int, now: datetime) -> sa.Update:
@@ -194,28 +184,63 @@ def _still_claimed(invitation_id: int, stamp: datetime) -> bool:
     return result.rowcount == 1
 
 
+# What a send reads of its invitation, in one statement: the customer and addresses (opt-outs,
+# allowed hours, contact locks) and the deliveries so far (channels tried, attempts).
+_SEND_LOAD = (
+    orm.joinedload(Invitation.customer).joinedload(Customer.addresses),
+    orm.joinedload(Invitation.deliveries),
+)
+
+
+def _settled(invitation_id: int, stamp: datetime) -> bool:
+    """Check the claim before an outcome without a delivery is written; False: hands off.
+
+    Called before the invitation is changed, so the fence's UPDATE is the transaction's
+    first write and a send taken over leaves no trace.
+    """
+    if _still_claimed(invitation_id, stamp):
+        return True
+    db.session.rollback()
+    log.warning("invitation %s: taken over by another worker; left alone here", invitation_id)
+    return False
+
+
 def _send_loaded(invitation_id: int, stamp: datetime) -> str:
     """Send an invitation this worker claimed with ``stamp`` (its fence: ``_still_claimed``)."""
-    invitation = db.session.get_one(Invitation, invitation_id)
+    invitation = db.session.get(Invitation, invitation_id, options=_SEND_LOAD)
+    if invitation is None or invitation.state != "sending":
+        # Sent or settled since the claim (a cheap look; the fence decides the rest).
+        db.session.rollback()
+        return "skipped"
     now = clock.now()
     if now >= invitation.expires_at:
+        if not _settled(invitation_id, stamp):
+            return "skipped"
         invitation.state = "expired"
         db.session.commit()
         return "expired"
-    if contacts.customer_opted_out(invitation.customer):
+    # One read of the refusals serves the customer's own and each channel's address below.
+    refusals = contacts.refusals(invitation.customer)
+    if refusals.customer:
         # Refused since the decision (STOP or the link, on any channel): no channel may be used.
+        if not _settled(invitation_id, stamp):
+            return "skipped"
         endings.cancel(invitation, "opted_out")
         db.session.commit()
         log.info("invitation %s: cancelled, the customer has opted out", invitation.id)
         return "cancelled"
     if history.has_open_complaint(invitation.customer):
         # A complaint opened since the decision: no survey while it is open.
+        if not _settled(invitation_id, stamp):
+            return "skipped"
         endings.cancel(invitation, "open_complaint")
         db.session.commit()
         log.info("invitation %s: cancelled, the customer has a complaint open", invitation.id)
         return "cancelled"
     allowed = hours.next_allowed_for(invitation.customer, now)
     if allowed > now:
+        if not _settled(invitation_id, stamp):
+            return "skipped"
         _defer(invitation, allowed)
         db.session.commit()
         log.info("invitation %s: outside allowed hours, deferred to %s", invitation.id, allowed)
@@ -231,7 +256,7 @@ def _send_loaded(invitation_id: int, stamp: datetime) -> str:
         if channel_name in tried:
             continue
         # Asked again now, not when the interaction arrived: an opt-out since then holds.
-        address = contacts.address_for(invitation.customer, channel_name)
+        address = contacts.address_for(invitation.customer, channel_name, refusals.address_ids)
         if address is None:
             continue
         channel = registry.channel_for(channel_name)
@@ -242,6 +267,8 @@ def _send_loaded(invitation_id: int, stamp: datetime) -> str:
         if busy_for is not None:
             # The sender's rate is spoken for longer than a worker should wait: come back
             # then (the allowed-hours check runs again when its turn comes).
+            if not _settled(invitation_id, stamp):
+                return "skipped"
             _defer(invitation, clock.now() + timedelta(seconds=busy_for))
             db.session.commit()
             return "paced"
@@ -269,6 +296,8 @@ def _send_loaded(invitation_id: int, stamp: datetime) -> str:
         db.session.add(delivery)
         db.session.commit()
         attempted = True
+        # Right before the provider call: the sender's spacing is kept where it counts.
+        pace.begin_turn(channel, channel_name, message)
 
         result = channel.send(delivery.id, message)
         if result.taken_over:
@@ -314,6 +343,8 @@ def _send_loaded(invitation_id: int, stamp: datetime) -> str:
             endings.cancel(invitation, "opted_out")
             db.session.commit()
             return "cancelled"
+    if not _settled(invitation_id, stamp):
+        return "skipped"
     if not attempted:
         # Every address the invitation could use was opted out after it was made.
         endings.cancel(invitation, "opted_out")
