@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
+from flask.logging import default_handler
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -100,6 +101,9 @@ def register_logging(app: Flask) -> None:
 
     level = getattr(logging, str(app.config["SURVEY_LOG_LEVEL"]).upper(), logging.INFO)
     app.logger.setLevel(level)
+    # Flask gives the app's logger a handler of its own when the root has none yet; ours
+    # on the root writes every line, so Flask's would write each one a second time.
+    app.logger.removeHandler(default_handler)
     logs.configure(level, str(app.config.get("SURVEY_LOG_FORMAT") or "text").lower())
     logs.init_app(app)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import subprocess
+import sys
 
 from flask import g
 
@@ -85,3 +87,20 @@ def test_the_audit_trail_also_goes_to_the_log_once_its_change_commits(app, caplo
     assert line.audit_action == "setting.change" and line.audit_entity_id == "min_n"
     assert json.loads(line.audit_after) == {"min_n": 7}
     assert line.request_id == "audit-req-1"
+
+
+def test_a_line_of_ours_is_written_once_not_also_by_flasks_own_handler(tmp_path):
+    """`survey demo` printed every audit line twice: Flask's default handler on the app's
+    logger ("survey") and ours on the root logger both wrote what "survey.audit" logged.
+    A fresh process, as a command starts one (pytest's own handlers would hide it here)."""
+    program = (
+        "import logging\n"
+        "from survey import create_app\n"
+        f"create_app({{'SQLALCHEMY_DATABASE_URI': 'sqlite:///{tmp_path}/x.sqlite3',"
+        f" 'INSTANCE_PATH': '{tmp_path}', 'SECRET_KEY': 'k', 'SURVEY_QUEUE_URL': 'memory://'}})\n"
+        "logging.getLogger('survey.audit').info('written-once-marker')\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert ran.stderr.count("written-once-marker") == 1, ran.stderr
