@@ -75,6 +75,9 @@ def configure(level: int, style: str) -> None:
     """Send the root logger's lines to stderr as text or JSON, each with its request id."""
     root = logging.getLogger()
     root.setLevel(level)
+    # Alembic announces each of its plugins at INFO when first imported (by `survey db …`,
+    # after this handler exists): set-up chatter, not the migration's own lines.
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(level, logging.WARNING))
     handler = next((h for h in root.handlers if getattr(h, "_survey", False)), None)
     if handler is None:
         if root.handlers:
