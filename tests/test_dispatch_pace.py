@@ -76,6 +76,68 @@ def test_a_turn_waits_for_the_send_before_it_really_began(store):
     assert slot.granted and time.monotonic() - before >= 0.29
 
 
+# A mix of one-, two- and three-segment SMS, the same every run.
+_COSTS = [3, 1, 2, 3, 3, 2, 1, 3, 2, 2, 3, 1, 1, 3, 3, 3, 2, 1, 3, 3] * 12
+_T0 = 1_800_000_000.0  # an injected instant: the grants do not depend on the machine's speed
+
+
+def _busiest_window(grants: list[tuple[float, int]]) -> int:
+    """The most units begun in any sliding one-second window [s, s + 1 s), to the microsecond."""
+    micros = sorted((round(at * 1_000_000), cost) for at, cost in grants)
+    busiest = 0
+    for i, (start, _) in enumerate(micros):
+        units = sum(c for at, c in micros[i:] if at < start + 1_000_000)
+        busiest = max(busiest, units)
+    return busiest
+
+
+def test_granted_turns_never_hold_more_than_r_units_in_any_one_second_window(store):
+    """Each turn asked for as the last was granted, and taken whenever it comes (a queue)."""
+    grants = []
+    for i, cost in enumerate(_COSTS):
+        slot = pace.grant(store, "twilio:sms:exact", cost, 50, 3600, now=_T0 + i * 0.001)
+        assert slot.granted
+        grants.append((slot.at, cost))
+    assert _busiest_window(grants) <= 50
+    # Close to R all the same: only the packing of whole SMS is lost.
+    span = max(at for at, _ in grants) - _T0
+    assert sum(_COSTS[:-1]) / span >= 0.95 * 50
+
+
+def test_turns_begun_right_away_or_not_never_exceed_r_in_any_window(store):
+    """Three senders' threads asking to begin now (no wait granted), and again when told."""
+    grants = []
+    asks = [(_T0 + i * 0.004, cost) for i, cost in enumerate(_COSTS)]
+    while asks:
+        asks.sort()
+        now, cost = asks.pop(0)
+        slot = pace.grant(store, "twilio:sms:begun", cost, 50, 0.0, now=now)
+        if slot.granted:
+            assert slot.at == pytest.approx(now, abs=1e-6)
+            grants.append((slot.at, cost))
+        else:
+            assert slot.wait > 0
+            asks.append((now + slot.wait, cost))
+    assert len(grants) == len(_COSTS)
+    assert _busiest_window(grants) <= 50
+    span = max(at for at, _ in grants) - _T0
+    assert sum(_COSTS[:-1]) / span >= 0.95 * 50
+
+
+def test_a_turn_costing_more_than_r_goes_alone_in_its_own_second(store):
+    """A four-segment SMS at R = 3 never blocks forever: it has a second to itself."""
+    grants = []
+    for i, cost in enumerate([1, 4, 2, 4, 1, 1]):
+        slot = pace.grant(store, "twilio:sms:long", cost, 3, 3600, now=_T0 + i * 0.001)
+        assert slot.granted
+        grants.append((slot.at, cost))
+    for at, cost in grants:
+        if cost > 3:
+            others = [a for a, _ in grants if a != at and abs(a - at) < 1.0]
+            assert others == [], (at, grants)
+    assert _busiest_window([g for g in grants if g[1] <= 3]) <= 3
+
+
 def _mainland_invitation(post_interaction, make_org, make_default_rule, body: str | None = None):
     make_org()
     make_default_rule(channels=["sms"])

@@ -45,9 +45,18 @@ class Slot:
 
 
 class Store(Protocol):
-    def reserve(self, key: str, seconds: float, max_wait: float) -> Slot:
+    def reserve(
+        self, key: str, seconds: float, max_wait: float, now: float | None = None
+    ) -> Slot:
         """Reserve ``seconds`` of the sender's schedule, starting no later than ``max_wait``."""
         ...
+
+
+def grant(
+    schedules: Store, key: str, cost: int, rate: float, max_wait: float, now: float | None = None
+) -> Slot:
+    """Let ``cost`` units of a sender at ``rate`` begin (today: spaced at SAFETY × cost / rate)."""
+    return schedules.reserve(key, SAFETY * cost / rate, max_wait, now)
 
 
 class MemoryStore:
@@ -57,9 +66,11 @@ class MemoryStore:
         self._next: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def reserve(self, key: str, seconds: float, max_wait: float) -> Slot:
+    def reserve(
+        self, key: str, seconds: float, max_wait: float, now: float | None = None
+    ) -> Slot:
         with self._lock:
-            now = clock.wall_seconds()
+            now = clock.wall_seconds() if now is None else now
             start = max(self._next.get(key, 0.0), now)
             if start - now > max_wait:
                 return Slot(start - now, False, start)
@@ -78,12 +89,15 @@ class SqliteStore:
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=10, isolation_level=None)
 
-    def reserve(self, key: str, seconds: float, max_wait: float) -> Slot:
+    def reserve(
+        self, key: str, seconds: float, max_wait: float, now: float | None = None
+    ) -> Slot:
+        at = now
         db = self._connect()
         try:
             db.execute("BEGIN IMMEDIATE")  # one reservation at a time, across processes
             row = db.execute("SELECT next FROM send_pace WHERE sender = ?", (key,)).fetchone()
-            now = clock.wall_seconds()
+            now = clock.wall_seconds() if at is None else at
             start = max(row[0] if row else 0.0, now)
             if start - now > max_wait:
                 db.execute("ROLLBACK")
@@ -104,6 +118,7 @@ class SqliteStore:
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+if ARGV[3] ~= '' then now = tonumber(ARGV[3]) end
 local next = tonumber(redis.call('GET', KEYS[1]) or '0')
 local start = math.max(next, now)
 local wait = start - now
@@ -124,10 +139,16 @@ class RedisStore:
         self.redis = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self._script = self.redis.register_script(_RESERVE)
 
-    def reserve(self, key: str, seconds: float, max_wait: float) -> Slot:
+    def reserve(
+        self, key: str, seconds: float, max_wait: float, now: float | None = None
+    ) -> Slot:
         wait, granted, start = self._script(
             keys=[f"{self.prefix}:pace:{key}"],
-            args=[int(seconds * 1_000_000), int(max_wait * 1_000_000)],
+            args=[
+                int(seconds * 1_000_000),
+                int(max_wait * 1_000_000),
+                "" if now is None else int(now * 1_000_000),
+            ],
         )
         return Slot(int(wait) / 1_000_000, bool(int(granted)), int(start) / 1_000_000)
 
