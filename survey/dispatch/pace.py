@@ -17,6 +17,7 @@ on the time; the log a sorted set), else in the SQLite queue file all local
 processes share (``BEGIN IMMEDIATE`` makes each reservation and grant atomic), else
 (the tests' memory queue) in this process.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -80,9 +81,7 @@ def earliest(log: list[tuple[int, int]], now: int, cost: int, limit: float, wind
 
 
 class Store(Protocol):
-    def reserve(
-        self, key: str, seconds: float, max_wait: float, now: float | None = None
-    ) -> Slot:
+    def reserve(self, key: str, seconds: float, max_wait: float, now: float | None = None) -> Slot:
         """Reserve ``seconds`` of the sender's schedule, starting no later than ``max_wait``."""
         ...
 
@@ -115,9 +114,7 @@ class MemoryStore:
         self._logs: dict[str, list[tuple[int, int]]] = {}
         self._lock = threading.Lock()
 
-    def reserve(
-        self, key: str, seconds: float, max_wait: float, now: float | None = None
-    ) -> Slot:
+    def reserve(self, key: str, seconds: float, max_wait: float, now: float | None = None) -> Slot:
         with self._lock:
             now = clock.wall_seconds() if now is None else now
             start = max(self._next.get(key, 0.0), now)
@@ -164,9 +161,7 @@ class SqliteStore:
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=10, isolation_level=None)
 
-    def reserve(
-        self, key: str, seconds: float, max_wait: float, now: float | None = None
-    ) -> Slot:
+    def reserve(self, key: str, seconds: float, max_wait: float, now: float | None = None) -> Slot:
         at = now
         db = self._connect()
         try:
@@ -282,9 +277,7 @@ class RedisStore:
         self._script = self.redis.register_script(_RESERVE)
         self._grant = self.redis.register_script(_GRANT)
 
-    def reserve(
-        self, key: str, seconds: float, max_wait: float, now: float | None = None
-    ) -> Slot:
+    def reserve(self, key: str, seconds: float, max_wait: float, now: float | None = None) -> Slot:
         wait, granted, start = self._script(
             keys=[f"{self.prefix}:pace:{key}"],
             args=[
