@@ -1,24 +1,31 @@
-"""The provider's pace: at most R units a second per sender, across every worker.
+"""The provider's pace: at most R units in any one second per sender, across every worker.
 
 Each sender (a Twilio number or messaging service, the voice account, the SMTP
-account) has a schedule: the instant its next unit may go. A send of ``cost``
-units reserves ``cost / R`` seconds from that instant (a generic cell rate
-algorithm with no burst), so sends are spread evenly and no one-second window
-holds more than R units. SMS cost their segments, the same count the designer
-shows; a call or an e-mail costs one.
+account) has two records. Its queue, the instant its next turn starts: a send of
+``cost`` units reserves ``cost / R`` seconds of it, so workers wait their turn in
+order and spread out, and a turn further off than a worker waits is left for later.
+And its log of sends begun: right before the provider is asked, a send of ``cost``
+units is let begin only when the units begun in the last second and its own are at
+most R (a sliding log: exact, whatever the mix of costs); a send costing more than
+R goes alone in a second of its own. SMS cost their segments, the same count the
+designer shows; a call or an e-mail costs one. Below one unit a second, the window
+is 1 / R seconds and holds one unit.
 
-The schedule lives where every worker sees it: in Redis when the queue is on
-Redis (one atomic script, timed by the Redis server's own clock, so hosts need
-not agree on the time), else in the SQLite queue file all local processes
-share (``BEGIN IMMEDIATE`` makes each reservation atomic), else (the tests'
-memory queue) in this process.
+Both live where every worker sees them: in Redis when the queue is on Redis (one
+atomic script each, timed by the Redis server's own clock, so hosts need not agree
+on the time; the log a sorted set), else in the SQLite queue file all local
+processes share (``BEGIN IMMEDIATE`` makes each reservation and grant atomic), else
+(the tests' memory queue) in this process.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 import sqlite3
 import threading
 import time
+from contextlib import closing
 from dataclasses import dataclass, replace
 from typing import Protocol
 from urllib.parse import parse_qs, urlparse
@@ -30,24 +37,75 @@ from survey.channels import segments
 from survey.channels.base import Channel, Message
 from survey.models import Invitation
 
-# Spacing is a little wider than 1/R, so network jitter between processes never lets two
-# sends land in one window: the achieved rate is about 97% of R.
-SAFETY = 1.03
+# The window a grant is judged in is this much longer than the second (or 1 / R) it stands
+# for: what a send may drift between its grant and its arrival at the provider (a thread
+# switch, a write on a kept-alive connection) then cannot put R + 1 units into one second.
+GUARD = 0.005
+
+MICROS = 1_000_000
 
 
 @dataclass(frozen=True)
 class Slot:
-    """A reservation: wait this long, then send; or, not granted, come back after ``wait``."""
+    """A grant: wait this long, then send; or, not granted, come back after ``wait``."""
 
     wait: float
     granted: bool
     at: float = 0.0  # the instant on the store's clock (seconds) the turn starts
 
 
+def window_for(rate: float) -> tuple[float, float]:
+    """The units a sender may begin in one window, and the window's length in seconds.
+
+    One second and R units; below one unit a second (R = 0.1), one unit in 1 / R seconds.
+    """
+    seconds = max(1.0, 1.0 / rate)
+    return rate * seconds, seconds + GUARD
+
+
+def earliest(log: list[tuple[int, int]], now: int, cost: int, limit: float, window: int) -> int:
+    """The first instant (µs) ≥ ``now`` and ≥ the last grant when ``cost`` more units fit.
+
+    ``log`` is the sender's grants, (instant µs, units), oldest first. ``cost`` fits at t
+    when the units granted in (t − window, t] and ``cost`` are at most ``limit``, or when
+    nothing else is in that window (a cost above the limit goes alone, never blocks).
+    Grants never go back in time, so no later grant is ever in a new one's window.
+    """
+    start = max(now, log[-1][0]) if log else now
+    inside = [(at, units) for at, units in log if at > start - window]
+    total = sum(units for _, units in inside)
+    for at, units in inside:
+        if total == 0 or total + cost <= limit:
+            break
+        total -= units
+        start = at + window  # the oldest grant has left the window
+    return start
+
+
 class Store(Protocol):
-    def reserve(self, key: str, seconds: float, max_wait: float) -> Slot:
+    def reserve(self, key: str, seconds: float, max_wait: float, now: float | None = None) -> Slot:
         """Reserve ``seconds`` of the sender's schedule, starting no later than ``max_wait``."""
         ...
+
+    def grant(
+        self,
+        key: str,
+        cost: int,
+        limit: float,
+        window: float,
+        max_wait: float,
+        now: float | None = None,
+    ) -> Slot:
+        """Grant ``cost`` units at the ``earliest`` instant they fit, if no later than ``max_wait``."""
+        ...
+
+
+def grant(
+    schedules: Store, key: str, cost: int, rate: float, max_wait: float, now: float | None = None
+) -> Slot:
+    """Let ``cost`` units of a sender at ``rate`` begin: never more than R in any one second."""
+    limit, window = window_for(rate)
+    return schedules.grant(key, cost, limit, window, max_wait, now)
 
 
 class MemoryStore:
@@ -55,16 +113,38 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._next: dict[str, float] = {}
+        self._logs: dict[str, list[tuple[int, int]]] = {}
         self._lock = threading.Lock()
 
-    def reserve(self, key: str, seconds: float, max_wait: float) -> Slot:
+    def reserve(self, key: str, seconds: float, max_wait: float, now: float | None = None) -> Slot:
         with self._lock:
-            now = clock.wall_seconds()
+            now = clock.wall_seconds() if now is None else now
             start = max(self._next.get(key, 0.0), now)
             if start - now > max_wait:
                 return Slot(start - now, False, start)
             self._next[key] = start + seconds
             return Slot(start - now, True, start)
+
+    def grant(
+        self,
+        key: str,
+        cost: int,
+        limit: float,
+        window: float,
+        max_wait: float,
+        now: float | None = None,
+    ) -> Slot:
+        span = round(window * MICROS)
+        with self._lock:
+            at = round((clock.wall_seconds() if now is None else now) * MICROS)
+            log = [entry for entry in self._logs.get(key, []) if entry[0] > at - span]
+            start = earliest(log, at, cost, limit, span)
+            wait = (start - at) / MICROS
+            if wait > max_wait:
+                self._logs[key] = log
+                return Slot(wait, False, start / MICROS)
+            self._logs[key] = [*log, (start, cost)]
+            return Slot(wait, True, start / MICROS)
 
 
 class SqliteStore:
@@ -72,18 +152,39 @@ class SqliteStore:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        with self._connect() as db:
+        self._local = threading.local()
+        with closing(self._open()) as db:
+            db.execute("PRAGMA journal_mode=WAL")  # as the queue itself has it
             db.execute("CREATE TABLE IF NOT EXISTS send_pace (sender TEXT PRIMARY KEY, next REAL)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS send_log "
+                "(sender TEXT NOT NULL, at INTEGER NOT NULL, cost INTEGER NOT NULL)"
+            )
+            db.execute("CREATE INDEX IF NOT EXISTS send_log_sender_at ON send_log (sender, at)")
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        # No fsync at each commit (WAL): a grant's instant is read inside its transaction,
+        # so a commit that waits for the disk would hold its send back past that instant.
+        # A power cut loses at most the last second of the pace, which then restarts empty.
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        """This thread's connection, kept open (closing the last one checkpoints the file)."""
+        found = getattr(self._local, "db", None)
+        if found is None or self._local.pid != os.getpid():
+            found = self._local.db = self._open()
+            self._local.pid = os.getpid()
+        return found
 
-    def reserve(self, key: str, seconds: float, max_wait: float) -> Slot:
+    def reserve(self, key: str, seconds: float, max_wait: float, now: float | None = None) -> Slot:
+        at = now
         db = self._connect()
         try:
             db.execute("BEGIN IMMEDIATE")  # one reservation at a time, across processes
             row = db.execute("SELECT next FROM send_pace WHERE sender = ?", (key,)).fetchone()
-            now = clock.wall_seconds()
+            now = clock.wall_seconds() if at is None else at
             start = max(row[0] if row else 0.0, now)
             if start - now > max_wait:
                 db.execute("ROLLBACK")
@@ -95,21 +196,93 @@ class SqliteStore:
             )
             db.execute("COMMIT")
             return Slot(start - now, True, start)
-        finally:
-            db.close()
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def grant(
+        self,
+        key: str,
+        cost: int,
+        limit: float,
+        window: float,
+        max_wait: float,
+        now: float | None = None,
+    ) -> Slot:
+        span = round(window * MICROS)
+        db = self._connect()
+        try:
+            db.execute("BEGIN IMMEDIATE")  # one grant at a time, across processes
+            at = round((clock.wall_seconds() if now is None else now) * MICROS)
+            db.execute("DELETE FROM send_log WHERE sender = ? AND at <= ?", (key, at - span))
+            log = db.execute(
+                "SELECT at, cost FROM send_log WHERE sender = ? ORDER BY at", (key,)
+            ).fetchall()
+            start = earliest(log, at, cost, limit, span)
+            wait = (start - at) / MICROS
+            if wait > max_wait:
+                db.execute("COMMIT")  # the pruning only
+                return Slot(wait, False, start / MICROS)
+            db.execute(
+                "INSERT INTO send_log (sender, at, cost) VALUES (?, ?, ?)", (key, start, cost)
+            )
+            db.execute("COMMIT")
+            return Slot(wait, True, start / MICROS)
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
 
 
-# KEYS[1] the schedule; ARGV: seconds reserved, the longest wait granted. Times in microseconds
-# of the Redis server's clock, so every host measures against the same one.
+# KEYS[1] the schedule; ARGV: seconds reserved, the longest wait granted, the instant (tests;
+# empty: now). Times in microseconds of the Redis server's clock, so every host measures
+# against the same one.
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+if ARGV[3] ~= '' then now = tonumber(ARGV[3]) end
 local next = tonumber(redis.call('GET', KEYS[1]) or '0')
 local start = math.max(next, now)
 local wait = start - now
 if wait > tonumber(ARGV[2]) then return {wait, 0, start} end
 local until_ = start + tonumber(ARGV[1])
 redis.call('SET', KEYS[1], until_, 'PX', math.floor((until_ - now) / 1000) + 60000)
+return {wait, 1, start}
+"""
+
+# KEYS[1] the sender's log, a sorted set of "units:id" scored by the instant granted (µs);
+# ARGV: units, limit, window (µs), the longest wait granted (µs), the instant (tests; empty:
+# the server's clock), a unique id. The same reckoning as ``earliest``.
+_GRANT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+if ARGV[5] ~= '' then now = tonumber(ARGV[5]) end
+local cost = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local window = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local log = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local start = now
+local n = #log / 2
+if n > 0 then start = math.max(now, tonumber(log[2 * n])) end
+local total = 0
+local first = n + 1
+for i = n, 1, -1 do
+  local at = tonumber(log[2 * i])
+  if at <= start - window then break end
+  total = total + tonumber(string.match(log[2 * i - 1], '^(%d+):'))
+  first = i
+end
+for i = first, n do
+  if total == 0 or total + cost <= limit then break end
+  total = total - tonumber(string.match(log[2 * i - 1], '^(%d+):'))
+  start = tonumber(log[2 * i]) + window
+end
+local wait = start - now
+if wait > tonumber(ARGV[4]) then return {wait, 0, start} end
+redis.call('ZADD', KEYS[1], start, cost .. ':' .. ARGV[6])
+redis.call('PEXPIRE', KEYS[1], math.floor((start - now + window) / 1000) + 60000)
 return {wait, 1, start}
 """
 
@@ -123,13 +296,40 @@ class RedisStore:
         self.prefix = prefix
         self.redis = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self._script = self.redis.register_script(_RESERVE)
+        self._grant = self.redis.register_script(_GRANT)
 
-    def reserve(self, key: str, seconds: float, max_wait: float) -> Slot:
+    def reserve(self, key: str, seconds: float, max_wait: float, now: float | None = None) -> Slot:
         wait, granted, start = self._script(
             keys=[f"{self.prefix}:pace:{key}"],
-            args=[int(seconds * 1_000_000), int(max_wait * 1_000_000)],
+            args=[
+                int(seconds * MICROS),
+                int(max_wait * MICROS),
+                "" if now is None else round(now * MICROS),
+            ],
         )
-        return Slot(int(wait) / 1_000_000, bool(int(granted)), int(start) / 1_000_000)
+        return Slot(int(wait) / MICROS, bool(int(granted)), int(start) / MICROS)
+
+    def grant(
+        self,
+        key: str,
+        cost: int,
+        limit: float,
+        window: float,
+        max_wait: float,
+        now: float | None = None,
+    ) -> Slot:
+        wait, granted, start = self._grant(
+            keys=[f"{self.prefix}:pace:{key}:log"],
+            args=[
+                cost,
+                repr(float(limit)),
+                round(window * MICROS),
+                int(max_wait * MICROS),
+                "" if now is None else round(now * MICROS),
+                secrets.token_hex(8),
+            ],
+        )
+        return Slot(int(wait) / MICROS, bool(int(granted)), int(start) / MICROS)
 
 
 _stores_lock = threading.Lock()
@@ -166,6 +366,12 @@ def rate_for(survey_channel: str) -> float:
     return float(settings.get(RATE_SETTINGS.get(survey_channel, EMAIL_RATE)))
 
 
+def spacing(cost: int, rate: float) -> float:
+    """Seconds of the sender's queue a turn of ``cost`` units takes: as long as the log lets it."""
+    limit, window = window_for(rate)
+    return cost * window / limit
+
+
 def reserve(sender: str, survey_channel: str, cost: int, max_wait: float) -> Slot:
     """Wait for a sender's next ``cost`` units at its configured rate (``queue_for_turn``).
 
@@ -174,20 +380,20 @@ def reserve(sender: str, survey_channel: str, cost: int, max_wait: float) -> Slo
     rate = rate_for(survey_channel)
     if rate <= 0:
         return Slot(0.0, True)
-    return queue_for_turn(store(), sender, SAFETY * cost / rate, max_wait)
+    return queue_for_turn(store(), sender, spacing(cost, rate), max_wait)
 
 
-def take_turn(schedules: Store, sender: str, seconds: float, max_wait: float) -> Slot:
-    """Reserve ``seconds`` of the sender's time and sleep until it is ours; refused past ``max_wait``.
+def take_turn(schedules: Store, sender: str, cost: int, rate: float, max_wait: float) -> Slot:
+    """Queue for ``cost`` units of the sender's time, then begin; refused past ``max_wait``.
 
     Two steps, because a process can wake from its sleep late (a busy machine): the
-    reservation orders the senders (``queue_for_turn``), and the second schedule, of
-    sends actually begun, holds each one back until ``seconds`` after the one before it
-    really went (``begin``). Granted, the caller sends at once.
+    queue orders the senders and spreads them out (``queue_for_turn``), and the log of
+    sends actually begun lets one begin only when no one-second window then holds more
+    than R units (``begin``). Granted, the caller sends at once.
     """
-    slot = queue_for_turn(schedules, sender, seconds, max_wait)
+    slot = queue_for_turn(schedules, sender, spacing(cost, rate), max_wait)
     if slot.granted:
-        begin(schedules, sender, seconds)
+        begin(schedules, sender, cost, rate)
     return slot
 
 
@@ -199,16 +405,17 @@ def queue_for_turn(schedules: Store, sender: str, seconds: float, max_wait: floa
     return slot
 
 
-def begin(schedules: Store, sender: str, seconds: float) -> None:
-    """Wait until ``seconds`` after the sender's previous send began, and mark this one begun.
+def begin(schedules: Store, sender: str, cost: int, rate: float) -> Slot:
+    """Wait until ``cost`` more units fit in the sender's last second, and log them begun.
 
-    Called right before the provider is asked, so what happens between a turn and the
-    request (a commit that waits for a lock, a late wake-up) cannot bunch requests up.
+    Called right before the provider is asked, and granted only for the present instant
+    (never one ahead, which a late wake-up would miss): what happens between a turn and
+    the request (a commit that waits for a lock, a late wake-up) cannot bunch requests up.
     """
     while True:
-        begun = schedules.reserve(f"{sender}:begun", seconds, 0.0)
+        begun = grant(schedules, f"{sender}:begun", cost, rate, 0.0)
         if begun.granted:
-            return
+            return begun
         time.sleep(begun.wait)
 
 
@@ -244,11 +451,11 @@ def wait_for_turn(channel: Channel, survey_channel: str, message: Message) -> fl
 
 
 def begin_turn(channel: Channel, survey_channel: str, message: Message) -> None:
-    """Hold a granted send until a full interval after the sender's last one began (``begin``)."""
+    """Hold a granted send until its units fit in the sender's last second (``begin``)."""
     sender = _paced_sender(channel, survey_channel)
     rate = rate_for(survey_channel) if sender else 0.0
     if rate > 0:
-        begin(store(), sender, SAFETY * _cost(survey_channel, message) / rate)
+        begin(store(), sender, _cost(survey_channel, message), rate)
 
 
 def with_validity(invitation: Invitation, message: Message) -> Message:
