@@ -163,3 +163,13 @@ def test_the_post_that_resolves_a_case_stamps_its_outcomes(post_interaction, dis
     assert case.outcomes_basis == complaint_outcomes.basis(
         complaint_cases.limits(), workcal.from_settings()
     )
+
+
+def test_the_restamp_command_stamps_cases_written_straight_to_the_rows(november_cases, runner):
+    before = _figures()
+    result = runner.invoke(args=["rollup", "restamp-complaints"])
+    assert result.exit_code == 0, result.output
+    assert "complaint cases stamped: 5" in result.output
+    db.session.rollback()
+    assert sum(1 for s in _stamps().values() if s[-1] is not None) == 5
+    assert _figures() == before
