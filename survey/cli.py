@@ -291,6 +291,23 @@ def rollup_rebuild_funnel() -> None:
     click.echo(f"funnel rebuilt: {rows} rows")
 
 
+@rollup_group.command("restamp-complaints")
+@with_appcontext
+def rollup_restamp_complaints() -> None:
+    """Store the resolved complaint cases' outcomes again under today's settings and zone.
+
+    Saving the calendar or the commitments does this by itself; run it after changing
+    SURVEY_TIMEZONE, until which the complaints figures are right but slow.
+    """
+    from survey import workcal
+    from survey.extensions import db
+    from survey.scoring import complaint_cases, complaint_outcomes
+
+    done = complaint_outcomes.refresh(db.session, complaint_cases.limits(), workcal.from_settings())
+    db.session.commit()
+    click.echo(f"complaint cases stamped: {done}")
+
+
 @click.command("backup")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext

@@ -314,6 +314,7 @@ def _load(
         _rebuild_rollups(step, rolled)
     with progress.phase("funnel", rows.counts.interactions) as step:
         _rebuild_funnel()
+        _stamp_complaint_cases()
         step(rows.counts.interactions)
 
     with progress.phase("follow-ups", 1) as step:
@@ -408,6 +409,15 @@ def _rebuild_funnel() -> None:
     from survey.funnel.keeping import rebuild
 
     rebuild()
+
+
+def _stamp_complaint_cases() -> None:
+    """Store the loaded resolved complaint cases' outcomes, as intake does for each post."""
+    from survey import workcal
+    from survey.scoring import complaint_cases, complaint_outcomes
+
+    complaint_outcomes.refresh(db.session, complaint_cases.limits(), workcal.from_settings())
+    db.session.commit()
 
 
 def _rebuild_rollups(step: Callable[[int], None], expected: int) -> None:

@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from survey import clock, workcal
 from survey.extensions import db
 from survey.models import ComplaintCase, Customer, Interaction
+from survey.scoring import complaint_cases, complaint_outcomes
 
 if TYPE_CHECKING:
     from survey.dispatch.intake import ComplaintInput
@@ -75,10 +77,13 @@ def record(
             category=interaction.category,
             business_line_id=business_line_id,
             team_id=team_id,
+            # Set here rather than at the flush: a case without an opening time counts from it.
+            created_at=clock.now(),
             **{name: getattr(complaint, name) for name in TIMES + ASSESSMENTS},
         )
         db.session.add(case)
         interaction.complaint_case = case
+        _stamp(case)
         return False
     if case.customer_id != customer.id:
         raise CaseConflict(
@@ -96,7 +101,14 @@ def record(
         if value is not None:
             setattr(case, name, value)
     interaction.complaint_case = case
+    _stamp(case)
     return was_resolved
+
+
+def _stamp(case: ComplaintCase) -> None:
+    """Store a resolved case's outcomes, in the transaction that resolves it (or adds to it)."""
+    if case.resolved_at is not None:
+        complaint_outcomes.stamp(case, complaint_cases.limits(), workcal.from_settings())
 
 
 def _check(case: ComplaintCase, complaint: ComplaintInput) -> None:

@@ -40,6 +40,12 @@ class ComplaintCase(db.Model):
     category: Mapped[str | None] = mapped_column(sa.String(20))
     business_line_id: Mapped[int | None] = mapped_column(sa.ForeignKey("business_line.id"))
     team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("team.id"))
+    # A resolved case's outcome of each commitment ("met" or "missed") and the fingerprint of
+    # the limits and working calendar it was worked out under (survey.scoring.complaint_outcomes).
+    first_reply_outcome: Mapped[str | None] = mapped_column(sa.String(6))
+    final_outcome: Mapped[str | None] = mapped_column(sa.String(6))
+    regulator_outcome: Mapped[str | None] = mapped_column(sa.String(6))
+    outcomes_basis: Mapped[str | None] = mapped_column(sa.String(16))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
     # Two posts of one case racing each other: the second one's write finds the row

@@ -42,7 +42,7 @@ from survey.models import (
 )
 from survey.models.interaction import CATEGORIES, CAUSES
 from survey.models.response import COUNTED_STATES
-from survey.scoring import compare, complaints, queries
+from survey.scoring import compare, complaint_outcomes, complaints, queries
 from survey.scoring.queries import ScoreQuery
 from survey.scoring.rollup import BOTTOM_TO, TOP_FROM
 
@@ -100,19 +100,34 @@ def report(
 ) -> complaints.ComplaintReport:
     """Return the complaint figures for the query's days and filters, as they stand at ``now``."""
     zone = ZoneInfo(settings.bank_zone())
-    cases = _cases(query, zone)
+    found_limits, calendar = limits(), workcal.from_settings()
+    conditions = _case_conditions(query, query.date_from, query.date_to, zone)
+    # Resolved cases stamped under today's settings add up in the database; the others
+    # (open ones, whose pending depends on now, and any stamped under other settings) are
+    # worked out one by one.
+    current = complaint_outcomes.basis(found_limits, calendar)
+    stamped = sa.and_(
+        ComplaintCase.resolved_at.is_not(None), ComplaintCase.outcomes_basis == current
+    )
+    unstamped = sa.or_(
+        ComplaintCase.resolved_at.is_(None),
+        ComplaintCase.outcomes_basis.is_(None),
+        ComplaintCase.outcomes_basis != current,
+    )
     before_from, before_to = complaints.year_earlier(query.date_from, query.date_to)
     return complaints.report(
-        cases,
+        _cases(query, [*conditions, unstamped]),
         date_from=query.date_from,
         date_to=query.date_to,
         year_earlier_total=_count(query, before_from, before_to, zone),
-        limits=limits(),
-        calendar=workcal.from_settings(),
+        limits=found_limits,
+        calendar=calendar,
         now=now or clock.now(),
         min_n=min_n,
         categories=CATEGORIES,
         causes=CAUSES,
+        decided=_decided([*conditions, stamped]),
+        decided_ratings=_decided_ratings(query, [*conditions, stamped]),
     )
 
 
@@ -174,8 +189,29 @@ def _count(query: ScoreQuery, first: date, last: date, zone: ZoneInfo) -> int:
     return int(db.session.scalar(statement) or 0)
 
 
-def _cases(query: ScoreQuery, zone: ZoneInfo) -> list[complaints.Case]:
-    conditions = _case_conditions(query, query.date_from, query.date_to, zone)
+def _decided(conditions: list[Any]) -> list[complaints.Decided]:
+    """The stamped resolved cases, counted by category, cause, first contact and outcomes."""
+    first_contact = ComplaintCase.resolved_first_contact.is_(True)
+    keys = (
+        ComplaintCase.category,
+        ComplaintCase.cause,
+        first_contact,
+        ComplaintCase.first_reply_outcome,
+        ComplaintCase.final_outcome,
+        ComplaintCase.regulator_outcome,
+    )
+    rows = db.session.execute(
+        sa.select(sa.func.count(), *keys).where(*conditions).group_by(*keys)
+    ).all()
+    return [
+        complaints.Decided(
+            int(cases), category, cause, bool(first), (first_reply, final, regulator)
+        )
+        for cases, category, cause, first, first_reply, final, regulator in rows
+    ]
+
+
+def _cases(query: ScoreQuery, conditions: list[Any]) -> list[complaints.Case]:
     rows = db.session.execute(
         sa.select(
             ComplaintCase.id,
@@ -205,15 +241,51 @@ def _cases(query: ScoreQuery, zone: ZoneInfo) -> list[complaints.Case]:
 
 def _ratings(query: ScoreQuery, case_conditions: list[Any]) -> dict[int, compare.Counts]:
     """Each case's counted complaint-handling 5-point answers: n, Σ, Σ², top, bottom."""
+    rows = db.session.execute(_answers(query, case_conditions, Interaction.complaint_case_id)).all()
+    return {case_id: _counts(row) for case_id, *row in rows}
+
+
+def _decided_ratings(
+    query: ScoreQuery, case_conditions: list[Any]
+) -> dict[tuple[str, str, str], compare.Counts]:
+    """The stamped cases' counted complaint-handling answers, by the cases' outcomes."""
+    outcomes = (
+        ComplaintCase.first_reply_outcome,
+        ComplaintCase.final_outcome,
+        ComplaintCase.regulator_outcome,
+    )
+    statement = _answers(query, case_conditions, *outcomes).join(
+        ComplaintCase, ComplaintCase.id == Interaction.complaint_case_id
+    )
+    rows = db.session.execute(statement).all()
+    return {(first, final, regulator): _counts(row) for first, final, regulator, *row in rows}
+
+
+def _counts(row: Any) -> compare.Counts:
+    n, total, total_sq, tops, bottoms = row
+    return compare.Counts(int(n), int(total), int(total_sq), int(tops), int(bottoms))
+
+
+def _answers(query: ScoreQuery, case_conditions: list[Any], *keys: Any) -> sa.Select[Any]:
+    """The counted complaint-handling 5-point answers to the chosen cases' posts, by ``keys``.
+
+    From the cases opened in the period to their posts, invitations, responses and
+    answers, each by an index: never the other way round (SQLite would otherwise start
+    from every counted response by state, the whole history).
+    """
     value = Answer.value_int
     top = sa.case((value >= TOP_FROM["rating_5"], 1), else_=0)
     bottom = sa.case((value <= BOTTOM_TO["rating_5"], 1), else_=0)
-    chosen = sa.select(ComplaintCase.id).where(*case_conditions)
+    # Its own complaint_case: not the one _decided_ratings joins outside.
+    chosen = sa.select(ComplaintCase.id).where(*case_conditions).correlate(None)
+    state = Response.state
+    if db.engine.dialect.name == "sqlite":
+        state = sa.literal_column(f"+{Response.__tablename__}.state")  # not by its index
     conditions: list[Any] = [
         Interaction.complaint_case_id.in_(chosen),
         Question.kind == "rating_5",
         Question.dimension == DIMENSION,
-        Response.state.in_(COUNTED_STATES),
+        state.in_(COUNTED_STATES),
         value.is_not(None),
     ]
     if "survey" in query.filters:
@@ -225,9 +297,9 @@ def _ratings(query: ScoreQuery, case_conditions: list[Any]) -> dict[int, compare
         )
     if "survey_channel" in query.filters:
         conditions.append(Response.survey_channel.in_(query.filters["survey_channel"]))
-    rows = db.session.execute(
+    return (
         sa.select(
-            Interaction.complaint_case_id,
+            *keys,
             sa.func.count(),
             sa.func.sum(value),
             sa.func.sum(value * value),
@@ -240,9 +312,5 @@ def _ratings(query: ScoreQuery, case_conditions: list[Any]) -> dict[int, compare
         .join(Answer, Answer.response_id == Response.id)
         .join(Question, Question.id == Answer.question_id)
         .where(*conditions)
-        .group_by(Interaction.complaint_case_id)
-    ).all()
-    return {
-        case_id: compare.Counts(int(n), int(total), int(total_sq), int(tops), int(bottoms))
-        for case_id, n, total, total_sq, tops, bottoms in rows
-    }
+        .group_by(*keys)
+    )

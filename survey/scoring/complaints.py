@@ -273,13 +273,33 @@ class ComplaintReport:
         return formulas.share(self.first_contact, self.resolved)
 
 
+@dataclass(frozen=True)
+class Decided:
+    """Resolved cases the database added up: how many share these facts and outcomes."""
+
+    cases: int
+    category: str | None
+    cause: str | None
+    first_contact: bool  # resolved at the first contact
+    outcomes: tuple[str, str, str]  # met or missed, in COMMITMENTS order
+
+
 # The same days a year earlier: the scores engine's own (compare=year).
 year_earlier = compare.year_earlier
 
 
-def distribution(values: Iterable[str | None], known: Sequence[str]) -> tuple[Share, ...]:
-    """Count values in the order given, then any other (None: not given), with their shares."""
+def distribution(
+    values: Iterable[str | None],
+    known: Sequence[str],
+    counted_already: Iterable[tuple[str | None, int]] = (),
+) -> tuple[Share, ...]:
+    """Count values in the order given, then any other (None: not given), with their shares.
+
+    :param counted_already: values counted elsewhere (the database), with how many each.
+    """
     counted: dict[str | None, int] = dict.fromkeys(known, 0)
+    for value, cases in counted_already:
+        counted[value] = counted.get(value, 0) + cases
     for value in values:
         counted[value] = counted.get(value, 0) + 1
     total = sum(counted.values())
@@ -302,12 +322,28 @@ def report(
     min_n: int,
     categories: Sequence[str],
     causes: Sequence[str],
+    decided: Sequence[Decided] = (),
+    decided_ratings: dict[tuple[str, str, str], compare.Counts] | None = None,
 ) -> ComplaintReport:
-    """Add the cases up into the dashboard's figures at ``now``."""
+    """Add the cases up into the dashboard's figures at ``now``.
+
+    :param cases: the cases to work out one by one (those still open, at least).
+    :param decided: resolved cases already added up by their stored outcomes, and
+        ``decided_ratings`` their complaint-handling answers by the same outcomes.
+    """
     tallies = {name: dict.fromkeys(OUTCOMES, 0) for name in COMMITMENTS}
     ratings = {name: {"met": compare.EMPTY, "missed": compare.EMPTY} for name in COMMITMENTS}
     everyone = compare.EMPTY
     resolved = first_contact = 0
+    for group in decided:
+        resolved += group.cases
+        first_contact += group.cases if group.first_contact else 0
+        for name, result in zip(COMMITMENTS, group.outcomes, strict=True):
+            tallies[name][result] += group.cases
+    for outcomes_of, counts in (decided_ratings or {}).items():
+        everyone += counts
+        for name, result in zip(COMMITMENTS, outcomes_of, strict=True):
+            ratings[name][result] += counts
     by_day: dict[date, tuple[Deadline, Deadline]] = {}
     for case in cases:
         rated = case.ratings.n > 0  # most cases have no answer: nothing to add
@@ -326,7 +362,7 @@ def report(
             tallies[name][result] += 1
             if rated and result != "pending":
                 ratings[name][result] += case.ratings
-    total = len(cases)
+    total = len(cases) + sum(group.cases for group in decided)
     before_from, before_to = year_earlier(date_from, date_to)
     return ComplaintReport(
         date_from=date_from,
@@ -343,8 +379,12 @@ def report(
             total - year_earlier_total,
             formulas.share(total - year_earlier_total, year_earlier_total),
         ),
-        by_category=distribution((c.category for c in cases), categories),
-        by_cause=distribution((c.cause for c in cases), causes),
+        by_category=distribution(
+            (c.category for c in cases), categories, ((g.category, g.cases) for g in decided)
+        ),
+        by_cause=distribution(
+            (c.cause for c in cases), causes, ((g.cause, g.cases) for g in decided)
+        ),
         commitments=tuple(
             Commitment(name, limits.of(name), UNITS[name], **tallies[name]) for name in COMMITMENTS
         ),

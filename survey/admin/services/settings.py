@@ -9,9 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from survey import audit, pseudonyms, retention, settings
+from survey import audit, pseudonyms, retention, settings, workcal
 from survey.extensions import db
 from survey.models import BusinessLine, User
+from survey.scoring import complaint_cases, complaint_outcomes
 from survey.zones import is_place_zone
 
 HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -35,6 +36,14 @@ FOLLOWUP_THRESHOLDS = {
 FOLLOWUP_ASSIGNMENTS = ("round_robin", "business_line")
 KEYWORD_SPLIT = re.compile(r"[\n,，、;；]+")
 MAX_KEYWORDS = 200
+# What a resolved complaint case's stored outcomes depend on (survey.scoring.complaint_outcomes).
+COMPLAINT_OUTCOME_SETTINGS = {
+    "holidays",
+    "makeup_workdays",
+    "complaint_first_reply_hours",
+    "complaint_final_working_days",
+    "complaint_regulator_days",
+}
 
 
 def current() -> dict[str, Any]:
@@ -288,6 +297,10 @@ def save(actor: User, values: dict[str, Any]) -> list[str]:
         settings.put(key, value, actor.id)
     if new:
         audit.record(actor, "settings.update", "settings", None, old, new)
+    if COMPLAINT_OUTCOME_SETTINGS & new.keys():
+        # In the same transaction: the complaints figures add up cases stamped under the
+        # settings they read, and work the others out one by one (right, but slow).
+        complaint_outcomes.refresh(db.session, complaint_cases.limits(), workcal.from_settings())
     return effects(new, values)
 
 

@@ -1,0 +1,139 @@
+"""Each resolved complaint case's outcomes against the commitments, kept on the case.
+
+Once a case is resolved, whether it met each commitment no longer depends on the
+clock: only on its own times, the limits and the working calendar. So the outcome
+of each commitment ("met" or "missed") is stored on the case when it is resolved
+(``stamp``, in the transaction that resolves it), together with a fingerprint of the
+limits and calendar it was worked out under (``basis``). The complaints figures add up
+the cases whose fingerprint is the current one in SQL (``GROUP BY``), and work out the
+rest one by one as before: the cases still open (pending depends on now), and any case
+stamped under other settings. A change of limits, holidays, make-up days or the bank's
+zone thus never shows a wrong figure; ``refresh`` re-stamps the cases so that the
+figures are fast again (the settings service calls it when those settings change).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from survey.models import ComplaintCase
+from survey.scoring import complaints
+from survey.workcal import WorkCalendar
+
+# What refresh reads and writes at a time.
+BATCH = 2000
+
+
+def basis(limits: complaints.Limits, calendar: WorkCalendar) -> str:
+    """A fingerprint of everything a resolved case's outcomes depend on besides its times."""
+    facts = [
+        calendar.zone.key,
+        sorted(d.isoformat() for d in calendar.holidays),
+        sorted(d.isoformat() for d in calendar.makeup),
+        limits.first_reply_hours,
+        limits.final_working_days,
+        limits.regulator_days,
+    ]
+    return hashlib.sha256(json.dumps(facts).encode()).hexdigest()[:16]
+
+
+def decided(
+    opened_at: datetime,
+    first_reply_at: datetime | None,
+    resolved_at: datetime,
+    limits: complaints.Limits,
+    calendar: WorkCalendar,
+) -> tuple[str, str, str]:
+    """The outcomes of a resolved case, in complaints.COMMITMENTS order (never pending)."""
+    case = complaints.Case(
+        opened_at=opened_at, first_reply_at=first_reply_at, resolved_at=resolved_at
+    )
+    # Resolved: every commitment is done, so ``now`` decides nothing.
+    found = complaints.outcomes(case, limits, calendar, now=resolved_at)
+    return found["first_reply"], found["final"], found["regulator"]
+
+
+def stamp(case: ComplaintCase, limits: complaints.Limits, calendar: WorkCalendar) -> None:
+    """Store a case's outcomes if it is resolved (and clear them if it is not)."""
+    opened = case.opened_at or case.created_at
+    if case.resolved_at is None or opened is None:
+        case.first_reply_outcome = case.final_outcome = case.regulator_outcome = None
+        case.outcomes_basis = None
+        return
+    (case.first_reply_outcome, case.final_outcome, case.regulator_outcome) = decided(
+        opened, case.first_reply_at, case.resolved_at, limits, calendar
+    )
+    case.outcomes_basis = basis(limits, calendar)
+
+
+def refresh(
+    session: Session,
+    limits: complaints.Limits,
+    calendar: WorkCalendar,
+    table: sa.Table | None = None,
+) -> int:
+    """Re-stamp every resolved case stamped under other settings (or never); return how many.
+
+    :param table: the complaint_case table to use (a migration passes its own).
+    """
+    cases = ComplaintCase.__table__ if table is None else table
+    current = basis(limits, calendar)
+    stale = sa.and_(
+        cases.c.resolved_at.is_not(None),
+        sa.or_(cases.c.outcomes_basis.is_(None), cases.c.outcomes_basis != current),
+    )
+    done, after = 0, 0
+    while True:
+        rows = session.execute(
+            sa.select(
+                cases.c.id,
+                cases.c.opened_at,
+                cases.c.created_at,
+                cases.c.first_reply_at,
+                cases.c.resolved_at,
+            )
+            .where(stale, cases.c.id > after)
+            .order_by(cases.c.id)
+            .limit(BATCH)
+        ).all()
+        if not rows:
+            return done
+        session.execute(
+            sa.update(cases)
+            .where(cases.c.id == sa.bindparam("case_key"))
+            .values(
+                first_reply_outcome=sa.bindparam("first"),
+                final_outcome=sa.bindparam("final"),
+                regulator_outcome=sa.bindparam("regulator"),
+                outcomes_basis=current,
+            ),
+            list(_stamps(rows, limits, calendar)),
+            execution_options={"synchronize_session": False},
+        )
+        done += len(rows)
+        after = rows[-1].id
+
+
+def _stamps(
+    rows: Iterable[sa.Row], limits: complaints.Limits, calendar: WorkCalendar
+) -> Iterable[dict[str, object]]:
+    for row in rows:
+        first, final, regulator = decided(
+            _aware(row.opened_at or row.created_at),
+            None if row.first_reply_at is None else _aware(row.first_reply_at),
+            _aware(row.resolved_at),
+            limits,
+            calendar,
+        )
+        yield {"case_key": row.id, "first": first, "final": final, "regulator": regulator}
+
+
+def _aware(instant: datetime) -> datetime:
+    """A migration's plain table returns SQLite's naive UTC times: give them their zone."""
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
