@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import openpyxl
 import pytest
@@ -57,7 +60,7 @@ def _prepare(client, fmt: str, headers=EN, **filters) -> int:
         "/export/responses/prepare", data={"format": fmt, **DAYS, **filters}, headers=headers
     )
     assert got.status_code == 303, got.get_data(as_text=True)[:500]
-    return int(got.location.rsplit("/", 1)[-1])
+    return int(urlsplit(got.location).path.rsplit("/", 1)[-1])
 
 
 def _committed(job_id: int) -> tuple[str, int, int]:
@@ -143,6 +146,23 @@ def test_a_prepared_xlsx_keeps_chinese_escapes_formulas_and_starts_new_sheets(
     assert not any(
         cell.data_type == "f" for s in book.worksheets for row in s.iter_rows() for cell in row
     )
+
+
+def test_the_job_page_keeps_the_language_the_export_page_was_shown_in(client_as, answered):
+    """The export form carries its page's language to the job and the job's page, so a
+    browser whose session lost the choice (a late response's cookie) still reads Chinese."""
+    client = client_as("quality")
+    page = client.get("/export?lang=zh&from=2026-11-01&to=2026-11-29", headers=EN)
+    form = re.search(
+        r'<form method="post" action="([^"]*prepare[^"]*)"', page.get_data(as_text=True)
+    )
+    assert form and "lang=zh" in form.group(1)
+    with client.session_transaction() as session:
+        session.pop("lang", None)
+    got = client.post(html.unescape(form.group(1)), data={"format": "csv", **DAYS}, headers=EN)
+    assert got.status_code == 303
+    job_page = client.get(got.location, headers=EN).get_data(as_text=True)
+    assert "后台导出" in job_page
 
 
 def test_only_who_asked_and_admins_see_a_job_or_download_its_file(

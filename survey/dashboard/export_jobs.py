@@ -38,7 +38,9 @@ def prepare_export():
     if errors:
         return render_export_page(args, errors, 400)
     job = service.prepare(current_user._get_current_object(), query, fmt, current_language())
-    return redirect(url_for("dashboard.export_job", export_id=job.id), 303)
+    # The language goes on in the address, as the form's own action carried it: a session
+    # cookie overwritten by a slower response of the page before must not switch it.
+    return redirect(url_for("dashboard.export_job", export_id=job.id, lang=job.language), 303)
 
 
 def _job(job_id: int) -> ExportJob:
