@@ -112,6 +112,19 @@ def throwaway_database(kind: str, keep: str | None = None) -> Iterator[str]:
         server.dispose()
 
 
+def app_config(url: str, instance: str, **extra: Any) -> dict[str, Any]:
+    """The configuration of an app a benchmark runs in-process: its database, an instance
+    folder of its own, an in-memory queue and links to nowhere."""
+    return {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "INSTANCE_PATH": instance,
+        "SECRET_KEY": "bench",
+        "SURVEY_QUEUE_URL": "memory://",
+        "SURVEY_PUBLIC_URL": "http://bench.invalid",
+        **extra,
+    }
+
+
 @contextmanager
 def bench_app(kind: str, keep: str | None = None) -> Iterator[Flask]:
     """Yield an app on a throwaway database built by the migrations, inside its app context.
@@ -122,15 +135,7 @@ def bench_app(kind: str, keep: str | None = None) -> Iterator[Flask]:
 
     with throwaway_database(kind, keep) as url:
         instance = tempfile.mkdtemp(prefix="bench-instance-")
-        app = create_app(
-            {
-                "SQLALCHEMY_DATABASE_URI": url,
-                "INSTANCE_PATH": instance,
-                "SECRET_KEY": "bench",
-                "SURVEY_QUEUE_URL": "memory://",
-                "SURVEY_PUBLIC_URL": "http://bench.invalid",
-            }
-        )
+        app = create_app(app_config(url, instance))
         try:
             with app.app_context():
                 upgrade()
@@ -160,16 +165,7 @@ def existing_app(url: str) -> Iterator[Flask]:
             "connect_args": {"options": "-c default_transaction_read_only=on"},
         }
     instance = tempfile.mkdtemp(prefix="bench-instance-")
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SQLALCHEMY_ENGINE_OPTIONS": options,
-            "INSTANCE_PATH": instance,
-            "SECRET_KEY": "bench",
-            "SURVEY_QUEUE_URL": "memory://",
-            "SURVEY_PUBLIC_URL": "http://bench.invalid",
-        }
-    )
+    app = create_app(app_config(url, instance, SQLALCHEMY_ENGINE_OPTIONS=options))
     try:
         with app.app_context():
             if kind == "sqlite":

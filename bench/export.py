@@ -201,15 +201,7 @@ def _child_job(url: str, fmt: str) -> None:
     from survey.scoring import queries
 
     instance = tempfile.mkdtemp(prefix="bench-export-")
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "INSTANCE_PATH": instance,
-            "SECRET_KEY": "bench",
-            "SURVEY_QUEUE_URL": "memory://",
-            "SURVEY_PUBLIC_URL": "http://bench.invalid",
-        }
-    )
+    app = create_app(common.app_config(url, instance))
     try:
         with app.app_context():
             user = User(email=f"quality-{os.getpid()}@bench.example", role="quality")
