@@ -12,8 +12,10 @@ from survey.dispatch import reminders, sending
 from survey.extensions import db
 from survey.models import Delivery, Invitation, OptOut, OutboxMessage, Response
 from tests.fixtures.dispatch import interaction_body, sweep_at
+from tests.fixtures.twilio import twilio_config
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai, inside allowed hours
+MESSAGES = "/Messages.json"
 
 
 @pytest.fixture
@@ -134,24 +136,113 @@ def test_no_reminder_after_the_link_expired(sent):
     assert db.session.get_one(Invitation, invitation.id).state == "expired"
 
 
-def test_a_reminder_interrupted_mid_send_is_never_sent_again(sent):
-    invitation = sent()
-    # What a worker leaves when it dies after committing the reminder's delivery.
-    db.session.add(
-        Delivery(
-            invitation=invitation,
-            channel="sms",
-            address="+8613800138000",
-            provider="outbox",
-            purpose="reminder",
-        )
+def _interrupted_reminder(invitation: Invitation, provider: str = "outbox") -> Delivery:
+    """What a worker leaves when it dies after committing the reminder's delivery."""
+    delivery = Delivery(
+        invitation=invitation,
+        channel="sms",
+        address="+8613800138000",
+        provider=provider,
+        purpose="reminder",
     )
+    db.session.add(delivery)
     invitation.reminder_due_at = NOW + timedelta(hours=24, minutes=10)  # its lease
     db.session.commit()
+    return delivery
+
+
+def _reminder_states() -> list[str]:
+    db.session.expire_all()
+    states = sa.select(Delivery.state).where(Delivery.purpose == "reminder").order_by(Delivery.id)
+    return list(db.session.scalars(states))
+
+
+def test_a_reminder_interrupted_before_the_provider_had_it_is_looked_up_and_sent_once(sent):
+    invitation = sent()
+    _interrupted_reminder(invitation)
+    sweep_at(NOW + timedelta(hours=24, minutes=10))
+    first, reminder = _outbox()  # the outbox proved it never had the first try
+    assert "提醒：" in reminder.body
+    assert _reminder_states() == ["held", "sent"]
+    sweep_at(NOW + timedelta(hours=30))
+    assert len(_outbox()) == 2  # one reminder, ever
+
+
+def test_a_reminder_the_provider_had_when_the_worker_died_is_recorded_sent_not_sent_again(sent):
+    invitation = sent()
+    delivery = _interrupted_reminder(invitation)
+    # The worker died after the provider took it, before it recorded the provider's id.
+    db.session.add(
+        OutboxMessage(
+            delivery_id=delivery.id,
+            invitation_id=invitation.id,
+            channel="sms",
+            to=delivery.address,
+            body="提醒：…",
+        )
+    )
+    db.session.commit()
+    sweep_at(NOW + timedelta(hours=24, minutes=10))
+    assert len(_outbox()) == 2
+    assert _reminder_states() == ["sent"]
+    assert db.session.get_one(Delivery, delivery.id).provider_id.startswith("outbox-")
+
+
+def test_a_reminder_nobody_can_confirm_is_never_sent_again(sent):
+    invitation = sent()
+    _interrupted_reminder(invitation, provider="retired-gateway")  # no look-up possible
     sweep_at(NOW + timedelta(hours=24, minutes=10))
     assert len(_outbox()) == 1
-    states = db.session.scalars(sa.select(Delivery.state).where(Delivery.purpose == "reminder"))
-    assert list(states) == ["unknown"]
+    assert _reminder_states() == ["unknown"]
+    sweep_at(NOW + timedelta(hours=30))
+    assert len(_outbox()) == 1
+
+
+@pytest.fixture
+def twilio(app, twilio_api):
+    app.config.update(twilio_config(twilio_api.url))
+    twilio_api.remember = True
+    return twilio_api
+
+
+def _remind_at(when: datetime) -> str:
+    clock.freeze(when)
+    [due] = reminders.due_invitation_ids()
+    return reminders.send_reminder(due)
+
+
+def test_a_reminder_twilio_took_before_answering_500_is_looked_up_not_sent_again(sent, twilio):
+    invitation = sent()
+    twilio.fail(MESSAGES, 500, 20500, "Internal Server Error", taken=True)
+    assert _remind_at(NOW + timedelta(hours=24)) == "in_doubt"
+    assert _reminder_states() == ["sending"]  # left for a look-up, not guessed at
+    assert reminders.due_invitation_ids() == []  # its lease holds
+    assert _remind_at(NOW + timedelta(hours=24) + reminders.STUCK_AFTER) == "reconciled"
+    invitation_sms, reminder_sms = twilio.messages
+    assert "提醒" in reminder_sms["body"] and invitation.token in reminder_sms["body"]
+    assert len(twilio.sent(MESSAGES)) == 2  # the invitation and the one reminder
+    db.session.expire_all()
+    [reminder] = [d for d in db.session.get_one(Invitation, invitation.id).deliveries
+                  if d.purpose == "reminder"]  # fmt: skip
+    assert (reminder.state, reminder.provider_id) == ("sent", reminder_sms["sid"])
+    clock.freeze(NOW + timedelta(hours=30))
+    assert reminders.due_invitation_ids() == []
+
+
+def test_a_reminder_twilio_never_took_after_a_500_is_sent_once_after_the_look_up(sent, twilio):
+    invitation = sent()
+    twilio.fail(MESSAGES, 500, 20500, "Internal Server Error")
+    assert _remind_at(NOW + timedelta(hours=24)) == "in_doubt"
+    assert len(twilio.messages) == 1  # only the invitation went
+    assert _remind_at(NOW + timedelta(hours=24) + reminders.STUCK_AFTER) == "sent"
+    _, reminder_sms = twilio.messages
+    assert invitation.token in reminder_sms["body"]
+    assert _reminder_states() == ["held", "sent"]
+    looked_up = twilio.sent(MESSAGES, "GET")
+    assert len(looked_up) == 1
+    clock.freeze(NOW + timedelta(hours=30))
+    assert reminders.due_invitation_ids() == []
+    assert len(twilio.messages) == 2
 
 
 def test_a_response_is_told_apart_when_it_came_after_a_reminder(sent):

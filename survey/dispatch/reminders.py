@@ -10,8 +10,10 @@ Rule 1 as for the invitation itself: the sweep finds due reminders by an indexed
 query (a range on reminder_due_at); a send takes one with a conditional UPDATE that
 pushes ``reminder_due_at`` out by ``STUCK_AFTER`` (a lease), commits the reminder's
 delivery before calling the provider, and clears ``reminder_due_at`` when done. A
-crash in between leaves the lease to lapse; the next taker finds the delivery and
-marks it unknown instead of sending it again.
+crash in between, or a provider answering a 5xx or not at all, leaves the delivery
+'sending' and the lease to lapse; the next taker asks the provider (as ``reconcile``
+does for invitations): recorded sent if it has it, sent now, once, if it provably never
+had it, and 'unknown' (never sent again) if nobody can tell.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from flask import g
 
 from survey import clock
 from survey.channels import messages, registry
+from survey.channels.base import ABSENT, FOUND, LOOKUP_FAILED
 from survey.dispatch import contacts, hours, pace
 from survey.extensions import db
 from survey.funnel import keeping as funnel
@@ -87,6 +90,8 @@ def send_reminder(invitation_id: int) -> str:
     """Send an invitation's reminder if it is due and still wanted; return what happened.
 
     One of ``sent``, ``unknown`` (the provider may have it: never sent again),
+    ``in_doubt`` (a 5xx or a timeout: looked up when the lease lapses), ``reconciled``
+    (an earlier try the provider had), ``lookup_failed`` (asked again later),
     ``failed``, ``deferred`` (quiet hours), ``paced``, ``skipped`` (not due, taken by
     another worker, or already sent), or why it is no longer wanted: ``started``,
     ``expired``, ``opted_out``, ``no_channel``.
@@ -107,7 +112,8 @@ def send_reminder(invitation_id: int) -> str:
         return "skipped"
     invitation = db.session.get_one(Invitation, invitation_id)
     outcome = _send(invitation, now)
-    if outcome not in ("deferred", "paced"):
+    if outcome not in ("deferred", "paced", "in_doubt", "lookup_failed"):
+        # In doubt or not looked up yet: the lease taken above brings it back then.
         invitation.reminder_due_at = None
     funnel.track(invitation)
     db.session.commit()
@@ -116,13 +122,12 @@ def send_reminder(invitation_id: int) -> str:
 
 def _send(invitation: Invitation, now: datetime) -> str:
     earlier = _reminders(invitation)
-    if earlier:
-        # A send interrupted after its delivery was committed: at most one reminder, ever.
-        for delivery in earlier:
-            if delivery.state == "sending":
-                delivery.state = "unknown"
-                delivery.error = "interrupted mid-send; not sent again"
-        return "skipped"
+    for delivery in [d for d in earlier if d.state == "sending"]:
+        settled = _settle(invitation, delivery)
+        if settled is not None:
+            return settled
+    if any(d.state != "held" for d in earlier):
+        return "skipped"  # at most one reminder, ever; a 'held' one never reached anybody
     reason = _not_wanted(invitation, now)
     if reason is not None:
         log.info("invitation %s: no reminder, %s", invitation.id, reason)
@@ -162,6 +167,17 @@ def _send(invitation: Invitation, now: datetime) -> str:
     delivery.provider_id = result.provider_id
     delivery.error = result.error
     delivery.error_code = result.code
+    if result.unknown and result.look_up:
+        # A 5xx or a timeout: the provider may have it. Left 'sending' under the lease taken
+        # in send_reminder, so the taker after it asks the provider instead of guessing.
+        log.warning(
+            "invitation %s: reminder via %s may have been taken (%s); looked up in %s",
+            invitation.id,
+            channel_name,
+            result.error,
+            STUCK_AFTER,
+        )
+        return "in_doubt"
     if result.ok or result.unknown:
         delivery.state = "sent" if result.ok else "unknown"
         return delivery.state
@@ -178,6 +194,56 @@ def _send(invitation: Invitation, now: datetime) -> str:
         "invitation %s: reminder via %s failed: %s", invitation.id, channel_name, result.error
     )
     return "failed"
+
+
+def _settle(invitation: Invitation, delivery: Delivery) -> str | None:
+    """Settle a reminder left 'sending' (a worker died, or the provider answered a 5xx).
+
+    The provider is asked, as for an invitation (``reconcile``): ``reconciled`` when it has
+    it; ``lookup_failed`` when it could not be asked (the lease taken stays, so a later
+    sweep asks again, until the link expires); ``unknown`` when nobody can tell (never sent
+    again by itself). None when the provider provably never had it: the delivery is
+    'held' and the reminder may go now, once.
+    """
+    from survey.dispatch import reconcile  # reconcile needs sending, which needs this module
+
+    answer = reconcile.look_up(delivery)
+    if answer.verdict == LOOKUP_FAILED and clock.now() < invitation.expires_at:
+        log.warning(
+            "invitation %s: reminder %s not settled yet (%s); a later sweep asks again",
+            invitation.id,
+            delivery.id,
+            answer.error,
+        )
+        return "lookup_failed"
+    if answer.verdict == FOUND:
+        delivery.state = "sent"
+        delivery.provider_id = answer.provider_id
+        log.info("invitation %s: reminder %s reconciled as sent", invitation.id, delivery.id)
+        return "reconciled"
+    if answer.verdict == ABSENT:
+        # Only while it is still unrecorded (a stalled worker may be recording it now).
+        taken = db.session.execute(
+            sa.update(Delivery)
+            .where(
+                Delivery.id == delivery.id,
+                Delivery.state == "sending",
+                Delivery.provider_id.is_(None),
+            )
+            .values(state="held", error=reconcile.NOT_TAKEN)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount == 1:
+            db.session.expire(delivery, ["state", "error"])
+            return None
+        db.session.refresh(delivery)
+        return "skipped"
+    delivery.state = "unknown"
+    delivery.error = f"interrupted mid-send; {answer.error or 'the provider cannot confirm it'}"
+    log.warning(
+        "invitation %s: reminder %s cannot be confirmed; not sent again", invitation.id, delivery.id
+    )
+    return "unknown"
 
 
 def _not_wanted(invitation: Invitation, now: datetime) -> str | None:
