@@ -1,4 +1,11 @@
-"""Languages: zh and en, chosen by ?lang=, the user's setting, the session, then Accept-Language."""
+"""Languages: zh and en, chosen by ?lang=, the user's setting, the language cookie, then
+Accept-Language.
+
+A staff member's choice is kept in a cookie of its own, set only by the response to the
+switch (or the profile form), not in the session: every staff response re-sends the session
+cookie, so a slower page asked before the switch would otherwise carry the old language back.
+Customers' pages set no cookie at all: their links carry ``?lang=``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, has_request_context, request, session
+from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -17,6 +24,8 @@ from survey.security import is_public_request
 
 LANGUAGES = ("zh", "en")
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+COOKIE = "survey_lang"
+COOKIE_DAYS = 365
 
 
 def select_locale() -> str:
@@ -28,14 +37,38 @@ def select_locale() -> str:
         return terminal_language()
     asked = request.args.get("lang")
     if asked in LANGUAGES:
-        if not is_public_request():
-            session["lang"] = asked
         return asked
     if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
         return current_user.locale
-    if session.get("lang") in LANGUAGES:
-        return session["lang"]
+    chosen = request.cookies.get(COOKIE)
+    if chosen in LANGUAGES and not is_public_request():
+        return chosen
     return request.accept_languages.best_match(LANGUAGES) or default
+
+
+def remember(code: str) -> None:
+    """Keep a staff member's language choice: this response sets the language cookie."""
+    g.survey_lang_chosen = code
+
+
+def chosen_language() -> str | None:
+    """The language this browser chose last (the cookie), if any."""
+    chosen = request.cookies.get(COOKIE)
+    return chosen if chosen in LANGUAGES else None
+
+
+def _set_cookie(response: Response) -> Response:
+    code = g.pop("survey_lang_chosen", None)
+    if code is not None and request.cookies.get(COOKIE) != code:
+        response.set_cookie(
+            COOKIE,
+            code,
+            max_age=COOKIE_DAYS * 24 * 3600,
+            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
 
 
 def terminal_language() -> str:
@@ -48,8 +81,8 @@ def remember_switch() -> None:
     """Keep a signed-in user's language choice from the switch, so their setting agrees with it."""
     asked = request.args.get("lang")
     if asked not in LANGUAGES or is_public_request():
-        return  # a customer's page keeps ?lang= in its links instead of a session
-    session["lang"] = asked
+        return  # a customer's page keeps ?lang= in its links instead of a cookie
+    remember(asked)
     # Only a setting the user made is updated: without one, the session already decides.
     if current_user.is_authenticated and current_user.locale not in (None, asked):
         current_user.locale = asked
@@ -78,6 +111,7 @@ def init_app(app: Flask) -> None:
     translations = app.root_path + "/translations"
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=translations)
     app.before_request(remember_switch)
+    app.after_request(_set_cookie)
     app.jinja_env.globals.update(
         current_language=current_language,
         url_with_lang=url_with_lang,

@@ -124,6 +124,18 @@ def test_user_without_a_setting_follows_the_session(client_as, db):
     assert db.session.scalar(sa.select(User)).locale is None
 
 
+def test_a_slower_earlier_response_cannot_switch_the_language_back(app, client_as, db):
+    """A page asked before the switch can answer after it, re-sending the session as it was
+    then; the choice must survive that (a browser test once flipped back to English)."""
+    client = client_as("manager")
+    client.get("/?lang=zh")
+    name = app.config["SESSION_COOKIE_NAME"]
+    as_it_was = client.get_cookie(name).value  # what the slower page's response carries
+    assert "<h1>Customer satisfaction</h1>" in client.get("/?lang=en").get_data(True)
+    client.set_cookie(name, as_it_was)  # ... arriving after the switch's response
+    assert "<h1>Customer satisfaction</h1>" in client.get("/", headers=ZH).get_data(True)
+
+
 def _switch(page: str, code: str) -> tuple[str, list[tuple[str, str]]]:
     """Return the path and query of the page's link to the language ``code``."""
     match = re.search(rf'<a [^>]*href="([^"]+)"[^>]*hreflang="{code}"', page)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Response, flash, redirect, render_template, request, session, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 
-from survey import busy
+from survey import busy, i18n
 from survey.auth import bp, forms, service, sessions
 from survey.extensions import db, limiter
 from survey.models import User
@@ -105,11 +105,11 @@ def password():
 @login_required
 def profile():
     """Show the signed-in user's account and let them choose their language."""
-    form = forms.ProfileForm(locale=current_user.locale or session.get("lang") or "zh")
+    form = forms.ProfileForm(locale=current_user.locale or i18n.chosen_language() or "zh")
     if form.validate_on_submit():
         service.set_locale(current_user, form.locale.data)
         db.session.commit()
-        session["lang"] = form.locale.data
+        i18n.remember(form.locale.data)
         flash(_("Your language is saved."), "success")
         return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=form)
