@@ -28,7 +28,8 @@ For each: p50 and p95 of the page and of its API calls (the sum of the calls of 
 run), and the page's overhead over its calls at the median, (page − API) ÷ API. Goals
 (issue 12): overhead ≤ 30 %, page p95 ≤ 150 ms at 10,000,000 answers on PostgreSQL.
 ``--profile NAME`` prints cProfile's top functions for the cases whose name contains
-NAME instead of measuring.
+NAME instead of measuring; ``--only PAGE`` measures only the cases whose name starts with
+PAGE (``--only funnel``).
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ def main() -> None:
     parser.add_argument("--keep", help="a SQLite file: built on the first run, reused after")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--profile", help="profile the cases whose name contains this")
+    parser.add_argument("--only", help="measure only the cases whose name starts with this")
     args = common.parse(parser)
     if args.keep and (args.database_url or args.database != "sqlite"):
         parser.error("--keep is a SQLite file; give it alone")
@@ -104,6 +106,8 @@ def main() -> None:
         api_client = app.test_client()
         headers = {"Authorization": f"Bearer {key}"}
         cases = _cases(last_day)
+        if args.only:
+            cases = [case for case in cases if case.name.startswith(args.only)]
         if args.profile:
             for case in cases:
                 if args.profile in case.name:
