@@ -160,17 +160,23 @@ def _app(args: Any) -> Iterator[tuple[Flask, str]]:
             yield app, f"demo kept in {args.keep} from an earlier run (read-only)"
         return
     size = demo.interactions_for(args.answers)
-    place = _kept(args.keep) if args.keep else common.bench_app(args.database)
+    loaded: list[bool] = []
+    place = _kept(args.keep, loaded) if args.keep else common.bench_app(args.database)
     with place as app:
         with common.Timer() as loading:
             demo.load(size=size, today=TODAY, progress=True)
         common.gather_statistics()
+        loaded.append(True)
         yield app, f"demo size {size:,} loaded in {common.seconds(loading.seconds)}"
 
 
 @contextmanager
-def _kept(path: str) -> Iterator[Flask]:
-    """An app on a new SQLite file that stays for the next run (removed if the load fails)."""
+def _kept(path: str, loaded: list[bool]) -> Iterator[Flask]:
+    """An app on a new SQLite file that stays for the next run (removed if the load fails).
+
+    ``loaded`` holds True once the load is done: a measurement that fails after it (a quarter
+    of an hour's load) leaves the file for the next run.
+    """
     from flask_migrate import upgrade
 
     from survey import create_app
@@ -194,7 +200,7 @@ def _kept(path: str) -> Iterator[Flask]:
             db.engine.dispose()
             done = True
     finally:
-        if not done:
+        if not done and not loaded:
             for suffix in ("", "-wal", "-shm"):
                 if os.path.exists(path + suffix):
                     os.remove(path + suffix)
@@ -354,6 +360,8 @@ def _calls(case: Case, client: Any, headers: dict[str, str]) -> float:
 
 
 def _p95(values: list[float]) -> float:
+    if len(values) < 2:  # --runs 1: quantiles need two values
+        return max(values)
     return statistics.quantiles(values, n=20, method="inclusive")[-1]
 
 
