@@ -127,8 +127,11 @@ CUBOIDS = (
 
 
 def plan_of(query: queries.ScoreQuery, *, finest: bool = False) -> planner.Plan:
-    """The reads that answer a funnel query: whole months and the days around them without
-    the agent when the query leaves agents alone, else the finest table by day."""
+    """Return the reads that answer a funnel query, the cheapest the planner finds.
+
+    A query that neither filters by agent nor asks for ``finest`` reads whole months and the
+    days around them from the tables without the agent; otherwise the finest table by day.
+    """
     if finest:
         return planner.Plan((planner.Part(CUBOIDS[-1], query.date_from, query.date_to),))
     needed = {"survey_channel", *(planner.FIELD_COLUMNS[name] for name in query.filters)}
