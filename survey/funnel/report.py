@@ -119,7 +119,7 @@ CUBOIDS = (
         "funnel_rollup_segment_day",
         "day",
         funnel_grains.FIELDS,
-        300,
+        500,
         funnel_grains.SEGMENT_DAY,
     ),
     Cuboid("funnel_rollup", "day", SEGMENT_COLUMNS[1:], 1_400, FunnelRollup.__table__),
