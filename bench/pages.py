@@ -28,7 +28,8 @@ For each: p50 and p95 of the page and of its API calls (the sum of the calls of 
 run), and the page's overhead over its calls at the median, (page − API) ÷ API. Goals
 (issue 12): overhead ≤ 30 %, page p95 ≤ 150 ms at 10,000,000 answers on PostgreSQL.
 ``--profile NAME`` prints cProfile's top functions for the cases whose name contains
-NAME instead of measuring.
+NAME instead of measuring; ``--only PAGE`` measures only the cases whose name starts with
+PAGE (``--only funnel``).
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ def main() -> None:
     parser.add_argument("--keep", help="a SQLite file: built on the first run, reused after")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--profile", help="profile the cases whose name contains this")
+    parser.add_argument("--only", help="measure only the cases whose name starts with this")
     args = common.parse(parser)
     if args.keep and (args.database_url or args.database != "sqlite"):
         parser.error("--keep is a SQLite file; give it alone")
@@ -104,6 +106,8 @@ def main() -> None:
         api_client = app.test_client()
         headers = {"Authorization": f"Bearer {key}"}
         cases = _cases(last_day)
+        if args.only:
+            cases = [case for case in cases if case.name.startswith(args.only)]
         if args.profile:
             for case in cases:
                 if args.profile in case.name:
@@ -156,17 +160,23 @@ def _app(args: Any) -> Iterator[tuple[Flask, str]]:
             yield app, f"demo kept in {args.keep} from an earlier run (read-only)"
         return
     size = demo.interactions_for(args.answers)
-    place = _kept(args.keep) if args.keep else common.bench_app(args.database)
+    loaded: list[bool] = []
+    place = _kept(args.keep, loaded) if args.keep else common.bench_app(args.database)
     with place as app:
         with common.Timer() as loading:
             demo.load(size=size, today=TODAY, progress=True)
         common.gather_statistics()
+        loaded.append(True)
         yield app, f"demo size {size:,} loaded in {common.seconds(loading.seconds)}"
 
 
 @contextmanager
-def _kept(path: str) -> Iterator[Flask]:
-    """An app on a new SQLite file that stays for the next run (removed if the load fails)."""
+def _kept(path: str, loaded: list[bool]) -> Iterator[Flask]:
+    """An app on a new SQLite file that stays for the next run (removed if the load fails).
+
+    ``loaded`` holds True once the load is done: a measurement that fails after it (a quarter
+    of an hour's load) leaves the file for the next run.
+    """
     from flask_migrate import upgrade
 
     from survey import create_app
@@ -190,7 +200,7 @@ def _kept(path: str) -> Iterator[Flask]:
             db.engine.dispose()
             done = True
     finally:
-        if not done:
+        if not done and not loaded:
             for suffix in ("", "-wal", "-shm"):
                 if os.path.exists(path + suffix):
                     os.remove(path + suffix)
@@ -350,6 +360,8 @@ def _calls(case: Case, client: Any, headers: dict[str, str]) -> float:
 
 
 def _p95(values: list[float]) -> float:
+    if len(values) < 2:  # --runs 1: quantiles need two values
+        return max(values)
     return statistics.quantiles(values, n=20, method="inclusive")[-1]
 
 

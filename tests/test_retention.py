@@ -26,12 +26,14 @@ from survey.models import (
     AuditEvent,
     Customer,
     Delivery,
+    FunnelRollup,
     ImportJob,
     InboundEvent,
     Interaction,
     Invitation,
     OptOut,
     OutboxMessage,
+    funnel_grains,
 )
 from survey.models.comment import Comment
 from survey.models.rollup import CUBOIDS
@@ -138,8 +140,9 @@ def _rows(model: Any) -> list[dict[str, Any]]:
 def _rollups() -> dict[str, list[tuple]]:
     db.session.expire_all()
     found = {}
-    for cuboid in CUBOIDS:
-        table = cuboid.table
+    # The funnel's rollup and the coarser ones its triggers keep, beside the scores'.
+    funnel = (FunnelRollup.__table__, funnel_grains.SEGMENT_DAY, funnel_grains.SEGMENT_MONTH)
+    for table in (*(cuboid.table for cuboid in CUBOIDS), *funnel):
         # A rebuild numbers its rows afresh: the counts and sums are what must agree.
         columns = [c for c in table.c if c.name != "id"]
         rows = db.session.execute(sa.select(*columns))

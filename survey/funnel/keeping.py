@@ -21,14 +21,14 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from survey import clock
 from survey.extensions import db
 from survey.funnel import stages
-from survey.models import Delivery, Interaction, Invitation, Response
+from survey.models import Delivery, Interaction, Invitation, Response, funnel_grains
 from survey.models.funnel import COUNTERS, SEGMENT_COLUMNS, FunnelRollup
 
 log = logging.getLogger(__name__)
@@ -239,13 +239,27 @@ def customer_opted_out(customer_id: int, at: datetime) -> None:
 
 
 def _add(session: Session, key: dict[str, Any], counts: dict[str, int]) -> None:
-    """Add counts (negative ones too) to one rollup row, creating it if need be."""
+    """Add counts (negative ones too) to one rollup row, creating it if need be.
+
+    The row's triggers add the same to the coarser tables (survey.models.funnel_grains).
+    """
     counts = {name: value for name, value in counts.items() if value}
     if not counts:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(_TABLE).values({**key, **{name: counts.get(name, 0) for name in COUNTERS}})
+    row = {**key, **{name: counts.get(name, 0) for name in COUNTERS}}
+    if session.get_bind().dialect.name == "sqlite":
+        # Not an UPSERT: SQLite before 3.45.3 may give an UPDATE trigger fired by one wrong
+        # OLD values ("rarely", says its release log), and the triggers subtract OLD. The
+        # UPDATE takes SQLite's one write lock, so no one inserts the row in between.
+        updated = session.execute(
+            sa.update(_TABLE)
+            .where(*(_TABLE.c[name] == value for name, value in key.items()))
+            .values({name: _TABLE.c[name] + value for name, value in counts.items()})
+        )
+        if updated.rowcount == 0:
+            session.execute(sa.insert(_TABLE).values(row))
+        return
+    statement = postgresql.insert(_TABLE).values(row)
     statement = statement.on_conflict_do_update(
         index_elements=list(SEGMENT_COLUMNS),
         set_={name: _TABLE.c[name] + statement.excluded[name] for name in counts},
@@ -267,6 +281,10 @@ def rebuild(session: Session | None = None, done: TableDone | None = None) -> in
     started = time.perf_counter()
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("LOCK TABLE funnel_rollup IN SHARE ROW EXCLUSIVE MODE"))
+    # The coarser tables first: the finest rows' DELETE trigger then finds nothing to
+    # subtract from, and their INSERT trigger counts each row once as it goes back in.
+    for table, _grain in funnel_grains.GRAINS:
+        session.execute(sa.delete(table))
     session.execute(sa.delete(FunnelRollup))
     totals: dict[tuple[Any, ...], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
     drifted: list[dict[str, Any]] = []

@@ -19,7 +19,9 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from survey.extensions import db
-from survey.models.funnel import COUNTERS, SUPPRESSION_REASONS, FunnelRollup
+from survey.models import funnel_grains
+from survey.models.funnel import COUNTERS, SEGMENT_COLUMNS, SUPPRESSION_REASONS, FunnelRollup
+from survey.models.rollup import Cuboid
 from survey.models.rule import SURVEY_CHANNELS
 from survey.scoring import planner, queries
 
@@ -66,22 +68,26 @@ def parse(args: Mapping[str, str]) -> queries.ScoreQuery:
     return query
 
 
-def funnel(query: queries.ScoreQuery) -> dict[str, Any]:
-    """Return the funnel per survey channel and in total, as GET /api/v1/funnel answers."""
-    table = FunnelRollup.__table__
-    conditions: list[Any] = [
-        table.c.day >= query.date_from,
-        table.c.day <= query.date_to,
-    ]
+def funnel(query: queries.ScoreQuery, *, finest: bool = False) -> dict[str, Any]:
+    """Return the funnel per survey channel and in total, as GET /api/v1/funnel answers.
+
+    Read by the planner's cheapest plan over the funnel's tables, or (``finest``, for the
+    tests that compare plans) from the finest table alone: the answer is the same.
+    """
+    plan = plan_of(query, finest=finest)
     # Codes become the ids the rollup stores, exactly as the scores' filters do.
-    for name, accepted in queries.filter_values(query).items():
-        conditions.append(table.c[planner.FIELD_COLUMNS[name]].in_(accepted))
+    accepted = queries.filter_values(query)
+    parts = [_part_select(part, accepted) for part in plan.parts]
+    inner = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery()
     rows = db.session.execute(
-        sa.select(table.c.survey_channel, *(sa.func.sum(table.c[c]).label(c) for c in COUNTERS))
-        .where(*conditions)
-        .group_by(table.c.survey_channel)
+        sa.select(
+            inner.c.survey_channel, *(sa.func.sum(inner.c[c]).label(c) for c in COUNTERS)
+        ).group_by(inner.c.survey_channel)
     ).all()
     found = {row.survey_channel: {c: int(getattr(row, c) or 0) for c in COUNTERS} for row in rows}
+    # A channel with nothing counted is left out: rows of zeros (an invitation that moved to
+    # another channel, a deleted row's coarser rows) say nothing, and differ between tables.
+    found = {channel: counts for channel, counts in found.items() if any(counts.values())}
     order = [*SURVEY_CHANNELS, ""]
     channels = [
         _group(found[channel], channel or None)
@@ -97,6 +103,53 @@ def funnel(query: queries.ScoreQuery) -> dict[str, Any]:
         "channels": channels,
         "total": _group(total, None),
     }
+
+
+# The funnel's tables, coarsest first, for the planner (survey.scoring.planner): rows a
+# period holds at 1M answers, to rank plans only (measured on the 1M demo, bench/RESULTS.md).
+CUBOIDS = (
+    Cuboid(
+        "funnel_rollup_segment_month",
+        "month",
+        funnel_grains.FIELDS,
+        1_000,
+        funnel_grains.SEGMENT_MONTH,
+    ),
+    Cuboid(
+        "funnel_rollup_segment_day",
+        "day",
+        funnel_grains.FIELDS,
+        500,
+        funnel_grains.SEGMENT_DAY,
+    ),
+    Cuboid("funnel_rollup", "day", SEGMENT_COLUMNS[1:], 1_400, FunnelRollup.__table__),
+)
+
+
+def plan_of(query: queries.ScoreQuery, *, finest: bool = False) -> planner.Plan:
+    """Return the reads that answer a funnel query, the cheapest the planner finds.
+
+    A query that neither filters by agent nor asks for ``finest`` reads whole months and the
+    days around them from the tables without the agent; otherwise the finest table by day.
+    """
+    if finest:
+        return planner.Plan((planner.Part(CUBOIDS[-1], query.date_from, query.date_to),))
+    needed = {"survey_channel", *(planner.FIELD_COLUMNS[name] for name in query.filters)}
+    return planner.plan_reading(needed, query.date_from, query.date_to, (), CUBOIDS)
+
+
+def _part_select(part: planner.Part, accepted: dict[str, tuple[Any, ...]]) -> sa.Select[Any]:
+    """One table's share of a funnel: its periods and the filters, by survey channel."""
+    table = part.cuboid.table
+    period = table.c[part.cuboid.grain]
+    conditions: list[Any] = [period >= part.first, period <= part.last]
+    for name, values in accepted.items():
+        conditions.append(table.c[planner.FIELD_COLUMNS[name]].in_(values))
+    return (
+        sa.select(table.c.survey_channel, *(sa.func.sum(table.c[c]).label(c) for c in COUNTERS))
+        .where(*conditions)
+        .group_by(table.c.survey_channel)
+    )
 
 
 def _group(counts: dict[str, int], channel: str | None) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """The data model, one module per aggregate, re-exported here."""
 
+from survey.models import funnel_grains  # noqa: F401  (the coarser funnel tables and their triggers)
 from survey.models.action import ImprovementAction
 from survey.models.audit import AuditEvent
 from survey.models.comment import Comment

@@ -96,7 +96,20 @@ def plan(
     cuboids: tuple[Cuboid, ...] = CUBOIDS,
 ) -> Plan:
     """Return the cheapest plan of reads that answers a query exactly."""
-    needed = needed_columns(group_by, filters)
+    return plan_reading(needed_columns(group_by, filters), date_from, date_to, group_by, cuboids)
+
+
+def plan_reading(
+    needed: set[str],
+    date_from: date,
+    date_to: date,
+    group_by: tuple[str, ...],
+    cuboids: tuple[Cuboid, ...],
+) -> Plan:
+    """Return the cheapest plan over some tables that keep the columns ``needed``.
+
+    The scores' rollups and the response funnel's (survey.funnel.report) plan alike.
+    """
     able = [c for c in cuboids if needed <= set(c.fields) and _answers_grouping(c, group_by)]
     days = [c for c in able if c.grain == "day"]
     if not days:
