@@ -27,6 +27,7 @@ from survey.models.rollup import (
     Cuboid,
     Rollup,
 )
+from survey.scoring import complaint_rollup
 from survey.scoring.rollup import (
     BOTTOM_TO,
     ROLLED_KINDS,
@@ -66,6 +67,9 @@ def rebuild_all(
         session.execute(coarser_insert(cuboid))
         rows = session.scalar(sa.select(sa.func.count()).select_from(cuboid.table))
         tables(cuboid.name, rows or 0, time.perf_counter() - started)
+    started = time.perf_counter()
+    cases = complaint_rollup.rebuild(session)
+    tables("complaint_rollup", cases, time.perf_counter() - started)
     session.commit()
     return done
 
