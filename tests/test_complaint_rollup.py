@@ -251,3 +251,19 @@ def test_an_open_case_crossing_its_deadlines_is_worked_out_at_now(complaint_bank
     missed = complaints.as_json(complaint_cases.report(query, 1))["commitments"][0]
     assert (missed["pending"], missed["missed"]) == (0, 1)
     _figures_agree()
+
+
+def test_the_migration_adds_up_the_cases_already_stamped(complaint_bank):
+    from flask_migrate import downgrade, upgrade
+
+    for hours in (0, 30, 200):
+        complaint_bank.run(("open", 300, True, "loan", "process", "personal-complaints", hours))
+        complaint_bank.answer(complaint_bank.cases[-1]["case_id"], 2 + hours % 4, "web")
+    complaint_bank.run(("open", 10, False, "account", "system", "corporate-inquiries", None))
+    kept = _rollup_rows()
+    assert sum(v[0] for v in kept.values()) == 3 and sum(v[1] for v in kept.values()) == 3
+    db.session.remove()
+    downgrade(revision="c7e2a9d4f6b8")  # before the complaints rollup, then up again
+    upgrade()
+    assert _rollup_rows() == kept
+    _figures_agree()
