@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings as hypothesis_settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from survey import clock, settings, workcal
@@ -221,9 +222,7 @@ def complaint_bank(dispatch_ready, post_interaction, record_response):
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(steps=st.lists(step, min_size=1, max_size=10))
-def test_rollup_figures_equal_the_case_by_case_figures_after_any_case_events(
-    complaint_bank, steps
-):
+def test_rollup_figures_equal_the_case_by_case_figures_after_any_case_events(complaint_bank, steps):
     clock.freeze(START)
     complaint_bank.cases = []
     for action in steps:
