@@ -12,7 +12,7 @@ and the rollup kept step by step equal to one rebuilt from scratch.
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -28,7 +28,8 @@ from survey.scoring import complaint_cases, complaint_outcomes, complaint_rollup
 from tests.fixtures.dispatch import interaction_body
 
 START = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # noon in Shanghai
-PERIODS = [("2026-10-01", "2026-12-31"), ("2026-11-12", "2026-11-19")]
+# Whole months (month rows only), days inside one month (day rows), and both.
+PERIODS = [("2026-10-01", "2026-12-31"), ("2026-11-12", "2026-11-19"), ("2026-10-15", "2026-12-10")]
 FILTERS: list[dict[str, str]] = [
     {},
     {"category": "credit_card"},
@@ -70,6 +71,27 @@ step = st.one_of(
         st.booleans(),  # restamped, as saving the settings form does
     ),
 )
+
+
+def test_a_period_reads_whole_months_from_month_rows_and_the_days_around_them_from_day_rows():
+    d = date.fromisoformat
+    assert complaint_rollup.periods(d("2026-10-01"), d("2026-12-31")) == [
+        ("month", d("2026-10-01"), d("2026-12-01"))
+    ]
+    assert complaint_rollup.periods(d("2026-11-12"), d("2026-11-19")) == [
+        ("day", d("2026-11-12"), d("2026-11-19"))
+    ]
+    assert complaint_rollup.periods(d("2026-11-01"), d("2026-11-29")) == [
+        ("day", d("2026-11-01"), d("2026-11-29"))
+    ]
+    assert complaint_rollup.periods(d("2025-12-07"), d("2026-12-06")) == [
+        ("month", d("2026-01-01"), d("2026-11-01")),
+        ("day", d("2025-12-07"), d("2025-12-31")),
+        ("day", d("2026-12-01"), d("2026-12-06")),
+    ]
+    assert complaint_rollup.periods(d("2024-02-01"), d("2024-02-29")) == [
+        ("month", d("2024-02-01"), d("2024-02-01"))
+    ]
 
 
 def _iso(at: datetime) -> str:
@@ -195,6 +217,11 @@ def _rollup_rows() -> dict[tuple, tuple]:
     return found
 
 
+def _day_rows() -> dict[tuple, tuple]:
+    """The rows of the day grain (every count is also in a month row)."""
+    return {k: v for k, v in _rollup_rows().items() if k[1] == "day"}
+
+
 def _kept_equals_rebuilt() -> None:
     kept = _rollup_rows()
     complaint_rollup.rebuild(db.session)
@@ -233,10 +260,10 @@ def test_rollup_figures_equal_the_case_by_case_figures_after_any_case_events(com
 
 def test_an_answer_after_the_resolution_counts_in_the_rollup(complaint_bank):
     complaint_bank.run(("open", 50, True, "loan", "process", "personal-complaints", 10))
-    before = _rollup_rows()
+    before = _day_rows()
     assert sum(v[0] for v in before.values()) == 1  # the case, stamped by its resolving post
     complaint_bank.answer(complaint_bank.cases[0]["case_id"], 5, "web")
-    after = _rollup_rows()
+    after = _day_rows()
     assert sum(v[1] for v in after.values()) == 1 and sum(v[4] for v in after.values()) == 1
     _figures_agree()
 
@@ -260,7 +287,8 @@ def test_the_migration_adds_up_the_cases_already_stamped(complaint_bank):
         complaint_bank.answer(complaint_bank.cases[-1]["case_id"], 2 + hours % 4, "web")
     complaint_bank.run(("open", 10, False, "account", "system", "corporate-inquiries", None))
     kept = _rollup_rows()
-    assert sum(v[0] for v in kept.values()) == 3 and sum(v[1] for v in kept.values()) == 3
+    days = _day_rows()
+    assert sum(v[0] for v in days.values()) == 3 and sum(v[1] for v in days.values()) == 3
     db.session.remove()
     downgrade(revision="c7e2a9d4f6b8")  # before the complaints rollup, then up again
     upgrade()

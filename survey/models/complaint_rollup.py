@@ -1,8 +1,9 @@
 """The complaints figures of resolved, stamped cases, pre-added by the day the cases were opened.
 
-One row per stamping basis (survey.scoring.complaint_outcomes), day (the case's opening
-day in the bank's zone), case segment (business line, team, category, cause), first-contact
-resolution and outcome of each commitment. A row with ``survey_id`` 0 counts cases
+One row per stamping basis (survey.scoring.complaint_outcomes), grain and period (the
+case's opening day in the bank's zone, and again its month, so that a year reads twelve
+months' rows and the days at its ends), case segment (business line, team, category,
+cause), first-contact resolution and outcome of each commitment. A row with ``survey_id`` 0 counts cases
 (``cases``); a row with a survey holds the counted complaint-handling 5-point answers of
 those cases' posts, answered to that survey on that survey channel (n, Σ, Σ², top, bottom),
 so the survey filters narrow the satisfaction figures only, as they do case by case.
@@ -23,6 +24,7 @@ from survey.extensions import db
 
 KEY_COLUMNS = (
     "basis",
+    "grain",
     "day",
     "business_line_id",
     "team_id",
@@ -45,6 +47,8 @@ class ComplaintRollup(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     basis: Mapped[str] = mapped_column(sa.String(16))
+    # "day": the cases opened on ``day``; "month": those opened in the month ``day`` begins.
+    grain: Mapped[str] = mapped_column(sa.String(5))
     day: Mapped[date] = mapped_column(sa.Date)
     business_line_id: Mapped[int] = mapped_column(default=0)
     team_id: Mapped[int] = mapped_column(default=0)

@@ -22,7 +22,7 @@ one by one: the cost of a period grows with its days, not with the history.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -50,6 +50,8 @@ DIMENSION = "complaint_handling"
 # A stamped case's place in the rollup: basis, day, business line, team, category, cause,
 # first contact (0/1) and its three outcomes (KEY_COLUMNS but the survey and its channel).
 Key = tuple[str, date, int, int, str, str, int, str, str, str]
+# Counts by stored key (KEY_COLUMNS), in COUNT_COLUMNS order.
+Sums = dict[tuple[Any, ...], list[int]]
 # What rebuild inserts at a time.
 BATCH = 2000
 
@@ -163,29 +165,27 @@ def move(session: Session, case_id: int | None, before: Key | None, after: Key |
         answers = (
             [] if case_id is None else session.execute(_CASE_ANSWERS, {"case_key": case_id}).all()
         )
-        rows = []
+        sums: Sums = {}
         for key, sign in ((before, -1), (after, 1)):
             if key is None:
                 continue
-            rows.append(_row(key, 0, "", (sign, 0, 0, 0, 0, 0)))
-            rows += [
-                _row(key, survey_id, channel, (0, *(sign * int(v) for v in sums)))
-                for survey_id, channel, *sums in answers
-            ]
-        _upsert(session, rows)
+            _add(sums, key, 0, "", (sign, 0, 0, 0, 0, 0))
+            for survey_id, channel, *counts in answers:
+                _add(sums, key, survey_id, channel, (0, *(sign * int(v) for v in counts)))
+        _upsert(session, sums)
 
 
 def add_response(session: Session, response_id: int) -> None:
     """Add a just counted response's complaint-handling answers, if its case is stamped."""
     found = session.execute(_RESPONSE_ANSWERS, {"response_key": response_id}).all()
     zone = _zone()
-    rows = []
+    sums: Sums = {}
     for row in found:
         key = key_of(*row[: len(_CASE_FACTS)], zone=zone)
-        survey_id, channel, *sums = row[len(_CASE_FACTS) :]
+        survey_id, channel, *counts = row[len(_CASE_FACTS) :]
         if key is not None:
-            rows.append(_row(key, survey_id, channel, (0, *(int(v) for v in sums))))
-    _upsert(session, rows)
+            _add(sums, key, survey_id, channel, (0, *(int(v) for v in counts)))
+    _upsert(session, sums)
 
 
 def rebuild(session: Session, zone: str | None = None) -> int:
@@ -198,9 +198,8 @@ def rebuild(session: Session, zone: str | None = None) -> int:
         # Posts and answers arriving meanwhile wait instead of being counted twice or lost.
         session.execute(sa.text(f"LOCK TABLE {table.name} IN SHARE ROW EXCLUSIVE MODE"))
     session.execute(sa.delete(table))
-    where = zone or settings.bank_zone()
-    found = ZoneInfo(where)
-    sums: dict[tuple[Any, ...], list[int]] = {}
+    found = ZoneInfo(zone or settings.bank_zone())
+    sums: Sums = {}
     cases = 0
     stamped = ComplaintCase.outcomes_basis.is_not(None)
     for row in session.execute(
@@ -208,19 +207,15 @@ def rebuild(session: Session, zone: str | None = None) -> int:
     ):
         key = key_of(*row, zone=found)
         if key is not None:
-            sums.setdefault((*key, 0, ""), [0] * len(COUNT_COLUMNS))[0] += 1
+            _add(sums, key, 0, "", (1, 0, 0, 0, 0, 0))
             cases += 1
     answered = _answers_of_cases(ComplaintCase.id, *_CASE_FACTS).where(stamped)
     for row in session.execute(answered.execution_options(yield_per=BATCH)):
         key = key_of(*row[1 : 1 + len(_CASE_FACTS)], zone=found)
         survey_id, channel, *counts = row[1 + len(_CASE_FACTS) :]
         if key is not None:
-            added = sums.setdefault((*key, survey_id, channel), [0] * len(COUNT_COLUMNS))
-            for i, value in enumerate(counts, start=1):
-                added[i] += int(value)
-    rows = [
-        dict(zip((*KEY_COLUMNS, *COUNT_COLUMNS), (*k, *v), strict=True)) for k, v in sums.items()
-    ]
+            _add(sums, key, survey_id, channel, (0, *(int(v) for v in counts)))
+    rows = _rows(sums)
     for start in range(0, len(rows), BATCH):
         session.execute(sa.insert(table), rows[start : start + BATCH])
     return cases
@@ -251,12 +246,18 @@ def stamped(
     :param survey_channels: only answers on these survey channels count (None: any).
     """
     r = ComplaintRollup
-    answered: list[Any] = [r.survey_id != 0]
+    answered: list[Any] = []
     if survey_ids is not None:
         answered.append(r.survey_id.in_(survey_ids))
     if survey_channels is not None:
         answered.append(r.survey_channel.in_(survey_channels))
-    narrowed = sa.and_(*answered)
+    # A row counting cases has no answers: only the answer rows need narrowing.
+    answers = [
+        sa.func.sum(sa.case((sa.and_(*answered), r.__table__.c[c]), else_=0))
+        if answered
+        else sa.func.sum(r.__table__.c[c])
+        for c in COUNT_COLUMNS[1:]
+    ]
     keys = (
         r.category,
         r.cause,
@@ -266,18 +267,15 @@ def stamped(
         r.regulator_outcome,
     )
     statement = (
-        sa.select(
-            *keys,
-            sa.func.sum(r.cases),
-            *(
-                sa.func.sum(sa.case((narrowed, r.__table__.c[c]), else_=0))
-                for c in COUNT_COLUMNS[1:]
-            ),
-        )
+        sa.select(*keys, sa.func.sum(r.cases), *answers)
         .where(
             r.basis == current,
-            r.day >= first,
-            r.day <= last,
+            sa.or_(
+                *(
+                    sa.and_(r.grain == grain, r.day >= start, r.day <= end)
+                    for grain, start, end in periods(first, last)
+                )
+            ),
             *(r.__table__.c[name].in_(values) for name, values in segment.items()),
         )
         .group_by(*keys)
@@ -298,21 +296,59 @@ def stamped(
     return decided, ratings
 
 
-def _row(key: Key, survey_id: int, channel: str, counts: Iterable[int]) -> dict[str, Any]:
-    return dict(
-        zip((*KEY_COLUMNS, *COUNT_COLUMNS), (*key, survey_id, channel, *counts), strict=True)
-    )
+def periods(first: date, last: date) -> list[tuple[str, date, date]]:
+    """Cover the days first…last with month rows for whole months and day rows for the rest.
+
+    Returns (grain, first, last) ranges of the stored ``day`` column (a month's first day).
+    """
+    month_first = first if first.day == 1 else _next_month(first)
+    after_last = _next_month(last)  # the first of the month after last's
+    month_last = after_last if last == after_last - timedelta(days=1) else last.replace(day=1)
+    # Months month_first … (month_last excluded) are whole inside the range.
+    if month_first >= month_last:
+        return [("day", first, last)]
+    found = [("month", month_first, _previous_month(month_last))]
+    if first < month_first:
+        found.append(("day", first, month_first - timedelta(days=1)))
+    if month_last <= last:
+        found.append(("day", month_last, last))
+    return found
 
 
-def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
-    if not rows:
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _previous_month(day: date) -> date:
+    return (day.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def _add(sums: Sums, key: Key, survey_id: int, channel: str, counts: Iterable[int]) -> None:
+    """Add counts under a key, at both grains: its day, and its month (the day its first)."""
+    basis, day, *segment = key
+    added = list(counts)
+    for grain, period in (("day", day), ("month", day.replace(day=1))):
+        stored = (basis, grain, period, *segment, survey_id, channel)
+        kept = sums.setdefault(stored, [0] * len(COUNT_COLUMNS))
+        for i, value in enumerate(added):
+            kept[i] += value
+
+
+def _rows(sums: Sums) -> list[dict[str, Any]]:
+    # In key order, so two transactions adding to the same rows lock them in the same order.
+    return [
+        dict(zip((*KEY_COLUMNS, *COUNT_COLUMNS), (*key, *counts), strict=True))
+        for key, counts in sorted(sums.items(), key=lambda item: tuple(map(str, item[0])))
+    ]
+
+
+def _upsert(session: Session, sums: Sums) -> None:
+    if not sums:
         return
     table = ComplaintRollup.__table__
-    # In key order, so two transactions adding to the same rows lock them in the same order.
-    rows.sort(key=lambda row: tuple(str(row[c]) for c in KEY_COLUMNS))
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(rows)
+    statement = insert(table).values(_rows(sums))
     statement = statement.on_conflict_do_update(
         index_elements=list(KEY_COLUMNS),
         set_={c: table.c[c] + statement.excluded[c] for c in COUNT_COLUMNS},

@@ -17,6 +17,7 @@ depends_on = None
 
 KEY_COLUMNS = (
     "basis",
+    "grain",
     "day",
     "business_line_id",
     "team_id",
@@ -36,6 +37,7 @@ def upgrade():
         "complaint_rollup",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("basis", sa.String(length=16), nullable=False),
+        sa.Column("grain", sa.String(length=5), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("business_line_id", sa.Integer(), nullable=False),
         sa.Column("team_id", sa.Integer(), nullable=False),
