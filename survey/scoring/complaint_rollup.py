@@ -253,9 +253,9 @@ def stamped(
         answered.append(r.survey_channel.in_(survey_channels))
     # A row counting cases has no answers: only the answer rows need narrowing.
     answers = [
-        sa.func.sum(sa.case((sa.and_(*answered), r.__table__.c[c]), else_=0))
+        sa.case((sa.and_(*answered), r.__table__.c[c]), else_=0).label(c)
         if answered
-        else sa.func.sum(r.__table__.c[c])
+        else r.__table__.c[c]
         for c in COUNT_COLUMNS[1:]
     ]
     keys = (
@@ -266,19 +266,23 @@ def stamped(
         r.final_outcome,
         r.regulator_outcome,
     )
-    statement = (
-        sa.select(*keys, sa.func.sum(r.cases), *answers)
-        .where(
-            r.basis == current,
-            sa.or_(
-                *(
-                    sa.and_(r.grain == grain, r.day >= start, r.day <= end)
-                    for grain, start, end in periods(first, last)
-                )
-            ),
-            *(r.__table__.c[name].in_(values) for name, values in segment.items()),
+    # One branch per range, each a range of the unique key (basis, grain, day): SQLite
+    # would read all of a basis' rows for an OR of the ranges.
+    rows = sa.union_all(
+        *(
+            sa.select(*keys, r.cases, *answers).where(
+                r.basis == current,
+                r.grain == grain,
+                r.day >= start,
+                r.day <= end,
+                *(r.__table__.c[name].in_(values) for name, values in segment.items()),
+            )
+            for grain, start, end in periods(first, last)
         )
-        .group_by(*keys)
+    ).subquery("rows")
+    grouped = [rows.c[key.key] for key in keys]
+    statement = sa.select(*grouped, *(sa.func.sum(rows.c[c]) for c in COUNT_COLUMNS)).group_by(
+        *grouped
     )
     decided: list[complaints.Decided] = []
     ratings: dict[tuple[str, str, str], compare.Counts] = {}
