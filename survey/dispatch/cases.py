@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from survey import clock, workcal
 from survey.extensions import db
 from survey.models import ComplaintCase, Customer, Interaction
-from survey.scoring import complaint_cases, complaint_outcomes
+from survey.scoring import complaint_cases, complaint_outcomes, complaint_rollup
 
 if TYPE_CHECKING:
     from survey.dispatch.intake import ComplaintInput
@@ -84,6 +84,8 @@ def record(
         db.session.add(case)
         interaction.complaint_case = case
         _stamp(case)
+        # A case resolved on its first post counts in the complaints rollup at once.
+        complaint_rollup.move(db.session, None, None, complaint_rollup.case_key(case))
         return False
     if case.customer_id != customer.id:
         raise CaseConflict(
@@ -96,12 +98,15 @@ def record(
         )
     _check(case, complaint)
     was_resolved = case.resolved_at is not None
+    counted_under = complaint_rollup.case_key(case)
     for name in TIMES + ASSESSMENTS:
         value = getattr(complaint, name)
         if value is not None:
             setattr(case, name, value)
     interaction.complaint_case = case
     _stamp(case)
+    # Resolved, or re-assessed: the case and its answers move in the complaints rollup.
+    complaint_rollup.move(db.session, case.id, counted_under, complaint_rollup.case_key(case))
     return was_resolved
 
 

@@ -5,6 +5,7 @@ from survey.models.action import ImprovementAction
 from survey.models.audit import AuditEvent
 from survey.models.comment import Comment
 from survey.models.complaint_case import ComplaintCase
+from survey.models.complaint_rollup import ComplaintRollup
 from survey.models.customer import Address, Customer, OptOut, customer_address
 from survey.models.export_job import ExportJob
 from survey.models.followup import CaseNote, FollowUpCase
@@ -34,6 +35,7 @@ __all__ = [
     "Choice",
     "Comment",
     "ComplaintCase",
+    "ComplaintRollup",
     "CaseNote",
     "Customer",
     "Delivery",

@@ -64,6 +64,15 @@ class ComplaintCase(db.Model):
         sa.Index("ix_complaint_case_customer_resolved", "customer_id", "resolved_at"),
         # The complaints dashboard's period: cases by the day they were opened.
         sa.Index("ix_complaint_case_opened_at", "opened_at"),
+        # The complaints figures' cases worked out one by one: the open ones (and any
+        # never stamped), by the day they were opened or, without an opening time, posted.
+        sa.Index(
+            "ix_complaint_case_unstamped",
+            "opened_at",
+            "created_at",
+            sqlite_where=sa.text("outcomes_basis IS NULL"),
+            postgresql_where=sa.text("outcomes_basis IS NULL"),
+        ),
     )
     __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012
 

@@ -90,34 +90,56 @@ def refresh(
     )
     done, after = 0, 0
     while True:
-        rows = session.execute(
-            sa.select(
-                cases.c.id,
-                cases.c.opened_at,
-                cases.c.created_at,
-                cases.c.first_reply_at,
-                cases.c.resolved_at,
-            )
-            .where(stale, cases.c.id > after)
-            .order_by(cases.c.id)
-            .limit(BATCH)
-        ).all()
-        if not rows:
-            return done
-        session.execute(
-            sa.update(cases)
-            .where(cases.c.id == sa.bindparam("case_key"))
-            .values(
-                first_reply_outcome=sa.bindparam("first"),
-                final_outcome=sa.bindparam("final"),
-                regulator_outcome=sa.bindparam("regulator"),
-                outcomes_basis=current,
-            ),
-            list(_stamps(rows, limits, calendar)),
-            execution_options={"synchronize_session": False},
+        stamped = _stamp_batch(session, cases, stale, current, after, limits, calendar)
+        if not stamped:
+            break
+        done += len(stamped)
+        after = stamped[-1]
+    if table is None and done:
+        # The complaints rollup counts cases by their stamps: added up again, in this transaction.
+        from survey.scoring import complaint_rollup
+
+        complaint_rollup.rebuild(session, calendar.zone.key)
+    return done
+
+
+def _stamp_batch(
+    session: Session,
+    cases: sa.Table,
+    stale: sa.ColumnElement[bool],
+    current: str,
+    after: int,
+    limits: complaints.Limits,
+    calendar: WorkCalendar,
+) -> list[int]:
+    """Stamp the next batch of stale cases after id ``after``; return their ids."""
+    rows = session.execute(
+        sa.select(
+            cases.c.id,
+            cases.c.opened_at,
+            cases.c.created_at,
+            cases.c.first_reply_at,
+            cases.c.resolved_at,
         )
-        done += len(rows)
-        after = rows[-1].id
+        .where(stale, cases.c.id > after)
+        .order_by(cases.c.id)
+        .limit(BATCH)
+    ).all()
+    if not rows:
+        return []
+    session.execute(
+        sa.update(cases)
+        .where(cases.c.id == sa.bindparam("case_key"))
+        .values(
+            first_reply_outcome=sa.bindparam("first"),
+            final_outcome=sa.bindparam("final"),
+            regulator_outcome=sa.bindparam("regulator"),
+            outcomes_basis=current,
+        ),
+        list(_stamps(rows, limits, calendar)),
+        execution_options={"synchronize_session": False},
+    )
+    return [row.id for row in rows]
 
 
 def _stamps(

@@ -17,7 +17,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from survey import settings
-from survey.models import Answer, Interaction, Invitation, Question, Response, SurveyVersion
+from survey.models import (
+    Answer,
+    ComplaintRollup,
+    Interaction,
+    Invitation,
+    Question,
+    Response,
+    SurveyVersion,
+)
 from survey.models.rollup import (
     COUNT_COLUMNS,
     CUBOIDS,
@@ -27,6 +35,7 @@ from survey.models.rollup import (
     Cuboid,
     Rollup,
 )
+from survey.scoring import complaint_rollup
 from survey.scoring.rollup import (
     BOTTOM_TO,
     ROLLED_KINDS,
@@ -66,6 +75,12 @@ def rebuild_all(
         session.execute(coarser_insert(cuboid))
         rows = session.scalar(sa.select(sa.func.count()).select_from(cuboid.table))
         tables(cuboid.name, rows or 0, time.perf_counter() - started)
+    # A migration older than the complaints rollup (b8d1f4a7c2e9) rebuilds before it exists.
+    if sa.inspect(session.connection()).has_table(ComplaintRollup.__tablename__):
+        started = time.perf_counter()
+        complaint_rollup.rebuild(session)
+        rows = session.scalar(sa.select(sa.func.count()).select_from(ComplaintRollup))
+        tables(ComplaintRollup.__tablename__, rows or 0, time.perf_counter() - started)
     session.commit()
     return done
 

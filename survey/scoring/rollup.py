@@ -115,6 +115,10 @@ def apply_response(response: Response) -> int:
     response_id = identity[0] if identity else response.id
     # Its comments become searchable in the same transaction as its scores count.
     comment_index.add_response(response_id, session)
+    # And an answer about a stamped complaint case counts in the complaints figures.
+    from survey.scoring import complaint_rollup
+
+    complaint_rollup.add_response(session, response_id)
     if session.get_bind().dialect.name == "postgresql":
         # One round trip: the database sums the answers and upserts every table itself.
         added = session.scalar(
