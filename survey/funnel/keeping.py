@@ -283,8 +283,11 @@ def rebuild(session: Session | None = None, done: TableDone | None = None) -> in
         session.execute(sa.text("LOCK TABLE funnel_rollup IN SHARE ROW EXCLUSIVE MODE"))
     # The coarser tables first: the finest rows' DELETE trigger then finds nothing to
     # subtract from, and their INSERT trigger counts each row once as it goes back in.
+    present = sa.inspect(session.connection())
     for table, _grain in funnel_grains.GRAINS:
-        session.execute(sa.delete(table))
+        # A migration older than the coarser tables (7f3b2d9e4a61) rebuilds before they exist.
+        if present.has_table(table.name):
+            session.execute(sa.delete(table))
     session.execute(sa.delete(FunnelRollup))
     totals: dict[tuple[Any, ...], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
     drifted: list[dict[str, Any]] = []
