@@ -70,7 +70,12 @@ def references(
         return {}
     parent = PARENT.get(child)
     extended = query.group_by + ((parent,) if parent and parent not in query.group_by else ())
-    rows, _plan = queries.counts(replace(query, group_by=extended, compare=None))
+    if extended == query.group_by:
+        # The parent is the whole table, or already in its key: the table's own counts are
+        # the rows to add up (reading them again would read the same rollup rows twice).
+        rows = sums
+    else:
+        rows, _plan = queries.counts(replace(query, group_by=extended, compare=None))
     position = {name: i for i, name in enumerate(extended)}
     parent_fields = [name for name in extended if name != child]
     width = len(query.group_by)
