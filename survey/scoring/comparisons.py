@@ -98,9 +98,14 @@ def annotate(
     groups: list[dict[str, Any]],
     min_n: int,
     period: tuple[date, date] | None = None,
+    found: dict[tuple[Any, ...], dict[str, compare.Counts]] | None = None,
 ) -> None:
-    """Add each group's ``compare`` (difference, p_value, q_value, test, mark per metric)."""
-    found = references(query, sums, period)
+    """Add each group's ``compare`` (difference, p_value, q_value, test, mark per metric).
+
+    :param found: the references (as ``references`` returns them) when already read.
+    """
+    if found is None:
+        found = references(query, sums, period)
     keys = [tuple(group["key"].values()) for group in groups]
     table = [(kinds_of(sums.get(key, {})), found.get(key, {})) for key in keys]
     for group, row in zip(groups, compare.compare_table(table, min_n), strict=True):
