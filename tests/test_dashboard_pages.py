@@ -305,3 +305,37 @@ def test_overview_and_dimensions_pages_read_fewer_times_but_give_the_apis_groups
     for dimension, groups in shown.trend.items():
         expected = [g for g in trend if g["key"]["dimension"] == dimension]
         assert [{k: v for k, v in g.items() if k != "partial"} for g in groups] == expected
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"from": "2026-10-31", "to": "2026-11-29"},
+        {"from": "2026-10-01", "to": "2026-11-30", "business_line": "corporate"},
+        {"from": "2026-11-01", "to": "2026-11-29", "dimension": "attitude"},
+    ],
+)
+@pytest.mark.parametrize("field", ["business_line", "team", "agent", "channel", "survey_channel"])
+def test_breakdown_tables_read_once_per_field_but_give_the_apis_groups_whole(bank, args, field):
+    # A breakdown table's rows are its dimensions' counts added up (no read of their own):
+    # each row, compare included, must still be the scores API's group for the field.
+    from dataclasses import replace
+
+    from survey.dashboard import breakdown
+    from survey.scoring import queries
+
+    query = queries.parse(args)
+    min_n = int(settings.get("min_n"))
+    table = breakdown.table(query, min_n, field, "en", "n", True)
+    shown = {
+        row["code"]: {k: v for k, v in row.items() if k not in ("code", "name", "dimensions")}
+        for row in table.rows
+    }
+    expected = queries.scores(replace(query, group_by=(field,), compare="rest"), min_n)
+    assert shown == {g["key"][field]: g for g in expected if g["key"][field]}
+    assert shown  # the bank answered in every field
+    by_dimension = queries.scores(replace(query, group_by=(field, "dimension")), min_n)
+    for row in table.rows:
+        assert row["dimensions"] == {
+            g["key"]["dimension"]: g for g in by_dimension if g["key"][field] == row["code"]
+        }

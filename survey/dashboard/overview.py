@@ -57,21 +57,29 @@ def _by_dimension(
     return [by_key[d] for d in DIMENSION_ORDER if d in by_key], before
 
 
-def headline_counts(by_dimension: Tally) -> Tally:
-    """The whole table's counts from its counts by dimension, as a query without groups reads them.
+def without_dimension(by_dimension: Tally) -> Tally:
+    """Counts keyed (…, dimension) added up over the dimensions, as a query not grouped by it reads them.
 
     Without a dimension grouped or filtered, CSAT and the mean read the overall question
-    and NPS and CES every question of their kind (survey.scoring.queries._part_select).
+    and NPS and CES every question of their kind (survey.scoring.queries._part_select);
+    a group with no such answer is left out, as that query finds no row for it.
     """
-    total: dict[str, dict[str, int]] = {}
-    for (dimension,), kinds in by_dimension.items():
+    total: Tally = {}
+    for key, kinds in by_dimension.items():
         for kind, counts in kinds.items():
-            if kind == "rating_5" and dimension != "overall":
+            if kind == "rating_5" and key[-1] != "overall":
                 continue
-            summed = total.setdefault(kind, dict.fromkeys(COUNT_COLUMNS, 0))
+            summed = total.setdefault(key[:-1], {}).setdefault(
+                kind, dict.fromkeys(COUNT_COLUMNS, 0)
+            )
             for name in COUNT_COLUMNS:
                 summed[name] += counts[name]
-    return {(): total}
+    return total
+
+
+def headline_counts(by_dimension: Tally) -> Tally:
+    """The whole table's counts (one group, keyed ()) from its counts by dimension."""
+    return {(): without_dimension(by_dimension).get((), {})}
 
 
 def overview(query: ScoreQuery, min_n: int, grain: str) -> Overview:
