@@ -75,6 +75,29 @@ def test_segments_without_agents_read_the_tables_without_agents():
     ]
 
 
+def test_the_breakdown_by_channel_reads_the_channel_tables_bank_wide_or_for_a_business_line():
+    # 30 days: the channel day table, not the segment table's every category and survey.
+    assert _tables(date(2026, 11, 7), date(2026, 12, 6), ("channel",)) == [
+        "rollup_channel_day[2026-11-07..2026-12-06]"
+    ]
+    # A year for one business line, by survey channel and dimension: months, days at the ends.
+    assert _tables(
+        date(2025, 12, 7), date(2026, 12, 6), ("survey_channel", "dimension"), ("business_line",)
+    ) == [
+        "rollup_channel_day[2025-12-07..2025-12-31]",
+        "rollup_channel_month[2026-01-01..2026-11-01]",
+        "rollup_channel_day[2026-12-01..2026-12-06]",
+    ]
+    # Business lines over whole months: a channel month holds fewer rows than its team weeks.
+    assert _tables(date(2026, 9, 1), date(2026, 11, 30), ("business_line",)) == [
+        "rollup_channel_month[2026-09-01..2026-11-01]"
+    ]
+    # One team's channels: the channel tables keep no team.
+    assert _tables(date(2026, 11, 7), date(2026, 12, 6), ("channel",), ("team",)) == [
+        "rollup_segment_day[2026-11-07..2026-12-06]"
+    ]
+
+
 def test_days_by_agent_or_a_month_by_week_need_a_day_table():
     assert _tables(date(2026, 11, 1), date(2026, 11, 30), ("agent", "day")) == [
         "rollup[2026-11-01..2026-11-30]"

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
 
-from survey.dashboard.overview import RATED, scores
+from survey.dashboard.overview import RATED, scores, without_dimension
 from survey.extensions import db
 from survey.models import Agent, BusinessLine, Team
+from survey.scoring import queries
 from survey.scoring.queries import ScoreQuery
 
 LEVELS = ("business_line", "team", "agent")
@@ -47,9 +48,16 @@ def table(
 
     :param labels: names of a field's fixed values (channels), organisation names otherwise.
     """
-    rows = [g for g in scores(query, min_n, (field,), "rest") if g["key"][field]]
+    by_dimension = replace(query, group_by=(field, "dimension"), compare=None)
+    counted, _plan = queries.counts(by_dimension)
+    if "dimension" in query.filters:
+        rows = scores(query, min_n, (field,), "rest")
+    else:  # the field's own counts are its dimensions' added up: one read fewer
+        asked = replace(query, group_by=(field,), compare="rest")
+        rows = queries.scored(asked, without_dimension(counted), min_n)
+    rows = [g for g in rows if g["key"][field]]
     dimensions: dict[str, dict[str, Any]] = {}
-    for g in scores(query, min_n, (field, "dimension"), None):
+    for g in queries.scored(by_dimension, counted, min_n):
         dimensions.setdefault(g["key"][field], {})[g["key"]["dimension"]] = g
     names = labels or _names(field, [g["key"][field] for g in rows], locale)
     for row in rows:

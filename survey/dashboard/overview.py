@@ -9,8 +9,9 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from survey.scoring import compare, queries
-from survey.scoring.queries import ScoreQuery
+from survey.models.rollup import COUNT_COLUMNS
+from survey.scoring import compare, comparisons, queries
+from survey.scoring.queries import ScoreQuery, Tally
 
 DIMENSION_ORDER = ("attitude", "wait_time", "products", "complaint_handling", "overall")
 RATED = DIMENSION_ORDER[:4]
@@ -32,15 +33,71 @@ def scores(query: ScoreQuery, min_n: int, group_by: tuple[str, ...], against: st
     return queries.scores(replace(query, group_by=group_by, compare=against), min_n)
 
 
-def by_dimension(query: ScoreQuery, min_n: int) -> list[dict[str, Any]]:
-    """Each dimension's scores, against the previous period, in the bank's order."""
-    found = {g["key"]["dimension"]: g for g in scores(query, min_n, ("dimension",), "previous")}
-    return [found[d] for d in DIMENSION_ORDER if d in found]
+def by_dimension(
+    query: ScoreQuery, min_n: int, counted: Tally | None = None
+) -> list[dict[str, Any]]:
+    """Each dimension's scores, against the previous period, in the bank's order.
+
+    :param counted: the period's counts by dimension when the page has them already.
+    """
+    groups, _before = _by_dimension(query, min_n, counted)
+    return groups
+
+
+def _by_dimension(
+    query: ScoreQuery, min_n: int, counted: Tally | None = None
+) -> tuple[list[dict[str, Any]], Tally]:
+    """The scores by dimension in the bank's order, and the previous period's counts."""
+    asked = replace(query, group_by=("dimension",), compare="previous")
+    now = counted if counted is not None else queries.counts(asked)[0]
+    first, last = compare.previous_period(query.date_from, query.date_to)
+    before, _plan = queries.counts(replace(asked, date_from=first, date_to=last, compare=None))
+    found = {key: comparisons.kinds_of(before.get(key, {})) for key in now}
+    by_key = {g["key"]["dimension"]: g for g in queries.scored(asked, now, min_n, found=found)}
+    return [by_key[d] for d in DIMENSION_ORDER if d in by_key], before
+
+
+def without_dimension(by_dimension: Tally) -> Tally:
+    """Counts keyed (…, dimension) added up over the dimensions, as a query not grouped by it reads them.
+
+    Without a dimension grouped or filtered, CSAT and the mean read the overall question
+    and NPS and CES every question of their kind (survey.scoring.queries._part_select);
+    a group with no such answer is left out, as that query finds no row for it.
+    """
+    total: Tally = {}
+    for key, kinds in by_dimension.items():
+        for kind, counts in kinds.items():
+            if kind == "rating_5" and key[-1] != "overall":
+                continue
+            summed = total.setdefault(key[:-1], {}).setdefault(
+                kind, dict.fromkeys(COUNT_COLUMNS, 0)
+            )
+            for name in COUNT_COLUMNS:
+                summed[name] += counts[name]
+    return total
+
+
+def headline_counts(by_dimension: Tally) -> Tally:
+    """The whole table's counts (one group, keyed ()) from its counts by dimension."""
+    return {(): without_dimension(by_dimension).get((), {})}
 
 
 def overview(query: ScoreQuery, min_n: int, grain: str) -> Overview:
-    """Gather what the overview page shows for a query's days and filters."""
-    [headline] = scores(query, min_n, (), "previous")
+    """Gather what the overview page shows for a query's days and filters.
+
+    The headline is the sum of the dimensions (both periods), so the page reads the rollup
+    three times where the API's three calls read it five times; with a dimension filter the
+    headline reads what the filter keeps and is asked for itself.
+    """
+    if "dimension" in query.filters:
+        [headline] = scores(query, min_n, (), "previous")
+        dimensions = by_dimension(query, min_n)
+    else:
+        now, _plan = queries.counts(replace(query, group_by=("dimension",), compare=None))
+        dimensions, before = _by_dimension(query, min_n, now)
+        whole = replace(query, group_by=(), compare="previous")
+        found = {(): comparisons.kinds_of(headline_counts(before)[()])}
+        [headline] = queries.scored(whole, headline_counts(now), min_n, found=found)
     trend = scores(query, min_n, (grain,), None)
     mark_partial(trend, grain, query.date_from, query.date_to, queries.today())
     return Overview(
@@ -48,7 +105,7 @@ def overview(query: ScoreQuery, min_n: int, grain: str) -> Overview:
         min_n=min_n,
         previous=compare.previous_period(query.date_from, query.date_to),
         headline=headline,
-        by_dimension=by_dimension(query, min_n),
+        by_dimension=dimensions,
         trend=trend,
         grain=grain,
     )

@@ -70,7 +70,12 @@ def references(
         return {}
     parent = PARENT.get(child)
     extended = query.group_by + ((parent,) if parent and parent not in query.group_by else ())
-    rows, _plan = queries.counts(replace(query, group_by=extended, compare=None))
+    if extended == query.group_by:
+        # The parent is the whole table, or already in its key: the table's own counts are
+        # the rows to add up (reading them again would read the same rollup rows twice).
+        rows = sums
+    else:
+        rows, _plan = queries.counts(replace(query, group_by=extended, compare=None))
     position = {name: i for i, name in enumerate(extended)}
     parent_fields = [name for name in extended if name != child]
     width = len(query.group_by)
@@ -93,9 +98,14 @@ def annotate(
     groups: list[dict[str, Any]],
     min_n: int,
     period: tuple[date, date] | None = None,
+    found: dict[tuple[Any, ...], dict[str, compare.Counts]] | None = None,
 ) -> None:
-    """Add each group's ``compare`` (difference, p_value, q_value, test, mark per metric)."""
-    found = references(query, sums, period)
+    """Add each group's ``compare`` (difference, p_value, q_value, test, mark per metric).
+
+    :param found: the references (as ``references`` returns them) when already read.
+    """
+    if found is None:
+        found = references(query, sums, period)
     keys = [tuple(group["key"].values()) for group in groups]
     table = [(kinds_of(sums.get(key, {})), found.get(key, {})) for key in keys]
     for group, row in zip(groups, compare.compare_table(table, min_n), strict=True):

@@ -326,13 +326,28 @@ def scores(
     (``compare=previous`` or ``year``) reads.
     """
     sums, _plan = counts(query)
+    return scored(query, sums, min_n, reference)
+
+
+def scored(
+    query: ScoreQuery,
+    sums: Tally,
+    min_n: int,
+    reference: tuple[date, date] | None = None,
+    found: dict[tuple[Any, ...], dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Return ``scores`` of counts already read for the query (``counts``), in its order.
+
+    :param found: each group's reference counts for ``query.compare``, when the caller has
+        them (``comparisons.references`` gives them); read from the rollup otherwise.
+    """
     groups = [
         _group(dict(zip(query.group_by, key, strict=True)), kinds, min_n)
         for key, kinds in sums.items()
     ]
     groups.sort(key=lambda g: tuple(_sortable(v) for v in g["key"].values()))
     if query.compare:
-        comparisons.annotate(query, sums, groups, min_n, reference)
+        comparisons.annotate(query, sums, groups, min_n, reference, found)
     return groups
 
 

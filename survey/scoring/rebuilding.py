@@ -53,22 +53,30 @@ DAYS_PER_BATCH = {"sqlite": 31, "postgresql": 183}
 
 
 def rebuild_all(
-    session: Session, progress: Progress | None, days_per_batch: int | None, tables: TableDone
+    session: Session,
+    progress: Progress | None,
+    days_per_batch: int | None,
+    tables: TableDone,
+    cuboids: tuple[Cuboid, ...] = CUBOIDS,
 ) -> int:
-    """Empty every rollup table, recompute it, commit; return the answers counted."""
+    """Empty the rollup tables (every one by default), recompute them, commit; return the answers counted.
+
+    The finest table is always among them: the others are summed from it.
+    """
+    cuboids = tuple(c for c in cuboids if c is not FINEST) + (FINEST,)
     dialect = session.get_bind().dialect.name
     days_per_batch = days_per_batch or DAYS_PER_BATCH.get(dialect, 31)
     if dialect == "postgresql":
         # Responses completing meanwhile wait for the rebuild instead of being counted twice or lost.
-        names = ", ".join(c.table.name for c in CUBOIDS)
+        names = ", ".join(c.table.name for c in cuboids)
         session.execute(sa.text(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE"))
-    for cuboid in CUBOIDS:
+    for cuboid in cuboids:
         session.execute(sa.delete(cuboid.table))
     started = time.perf_counter()
     done = _rebuild_finest(session, dialect, days_per_batch, progress)
     rows = session.scalar(sa.select(sa.func.count()).select_from(FINEST.table))
     tables(FINEST.name, rows or 0, time.perf_counter() - started)
-    for cuboid in CUBOIDS:
+    for cuboid in cuboids:
         if cuboid is FINEST:
             continue
         started = time.perf_counter()

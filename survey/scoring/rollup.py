@@ -13,7 +13,7 @@ table from answers and each coarser one from the finest, with set-based SQL.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -281,6 +281,7 @@ def rebuild(
     *,
     tables: TableDone | None = None,
     session: Session | None = None,
+    only: Collection[str] | None = None,
 ) -> int:
     """Empty every rollup table and recompute it; commit; return the answers counted.
 
@@ -291,9 +292,13 @@ def rebuild(
     :param days_per_batch: how many of the bank's days one INSERT … SELECT covers.
     :param tables: called as ``tables(name, rows, seconds)`` as each table is done.
     :param session: the session to work in (a migration's); the app's by default.
+    :param only: the names of the tables to rebuild (the finest, which the others are summed
+        from, always is); every table by default. A migration names the tables of its own
+        revision, where later ones do not exist yet.
     """
     from survey.scoring import rebuilding
 
+    cuboids = CUBOIDS if only is None else tuple(c for c in CUBOIDS if c.name in only)
     return rebuilding.rebuild_all(
-        session or db.session, progress, days_per_batch, tables or (lambda *_: None)
+        session or db.session, progress, days_per_batch, tables or (lambda *_: None), cuboids
     )

@@ -108,7 +108,8 @@ def _rebuild_if_answered() -> None:
     from survey.scoring.rollup import rebuild
 
     with Session(bind=bind) as session:
-        rebuild(session=session)
+        # Only this revision's tables: the ones later revisions add do not exist yet.
+        rebuild(session=session, only=[name for name, _grain, _fields in TABLES])
 
 
 def downgrade():
