@@ -9,6 +9,7 @@ rebuilt from the raw rows, and say what happened.
 
 from __future__ import annotations
 
+import sys
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -254,3 +255,34 @@ def test_a_link_opened_before_any_receipt_counts_as_delivered_and_opened_once(
     assert client.get(f"/s/{link.token}").status_code == 200  # before Twilio said delivered
     status(twilio_post, link, "delivered")
     assert totals("sms") == {"invited": 1, "sent": 1, "delivered": 1, "opened": 1}
+
+
+def test_a_rebuild_read_day_by_day_in_small_batches_equals_the_kept_funnel(bank, post, monkeypatch):
+    """The rebuild holds one day and one batch at a time (memory flat at 10M answers): its
+    rows and its corrections of drifted records must still equal what was kept."""
+    module, today = sys.modules[__name__], NOW
+    for days_ago in (2, 1, 0):
+        day = today - timedelta(days=days_ago)
+        monkeypatch.setattr(module, "NOW", day)
+        at = day.isoformat()
+        send(post(occurred_at=at))  # an SMS link
+        assert post(category="loan", occurred_at=at) is None  # sampled out: a suppression
+        send(post(email=True, occurred_at=at))
+    kept = rollup_rows()
+    assert len({key[0] for key in kept}) == 3  # three days, each with invitations
+    assert any(k.startswith("suppressed_") for counts in kept.values() for k in counts)
+    records = _records()
+    db.session.execute(sa.update(Invitation).values(funnel_channel=None, funnel_stages=0))
+    db.session.commit()  # every invitation's record drifted
+    monkeypatch.setattr(keeping, "BATCH", 2)  # corrections written while the read goes on
+    assert keeping.rebuild() == len(kept)
+    assert rollup_rows() == kept
+    assert _records() == records
+
+
+def _records() -> dict[int, tuple[str | None, int]]:
+    db.session.expire_all()
+    rows = db.session.execute(
+        sa.select(Invitation.id, Invitation.funnel_channel, Invitation.funnel_stages)
+    )
+    return {row.id: (row.funnel_channel, row.funnel_stages) for row in rows}

@@ -13,6 +13,7 @@ Call ``track`` after the change and before the commit; it flushes the session fi
 
 from __future__ import annotations
 
+import heapq
 import logging
 import time
 from collections import defaultdict
@@ -289,55 +290,94 @@ def rebuild(session: Session | None = None, done: TableDone | None = None) -> in
         if present.has_table(table.name):
             session.execute(sa.delete(table))
     session.execute(sa.delete(FunnelRollup))
-    totals: dict[tuple[Any, ...], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
-    drifted: list[dict[str, Any]] = []
-    for row in session.execute(_FACTS.execution_options(yield_per=5000)):
-        channel, reached = stages.channel_of(row), stages.stages_of(row)
-        key = stages.key_of(row, channel)
-        counts = totals[tuple(key[c] for c in SEGMENT_COLUMNS)]
-        for name in stages.counts_of(reached):
-            counts[name] += 1
-        if (row.funnel_channel, row.funnel_stages) != (channel, reached):
-            drifted.append({"b_id": row.id, "b_channel": channel, "b_stages": reached})
-    suppressed = (
+    # Both streams in the order of their day, so a day's rows are written once the next day
+    # begins and memory holds one day's totals and one batch of corrections, whatever the
+    # history's size (the demo's 10,000,000 answers need it).
+    invited = session.execute(
+        _FACTS.order_by(Invitation.created_at, Invitation.id).execution_options(yield_per=BATCH)
+    )
+    suppressed = session.execute(
         sa.select(
+            Interaction.id,
             Interaction.created_at,
             Interaction.suppression_reason,
             *stages.segment_columns(),
         )
         .outerjoin(Invitation, Invitation.interaction_id == Interaction.id)
         .where(Invitation.id.is_(None), Interaction.suppression_reason.is_not(None))
+        .order_by(Interaction.created_at, Interaction.id)
+        .execution_options(yield_per=BATCH)
     )
-    for row in session.execute(suppressed.execution_options(yield_per=5000)):
-        key = (
-            stages.cohort_day(row.created_at),
-            "",
-            *(getattr(row, name) for name in stages.INTERACTION_FIELDS),
-            0,
-        )
+    totals: dict[tuple[Any, ...], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+    drifted: list[dict[str, Any]] = []
+    written = 0
+    day = None
+    both = heapq.merge(
+        ((row.created_at, True, row) for row in invited),
+        ((row.created_at, False, row) for row in suppressed),
+        key=lambda item: item[0],
+    )
+    for created_at, is_invitation, row in both:
+        row_day = stages.cohort_day(created_at)
+        if row_day != day:
+            written += _write_totals(session, totals)
+            day = row_day
+        if is_invitation:
+            channel, reached = stages.channel_of(row), stages.stages_of(row)
+            key = stages.key_of(row, channel)
+            counts = totals[tuple(key[c] for c in SEGMENT_COLUMNS)]
+            for name in stages.counts_of(reached):
+                counts[name] += 1
+            if (row.funnel_channel, row.funnel_stages) != (channel, reached):
+                drifted.append({"b_id": row.id, "b_channel": channel, "b_stages": reached})
+                if len(drifted) >= BATCH:
+                    _correct(session, drifted)
+            continue
         name = f"suppressed_{row.suppression_reason}"
         if name in COUNTERS:
+            key = (row_day, "", *(getattr(row, f) for f in stages.INTERACTION_FIELDS), 0)
             totals[key][name] += 1
-    if drifted:
-        table = Invitation.__table__
-        session.connection().execute(
-            sa.update(table)
-            .where(table.c.id == sa.bindparam("b_id"))
-            .values(
-                funnel_channel=sa.bindparam("b_channel"),
-                funnel_stages=sa.bindparam("b_stages"),
-                updated_at=table.c.updated_at,
-            ),
-            drifted,
-        )
+    written += _write_totals(session, totals)
+    _correct(session, drifted)
+    session.commit()
+    if done:
+        done(written, time.perf_counter() - started)
+    log.info("funnel rebuilt: %d rows", written)
+    return written
+
+
+BATCH = 5000
+
+
+def _write_totals(session: Session, totals: dict[tuple[Any, ...], dict[str, int]]) -> int:
+    """Insert the rows added up so far (one day's) and forget them; return how many."""
     rows = [{**dict(zip(SEGMENT_COLUMNS, key, strict=True)), **c} for key, c in totals.items()]
     for first in range(0, len(rows), 1000):
         session.connection().execute(sa.insert(_TABLE), rows[first : first + 1000])
-    session.commit()
-    if done:
-        done(len(rows), time.perf_counter() - started)
-    log.info("funnel rebuilt: %d rows, %d invitation records corrected", len(rows), len(drifted))
+    totals.clear()
     return len(rows)
+
+
+def _correct(session: Session, drifted: list[dict[str, Any]]) -> None:
+    """Set the invitations' record of what they counted where it had drifted; empty the list.
+
+    Safe while the facts are still being read: they were sorted before the first row came
+    (no index gives their order), so the read does not see these updates.
+    """
+    if not drifted:
+        return
+    table = Invitation.__table__
+    session.connection().execute(
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("b_id"))
+        .values(
+            funnel_channel=sa.bindparam("b_channel"),
+            funnel_stages=sa.bindparam("b_stages"),
+            updated_at=table.c.updated_at,
+        ),
+        drifted,
+    )
+    drifted.clear()
 
 
 __all__ = [
