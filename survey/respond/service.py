@@ -47,23 +47,35 @@ class Outcome:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def find(token: str) -> Invitation | None:
+# Built once: a request only binds the token (building it anew cost more than running it).
+_BY_TOKEN = (
+    sa.select(Invitation)
+    .outerjoin(Response, Response.invitation_id == Invitation.id)
+    .options(contains_eager(Invitation.response))
+    .where(Invitation.token == sa.bindparam("token"))
+)
+
+
+def find(token: str, whole_version: bool = False) -> Invitation | None:
     """Return the invitation a survey token opens, or None.
 
-    One statement reads the invitation with its response; the version's questions and
-    choices come from the process's copy of the published version (``versions``).
+    One statement reads the invitation with its response; the version, its questions and
+    choices come from the process's copy of the published version (``versions``): a page
+    reads them from there (``version_of``, ``asked_on_the_web``). ``whole_version`` also
+    puts them in the request's session, for the code an answer runs that reaches them
+    through the invitation.
     """
     if not token or len(token) > 64:
         return None
-    invitation = db.session.scalar(
-        sa.select(Invitation)
-        .outerjoin(Response, Response.invitation_id == Invitation.id)
-        .options(contains_eager(Invitation.response))
-        .where(Invitation.token == token)
-    )
-    if invitation is not None:
-        versions.attach(invitation)
+    invitation = db.session.scalar(_BY_TOKEN, {"token": token})
+    if invitation is not None and whole_version:
+        versions.attach_whole(invitation)
     return invitation
+
+
+def version_of(invitation: Invitation) -> SurveyVersion:
+    """Return the invitation's version to read (its title, intro, thanks): the kept one if published."""
+    return versions.cached(invitation.survey_version_id) or invitation.version
 
 
 def find_by_unsubscribe_token(token: str) -> Invitation | None:
@@ -89,6 +101,7 @@ def open_page(invitation: Invitation) -> LinkState:
     """
     state = link_state(invitation)
     if state == "open" and invitation.opened_at is None:
+        versions.attach(invitation)  # its columns, which the funnel reads, without a statement
         funnel.open_link(invitation, clock.now())
         session = db.session()
         session.expire_on_commit = False
@@ -102,6 +115,11 @@ def open_page(invitation: Invitation) -> LinkState:
 def web_questions(version: SurveyVersion) -> list[Question]:
     """Return the questions this version asks on the web, in order."""
     return [q for q in version.questions if q.ask_web]
+
+
+def asked_on_the_web(invitation: Invitation) -> list[Question]:
+    """Return the questions the invitation's survey asks on the web (kept per version)."""
+    return versions.questions(invitation)
 
 
 def preselection(questions: list[Question], score: str | None) -> dict[str, str]:
@@ -192,7 +210,7 @@ def submit(invitation: Invitation, form: Mapping[str, str], locale: str) -> Outc
     state = state_of(invitation)
     if state != "open":
         return Outcome(state)
-    questions = web_questions(invitation.version)
+    questions = asked_on_the_web(invitation)
     values, errors = check(questions, form)
     if errors:
         return Outcome("invalid", errors)
