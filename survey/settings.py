@@ -92,6 +92,7 @@ KEPT_SECONDS = 10.0
 _kept: dict[str, tuple[float, dict[str, Any]]] = {}
 _kept_lock = threading.Lock()
 _CHANGED = "survey.settings.changed"
+_monotonic = time.monotonic  # how old the kept copy is (tests move it)
 
 
 def use_kept_copy() -> None:
@@ -102,7 +103,7 @@ def use_kept_copy() -> None:
     if session.info.get(_CHANGED):
         return  # this transaction changed them: read what it wrote
     url = str(db.engine.url)
-    now = time.monotonic()
+    now = _monotonic()
     with _kept_lock:
         kept = _kept.get(url)
     if kept is None or now - kept[0] > KEPT_SECONDS:

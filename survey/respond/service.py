@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
 from survey import clock
@@ -258,20 +259,30 @@ def keep(
     False, with nothing changed, when the survey is no longer open (completed, expired, or
     closed as a partial a moment ago, in which case it is counted as it was).
     """
-    if not answers.hold_open(invitation):
-        db.session.rollback()
-        return False
-    try:
-        response = None
-        for question, value in given.items():
-            if value is None:
-                answers.forget(invitation, question)
-            else:
-                response = answers.record(invitation, question, value, WEB, locale)
-        if asking_consent and response is not None:
-            answers.mark_consent_asked(response)
-    except answers.ResponseClosed:
-        db.session.rollback()
-        return False
-    db.session.commit()
-    return True
+    for attempt in range(2):
+        if not answers.hold_open(invitation):
+            db.session.rollback()
+            return False
+        try:
+            response = None
+            for question, value in given.items():
+                if value is None:
+                    answers.forget(invitation, question)
+                else:
+                    response = answers.record(
+                        invitation, question, value, WEB, locale, as_loaded=attempt == 0
+                    )
+            if asking_consent and response is not None:
+                answers.mark_consent_asked(response)
+        except answers.ResponseClosed:
+            db.session.rollback()
+            return False
+        except IntegrityError:
+            # Another tab began the response after this page read it: read it, once more.
+            db.session.rollback()
+            if attempt:
+                raise
+            continue
+        db.session.commit()
+        return True
+    return False
