@@ -57,21 +57,18 @@ _BY_TOKEN = (
 )
 
 
-def find(token: str, whole_version: bool = False) -> Invitation | None:
+def find(token: str) -> Invitation | None:
     """Return the invitation a survey token opens, or None.
 
     One statement reads the invitation with its response; the version, its questions and
     choices come from the process's copy of the published version (``versions``): a page
-    reads them from there (``version_of``, ``asked_on_the_web``). ``whole_version`` also
-    puts them in the request's session, for the code an answer runs that reaches them
-    through the invitation.
+    reads them from there (``version_of``, ``asked_on_the_web``). Completing a response
+    puts them in the request's session first (``versions.attach_whole``), for the code
+    that reaches them through it.
     """
     if not token or len(token) > 64:
         return None
-    invitation = db.session.scalar(_BY_TOKEN, {"token": token})
-    if invitation is not None and whole_version:
-        versions.attach_whole(invitation)
-    return invitation
+    return db.session.scalar(_BY_TOKEN, {"token": token})
 
 
 def version_of(invitation: Invitation) -> SurveyVersion:
@@ -230,6 +227,7 @@ def submit(invitation: Invitation, form: Mapping[str, str], locale: str) -> Outc
         if not keep(invitation, asked_again, locale, asking_consent=True):
             return Outcome(state_of(invitation))
         return Outcome("consent")
+    versions.attach_whole(invitation)  # what completing reaches through the session
     if not answers.complete(
         invitation, WEB, locale, asked_again, consent=None if consent is None else consent == 1
     ):

@@ -233,6 +233,7 @@ def _save(
     # The last step: its answer, and no answer to a question that no longer applies.
     last: dict[Question, Any] = {q: None for q in questions if q not in asked}
     last[question] = value
+    versions.attach_whole(invitation)  # what completing reaches through the session
     if not answers.complete(invitation, WEB, locale, last):
         return StepOutcome(state_of(invitation))
     return StepOutcome("finished")
@@ -287,6 +288,7 @@ def save_consent(invitation: Invitation, form: Mapping[str, str], go: str, local
         if raw not in ("yes", "no"):
             return StepOutcome("invalid", errors={CONSENT_STEP: _("Please answer yes or no.")})
         consent = raw == "yes"
+    versions.attach_whole(invitation)  # what completing reaches through the session
     if not answers.complete(invitation, WEB, locale, unasked, consent=consent):
         return StepOutcome(state_of(invitation))
     return StepOutcome("finished")

@@ -227,7 +227,7 @@ def _post_step(invitation: Invitation, locale: str):
 @csrf.exempt  # the form carries a value bound to the token instead (formkey)
 def survey(token: str):
     """Show the survey a step at a time, where the customer left off; save each step's answer."""
-    invitation = service.find(token, whole_version=request.method == "POST")
+    invitation = service.find(token)
     if invitation is None:
         return _not_found()
     locale = _page_locale(invitation)
