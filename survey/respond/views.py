@@ -205,7 +205,7 @@ def _post_step(invitation: Invitation, locale: str):
         after_one_click = request.form.get("one_click") == "1"
         target = url_for(
             "respond.survey",
-            token=invitation.token,
+            token=_token_of_request(),  # the link's (the saved invitation's would be read again)
             q=outcome.next_key,
             lang=locale,
             **({"saved": "1"} if after_one_click else {}),
