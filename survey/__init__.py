@@ -119,7 +119,7 @@ def register_proxy_fix(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     import survey.models  # noqa: F401  (the metadata must know every table)
-    from survey import i18n, migrating, security, tasks
+    from survey import fragments, i18n, migrating, security, tasks
     from survey.extensions import csrf, db, limiter, login
 
     db.init_app(app)
@@ -131,6 +131,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
+    fragments.init_app(app)
     tasks.init_app(app)
     from survey.auth import service as auth_service
 

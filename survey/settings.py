@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, g, has_app_context
+from sqlalchemy.orm import Session
 
 from survey.extensions import db
 from survey.models import Setting
@@ -80,10 +83,52 @@ def _stored() -> dict[str, Any]:
     return stored
 
 
+# Customers' pages (``use_kept_copy``) read the settings from a copy kept by this process
+# for a few seconds, by database: a page then costs no statement for the bank's name or
+# the follow-up rules. A change saved here is seen at once (``put`` drops the copy, and
+# so does the commit or rollback of the transaction that changed it); one saved by
+# another process reaches these pages within KEPT_SECONDS. Staff pages read every request.
+KEPT_SECONDS = 10.0
+_kept: dict[str, tuple[float, dict[str, Any]]] = {}
+_kept_lock = threading.Lock()
+_CHANGED = "survey.settings.changed"
+_monotonic = time.monotonic  # how old the kept copy is (tests move it)
+
+
+def use_kept_copy() -> None:
+    """Have this request read the settings from the process's kept copy (customers' pages)."""
+    if not has_app_context() or "_survey_settings" in g:
+        return
+    session = db.session()
+    if session.info.get(_CHANGED):
+        return  # this transaction changed them: read what it wrote
+    url = str(db.engine.url)
+    now = _monotonic()
+    with _kept_lock:
+        kept = _kept.get(url)
+    if kept is None or now - kept[0] > KEPT_SECONDS:
+        kept = (now, {k: v for k, v in session.execute(sa.select(Setting.key, Setting.value))})
+        with _kept_lock:
+            _kept[url] = kept
+    g._survey_settings = kept[1]
+
+
 def forget() -> None:
-    """Drop this context's copy of the settings, so the next read goes to the database."""
+    """Drop this context's copy of the settings (and the process's), so the next read goes to the database."""
+    with _kept_lock:
+        _kept.clear()
     if has_app_context():
         g.pop("_survey_settings", None)
+
+
+@sa.event.listens_for(Session, "after_commit")
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_after_change(session: Session) -> None:
+    # A value kept while the change was on its way (read before it, by another request)
+    # is dropped once the change is committed, or once it is rolled back.
+    if session.info.pop(_CHANGED, False):
+        with _kept_lock:
+            _kept.clear()
 
 
 def get(key: str) -> Any:
@@ -105,6 +150,7 @@ def put(key: str, value: Any, user_id: int | None = None) -> None:
     if key not in DEFAULTS:
         raise KeyError(key)
     forget()
+    db.session().info[_CHANGED] = True
     row = db.session.get(Setting, key)
     if row is None:
         db.session.add(Setting(key=key, value=value, updated_by_id=user_id))

@@ -163,6 +163,7 @@ def app(app_config: dict, request: pytest.FixtureRequest) -> Iterator[Flask]:
     # Flask-Limiter keeps one state per process (one app, in production): a limits store an
     # earlier test found down would keep this test's counts in its memory fallback until a
     # periodic check moved them back mid-test. Each test app starts with its store alive.
+    from survey import fragments, settings
     from survey.extensions import limiter
     from survey.respond import versions
 
@@ -173,6 +174,8 @@ def app(app_config: dict, request: pytest.FixtureRequest) -> Iterator[Flask]:
         _db.session.rollback()
         _empty_all_tables()
         versions.forget()  # the next test's version 1 is another version
+        settings.forget()  # and its settings are the defaults again
+        fragments.forget()  # nor are its pages' parts those of this one
         _db.session.remove()
         _db.engine.dispose()
 

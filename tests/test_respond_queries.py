@@ -120,3 +120,64 @@ def test_the_kept_versions_are_bounded_the_least_recently_used_leaving_first(
     versions._cache[("elsewhere", 0)] = versions._cache.popitem()[1]
     assert client.get(f"/s/{invitation.token}").status_code == 200
     assert [key for _url, key in versions._cache] == [invitation.survey_version_id]
+
+
+def _new_request_in_this_process() -> None:
+    # A server's next request: a new session and context, the process's kept copies stay.
+    from flask import g
+
+    g.pop("_survey_settings", None)
+    db.session.remove()
+
+
+def test_a_later_customer_page_reads_no_settings_while_the_process_keeps_them(client, invite, warm):
+    first, later = invite(locale="en").token, invite(locale="en").token
+    _get(client, f"/s/{first}")  # reads them (the process's copy was dropped)
+    _new_request_in_this_process()
+    with statements() as seen:
+        reply = client.get(f"/s/{later}")
+    assert reply.status_code == 200 and "Example Bank" in reply.get_data(as_text=True)
+    assert not [s for s in seen if "FROM setting" in s], seen
+
+
+def test_a_bank_name_saved_here_is_on_the_next_customer_page_at_once(client, invite, warm):
+    invitation = invite(locale="en")
+    _get(client, f"/s/{invitation.token}")
+    settings.put("bank_name_en", "Harbour Bank")
+    db.session.commit()
+    _new_request_in_this_process()
+    page = client.get(f"/s/{invitation.token}").get_data(as_text=True)
+    assert "Harbour Bank" in page
+
+
+def test_a_bank_name_saved_by_another_process_reaches_customer_pages_within_the_kept_seconds(
+    client, invite, warm, monkeypatch
+):
+    from sqlalchemy.orm import Session
+
+    from survey.models import Setting
+
+    invitation = invite(locale="en")
+    _get(client, f"/s/{invitation.token}")
+    with Session(db.engine) as other:  # another worker's admin page: this process is not told
+        other.add(Setting(key="bank_name_en", value="Harbour Bank"))
+        other.commit()
+    _new_request_in_this_process()
+    assert "Harbour Bank" not in client.get(f"/s/{invitation.token}").get_data(as_text=True)
+    later = settings._monotonic() + settings.KEPT_SECONDS + 1
+    monkeypatch.setattr(settings, "_monotonic", lambda: later)
+    _new_request_in_this_process()
+    assert "Harbour Bank" in client.get(f"/s/{invitation.token}").get_data(as_text=True)
+
+
+def test_staff_pages_read_the_settings_every_request(client_as, warm):
+    from sqlalchemy.orm import Session
+
+    from survey.models import Setting
+
+    admin = client_as("admin")
+    with Session(db.engine) as other:
+        other.add(Setting(key="bank_name_en", value="Harbour Bank"))
+        other.commit()
+    _new_request_in_this_process()
+    assert "Harbour Bank" in admin.get("/admin/settings?lang=en").get_data(as_text=True)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
 from survey import clock
@@ -47,23 +48,32 @@ class Outcome:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+# Built once: a request only binds the token (building it anew cost more than running it).
+_BY_TOKEN = (
+    sa.select(Invitation)
+    .outerjoin(Response, Response.invitation_id == Invitation.id)
+    .options(contains_eager(Invitation.response))
+    .where(Invitation.token == sa.bindparam("token"))
+)
+
+
 def find(token: str) -> Invitation | None:
     """Return the invitation a survey token opens, or None.
 
-    One statement reads the invitation with its response; the version's questions and
-    choices come from the process's copy of the published version (``versions``).
+    One statement reads the invitation with its response; the version, its questions and
+    choices come from the process's copy of the published version (``versions``): a page
+    reads them from there (``version_of``, ``asked_on_the_web``). Completing a response
+    puts them in the request's session first (``versions.attach_whole``), for the code
+    that reaches them through it.
     """
     if not token or len(token) > 64:
         return None
-    invitation = db.session.scalar(
-        sa.select(Invitation)
-        .outerjoin(Response, Response.invitation_id == Invitation.id)
-        .options(contains_eager(Invitation.response))
-        .where(Invitation.token == token)
-    )
-    if invitation is not None:
-        versions.attach(invitation)
-    return invitation
+    return db.session.scalar(_BY_TOKEN, {"token": token})
+
+
+def version_of(invitation: Invitation) -> SurveyVersion:
+    """Return the invitation's version to read (its title, intro, thanks): the kept one if published."""
+    return versions.cached(invitation.survey_version_id) or invitation.version
 
 
 def find_by_unsubscribe_token(token: str) -> Invitation | None:
@@ -89,6 +99,7 @@ def open_page(invitation: Invitation) -> LinkState:
     """
     state = link_state(invitation)
     if state == "open" and invitation.opened_at is None:
+        versions.attach(invitation)  # its columns, which the funnel reads, without a statement
         funnel.open_link(invitation, clock.now())
         session = db.session()
         session.expire_on_commit = False
@@ -102,6 +113,11 @@ def open_page(invitation: Invitation) -> LinkState:
 def web_questions(version: SurveyVersion) -> list[Question]:
     """Return the questions this version asks on the web, in order."""
     return [q for q in version.questions if q.ask_web]
+
+
+def asked_on_the_web(invitation: Invitation) -> list[Question]:
+    """Return the questions the invitation's survey asks on the web (kept per version)."""
+    return versions.questions(invitation)
 
 
 def preselection(questions: list[Question], score: str | None) -> dict[str, str]:
@@ -192,7 +208,7 @@ def submit(invitation: Invitation, form: Mapping[str, str], locale: str) -> Outc
     state = state_of(invitation)
     if state != "open":
         return Outcome(state)
-    questions = web_questions(invitation.version)
+    questions = asked_on_the_web(invitation)
     values, errors = check(questions, form)
     if errors:
         return Outcome("invalid", errors)
@@ -211,6 +227,7 @@ def submit(invitation: Invitation, form: Mapping[str, str], locale: str) -> Outc
         if not keep(invitation, asked_again, locale, asking_consent=True):
             return Outcome(state_of(invitation))
         return Outcome("consent")
+    versions.attach_whole(invitation)  # what completing reaches through the session
     if not answers.complete(
         invitation, WEB, locale, asked_again, consent=None if consent is None else consent == 1
     ):
@@ -240,20 +257,30 @@ def keep(
     False, with nothing changed, when the survey is no longer open (completed, expired, or
     closed as a partial a moment ago, in which case it is counted as it was).
     """
-    if not answers.hold_open(invitation):
-        db.session.rollback()
-        return False
-    try:
-        response = None
-        for question, value in given.items():
-            if value is None:
-                answers.forget(invitation, question)
-            else:
-                response = answers.record(invitation, question, value, WEB, locale)
-        if asking_consent and response is not None:
-            answers.mark_consent_asked(response)
-    except answers.ResponseClosed:
-        db.session.rollback()
-        return False
-    db.session.commit()
-    return True
+    for attempt in range(2):
+        if not answers.hold_open(invitation):
+            db.session.rollback()
+            return False
+        try:
+            response = None
+            for question, value in given.items():
+                if value is None:
+                    answers.forget(invitation, question)
+                else:
+                    response = answers.record(
+                        invitation, question, value, WEB, locale, as_loaded=attempt == 0
+                    )
+            if asking_consent and response is not None:
+                answers.mark_consent_asked(response)
+        except answers.ResponseClosed:
+            db.session.rollback()
+            return False
+        except IntegrityError:
+            # Another tab began the response after this page read it: read it, once more.
+            db.session.rollback()
+            if attempt:
+                raise
+            continue
+        db.session.commit()
+        return True
+    return False

@@ -14,13 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from survey.extensions import db
 from survey.followup.rules import Rules
-from survey.models import Invitation, Question
-from survey.respond.service import WEB, keep, parse_answer, preselection, web_questions
+from survey.models import Answer, Invitation, Question
+from survey.respond import versions
+from survey.respond.service import WEB, asked_on_the_web, keep, parse_answer, preselection
 from survey.responses import answers
 from survey.responses.answers import state_of
 
@@ -71,13 +73,38 @@ def applicable(questions: list[Question], values: Mapping[str, Any]) -> list[Que
     return asked
 
 
+_ANSWERS = (
+    sa.select(Answer.question_id, Answer.choice_id, Answer.value_int, Answer.value_text)
+    .where(Answer.response_id == sa.bindparam("response_id"))
+    .order_by(Answer.id)
+)
+
+
 def stored_values(invitation: Invitation) -> dict[str, Any]:
     """Return the answers stored so far, from any channel, by question key.
 
     The response came with the invitation (``service.find``); after a commit or a rollback
-    it is read again.
+    it is read again. Its answers are read as plain rows and named by the kept version's
+    questions and choices (``versions``): no object is loaded for them.
     """
-    return answers.given_values(invitation.response)
+    response = invitation.response
+    known = versions.lookup(invitation)
+    if response is None or known is None:
+        return answers.given_values(response)
+    questions, choices = known
+    values: dict[str, Any] = {}
+    rows = db.session.execute(_ANSWERS, {"response_id": response.id})
+    for question_id, choice_id, value_int, value_text in rows:
+        question = questions.get(question_id)
+        if question is None:
+            continue
+        if choice_id is not None:
+            values[question.key] = choices[choice_id].value
+        elif value_int is not None:
+            values[question.key] = value_int
+        elif value_text is not None:
+            values[question.key] = value_text
+    return values
 
 
 def _resume_point(asked: list[Question], values: Mapping[str, Any]) -> Question:
@@ -114,7 +141,7 @@ def step_at(
     invitation: Invitation, key: str | None, locale: str, posted: str | None = None
 ) -> Step:
     """Return the step of question ``key`` if it applies now, else where the customer left off."""
-    questions = web_questions(invitation.version)
+    questions = asked_on_the_web(invitation)
     values = stored_values(invitation)
     asked = applicable(questions, values)
     question = next((q for q in asked if q.key == key), None) or _resume_point(asked, values)
@@ -139,7 +166,7 @@ def one_click(invitation: Invitation, score: str | None) -> tuple[str, str] | No
 
     Shown, never stored (rule 2): the customer saves it with one tap, a POST.
     """
-    questions = web_questions(invitation.version)
+    questions = asked_on_the_web(invitation)
     chosen = preselection(questions, score)
     if not chosen:
         return None
@@ -165,7 +192,7 @@ def _save(
     state = state_of(invitation)
     if state != "open":
         return StepOutcome(state)
-    questions = web_questions(invitation.version)
+    questions = asked_on_the_web(invitation)
     values = stored_values(invitation)
     asked = applicable(questions, values)
     question = next((q for q in asked if q.key == key), None)
@@ -206,6 +233,7 @@ def _save(
     # The last step: its answer, and no answer to a question that no longer applies.
     last: dict[Question, Any] = {q: None for q in questions if q not in asked}
     last[question] = value
+    versions.attach_whole(invitation)  # what completing reaches through the session
     if not answers.complete(invitation, WEB, locale, last):
         return StepOutcome(state_of(invitation))
     return StepOutcome("finished")
@@ -230,7 +258,7 @@ def _meets_a_rule(asked: list[Question], values: Mapping[str, Any]) -> bool:
 
 def consent_step(invitation: Invitation) -> ConsentStep | None:
     """The consent step, when every question asked is answered and a follow-up rule matches."""
-    questions = web_questions(invitation.version)
+    questions = asked_on_the_web(invitation)
     values = stored_values(invitation)
     asked = applicable(questions, values)
     if not asked or any(q.required and q.key not in values for q in asked):
@@ -245,7 +273,7 @@ def save_consent(invitation: Invitation, form: Mapping[str, str], go: str, local
     state = state_of(invitation)
     if state != "open":
         return StepOutcome(state)
-    questions = web_questions(invitation.version)
+    questions = asked_on_the_web(invitation)
     values = stored_values(invitation)
     asked = applicable(questions, values)
     missing = next((q for q in asked if q.required and q.key not in values), None)
@@ -260,6 +288,7 @@ def save_consent(invitation: Invitation, form: Mapping[str, str], go: str, local
         if raw not in ("yes", "no"):
             return StepOutcome("invalid", errors={CONSENT_STEP: _("Please answer yes or no.")})
         consent = raw == "yes"
+    versions.attach_whole(invitation)  # what completing reaches through the session
     if not answers.complete(invitation, WEB, locale, unasked, consent=consent):
         return StepOutcome(state_of(invitation))
     return StepOutcome("finished")

@@ -40,6 +40,15 @@ def _bank_name() -> str:
         return ""
 
 
+@bp.before_request
+def _kept_settings() -> None:
+    # The bank's name and the follow-up rules, without a statement on most requests.
+    try:
+        settings.use_kept_copy()
+    except SQLAlchemyError:  # the page itself will meet the failed database and say so
+        db.session.rollback()
+
+
 @bp.context_processor
 def _bank() -> dict[str, str]:
     return {"bank_name": _bank_name()}
@@ -109,7 +118,7 @@ def _state_page(invitation: Invitation, state: str, locale: str, status_if_done:
             _("Thank you"),
             _("You have already answered this survey. Thank you!"),
             status_if_done,
-            thanks=invitation.version.thanks(locale),
+            thanks=service.version_of(invitation).thanks(locale),
         )
     if state == "cancelled":
         return _message(
@@ -126,12 +135,12 @@ def _state_page(invitation: Invitation, state: str, locale: str, status_if_done:
 
 def _survey_page(invitation: Invitation, locale: str, values, errors, status=200):
     """The whole survey on one page: what a one-post submission that was refused shows again."""
-    questions = service.web_questions(invitation.version)
+    questions = service.asked_on_the_web(invitation)
     shown = service.visible_keys(questions, {f"q_{k}": v for k, v in values.items()})
     page = render_template(
         "respond/survey.html",
         invitation=invitation,
-        version=invitation.version,
+        version=service.version_of(invitation),
         questions=questions,
         shown=shown,
         values=values,
@@ -145,7 +154,7 @@ def _step_page(invitation: Invitation, locale: str, step: steps.Step, status=200
     page = render_template(
         "respond/step.html",
         invitation=invitation,
-        version=invitation.version,
+        version=service.version_of(invitation),
         step=step,
         locale=locale,
         errors=shown.pop("errors", {}),
@@ -159,7 +168,7 @@ def _thanks(invitation: Invitation, locale: str):
     return render_template(
         "respond/message.html",
         title=_("Thank you"),
-        text=invitation.version.thanks(locale) or _("Thank you for your feedback."),
+        text=service.version_of(invitation).thanks(locale) or _("Thank you for your feedback."),
         thanks="",
     )
 
@@ -168,7 +177,7 @@ def _consent_page(invitation: Invitation, locale: str, consent, status=200, erro
     page = render_template(
         "respond/consent.html",
         invitation=invitation,
-        version=invitation.version,
+        version=service.version_of(invitation),
         consent=consent,
         locale=locale,
         errors=errors or {},
@@ -196,7 +205,7 @@ def _post_step(invitation: Invitation, locale: str):
         after_one_click = request.form.get("one_click") == "1"
         target = url_for(
             "respond.survey",
-            token=invitation.token,
+            token=_token_of_request(),  # the link's (the saved invitation's would be read again)
             q=outcome.next_key,
             lang=locale,
             **({"saved": "1"} if after_one_click else {}),
@@ -226,7 +235,7 @@ def survey(token: str):
         if request.method == "POST":
             if not formkey.accepts(token, formkey.ANSWER, request.form):
                 return _refused()
-            asks_on_the_web = bool(service.web_questions(invitation.version))
+            asks_on_the_web = bool(service.asked_on_the_web(invitation))
             if "step" in request.form and asks_on_the_web:
                 return _post_step(invitation, locale)
             # Every answer in one post (the whole form, as other tools send it): complete.
@@ -248,7 +257,7 @@ def survey(token: str):
         state = service.open_page(invitation)
         if state != "open":
             return _state_page(invitation, state, locale)
-        if not service.web_questions(invitation.version):  # nothing asked here: just Send
+        if not service.asked_on_the_web(invitation):  # nothing asked here: just Send
             return _survey_page(invitation, locale, {}, {})
         chosen = steps.one_click(invitation, request.args.get("score"))
         if chosen is not None:  # shown, not stored: one tap (a POST) saves it

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from survey import clock
 from survey.extensions import db
@@ -128,18 +129,33 @@ def next_question(
 
 
 def _start(invitation: Invitation, channel: str, locale: str, now: datetime) -> Response:
-    response = response_of(invitation)
-    if response is None:
-        response = Response(
-            invitation=invitation,
-            survey_version_id=invitation.survey_version_id,
-            started_at=now,
-            survey_channel=channel,
-            locale=locale,
-        )
-        db.session.add(response)
-        db.session.flush()
+    response, _new = _started(invitation, channel, locale, now)
     return response
+
+
+def _started(
+    invitation: Invitation, channel: str, locale: str, now: datetime, as_loaded: bool = False
+) -> tuple[Response, bool]:
+    """The invitation's response, begun now if it has none; and whether it was begun now.
+
+    :param as_loaded: take the response read with the invitation (the survey page's one
+        statement) as it is, when it was: one begun meanwhile by another tab or channel
+        then makes the insert fail on the unique invitation, and the caller reads again.
+    """
+    loaded = as_loaded and "response" in sa.inspect(invitation).dict
+    response = invitation.response if loaded else response_of(invitation)
+    if response is not None:
+        return response, False
+    response = Response(
+        invitation=invitation,
+        survey_version_id=invitation.survey_version_id,
+        started_at=now,
+        survey_channel=channel,
+        locale=locale,
+    )
+    db.session.add(response)
+    db.session.flush()
+    return response, True
 
 
 def record(
@@ -149,33 +165,38 @@ def record(
     channel: str,
     locale: str,
     now: datetime | None = None,
+    as_loaded: bool = False,
 ) -> Response:
     """Store one answer to one question (replacing an earlier one) in the partial response.
 
     ``value`` is an int for scales and yes/no, a ``Choice``, or the text. The
     caller commits, together with what it records about the channel's step.
 
+    :param as_loaded: the response read with the invitation is current; a caller that
+        says so reads again and retries on ``IntegrityError`` (see ``_started``).
     :raises ResponseClosed: the response was counted meanwhile (closed, or completed
         elsewhere); nothing is stored, so the counted figures stay as they are.
     """
     now = now or clock.now()
-    response = _start(invitation, channel, locale, now)
-    # Stamping the activity only while partial also holds the row (PostgreSQL), so a
-    # closing that comes meanwhile waits, and counts this answer too.
-    touched = db.session.execute(
-        sa.update(Response)
-        .where(Response.id == response.id, Response.state == "partial")
-        .values(updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if touched.rowcount != 1:
-        raise ResponseClosed(response.id)
-    db.session.execute(
-        sa.delete(Answer).where(
-            Answer.response_id == response.id, Answer.question_id == question.id
+    response, begun = _started(invitation, channel, locale, now, as_loaded)
+    if not begun:
+        # Stamping the activity only while partial also holds the row (PostgreSQL), so a
+        # closing that comes meanwhile waits, and counts this answer too. (A response begun
+        # in this transaction is partial, stamped, and no other transaction sees it yet.)
+        touched = db.session.execute(
+            sa.update(Response)
+            .where(Response.id == response.id, Response.state == "partial")
+            .values(updated_at=now)
+            .execution_options(synchronize_session=False)
         )
-    )
-    db.session.expire(response, ["answers"])
+        if touched.rowcount != 1:
+            raise ResponseClosed(response.id)
+        db.session.execute(
+            sa.delete(Answer).where(
+                Answer.response_id == response.id, Answer.question_id == question.id
+            )
+        )
+        db.session.expire(response, ["answers"])
     db.session.add(_answer(response, question, value, now))
     response.survey_channel = channel
     response.locale = locale
@@ -215,7 +236,13 @@ def hold_open(invitation: Invitation, now: datetime | None = None) -> bool:
         )
         .execution_options(synchronize_session=False)
     )
-    return held.rowcount == 1
+    if held.rowcount != 1:
+        return False
+    if invitation.opened_at is None:
+        # What the statement stored (unless a first visit stored its own a moment ago):
+        # the answer that follows need not write it again.
+        set_committed_value(invitation, "opened_at", now)
+    return True
 
 
 def forget(invitation: Invitation, question: Question) -> None:
