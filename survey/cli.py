@@ -275,6 +275,9 @@ def rollup_rebuild() -> None:
     click.echo(f"comments index rebuilt: {comments} comments")
 
 
+FUNNEL_PROGRESS_SECONDS = 5.0
+
+
 @rollup_group.command("rebuild-funnel")
 @with_appcontext
 def rollup_rebuild_funnel() -> None:
@@ -282,12 +285,23 @@ def rollup_rebuild_funnel() -> None:
 
     Run it while nothing else writes: on PostgreSQL it locks the funnel rollup meanwhile.
     """
+    import time
+    from datetime import date
+
     from survey.funnel import keeping
 
     def done(rows: int, seconds: float) -> None:
         click.echo(f"funnel_rollup: {rows:,} rows in {seconds:.1f} s", err=True)
 
-    rows = keeping.rebuild(done=done)
+    last = [0.0]
+
+    def step(read: int, day: date) -> None:
+        # A line every few seconds (at 10,000,000 answers the rebuild takes half an hour).
+        if time.monotonic() - last[0] >= FUNNEL_PROGRESS_SECONDS:
+            last[0] = time.monotonic()
+            click.echo(f"funnel: {read:,} invitations and suppressions read, up to {day}", err=True)
+
+    rows = keeping.rebuild(done=done, progress=step)
     click.echo(f"funnel rebuilt: {rows} rows")
 
 

@@ -179,3 +179,15 @@ def test_rollup_rebuild_funnel_recounts_what_the_funnel_page_reads(runner, invit
     assert "funnel rebuilt: 1 rows" in result.output
     assert "funnel_rollup: 1 rows in " in result.output
     assert funnel() == (2, 1)
+
+
+def test_rollup_rebuild_funnel_reports_its_progress_as_it_reads(runner, invite, monkeypatch):
+    from survey import cli
+
+    invite()
+    invite()
+    monkeypatch.setattr(cli, "FUNNEL_PROGRESS_SECONDS", 0.0)  # every day, not every 5 s
+    result = runner.invoke(args=["rollup", "rebuild-funnel"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("funnel: ")]
+    assert lines and lines[-1].startswith("funnel: 2 invitations and suppressions read, up to 20")

@@ -18,7 +18,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -271,7 +271,15 @@ def _add(session: Session, key: dict[str, Any], counts: dict[str, int]) -> None:
 TableDone = Callable[[int, float], None]
 
 
-def rebuild(session: Session | None = None, done: TableDone | None = None) -> int:
+# Told after each day is written: the rows read so far and the day just written.
+Progress = Callable[[int, date], None]
+
+
+def rebuild(
+    session: Session | None = None,
+    done: TableDone | None = None,
+    progress: Progress | None = None,
+) -> int:
     """Empty the funnel rollup and count every invitation and suppression again; commit.
 
     Also sets each invitation's record of what it counted, where it had drifted. Returns
@@ -317,11 +325,15 @@ def rebuild(session: Session | None = None, done: TableDone | None = None) -> in
         ((row.created_at, False, row) for row in suppressed),
         key=lambda item: item[0],
     )
+    read = 0
     for created_at, is_invitation, row in both:
         row_day = stages.cohort_day(created_at)
         if row_day != day:
             written += _write_totals(session, totals)
+            if progress and day is not None:
+                progress(read, day)
             day = row_day
+        read += 1
         if is_invitation:
             channel, reached = stages.channel_of(row), stages.stages_of(row)
             key = stages.key_of(row, channel)
@@ -339,6 +351,8 @@ def rebuild(session: Session | None = None, done: TableDone | None = None) -> in
             totals[key][name] += 1
     written += _write_totals(session, totals)
     _correct(session, drifted)
+    if progress and day is not None:
+        progress(read, day)
     session.commit()
     if done:
         done(written, time.perf_counter() - started)
