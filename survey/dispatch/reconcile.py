@@ -69,21 +69,7 @@ def settle(invitation_id: int, stamp: datetime) -> str:
             # A provider's error answer (a 5xx, a timeout: ``sending._leave_for_look_up``);
             # None when a crash cut the send.
             refused = delivery.error
-            # 'held' is a delivery the provider never took: its channel is tried again. Only
-            # while it is still unrecorded: a stalled worker recording its Message-ID at this
-            # moment (channels/smtp.py, the same condition) has it, and it may go out.
-            settled = db.session.execute(
-                sa.update(Delivery)
-                .where(
-                    Delivery.id == delivery.id,
-                    Delivery.state == "sending",
-                    Delivery.provider_id.is_(None),
-                )
-                .values(state="held", error=NOT_TAKEN)
-                .execution_options(synchronize_session=False)
-            )
-            if settled.rowcount == 1:
-                db.session.expire(delivery, ["state", "error"])
+            if hold_unrecorded(delivery):
                 if refused is not None and sending.retry_refused(invitation, delivery, refused):
                     return "retrying"
                 continue
@@ -113,6 +99,29 @@ def settle(invitation_id: int, stamp: datetime) -> str:
         log.info("invitation %s: the interrupted send never reached its provider", invitation.id)
     # Nothing reached a provider: sending is safe, once (channels already tried are skipped).
     return sending._send_claimed(invitation_id, stamp)
+
+
+def hold_unrecorded(delivery: Delivery) -> bool:
+    """Mark a delivery the provider proved it never had 'held'; False if it was recorded meanwhile.
+
+    'held' is a delivery the provider never took: its channel may be tried again. Only
+    while it is still unrecorded: a stalled worker recording its provider id at this moment
+    (channels/smtp.py, the same condition) has it, and it may go out.
+    """
+    settled = db.session.execute(
+        sa.update(Delivery)
+        .where(
+            Delivery.id == delivery.id,
+            Delivery.state == "sending",
+            Delivery.provider_id.is_(None),
+        )
+        .values(state="held", error=NOT_TAKEN)
+        .execution_options(synchronize_session=False)
+    )
+    if settled.rowcount != 1:
+        return False
+    db.session.expire(delivery, ["state", "error"])
+    return True
 
 
 def look_up(delivery: Delivery) -> Lookup:

@@ -222,19 +222,7 @@ def _settle(invitation: Invitation, delivery: Delivery) -> str | None:
         log.info("invitation %s: reminder %s reconciled as sent", invitation.id, delivery.id)
         return "reconciled"
     if answer.verdict == ABSENT:
-        # Only while it is still unrecorded (a stalled worker may be recording it now).
-        taken = db.session.execute(
-            sa.update(Delivery)
-            .where(
-                Delivery.id == delivery.id,
-                Delivery.state == "sending",
-                Delivery.provider_id.is_(None),
-            )
-            .values(state="held", error=reconcile.NOT_TAKEN)
-            .execution_options(synchronize_session=False)
-        )
-        if taken.rowcount == 1:
-            db.session.expire(delivery, ["state", "error"])
+        if reconcile.hold_unrecorded(delivery):
             return None
         db.session.refresh(delivery)
         return "skipped"
