@@ -182,6 +182,9 @@ def test_the_survey_is_answered_in_a_browser_without_javascript(db, chromium, li
         for key, value in (("overall", "2"), ("nps", "5")):
             _tap(page, key, value)
             page.get_by_role("button", name="Next").click()
+        # The click only starts the navigation: wait for the last step's page
+        # before measuring it (CI once measured a document still being replaced).
+        page.get_by_role("button", name="Send").wait_for()
         _fits(page)
         page.get_by_role("button", name="Send").click()
         # Overall 2 meets a follow-up rule: the last step asks whether we may call.
