@@ -153,19 +153,12 @@ def apply_response(response: Response) -> int:
         for (kind, dimension), counts in sorted(sums.items())
     ]
     # Within one response the segment is fixed, so every table gets one row per
-    # (kind, dimension): the same counts under a shorter key.
-    values = {
-        f"t{k}_{name}_{i}": row[name]
-        for k, cuboid in enumerate(CUBOIDS)
-        for i, row in enumerate(rows)
-        for name in _columns(cuboid)
-    }
+    # (kind, dimension): the same counts under a shorter key. Dates go as ISO text
+    # (SQLite's driver takes them so), each value picked by its compiled position.
+    plain = [{name: _plain(value) for name, value in row.items()} for row in rows]
     connection = session.connection()
-    for sql, names in _upserts(connection.dialect, len(rows)):
-        if names is None:
-            connection.exec_driver_sql(sql, values)
-        else:  # a positional paramstyle (SQLite's qmark), which takes dates as ISO text
-            connection.exec_driver_sql(sql, tuple(_plain(values[n]) for n in names))
+    for sql, picks in _upserts(connection.dialect, len(rows)):
+        connection.exec_driver_sql(sql, tuple(plain[i][name] for i, name in picks))
     return sum(row["n"] for row in rows)
 
 
@@ -238,7 +231,7 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-Compiled = tuple[str, tuple[str, ...] | None]
+Compiled = tuple[str, tuple[tuple[int, str], ...]]
 _UPSERTS: dict[tuple[str, str, int], list[Compiled]] = {}
 
 
@@ -246,25 +239,21 @@ def _upserts(dialect: sa.Dialect, count: int) -> list[Compiled]:
     """Compile, once per number of rows, the INSERT … ON CONFLICT that adds counts to each table.
 
     SQLAlchemy compiles a multi-row VALUES statement anew on every execution (it is not
-    cached), which cost more than the database's work; this SQL is compiled once. On
-    PostgreSQL the tables' upserts go as one statement (all but the last in WITH): one
-    round trip instead of seven. Returns each statement's SQL and, for a positional
-    paramstyle, its parameter names in order; parameters are named ``t<table>_<column>_<row>``.
+    cached), which cost more than the database's work; this SQL is compiled once, for a
+    positional paramstyle (SQLite's qmark; PostgreSQL applies in one statement instead,
+    ``_in_one_statement``). Returns each statement's SQL and, for each of its parameters
+    in order, the row (0…count-1) and the column whose value it takes.
     """
     key = (dialect.name, dialect.driver, count)
     if key not in _UPSERTS:
-        compiled = [_compile(dialect, k, cuboid, count) for k, cuboid in enumerate(CUBOIDS)]
-        if dialect.name == "postgresql" and not any(names for _sql, names in compiled):
-            ctes = ", ".join(f"t{k} AS ({sql})" for k, (sql, _names) in enumerate(compiled[:-1]))
-            compiled = [(f"WITH {ctes} {compiled[-1][0]}", None)]
-        _UPSERTS[key] = compiled
+        _UPSERTS[key] = [_compile(dialect, k, cuboid, count) for k, cuboid in enumerate(CUBOIDS)]
     return _UPSERTS[key]
 
 
 def _compile(dialect: sa.Dialect, k: int, cuboid: Cuboid, count: int) -> Compiled:
     table = cuboid.table
-    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table).values(
+    picks = {f"t{k}_{c}_{i}": (i, c) for c in _columns(cuboid) for i in range(count)}
+    statement = sqlite.insert(table).values(
         [{c: sa.bindparam(f"t{k}_{c}_{i}") for c in _columns(cuboid)} for i in range(count)]
     )
     statement = statement.on_conflict_do_update(
@@ -272,7 +261,9 @@ def _compile(dialect: sa.Dialect, k: int, cuboid: Cuboid, count: int) -> Compile
         set_={c: table.c[c] + statement.excluded[c] for c in COUNT_COLUMNS},
     )
     compiled = statement.compile(dialect=dialect)
-    return str(compiled), tuple(compiled.positiontup) if compiled.positional else None
+    if not compiled.positional:  # PostgreSQL never comes here (see apply_response)
+        raise NotImplementedError(f"{dialect.name}: rollups are applied in one statement there")
+    return str(compiled), tuple(picks[name] for name in compiled.positiontup)
 
 
 def rebuild(
