@@ -275,6 +275,7 @@ def rollup_rebuild() -> None:
     click.echo(f"comments index rebuilt: {comments} comments")
 
 
+# Long rebuilds (the funnel, the complaint restamp) say how far they are this often.
 FUNNEL_PROGRESS_SECONDS = 5.0
 
 
@@ -310,15 +311,26 @@ def rollup_rebuild_funnel() -> None:
 def rollup_restamp_complaints() -> None:
     """Store the resolved complaint cases' outcomes again under today's settings and zone.
 
-    Saving the calendar or the commitments does this by itself; run it after changing
-    SURVEY_TIMEZONE, until which the complaints figures are right but slow.
+    A worker does this by itself after the calendar or the commitments are saved, and the
+    minute sweep after a change of SURVEY_TIMEZONE; until then the complaints figures are
+    right but slow. Batch by batch: the app keeps serving meanwhile.
     """
+    import time
+
     from survey import workcal
     from survey.extensions import db
     from survey.scoring import complaint_cases, complaint_outcomes
 
-    done = complaint_outcomes.refresh(db.session, complaint_cases.limits(), workcal.from_settings())
-    db.session.commit()
+    last = [time.monotonic()]
+
+    def step(done: int) -> None:
+        if time.monotonic() - last[0] >= FUNNEL_PROGRESS_SECONDS:
+            last[0] = time.monotonic()
+            click.echo(f"complaint cases stamped so far: {done:,}", err=True)
+
+    done = complaint_outcomes.restamp(
+        db.session, complaint_cases.limits(), workcal.from_settings(), progress=step
+    )
     click.echo(f"complaint cases stamped: {done}")
 
 

@@ -46,3 +46,15 @@ def export_soon(job_id: int) -> bool:
         log.exception("could not enqueue export job %s; the sweep will take it up", job_id)
         return False
     return True
+
+
+def restamp_soon() -> bool:
+    """Ask a worker to stamp complaint cases again under the new settings; False if it could not."""
+    from survey import tasks
+
+    try:
+        tasks.restamp_complaints()
+    except Exception:
+        log.exception("could not enqueue the complaint restamp; the sweep will start it")
+        return False
+    return True

@@ -146,7 +146,21 @@ def sweep_due() -> int:
     for job_id in exports:
         export_responses(job_id)
     export_jobs.remove_expired()
-    return len(stuck) + len(due_reminders) + senders + len(jobs) + len(exports)
+    restamping = complaint_restamp_due()
+    if restamping:
+        restamp_complaints()
+    return len(stuck) + len(due_reminders) + senders + len(jobs) + len(exports) + restamping
+
+
+def complaint_restamp_due() -> bool:
+    """Whether complaint cases wait to be stamped under the current settings (a few probes)."""
+    from survey import workcal
+    from survey.extensions import db
+    from survey.scoring import complaint_cases, complaint_outcomes
+
+    return complaint_outcomes.restamp_due(
+        db.session, complaint_cases.limits(), workcal.from_settings()
+    )
 
 
 @huey.task(name="send_due")
@@ -192,6 +206,30 @@ def export_responses(job_id: int) -> str:
 
     job = export_jobs.run(job_id)
     return job.state if job else "missing"
+
+
+@huey.task(name="restamp_complaints")
+@in_app_context
+def restamp_complaints() -> int:
+    """Stamp complaint cases again under the current settings, batch by batch (one at a time)."""
+    from survey import workcal
+    from survey.dispatch import leader
+    from survey.extensions import db
+    from survey.scoring import complaint_cases, complaint_outcomes
+
+    # One worker at a time (two would only wait for each other's locks); the lease is
+    # renewed after every batch, so a worker that dies leaves it to the next sweep.
+    if not leader.hold("restamp"):
+        return 0
+    try:
+        return complaint_outcomes.restamp(
+            db.session,
+            complaint_cases.limits(),
+            workcal.from_settings(),
+            progress=lambda done: leader.hold("restamp"),
+        )
+    finally:
+        leader.release("restamp")
 
 
 # Daily at 19:30 UTC: 03:30 in the bank's default zone, when hardly anyone is surveyed.

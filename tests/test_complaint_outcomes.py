@@ -14,10 +14,10 @@ import sqlalchemy as sa
 
 from survey import clock, settings, workcal
 from survey.extensions import db
-from survey.models import ComplaintCase
+from survey.models import ComplaintCase, ComplaintRollup
 from survey.scoring import complaint_cases, complaint_outcomes, complaints
 from tests.fixtures.admin import settings_form
-from tests.fixtures.dispatch import interaction_body
+from tests.fixtures.dispatch import interaction_body, sweep_at
 
 FILTERS = [
     {},
@@ -109,18 +109,56 @@ def test_cases_stamped_under_other_settings_are_worked_out_again(november_cases)
     assert again == found
 
 
-def test_a_holiday_added_in_the_settings_form_restamps_the_cases(november_cases, admin_client):
+def test_saving_the_settings_form_leaves_the_restamp_to_a_worker_and_the_figures_stay_right(
+    november_cases, admin_client
+):
     _refresh()
     old = {k: v[-1] for k, v in _stamps().items() if v[-1]}
     form = settings_form(holidays="2026-11-09\n2026-11-10\n", makeup_workdays="2026-11-14")
-    response = admin_client.post("/admin/settings", data=form)
-    assert response.status_code in (200, 302)
+    page = admin_client.post("/admin/settings", data=form, follow_redirects=True)
+    assert page.status_code == 200
+    assert "投诉案件正在后台按新的设置重新核算" in page.get_data(as_text=True)
     db.session.rollback()
     settings.forget()
     assert settings.get("holidays") == ["2026-11-09", "2026-11-10"]
-    current = complaint_outcomes.basis(complaint_cases.limits(), workcal.from_settings())
+    # The request stamped nothing (at a bank's size that takes minutes, not a page's time)
+    # and the figures are already those of the new settings, worked out case by case.
+    assert {k: v[-1] for k, v in _stamps().items() if v[-1]} == old
+    slow = {str(f): _figures(**f) for f in FILTERS}
+    limits, calendar = complaint_cases.limits(), workcal.from_settings()
+    assert complaint_outcomes.restamp_due(db.session, limits, calendar)
+    # A worker stamps them again: the minute sweep finds cases under another basis.
+    sweep_at(clock.now())
+    current = complaint_outcomes.basis(limits, calendar)
     new = {k: v[-1] for k, v in _stamps().items() if v[-1]}
     assert new.keys() == old.keys() and set(new.values()) == {current} != set(old.values())
+    assert {str(f): _figures(**f) for f in FILTERS} == slow
+    assert not complaint_outcomes.restamp_due(db.session, limits, calendar)
+
+
+def test_a_restamp_batch_by_batch_keeps_the_figures_exact_after_every_batch(
+    november_cases, monkeypatch
+):
+    _refresh()
+    settings.put("complaint_first_reply_hours", 48)
+    settings.put("holidays", ["2026-11-09"])
+    db.session.commit()
+    limits, calendar = complaint_cases.limits(), workcal.from_settings()
+    current = complaint_outcomes.basis(limits, calendar)
+    expected = {str(f): _figures(**f) for f in FILTERS}  # worked out case by case
+    monkeypatch.setattr(complaint_outcomes, "RESTAMP_BATCH", 2)
+    seen = []
+
+    def after_each_batch(done: int) -> None:
+        seen.append(done)
+        assert {str(f): _figures(**f) for f in FILTERS} == expected, done
+
+    assert complaint_outcomes.restamp(db.session, limits, calendar, after_each_batch) == 5
+    assert seen == [2, 4, 5]
+    assert {str(f): _figures(**f) for f in FILTERS} == expected
+    assert set(db.session.scalars(sa.select(ComplaintRollup.basis).distinct())) == {current}
+    assert not complaint_outcomes.restamp_due(db.session, limits, calendar)
+    assert complaint_outcomes.restamp(db.session, limits, calendar) == 0
 
 
 OPENED = "2026-11-02T09:00:00+08:00"

@@ -171,11 +171,11 @@ class Bank:
             settings.put("complaint_first_reply_hours", first_reply)
             settings.put("complaint_final_working_days", final)
             settings.put("holidays", holidays)
-            if restamp:
-                complaint_outcomes.refresh(
+            db.session.commit()
+            if restamp:  # as a worker does after the settings form is saved: batch by batch
+                complaint_outcomes.restamp(
                     db.session, complaint_cases.limits(), workcal.from_settings()
                 )
-            db.session.commit()
 
     def answer(self, case_id: str, rating: int, channel: str) -> None:
         """Answer the survey of one of the case's posts not answered yet (sent once resolved)."""

@@ -11,7 +11,6 @@ from survey.admin import bp, forms
 from survey.admin.services import settings as service
 from survey.auth.service import role_required
 from survey.channels import messages
-from survey.extensions import db
 
 
 def _as_form_data(values: dict) -> dict:
@@ -37,7 +36,6 @@ def settings():
             getattr(form, key).errors.append(message)
         if not errors:
             effects = service.save(current_user._get_current_object(), values)
-            db.session.commit()
             if not effects:
                 flash(_("Nothing was changed."), "info")
             for effect in effects:

@@ -8,15 +8,18 @@ limits and calendar it was worked out under (``basis``). The complaints figures 
 the cases whose fingerprint is the current one in SQL (``GROUP BY``), and work out the
 rest one by one as before: the cases still open (pending depends on now), and any case
 stamped under other settings. A change of limits, holidays, make-up days or the bank's
-zone thus never shows a wrong figure; ``refresh`` re-stamps the cases so that the
-figures are fast again (the settings service calls it when those settings change).
+zone thus never shows a wrong figure; ``restamp`` re-stamps the cases so that the
+figures are fast again: a worker runs it after the settings service saves a change of
+those settings, and the minute sweep whenever it finds cases under another basis
+(``restamp_due``: after a change of SURVEY_TIMEZONE, or a restamp cut short). ``refresh``
+does the same in the caller's one transaction (the demo loader and a migration).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -28,6 +31,8 @@ from survey.workcal import WorkCalendar
 
 # What refresh reads and writes at a time.
 BATCH = 2000
+# What restamp changes in one transaction: on SQLite the write lock is held meanwhile.
+RESTAMP_BATCH = 500
 
 
 def basis(limits: complaints.Limits, calendar: WorkCalendar) -> str:
@@ -159,3 +164,92 @@ def _stamps(
 def _aware(instant: datetime) -> datetime:
     """A migration's plain table returns SQLite's naive UTC times: give them their zone."""
     return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+
+
+def restamp_due(session: Session, limits: complaints.Limits, calendar: WorkCalendar) -> bool:
+    """Whether any resolved case is stamped under other settings, or not at all (a few probes)."""
+    from survey.scoring import complaint_rollup
+
+    if complaint_rollup.stale_bases(session, basis(limits, calendar)):
+        return True
+    never = sa.select(ComplaintCase.id).where(
+        ComplaintCase.outcomes_basis.is_(None), ComplaintCase.resolved_at.is_not(None)
+    )
+    return session.scalar(never.limit(1)) is not None
+
+
+def restamp(
+    session: Session,
+    limits: complaints.Limits,
+    calendar: WorkCalendar,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Re-stamp every resolved case stamped under other settings (or never), batch by batch.
+
+    Each batch commits together with its cases' moves in the complaints rollup, from the
+    key of the old stamp to the key of the new one, so the figures are exact after every
+    commit (cases not reached yet are worked out one by one meanwhile) and no transaction
+    holds the database for long. A batch's cases are read under the write lock (SQLite) or
+    locked (PostgreSQL): a post that resolves or re-assesses one of them waits, then sees
+    the new stamp. Last, the rollup's rows of other bases, empty by then, are removed.
+    Returns how many cases were stamped; ``progress`` is told the running total.
+    """
+    from survey.scoring import complaint_rollup
+
+    current = basis(limits, calendar)
+    zone = calendar.zone
+    facts = complaint_rollup.CASE_FACTS
+    stale = sa.and_(
+        ComplaintCase.resolved_at.is_not(None),
+        sa.or_(ComplaintCase.outcomes_basis.is_(None), ComplaintCase.outcomes_basis != current),
+    )
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    cases = ComplaintCase.__table__
+    done = after = 0
+    while True:
+        if not postgresql:
+            # Take SQLite's write lock before reading (BEGIN IMMEDIATE comes with the first
+            # write): the facts read are then the ones this batch changes.
+            session.execute(sa.update(cases).where(sa.false()).values(id=cases.c.id))
+        batch = (
+            sa.select(
+                ComplaintCase.id, ComplaintCase.first_reply_at, ComplaintCase.resolved_at, *facts
+            )
+            .where(stale, ComplaintCase.id > after)
+            .order_by(ComplaintCase.id)
+            .limit(RESTAMP_BATCH)
+        )
+        rows = session.execute(batch.with_for_update() if postgresql else batch).all()
+        if not rows:
+            session.rollback()
+            break
+        stamps = list(_stamps(rows, limits, calendar))
+        session.execute(
+            sa.update(cases)
+            .where(cases.c.id == sa.bindparam("case_key"))
+            .values(
+                first_reply_outcome=sa.bindparam("first"),
+                final_outcome=sa.bindparam("final"),
+                regulator_outcome=sa.bindparam("regulator"),
+                outcomes_basis=current,
+            ),
+            stamps,
+            execution_options={"synchronize_session": False},
+        )
+        moves = {}
+        for row, stamp in zip(rows, stamps, strict=True):
+            was = tuple(row[3:])
+            now = (current, *was[1:8], stamp["first"], stamp["final"], stamp["regulator"])
+            moves[row.id] = (
+                complaint_rollup.key_of(*was, zone=zone),
+                complaint_rollup.key_of(*now, zone=zone),
+            )
+        complaint_rollup.move_cases(session, moves)
+        session.commit()
+        done += len(rows)
+        after = rows[-1].id
+        if progress:
+            progress(done)
+    complaint_rollup.forget_other_bases(session, current)
+    session.commit()
+    return done

@@ -54,8 +54,10 @@ Key = tuple[str, date, int, int, str, str, int, str, str, str]
 Sums = dict[tuple[Any, ...], list[int]]
 # What rebuild inserts at a time.
 BATCH = 2000
+# Rows one upsert statement adds to (each row binds 19 parameters).
+UPSERT_ROWS = 1000
 
-_CASE_FACTS = (
+CASE_FACTS = (
     ComplaintCase.outcomes_basis,
     ComplaintCase.opened_at,
     ComplaintCase.created_at,
@@ -105,7 +107,7 @@ def _answers_of_cases(*columns: Any) -> sa.Select[Any]:
 # One case's counted answers, by survey and survey channel.
 _CASE_ANSWERS = _answers_of_cases().where(ComplaintCase.id == sa.bindparam("case_key"))
 # One response's counted answers with its stamped case's facts (nothing for any other).
-_RESPONSE_ANSWERS = _answers_of_cases(*_CASE_FACTS).where(
+_RESPONSE_ANSWERS = _answers_of_cases(*CASE_FACTS).where(
     Answer.response_id == sa.bindparam("response_key"),
     ComplaintCase.outcomes_basis.is_not(None),
 )
@@ -125,7 +127,7 @@ def key_of(
     regulator_outcome: str | None,
     zone: ZoneInfo,
 ) -> Key | None:
-    """A case's key from its facts (as ``_CASE_FACTS`` lists them); None: not stamped."""
+    """A case's key from its facts (as ``CASE_FACTS`` lists them); None: not stamped."""
     opened = opened_at or created_at
     if (
         basis is None
@@ -154,7 +156,7 @@ def key_of(
 
 def case_key(case: ComplaintCase) -> Key | None:
     """Where a case counts in the rollup as it stands in the session (None: nowhere)."""
-    return key_of(*(getattr(case, c.key) for c in _CASE_FACTS), zone=_zone())
+    return key_of(*(getattr(case, c.key) for c in CASE_FACTS), zone=_zone())
 
 
 def move(session: Session, case_id: int | None, before: Key | None, after: Key | None) -> None:
@@ -166,13 +168,39 @@ def move(session: Session, case_id: int | None, before: Key | None, after: Key |
             [] if case_id is None else session.execute(_CASE_ANSWERS, {"case_key": case_id}).all()
         )
         sums: Sums = {}
-        for key, sign in ((before, -1), (after, 1)):
-            if key is None:
-                continue
-            _add(sums, key, 0, "", (sign, 0, 0, 0, 0, 0))
-            for survey_id, channel, *counts in answers:
-                _add(sums, key, survey_id, channel, (0, *(sign * int(v) for v in counts)))
+        _moved(sums, before, after, answers)
         _upsert(session, sums)
+
+
+def move_cases(session: Session, moves: dict[int, tuple[Key | None, Key | None]]) -> None:
+    """Move cases, and their counted answers, each from its first key to its second.
+
+    One read of every moved case's answers and one upsert (in chunks) for them all: the
+    restamp's batch (survey.scoring.complaint_outcomes.restamp).
+    """
+    moved = sorted(case_id for case_id, (before, after) in moves.items() if before != after)
+    if not moved:
+        return
+    answers: dict[int, list[Any]] = {case_id: [] for case_id in moved}
+    for case_id, *answered in session.execute(
+        _answers_of_cases(ComplaintCase.id).where(ComplaintCase.id.in_(moved))
+    ):
+        answers[case_id].append(answered)
+    sums: Sums = {}
+    for case_id in moved:
+        _moved(sums, *moves[case_id], answers[case_id])
+    _upsert(session, sums)
+
+
+def _moved(sums: Sums, before: Key | None, after: Key | None, answers: Iterable[Any]) -> None:
+    """Add to ``sums`` a case leaving ``before`` and joining ``after``, with its answers."""
+    answers = list(answers)
+    for key, sign in ((before, -1), (after, 1)):
+        if key is None:
+            continue
+        _add(sums, key, 0, "", (sign, 0, 0, 0, 0, 0))
+        for survey_id, channel, *counts in answers:
+            _add(sums, key, survey_id, channel, (0, *(sign * int(v) for v in counts)))
 
 
 def add_response(session: Session, response_id: int) -> None:
@@ -181,8 +209,8 @@ def add_response(session: Session, response_id: int) -> None:
     zone = _zone()
     sums: Sums = {}
     for row in found:
-        key = key_of(*row[: len(_CASE_FACTS)], zone=zone)
-        survey_id, channel, *counts = row[len(_CASE_FACTS) :]
+        key = key_of(*row[: len(CASE_FACTS)], zone=zone)
+        survey_id, channel, *counts = row[len(CASE_FACTS) :]
         if key is not None:
             _add(sums, key, survey_id, channel, (0, *(int(v) for v in counts)))
     _upsert(session, sums)
@@ -203,22 +231,37 @@ def rebuild(session: Session, zone: str | None = None) -> int:
     cases = 0
     stamped = ComplaintCase.outcomes_basis.is_not(None)
     for row in session.execute(
-        sa.select(*_CASE_FACTS).where(stamped).execution_options(yield_per=BATCH)
+        sa.select(*CASE_FACTS).where(stamped).execution_options(yield_per=BATCH)
     ):
         key = key_of(*row, zone=found)
         if key is not None:
             _add(sums, key, 0, "", (1, 0, 0, 0, 0, 0))
             cases += 1
-    answered = _answers_of_cases(ComplaintCase.id, *_CASE_FACTS).where(stamped)
+    answered = _answers_of_cases(ComplaintCase.id, *CASE_FACTS).where(stamped)
     for row in session.execute(answered.execution_options(yield_per=BATCH)):
-        key = key_of(*row[1 : 1 + len(_CASE_FACTS)], zone=found)
-        survey_id, channel, *counts = row[1 + len(_CASE_FACTS) :]
+        key = key_of(*row[1 : 1 + len(CASE_FACTS)], zone=found)
+        survey_id, channel, *counts = row[1 + len(CASE_FACTS) :]
         if key is not None:
             _add(sums, key, survey_id, channel, (0, *(int(v) for v in counts)))
     rows = _rows(sums)
     for start in range(0, len(rows), BATCH):
         session.execute(sa.insert(table), rows[start : start + BATCH])
     return cases
+
+
+def forget_other_bases(session: Session, current: str) -> None:
+    """Remove the rows of other bases than ``current`` once no case counts under them."""
+    table = ComplaintRollup.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        # A post stamping a case under an old basis meanwhile waits, then counts anew.
+        session.execute(sa.text(f"LOCK TABLE {table.name} IN SHARE ROW EXCLUSIVE MODE"))
+    else:  # the write lock first, so the check below and the delete see the same cases
+        session.execute(sa.delete(table).where(sa.false()))
+    stale = sa.select(ComplaintCase.id).where(
+        ComplaintCase.outcomes_basis.is_not(None), ComplaintCase.outcomes_basis != current
+    )
+    if session.scalar(stale.limit(1)) is None:
+        session.execute(sa.delete(table).where(table.c.basis != current))
 
 
 def stale_bases(session: Session, current: str) -> bool:
@@ -352,12 +395,15 @@ def _upsert(session: Session, sums: Sums) -> None:
     table = ComplaintRollup.__table__
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(_rows(sums))
-    statement = statement.on_conflict_do_update(
-        index_elements=list(KEY_COLUMNS),
-        set_={c: table.c[c] + statement.excluded[c] for c in COUNT_COLUMNS},
-    )
-    session.execute(statement)
+    rows = _rows(sums)
+    # In chunks: one statement's parameters stay under SQLite's limit (32,766).
+    for start in range(0, len(rows), UPSERT_ROWS):
+        statement = insert(table).values(rows[start : start + UPSERT_ROWS])
+        statement = statement.on_conflict_do_update(
+            index_elements=list(KEY_COLUMNS),
+            set_={c: table.c[c] + statement.excluded[c] for c in COUNT_COLUMNS},
+        )
+        session.execute(statement)
 
 
 def _zone() -> ZoneInfo:

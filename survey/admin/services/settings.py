@@ -9,10 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from survey import audit, pseudonyms, retention, settings, workcal
+from survey import audit, hints, pseudonyms, retention, settings
 from survey.extensions import db
 from survey.models import BusinessLine, User
-from survey.scoring import complaint_cases, complaint_outcomes
 from survey.zones import is_place_zone
 
 HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -290,17 +289,22 @@ def validate(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 def save(actor: User, values: dict[str, Any]) -> list[str]:
-    """Store the changed settings with one audit record; return what each change now does."""
+    """Store the changed settings with one audit record and commit; return what each change does.
+
+    A change of what complaint cases' outcomes depend on leaves the cases to be stamped
+    again by a worker (``survey.scoring.complaint_outcomes.restamp``; minutes at a bank's
+    size): until then the complaints figures work those cases out one by one, right but
+    slower. The sweep finds them too, should the queue not take the hint.
+    """
     before = current()
     old, new = audit.changes(before, values)
     for key, value in new.items():
         settings.put(key, value, actor.id)
     if new:
         audit.record(actor, "settings.update", "settings", None, old, new)
+    db.session.commit()
     if COMPLAINT_OUTCOME_SETTINGS & new.keys():
-        # In the same transaction: the complaints figures add up cases stamped under the
-        # settings they read, and work the others out one by one (right, but slow).
-        complaint_outcomes.refresh(db.session, complaint_cases.limits(), workcal.from_settings())
+        hints.restamp_soon()
     return effects(new, values)
 
 
@@ -364,6 +368,16 @@ def effects(changed: dict[str, Any], values: dict[str, Any]) -> list[str]:
                     "Working days now leave out %(h)d holidays and add %(m)d make-up days.",
                     h=len(values["holidays"]),
                     m=len(values["makeup_workdays"]),
+                )
+            )
+        )
+    if COMPLAINT_OUTCOME_SETTINGS & changed.keys():
+        said.append(
+            str(
+                _l(
+                    "Complaint cases are being worked out again under the new settings, in the "
+                    "background; the complaints figures are right meanwhile, and load faster "
+                    "once it is done."
                 )
             )
         )
