@@ -115,7 +115,8 @@ def sweep_due() -> int:
     files past their expiry are deleted.
     Due invitations are not handed out one by one: the sweep starts senders
     (``send_due``), each of which claims a batch and sends it; invitations stuck
-    mid-send (a lost task, a crash) are reconciled one by one.
+    mid-send (a lost task, a crash) are reconciled one by one. Complaint cases counted
+    under other settings than today's are handed to ``restamp_complaints``.
     """
     from survey.admin.services import agent_import
     from survey.dispatch import claims, leader, reminders, sending
