@@ -6,7 +6,9 @@ waits up to the busy timeout for it. Under a burst that wait can still run out. 
 work that met it has written nothing (its transaction is rolled back), so it is safe
 to do again; when it still cannot get the lock the request is answered 503 with a
 Retry-After, which the bank's systems and a customer's browser both understand.
-PostgreSQL never raises this: its row locks wait instead.
+PostgreSQL's row locks wait instead; but two transactions that lock shared rows (the
+coarser rollup rows several segments add to) in opposite orders deadlock, and PostgreSQL
+aborts one: that one is run again the same way.
 """
 
 from __future__ import annotations
@@ -41,16 +43,25 @@ class DatabaseBusy(ServiceUnavailable):
         super().__init__(retry_after=RETRY_AFTER_SECONDS)
 
 
+# PostgreSQL's deadlock_detected and serialization_failure: it aborted one of two
+# transactions that waited for each other's row locks; the aborted one wrote nothing.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
 def is_busy(error: BaseException) -> bool:
-    """Whether an error is SQLite's "database is locked" (or "busy"), not a real fault."""
+    """Whether an error is contention, not a real fault: SQLite's "database is locked" (or
+    "busy"), or a transaction PostgreSQL aborted to break a deadlock."""
     if not isinstance(error, OperationalError):
         return False
+    if getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+        return True
     message = str(error.orig).lower()
     return "database is locked" in message or "database is busy" in message
 
 
 def retry_when_busy(work: Callable[[], T], attempts: int = ATTEMPTS) -> T:
-    """Run a unit of work that commits; when SQLite is busy, roll back and run it again.
+    """Run a unit of work that commits; when SQLite is busy (or PostgreSQL broke a deadlock
+    by aborting it), roll back and run it again.
 
     :param work: does all its reads and writes and commits; it must be safe to run again
         after a rollback (nothing it did before the failure is kept).
