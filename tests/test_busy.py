@@ -17,10 +17,11 @@ import pytest
 import sqlalchemy as sa
 
 from survey.extensions import db
-from survey.models import Interaction, Invitation
+from survey.models import Answer, Interaction, Invitation, Response
 from tests.conftest import _migrate
 from tests.fixtures.access import sign_in
 from tests.fixtures.dispatch import interaction_body
+from tests.fixtures.twilio import ACCOUNT_SID, AUTH_TOKEN
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +148,23 @@ def test_a_sign_in_on_a_database_locked_throughout_is_a_busy_page_not_a_500(
     assert response.status_code == 503
     assert "系统正忙" in response.get_data(as_text=True)
     assert "Retry-After" in response.headers
+
+
+@pytest.mark.app_config(
+    SURVEY_SQLITE_BUSY_TIMEOUT_MS=1, TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN
+)
+def test_an_sms_reply_that_meets_the_lock_is_retried_not_lost(
+    sent_invitation, reply, release_on_busy
+):
+    """Twilio does not post an inbound SMS again after an error: a reply answered 503
+    would be an answer lost, so the webhook's work is run again like a post's."""
+    invitation = sent_invitation()
+    release_on_busy.writer.execute("BEGIN IMMEDIATE")
+    answer = reply("5")
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert release_on_busy.attempts == 1
+    db.session.rollback()
+    stored = db.session.scalars(
+        sa.select(Answer.value_int).join(Response).where(Response.invitation_id == invitation.id)
+    ).all()
+    assert stored == [5]

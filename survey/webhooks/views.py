@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Response, request
 
+from survey import busy
 from survey.dispatch import status
 from survey.responses import sms, voice
 from survey.webhooks import bp, twiml
@@ -39,7 +40,10 @@ def inbound_sms():
     sender, message_id = _field("From", 40), _field("MessageSid")
     if not sender or not message_id:
         return _xml(twiml.message(None))
-    turn = sms.handle(sender, request.form.get("Body") or "", message_id)
+    # Twilio does not post a message again after an error: contention is waited out here.
+    turn = busy.retry_when_busy(
+        lambda: sms.handle(sender, request.form.get("Body") or "", message_id)
+    )
     return _xml(twiml.message(turn.reply))
 
 
@@ -48,14 +52,18 @@ def inbound_sms():
 def status_callback():
     """Record what Twilio says became of a message or a call; always acknowledge."""
     if request.form.get("CallSid") and not request.form.get("MessageSid"):
-        status.call_status(
-            _field("CallSid"), _field("CallStatus", 40), _field("AnsweredBy", 40) or None
+        busy.retry_when_busy(
+            lambda: status.call_status(
+                _field("CallSid"), _field("CallStatus", 40), _field("AnsweredBy", 40) or None
+            )
         )
     else:
-        status.message_status(
-            _field("MessageSid"),
-            _field("MessageStatus", 40) or _field("SmsStatus", 40),
-            _field("ErrorCode", 20) or None,
+        busy.retry_when_busy(
+            lambda: status.message_status(
+                _field("MessageSid"),
+                _field("MessageStatus", 40) or _field("SmsStatus", 40),
+                _field("ErrorCode", 20) or None,
+            )
         )
     return Response(status=204)
 
@@ -64,7 +72,9 @@ def status_callback():
 @twilio_signed
 def voice_call(invitation_id: int):
     """Start the call when it is picked up: greet, then ask the first question."""
-    step = voice.start(invitation_id, _field("CallSid"), _field("AnsweredBy", 40) or None)
+    step = busy.retry_when_busy(
+        lambda: voice.start(invitation_id, _field("CallSid"), _field("AnsweredBy", 40) or None)
+    )
     return _xml(twiml.call_step(step, invitation_id))
 
 
@@ -76,12 +86,14 @@ def voice_gather(invitation_id: int):
     attempt = request.args.get("attempt", type=int)
     if question is None or attempt is None:
         return _xml(twiml.call_step(voice.Step("zh", hangup=True), invitation_id))
-    step = voice.gather(
-        invitation_id,
-        _field("CallSid"),
-        question,
-        attempt,
-        request.form.get("Digits"),
-        request.form.get("FinishedOnKey"),
+    step = busy.retry_when_busy(
+        lambda: voice.gather(
+            invitation_id,
+            _field("CallSid"),
+            question,
+            attempt,
+            request.form.get("Digits"),
+            request.form.get("FinishedOnKey"),
+        )
     )
     return _xml(twiml.call_step(step, invitation_id))
