@@ -21,6 +21,7 @@ one by one: the cost of a period grows with its days, not with the history.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -54,8 +55,6 @@ Key = tuple[str, date, int, int, str, str, int, str, str, str]
 Sums = dict[tuple[Any, ...], list[int]]
 # What rebuild inserts at a time.
 BATCH = 2000
-# Rows one upsert statement adds to (each row binds 19 parameters).
-UPSERT_ROWS = 1000
 
 CASE_FACTS = (
     ComplaintCase.outcomes_basis,
@@ -392,18 +391,20 @@ def _rows(sums: Sums) -> list[dict[str, Any]]:
 def _upsert(session: Session, sums: Sums) -> None:
     if not sums:
         return
+    # One statement for every call, its rows as parameter sets: compiled once and cached
+    # (a multi-row VALUES is compiled anew each time: most of a 500-case restamp batch).
+    session.execute(_upsert_statement(session.get_bind().dialect.name), _rows(sums))
+
+
+@functools.cache
+def _upsert_statement(dialect: str) -> Any:
     table = ComplaintRollup.__table__
-    dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    rows = _rows(sums)
-    # In chunks: one statement's parameters stay under SQLite's limit (32,766).
-    for start in range(0, len(rows), UPSERT_ROWS):
-        statement = insert(table).values(rows[start : start + UPSERT_ROWS])
-        statement = statement.on_conflict_do_update(
-            index_elements=list(KEY_COLUMNS),
-            set_={c: table.c[c] + statement.excluded[c] for c in COUNT_COLUMNS},
-        )
-        session.execute(statement)
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=list(KEY_COLUMNS),
+        set_={c: table.c[c] + statement.excluded[c] for c in COUNT_COLUMNS},
+    )
 
 
 def _zone() -> ZoneInfo:
