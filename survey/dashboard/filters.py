@@ -14,9 +14,10 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 
 from survey.extensions import db
+from survey.i18n import lazy_gettext as _l
 from survey.models import Agent, BusinessLine, Survey, Team
 from survey.scoring import queries
 
@@ -148,6 +149,22 @@ def choices(locale: str) -> dict[str, list[tuple[str, str]]]:
         "cause": [(v, str(CAUSE_LABELS.get(v, v))) for v in queries.FIXED["cause"]],
         "survey": [(str(survey_id), name) for survey_id, name in surveys],
     }
+
+
+def option_tags(values: list[tuple[str, str]], current: str) -> Markup:
+    """A filter's ``<option>`` elements, the current value selected (kept even if unknown).
+
+    Built here rather than in a template loop: the agents' list is long, and the form is on
+    every dashboard page.
+    """
+    tags = [
+        f'<option value="{escape(value)}" {"selected" if value == current else ""}>'
+        f"{escape(label)}</option>"
+        for value, label in values
+    ]
+    if current and all(value != current for value, _label in values):
+        tags.append(f'<option value="{escape(current)}" selected>{escape(current)}</option>')
+    return Markup("".join(tags))
 
 
 FILTER_LABELS = {

@@ -6,10 +6,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
 from survey.dashboard import charts, filters
 from survey.funnel import report
+from survey.i18n import lazy_gettext as _l
 from survey.models.rule import SURVEY_CHANNELS
 from survey.scoring import queries
 

@@ -26,6 +26,8 @@ from survey.i18n import current_language
 from survey.models import ImprovementAction
 from survey.scoring import complaint_cases, complaints
 
+bp.add_app_template_global(filters.option_tags, "option_tags")
+
 
 def _page(template: str, found: filters.Filters, **context):
     """Render a dashboard page with its filter form; a wrong URL gets its message and a 400."""

@@ -62,10 +62,32 @@ def figures(date_from: date, date_to: date, zone: str, min_n: int) -> FollowUpFi
     start, end = _bounds(date_from, date_to, ZoneInfo(zone))
     now = clock.now()
     in_period = sa.and_(FollowUpCase.opened_at >= start, FollowUpCase.opened_at < end)
-    opened = (
-        db.session.scalar(sa.select(sa.func.count()).select_from(FollowUpCase).where(in_period))
-        or 0
+    closed_in_period = sa.and_(FollowUpCase.closed_at >= start, FollowUpCase.closed_at < end)
+    # Cases of the period that are due: closed, or open past their due time.
+    due = sa.and_(in_period, sa.or_(FollowUpCase.state == "closed", FollowUpCase.due_at <= now))
+    on_time = sa.and_(
+        due, FollowUpCase.state == "closed", FollowUpCase.closed_at <= FollowUpCase.due_at
     )
+    # One reading of the cases for the four counts, by outcome (the closed ones' shares).
+    opened = due_n = on_time_n = 0
+    by_outcome: dict[str, int] = {}
+    for outcome, *counts in db.session.execute(
+        sa.select(
+            FollowUpCase.outcome,
+            sa.func.count().filter(in_period),
+            sa.func.count().filter(due),
+            sa.func.count().filter(on_time),
+            sa.func.count().filter(closed_in_period),
+        )
+        .where(sa.or_(in_period, closed_in_period))
+        .group_by(FollowUpCase.outcome)
+    ):
+        opened += int(counts[0])
+        due_n += int(counts[1])
+        on_time_n += int(counts[2])
+        if counts[3]:
+            by_outcome[outcome] = int(counts[3])
+    closed_n = sum(by_outcome.values())
     reasons = dict.fromkeys(NO_CASE_REASONS, 0)
     for reason, n in db.session.execute(
         sa.select(Response.followup_no_case_reason, sa.func.count())
@@ -77,25 +99,11 @@ def figures(date_from: date, date_to: date, zone: str, min_n: int) -> FollowUpFi
         .group_by(Response.followup_no_case_reason)
     ):
         reasons[reason] = int(n)
-    # Cases of the period that are due (closed, or open past their due time).
-    due = db.session.execute(
-        sa.select(FollowUpCase.state, FollowUpCase.closed_at, FollowUpCase.due_at).where(
-            in_period, sa.or_(FollowUpCase.state == "closed", FollowUpCase.due_at <= now)
-        )
-    ).all()
-    on_time = sum(1 for state, closed, due_at in due if state == "closed" and closed <= due_at)
-    closed_rows = db.session.execute(
-        sa.select(FollowUpCase.outcome, sa.func.count())
-        .where(FollowUpCase.closed_at >= start, FollowUpCase.closed_at < end)
-        .group_by(FollowUpCase.outcome)
-    ).all()
-    closed_n = sum(int(n) for _outcome, n in closed_rows)
-    by_outcome = {o: int(n) for o, n in closed_rows}
     reached, not_reached = _later_satisfaction(end)
     return FollowUpFigures(
-        opened=int(opened),
+        opened=opened,
         not_opened=reasons,
-        on_time=Share.of(on_time, len(due), min_n),
+        on_time=Share.of(on_time_n, due_n, min_n),
         outcomes={o: Share.of(by_outcome.get(o, 0), closed_n, min_n) for o in CASE_OUTCOMES},
         later_reached=Share.of(*reached, min_n),
         later_not_reached=Share.of(*not_reached, min_n),
