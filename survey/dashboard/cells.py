@@ -116,7 +116,9 @@ def count_cell(value: int, metric: str) -> Markup:
 
 def rate_cell(value: float | None, metric: str) -> Markup:
     """A rate as a percentage, or a dash (the funnel's tables)."""
-    return Markup(f'<td data-metric="{escape(metric)}" data-value="{_blank(value)}">{pct(value)}</td>')
+    return Markup(
+        f'<td data-metric="{escape(metric)}" data-value="{_blank(value)}">{pct(value)}</td>'
+    )
 
 
 CELLS = {
