@@ -220,3 +220,21 @@ def test_a_failed_database_write_still_gets_the_error_page(app: Flask, client_as
     response = client_as("admin").get("/test-only/failed-write", headers=EN)
     assert response.status_code == 500
     assert "Something went wrong on our side." in response.get_data(as_text=True)
+
+
+def test_a_string_inside_force_locale_is_in_that_language_and_after_it_in_the_requests(app):
+    """Templates and lazy labels keep the request's catalogue; force_locale still switches it."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    from survey.i18n import lazy_gettext
+
+    label = lazy_gettext("Sign in")
+    page = '{{ _("Sign in") }}|{{ label }}'
+    with app.test_request_context("/?lang=zh"):
+        assert render_template_string(page, label=label) == "登录|登录"
+        with force_locale("en"):
+            assert render_template_string(page, label=label) == "Sign in|Sign in"
+            assert str(label) == "Sign in"
+        assert render_template_string(page, label=label) == "登录|登录"
+        assert str(label) == "登录"
