@@ -8,7 +8,7 @@ queries; these functions write the same HTML.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -55,16 +55,9 @@ def hidden(n: int, min_n: int) -> Markup:
 
 def csat_cell(group: Any, min_n: int, with_mark: bool = True) -> Markup:
     """CSAT with its 95% interval (and significance mark), or "n < 5"."""
-    csat = _get(group, "csat")
-    if csat is None:
-        inner = hidden(_get(group, "n"), min_n)
-    else:
-        low, high = _get(group, "csat_low"), _get(group, "csat_high")
-        inner = Markup(
-            f"<strong>{pct(csat)}</strong>{mark(group, 'csat') if with_mark else ''} "
-            f'<span class="ci" data-low="{low}" data-high="{high}">{pct(low)}–{pct(high)}</span>'
-        )
-    return Markup(f'<td data-metric="csat" data-value="{_blank(csat)}">{inner}</td>')
+    return _interval_cell(
+        group, "csat", min_n, with_mark, pct, lambda v: f"<strong>{pct(v)}</strong>"
+    )
 
 
 def nps_cell(group: Any, min_n: int, with_mark: bool = True) -> Markup:
@@ -82,16 +75,29 @@ def nps_cell(group: Any, min_n: int, with_mark: bool = True) -> Markup:
 
 def mean_cell(group: Any, min_n: int, with_mark: bool = True) -> Markup:
     """The mean rating with its 95% interval (and significance mark), or "n < 5"."""
-    mean = _get(group, "mean")
-    if mean is None:
+    two_places = "{:.2f}".format
+    return _interval_cell(group, "mean", min_n, with_mark, two_places, two_places)
+
+
+def _interval_cell(
+    group: Any,
+    metric: str,
+    min_n: int,
+    with_mark: bool,
+    shown: Callable[[float], str],
+    shown_value: Callable[[float], str],
+) -> Markup:
+    """A score and its interval (``metric``_low, ``metric``_high), or "n < 5" below min n."""
+    value = _get(group, metric)
+    if value is None:
         inner = hidden(_get(group, "n"), min_n)
     else:
-        low, high = _get(group, "mean_low"), _get(group, "mean_high")
+        low, high = _get(group, f"{metric}_low"), _get(group, f"{metric}_high")
         inner = Markup(
-            f"{mean:.2f}{mark(group, 'mean') if with_mark else ''} "
-            f'<span class="ci" data-low="{low}" data-high="{high}">{low:.2f}–{high:.2f}</span>'
+            f"{shown_value(value)}{mark(group, metric) if with_mark else ''} "
+            f'<span class="ci" data-low="{low}" data-high="{high}">{shown(low)}–{shown(high)}</span>'
         )
-    return Markup(f'<td data-metric="mean" data-value="{_blank(mean)}">{inner}</td>')
+    return Markup(f'<td data-metric="{metric}" data-value="{_blank(value)}">{inner}</td>')
 
 
 def change(group: Any, metric: str) -> Markup:
