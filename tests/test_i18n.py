@@ -229,3 +229,21 @@ def test_the_extraction_finds_every_message_the_catalogue_translates(lang):
     survey page's "Next" went back to English in Chinese that way."""
     gone = sorted({_msgid(m) for m in _catalogue(lang) if m.id} - _source_msgids())
     assert not gone, f"translated but no longer found in the source: {gone}"
+
+
+def test_a_string_inside_force_locale_is_in_that_language_and_after_it_in_the_requests(app):
+    """Templates and lazy labels keep the request's catalogue; force_locale still switches it."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    from survey.i18n import lazy_gettext
+
+    label = lazy_gettext("Sign in")
+    page = '{{ _("Sign in") }}|{{ label }}'
+    with app.test_request_context("/?lang=zh"):
+        assert render_template_string(page, label=label) == "登录|登录"
+        with force_locale("en"):
+            assert render_template_string(page, label=label) == "Sign in|Sign in"
+            assert str(label) == "Sign in"
+        assert render_template_string(page, label=label) == "登录|登录"
+        assert str(label) == "登录"

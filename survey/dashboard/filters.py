@@ -14,9 +14,10 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 
 from survey.extensions import db
+from survey.i18n import lazy_gettext as _l
 from survey.models import Agent, BusinessLine, Survey, Team
 from survey.scoring import queries
 
@@ -115,6 +116,18 @@ def read(args: Mapping[str, str], *, extra: tuple[str, ...] = ()) -> Filters:
     return Filters(query=query, preset=preset, args=shown, errors=errors)
 
 
+# Built once: four small lists on every page, where building the statements cost more than
+# reading them.
+_CHOICES = (
+    sa.select(BusinessLine.code, BusinessLine.name_zh, BusinessLine.name_en).order_by(
+        BusinessLine.code
+    ),
+    sa.select(Team.code, Team.name_zh, Team.name_en).order_by(Team.code),
+    sa.select(Agent.code, Agent.name_zh, Agent.name_en).order_by(Agent.code),
+    sa.select(Survey.id, Survey.name).order_by(Survey.id),
+)
+
+
 def choices(locale: str) -> dict[str, list[tuple[str, str]]]:
     """The values each filter of the form offers, named in the viewer's language.
 
@@ -122,18 +135,7 @@ def choices(locale: str) -> dict[str, list[tuple[str, str]]]:
     agents built as objects on every page cost more than the page's own scores).
     """
     zh = locale == "zh"
-    lines = db.session.execute(
-        sa.select(BusinessLine.code, BusinessLine.name_zh, BusinessLine.name_en).order_by(
-            BusinessLine.code
-        )
-    ).all()
-    teams = db.session.execute(
-        sa.select(Team.code, Team.name_zh, Team.name_en).order_by(Team.code)
-    ).all()
-    agents = db.session.execute(
-        sa.select(Agent.code, Agent.name_zh, Agent.name_en).order_by(Agent.code)
-    ).all()
-    surveys = db.session.execute(sa.select(Survey.id, Survey.name).order_by(Survey.id)).all()
+    lines, teams, agents, surveys = (db.session.execute(s).all() for s in _CHOICES)
     return {
         "business_line": [(code, name_zh if zh else name_en) for code, name_zh, name_en in lines],
         "team": [(code, name_zh if zh else name_en) for code, name_zh, name_en in teams],
@@ -148,6 +150,22 @@ def choices(locale: str) -> dict[str, list[tuple[str, str]]]:
         "cause": [(v, str(CAUSE_LABELS.get(v, v))) for v in queries.FIXED["cause"]],
         "survey": [(str(survey_id), name) for survey_id, name in surveys],
     }
+
+
+def option_tags(values: list[tuple[str, str]], current: str) -> Markup:
+    """A filter's ``<option>`` elements, the current value selected (kept even if unknown).
+
+    Built here rather than in a template loop: the agents' list is long, and the form is on
+    every dashboard page.
+    """
+    tags = [
+        f'<option value="{escape(value)}" {"selected" if value == current else ""}>'
+        f"{escape(label)}</option>"
+        for value, label in values
+    ]
+    if current and all(value != current for value, _label in values):
+        tags.append(f'<option value="{escape(current)}" selected>{escape(current)}</option>')
+    return Markup("".join(tags))
 
 
 FILTER_LABELS = {

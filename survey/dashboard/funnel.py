@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
 from survey.dashboard import charts, filters
 from survey.funnel import report
+from survey.i18n import gettext as _
+from survey.i18n import lazy_gettext as _l
 from survey.models.rule import SURVEY_CHANNELS
 from survey.scoring import queries
 
@@ -52,13 +52,21 @@ def read(args: Mapping[str, str]) -> tuple[filters.Filters, queries.ScoreQuery |
         found = replace(found, args={**found.args, "survey_channel": channel})
     if found.query is None:
         return found, None
-    wanted = found.api_args()
+    # The days and the other filters were read by queries.parse already, as report.parse
+    # reads them (a second reading looked every code up again); the funnel has no dimension.
+    errors = [
+        {"field": name, "message": _("Unknown parameter.")}
+        for name in found.query.filters
+        if name not in report.FILTERS
+    ]
+    filtered = dict(found.query.filters)
     if channel:
-        wanted["survey_channel"] = channel
-    try:
-        return found, report.parse(wanted)
-    except queries.QueryError as error:
-        return replace(found, query=None, errors=[*found.errors, *error.errors]), None
+        filtered["survey_channel"], wrong = report.survey_channels(channel)
+        errors.extend(wrong)
+    if errors:
+        return replace(found, query=None, errors=[*found.errors, *errors]), None
+    query = queries.ScoreQuery(found.query.date_from, found.query.date_to, filters=filtered)
+    return found, query
 
 
 def choices(locale: str) -> dict[str, list[tuple[str, str]]]:

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from survey import masking, settings
 from survey.actions import service as action_service
 from survey.auth.service import role_required
-from survey.dashboard import bp, breakdown, charts, comments, filters
+from survey.dashboard import bp, breakdown, cells, charts, comments, filters
 from survey.dashboard import complaints as complaints_page
 from survey.dashboard import funnel as funnel_page_parts
 from survey.dashboard.dimensions import dimensions as dimensions_of
@@ -25,6 +25,10 @@ from survey.funnel import report
 from survey.i18n import current_language
 from survey.models import ImprovementAction
 from survey.scoring import complaint_cases, complaints
+
+bp.add_app_template_global(filters.option_tags, "option_tags")
+for _name, _cell in cells.CELLS.items():
+    bp.add_app_template_global(_cell, _name)
 
 
 def _page(template: str, found: filters.Filters, **context):

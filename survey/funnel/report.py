@@ -46,15 +46,8 @@ def parse(args: Mapping[str, str]) -> queries.ScoreQuery:
     ]
     channels: tuple[str, ...] = ()
     if "survey_channel" in args:
-        channels = tuple(v.strip() for v in args["survey_channel"].split(",") if v.strip())
-        unknown = [v for v in channels if v not in SURVEY_CHANNELS]
-        if not channels or unknown:
-            errors.append(
-                {
-                    "field": "survey_channel",
-                    "message": _("Unknown value: %(values)s.", values=", ".join(unknown) or "''"),
-                }
-            )
+        channels, wrong = survey_channels(args["survey_channel"])
+        errors.extend(wrong)
     rest = {k: v for k, v in args.items() if k in PARAMETERS and k != "survey_channel"}
     query = None
     try:
@@ -66,6 +59,16 @@ def parse(args: Mapping[str, str]) -> queries.ScoreQuery:
     if channels:
         query = replace(query, filters={**query.filters, "survey_channel": channels})
     return query
+
+
+def survey_channels(value: str) -> tuple[tuple[str, ...], list[dict[str, str]]]:
+    """Read ``survey_channel`` (channels sent on, comma-separated): the channels, and its error."""
+    channels = tuple(v.strip() for v in value.split(",") if v.strip())
+    unknown = [v for v in channels if v not in SURVEY_CHANNELS]
+    if channels and not unknown:
+        return channels, []
+    message = _("Unknown value: %(values)s.", values=", ".join(unknown) or "''")
+    return channels, [{"field": "survey_channel", "message": message}]
 
 
 def funnel(query: queries.ScoreQuery, *, finest: bool = False) -> dict[str, Any]:
