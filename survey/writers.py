@@ -36,6 +36,7 @@ class _Turn:
     def __init__(self, path: str) -> None:
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         self.holders = 0
+        self.pid = os.getpid()
 
     def take(self, wait_seconds: float) -> bool:
         deadline = time.monotonic() + wait_seconds
@@ -64,7 +65,8 @@ class WriterQueue:
 
     def _turn(self) -> _Turn:
         turn = getattr(self._local, "turn", None)
-        if turn is None:
+        # A forked child shares its parent's open file, and so its lock: it opens its own.
+        if turn is None or turn.pid != os.getpid():
             turn = self._local.turn = _Turn(self.path)
         return turn
 
