@@ -14,6 +14,7 @@ from flask.logging import default_handler
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from survey import writers
 from survey.config import Defaults, from_environment, rate_limit_storage, sqlite_url
 
 __all__ = ["create_app"]
@@ -164,6 +165,9 @@ def _tune_engine(engine: sa.Engine, busy_timeout_ms: int = 10000) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+    # Writers of every process wait for one another in the kernel, not in the busy handler.
+    writers.queue_writers(engine, busy_timeout_ms)
 
 
 class DatabaseIntConverter(IntegerConverter):

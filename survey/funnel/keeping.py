@@ -134,6 +134,30 @@ def count_intake(interaction: Interaction, invitation: Invitation | None) -> Non
     _add(db.session(), key, {f"suppressed_{reason}": 1})
 
 
+# Built once: a first visit binds its values (building them anew cost more than running them).
+_OPEN_FAST = (
+    sa.update(Invitation)
+    .where(
+        Invitation.id == sa.bindparam("invitation_id"),
+        Invitation.opened_at.is_(None),
+        Invitation.funnel_stages == sa.bindparam("known"),
+        Invitation.funnel_channel == sa.bindparam("known_channel"),
+    )
+    .values(
+        opened_at=sa.bindparam("now"),
+        updated_at=sa.bindparam("now"),
+        funnel_stages=sa.bindparam("reached"),
+    )
+    .execution_options(synchronize_session=False)
+)
+_OPEN = (
+    sa.update(Invitation)
+    .where(Invitation.id == sa.bindparam("invitation_id"), Invitation.opened_at.is_(None))
+    .values(opened_at=sa.bindparam("now"), updated_at=sa.bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+
+
 def open_link(invitation: Invitation, now: datetime) -> bool:
     """Note the first GET of a survey link: opened (and so delivered), once; the caller commits.
 
@@ -145,35 +169,26 @@ def open_link(invitation: Invitation, now: datetime) -> bool:
     bits = stages.BIT["opened"] | stages.BIT["delivered"]
     known, channel = invitation.funnel_stages or 0, invitation.funnel_channel
     fast = channel is not None and invitation.sent_at is not None
-    opened = db.session.execute(
-        sa.update(Invitation)
-        .where(
-            Invitation.id == invitation.id,
-            Invitation.opened_at.is_(None),
-            *(
-                (Invitation.funnel_stages == known, Invitation.funnel_channel == channel)
-                if fast
-                else ()
-            ),
-        )
-        .values(opened_at=now, updated_at=now, **({"funnel_stages": known | bits} if fast else {}))
-        .execution_options(synchronize_session=False)
-    )
-    if opened.rowcount == 1 and fast:
-        set_committed_value(invitation, "opened_at", now)
-        set_committed_value(invitation, "funnel_stages", known | bits)
-        added = {name: 1 for name in ("opened", "delivered") if not known & stages.BIT[name]}
-        if added:
-            _add_to_invitations_row(invitation, channel, added)
-        return True
-    if opened.rowcount == 0 and fast:
-        # Opened meanwhile, or its record moved since the page read it: the slow way.
+    if fast:
         opened = db.session.execute(
-            sa.update(Invitation)
-            .where(Invitation.id == invitation.id, Invitation.opened_at.is_(None))
-            .values(opened_at=now, updated_at=now)
-            .execution_options(synchronize_session=False)
+            _OPEN_FAST,
+            {
+                "invitation_id": invitation.id,
+                "known": known,
+                "known_channel": channel,
+                "now": now,
+                "reached": known | bits,
+            },
         )
+        if opened.rowcount == 1:
+            set_committed_value(invitation, "opened_at", now)
+            set_committed_value(invitation, "funnel_stages", known | bits)
+            added = tuple(name for name in ("opened", "delivered") if not known & stages.BIT[name])
+            if added:
+                _add_to_invitations_row(invitation, channel, added)
+            return True
+    # Opened meanwhile, or its record moved since the page read it: the slow way.
+    opened = db.session.execute(_OPEN, {"invitation_id": invitation.id, "now": now})
     if opened.rowcount != 1:
         return False
     set_committed_value(invitation, "opened_at", now)
@@ -181,21 +196,40 @@ def open_link(invitation: Invitation, now: datetime) -> bool:
     return True
 
 
-def _add_to_invitations_row(invitation: Invitation, channel: str, added: dict[str, int]) -> None:
-    """Add to the rollup row an invitation is counted in, found by its key in one statement."""
+def _adding_one(counters: tuple[str, ...]) -> sa.Update:
+    """The UPDATE that adds one to these counters of the rollup row an invitation is counted in."""
     segment = sa.select(*stages.segment_columns()).where(
-        Interaction.id == invitation.interaction_id
+        Interaction.id == sa.bindparam("interaction_id")
     )
-    db.session.execute(
+    return (
         sa.update(FunnelRollup)
         .where(
-            FunnelRollup.day == stages.cohort_day(invitation.created_at),
-            FunnelRollup.survey_channel == channel,
-            FunnelRollup.survey_id == invitation.version.survey_id,
+            FunnelRollup.day == sa.bindparam("key_day"),
+            FunnelRollup.survey_channel == sa.bindparam("key_channel"),
+            FunnelRollup.survey_id == sa.bindparam("key_survey_id"),
             sa.tuple_(*(_TABLE.c[name] for name in stages.INTERACTION_FIELDS)).in_(segment),
         )
-        .values({name: _TABLE.c[name] + value for name, value in added.items()})
+        .values({name: _TABLE.c[name] + 1 for name in counters})
         .execution_options(synchronize_session=False)
+    )
+
+
+_ADDING_ONE = {
+    counters: _adding_one(counters)
+    for counters in (("opened", "delivered"), ("opened",), ("delivered",))
+}
+
+
+def _add_to_invitations_row(invitation: Invitation, channel: str, added: tuple[str, ...]) -> None:
+    """Add one to counters of the rollup row an invitation is counted in, found by its key in one statement."""
+    db.session.execute(
+        _ADDING_ONE[added],
+        {
+            "interaction_id": invitation.interaction_id,
+            "key_day": stages.cohort_day(invitation.created_at),
+            "key_channel": channel,
+            "key_survey_id": invitation.version.survey_id,
+        },
     )
 
 
@@ -252,11 +286,9 @@ def _add(session: Session, key: dict[str, Any], counts: dict[str, int]) -> None:
         # Not an UPSERT: SQLite before 3.45.3 may give an UPDATE trigger fired by one wrong
         # OLD values ("rarely", says its release log), and the triggers subtract OLD. The
         # UPDATE takes SQLite's one write lock, so no one inserts the row in between.
-        updated = session.execute(
-            sa.update(_TABLE)
-            .where(*(_TABLE.c[name] == value for name, value in key.items()))
-            .values({name: _TABLE.c[name] + value for name, value in counts.items()})
-        )
+        adding = {f"add_{name}": value for name, value in counts.items()}
+        keyed = {f"key_{name}": value for name, value in key.items()}
+        updated = session.execute(_adding(tuple(sorted(counts))), {**keyed, **adding})
         if updated.rowcount == 0:
             session.execute(sa.insert(_TABLE).values(row))
         return
@@ -266,6 +298,22 @@ def _add(session: Session, key: dict[str, Any], counts: dict[str, int]) -> None:
         set_={name: _TABLE.c[name] + statement.excluded[name] for name in counts},
     )
     session.execute(statement)
+
+
+_ADDING: dict[tuple[str, ...], sa.Update] = {}
+
+
+def _adding(counters: tuple[str, ...]) -> sa.Update:
+    """SQLite's UPDATE of one rollup row by its key, adding to these counters; built once each."""
+    statement = _ADDING.get(counters)
+    if statement is None:
+        statement = _ADDING[counters] = (
+            sa.update(_TABLE)
+            # Bound names differ from the columns': an UPDATE keeps those for its SET clause.
+            .where(*(_TABLE.c[name] == sa.bindparam(f"key_{name}") for name in SEGMENT_COLUMNS))
+            .values({name: _TABLE.c[name] + sa.bindparam(f"add_{name}") for name in counters})
+        )
+    return statement
 
 
 TableDone = Callable[[int, float], None]

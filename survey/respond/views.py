@@ -7,7 +7,7 @@ a value bound to the link (``formkey``) instead of a session's CSRF token.
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, g, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from survey import busy, settings
 from survey.channels import trust
 from survey.dispatch import contacts
-from survey.extensions import csrf, db, limiter
+from survey.extensions import csrf, db, limiter, login
 from survey.i18n import LANGUAGES, current_language
 from survey.models import Invitation
 from survey.respond import bp, formkey, service, steps
@@ -47,6 +47,13 @@ def _kept_settings() -> None:
         settings.use_kept_copy()
     except SQLAlchemyError:  # the page itself will meet the failed database and say so
         db.session.rollback()
+
+
+@bp.before_request
+def _nobody_signed_in() -> None:
+    # A customer's page is nobody's sign-in (its session is always empty, survey.security):
+    # said at once, Flask-Login's way, instead of it looking for a user for every template.
+    g._login_user = login.anonymous_user()
 
 
 @bp.context_processor

@@ -208,7 +208,9 @@ def record(
     return response
 
 
-def _taking_answers(invitation_id: int, now: datetime) -> tuple[sa.ColumnElement[bool], ...]:
+def _taking_answers(
+    invitation_id: int | sa.BindParameter[int], now: datetime | sa.BindParameter[datetime]
+) -> tuple[sa.ColumnElement[bool], ...]:
     """The guard an answer's hold and the completion share: the invitation still takes answers."""
     return (
         Invitation.id == invitation_id,
@@ -216,6 +218,20 @@ def _taking_answers(invitation_id: int, now: datetime) -> tuple[sa.ColumnElement
         Invitation.completed_at.is_(None),
         Invitation.expires_at > now,
     )
+
+
+# Built once: an answer binds its invitation and time (building it anew cost more than running it).
+_HOLD = (
+    sa.update(Invitation)
+    .where(*_taking_answers(sa.bindparam("invitation_id"), sa.bindparam("now")))
+    .values(
+        opened_at=sa.func.coalesce(
+            Invitation.opened_at,
+            sa.bindparam("opened_now", type_=Invitation.__table__.c.opened_at.type),
+        )
+    )
+    .execution_options(synchronize_session=False)
+)
 
 
 def hold_open(invitation: Invitation, now: datetime | None = None) -> bool:
@@ -227,14 +243,7 @@ def hold_open(invitation: Invitation, now: datetime | None = None) -> bool:
     """
     now = now or clock.now()
     held = db.session.execute(
-        sa.update(Invitation)
-        .where(*_taking_answers(invitation.id, now))
-        .values(
-            opened_at=sa.func.coalesce(
-                Invitation.opened_at, sa.literal(now, type_=Invitation.__table__.c.opened_at.type)
-            )
-        )
-        .execution_options(synchronize_session=False)
+        _HOLD, {"invitation_id": invitation.id, "now": now, "opened_now": now}
     )
     if held.rowcount != 1:
         return False
