@@ -165,8 +165,8 @@ def _take_in(data: InteractionInput) -> Outcome:
             return existing
         try:
             interaction, invitation = _store(data)
-            db.session.flush()
             funnel.count_intake(interaction, invitation)
+            db.session.flush()
             outcome = _outcome(interaction, invitation, created=True)
             db.session.commit()
         except cases.CaseConflict:
@@ -283,7 +283,8 @@ _CUSTOMER_BY_ID = sa.select(Customer).options(selectinload(Customer.addresses))
 def _upsert_customer(data: CustomerInput) -> Customer:
     """Return the customer record, updated from the post, with its addresses loaded.
 
-    Two reads for a known customer at known addresses (the record with its addresses);
+    Two reads for a known customer at known addresses (the record with its addresses:
+    not one joined read, which SQLite plans as a scan of every customer's addresses);
     one more to find addresses new to the record, whoever else they belong to.
     """
     customer = db.session.scalar(_CUSTOMER_BY_ID.where(Customer.external_id == data.external_id))
