@@ -111,7 +111,9 @@ def _remember(session: Session, invitation_id: int, channel: str, reached: int) 
         set_committed_value(loaded, "funnel_stages", reached)
 
 
-def count_intake(interaction: Interaction, invitation: Invitation | None) -> None:
+def count_intake(
+    interaction: Interaction, invitation: Invitation | None, survey_id: int | None = None
+) -> None:
     """Count a posted interaction: its invitation, or why it got none. The caller commits.
 
     Both are new and not flushed yet: they are counted from what the session holds, by
@@ -119,6 +121,8 @@ def count_intake(interaction: Interaction, invitation: Invitation | None) -> Non
     "invited"), and the invitation is inserted with its funnel record already set, so
     nothing is read back or updated. The counts go in before the inserts; the caller
     flushes them in the same transaction.
+
+    :param survey_id: the survey of the invitation's version (its rollup key).
     """
     session = db.session()
     if any(isinstance(row, Agent) for row in session.new):
@@ -129,7 +133,8 @@ def count_intake(interaction: Interaction, invitation: Invitation | None) -> Non
     if invitation is not None:
         if invitation.created_at is None:
             invitation.created_at = interaction.created_at
-        facts = _new_invitation_facts(interaction, invitation)
+        assert survey_id is not None, "an invitation is counted under its survey"
+        facts = _new_invitation_facts(interaction, invitation, survey_id)
         channel, reached = stages.channel_of(facts), stages.stages_of(facts)
         invitation.funnel_channel, invitation.funnel_stages = channel, reached
         _add(session, stages.key_of(facts, channel), stages.counts_of(reached))
@@ -152,7 +157,9 @@ def count_intake(interaction: Interaction, invitation: Invitation | None) -> Non
     _add(session, key, {f"suppressed_{reason}": 1})
 
 
-def _new_invitation_facts(interaction: Interaction, invitation: Invitation) -> SimpleNamespace:
+def _new_invitation_facts(
+    interaction: Interaction, invitation: Invitation, survey_id: int
+) -> SimpleNamespace:
     """The row ``stages.facts()`` would read for a new invitation, from the unflushed objects.
 
     Nothing points at it yet (no delivery, response, reminder); an opt-out counts only
@@ -178,7 +185,7 @@ def _new_invitation_facts(interaction: Interaction, invitation: Invitation) -> S
         interaction_type=interaction.type or "",
         category=interaction.category or "",
         cause=interaction.complaint_cause or "",
-        survey_id=invitation.version.survey_id,
+        survey_id=survey_id,
     )
 
 
