@@ -226,6 +226,35 @@ def test_the_kept_funnel_equals_a_rebuild_after_a_mixed_day(bank, post, client, 
     }
 
 
+def test_intake_counts_what_a_rebuild_reads_for_new_agents_and_every_outcome(bank, post):
+    """Intake counts a post from the rows it is about to insert, not read back: an agent
+    new to us (created by the post), a complaint, a sampled-out post and a fallback channel
+    still count what a rebuild reads, and leave nothing for a later look to move."""
+    invited = [
+        post(agent="A-NEW-1"),
+        post(email=True, phone=False, agent="A-NEW-2"),
+        post(
+            type="complaint",
+            complaint={
+                "opened_at": "2026-11-29T09:00:00+08:00",
+                "resolved_at": "2026-11-29T10:00:00+08:00",
+                "cause": "process",
+            },
+        ),
+        post(channel="chat"),
+    ]
+    assert all(invited)
+    assert post(category="loan", agent="A-NEW-3") is None  # sampled out, under a new agent
+    assert post(customer="C-1") is None  # frequency
+    kept = rollup_rows()
+    for invitation_id in invited:
+        assert keeping.track(invitation_id) is False  # nothing the intake did not count
+    db.session.rollback()
+    assert totals() == {"invited": 4, "suppressed_sampled_out": 1, "suppressed_frequency": 1}
+    assert keeping.rebuild() == len(kept)
+    assert rollup_rows() == kept
+
+
 def test_a_repeated_callback_or_a_second_look_counts_nothing_twice(bank, post, client, twilio_post):
     link = send(post())
     two_way = send(post(channel="branch"))

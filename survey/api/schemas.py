@@ -288,39 +288,89 @@ class _Organisation:
     team_code: str | None = None
 
 
+def _organisation_statement(line: bool, team: bool, agent: bool) -> sa.CompoundSelect:
+    """Build the look-up of the codes a post gives, one arm each, in one statement.
+
+    Each arm is one row: what it is (``kind``), its id, and the team and business line
+    it belongs to (a team given by its agent, a line by its team), with their codes.
+    """
+
+    def arm(kind: str, *columns: Any) -> sa.Select:
+        names = ("id", "team_id", "team_code", "line_id", "line_code")
+        return sa.select(
+            sa.literal_column(f"'{kind}'").label("kind"),
+            *(column.label(name) for column, name in zip(columns, names, strict=True)),
+        )
+
+    owners = (Team.id, Team.code, BusinessLine.id, BusinessLine.code)
+    arms = []
+    if line:
+        no_team = (sa.cast(sa.null(), sa.Integer), sa.cast(sa.null(), sa.String))
+        arms.append(
+            arm("line", BusinessLine.id, *no_team, BusinessLine.id, BusinessLine.code).where(
+                BusinessLine.code == sa.bindparam("line")
+            )
+        )
+    if team:
+        arms.append(
+            arm("team", Team.id, *owners)
+            .select_from(Team)
+            .join(BusinessLine, Team.business_line_id == BusinessLine.id)
+            .where(Team.code == sa.bindparam("team"))
+        )
+    if agent:
+        arms.append(
+            arm("agent", Agent.id, *owners)
+            .select_from(Agent)
+            .join(Team, Agent.team_id == Team.id)
+            .join(BusinessLine, Team.business_line_id == BusinessLine.id)
+            .where(Agent.code == sa.bindparam("agent"))
+        )
+    return sa.union_all(*arms)
+
+
+_ORGANISATION: dict[tuple[bool, bool, bool], sa.CompoundSelect] = {}
+
+
 def _organisation(r: _Reader) -> _Organisation:
-    """Resolve business line, team and agent codes; unknown line or team codes are errors."""
+    """Resolve business line, team and agent codes; unknown line or team codes are errors.
+
+    One statement however many codes the post gives (none for none).
+    """
     line_code = r.text("business_line", 40)
     team_code = r.text("team", 60)
     agent_code = r.text("agent", 60)
-    line = team = agent = None
-    if line_code is not None:
-        line = db.session.scalar(sa.select(BusinessLine).where(BusinessLine.code == line_code))
-        if line is None:
-            r.fail("business_line", _("Unknown business line code."))
+    shape = (line_code is not None, team_code is not None, agent_code is not None)
+    found: dict[str, Any] = {}
+    if any(shape):
+        statement = _ORGANISATION.get(shape)
+        if statement is None:
+            statement = _ORGANISATION[shape] = _organisation_statement(*shape)
+        params = {"line": line_code, "team": team_code, "agent": agent_code}
+        found = {row.kind: row for row in db.session.execute(statement, params)}
+    line, team, agent = found.get("line"), found.get("team"), found.get("agent")
+    if line_code is not None and line is None:
+        r.fail("business_line", _("Unknown business line code."))
     if team_code is not None:
-        team = db.session.scalar(sa.select(Team).where(Team.code == team_code))
         if team is None:
             r.fail("team", _("Unknown team code."))
-        elif line is not None and team.business_line_id != line.id:
+        elif line is not None and team.line_id != line.id:
             r.fail("team", _("This team belongs to another business line."))
     if agent_code is not None:
-        agent = db.session.scalar(sa.select(Agent).where(Agent.code == agent_code))
         # A team code that was refused is reported on its own; the agent waits for it.
         team_refused = any(e.field == r.prefix + "team" for e in r.errors)
         if agent is None and team is None and team_code is None and not team_refused:
             r.fail("agent", _("Unknown agent code: give the agent's team so it can be added."))
-    if team is None and agent is not None:
-        team = agent.team
-    if line is None and team is not None:
-        line = team.business_line
+    # A team given by its agent, a line by its team: each row carries its owners.
+    team = team or agent
+    line = line or team
     return _Organisation(
-        business_line_id=line.id if line else None,
-        team_id=team.id if team else None,
+        business_line_id=line.line_id if line else None,
+        team_id=team.team_id if team else None,
         agent_id=agent.id if agent else None,
         new_agent_code=agent_code if agent is None else None,
-        business_line_code=line.code if line else None,
-        team_code=team.code if team else None,
+        business_line_code=line.line_code if line else None,
+        team_code=team.team_code if team else None,
     )
 
 

@@ -158,9 +158,13 @@ def create_api_key(name: str, scopes: tuple[str, ...] = API_SCOPES) -> tuple[Api
     return row, key
 
 
+# Built once, run bound: every API request asks.
+_API_KEY_BY_HASH = sa.select(ApiKey).where(ApiKey.key_hash == sa.bindparam("key_hash"))
+
+
 def api_key_for(key: str) -> ApiKey | None:
     """Return the live API key row for a presented key, or None."""
-    row = db.session.scalar(sa.select(ApiKey).where(ApiKey.key_hash == _digest(key)))
+    row = db.session.scalar(_API_KEY_BY_HASH, {"key_hash": _digest(key)})
     if row is None or row.revoked_at is not None:
         return None
     return row

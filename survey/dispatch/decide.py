@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from survey import settings
 from survey.dispatch import contacts, history, hours, rules
-from survey.models import DispatchRule, Interaction, SurveyVersion
+from survey.models import DispatchRule, Interaction
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class Decision:
 
     suppression_reason: str | None
     rule: DispatchRule | None = None
-    version: SurveyVersion | None = None
+    version_id: int | None = None  # the survey version an invitation is made of
     channels: tuple[str, ...] = ()
     scheduled_at: datetime | None = None
     expires_at: datetime | None = None
@@ -165,11 +165,11 @@ def decide(
     :param attributes: what rule filters compare, from ``rules.interaction_attributes``.
     :param case_settled: its complaint case was resolved (and its survey decided) before.
     """
-    rule = rules.first_matching_rule(attributes)
-    if rule is None:
+    found = rules.first_matching_rule(attributes)
+    if found is None:
         return Decision("no_rule")
-    version = rules.published_version(rule)
-    if version is None:
+    rule, version_id = found
+    if version_id is None:
         log.warning(
             "rule %s (%s) matched interaction %s but survey %s has no published version",
             rule.id,
@@ -182,7 +182,7 @@ def decide(
     for check in CHECKS:
         reason = check(case)
         if reason is not None:
-            return Decision(reason, rule=rule, version=version)
+            return Decision(reason, rule=rule, version_id=version_id)
 
     due = max(interaction.occurred_at + timedelta(minutes=rule.delay_minutes), now)
     scheduled_at = hours.next_allowed_for(interaction.customer, due)
@@ -190,7 +190,7 @@ def decide(
     return Decision(
         None,
         rule=rule,
-        version=version,
+        version_id=version_id,
         channels=tuple(case.reachable_channels()),
         scheduled_at=scheduled_at,
         expires_at=scheduled_at + timedelta(hours=lifetime),

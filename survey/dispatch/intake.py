@@ -14,7 +14,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -164,9 +164,9 @@ def _take_in(data: InteractionInput) -> Outcome:
         if existing is not None:
             return existing
         try:
-            interaction, invitation = _store(data)
+            interaction, invitation, survey_id = _store(data)
+            funnel.count_intake(interaction, invitation, survey_id)
             db.session.flush()
-            funnel.count_intake(interaction, invitation)
             outcome = _outcome(interaction, invitation, created=True)
             db.session.commit()
         except cases.CaseConflict:
@@ -186,10 +186,14 @@ def _take_in(data: InteractionInput) -> Outcome:
     raise AssertionError("unreachable")
 
 
+# Built once, run bound: building a statement costs about as much as running it.
+_INTERACTION_BY_EXTERNAL_ID = sa.select(Interaction).where(
+    Interaction.external_id == sa.bindparam("external_id")
+)
+
+
 def _replay(data: InteractionInput) -> Outcome | None:
-    interaction = db.session.scalar(
-        sa.select(Interaction).where(Interaction.external_id == data.external_id)
-    )
+    interaction = db.session.scalar(_INTERACTION_BY_EXTERNAL_ID, {"external_id": data.external_id})
     if interaction is None:
         return None
     # Past retention the digest is keyed (it hashes the customer's details): a replay of
@@ -202,7 +206,15 @@ def _replay(data: InteractionInput) -> Outcome | None:
     return _outcome(interaction, invitation, created=False)
 
 
-def _store(data: InteractionInput) -> tuple[Interaction, Invitation | None]:
+class _Stored(NamedTuple):
+    """What intake added to the session: the interaction, its invitation and its survey."""
+
+    interaction: Interaction
+    invitation: Invitation | None
+    survey_id: int | None  # the survey of the invitation's version
+
+
+def _store(data: InteractionInput) -> _Stored:
     """Decide about the interaction, then add it (and its invitation) to the session.
 
     Nothing is flushed here: every row the decision reads (the customer, their
@@ -213,7 +225,7 @@ def _store(data: InteractionInput) -> tuple[Interaction, Invitation | None]:
         return _decide_and_add(data, clock.now())
 
 
-def _decide_and_add(data: InteractionInput, now: datetime) -> tuple[Interaction, Invitation | None]:
+def _decide_and_add(data: InteractionInput, now: datetime) -> _Stored:
     customer = _upsert_customer(data.customer)
     complaint = data.complaint or ComplaintInput()
     # The organisation is set by id: its rows were read when the post was checked, and
@@ -255,12 +267,12 @@ def _decide_and_add(data: InteractionInput, now: datetime) -> tuple[Interaction,
     decision = decide.decide(interaction, now, attributes, case_settled=case_settled)
     interaction.suppression_reason = decision.suppression_reason
     if not decision.invites:
-        return interaction, None
-    assert decision.rule and decision.version and decision.scheduled_at and decision.expires_at
+        return _Stored(interaction, None, None)
+    assert decision.rule and decision.version_id and decision.scheduled_at and decision.expires_at
     invitation = Invitation(
         interaction=interaction,
         customer=customer,
-        version=decision.version,
+        survey_version_id=decision.version_id,
         rule_id=decision.rule.id,
         # A case is surveyed once, about its resolution (the column is unique).
         complaint_case=interaction.complaint_case,
@@ -274,7 +286,7 @@ def _decide_and_add(data: InteractionInput, now: datetime) -> tuple[Interaction,
         expires_at=decision.expires_at,
     )
     db.session.add(invitation)
-    return interaction, invitation
+    return _Stored(interaction, invitation, decision.rule.survey_id)
 
 
 _CUSTOMER_BY_ID = sa.select(Customer).options(selectinload(Customer.addresses))
@@ -283,7 +295,8 @@ _CUSTOMER_BY_ID = sa.select(Customer).options(selectinload(Customer.addresses))
 def _upsert_customer(data: CustomerInput) -> Customer:
     """Return the customer record, updated from the post, with its addresses loaded.
 
-    Two reads for a known customer at known addresses (the record with its addresses);
+    Two reads for a known customer at known addresses (the record with its addresses:
+    not one joined read, which SQLite plans as a scan of every customer's addresses);
     one more to find addresses new to the record, whoever else they belong to.
     """
     customer = db.session.scalar(_CUSTOMER_BY_ID.where(Customer.external_id == data.external_id))

@@ -53,27 +53,34 @@ def matches(rule: DispatchRule, attributes: dict[str, str | None]) -> bool:
     return True
 
 
+# The newest published version of a rule's survey, the one new invitations use.
+_NEWEST_PUBLISHED = (
+    sa.select(SurveyVersion.id)
+    .where(SurveyVersion.survey_id == DispatchRule.survey_id, SurveyVersion.state == "published")
+    .order_by(SurveyVersion.number.desc())
+    .limit(1)
+    .correlate(DispatchRule)
+    .scalar_subquery()
+)
 _ACTIVE_RULES = (
-    sa.select(DispatchRule)
+    sa.select(DispatchRule, _NEWEST_PUBLISHED.label("version_id"))
     .where(DispatchRule.active.is_(True))
     .order_by(DispatchRule.position, DispatchRule.id)
 )
 
 
-def first_matching_rule(attributes: dict[str, str | None]) -> DispatchRule | None:
-    """Return the first active rule, in position order, that matches these attributes."""
-    rules = db.session.scalars(_ACTIVE_RULES)
-    return next((rule for rule in rules if matches(rule, attributes)), None)
+def first_matching_rule(
+    attributes: dict[str, str | None],
+) -> tuple[DispatchRule, int | None] | None:
+    """Return the first active rule, in position order, that matches these attributes.
 
-
-def published_version(rule: DispatchRule) -> SurveyVersion | None:
-    """Return the newest published version of the rule's survey, the one new invitations use."""
-    return db.session.scalar(
-        sa.select(SurveyVersion)
-        .where(SurveyVersion.survey_id == rule.survey_id, SurveyVersion.state == "published")
-        .order_by(SurveyVersion.number.desc())
-        .limit(1)
-    )
+    With it, the id of its survey's newest published version (None when it has none),
+    read in the same statement: every intake asks.
+    """
+    for rule, version_id in db.session.execute(_ACTIVE_RULES):
+        if matches(rule, attributes):
+            return rule, version_id
+    return None
 
 
 def create_default_rule(survey: Survey) -> DispatchRule:

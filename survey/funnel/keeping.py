@@ -19,6 +19,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,7 +30,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from survey import clock
 from survey.extensions import db
 from survey.funnel import stages
-from survey.models import Delivery, Interaction, Invitation, Response, funnel_grains
+from survey.models import Agent, Delivery, Interaction, Invitation, Response, funnel_grains
 from survey.models.funnel import COUNTERS, SEGMENT_COLUMNS, FunnelRollup
 
 log = logging.getLogger(__name__)
@@ -110,15 +111,37 @@ def _remember(session: Session, invitation_id: int, channel: str, reached: int) 
         set_committed_value(loaded, "funnel_stages", reached)
 
 
-def count_intake(interaction: Interaction, invitation: Invitation | None) -> None:
-    """Count a posted interaction: its invitation, or why it got none. The caller commits."""
+def count_intake(
+    interaction: Interaction, invitation: Invitation | None, survey_id: int | None = None
+) -> None:
+    """Count a posted interaction: its invitation, or why it got none. The caller commits.
+
+    Both are new and not flushed yet: they are counted from what the session holds, by
+    the same definitions ``track`` reads from the rows (a new invitation reached only
+    "invited"), and the invitation is inserted with its funnel record already set, so
+    nothing is read back or updated. The counts go in before the inserts; the caller
+    flushes them in the same transaction.
+
+    :param survey_id: the survey of the invitation's version (its rollup key).
+    """
+    session = db.session()
+    if any(isinstance(row, Agent) for row in session.new):
+        # An agent first named by this post: its id is part of the rollup's key.
+        session.flush()
+    if interaction.created_at is None:
+        interaction.created_at = clock.now()
     if invitation is not None:
-        track(invitation)
+        if invitation.created_at is None:
+            invitation.created_at = interaction.created_at
+        assert survey_id is not None, "an invitation is counted under its survey"
+        facts = _new_invitation_facts(interaction, invitation, survey_id)
+        channel, reached = stages.channel_of(facts), stages.stages_of(facts)
+        invitation.funnel_channel, invitation.funnel_stages = channel, reached
+        _add(session, stages.key_of(facts, channel), stages.counts_of(reached))
         return
     reason = interaction.suppression_reason
     if reason is None:
         return
-    db.session.flush()
     key = {
         "day": stages.cohort_day(interaction.created_at),
         "survey_channel": "",
@@ -131,7 +154,39 @@ def count_intake(interaction: Interaction, invitation: Invitation | None) -> Non
         "cause": interaction.complaint_cause or "",
         "survey_id": 0,
     }
-    _add(db.session(), key, {f"suppressed_{reason}": 1})
+    _add(session, key, {f"suppressed_{reason}": 1})
+
+
+def _new_invitation_facts(
+    interaction: Interaction, invitation: Invitation, survey_id: int
+) -> SimpleNamespace:
+    """The row ``stages.facts()`` would read for a new invitation, from the unflushed objects.
+
+    Nothing points at it yet (no delivery, response, reminder); an opt-out counts only
+    against a sent invitation, and this one is not sent.
+    """
+    return SimpleNamespace(
+        sent_channel=invitation.channel,
+        channels=invitation.channels,
+        state=invitation.state,
+        suppression_reason=invitation.suppression_reason,
+        sent_at=invitation.sent_at,
+        opened_at=invitation.opened_at,
+        created_at=invitation.created_at,
+        response_state=None,
+        reached=False,
+        opted_out=False,
+        reminded=False,
+        reminded_before_start=False,
+        business_line_id=interaction.business_line_id or 0,
+        team_id=interaction.team_id or 0,
+        agent_id=interaction.agent_id or 0,
+        channel=interaction.channel or "",
+        interaction_type=interaction.type or "",
+        category=interaction.category or "",
+        cause=interaction.complaint_cause or "",
+        survey_id=survey_id,
+    )
 
 
 # Built once: a first visit binds its values (building them anew cost more than running them).
