@@ -106,8 +106,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 def _empty_all_tables() -> None:
     tables = list(reversed(_db.metadata.sorted_tables))
     if _db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)
-        _db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # TRUNCATE makes new files for every table it names: naming all of them took
+        # 0.2-1.7 s a test on a loaded machine. Only the tables the test wrote are emptied
+        # (one statement finds them), and every sequence it moved starts at 1 again.
+        probes = " UNION ALL ".join(
+            f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM \"{t.name}\")" for t in tables
+        )
+        written = _db.session.scalars(sa.text(probes)).all()
+        if written:
+            names = ", ".join(f'"{name}"' for name in written)
+            _db.session.execute(sa.text(f"TRUNCATE {names} CASCADE"))
+        _db.session.execute(
+            sa.text(
+                "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, 1, false) "
+                "FROM pg_sequences WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+            )
+        )
     else:
         for table in tables:
             _db.session.execute(table.delete())
