@@ -6,13 +6,19 @@ reads: a question's answer buttons, say, are the same for every customer of one
 published version, in one language, with one answer chosen. A key of None renders the
 block every time (a draft, which can still change; a block showing an error). Bounded:
 the least recently used fragments leave first.
+
+A key names what the block shows, not when it was last changed, so a kept fragment never
+outlives what it shows: the staff pages' filter form, for instance, is kept by the options it
+lists, read from the database on every request (``frozen(choices[name])``), so a renamed team
+is a new key in every process at once, and nothing has to be told to forget.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any
 
 from flask import Flask
 from jinja2 import nodes
@@ -54,6 +60,18 @@ class FragmentCache(Extension):
         return rendered
 
 
+def frozen(value: Any) -> Hashable:
+    """A template value made fit for a key: a mapping as its sorted items, a list as a tuple.
+
+    The items must be hashable themselves (a filter's ``(code, name)`` pairs, a URL's strings).
+    """
+    if isinstance(value, Mapping):
+        return tuple(sorted(value.items()))
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
 def forget() -> None:
     """Drop every kept fragment (the tests do, between tests: ids are used again)."""
     with _lock:
@@ -62,3 +80,4 @@ def forget() -> None:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension(FragmentCache)
+    app.jinja_env.globals["frozen"] = frozen

@@ -116,16 +116,29 @@ def read(args: Mapping[str, str], *, extra: tuple[str, ...] = ()) -> Filters:
     return Filters(query=query, preset=preset, args=shown, errors=errors)
 
 
-# Built once: four small lists on every page, where building the statements cost more than
-# reading them.
-_CHOICES = (
-    sa.select(BusinessLine.code, BusinessLine.name_zh, BusinessLine.name_en).order_by(
-        BusinessLine.code
+# Built once, one statement for the four lists (four statements cost more than the rows they
+# read): each row says its list (``kind``) and where it goes in it (surveys by id, the others
+# by code).
+_LINES, _TEAMS, _AGENTS, _SURVEYS = range(4)
+_CHOICES = sa.union_all(
+    *(
+        sa.select(
+            sa.literal(kind, sa.Integer).label("kind"),
+            sa.literal(0, sa.Integer).label("position"),
+            model.code.label("code"),
+            model.name_zh.label("name_zh"),
+            model.name_en.label("name_en"),
+        )
+        for kind, model in ((_LINES, BusinessLine), (_TEAMS, Team), (_AGENTS, Agent))
     ),
-    sa.select(Team.code, Team.name_zh, Team.name_en).order_by(Team.code),
-    sa.select(Agent.code, Agent.name_zh, Agent.name_en).order_by(Agent.code),
-    sa.select(Survey.id, Survey.name).order_by(Survey.id),
-)
+    sa.select(
+        sa.literal(_SURVEYS, sa.Integer),
+        Survey.id,
+        sa.cast(Survey.id, sa.String),
+        Survey.name,
+        Survey.name,
+    ),
+).order_by(sa.literal_column("kind"), sa.literal_column("position"), sa.literal_column("code"))
 
 
 def choices(locale: str) -> dict[str, list[tuple[str, str]]]:
@@ -135,7 +148,10 @@ def choices(locale: str) -> dict[str, list[tuple[str, str]]]:
     agents built as objects on every page cost more than the page's own scores).
     """
     zh = locale == "zh"
-    lines, teams, agents, surveys = (db.session.execute(s).all() for s in _CHOICES)
+    listed: tuple[list[tuple[str, str, str]], ...] = ([], [], [], [])
+    for kind, _position, code, name_zh, name_en in db.session.execute(_CHOICES):
+        listed[kind].append((code, name_zh, name_en))
+    lines, teams, agents, surveys = listed
     return {
         "business_line": [(code, name_zh if zh else name_en) for code, name_zh, name_en in lines],
         "team": [(code, name_zh if zh else name_en) for code, name_zh, name_en in teams],
@@ -148,7 +164,7 @@ def choices(locale: str) -> dict[str, list[tuple[str, str]]]:
         "type": [(v, str(TYPE_LABELS.get(v, v))) for v in queries.FIXED["type"]],
         "category": [(v, str(CATEGORY_LABELS.get(v, v))) for v in queries.FIXED["category"]],
         "cause": [(v, str(CAUSE_LABELS.get(v, v))) for v in queries.FIXED["cause"]],
-        "survey": [(str(survey_id), name) for survey_id, name in surveys],
+        "survey": [(survey_id, name) for survey_id, name, _name in surveys],
     }
 
 
