@@ -57,7 +57,11 @@ def test_a_low_score_becomes_a_case_that_is_noted_and_closed(
         page.goto(f"{live_server}/s/{invitation.token}?lang={lang}")
         for key, value in ANSWERS:
             if value is not None:
-                page.locator(f"input[name=q_{key}][value='{value}']").check(force=True)
+                # Tap the option's label, as a customer does (a forced click on the hidden
+                # input once landed on whatever covered it on a phone: state unchanged).
+                choice = page.locator(f"input[name=q_{key}][value='{value}']")
+                page.locator(f"#q_{key} label.opt").filter(has=choice).click()
+                assert choice.is_checked()
             page.click("button[name=go][value=next]")
         page.wait_for_selector("input[name=consent]")
         assert_accessible(page, f"consent {lang} {size}")
