@@ -132,6 +132,14 @@ def _stamp_batch(
     ).all()
     if not rows:
         return []
+    _store(session, cases, current, list(_stamps(rows, limits, calendar)))
+    return [row.id for row in rows]
+
+
+def _store(
+    session: Session, cases: sa.Table, current: str, stamps: list[dict[str, object]]
+) -> None:
+    """Write each case's outcomes (``_stamps``) and the basis they were worked out under."""
     session.execute(
         sa.update(cases)
         .where(cases.c.id == sa.bindparam("case_key"))
@@ -141,10 +149,9 @@ def _stamp_batch(
             regulator_outcome=sa.bindparam("regulator"),
             outcomes_basis=current,
         ),
-        list(_stamps(rows, limits, calendar)),
+        stamps,
         execution_options={"synchronize_session": False},
     )
-    return [row.id for row in rows]
 
 
 def _stamps(
@@ -224,18 +231,7 @@ def restamp(
             session.rollback()
             break
         stamps = list(_stamps(rows, limits, calendar))
-        session.execute(
-            sa.update(cases)
-            .where(cases.c.id == sa.bindparam("case_key"))
-            .values(
-                first_reply_outcome=sa.bindparam("first"),
-                final_outcome=sa.bindparam("final"),
-                regulator_outcome=sa.bindparam("regulator"),
-                outcomes_basis=current,
-            ),
-            stamps,
-            execution_options={"synchronize_session": False},
-        )
+        _store(session, cases, current, stamps)
         moves = {}
         for row, stamp in zip(rows, stamps, strict=True):
             was = tuple(row[3:])
