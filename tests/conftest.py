@@ -13,10 +13,13 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import flask
+import jinja2
 import pytest
 import sqlalchemy as sa
 from flask import Flask, g, request_started
 from flask.testing import FlaskClient, FlaskCliRunner
+from werkzeug.routing.rules import Rule
 
 from survey import clock, create_app
 from survey.extensions import db as _db
@@ -43,6 +46,62 @@ pytest_plugins = [
     "tests.fixtures.webhooks",
     "tests.fixtures.dashboard_pages",
 ]
+
+
+# Almost every test builds an app of its own, and two pieces of that are compiled anew each time
+# though they come out the same: Werkzeug's URL builders (Python source generated and compiled
+# for each of the ~530 rules: about 90 % of create_app) and Jinja's templates (tens of ms each
+# on first render). A production process builds both once. Here both are kept for the whole run:
+# the builder by everything it is generated from, the template by Jinja's own bytecode cache,
+# which checks the source's checksum before using what it kept.
+_compile_builder = Rule._compile_builder
+_builders: dict[tuple, object] = {}
+
+
+def _kept_builder(rule: Rule, append_unknown: bool = True):
+    """Werkzeug's builder for ``rule``, generated once per distinct rule in this test process.
+
+    The generated function reads the rule's converters through its ``self`` argument when it is
+    called, so the code depends only on the rule text, the parsed trace, the defaults (resolved
+    to constants) and whether unknown arguments are appended.
+    """
+    defaults = tuple(sorted((name, repr(value)) for name, value in (rule.defaults or {}).items()))
+    key = (rule.rule, tuple(rule._trace), defaults, append_unknown)
+    builder = _builders.get(key)
+    if builder is None:
+        builder = _builders[key] = _compile_builder(rule, append_unknown)
+    return builder
+
+
+Rule._compile_builder = _kept_builder  # type: ignore[method-assign]
+
+
+class _KeptTemplates(jinja2.BytecodeCache):
+    """Compiled templates shared by every app of this test process (Jinja checks the checksum)."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_templates = _KeptTemplates()
+_create_jinja_environment = flask.Flask.create_jinja_environment
+
+
+def _jinja_environment_with_kept_templates(self: Flask):
+    environment = _create_jinja_environment(self)
+    environment.bytecode_cache = _templates
+    return environment
+
+
+flask.Flask.create_jinja_environment = _jinja_environment_with_kept_templates  # type: ignore[method-assign]
 
 
 def _fail_or_skip(reason: str) -> None:
