@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
 
-from survey.dispatch import sending
+from survey.dispatch import endings, sending
 from survey.extensions import db
 from survey.models import Delivery, Invitation, OptOut
 
@@ -47,6 +50,29 @@ def test_an_undelivered_sms_moves_the_invitation_to_its_next_channel(sent_invita
     db.session.refresh(invitation)
     assert [d.channel for d in invitation.deliveries] == ["sms", "email"]
     assert invitation.channel == "email"
+
+
+def test_a_fall_back_that_meets_a_busy_database_is_done_when_the_callback_is_run_again(
+    sent_invitation, twilio_post, monkeypatch
+):
+    """The failed delivery and the invitation's move to its next channel are one piece of work:
+    when the move cannot be written, the retry must find the delivery not yet failed, or the
+    invitation would wait on a channel that failed, and never try the next."""
+    invitation = sent_invitation(channels=("sms", "email"), email="li@example.cn")
+    real_fall_back = endings.fall_back
+    calls = []
+
+    def busy_once(delivery):
+        calls.append(delivery.id)
+        if len(calls) == 1:
+            raise OperationalError("COMMIT", {}, sqlite3.OperationalError("database is locked"))
+        return real_fall_back(delivery)
+
+    monkeypatch.setattr(endings, "fall_back", busy_once)
+    delivery = _status(twilio_post, invitation.deliveries[0], "undelivered", ErrorCode="30003")
+    assert delivery.state == "undelivered"
+    assert len(calls) == 2, "the retry did not fall back again"
+    assert db.session.get_one(Invitation, invitation.id).state == "scheduled"
 
 
 def test_a_carriers_opt_out_is_recorded_like_a_stop(sent_invitation, twilio_post, post_interaction):

@@ -45,7 +45,8 @@ def fall_back(delivery: Delivery) -> str:
 
     The next channel of its rule is tried at once, within allowed hours (the
     send defers otherwise); with none left the invitation has failed. The
-    caller has recorded the delivery's outcome; this commits.
+    caller has set the delivery's outcome without committing it: a move
+    commits both at once; when there is nothing to move the caller commits.
     """
     invitation = delivery.invitation
     if delivery.purpose != "invitation":

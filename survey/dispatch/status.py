@@ -137,7 +137,10 @@ def _move(delivery: Delivery, state: str, error_code: str | None) -> str:
         delivery.error_code = error_code[:20]
         delivery.error = delivery.error or f"provider error {error_code}"
     funnel.delivery_reported(delivery)
-    db.session.commit()
     if state in DELIVERY_FAILED:
+        # The outcome and the invitation's move to its next channel commit together: were the
+        # outcome kept alone, a retry after a failed move would find the delivery already
+        # failed and never move the invitation on (busy.retry_when_busy runs this again).
         endings.fall_back(delivery)
+    db.session.commit()
     return state
