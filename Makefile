@@ -11,6 +11,10 @@ PRISM_VERSION := 5.16.0
 # `make test PYTEST_WORKERS=` runs them in one.
 PYTEST_WORKERS ?= -n 2 --dist loadfile
 PRISM_STAMP := .cache/prism/.installed-$(PRISM_VERSION)
+# Bytecode is written even where the environment says not to (this machine kind sets
+# PYTHONDONTWRITEBYTECODE): without it every test process, and every app process the crash
+# tests start, compiles the code and pytest rewrites the tests' asserts anew. (Git ignores it.)
+TEST_ENV := env -u PYTHONDONTWRITEBYTECODE
 # axe-core, the accessibility audit the browser tests run in each customer page (tests/fixtures/browser.py).
 AXE_VERSION := 4.10.3
 AXE_STAMP := .cache/axe/.installed-$(AXE_VERSION)
@@ -66,11 +70,11 @@ dev: migrate
 test: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest $(PYTEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/pytest $(PYTEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
 
 ## The long proofs: workers and web processes killed mid-work, Twilio and Redis faults.
 test-slow: install-test
-	$(BIN)/pytest $(PYTEST_WORKERS) -m slow $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/pytest $(PYTEST_WORKERS) -m slow $(PYTEST_ARGS)
 
 lint:
 	$(BIN)/ruff check .
