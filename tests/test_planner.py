@@ -203,3 +203,118 @@ def _versions(db):
     from survey.models import SurveyVersion
 
     return db.session.scalars(sa.select(SurveyVersion)).all()
+
+
+def _raw_tally(db, query: queries.ScoreQuery) -> queries.Tally:
+    """Each group's counts per kind added up in Python from the raw answers, codes joined."""
+    from zoneinfo import ZoneInfo
+
+    import sqlalchemy as sa
+
+    from survey.models import (
+        Agent,
+        Answer,
+        BusinessLine,
+        Interaction,
+        Invitation,
+        Question,
+        Response,
+        Team,
+    )
+    from survey.scoring.rollup import BOTTOM_TO, ROLLED_KINDS, TOP_FROM
+
+    zone = ZoneInfo("Asia/Shanghai")
+    rows = db.session.execute(
+        sa.select(
+            Response.counted_at,
+            Question.kind,
+            Question.dimension,
+            BusinessLine.code,
+            Team.code,
+            Agent.code,
+            Answer.value_int,
+        )
+        .select_from(Answer)
+        .join(Response, Answer.response_id == Response.id)
+        .join(Question, Answer.question_id == Question.id)
+        .join(Invitation, Response.invitation_id == Invitation.id)
+        .join(Interaction, Invitation.interaction_id == Interaction.id)
+        .outerjoin(BusinessLine, BusinessLine.id == Interaction.business_line_id)
+        .outerjoin(Team, Team.id == Interaction.team_id)
+        .outerjoin(Agent, Agent.id == Interaction.agent_id)
+        .where(
+            Response.counted_at.is_not(None),
+            Question.kind.in_(ROLLED_KINDS),
+            Answer.value_int.is_not(None),
+        )
+    ).all()
+    tally: queries.Tally = {}
+    for counted_at, kind, dimension, line, team, agent, value in rows:
+        day = counted_at.astimezone(zone).date()
+        if not query.date_from <= day <= query.date_to:
+            continue
+        if kind == "rating_5" and dimension != "overall" and "dimension" not in query.group_by:
+            continue
+        fields = {
+            "business_line": line,
+            "team": team,
+            "agent": agent,
+            "dimension": dimension or None,
+            "week": (day - timedelta(days=day.weekday())).isoformat(),
+        }
+        key = tuple(fields[name] for name in query.group_by)
+        counts = tally.setdefault(key, {}).setdefault(
+            kind, dict.fromkeys(("n", "total", "total_sq", "top", "bottom"), 0)
+        )
+        counts["n"] += 1
+        counts["total"] += value
+        counts["total_sq"] += value * value
+        counts["top"] += int(value >= TOP_FROM[kind])
+        counts["bottom"] += int(value <= BOTTOM_TO[kind])
+    return tally
+
+
+RAW_CASES = [
+    (("agent",), None),
+    (("team", "week"), None),
+    (("business_line", "agent"), None),
+    (("dimension", "agent"), None),
+    (("agent",), "rest"),
+    (("team",), "rest"),
+    (("team", "week"), "rest"),
+    (("business_line", "team"), "rest"),
+]
+
+
+def test_the_api_gives_a_raw_group_by_s_groups_codes_and_comparisons(db, varied_answers, client):
+    """The scores the API returns (its JSON) are those of counts recomputed from raw answers.
+
+    With ``compare=rest`` the references too: each group's parent (an agent's team, a
+    team's business line) added up from raw answers by the group and its parent.
+    """
+    from survey import settings
+    from survey.auth.service import create_api_key
+    from survey.scoring import comparisons
+
+    _row, key = create_api_key("raw", ("scores",))
+    db.session.commit()
+    min_n = int(settings.get("min_n"))
+    date_from, date_to = date(2026, 8, 25), date(2026, 11, 20)
+    for group_by, against in RAW_CASES:
+        query = queries.ScoreQuery(date_from, date_to, group_by, {}, against)
+        asked = f"from={date_from}&to={date_to}&group_by={','.join(group_by)}"
+        reply = client.get(
+            f"/api/v1/scores?{asked}" + (f"&compare={against}" if against else ""),
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert reply.status_code == 200
+        raw = _raw_tally(db, query)
+        found = None
+        if against:
+            parent = comparisons.PARENT[comparisons.compared_field(group_by)]
+            extended = group_by if parent in group_by else (*group_by, parent)
+            rows = _raw_tally(db, queries.ScoreQuery(date_from, date_to, extended, {}, None))
+            found = comparisons.references(query, raw, rows=rows)
+        expected = queries.scored(query, raw, min_n, found=found)
+        assert len(expected) >= 3, (group_by, against)
+        assert reply.get_json()["groups"] == expected, (group_by, against)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -167,3 +168,27 @@ def test_rebuild_repairs_a_table_that_drifted(db, invite, record_response):
 def test_rebuild_of_nothing_leaves_an_empty_table(db):
     assert rollup.rebuild() == 0
     assert _table(db) == []
+
+
+def test_a_response_about_no_complaint_case_is_applied_without_reading_for_one(
+    db, invite, record_response
+):
+    """PostgreSQL: one statement (comments, every table); SQLite: a read, then the upserts."""
+    response = record_response(
+        invite(), {"overall": 4, "nps": 9, "comment": "好"}, apply=False, track=False
+    )
+    seen: list[str] = []
+
+    def remember(_conn, _cursor, statement, *_rest) -> None:
+        seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        assert rollup.apply_response(response) == 2
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", remember)
+    assert not [s for s in seen if re.search(r"(FROM|JOIN) complaint_case\b", s)]
+    if db.engine.dialect.name == "postgresql":
+        assert len(seen) == 1
+        assert "INSERT INTO comment" in seen[0]
+    assert db.session.scalar(sa.text("SELECT count(*) FROM comment")) == 1

@@ -96,15 +96,16 @@ def _comments() -> sa.Select[Any]:
 def add_response(response_id: int, session: Session | Connection | None = None) -> int:
     """Index a counted response's comments, in the caller's transaction; return how many."""
     session = session or db.session
-    return session.execute(_add_one(), {"response_id": response_id}).rowcount or 0
+    return session.execute(add_one(), {"response_id": response_id}).rowcount or 0
 
 
 @functools.cache
-def _add_one() -> sa.Insert:
+def add_one() -> sa.Insert:
     """Build, once, the INSERT … SELECT of one response's comments (``response_id``).
 
     Built per call it cost more than the database's work (the aliases and joins are
     constructed and their cache key computed anew): most of a submission's rollup work.
+    PostgreSQL's rollup runs it as a CTE of its one statement (rollup._in_one_statement).
     """
     one = _comments().where(Answer.response_id == sa.bindparam("response_id"))
     # The table, not the ORM class: the ORM reads a parameter dict as rows to insert.

@@ -48,14 +48,49 @@ def compared_field(group_by: tuple[str, ...]) -> str | None:
     return segments[-1] if segments else None
 
 
+def rest_fields(query: ScoreQuery) -> tuple[str, ...] | None:
+    """The fields ``rest`` reads the rollup by: the query's and the compared field's parent.
+
+    None when there is nothing to read again: no ``compare=rest``, nothing to compare, or
+    the parent is the whole table or already in the query's key.
+    """
+    if query.compare != "rest":
+        return None
+    child = compared_field(query.group_by)
+    parent = PARENT.get(child) if child else None
+    if parent is None or parent in query.group_by:
+        return None
+    return (*query.group_by, parent)
+
+
+def without_parent(rows: Tally, width: int) -> Tally:
+    """Add up counts read by ``rest_fields`` into the query's own groups (its first fields)."""
+    sums: Tally = {}
+    for key, kinds in rows.items():
+        kept = sums.setdefault(key[:width], {})
+        for kind, counts in kinds.items():
+            tally = kept.get(kind)
+            if tally is None:
+                kept[kind] = dict(counts)
+            else:
+                for name, value in counts.items():
+                    tally[name] += value
+    return sums
+
+
 def references(
-    query: ScoreQuery, sums: Tally, period: tuple[date, date] | None = None
+    query: ScoreQuery,
+    sums: Tally,
+    period: tuple[date, date] | None = None,
+    rows: Tally | None = None,
 ) -> dict[tuple[Any, ...], dict[str, compare.Counts]]:
     """Return each group key's reference counts per kind for the query's ``compare``.
 
     :param period: for a period comparison, the reference days when they are not the
         API's (the period report compares November with October, not with the 30 days
         before November).
+    :param rows: for ``rest``, the counts by ``rest_fields`` when the caller has read them
+        (``sums`` is then ``without_parent`` of them): not read again.
     """
     from survey.scoring import queries
 
@@ -74,7 +109,7 @@ def references(
         # The parent is the whole table, or already in its key: the table's own counts are
         # the rows to add up (reading them again would read the same rollup rows twice).
         rows = sums
-    else:
+    elif rows is None:
         rows, _plan = queries.counts(replace(query, group_by=extended, compare=None))
     position = {name: i for i, name in enumerate(extended)}
     parent_fields = [name for name in extended if name != child]

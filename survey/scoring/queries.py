@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -247,19 +247,23 @@ def counts(query: ScoreQuery, plan: planner.Plan | None = None) -> tuple[Tally, 
     """Return each group's raw counts per kind (n, total, total_sq, top, bottom) and the plan.
 
     The plan is the planner's cheapest unless one is given (tests compare plans). Every
-    part of it is read in one UNION ALL; a group that spans parts is added up here.
+    part of it is read in one UNION ALL, summed by the query's fields in SQL, with the
+    codes of the organisation ids it groups by joined there too; a group that spans
+    parts is added up here.
     """
     plan = plan or planner.plan(query.date_from, query.date_to, query.group_by, query.filters)
     filters = filter_values(query)
     parts = [_part_select(part, query, filters) for part in plan.parts]
-    statement = parts[0] if len(parts) == 1 else sa.union_all(*parts)
+    statement = _with_codes(parts[0] if len(parts) == 1 else sa.union_all(*parts), query.group_by)
     rows = db.session.execute(statement).all()
     width = len(query.group_by)
-    codes = _codes_of(query.group_by, rows)
+    shown = [_SHOWN[name] for name in query.group_by]
     sums: Tally = {}
     for row in rows:
-        key = tuple(_shown(name, row[i], codes) for i, name in enumerate(query.group_by))
-        kinds = sums.setdefault(key, {})
+        key = tuple([show(row[i]) for i, show in enumerate(shown)])
+        kinds = sums.get(key)
+        if kinds is None:
+            kinds = sums[key] = {}
         found = row[width + 1 :]
         tally = kinds.get(row[width])
         if tally is None:
@@ -271,6 +275,27 @@ def counts(query: ScoreQuery, plan: planner.Plan | None = None) -> tuple[Tally, 
         sums[()] = {}
     log.debug("scores %s read %s", query, plan.describe())
     return sums, plan
+
+
+def _with_codes(statement: Any, group_by: tuple[str, ...]) -> Any:
+    """The rows of ``statement`` with each organisation id it groups by replaced by its code.
+
+    Joined after the sums, so each group's id is looked up once (0, none, finds no code).
+    """
+    if not any(name in CODED for name in group_by):
+        return statement
+    summed = statement.subquery("summed")
+    joined: Any = summed
+    columns = []
+    for name in group_by:
+        if name in CODED:
+            table = CODED[name].__table__
+            joined = joined.outerjoin(table, table.c.id == summed.c[name])
+            columns.append(table.c.code.label(name))
+        else:
+            columns.append(summed.c[name])
+    others = [summed.c.kind, *(summed.c[name] for name in COUNT_COLUMNS)]
+    return sa.select(*columns, *others).select_from(joined)
 
 
 def filter_values(query: ScoreQuery) -> dict[str, tuple[Any, ...]]:
@@ -325,8 +350,17 @@ def scores(
     when nothing was answered. ``reference`` overrides the days a period comparison
     (``compare=previous`` or ``year``) reads.
     """
-    sums, _plan = counts(query)
-    return scored(query, sums, min_n, reference)
+    extended = comparisons.rest_fields(query)
+    if extended is None:
+        sums, _plan = counts(query)
+        return scored(query, sums, min_n, reference)
+    # compare=rest by agent or team: one read by the field and its parent gives both the
+    # groups' counts (added up over the parent) and their parents' (the same tables: every
+    # one that keeps a team keeps its business line, every one with agents their team).
+    rows, _plan = counts(replace(query, group_by=extended, compare=None))
+    sums = comparisons.without_parent(rows, len(query.group_by))
+    found = comparisons.references(query, sums, rows=rows)
+    return scored(query, sums, min_n, reference, found)
 
 
 def scored(
@@ -359,18 +393,6 @@ def _codes() -> dict[str, dict[int, str]]:
     }
 
 
-def _codes_of(group_by: tuple[str, ...], rows: list[Any]) -> dict[str, dict[int, str]]:
-    """The codes of the organisation ids that the rows group by, and of no others."""
-    codes: dict[str, dict[int, str]] = {}
-    for i, name in enumerate(group_by):
-        if name in CODED:
-            ids = {row[i] for row in rows if row[i]}
-            model = CODED[name]
-            found = db.session.execute(sa.select(model.id, model.code).where(model.id.in_(ids)))
-            codes[name] = dict(found.all()) if ids else {}
-    return codes
-
-
 def _key_value(name: str, row: Mapping[str, Any], codes: dict[str, dict[int, str]]) -> Any:
     """A group key's value as the API shows it, from a row of the rollup's columns."""
     return _shown(name, row[name], codes)
@@ -378,46 +400,91 @@ def _key_value(name: str, row: Mapping[str, Any], codes: dict[str, dict[int, str
 
 def _shown(name: str, value: Any, codes: dict[str, dict[int, str]]) -> Any:
     """A group key's value as the API shows it: codes, ISO dates, null for none."""
-    if name in TIME_FIELDS:
-        if isinstance(value, str):  # a UNION ALL of dates may come back as text on SQLite
-            value = date.fromisoformat(value)
-        return f"{value.year:04d}-{value.month:02d}" if name == "month" else value.isoformat()
     if name in CODED:
         return codes[name].get(value) if value else None
-    if name == "survey":
-        return str(value) if value else None
+    return _SHOWN[name](value)
+
+
+def _day_shown(value: Any) -> str:
+    if isinstance(value, str):  # a UNION ALL of dates may come back as text on SQLite
+        value = date.fromisoformat(value)
+    return value.isoformat()
+
+
+def _month_shown(value: Any) -> str:
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
+    return f"{value.year:04d}-{value.month:02d}"
+
+
+def _code_shown(code: str | None) -> str | None:
+    """An organisation code as ``counts`` reads it (joined in SQL); None for none."""
+    return code
+
+
+def _survey_shown(value: int | None) -> str | None:
+    return str(value) if value else None
+
+
+def _value_shown(value: Any) -> Any:
     return value or None
+
+
+# How ``counts`` shows each group field's value, read from its rows.
+_SHOWN = {
+    "day": _day_shown,
+    "week": _day_shown,
+    "month": _month_shown,
+    **dict.fromkeys(CODED, _code_shown),
+    "survey": _survey_shown,
+    **{name: _value_shown for name in FILTER_FIELDS if name not in CODED and name != "survey"},
+}
 
 
 def _sortable(value: Any) -> tuple[bool, str]:
     return (value is None, "" if value is None else str(value))
 
 
+_EMPTY = {"n": 0, "total": 0, "total_sq": 0, "top": 0, "bottom": 0}
+
+
 def _group(key: dict[str, Any], kinds: dict[str, dict[str, int]], min_n: int) -> dict[str, Any]:
-    """Turn one group's counts per kind into the scores the API reports."""
-    empty = {"n": 0, "total": 0, "total_sq": 0, "top": 0, "bottom": 0}
-    rating = kinds.get("rating_5", empty)
-    nps = kinds.get("nps_0_10", empty)
-    ces = kinds.get("ces_7", empty)
-    interval = formulas.wilson_interval(rating["top"], rating["n"], min_n=min_n)
-    mean_interval = stats.mean_interval(
-        rating["n"], rating.get("total", 0), rating.get("total_sq", 0), min_n=min_n
-    )
-    return {
-        "key": key,
-        "n": rating["n"],
-        "csat": _round(formulas.csat(rating["top"], rating["n"], min_n=min_n), 4),
-        "csat_low": _round(interval[0], 4) if interval else None,
-        "csat_high": _round(interval[1], 4) if interval else None,
-        "mean": _round(formulas.mean(rating["total"], rating["n"], min_n=min_n), 3),
-        "mean_low": _round(mean_interval[0], 3) if mean_interval else None,
-        "mean_high": _round(mean_interval[1], 3) if mean_interval else None,
-        "nps_n": nps["n"],
-        "nps": _round(formulas.nps(nps["top"], nps["bottom"], nps["n"], min_n=min_n), 1),
-        "nps_moe": _round(formulas.nps_margin(nps["top"], nps["bottom"], nps["n"], min_n=min_n), 1),
-        "ces_n": ces["n"],
-        "ces": _round(formulas.ces(ces["top"], ces["n"], min_n=min_n), 4),
-    }
+    """Turn one group's counts per kind into the scores the API reports.
+
+    A kind under the minimum n has no score (every formula says None there): its
+    formulas are not called, which spares most of the work of many small groups.
+    """
+    rating = kinds.get("rating_5", _EMPTY)
+    nps = kinds.get("nps_0_10", _EMPTY)
+    ces = kinds.get("ces_7", _EMPTY)
+    n, top = rating["n"], rating["top"]
+    group: dict[str, Any] = {"key": key, "n": n}
+    if formulas.enough(n, min_n):
+        total = rating.get("total", 0)
+        interval = formulas.wilson_interval(top, n, min_n=min_n)
+        mean_interval = stats.mean_interval(n, total, rating.get("total_sq", 0), min_n=min_n)
+        group["csat"] = _round(formulas.csat(top, n, min_n=min_n), 4)
+        group["csat_low"] = _round(interval[0], 4) if interval else None
+        group["csat_high"] = _round(interval[1], 4) if interval else None
+        group["mean"] = _round(formulas.mean(rating["total"], n, min_n=min_n), 3)
+        group["mean_low"] = _round(mean_interval[0], 3) if mean_interval else None
+        group["mean_high"] = _round(mean_interval[1], 3) if mean_interval else None
+    else:
+        group.update(dict.fromkeys(_RATING_SCORES))
+    promoters, detractors, answered = nps["top"], nps["bottom"], nps["n"]
+    group["nps_n"] = answered
+    if formulas.enough(answered, min_n):
+        group["nps"] = _round(formulas.nps(promoters, detractors, answered, min_n=min_n), 1)
+        margin = formulas.nps_margin(promoters, detractors, answered, min_n=min_n)
+        group["nps_moe"] = _round(margin, 1)
+    else:
+        group["nps"] = group["nps_moe"] = None
+    group["ces_n"] = ces["n"]
+    group["ces"] = _round(formulas.ces(ces["top"], ces["n"], min_n=min_n), 4)
+    return group
+
+
+_RATING_SCORES = ("csat", "csat_low", "csat_high", "mean", "mean_low", "mean_high")
 
 
 def _round(value: float | None, digits: int) -> float | None:

@@ -84,6 +84,8 @@ def _segment_select() -> sa.Select[Any]:
             SurveyVersion.survey_id,
             sa.func.coalesce(Interaction.complaint_cause, "").label("cause"),
             Answer.value_int,
+            # Not a segment: whether the complaints rollup has anything to add (None: no).
+            Interaction.complaint_case_id,
         )
         .select_from(Answer)
         .join(Response, Answer.response_id == Response.id)
@@ -107,26 +109,28 @@ def apply_response(response: Response) -> int:
 
     Call it once per response, in the transaction that completes or closes it (the one
     that set its ``counted_at``): one read of its answers, then one multi-row upsert
-    per table (on PostgreSQL all of them in one statement). Its comments go into the
-    comments index in the same transaction (survey.scoring.comment_index).
+    per table (on PostgreSQL one statement for all of them and the comments). Its
+    comments go into the comments index in the same transaction
+    (survey.scoring.comment_index), and, when its interaction belongs to a complaint
+    case, its complaint-handling answers into the complaints rollup
+    (survey.scoring.complaint_rollup); a response about no case reads nothing for it.
     """
     session = db.session
     identity = sa.inspect(response).identity
     response_id = identity[0] if identity else response.id
-    # Its comments become searchable in the same transaction as its scores count.
-    comment_index.add_response(response_id, session)
-    # And an answer about a stamped complaint case counts in the complaints figures.
-    from survey.scoring import complaint_rollup
-
-    complaint_rollup.add_response(session, response_id)
     if session.get_bind().dialect.name == "postgresql":
-        # One round trip: the database sums the answers and upserts every table itself.
-        added = session.scalar(
+        # One round trip: the database indexes the comments, sums the answers and
+        # upserts every table itself, and says whether the response is about a case.
+        added, case_id = session.execute(
             _in_one_statement(), {"response_id": response_id, "zone": settings.bank_zone()}
-        )
+        ).one()
+        if case_id is not None:
+            _add_complaint(session, response_id)
         if not added:
             _refuse_uncounted(response_id)
         return int(added or 0)
+    # Its comments become searchable in the same transaction as its scores count.
+    comment_index.add_response(response_id, session)
     found = session.execute(_RESPONSE_ANSWERS, {"response_id": response_id}).mappings().all()
     if not found:
         _refuse_uncounted(response_id)
@@ -134,6 +138,8 @@ def apply_response(response: Response) -> int:
     if found[0]["counted_at"] is None:
         raise ValueError("only a counted (completed or closed) response is rolled up")
     first = found[0]
+    if first["complaint_case_id"] is not None:
+        _add_complaint(session, response_id)
     segment = {
         **periods(local_day(first["counted_at"])),
         **{name: first[name] for name in SEGMENT_FIELDS if name not in ("kind", "dimension")},
@@ -162,6 +168,13 @@ def apply_response(response: Response) -> int:
     return sum(row["n"] for row in rows)
 
 
+def _add_complaint(session: Session, response_id: int) -> None:
+    """An answer about a stamped complaint case counts in the complaints figures."""
+    from survey.scoring import complaint_rollup
+
+    complaint_rollup.add_response(session, response_id)
+
+
 def _refuse_uncounted(response_id: int) -> None:
     counted_at = db.session.scalar(sa.select(Response.counted_at).where(Response.id == response_id))
     if counted_at is None:
@@ -173,7 +186,10 @@ def _in_one_statement() -> sa.Select[Any]:
     """Build, once, PostgreSQL's apply: a CTE sums one response's answers, one per table upserts.
 
     Rows go in key order, so concurrent submissions lock shared rows in the same order.
-    Returns the answers added. Parameters: ``response_id`` and the bank's ``zone``.
+    Another CTE indexes the response's comments (comment_index's INSERT … SELECT). Returns
+    one row: the answers added, and the interaction's complaint case (None: none, or no
+    scale answer, so nothing for the complaints rollup either). Parameters:
+    ``response_id`` and the bank's ``zone``.
     """
     answered = _RESPONSE_ANSWERS.where(Response.counted_at.is_not(None)).subquery("answered")
     local = sa.func.timezone(sa.bindparam("zone", type_=sa.String()), answered.c.counted_at)
@@ -190,12 +206,16 @@ def _in_one_statement() -> sa.Select[Any]:
             sa.func.sum(value * value).label("total_sq"),
             sa.func.sum(_limit_case(answered.c.kind, value, TOP_FROM, top=True)).label("top"),
             sa.func.sum(_limit_case(answered.c.kind, value, BOTTOM_TO, top=False)).label("bottom"),
+            # One response has one interaction: its case, the same on every row.
+            sa.func.max(answered.c.complaint_case_id).label("complaint_case_id"),
         )
         # One response has one counted_at: grouping by it groups by its day, week and month.
         .group_by(answered.c.counted_at, *fields)
         .cte("counted")
     )
-    statement = sa.select(sa.func.coalesce(sa.func.sum(counted.c.n), 0))
+    statement = sa.select(
+        sa.func.coalesce(sa.func.sum(counted.c.n), 0), sa.func.max(counted.c.complaint_case_id)
+    ).add_cte(comment_index.add_one().cte("comments"))
     for k, cuboid in enumerate(CUBOIDS):
         key = [counted.c[c] for c in (*PERIOD_COLUMNS[cuboid.grain], *cuboid.fields)]
         rows = (
