@@ -213,8 +213,10 @@ _OPEN = (
 )
 
 
-def open_link(invitation: Invitation, now: datetime) -> bool:
+def open_link(invitation: Any, now: datetime) -> bool:
     """Note the first GET of a survey link: opened (and so delivered), once; the caller commits.
+
+    ``invitation`` is an Invitation, or a survey page's ``Visit`` of one (the same columns).
 
     The survey page's fast way, two statements: the guarded UPDATE that sets ``opened_at``
     also moves the funnel record from what the page read, and the rollup row is found by
@@ -236,8 +238,7 @@ def open_link(invitation: Invitation, now: datetime) -> bool:
             },
         )
         if opened.rowcount == 1:
-            set_committed_value(invitation, "opened_at", now)
-            set_committed_value(invitation, "funnel_stages", known | bits)
+            _note(invitation, opened_at=now, funnel_stages=known | bits)
             added = tuple(name for name in ("opened", "delivered") if not known & stages.BIT[name])
             if added:
                 _add_to_invitations_row(invitation, channel, added)
@@ -246,9 +247,18 @@ def open_link(invitation: Invitation, now: datetime) -> bool:
     opened = db.session.execute(_OPEN, {"invitation_id": invitation.id, "now": now})
     if opened.rowcount != 1:
         return False
-    set_committed_value(invitation, "opened_at", now)
+    _note(invitation, opened_at=now)
     track(invitation.id)
     return True
+
+
+def _note(invitation: Any, **written: Any) -> None:
+    """Tell the invitation what was written: a loaded one as committed, a survey page's visit plainly."""
+    for name, value in written.items():
+        if isinstance(invitation, Invitation):
+            set_committed_value(invitation, name, value)
+        else:
+            setattr(invitation, name, value)
 
 
 def _adding_one(counters: tuple[str, ...]) -> sa.Update:
@@ -275,7 +285,7 @@ _ADDING_ONE = {
 }
 
 
-def _add_to_invitations_row(invitation: Invitation, channel: str, added: tuple[str, ...]) -> None:
+def _add_to_invitations_row(invitation: Any, channel: str, added: tuple[str, ...]) -> None:
     """Add one to counters of the rollup row an invitation is counted in, found by its key in one statement."""
     db.session.execute(
         _ADDING_ONE[added],
