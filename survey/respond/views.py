@@ -18,7 +18,7 @@ from survey.dispatch import contacts
 from survey.extensions import csrf, db, limiter, login
 from survey.i18n import LANGUAGES, current_language
 from survey.models import Invitation
-from survey.respond import bp, formkey, kept, service, steps
+from survey.respond import bp, formkey, kept, service, steps, versions
 from survey.responses import optouts
 from survey.security import public_page
 
@@ -167,7 +167,7 @@ def _step_page(invitation: Invitation, locale: str, step: steps.Step, status=200
     key = None
     if not errors and version.published_at is not None:
         key = (
-            str(db.engine.url),
+            versions.database_name(),
             version.id,
             locale,
             bank_name,
