@@ -32,6 +32,7 @@ PIDs it got when starting them.
 from __future__ import annotations
 
 import http.client
+import os
 import queue
 import shutil
 import statistics
@@ -141,6 +142,12 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=20, help="seconds per run")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="another checkout (e.g. a git worktree of main) served too, on its own half of "
+        "the pool, alternating with this one in the same run on the same database",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install -y wrk)")
@@ -154,6 +161,12 @@ def main() -> None:
         ),
         "code served": str(intake.SOURCE / "survey"),
     }
+    # (label, checkout): this one alone, or the other one first and this one after, twice each.
+    codes: list[tuple[str, Path]] = [("", intake.SOURCE)]
+    if args.against:
+        against = args.against.resolve()
+        about["code served"] += f" (this) and {against / 'survey'} (against)"
+        codes = [("against", against), ("this", intake.SOURCE)]
     with common.bench_app(args.database) as app, tempfile.TemporaryDirectory() as folder:
         with common.Timer() as built:
             demo.load(size=args.demo_size)
@@ -170,47 +183,56 @@ def main() -> None:
         script.write_text(WRK_SCRIPT, encoding="utf-8")
         env = intake._app_environment(app, folder)
         db.session.remove()
-        slices = _Slices(len(pool))
+        share = len(pool) // len(codes)
         log = Path(folder, "server.log")
         runs: dict[str, Run] = {}
         with serving.gunicorn("bare_app:app", args.workers, env, "/ready") as port:
-            runs["bare GET"] = _wrk(port, script, rows_file, "GET", slices.reads(), args)
-            runs["bare POST"] = _wrk(port, script, rows_file, "POST", slices.reads(), args)
-        with serving.gunicorn(
-            SURVEY_TARGET, args.workers, env, "/api/v1/openapi.json", log
-        ) as port:
-            runs["GET /s/<token>"] = _wrk(port, script, rows_file, "GET", slices.reads(), args)
-            posted = slices.take(int(len(pool) * 0.6))
-            runs["POST /s/<token>"] = _wrk(port, script, rows_file, "POST", posted, args)
-            half = runs["GET /s/<token>"].rate / 2
-            runs["GET, half load"] = _open_loop(
-                port, lines, "GET", slices.reads(), half, args.duration
-            )
-            half_post = runs["POST /s/<token>"].rate / 2
-            rest = slices.take(len(pool) - slices.used)
-            runs["POST, half load"] = _open_loop(
-                port, lines, "POST", rest, half_post, args.duration
-            )
+            whole = (0, len(pool))
+            runs["bare GET"] = _wrk(port, script, rows_file, "GET", whole, args)
+            runs["bare POST"] = _wrk(port, script, rows_file, "POST", whole, args)
+        for index, (label, checkout) in enumerate(codes):
+            served = {**env, "PYTHONPATH": os.pathsep.join([str(serving.BENCH), str(checkout)])}
+            slices = _Slices(share, offset=index * share)
+            named = f"{label}: " if label else ""
+            with serving.gunicorn(
+                SURVEY_TARGET, args.workers, served, "/api/v1/openapi.json", log
+            ) as port:
+                get = _wrk(port, script, rows_file, "GET", slices.reads(), args)
+                runs[f"{named}GET /s/<token>"] = get
+                posted = slices.take(int(share * 0.6))
+                post = _wrk(port, script, rows_file, "POST", posted, args)
+                runs[f"{named}POST /s/<token>"] = post
+                runs[f"{named}GET, half load"] = _open_loop(
+                    port, lines, "GET", slices.reads(), get.rate / 2, args.duration
+                )
+                rest = slices.take(share - slices.used)
+                runs[f"{named}POST, half load"] = _open_loop(
+                    port, lines, "POST", rest, post.rate / 2, args.duration
+                )
         db.session.remove()
         stored = intake._count(Answer) - answers_before
         locked = log.read_text(encoding="utf-8", errors="replace").count("database is locked")
-    answered_posts = runs["POST /s/<token>"].answered + runs["POST, half load"].answered
-    _report(args, about, invitations, built.seconds, runs, answered_posts, stored, locked)
+    answered_posts = sum(
+        run.answered for name, run in runs.items() if "POST" in name and not name.startswith("bare")
+    )
+    labels = [f"{label}: " if label else "" for label, _checkout in codes]
+    _report(args, about, invitations, built.seconds, runs, labels, answered_posts, stored, locked)
 
 
 class _Slices:
     """Hand out parts of the pool: GETs may share tokens, each POST needs its own."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, offset: int = 0) -> None:
         self.size = size
+        self.offset = offset
         self.used = 0
 
     def reads(self) -> tuple[int, int]:
-        return 0, self.size
+        return self.offset, self.size
 
     def take(self, count: int) -> tuple[int, int]:
         first, self.used = self.used, self.used + count
-        return first, count
+        return self.offset + first, count
 
 
 def _wrk(port: int, script: Path, rows: Path, method: str, part: tuple[int, int], args: Any) -> Run:
@@ -327,6 +349,7 @@ def _report(
     invitations: int,
     built: float,
     runs: dict[str, Run],
+    labels: list[str],
     answered_posts: int,
     stored: int,
     locked: int,
@@ -342,10 +365,11 @@ def _report(
             [name, rate, common.seconds(run.p50), common.seconds(run.p99),
              f"{run.errors:,}", f"{run.requests:,}", f"{run.wrapped:,}"]
         )  # fmt: skip
-    get_share = runs["GET /s/<token>"].rate / runs["bare GET"].rate
-    post_share = runs["POST /s/<token>"].rate / runs["bare POST"].rate
-    rows.append(["GET ÷ bare GET", f"{get_share:.0%}", "", "", "", "", ""])
-    rows.append(["POST ÷ bare POST", f"{post_share:.0%}", "", "", "", "", ""])
+    for named in labels:
+        get_share = runs[f"{named}GET /s/<token>"].rate / runs["bare GET"].rate
+        post_share = runs[f"{named}POST /s/<token>"].rate / runs["bare POST"].rate
+        rows.append([f"{named}GET ÷ bare GET", f"{get_share:.0%}", "", "", "", "", ""])
+        rows.append([f"{named}POST ÷ bare POST", f"{post_share:.0%}", "", "", "", "", ""])
     common.record(
         f"Survey page under load ({args.database})",
         {

@@ -245,7 +245,7 @@ def app(app_config: dict, request: pytest.FixtureRequest) -> Iterator[Flask]:
     # periodic check moved them back mid-test. Each test app starts with its store alive.
     from survey import fragments, settings
     from survey.extensions import limiter
-    from survey.respond import versions
+    from survey.respond import kept, versions
 
     limiter._storage_dead = False
     application = create_app(config)
@@ -256,6 +256,7 @@ def app(app_config: dict, request: pytest.FixtureRequest) -> Iterator[Flask]:
         versions.forget()  # the next test's version 1 is another version
         settings.forget()  # and its settings are the defaults again
         fragments.forget()  # nor are its pages' parts those of this one
+        kept.forget()  # nor its survey pages
         _db.session.remove()
         _db.engine.dispose()
 

@@ -315,3 +315,20 @@ def _records() -> dict[int, tuple[str | None, int]]:
         sa.select(Invitation.id, Invitation.funnel_channel, Invitation.funnel_stages)
     )
     return {row.id: (row.funnel_channel, row.funnel_stages) for row in rows}
+
+
+def test_a_first_answer_counts_started_opened_and_delivered_once_whatever_came_before(
+    bank, post, client, twilio_post
+):
+    unopened = send(post())  # answered without the page being opened first (its form kept)
+    opened = send(post())
+    assert client.get(f"/s/{opened.token}").status_code == 200
+    delivered = send(post())
+    status(twilio_post, delivered, "delivered")
+    for invitation in (unopened, opened, delivered):
+        assert step(client, invitation, "attitude", "4").status_code == 303
+        assert step(client, invitation, "wait_time", "3").status_code == 303  # counts nothing more
+    assert totals("sms") == {"invited": 3, "sent": 3, "delivered": 3, "opened": 3, "started": 3}
+    kept = rollup_rows()
+    keeping.rebuild()
+    assert rollup_rows() == kept

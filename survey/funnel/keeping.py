@@ -30,13 +30,39 @@ from sqlalchemy.orm.attributes import set_committed_value
 from survey import clock
 from survey.extensions import db
 from survey.funnel import stages
-from survey.models import Agent, Delivery, Interaction, Invitation, Response, funnel_grains
+from survey.models import (
+    Agent,
+    Delivery,
+    Interaction,
+    Invitation,
+    Response,
+    SurveyVersion,
+    funnel_grains,
+)
 from survey.models.funnel import COUNTERS, SEGMENT_COLUMNS, FunnelRollup
 
 log = logging.getLogger(__name__)
 
 _TABLE = FunnelRollup.__table__
+_INVITATION = Invitation.__table__
 _FACTS = stages.facts()
+# Built once: ``track`` binds the invitation (building them anew cost more than running them).
+_FACTS_OF = _FACTS.where(Invitation.id == sa.bindparam("invitation_id"))
+# Core, on the table: the ORM's bulk UPDATE would copy the statement and key it anew each run.
+_MOVE = (
+    sa.update(_INVITATION)
+    .where(
+        _INVITATION.c.id == sa.bindparam("invitation_id"),
+        _INVITATION.c.funnel_stages == sa.bindparam("was_stages"),
+        _INVITATION.c.funnel_channel.is_not_distinct_from(sa.bindparam("was_channel")),
+    )
+    # The row's own updated_at stays: it stamps a worker's claim (dispatch/sending.py).
+    .values(
+        funnel_channel=sa.bindparam("to_channel"),
+        funnel_stages=sa.bindparam("to_stages"),
+        updated_at=_INVITATION.c.updated_at,
+    )
+)
 # Reading again after losing a race more often than this is a fault, not contention.
 _TRIES = 5
 
@@ -47,22 +73,21 @@ def track(invitation: Invitation | int, session: Session | None = None) -> bool:
     session.flush()
     invitation_id = invitation if isinstance(invitation, int) else invitation.id
     for _ in range(_TRIES):
-        row = session.execute(_FACTS.where(Invitation.id == invitation_id)).one_or_none()
+        row = session.execute(_FACTS_OF, {"invitation_id": invitation_id}).one_or_none()
         if row is None:
             return False
         channel, reached = stages.channel_of(row), stages.stages_of(row)
         if (row.funnel_channel, row.funnel_stages) == (channel, reached):
             return False
-        moved = session.execute(
-            sa.update(Invitation)
-            .where(
-                Invitation.id == invitation_id,
-                Invitation.funnel_stages == row.funnel_stages,
-                Invitation.funnel_channel.is_not_distinct_from(row.funnel_channel),
-            )
-            # The row's own updated_at stays: it stamps a worker's claim (dispatch/sending.py).
-            .values(funnel_channel=channel, funnel_stages=reached, updated_at=Invitation.updated_at)
-            .execution_options(synchronize_session=False)
+        moved = session.connection().execute(
+            _MOVE,
+            {
+                "invitation_id": invitation_id,
+                "was_stages": row.funnel_stages,
+                "was_channel": row.funnel_channel,
+                "to_channel": channel,
+                "to_stages": reached,
+            },
         )
         if moved.rowcount != 1:
             continue  # counted meanwhile by another transaction: read what it left
@@ -189,32 +214,34 @@ def _new_invitation_facts(
     )
 
 
-# Built once: a first visit binds its values (building them anew cost more than running them).
+# Built once, on the tables (Core): a first visit binds its values. Statements on the mapped
+# classes would go through the ORM's bulk UPDATE and work out their cache key on every run,
+# which cost more than running them; a Core statement's key is worked out once.
 _OPEN_FAST = (
-    sa.update(Invitation)
+    sa.update(_INVITATION)
     .where(
-        Invitation.id == sa.bindparam("invitation_id"),
-        Invitation.opened_at.is_(None),
-        Invitation.funnel_stages == sa.bindparam("known"),
-        Invitation.funnel_channel == sa.bindparam("known_channel"),
+        _INVITATION.c.id == sa.bindparam("invitation_id"),
+        _INVITATION.c.opened_at.is_(None),
+        _INVITATION.c.funnel_stages == sa.bindparam("known"),
+        _INVITATION.c.funnel_channel == sa.bindparam("known_channel"),
     )
     .values(
         opened_at=sa.bindparam("now"),
         updated_at=sa.bindparam("now"),
         funnel_stages=sa.bindparam("reached"),
     )
-    .execution_options(synchronize_session=False)
 )
 _OPEN = (
-    sa.update(Invitation)
-    .where(Invitation.id == sa.bindparam("invitation_id"), Invitation.opened_at.is_(None))
+    sa.update(_INVITATION)
+    .where(_INVITATION.c.id == sa.bindparam("invitation_id"), _INVITATION.c.opened_at.is_(None))
     .values(opened_at=sa.bindparam("now"), updated_at=sa.bindparam("now"))
-    .execution_options(synchronize_session=False)
 )
 
 
-def open_link(invitation: Invitation, now: datetime) -> bool:
+def open_link(invitation: Any, now: datetime) -> bool:
     """Note the first GET of a survey link: opened (and so delivered), once; the caller commits.
+
+    ``invitation`` is an Invitation, or a survey page's ``Visit`` of one (the same columns).
 
     The survey page's fast way, two statements: the guarded UPDATE that sets ``opened_at``
     also moves the funnel record from what the page read, and the rollup row is found by
@@ -225,7 +252,7 @@ def open_link(invitation: Invitation, now: datetime) -> bool:
     known, channel = invitation.funnel_stages or 0, invitation.funnel_channel
     fast = channel is not None and invitation.sent_at is not None
     if fast:
-        opened = db.session.execute(
+        opened = db.session.connection().execute(
             _OPEN_FAST,
             {
                 "invitation_id": invitation.id,
@@ -236,56 +263,99 @@ def open_link(invitation: Invitation, now: datetime) -> bool:
             },
         )
         if opened.rowcount == 1:
-            set_committed_value(invitation, "opened_at", now)
-            set_committed_value(invitation, "funnel_stages", known | bits)
+            _note(invitation, opened_at=now, funnel_stages=known | bits)
             added = tuple(name for name in ("opened", "delivered") if not known & stages.BIT[name])
             if added:
                 _add_to_invitations_row(invitation, channel, added)
             return True
     # Opened meanwhile, or its record moved since the page read it: the slow way.
-    opened = db.session.execute(_OPEN, {"invitation_id": invitation.id, "now": now})
+    opened = db.session.connection().execute(_OPEN, {"invitation_id": invitation.id, "now": now})
     if opened.rowcount != 1:
         return False
-    set_committed_value(invitation, "opened_at", now)
+    _note(invitation, opened_at=now)
     track(invitation.id)
     return True
 
 
+def _note(invitation: Any, **written: Any) -> None:
+    """Tell the invitation what was written: a loaded one as committed, a survey page's visit plainly."""
+    for name, value in written.items():
+        if isinstance(invitation, Invitation):
+            set_committed_value(invitation, name, value)
+        else:
+            setattr(invitation, name, value)
+
+
 def _adding_one(counters: tuple[str, ...]) -> sa.Update:
     """The UPDATE that adds one to these counters of the rollup row an invitation is counted in."""
-    segment = sa.select(*stages.segment_columns()).where(
-        Interaction.id == sa.bindparam("interaction_id")
+    interaction = Interaction.__table__.c
+    version = SurveyVersion.__table__.c
+    segment = sa.select(*stages.segment_columns(interaction)).where(
+        interaction.id == sa.bindparam("interaction_id")
     )
+    survey = sa.select(version.survey_id).where(version.id == sa.bindparam("version_id"))
     return (
-        sa.update(FunnelRollup)
+        sa.update(_TABLE)
         .where(
-            FunnelRollup.day == sa.bindparam("key_day"),
-            FunnelRollup.survey_channel == sa.bindparam("key_channel"),
-            FunnelRollup.survey_id == sa.bindparam("key_survey_id"),
+            _TABLE.c.day == sa.bindparam("key_day"),
+            _TABLE.c.survey_channel == sa.bindparam("key_channel"),
+            _TABLE.c.survey_id == survey.scalar_subquery(),
             sa.tuple_(*(_TABLE.c[name] for name in stages.INTERACTION_FIELDS)).in_(segment),
         )
         .values({name: _TABLE.c[name] + 1 for name in counters})
-        .execution_options(synchronize_session=False)
     )
 
 
-_ADDING_ONE = {
-    counters: _adding_one(counters)
-    for counters in (("opened", "delivered"), ("opened",), ("delivered",))
-}
+_ADDING_ONE: dict[tuple[str, ...], sa.Update] = {}
 
 
-def _add_to_invitations_row(invitation: Invitation, channel: str, added: tuple[str, ...]) -> None:
+def _add_to_invitations_row(invitation: Any, channel: str, added: tuple[str, ...]) -> None:
     """Add one to counters of the rollup row an invitation is counted in, found by its key in one statement."""
-    db.session.execute(
-        _ADDING_ONE[added],
+    statement = _ADDING_ONE.get(added)
+    if statement is None:
+        statement = _ADDING_ONE[added] = _adding_one(added)
+    db.session.connection().execute(
+        statement,
         {
             "interaction_id": invitation.interaction_id,
             "key_day": stages.cohort_day(invitation.created_at),
             "key_channel": channel,
-            "key_survey_id": invitation.version.survey_id,
+            "version_id": invitation.survey_version_id,
         },
     )
+
+
+_BEGUN = ("started", "opened", "delivered")
+
+
+def response_begun(invitation: Invitation) -> None:
+    """Count an invitation whose response this transaction began: started (so opened, delivered).
+
+    The way ``open_link`` counts a first visit: the guarded UPDATE moves the funnel record
+    from what the session read to that plus these steps (an answer changes no other fact),
+    and the rollup row is found by its key. When the record was not what the session read,
+    or the invitation was never counted, ``track`` reads it all; so does a caller that did
+    not begin the response. Call it after the flush, before the commit.
+    """
+    known, channel = invitation.funnel_stages or 0, invitation.funnel_channel
+    bits = sum(stages.BIT[name] for name in _BEGUN)
+    if channel is not None and invitation.sent_at is not None and not known & stages.BIT["started"]:
+        moved = db.session.connection().execute(
+            _MOVE,
+            {
+                "invitation_id": invitation.id,
+                "was_stages": known,
+                "was_channel": channel,
+                "to_channel": channel,
+                "to_stages": known | bits,
+            },
+        )
+        if moved.rowcount == 1:
+            _note(invitation, funnel_stages=known | bits)
+            added = tuple(name for name in _BEGUN if not known & stages.BIT[name])
+            _add_to_invitations_row(invitation, channel, added)
+            return
+    track(invitation)
 
 
 def delivery_reported(delivery: Delivery) -> None:
@@ -347,12 +417,22 @@ def _add(session: Session, key: dict[str, Any], counts: dict[str, int]) -> None:
         if updated.rowcount == 0:
             session.execute(sa.insert(_TABLE).values(row))
         return
-    statement = postgresql.insert(_TABLE).values(row)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(SEGMENT_COLUMNS),
-        set_={name: _TABLE.c[name] + statement.excluded[name] for name in counts},
-    )
-    session.execute(statement)
+    session.connection().execute(_upserting(tuple(sorted(counts))), row)
+
+
+_UPSERTING: dict[tuple[str, ...], sa.Insert] = {}
+
+
+def _upserting(counters: tuple[str, ...]) -> sa.Insert:
+    """PostgreSQL's INSERT of one rollup row that adds these counters to the row if it is there; built once each."""
+    statement = _UPSERTING.get(counters)
+    if statement is None:
+        insert = postgresql.insert(_TABLE)
+        statement = _UPSERTING[counters] = insert.on_conflict_do_update(
+            index_elements=list(SEGMENT_COLUMNS),
+            set_={name: _TABLE.c[name] + insert.excluded[name] for name in counters},
+        )
+    return statement
 
 
 _ADDING: dict[tuple[str, ...], sa.Update] = {}
@@ -506,5 +586,6 @@ __all__ = [
     "open_link",
     "rebuild",
     "reached",
+    "response_begun",
     "track",
 ]

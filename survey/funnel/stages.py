@@ -108,16 +108,19 @@ def facts() -> sa.Select[Any]:
     )
 
 
-def segment_columns() -> list[sa.ColumnElement[Any]]:
-    """The interaction's segment fields, 0 or '' for none (the rollup's key holds no NULL)."""
+def segment_columns(of: Any = Interaction) -> list[sa.ColumnElement[Any]]:
+    """The interaction's segment fields, 0 or '' for none (the rollup's key holds no NULL).
+
+    :param of: the mapped class, or its table's columns (``Interaction.__table__.c``) for Core.
+    """
     return [
-        sa.func.coalesce(Interaction.business_line_id, 0).label("business_line_id"),
-        sa.func.coalesce(Interaction.team_id, 0).label("team_id"),
-        sa.func.coalesce(Interaction.agent_id, 0).label("agent_id"),
-        sa.func.coalesce(Interaction.channel, "").label("channel"),
-        sa.func.coalesce(Interaction.type, "").label("interaction_type"),
-        sa.func.coalesce(Interaction.category, "").label("category"),
-        sa.func.coalesce(Interaction.complaint_cause, "").label("cause"),
+        sa.func.coalesce(of.business_line_id, 0).label("business_line_id"),
+        sa.func.coalesce(of.team_id, 0).label("team_id"),
+        sa.func.coalesce(of.agent_id, 0).label("agent_id"),
+        sa.func.coalesce(of.channel, "").label("channel"),
+        sa.func.coalesce(of.type, "").label("interaction_type"),
+        sa.func.coalesce(of.category, "").label("category"),
+        sa.func.coalesce(of.complaint_cause, "").label("cause"),
     ]
 
 

@@ -8,7 +8,8 @@ survey, until it expires or is answered, and nothing else.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -71,7 +72,81 @@ def find(token: str) -> Invitation | None:
     return db.session.scalar(_BY_TOKEN, {"token": token})
 
 
-def version_of(invitation: Invitation) -> SurveyVersion:
+@dataclass(frozen=True, slots=True)
+class ResponseSeen:
+    """The response a survey page's visit found: its id and state."""
+
+    id: int
+    state: str
+
+
+@dataclass(slots=True)
+class Visit:
+    """An invitation of a published version as its survey page's GET reads it: columns, no ORM object.
+
+    It answers what the page asks of an invitation (``state_of``, ``link_state``,
+    ``steps``, the templates, the funnel's ``open_link``) by the same names.
+    """
+
+    id: int
+    token: str
+    unsubscribe_token: str
+    survey_version_id: int
+    locale: str
+    state: str
+    completed_at: datetime | None
+    expires_at: datetime
+    opened_at: datetime | None
+    sent_at: datetime | None
+    funnel_stages: int
+    funnel_channel: str | None
+    interaction_id: int
+    created_at: datetime
+    response: ResponseSeen | None
+
+    @property
+    def version(self) -> SurveyVersion:
+        """The kept published version (shared: read it, never change it)."""
+        kept = versions.cached(self.survey_version_id)
+        assert kept is not None, "a visit is made only for a published version"
+        return kept
+
+
+_INVITATION = Invitation.__table__
+_RESPONSE = Response.__table__
+_VISIT_COLUMNS = [f.name for f in fields(Visit) if f.name != "response"]
+# Built once, run as Core: one row, read into a Visit, no ORM object built.
+_VISIT = (
+    sa.select(
+        *(_INVITATION.c[name] for name in _VISIT_COLUMNS),
+        _RESPONSE.c.id.label("response_id"),
+        _RESPONSE.c.state.label("response_state"),
+    )
+    .select_from(_INVITATION.outerjoin(_RESPONSE, _RESPONSE.c.invitation_id == _INVITATION.c.id))
+    .where(_INVITATION.c.token == sa.bindparam("token"))
+)
+
+
+def visit(token: str) -> Visit | Invitation | None:
+    """Return what a GET of the survey page needs of the invitation a token opens, or None.
+
+    One Core statement: a ``Visit`` when its version is published (kept by ``versions``);
+    otherwise the invitation itself (``find``), whose draft version the page reads as usual.
+    """
+    if not token or len(token) > 64:
+        return None
+    row = db.session.connection().execute(_VISIT, {"token": token}).one_or_none()
+    if row is None:
+        return None
+    if versions.cached(row.survey_version_id) is None:
+        return find(token)
+    response = (
+        None if row.response_id is None else ResponseSeen(row.response_id, row.response_state)
+    )
+    return Visit(*(row[i] for i in range(len(_VISIT_COLUMNS))), response=response)
+
+
+def version_of(invitation: Invitation | Visit) -> SurveyVersion:
     """Return the invitation's version to read (its title, intro, thanks): the kept one if published."""
     return versions.cached(invitation.survey_version_id) or invitation.version
 
@@ -91,7 +166,7 @@ def link_state(invitation: Invitation) -> LinkState:
     return state
 
 
-def open_page(invitation: Invitation) -> LinkState:
+def open_page(invitation: Invitation | Visit) -> LinkState:
     """Note the first time an open survey is looked at (not an answer) and return its state.
 
     Written by one guarded statement, and committed without expiring what the request
@@ -99,7 +174,8 @@ def open_page(invitation: Invitation) -> LinkState:
     """
     state = link_state(invitation)
     if state == "open" and invitation.opened_at is None:
-        versions.attach(invitation)  # its columns, which the funnel reads, without a statement
+        if isinstance(invitation, Invitation):
+            versions.attach(invitation)  # its columns, which the funnel reads, without a statement
         funnel.open_link(invitation, clock.now())
         session = db.session()
         session.expire_on_commit = False

@@ -58,8 +58,20 @@ def _read(version_id: int) -> SurveyVersion | None:
     return version
 
 
+_names: dict[int, str] = {}
+
+
+def database_name() -> str:
+    """The app's database URL as a string, worked out once per engine (rendering it costs)."""
+    engine = db.engine
+    name = _names.get(id(engine))
+    if name is None:
+        name = _names[id(engine)] = str(engine.url)
+    return name
+
+
 def _kept(version_id: int) -> _Kept | None:
-    key = (str(db.engine.url), version_id)
+    key = (database_name(), version_id)
     with _lock:
         kept = _cache.get(key)
         if kept is not None:
@@ -144,3 +156,4 @@ def forget() -> None:
     """Empty the cache: the database was emptied under this process (the tests do, between tests)."""
     with _lock:
         _cache.clear()
+        _names.clear()

@@ -18,7 +18,7 @@ from survey.dispatch import contacts
 from survey.extensions import csrf, db, limiter, login
 from survey.i18n import LANGUAGES, current_language
 from survey.models import Invitation
-from survey.respond import bp, formkey, service, steps
+from survey.respond import bp, formkey, kept, service, steps, versions
 from survey.responses import optouts
 from survey.security import public_page
 
@@ -158,17 +158,55 @@ def _survey_page(invitation: Invitation, locale: str, values, errors, status=200
 
 
 def _step_page(invitation: Invitation, locale: str, step: steps.Step, status=200, **shown):
-    page = render_template(
+    errors = shown.pop("errors", {})
+    one_click = shown.pop("one_click", False)
+    saved = shown.pop("saved", False)
+    version = service.version_of(invitation)
+    bank_name = _bank_name()
+    # Everything the page shows but the customer's own values (survey.respond.kept).
+    key = None
+    if not errors and version.published_at is not None:
+        key = (
+            versions.database_name(),
+            version.id,
+            locale,
+            bank_name,
+            request.script_root,
+            tuple(request.args.items(multi=True)),  # the language links keep them
+            one_click,
+            saved,
+            step.question.key,
+            step.number,
+            step.total,
+            step.value,
+            step.previous.key if step.previous else None,
+            step.last,
+            tuple((question.key, given) for question, given in step.answered),
+        )
+    values = (
+        invitation.token,
+        invitation.unsubscribe_token,
+        formkey.form_key(invitation.token, formkey.ANSWER),
+    )
+    page = kept.get(key) if key is not None else None
+    if page is not None:
+        return page.fill(values), status
+    html = render_template(
         "respond/step.html",
         invitation=invitation,
-        version=service.version_of(invitation),
+        version=version,
         step=step,
         locale=locale,
-        errors=shown.pop("errors", {}),
-        one_click=shown.pop("one_click", False),
-        saved=shown.pop("saved", False),
+        errors=errors,
+        one_click=one_click,
+        saved=saved,
+        bank_name=bank_name,
     )
-    return page, status
+    if key is not None:
+        cut = kept.cut(html, values)
+        if cut is not None:
+            kept.keep(key, cut)
+    return html, status
 
 
 def _thanks(invitation: Invitation, locale: str):
@@ -234,7 +272,8 @@ def _post_step(invitation: Invitation, locale: str):
 @csrf.exempt  # the form carries a value bound to the token instead (formkey)
 def survey(token: str):
     """Show the survey a step at a time, where the customer left off; save each step's answer."""
-    invitation = service.find(token)
+    # A GET reads plain columns (one Core statement); a POST loads the invitation to change it.
+    invitation = service.visit(token) if request.method == "GET" else service.find(token)
     if invitation is None:
         return _not_found()
     locale = _page_locale(invitation)

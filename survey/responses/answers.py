@@ -203,34 +203,42 @@ def record(
     if invitation.opened_at is None:
         invitation.opened_at = now
     db.session.flush()
-    if not funnel.reached(invitation, "started"):
+    if begun:
+        funnel.response_begun(invitation)
+    elif not funnel.reached(invitation, "started"):
         funnel.track(invitation)
     return response
 
 
 def _taking_answers(
-    invitation_id: int | sa.BindParameter[int], now: datetime | sa.BindParameter[datetime]
+    invitation_id: int | sa.BindParameter[int],
+    now: datetime | sa.BindParameter[datetime],
+    of: Any = Invitation,
 ) -> tuple[sa.ColumnElement[bool], ...]:
-    """The guard an answer's hold and the completion share: the invitation still takes answers."""
+    """The guard an answer's hold and the completion share: the invitation still takes answers.
+
+    :param of: the mapped class, or its table's columns for a Core statement.
+    """
     return (
-        Invitation.id == invitation_id,
-        Invitation.state.not_in(("completed", *CLOSED_STATES)),
-        Invitation.completed_at.is_(None),
-        Invitation.expires_at > now,
+        of.id == invitation_id,
+        of.state.not_in(("completed", *CLOSED_STATES)),
+        of.completed_at.is_(None),
+        of.expires_at > now,
     )
 
 
 # Built once: an answer binds its invitation and time (building it anew cost more than running it).
+# Core, on the table: the ORM's bulk UPDATE would copy it and work out its cache key each run.
+_INVITATION = Invitation.__table__
 _HOLD = (
-    sa.update(Invitation)
-    .where(*_taking_answers(sa.bindparam("invitation_id"), sa.bindparam("now")))
+    sa.update(_INVITATION)
+    .where(*_taking_answers(sa.bindparam("invitation_id"), sa.bindparam("now"), _INVITATION.c))
     .values(
         opened_at=sa.func.coalesce(
-            Invitation.opened_at,
-            sa.bindparam("opened_now", type_=Invitation.__table__.c.opened_at.type),
+            _INVITATION.c.opened_at,
+            sa.bindparam("opened_now", type_=_INVITATION.c.opened_at.type),
         )
     )
-    .execution_options(synchronize_session=False)
 )
 
 
@@ -242,7 +250,8 @@ def hold_open(invitation: Invitation, now: datetime | None = None) -> bool:
     the other, and an answer never lands in a response completed in the meantime.
     """
     now = now or clock.now()
-    held = db.session.execute(
+    db.session.flush()  # what the session holds goes first, as before an ORM statement
+    held = db.session.connection().execute(
         _HOLD, {"invitation_id": invitation.id, "now": now, "opened_now": now}
     )
     if held.rowcount != 1:
