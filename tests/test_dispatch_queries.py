@@ -26,8 +26,7 @@ import pytest
 import sqlalchemy as sa
 
 from survey import clock
-from survey.dispatch import cases, contacts, history, lease, reminders, sending
-from survey.dispatch import intake
+from survey.dispatch import cases, contacts, history, intake, lease, reminders, sending
 from survey.dispatch.intake import ComplaintInput, CustomerInput
 from survey.extensions import db
 from survey.models import ComplaintCase, Customer, Interaction, Invitation
