@@ -79,6 +79,29 @@ def test_a_revoked_key_gets_401(client, api_probe):
     assert response.mimetype == "application/problem+json"
 
 
+def test_a_key_revoked_by_another_process_is_refused_within_the_cache_bound(app, client, api_probe):
+    key = _key()
+    clock.freeze(NOON)
+    assert client.get(api_probe, headers=_bearer(key)).status_code == 200
+    # Revoked as another web worker would: straight in the database, this process not told.
+    with db.engine.begin() as other:
+        other.execute(sa.update(ApiKey).values(revoked_at=NOON))
+    clock.advance(timedelta(seconds=service.API_KEY_CACHE_SECONDS))
+    response = client.get(api_probe, headers=_bearer(key))
+    assert response.status_code == 401
+    assert response.mimetype == "application/problem+json"
+
+
+def test_a_key_revoked_in_this_process_is_refused_at_once_though_cached(app, client, api_probe):
+    key = _key()
+    clock.freeze(NOON)
+    assert client.get(api_probe, headers=_bearer(key)).status_code == 200
+    _row().revoked_at = NOON
+    db.session.commit()
+    service.forget_api_keys()  # what the admin's revoke does after its commit
+    assert client.get(api_probe, headers=_bearer(key)).status_code == 401
+
+
 def test_a_key_without_the_scope_gets_403_problem_json(client, api_probe):
     key = _key(scopes=("interactions",))
     response = client.get(api_probe, headers=_bearer(key))

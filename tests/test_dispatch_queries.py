@@ -26,8 +26,8 @@ import pytest
 import sqlalchemy as sa
 
 from survey import clock
-from survey.dispatch import cases, contacts, history, lease, reminders, sending
-from survey.dispatch.intake import ComplaintInput
+from survey.dispatch import cases, contacts, history, intake, lease, reminders, sending
+from survey.dispatch.intake import ComplaintInput, CustomerInput
 from survey.extensions import db
 from survey.models import ComplaintCase, Customer, Interaction, Invitation
 from survey.responses import partials
@@ -138,6 +138,10 @@ def customer(post_interaction, dispatch_ready) -> Customer:
 CHECKS: dict[str, Callable[[Customer], object]] = {
     "surveys_since": lambda c: history.surveys_since(c, NOON - timedelta(days=30)),
     "has_open_complaint": history.has_open_complaint,
+    # The decision's reads of all three at once, as intake runs them (one statement).
+    "decision_facts": lambda c: history.decision_facts(
+        c, Interaction(type="inquiry"), NOON - timedelta(days=30)
+    ),
     "customer_opted_out": contacts.customer_opted_out,
     "opted_out_address_ids": contacts.opted_out_address_ids,
     # The send's own frequency check, under the contact locks (one statement, two probes).
@@ -151,6 +155,16 @@ CHECKS: dict[str, Callable[[Customer], object]] = {
 @pytest.mark.parametrize("check", CHECKS)
 def test_each_eligibility_check_reads_history_through_an_index(customer, check):
     assert _full_scans(lambda: CHECKS[check](customer)) == {}
+
+
+def test_intakes_read_of_the_customer_with_addresses_uses_indexes(customer):
+    def read() -> None:
+        with db.session.no_autoflush:
+            found = intake._upsert_customer(CustomerInput(external_id="C-88231"))
+            assert len(found.addresses) == 2
+        db.session.rollback()
+
+    assert _full_scans(read) == {}
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from survey.admin import bp, forms
 from survey.admin.services import apikeys as service
+from survey.auth import service as auth_service
 from survey.auth.service import AccountError, role_required
 from survey.extensions import db
 
@@ -47,6 +48,8 @@ def revoke_api_key(key_id: int):
     if forms.ActionForm().validate_on_submit():
         service.revoke(current_user._get_current_object(), row)
         db.session.commit()
+        # Again after the commit: a request of another thread may have read it live meanwhile.
+        auth_service.forget_api_keys()
         flash(
             _(
                 "The key “%(name)s” is revoked; requests with it are refused from now on.",

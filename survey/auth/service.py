@@ -6,11 +6,12 @@ import functools
 import hashlib
 import secrets
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, abort, g, request
+from flask import Flask, abort, current_app, g, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -129,16 +130,18 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def _record_use(row: ApiKey) -> None:
+def _record_use(key: LiveKey) -> None:
     """Note when a key was last used, at most once a minute, in a short write of its own.
 
     Committed here: read-only views never commit, and the record must not be lost; and
-    at once, so the view's own write transaction does not start this early.
+    at once, so the view's own write transaction does not start this early. One UPDATE
+    by id, not a load of the row: the key itself comes from the cache.
     """
     now = clock.now()
-    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_PRECISION:
-        row.last_used_at = now
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_PRECISION:
+        db.session.execute(_RECORD_USE, {"key_id": key.id, "now": now})
         db.session.commit()
+        key.last_used_at = now
 
 
 def _digest(key: str) -> str:
@@ -159,15 +162,72 @@ def create_api_key(name: str, scopes: tuple[str, ...] = API_SCOPES) -> tuple[Api
 
 
 # Built once, run bound: every API request asks.
-_API_KEY_BY_HASH = sa.select(ApiKey).where(ApiKey.key_hash == sa.bindparam("key_hash"))
+_API_KEY_BY_HASH = sa.select(
+    ApiKey.id, ApiKey.name, ApiKey.scopes, ApiKey.last_used_at, ApiKey.revoked_at
+).where(ApiKey.key_hash == sa.bindparam("key_hash"))
+_RECORD_USE = (
+    sa.update(ApiKey)
+    .where(ApiKey.id == sa.bindparam("key_id"))
+    .values(last_used_at=sa.bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+
+# How long a process trusts what it read about a key. A key revoked by the admin is
+# refused at once by the process that revoked it (``forget_api_keys``), and by every
+# other process (the other web workers) within this bound: the cost of a read a request.
+API_KEY_CACHE_SECONDS = 5
+_CACHE_KEY = "survey.api_keys"
 
 
-def api_key_for(key: str) -> ApiKey | None:
-    """Return the live API key row for a presented key, or None."""
-    row = db.session.scalar(_API_KEY_BY_HASH, {"key_hash": _digest(key)})
+@dataclass
+class LiveKey:
+    """A live API key as a request needs it: who it is and what it may do."""
+
+    id: int
+    name: str
+    scopes: frozenset[str]
+    last_used_at: datetime | None
+    read_at: datetime
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+def _key_cache() -> dict[str, LiveKey]:
+    return current_app.extensions.setdefault(_CACHE_KEY, {})
+
+
+def forget_api_keys() -> None:
+    """Drop this process's cached keys (a key was revoked here: refuse it from the next request)."""
+    _key_cache().clear()
+
+
+def api_key_for(key: str) -> LiveKey | None:
+    """Return the live API key for a presented key, or None.
+
+    Read from the database at most once every ``API_KEY_CACHE_SECONDS`` a key and a
+    process; an unknown or revoked key is read every time (nothing is cached for it).
+    """
+    digest = _digest(key)
+    cache = _key_cache()
+    now = clock.now()
+    cached = cache.get(digest)
+    if cached is not None and timedelta(0) <= now - cached.read_at < _CACHE_FOR:
+        return cached
+    row = db.session.execute(_API_KEY_BY_HASH, {"key_hash": digest}).first()
     if row is None or row.revoked_at is not None:
+        cache.pop(digest, None)
         return None
-    return row
+    if len(cache) >= _CACHE_MOST:
+        cache.clear()  # keys are few; this only bounds a flood of made-up ones that matched
+    live = cache[digest] = LiveKey(
+        row.id, row.name, frozenset(row.scopes.split(",")), row.last_used_at, now
+    )
+    return live
+
+
+_CACHE_FOR = timedelta(seconds=API_KEY_CACHE_SECONDS)
+_CACHE_MOST = 1000
 
 
 def role_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

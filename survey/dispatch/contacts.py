@@ -47,6 +47,11 @@ def _refusals_statement(own: bool, by_address: bool) -> sa.Select | sa.CompoundS
     return sa.union_all(*(p.subquery().select() for p in probes))
 
 
+def refusals_statement(own: bool, by_address: bool) -> sa.Select | sa.CompoundSelect:
+    """The opt-out query for one shape of customer, for a caller that runs it with others."""
+    return _REFUSALS[(own, by_address)]
+
+
 _REFUSALS = {
     (own, by_address): _refusals_statement(own, by_address)
     for own in (False, True)

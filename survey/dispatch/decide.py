@@ -57,13 +57,21 @@ class Case:
     # The interaction's complaint case was resolved before it: the case's one survey was
     # decided then, by the post that resolved it.
     case_settled: bool = False
-    _refusals: contacts.Refusals | None = None
+    _facts: history.Facts | None = None
+
+    @property
+    def facts(self) -> history.Facts:
+        """The customer's refusals, open complaint and recent surveys, read once, together."""
+        if self._facts is None:
+            window = timedelta(days=int(settings.get("frequency_window_days")))
+            self._facts = history.decision_facts(
+                self.interaction.customer, self.interaction, self.now - window
+            )
+        return self._facts
 
     @property
     def refusals(self) -> contacts.Refusals:
-        if self._refusals is None:
-            self._refusals = contacts.refusals(self.interaction.customer)
-        return self._refusals
+        return self.facts.refusals
 
     def reachable_channels(self) -> list[str]:
         """The rule's channels, in order, with an address nobody opted out."""
@@ -91,10 +99,7 @@ def _open_complaint(case: Case) -> str | None:
     A post that resolves its case is decided as resolved: its own case's earlier open
     posts do not hold it back.
     """
-    interaction = case.interaction
-    if interaction.is_open_complaint or history.has_open_complaint(
-        interaction.customer, interaction
-    ):
+    if case.interaction.is_open_complaint or case.facts.open_complaint:
         return "open_complaint"
     return None
 
@@ -107,8 +112,7 @@ def _frequency(case: Case) -> str | None:
     """
     if case.case_settled:
         return "frequency"
-    window = timedelta(days=int(settings.get("frequency_window_days")))
-    if history.surveys_since(case.interaction.customer, case.now - window):
+    if case.facts.recent_surveys:
         return "frequency"
     return None
 

@@ -6,11 +6,13 @@ invitation is due) ask here, so a complaint opened in between still holds.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from survey.dispatch import contacts
 from survey.extensions import db
 from survey.models import ComplaintCase, Customer, Delivery, Interaction, Invitation
 from survey.models.customer import customer_address
@@ -242,3 +244,103 @@ def earlier_survey_reached(invitation: Invitation, since: datetime) -> bool:
     )
     # Both indexed probes in one statement: it is asked under the contact locks, once a send.
     return bool(db.session.scalar(sa.select(sa.or_(own, reached))))
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the decision reads about a customer's past, in one statement (``decision_facts``)."""
+
+    refusals: contacts.Refusals
+    open_complaint: bool
+    recent_surveys: int
+
+
+_FACTS: dict[tuple[bool, bool, bool, bool], sa.CompoundSelect] = {}
+
+
+def _facts_statement(own: bool, by_value: bool, by_address: bool, closing: bool) -> sa.Select:
+    """Build the decision's reads of history as one UNION ALL of (kind, value) rows.
+
+    Each arm is the statement the send's own checks run (``contacts.refusals``,
+    ``has_open_complaint``, ``surveys_since``) for the same shape of customer, so each
+    keeps its indexed probes: the live opt-outs (a row each), whether a complaint is
+    open (one row), the count of surveys in the window (one row).
+    """
+    arms: list[sa.Select] = []
+    if own or by_address:
+        refused = contacts.refusals_statement(own, by_address).subquery()
+        arms.append(
+            sa.select(
+                sa.case(
+                    (refused.c.own, sa.literal_column("'own'")),
+                    else_=sa.literal_column("'refusal'"),
+                ).label("kind"),
+                refused.c.address_id.label("value"),
+            )
+        )
+    if own:
+        arms.append(
+            sa.select(
+                sa.literal_column("'complaint'").label("kind"),
+                sa.cast(_OPEN_COMPLAINT[closing].scalar_subquery(), sa.Integer).label("value"),
+            )
+        )
+    arms.append(
+        sa.select(
+            sa.literal_column("'recent'").label("kind"),
+            _surveys_since_statement(own, by_value, by_address).scalar_subquery().label("value"),
+        )
+    )
+    return sa.union_all(*arms)
+
+
+def decision_facts(customer: Customer, deciding: Interaction, since: datetime) -> Facts:
+    """Read the customer's refusals, open complaint and surveys since ``since`` in one statement.
+
+    The same answers as ``contacts.refusals(customer)``, ``has_open_complaint(customer,
+    deciding)`` and ``surveys_since(customer, since)``, in one round trip instead of
+    three: every intake needs all three (the send asks again, on its own, when the
+    invitation is due).
+    """
+    values = [a.value for a in customer.addresses]
+    address_ids = [a.id for a in customer.addresses if a.id is not None]
+    own = customer.id is not None
+    if not own and not values:
+        return Facts(contacts.Refusals(False, frozenset()), False, 0)
+    params: dict[str, object] = {
+        "customer_id": customer.id,
+        "values": values,
+        "address_ids": address_ids,
+        "since": since,
+        # No invitation or case has id 0: excluding nothing.
+        "excluding": 0,
+        "deciding_case": 0,
+    }
+    closes = None
+    if own and deciding.type == "complaint":
+        case = deciding.complaint_case
+        if case is not None:
+            params["deciding_case"] = case.id or 0
+        if not deciding.is_open_complaint:
+            closes = deciding.complaint_opened_at or (case.opened_at if case else None)
+    if closes is not None:
+        params["closes"] = closes
+    shape = (own, bool(values), bool(address_ids), closes is not None)
+    statement = _FACTS.get(shape)
+    if statement is None:
+        statement = _FACTS[shape] = _facts_statement(*shape)
+    customer_refused = False
+    blocked: set[int] = set()
+    open_complaint = False
+    recent = 0
+    for kind, value in db.session.execute(statement, params):
+        if kind == "own":
+            customer_refused = True
+        elif kind == "refusal":
+            if value is not None:
+                blocked.add(value)
+        elif kind == "complaint":
+            open_complaint = bool(value)
+        else:
+            recent = int(value or 0)
+    return Facts(contacts.Refusals(customer_refused, frozenset(blocked)), open_complaint, recent)

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.exc import StaleDataError
 
 from survey import addresses, busy, clock, hints, pseudonyms
@@ -26,6 +26,7 @@ from survey.dispatch import cases, decide, hours, rules
 from survey.extensions import db
 from survey.funnel import keeping as funnel
 from survey.models import Address, Agent, Customer, Interaction, Invitation
+from survey.models.customer import customer_address
 from survey.models.invitation import new_token
 
 log = logging.getLogger(__name__)
@@ -160,9 +161,14 @@ def take_in(data: InteractionInput) -> Outcome:
 
 def _take_in(data: InteractionInput) -> Outcome:
     for attempt in (1, 2):
-        existing = _replay(data)
-        if existing is not None:
-            return existing
+        # A replay is rare: the first attempt of a post without a complaint block does not
+        # look for one, the interaction's unique external_id stops its insert, and the
+        # second attempt answers it. A complaint looks first: replayed, it would contradict
+        # its own case as the first post left it.
+        if attempt == 2 or data.complaint is not None:
+            existing = _replay(data)
+            if existing is not None:
+                return existing
         try:
             interaction, invitation, survey_id = _store(data)
             funnel.count_intake(interaction, invitation, survey_id)
@@ -289,17 +295,30 @@ def _decide_and_add(data: InteractionInput, now: datetime) -> _Stored:
     return _Stored(interaction, invitation, decision.rule.survey_id)
 
 
-_CUSTOMER_BY_ID = sa.select(Customer).options(selectinload(Customer.addresses))
+# The record with its addresses, in one statement built once: flat outer joins, each an
+# index probe (the customer by external_id, its links by the primary key's customer_id,
+# each address by id). An ORM joined load nests the two joins, which SQLite plans as a
+# scan of every customer's addresses.
+_CUSTOMER_WITH_ADDRESSES = (
+    sa.select(Customer)
+    .outerjoin(customer_address, customer_address.c.customer_id == Customer.id)
+    .outerjoin(Address, Address.id == customer_address.c.address_id)
+    .where(Customer.external_id == sa.bindparam("external_id"))
+    .options(contains_eager(Customer.addresses))
+)
 
 
 def _upsert_customer(data: CustomerInput) -> Customer:
     """Return the customer record, updated from the post, with its addresses loaded.
 
-    Two reads for a known customer at known addresses (the record with its addresses:
-    not one joined read, which SQLite plans as a scan of every customer's addresses);
-    one more to find addresses new to the record, whoever else they belong to.
+    One read for a known customer at known addresses; one more to find addresses new
+    to the record, whoever else they belong to.
     """
-    customer = db.session.scalar(_CUSTOMER_BY_ID.where(Customer.external_id == data.external_id))
+    customer = (
+        db.session.execute(_CUSTOMER_WITH_ADDRESSES, {"external_id": data.external_id})
+        .unique()
+        .scalar_one_or_none()
+    )
     if customer is None:
         customer = Customer(external_id=data.external_id, name="", locale="zh", addresses=[])
         db.session.add(customer)

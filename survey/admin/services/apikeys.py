@@ -41,3 +41,5 @@ def revoke(actor: User, row: ApiKey) -> None:
         return
     row.revoked_at = clock.now()
     audit.record(actor, "apikey.revoke", "api_key", row.id, {"revoked": False}, {"revoked": True})
+    # This process refuses it from the next request; the others within the cache's bound.
+    auth_service.forget_api_keys()
