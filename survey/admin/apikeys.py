@@ -50,10 +50,13 @@ def revoke_api_key(key_id: int):
         db.session.commit()
         # Again after the commit: a request of another thread may have read it live meanwhile.
         auth_service.forget_api_keys()
+        # Here at once; other web processes keep a key they read for a few seconds.
         flash(
             _(
-                "The key “%(name)s” is revoked; requests with it are refused from now on.",
+                "The key “%(name)s” is revoked; every server refuses requests with it "
+                "within %(seconds)d seconds.",
                 name=row.name,
+                seconds=auth_service.API_KEY_CACHE_SECONDS,
             ),
             "success",
         )

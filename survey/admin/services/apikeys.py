@@ -36,7 +36,8 @@ def create(actor: User | str, name: str, scopes: tuple[str, ...]) -> tuple[ApiKe
 
 
 def revoke(actor: User, row: ApiKey) -> None:
-    """Refuse the key from now on: its next request gets 401."""
+    """Refuse the key: its next request here gets 401, other web processes refuse it within
+    auth.service.API_KEY_CACHE_SECONDS (they keep a key they read that long)."""
     if row.revoked_at is not None:
         return
     row.revoked_at = clock.now()
