@@ -105,6 +105,10 @@ class Defaults:
     SURVEY_SESSION_IDLE_MINUTES = 30
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # The cookie is signed again only when the session changes: the sign-in's stamp
+    # (survey.auth.sessions, once a minute) keeps an active one fresh. Re-signing it on
+    # every page cost each page a signature and let a slower page's older cookie land last.
+    SESSION_REFRESH_EACH_REQUEST = False
     REMEMBER_COOKIE_HTTPONLY = True
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 

@@ -92,3 +92,23 @@ def test_the_password_is_not_what_keeps_a_session(signed_in):
     assert PASSWORD  # the fixture signs in with it; the session never stores it
     with signed_in.session_transaction() as session:
         assert PASSWORD not in str(dict(session))
+
+
+def _session_cookie_set(app, answer) -> bool:
+    name = app.config["SESSION_COOKIE_NAME"]
+    return any(c.startswith(f"{name}=") for c in answer.headers.getlist("Set-Cookie"))
+
+
+def test_a_page_re_signs_the_session_cookie_only_when_it_stamps_the_sign_in(app, signed_in):
+    """Within a minute of the last stamp a page leaves the cookie as it is (signing it again
+    costs every page, and a slower page's old cookie could land after a newer one); the
+    minute's stamp re-signs it, so an active sign-in keeps a fresh cookie."""
+    signed_in.get("/admin/users")  # its first form keeps a CSRF token in the session
+    clock.freeze(NOW + timedelta(seconds=30))
+    assert not _session_cookie_set(app, signed_in.get("/admin/users"))
+    assert not _session_cookie_set(app, signed_in.get("/?lang=en"))
+    clock.freeze(NOW + timedelta(seconds=61))
+    assert _session_cookie_set(app, signed_in.get("/admin/users"))
+    clock.freeze(NOW + timedelta(seconds=90))
+    assert not _session_cookie_set(app, signed_in.get("/admin/users"))
+    assert _is_signed_in(signed_in)

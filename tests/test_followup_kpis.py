@@ -81,6 +81,34 @@ def test_the_overview_shows_the_follow_up_figures(app, unhappy, quality):  # noq
     assert '<tr data-kpi="opened"><th scope="row">Cases opened</th><td data-value="1">' in page
 
 
+def test_the_overview_s_kept_follow_up_figures_follow_every_change(app, unhappy, quality):  # noqa: F811
+    """The section is kept by its figures (survey/fragments.py): a new case, a closed one, the
+    other language and a new minimum n each show at once, in the process that kept it."""
+    clock.freeze(SATURDAY_NIGHT)
+    url = f"/?from={DAY.isoformat()}&to={DAY.isoformat()}"
+    first = unhappy()
+    client = app.test_client()
+    assert sign_in(client, quality[0].email).status_code == 302
+
+    def kpi(name: str, lang: str = "en") -> str:
+        page = client.get(f"{url}&lang={lang}").get_data(as_text=True)
+        row = page.split(f'<tr data-kpi="{name}">', 1)[1]
+        return row.split("</tr>", 1)[0]
+
+    assert 'data-value="1"' in kpi("opened") and "Cases opened" in kpi("opened")
+    assert 'data-value="1"' in kpi("opened")  # asked again: the kept section, same figures
+    unhappy()
+    assert 'data-value="2"' in kpi("opened")
+    assert 'data-hidden="1">n = 0<' in kpi("outcome_reached_resolved")
+    service.close(quality[0], first, "reached_resolved")
+    db.session.commit()
+    assert 'data-hidden="1">n = 1<' in kpi("outcome_reached_resolved")
+    settings.put("min_n", 1)
+    db.session.commit()
+    assert "<strong>100.0%</strong>" in kpi("outcome_reached_resolved")
+    assert "受理投诉件数" in kpi("opened", "zh")
+
+
 def test_the_responses_that_opened_no_case_are_read_through_their_own_index(db):
     """A period's reasons read only those responses, not every response of the period."""
     seen: list[tuple[str, Any]] = []

@@ -6,7 +6,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from survey.dashboard import charts, filters
+from survey.dashboard.cells import count_cell, rate_cell
 from survey.funnel import report
 from survey.i18n import gettext as _
 from survey.i18n import lazy_gettext as _l
@@ -76,8 +79,70 @@ def choices(locale: str) -> dict[str, list[tuple[str, str]]]:
     return offered
 
 
-def chart(group: dict[str, Any]) -> str:
+def labels() -> dict[str, dict[Any, str]]:
+    """The page's labels in the viewer's language, each translated once.
+
+    The tables show each step's and reason's label on every channel's row: as lazy strings
+    they were looked up in the catalogue a hundred times a page, for some twenty words.
+    """
+    return {
+        name: {key: str(label) for key, label in table.items()}
+        for name, table in (
+            ("step_labels", STEP_LABELS),
+            ("other_labels", OTHER_LABELS),
+            ("reason_labels", REASON_LABELS),
+            ("channel_labels", CHANNEL_LABELS),
+        )
+    }
+
+
+def chart(group: dict[str, Any], step_labels: Mapping[str, str] = STEP_LABELS) -> str:
     """A channel's funnel chart, its steps named in the viewer's language."""
     return charts.funnel(
-        [str(STEP_LABELS[s]) for s in report.STEPS], [group[s] for s in report.STEPS]
+        [str(step_labels[s]) for s in report.STEPS], [group[s] for s in report.STEPS]
     )
+
+
+# The tables' rows, written here rather than cell by cell in the template: a page has some
+# 130 cells, and each call from the template cost more than the cell itself.
+
+
+def summary_cells(group: Mapping[str, Any]) -> Markup:
+    """A channel's (or the total's) cells in the summary: each step, left partly answered, the rate."""
+    cells = [count_cell(group[s], s) for s in report.STEPS]
+    cells.append(count_cell(group["closed_partial"], "closed_partial"))
+    cells.append(rate_cell(group["response_rate"], "response_rate"))
+    return Markup("").join(cells)
+
+
+def channel_rows(
+    group: Mapping[str, Any], step_labels: Mapping[str, str], other_labels: Mapping[str, str]
+) -> Markup:
+    """A channel's table body: each step with its rate of the step before, then the other counts."""
+    rows = []
+    for i, step in enumerate(report.STEPS):
+        rate = (
+            Markup('<td class="muted">—</td>')
+            if i == 0
+            else rate_cell(group["step_rates"][step], "step_rate")
+        )
+        rows.append(
+            f'\n      <tr data-key="{escape(step)}"><th scope="row">{escape(step_labels[step])}</th>'
+            f"{count_cell(group[step], 'count')}{rate}</tr>\n    "
+        )
+    rows.append("\n    ")
+    for name, label in other_labels.items():
+        rows.append(
+            f'\n      <tr data-key="{escape(name)}"><th scope="row">{escape(label)}</th>'
+            f"{count_cell(group[name], 'count')}<td></td></tr>\n    "
+        )
+    return Markup("".join(rows))
+
+
+def suppression_cells(data: Mapping[str, Any], reason: str) -> Markup:
+    """One reason's cells: each channel's count (none: suppressed before an invitation), the total."""
+    cells = [
+        count_cell(g["suppressed"][reason], g["survey_channel"] or "none") for g in data["channels"]
+    ]
+    cells.append(count_cell(data["total"]["suppressed"][reason], "total"))
+    return Markup("").join(cells)

@@ -175,8 +175,11 @@ def funnel():
     if query is None:
         return _page("dashboard/funnel.html", found, data=None, choices=choices)
     data = report.funnel(query)
+    labels = parts.labels()
     charts_by_channel = {
-        g["survey_channel"]: parts.chart(g) for g in data["channels"] if g["survey_channel"]
+        g["survey_channel"]: parts.chart(g, labels["step_labels"])
+        for g in data["channels"]
+        if g["survey_channel"]
     }
     return _page(
         "dashboard/funnel.html",
@@ -185,10 +188,8 @@ def funnel():
         choices=choices,
         funnel_charts=charts_by_channel,
         steps=report.STEPS,
-        step_labels=parts.STEP_LABELS,
-        other_labels=parts.OTHER_LABELS,
-        reason_labels=parts.REASON_LABELS,
-        channel_labels=parts.CHANNEL_LABELS,
+        page=parts,
+        **labels,
     )
 
 

@@ -9,6 +9,7 @@ scores' rule: below the minimum n they are not shown, only their n.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -50,6 +51,17 @@ class FollowUpFigures:
     outcomes: dict[str, Share] = field(default_factory=dict)
     later_reached: Share | None = None
     later_not_reached: Share | None = None
+
+    def key(self) -> Hashable:
+        """Every figure, as a value that can key what shows them (survey/fragments.py)."""
+        return (
+            self.opened,
+            tuple(self.not_opened.items()),
+            self.on_time,
+            tuple(self.outcomes.items()),
+            self.later_reached,
+            self.later_not_reached,
+        )
 
 
 def _bounds(date_from: date, date_to: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
