@@ -78,7 +78,7 @@ def test_the_overview_shows_the_follow_up_figures(app, unhappy, quality):  # noq
     assert sign_in(client, quality[0].email).status_code == 302
     page = client.get("/?lang=en").get_data(as_text=True)
     assert 'data-testid="followup-kpis"' in page
-    assert '<tr data-kpi="opened"><th scope="row">Cases opened</th><td data-value="1">' in page
+    assert '<tr data-kpi="opened"><th scope="row">Follow-up cases opened</th><td data-value="1">' in page
 
 
 def test_the_overview_s_kept_follow_up_figures_follow_every_change(app, unhappy, quality):  # noqa: F811
@@ -95,7 +95,7 @@ def test_the_overview_s_kept_follow_up_figures_follow_every_change(app, unhappy,
         row = page.split(f'<tr data-kpi="{name}">', 1)[1]
         return row.split("</tr>", 1)[0]
 
-    assert 'data-value="1"' in kpi("opened") and "Cases opened" in kpi("opened")
+    assert 'data-value="1"' in kpi("opened") and "Follow-up cases opened" in kpi("opened")
     assert 'data-value="1"' in kpi("opened")  # asked again: the kept section, same figures
     unhappy()
     assert 'data-value="2"' in kpi("opened")
@@ -106,7 +106,8 @@ def test_the_overview_s_kept_follow_up_figures_follow_every_change(app, unhappy,
     settings.put("min_n", 1)
     db.session.commit()
     assert "<strong>100.0%</strong>" in kpi("outcome_reached_resolved")
-    assert "受理投诉件数" in kpi("opened", "zh")
+    # Follow-up cases (回访工单), not the complaints the period report counts (受理投诉件数).
+    assert "新建回访工单数" in kpi("opened", "zh")
 
 
 def test_the_responses_that_opened_no_case_are_read_through_their_own_index(db):
