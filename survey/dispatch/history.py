@@ -98,17 +98,23 @@ def has_open_complaint(customer: Customer, deciding: Interaction | None = None) 
     if customer.id is None:
         return False  # a customer record not stored yet has no complaints stored either
     # No case has id 0: excluding nothing.
-    params: dict[str, object] = {"customer_id": customer.id, "deciding_case": 0}
-    closes = None
-    if deciding is not None and deciding.type == "complaint":
-        case = deciding.complaint_case
-        if case is not None:
-            params["deciding_case"] = case.id or 0
-        if not deciding.is_open_complaint:
-            closes = deciding.complaint_opened_at or (case.opened_at if case else None)
+    deciding_case, closes = _deciding_complaint(deciding)
+    params: dict[str, object] = {"customer_id": customer.id, "deciding_case": deciding_case}
     if closes is not None:
         params["closes"] = closes
     return bool(db.session.scalar(_OPEN_COMPLAINT[closes is not None], params))
+
+
+def _deciding_complaint(deciding: Interaction | None) -> tuple[int, datetime | None]:
+    """The complaint being decided: its case's id (0: none; no case has id 0), and, when it
+    resolves a complaint, when that complaint was opened (the open case it closes)."""
+    if deciding is None or deciding.type != "complaint":
+        return 0, None
+    case = deciding.complaint_case
+    closes = None
+    if not deciding.is_open_complaint:
+        closes = deciding.complaint_opened_at or (case.opened_at if case else None)
+    return (case.id or 0) if case is not None else 0, closes
 
 
 def _surveys_since_statement(own: bool, by_address: bool, sharing: bool) -> sa.Select:
@@ -314,15 +320,9 @@ def decision_facts(customer: Customer, deciding: Interaction, since: datetime) -
         "since": since,
         # No invitation or case has id 0: excluding nothing.
         "excluding": 0,
-        "deciding_case": 0,
     }
-    closes = None
-    if own and deciding.type == "complaint":
-        case = deciding.complaint_case
-        if case is not None:
-            params["deciding_case"] = case.id or 0
-        if not deciding.is_open_complaint:
-            closes = deciding.complaint_opened_at or (case.opened_at if case else None)
+    deciding_case, closes = _deciding_complaint(deciding if own else None)
+    params["deciding_case"] = deciding_case
     if closes is not None:
         params["closes"] = closes
     shape = (own, bool(values), bool(address_ids), closes is not None)
