@@ -28,7 +28,7 @@ import rollup_rebuild
 import sqlalchemy as sa
 
 from survey.extensions import db
-from survey.models import Answer, Invitation, Question, Response, SurveyVersion
+from survey.models import Question, SurveyVersion
 from survey.scoring import rollup
 
 
@@ -63,6 +63,7 @@ def _alternate(count: int, applies: dict) -> dict[str, list[float]]:
     rng = random.Random(11)
     questions = db.session.scalars(sa.select(Question).where(Question.version_id == version_id))
     by_key = {q.key: q for q in questions}
+    rated = {key: q.id for key, q in by_key.items()}
     comment = next(q.id for q in by_key.values() if q.kind == "text")
     week = rollup_rebuild.START + timedelta(days=rollup_rebuild.DAYS - 7)
     ids = rollup_rebuild._insert_open_invitations(len(applies) * count, version_id, week, rng)
@@ -71,29 +72,7 @@ def _alternate(count: int, applies: dict) -> dict[str, list[float]]:
     for n, invitation_id in enumerate(ids):
         at = week + timedelta(seconds=rng.randrange(7 * 24 * 3600))
         name = names[n % len(names)]
-        db.session.execute(
-            sa.update(Invitation)
-            .where(Invitation.id == invitation_id)
-            .values(state="completed", completed_at=at, opened_at=at)
-        )
-        response = Response(
-            invitation_id=invitation_id,
-            survey_version_id=version_id,
-            survey_channel=rng.choice(["web", "sms", "voice"]),
-            locale="zh",
-            started_at=at,
-            completed_at=at,
-            state="completed",
-            counted_at=at,
-        )
-        response.answers = [
-            Answer(question_id=by_key["attitude"].id, value_int=rng.randint(1, 5), answered_at=at),
-            Answer(question_id=by_key["overall"].id, value_int=rng.randint(1, 5), answered_at=at),
-            Answer(question_id=by_key["nps"].id, value_int=rng.randint(0, 10), answered_at=at),
-            Answer(question_id=comment, value_text="好", answered_at=at),
-        ]
-        db.session.add(response)
-        db.session.flush()
+        response = rollup_rebuild.complete_one(invitation_id, version_id, rated, comment, at, rng)
         started = time.perf_counter()
         applies[name](response)
         times[name].append(time.perf_counter() - started)

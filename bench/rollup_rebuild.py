@@ -141,6 +141,42 @@ def _compare_queries() -> list[list[str]]:
     return rows
 
 
+def complete_one(
+    invitation_id: int,
+    version_id: int,
+    rated: dict[str, int],
+    comment: int,
+    at: datetime,
+    rng: random.Random,
+) -> Response:
+    """Complete an open invitation as a customer would: a response with three ratings and a
+    comment (question ids by key in ``rated``), flushed, not yet rolled up nor committed."""
+    db.session.execute(
+        sa.update(Invitation)
+        .where(Invitation.id == invitation_id, Invitation.completed_at.is_(None))
+        .values(state="completed", completed_at=at, opened_at=at)
+    )
+    response = Response(
+        invitation_id=invitation_id,
+        survey_version_id=version_id,
+        survey_channel=rng.choice(["web", "sms", "voice"]),
+        locale="zh",
+        started_at=at,
+        completed_at=at,
+        state="completed",
+        counted_at=at,
+    )
+    response.answers = [
+        Answer(question_id=rated["attitude"], value_int=rng.randint(1, 5), answered_at=at),
+        Answer(question_id=rated["overall"], value_int=rng.randint(1, 5), answered_at=at),
+        Answer(question_id=rated["nps"], value_int=rng.randint(0, 10), answered_at=at),
+        Answer(question_id=comment, value_text="好", answered_at=at),
+    ]
+    db.session.add(response)
+    db.session.flush()
+    return response
+
+
 def _incremental(count: int, version_id: int) -> list[list[str]]:
     """Complete responses one by one, alternately with and without ``apply_response``."""
     rng = random.Random(11)
@@ -159,29 +195,7 @@ def _incremental(count: int, version_id: int) -> list[list[str]]:
         at = week + timedelta(seconds=rng.randrange(7 * 24 * 3600))
         applying = n % 2 == 0
         with common.Timer() as whole:
-            db.session.execute(
-                sa.update(Invitation)
-                .where(Invitation.id == invitation_id, Invitation.completed_at.is_(None))
-                .values(state="completed", completed_at=at, opened_at=at)
-            )
-            response = Response(
-                invitation_id=invitation_id,
-                survey_version_id=version_id,
-                survey_channel=rng.choice(["web", "sms", "voice"]),
-                locale="zh",
-                started_at=at,
-                completed_at=at,
-                state="completed",
-                counted_at=at,
-            )
-            response.answers = [
-                Answer(question_id=rated["attitude"], value_int=rng.randint(1, 5), answered_at=at),
-                Answer(question_id=rated["overall"], value_int=rng.randint(1, 5), answered_at=at),
-                Answer(question_id=rated["nps"], value_int=rng.randint(0, 10), answered_at=at),
-                Answer(question_id=comment, value_text="好", answered_at=at),
-            ]
-            db.session.add(response)
-            db.session.flush()
+            response = complete_one(invitation_id, version_id, rated, comment, at, rng)
             if applying:
                 with common.Timer() as applied:
                     rollup.apply_response(response)
