@@ -78,7 +78,10 @@ def test_the_overview_shows_the_follow_up_figures(app, unhappy, quality):  # noq
     assert sign_in(client, quality[0].email).status_code == 302
     page = client.get("/?lang=en").get_data(as_text=True)
     assert 'data-testid="followup-kpis"' in page
-    assert '<tr data-kpi="opened"><th scope="row">Follow-up cases opened</th><td data-value="1">' in page
+    assert (
+        '<tr data-kpi="opened"><th scope="row">Follow-up cases opened</th><td data-value="1">'
+        in page
+    )
 
 
 def test_the_overview_s_kept_follow_up_figures_follow_every_change(app, unhappy, quality):  # noqa: F811
