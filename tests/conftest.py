@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -235,11 +236,9 @@ def app_config(database_url: str, tmp_path: Path) -> dict:
     return make_test_config(database_url, tmp_path / "instance")
 
 
-@pytest.fixture
-def app(app_config: dict, request: pytest.FixtureRequest) -> Iterator[Flask]:
-    """The app on one of the databases, with empty tables afterwards."""
-    marker = request.node.get_closest_marker("app_config")
-    config = {**app_config, **(marker.kwargs if marker else {})}
+@contextmanager
+def _app_on(config: dict) -> Iterator[Flask]:
+    """An app inside its context; afterwards every table is empty and no process cache remains."""
     # Flask-Limiter keeps one state per process (one app, in production): a limits store an
     # earlier test found down would keep this test's counts in its memory fallback until a
     # periodic check moved them back mid-test. Each test app starts with its store alive.
@@ -259,6 +258,27 @@ def app(app_config: dict, request: pytest.FixtureRequest) -> Iterator[Flask]:
         kept.forget()  # nor its survey pages
         _db.session.remove()
         _db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_config: dict, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """The app on one of the databases, with empty tables afterwards."""
+    marker = request.node.get_closest_marker("app_config")
+    with _app_on({**app_config, **(marker.kwargs if marker else {})}) as application:
+        yield application
+
+
+@pytest.fixture(scope="module")
+def module_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """One app per database for a whole module whose tests only read what it was given.
+
+    For data that takes seconds to build (a demo bank, a bank of answers) and that every test of
+    the module reads without changing. Such a module must not also use ``app``: that app's end
+    empties the tables under this one. A test that changes something puts it back itself.
+    """
+    instance = tmp_path_factory.mktemp("module") / "instance"
+    with _app_on(make_test_config(database_url, instance)) as application:
+        yield application
 
 
 @pytest.fixture
