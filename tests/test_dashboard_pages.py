@@ -13,7 +13,11 @@ from babel.messages.pofile import read_po
 from survey import settings
 from survey.dashboard import filters
 from survey.dashboard.overview import mark_partial
+from survey.extensions import db
 from tests.fixtures.dashboard_pages import number, table_rows
+
+# One bank and one signed-in client per role for the whole module (tests/fixtures/dashboard_pages.py).
+pytestmark = pytest.mark.usefixtures("on_the_banks_day")
 
 FIELDS = ("n", "csat", "nps", "mean")
 DIMENSIONS = ("attitude", "wait_time", "products", "complaint_handling")
@@ -39,15 +43,17 @@ PERIOD = "from=2026-10-31&to=2026-11-29"
 
 
 @pytest.mark.parametrize("field", ["business_line", "channel", "survey_channel"])
-def test_breakdown_shows_the_api_numbers_and_marks_against_the_rest(bank, api, client_as, field):
-    page = client_as("quality").get(f"/breakdown?lang=en&{PERIOD}").get_data(as_text=True)
+def test_breakdown_shows_the_api_numbers_and_marks_against_the_rest(
+    bank_once, api_once, clients_once, field
+):
+    page = clients_once("quality").get(f"/breakdown?lang=en&{PERIOD}").get_data(as_text=True)
     rows = table_rows(page, field)
-    body = api("scores", f"{PERIOD}&group_by={field}&compare=rest")
+    body = api_once("scores", f"{PERIOD}&group_by={field}&compare=rest")
     groups = [g for g in body["groups"] if g["key"][field]]
     assert sorted(rows) == sorted(g["key"][field] for g in groups)
     for group in groups:
         _assert_row_matches(rows[group["key"][field]], group)
-    by_dimension = api("scores", f"{PERIOD}&group_by={field},dimension")["groups"]
+    by_dimension = api_once("scores", f"{PERIOD}&group_by={field},dimension")["groups"]
     for group in by_dimension:
         code, dimension = group["key"][field], group["key"]["dimension"]
         if code and dimension in DIMENSIONS:
@@ -59,24 +65,31 @@ def test_breakdown_shows_the_api_numbers_and_marks_against_the_rest(bank, api, c
     assert sorted(shown) == sorted(m for m in expected if m)
 
 
-def test_a_group_under_min_n_shows_n_below_the_setting_not_a_score(bank, db, client_as):
+def test_a_group_under_min_n_shows_n_below_the_setting_not_a_score(bank_once, clients_once):
+    before = settings.get("min_n")
     settings.put("min_n", 4)
     db.session.commit()
-    page = client_as("quality").get(f"/breakdown?lang=en&{PERIOD}").get_data(as_text=True)
+    try:
+        page = clients_once("quality").get(f"/breakdown?lang=en&{PERIOD}").get_data(as_text=True)
+    finally:  # the module's other tests read the bank with the default
+        settings.put("min_n", before)
+        db.session.commit()
     email = table_rows(page, "channel")["email"]
     assert number(email["n"]) == 3
     assert number(email["csat"]) is None
     assert "n < 4" in email["csat"]["text"]
 
 
-def test_clicking_a_business_line_drills_down_to_its_teams_then_agents(bank, api, client_as):
-    client = client_as("manager")
+def test_clicking_a_business_line_drills_down_to_its_teams_then_agents(
+    bank_once, api_once, clients_once
+):
+    client = clients_once("manager")
     page = client.get(f"/breakdown?lang=en&{PERIOD}").get_data(as_text=True)
     link = re.search(r'<a href="([^"]*business_line=personal[^"]*)">Personal banking</a>', page)
     assert link, "the business line's name is a link to its teams"
     teams_page = client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
     teams = table_rows(teams_page, "team")
-    body = api("scores", f"{PERIOD}&business_line=personal&group_by=team&compare=rest")
+    body = api_once("scores", f"{PERIOD}&business_line=personal&group_by=team&compare=rest")
     assert sorted(teams) == ["personal-inquiries"]
     _assert_row_matches(teams["personal-inquiries"], body["groups"][0])
     agents_page = client.get(
@@ -85,8 +98,8 @@ def test_clicking_a_business_line_drills_down_to_its_teams_then_agents(bank, api
     assert sorted(table_rows(agents_page, "agent")) == ["A1001"]
 
 
-def test_breakdown_columns_sort_on_the_server_without_script(bank, client_as):
-    client = client_as("quality")
+def test_breakdown_columns_sort_on_the_server_without_script(bank_once, clients_once):
+    client = clients_once("quality")
     low_first = client.get(f"/breakdown?{PERIOD}&sort=csat&dir=asc").get_data(as_text=True)
     high_first = client.get(f"/breakdown?{PERIOD}&sort=csat&dir=desc").get_data(as_text=True)
     assert list(table_rows(low_first, "business_line")) == ["corporate", "personal"]
@@ -94,17 +107,17 @@ def test_breakdown_columns_sort_on_the_server_without_script(bank, client_as):
 
 
 def test_overview_shows_the_api_headline_and_dimensions_against_the_previous_period(
-    bank, api, client_as
+    bank_once, api_once, clients_once
 ):
-    page = client_as("quality").get(f"/?lang=en&{PERIOD}").get_data(as_text=True)
-    [headline] = api("scores", f"{PERIOD}&compare=previous")["groups"]
+    page = clients_once("quality").get(f"/?lang=en&{PERIOD}").get_data(as_text=True)
+    [headline] = api_once("scores", f"{PERIOD}&compare=previous")["groups"]
     for metric in ("csat", "nps", "mean"):
         tile = re.search(rf'class="tile" data-metric="{metric}" data-value="([^"]*)"', page)
         assert float(tile.group(1)) == headline[metric]
     assert headline["compare"]["csat"]["mark"] == "▲"  # from all 3s in October
     assert 'data-mark="▲"' in page[page.index('data-testid="csat"') :][:400]
     rows = table_rows(page, "by-dimension")
-    body = api("scores", f"{PERIOD}&group_by=dimension&compare=previous")
+    body = api_once("scores", f"{PERIOD}&group_by=dimension&compare=previous")
     groups = [g for g in body["groups"] if g["key"]["dimension"]]  # NPS has no dimension
     assert sorted(rows) == sorted(g["key"]["dimension"] for g in groups)
     for group in groups:
@@ -113,10 +126,12 @@ def test_overview_shows_the_api_headline_and_dimensions_against_the_previous_per
 
 
 @pytest.mark.parametrize("grain", ["day", "week", "month"])
-def test_overview_trend_matches_the_api_by_day_week_or_month(bank, api, client_as, grain):
-    page = client_as("quality").get(f"/?lang=en&{PERIOD}&grain={grain}").get_data(as_text=True)
+def test_overview_trend_matches_the_api_by_day_week_or_month(
+    bank_once, api_once, clients_once, grain
+):
+    page = clients_once("quality").get(f"/?lang=en&{PERIOD}&grain={grain}").get_data(as_text=True)
     rows = table_rows(page, "trend")
-    groups = api("scores", f"{PERIOD}&group_by={grain}")["groups"]
+    groups = api_once("scores", f"{PERIOD}&group_by={grain}")["groups"]
     assert sorted(rows) == sorted(g["key"][grain] for g in groups)
     for group in groups:
         _assert_row_matches(rows[group["key"][grain]], group, marks=False)
@@ -125,15 +140,17 @@ def test_overview_trend_matches_the_api_by_day_week_or_month(bank, api, client_a
         assert "(partial)" in page[page.index('data-key="2026-11"') :][:300]
 
 
-def test_dimensions_page_shows_each_dimension_and_the_drivers_of_the_api(bank, api, client_as):
-    page = client_as("quality").get(f"/dimensions?lang=en&{PERIOD}").get_data(as_text=True)
+def test_dimensions_page_shows_each_dimension_and_the_drivers_of_the_api(
+    bank_once, api_once, clients_once
+):
+    page = clients_once("quality").get(f"/dimensions?lang=en&{PERIOD}").get_data(as_text=True)
     rows = table_rows(page, "dimension-scores")
-    body = api("scores", f"{PERIOD}&group_by=dimension&compare=previous")
+    body = api_once("scores", f"{PERIOD}&group_by=dimension&compare=previous")
     for group in body["groups"]:
         if group["key"]["dimension"] in DIMENSIONS:
             _assert_row_matches(rows[group["key"]["dimension"]], group, marks=False)
     drivers = table_rows(page, "drivers")
-    found = api("drivers", PERIOD)
+    found = api_once("drivers", PERIOD)
     assert "Most closely associated with overall satisfaction" in page
     for driver in found["drivers"]:
         row = drivers[driver["dimension"]]
@@ -158,8 +175,8 @@ def _form_fields(page: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("path", ["/", "/breakdown", "/dimensions"])
-def test_filters_round_trip_through_the_url_and_the_form(bank, client_as, path):
-    client = client_as("quality")
+def test_filters_round_trip_through_the_url_and_the_form(bank_once, clients_once, path):
+    client = clients_once("quality")
     asked = {
         "from": "2026-11-01",
         "to": "2026-11-25",
@@ -195,9 +212,9 @@ def test_filters_round_trip_through_the_url_and_the_form(bank, client_as, path):
 )
 @pytest.mark.parametrize("path", ["/", "/breakdown", "/dimensions"])
 def test_a_bad_filter_shows_a_clear_message_in_the_users_language(
-    app, client_as, path, query, english, chinese
+    clients_once, path, query, english, chinese
 ):
-    client = client_as("quality")
+    client = clients_once("quality")
     response = client.get(f"{path}?lang=en&{query}")
     assert response.status_code == 400
     text = response.get_data(as_text=True)
@@ -231,7 +248,7 @@ def test_a_period_cut_by_the_dates_or_not_finished_is_partial():
 
 
 @pytest.mark.parametrize("path", ["/", "/breakdown", "/dimensions"])
-def test_chinese_pages_show_no_english_sentence_of_the_catalogue(bank, client_as, path):
+def test_chinese_pages_show_no_english_sentence_of_the_catalogue(bank_once, clients_once, path):
     po = Path(__file__).resolve().parents[1] / "survey/translations/zh/LC_MESSAGES/messages.po"
     with po.open("rb") as file:
         catalogue = read_po(file)
@@ -240,7 +257,7 @@ def test_chinese_pages_show_no_english_sentence_of_the_catalogue(bank, client_as
         for m in catalogue
         if isinstance(m.id, str) and len(m.id) >= 5 and "%" not in m.id and m.string != m.id
     ]
-    page = client_as("quality").get(f"{path}?lang=zh&{PERIOD}").get_data(as_text=True)
+    page = clients_once("quality").get(f"{path}?lang=zh&{PERIOD}").get_data(as_text=True)
     body = page[page.index("<main") : page.index("</main>")]
     body = re.sub(r"<script.*?</script>|<[^>]+>", " ", body, flags=re.S)
     found = [m for m in english if re.search(rf"(?<![\w-]){re.escape(m)}(?![\w-])", body)]
@@ -248,8 +265,8 @@ def test_chinese_pages_show_no_english_sentence_of_the_catalogue(bank, client_as
 
 
 @pytest.mark.parametrize("path", ["/", "/breakdown", "/dimensions"])
-def test_every_page_offers_the_export_of_what_it_shows(bank, client_as, path):
-    client = client_as("quality")
+def test_every_page_offers_the_export_of_what_it_shows(bank_once, clients_once, path):
+    client = clients_once("quality")
     page = client.get(f"{path}?period=last_month&channel=phone&grain=week").get_data(as_text=True)
     link = re.search(r'href="(/export\?[^"]+)"', page)
     assert link, "no export link on the page"
@@ -261,81 +278,3 @@ def test_every_page_offers_the_export_of_what_it_shows(bank, client_as, path):
     answer = client.get(download.group(1).replace("&amp;", "&"))
     assert answer.status_code == 200
     assert answer.get_data().startswith(b"\xef\xbb\xbf")  # the BOM Excel needs
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        {"from": "2026-10-31", "to": "2026-11-29"},
-        {"from": "2026-10-01", "to": "2026-11-30", "business_line": "corporate"},
-        {"from": "2026-11-01", "to": "2026-11-29", "channel": "phone,email"},
-        {"from": "2026-10-31", "to": "2026-11-29", "dimension": "attitude,overall"},
-        {"from": "2026-09-01", "to": "2026-09-30"},  # nothing answered, before or then
-    ],
-)
-@pytest.mark.parametrize("grain", ["day", "week", "month"])
-def test_overview_and_dimensions_pages_read_fewer_times_but_give_the_apis_groups_whole(
-    bank, args, grain
-):
-    # The overview adds the headline up from the dimensions and the dimensions page its
-    # scores from the trend's periods: every field of every group, compare included, must
-    # still be what the scores API computes for the same question.
-    from dataclasses import replace
-
-    from survey.dashboard.dimensions import dimensions
-    from survey.dashboard.overview import DIMENSION_ORDER, overview
-    from survey.scoring import queries
-
-    query = queries.parse(args)
-    min_n = int(settings.get("min_n"))
-    [headline] = queries.scores(replace(query, compare="previous"), min_n)
-    by_dimension = queries.scores(
-        replace(query, group_by=("dimension",), compare="previous"), min_n
-    )
-    by_dimension = sorted(
-        (g for g in by_dimension if g["key"]["dimension"] in DIMENSION_ORDER),
-        key=lambda g: DIMENSION_ORDER.index(g["key"]["dimension"]),
-    )
-    page = overview(query, min_n, grain)
-    assert page.headline == headline
-    assert page.by_dimension == by_dimension
-    shown = dimensions(query, min_n, grain)
-    assert shown.scores == [g for g in by_dimension if g["key"]["dimension"] != "overall"]
-    trend = queries.scores(replace(query, group_by=(grain, "dimension")), min_n)
-    for dimension, groups in shown.trend.items():
-        expected = [g for g in trend if g["key"]["dimension"] == dimension]
-        assert [{k: v for k, v in g.items() if k != "partial"} for g in groups] == expected
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        {"from": "2026-10-31", "to": "2026-11-29"},
-        {"from": "2026-10-01", "to": "2026-11-30", "business_line": "corporate"},
-        {"from": "2026-11-01", "to": "2026-11-29", "dimension": "attitude"},
-    ],
-)
-@pytest.mark.parametrize("field", ["business_line", "team", "agent", "channel", "survey_channel"])
-def test_breakdown_tables_read_once_per_field_but_give_the_apis_groups_whole(bank, args, field):
-    # A breakdown table's rows are its dimensions' counts added up (no read of their own):
-    # each row, compare included, must still be the scores API's group for the field.
-    from dataclasses import replace
-
-    from survey.dashboard import breakdown
-    from survey.scoring import queries
-
-    query = queries.parse(args)
-    min_n = int(settings.get("min_n"))
-    table = breakdown.table(query, min_n, field, "en", "n", True)
-    shown = {
-        row["code"]: {k: v for k, v in row.items() if k not in ("code", "name", "dimensions")}
-        for row in table.rows
-    }
-    expected = queries.scores(replace(query, group_by=(field,), compare="rest"), min_n)
-    assert shown == {g["key"][field]: g for g in expected if g["key"][field]}
-    assert shown  # the bank answered in every field
-    by_dimension = queries.scores(replace(query, group_by=(field, "dimension")), min_n)
-    for row in table.rows:
-        assert row["dimensions"] == {
-            g["key"]["dimension"]: g for g in by_dimension if g["key"][field] == row["code"]
-        }
