@@ -10,18 +10,13 @@ hundreds of cells, each on a fresh app, would spend minutes emptying tables.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.routing import Rule
 
-from survey import create_app
-from survey.extensions import db
-from tests.conftest import _empty_all_tables, make_test_config
-from tests.fixtures.access import FAST_HASH, PASSWORD, sign_in
+from tests.fixtures.access import add_user, sign_in
 
 ADMIN, MANAGER, QUALITY = "admin", "manager", "quality"
 EVERYONE = frozenset({ADMIN, MANAGER, QUALITY})
@@ -160,25 +155,11 @@ EN = {"Accept-Language": "en"}
 
 
 @pytest.fixture(scope="module")
-def staff_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+def staff_app(module_app: Flask) -> Flask:
     """One app per database for this module, with a staff member of each role."""
-    from werkzeug.security import generate_password_hash
-
-    from survey.models import User
-
-    instance: Path = tmp_path_factory.mktemp("roles") / "instance"
-    app = create_app(make_test_config(database_url, instance))
-    with app.app_context():
-        for role in (ADMIN, MANAGER, QUALITY):
-            user = User(email=f"{role}@bank.example", role=role)
-            user.password_hash = generate_password_hash(PASSWORD, method=FAST_HASH)
-            db.session.add(user)
-        db.session.commit()
-        yield app
-        db.session.rollback()
-        _empty_all_tables()
-        db.session.remove()
-        db.engine.dispose()
+    for role in (ADMIN, MANAGER, QUALITY):
+        add_user(role)
+    return module_app
 
 
 @pytest.fixture(scope="module")
