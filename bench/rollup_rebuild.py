@@ -126,7 +126,10 @@ def _compare_queries() -> list[list[str]]:
 
         if parts is overview_parts:
             # The page's own service, which also reads the business lines' names.
-            rollup_seconds, _ = common.repeat(lambda s=start, e=end: overview.overview(s, e))
+            page_query = queries.ScoreQuery(start, end)
+            rollup_seconds, _ = common.repeat(
+                lambda q=page_query: overview.overview(q, min_n, "week")
+            )
         else:
             rollup_seconds, _ = common.repeat(from_rollup)
         expected = from_rollup()
