@@ -1,0 +1,59 @@
+"""rollup: room on each page for in-place updates, and no second index on the finest table's day
+
+A submission adds its counts to every rollup table (survey.scoring.rollup.apply_response),
+mostly by updating rows that exist. On PostgreSQL an update that changes no indexed
+column can stay on its page without touching any index (a heap-only tuple), but only if
+the page has room: tables written full (fillfactor 100) sent about 90 % of the updates to
+another page and a new entry into both of the table's indexes. Here every rollup table
+keeps 30 % of each page free (fillfactor 70). It applies to pages written from now on:
+new days, weeks and months, which are the rows submissions update, and every page of a
+table ``survey rollup rebuild`` writes again.
+
+``ix_rollup_day_kind`` (day, kind) repeated the first two columns of the finest table's
+unique key (``uq_rollup_segment``: day, kind, …), which serves the same reads, while every
+new row paid for both.
+
+Revision ID: f6c2a9e4b1d3
+Revises: d2f6b1c8a4e3
+Create Date: 2026-12-07 03:10:00
+
+"""
+
+from alembic import op
+
+revision = "f6c2a9e4b1d3"
+down_revision = "d2f6b1c8a4e3"
+branch_labels = None
+depends_on = None
+
+# As this revision has them (survey.models.rollup.CUBOIDS).
+TABLES = (
+    "rollup_bank_month",
+    "rollup_bank_day",
+    "rollup_team_week",
+    "rollup_team_day",
+    "rollup_channel_month",
+    "rollup_channel_day",
+    "rollup_agent_month",
+    "rollup_agent_week",
+    "rollup_segment_month",
+    "rollup_segment_day",
+    "rollup",
+)
+FILLFACTOR = 70
+
+
+def upgrade():
+    with op.batch_alter_table("rollup", schema=None) as batch_op:
+        batch_op.drop_index("ix_rollup_day_kind")
+    if op.get_bind().dialect.name == "postgresql":
+        for name in TABLES:
+            op.execute(f"ALTER TABLE {name} SET (fillfactor = {FILLFACTOR})")
+
+
+def downgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        for name in TABLES:
+            op.execute(f"ALTER TABLE {name} RESET (fillfactor)")
+    with op.batch_alter_table("rollup", schema=None) as batch_op:
+        batch_op.create_index("ix_rollup_day_kind", ["day", "kind"], unique=False)
