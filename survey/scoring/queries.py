@@ -328,8 +328,16 @@ def _part_select(
         conditions.append(table.c[planner.FIELD_COLUMNS[name]].in_(values))
     if "dimension" not in query.group_by and "dimension" not in query.filters:
         # CSAT and the mean read the overall question unless dimensions are asked for;
-        # NPS and CES questions count whatever their dimension.
-        conditions.append(sa.or_(table.c.kind != "rating_5", table.c.dimension == "overall"))
+        # NPS and CES questions count whatever their dimension. The values are written
+        # into the SQL, not bound, as in the headline index some tables have
+        # (survey.models.rollup.HEADLINE): the database can use it only for a read that
+        # names them, and a prepared statement's plan does not know bound values.
+        conditions.append(
+            sa.or_(
+                table.c.kind != sa.literal_column("'rating_5'"),
+                table.c.dimension == sa.literal_column("'overall'"),
+            )
+        )
     return (
         sa.select(
             *columns,

@@ -1,4 +1,4 @@
-"""rollup: room on each page for in-place updates, and no second index on the finest table's day
+"""rollup: room on each page for in-place updates, headline indexes, no second index on days
 
 A submission adds its counts to every rollup table (survey.scoring.rollup.apply_response),
 mostly by updating rows that exist. On PostgreSQL an update that changes no indexed
@@ -13,12 +13,19 @@ table ``survey rollup rebuild`` writes again.
 unique key (``uq_rollup_segment``: day, kind, …), which serves the same reads, while every
 new row paid for both.
 
+``ix_<table>_headline`` on the agent tables (by month, by week) and the team weeks: an
+index of each period's rows that a score reads when it does not ask for dimensions (the
+overall 5-point question, NPS and CES: survey.models.rollup.HEADLINE). A year of agents
+by month read the whole table, every month it holds and every dimension, where a third
+of a year's rows are wanted; at ten million answers that table holds two years.
+
 Revision ID: f6c2a9e4b1d3
 Revises: d2f6b1c8a4e3
 Create Date: 2026-12-07 03:10:00
 
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "f6c2a9e4b1d3"
@@ -41,17 +48,31 @@ TABLES = (
     "rollup",
 )
 FILLFACTOR = 70
+# name, period column; the predicate as survey.models.rollup.HEADLINE writes it.
+HEADLINED = (
+    ("rollup_team_week", "week"),
+    ("rollup_agent_month", "month"),
+    ("rollup_agent_week", "week"),
+)
+HEADLINE = "kind <> 'rating_5' OR dimension = 'overall'"
 
 
 def upgrade():
     with op.batch_alter_table("rollup", schema=None) as batch_op:
         batch_op.drop_index("ix_rollup_day_kind")
+    where = sa.text(HEADLINE)
+    for name, period in HEADLINED:
+        op.create_index(
+            f"ix_{name}_headline", name, [period], postgresql_where=where, sqlite_where=where
+        )
     if op.get_bind().dialect.name == "postgresql":
         for name in TABLES:
             op.execute(f"ALTER TABLE {name} SET (fillfactor = {FILLFACTOR})")
 
 
 def downgrade():
+    for name, _period in reversed(HEADLINED):
+        op.drop_index(f"ix_{name}_headline", table_name=name)
     if op.get_bind().dialect.name == "postgresql":
         for name in TABLES:
             op.execute(f"ALTER TABLE {name} RESET (fillfactor)")
