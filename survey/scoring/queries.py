@@ -256,21 +256,29 @@ def counts(query: ScoreQuery, plan: planner.Plan | None = None) -> tuple[Tally, 
     parts = [_part_select(part, query, filters) for part in plan.parts]
     statement = _with_codes(parts[0] if len(parts) == 1 else sa.union_all(*parts), query.group_by)
     rows = db.session.execute(statement).all()
-    width = len(query.group_by)
     shown = [_SHOWN[name] for name in query.group_by]
     sums: Tally = {}
-    for row in rows:
-        key = tuple([show(row[i]) for i, show in enumerate(shown)])
+    # Once per row (a few per group: hundreds of agents), so unpacked rather than sliced.
+    for *values, kind, n, total, total_sq, top, bottom in rows:
+        key = tuple([show(value) for show, value in zip(shown, values, strict=True)])
         kinds = sums.get(key)
         if kinds is None:
             kinds = sums[key] = {}
-        found = row[width + 1 :]
-        tally = kinds.get(row[width])
-        if tally is None:
-            kinds[row[width]] = dict(zip(COUNT_COLUMNS, map(int, found), strict=True))
+        tally = kinds.get(kind)
+        if tally is None:  # in COUNT_COLUMNS' order
+            kinds[kind] = {
+                "n": int(n),
+                "total": int(total),
+                "total_sq": int(total_sq),
+                "top": int(top),
+                "bottom": int(bottom),
+            }
         else:  # the same group from another part of the plan
-            for name, value in zip(COUNT_COLUMNS, found, strict=True):
-                tally[name] += int(value)
+            tally["n"] += int(n)
+            tally["total"] += int(total)
+            tally["total_sq"] += int(total_sq)
+            tally["top"] += int(top)
+            tally["bottom"] += int(bottom)
     if not query.group_by and not sums:
         sums[()] = {}
     log.debug("scores %s read %s", query, plan.describe())
