@@ -70,9 +70,9 @@ GRAINS = ("day", "week", "month")
 # The period columns a table of each grain stores (the first is in its key).
 PERIOD_COLUMNS = {"day": ("day", "week", "month"), "week": ("week",), "month": ("month",)}
 
-# PostgreSQL leaves this share of each page's room free for in-place updates: a submission
-# mostly adds to rows that exist, and an update that finds room on its page changes no index
-# (a heap-only tuple); on full pages nine updates in ten also wrote to both indexes.
+# PostgreSQL fills each page of a rollup table to this percentage, leaving the rest for
+# updates in place: a submission mostly adds to rows that exist, and an update that finds
+# room on its page writes no index entry (a heap-only tuple). See migration f6c2a9e4b1d3.
 FILLFACTOR = 70
 
 _STRING_LENGTHS = {

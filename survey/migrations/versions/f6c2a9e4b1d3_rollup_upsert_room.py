@@ -3,8 +3,9 @@
 A submission adds its counts to every rollup table (survey.scoring.rollup.apply_response),
 mostly by updating rows that exist. On PostgreSQL an update that changes no indexed
 column can stay on its page without touching any index (a heap-only tuple), but only if
-the page has room: tables written full (fillfactor 100) sent about 90 % of the updates to
-another page and a new entry into both of the table's indexes. Here every rollup table
+the page has room: on tables written full (fillfactor 100) up to nine updates in ten went
+to another page, with a new entry in each of the table's indexes (a freshly loaded demo;
+fewer where the updated rows sat on the last, part-filled pages). Here every rollup table
 keeps 30 % of each page free (fillfactor 70). It applies to pages written from now on:
 new days, weeks and months, which are the rows submissions update, and every page of a
 table ``survey rollup rebuild`` writes again.
