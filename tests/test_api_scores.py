@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from datetime import UTC, datetime, timedelta
@@ -380,3 +381,31 @@ def test_the_last_day_a_date_can_hold_does_not_overflow(db, get_scores):
     assert reply.status_code == 200
     assert reply.get_json()["groups"] == []
     assert get_scores("to=9999-12-31").get_json()["groups"][0]["n"] == 0
+
+
+def test_a_groups_fields_come_in_the_order_the_contract_lists_them(
+    db, invite, record_response, get_scores
+):
+    _set_min_n(db, 1)
+    record_response(invite(), {"overall": 4, "nps": 9})
+    reply = get_scores("group_by=dimension&compare=rest")
+    body = json.loads(reply.data, object_pairs_hook=list)
+    assert [name for name, _value in body][:4] == ["from", "to", "min_n", "groups"]
+    group = dict(body)["groups"][0]
+    assert [name for name, _value in group] == [
+        "key",
+        "n",
+        "csat",
+        "csat_low",
+        "csat_high",
+        "mean",
+        "mean_low",
+        "mean_high",
+        "nps_n",
+        "nps",
+        "nps_moe",
+        "ces_n",
+        "ces",
+        "compare",
+    ]
+    assert reply.mimetype == "application/json"

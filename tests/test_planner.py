@@ -8,6 +8,7 @@ from typing import Any
 
 import hypothesis
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
@@ -318,3 +319,62 @@ def test_the_api_gives_a_raw_group_by_s_groups_codes_and_comparisons(db, varied_
         expected = queries.scored(query, raw, min_n, found=found)
         assert len(expected) >= 3, (group_by, against)
         assert reply.get_json()["groups"] == expected, (group_by, against)
+
+
+@pytest.mark.parametrize(
+    ("days", "group_by", "table"),
+    [
+        (365, ("agent",), "rollup_agent_month"),
+        (28, ("agent", "week"), "rollup_agent_week"),
+        (91, ("team", "week"), "rollup_team_week"),
+    ],
+)
+def test_a_score_without_dimensions_can_read_only_the_headline_rows(db, days, group_by, table):
+    """Agents over a year, teams by week: the headline index serves the read (not a scan of
+    every period and dimension the table holds), in a prepared statement's plan too."""
+    last = date(2026, 11, 29)  # a Sunday: whole weeks
+    query = queries.ScoreQuery(last - timedelta(days=days - 1), last, group_by)
+    assert table in queries.counts(query)[1].tables
+    seen: list[tuple[str, Any]] = []
+
+    def remember(_conn, _cursor, statement, parameters, *_rest) -> None:
+        seen.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        queries.counts(query)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", remember)
+    (statement, parameters), index = seen[-1], f"ix_{table}_headline"
+    connection = db.session.connection()
+    if db.engine.dialect.name == "sqlite":
+        # INDEXED BY fails ("no query solution") unless the WHERE clause lets the index serve.
+        forced = statement.replace(f"FROM {table}", f"FROM {table} INDEXED BY {index}", 1)
+        connection.exec_driver_sql(forced, parameters).all()
+        return
+    # Rolled back below: only the headline index (and the id's) left to read the periods by.
+    connection.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT uq_{table}_segment")
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+    try:
+        connection.exec_driver_sql(f"PREPARE headline_read AS {_numbered(statement, parameters)}")
+        values = ", ".join(_literal(value) for value in parameters.values())
+        plan = connection.exec_driver_sql(f"EXPLAIN EXECUTE headline_read({values})").all()
+    finally:
+        db.session.rollback()
+    assert index in "\n".join(row[0] for row in plan)
+
+
+def _numbered(statement: str, parameters: dict[str, Any]) -> str:
+    """psycopg's %(name)s placeholders as PREPARE's $1, $2, … in the parameters' order."""
+    for number, name in enumerate(parameters, start=1):
+        statement = statement.replace(f"%({name})s", f"${number}")
+    return statement
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, date):
+        return f"'{value.isoformat()}'"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return str(int(value))

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from survey.models import Response, Rollup
-from survey.models.rollup import SEGMENT_COLUMNS
+from survey.models.rollup import CUBOIDS, FILLFACTOR, SEGMENT_COLUMNS
 from survey.scoring import rollup
 
 
@@ -192,3 +192,18 @@ def test_a_response_about_no_complaint_case_is_applied_without_reading_for_one(
         assert len(seen) == 1
         assert "INSERT INTO comment" in seen[0]
     assert db.session.scalar(sa.text("SELECT count(*) FROM comment")) == 1
+
+
+def test_postgresql_leaves_room_on_every_rollup_page_for_updates_in_place(db):
+    """A submission mostly updates rows; on a full page PostgreSQL also writes every index."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a storage parameter of PostgreSQL's tables")
+    names = [c.name for c in CUBOIDS]
+    options = dict(
+        db.session.execute(
+            sa.text("SELECT relname, reloptions FROM pg_class WHERE relname = ANY(:names)"),
+            {"names": names},
+        ).all()
+    )
+    assert options == {name: [f"fillfactor={FILLFACTOR}"] for name in names}
+    assert FILLFACTOR < 100

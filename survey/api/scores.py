@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from typing import Any
+
+from flask import Response, current_app, request
 from flask_babel import gettext as _
 
 from survey import settings
@@ -41,4 +43,14 @@ def get_scores():
         }
     elif query.compare:
         body["compare"] = {"against": query.compare}
-    return jsonify(body)
+    return _json(body)
+
+
+def _json(body: dict[str, Any]) -> Response:
+    """The body as JSON with each object's fields in the order the contract lists them.
+
+    Not sorted (jsonify sorts): a ranking of hundreds of agents has a dozen fields a
+    group, and sorting them was a third of the JSON's time.
+    """
+    text = current_app.json.dumps(body, sort_keys=False)
+    return current_app.response_class(f"{text}\n", mimetype=current_app.json.mimetype)

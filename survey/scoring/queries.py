@@ -256,21 +256,29 @@ def counts(query: ScoreQuery, plan: planner.Plan | None = None) -> tuple[Tally, 
     parts = [_part_select(part, query, filters) for part in plan.parts]
     statement = _with_codes(parts[0] if len(parts) == 1 else sa.union_all(*parts), query.group_by)
     rows = db.session.execute(statement).all()
-    width = len(query.group_by)
     shown = [_SHOWN[name] for name in query.group_by]
     sums: Tally = {}
-    for row in rows:
-        key = tuple([show(row[i]) for i, show in enumerate(shown)])
+    # Once per row (a few per group: hundreds of agents), so unpacked rather than sliced.
+    for *values, kind, n, total, total_sq, top, bottom in rows:
+        key = tuple([show(value) for show, value in zip(shown, values, strict=True)])
         kinds = sums.get(key)
         if kinds is None:
             kinds = sums[key] = {}
-        found = row[width + 1 :]
-        tally = kinds.get(row[width])
-        if tally is None:
-            kinds[row[width]] = dict(zip(COUNT_COLUMNS, map(int, found), strict=True))
+        tally = kinds.get(kind)
+        if tally is None:  # in COUNT_COLUMNS' order
+            kinds[kind] = {
+                "n": int(n),
+                "total": int(total),
+                "total_sq": int(total_sq),
+                "top": int(top),
+                "bottom": int(bottom),
+            }
         else:  # the same group from another part of the plan
-            for name, value in zip(COUNT_COLUMNS, found, strict=True):
-                tally[name] += int(value)
+            tally["n"] += int(n)
+            tally["total"] += int(total)
+            tally["total_sq"] += int(total_sq)
+            tally["top"] += int(top)
+            tally["bottom"] += int(bottom)
     if not query.group_by and not sums:
         sums[()] = {}
     log.debug("scores %s read %s", query, plan.describe())
@@ -328,13 +336,26 @@ def _part_select(
         conditions.append(table.c[planner.FIELD_COLUMNS[name]].in_(values))
     if "dimension" not in query.group_by and "dimension" not in query.filters:
         # CSAT and the mean read the overall question unless dimensions are asked for;
-        # NPS and CES questions count whatever their dimension.
-        conditions.append(sa.or_(table.c.kind != "rating_5", table.c.dimension == "overall"))
+        # NPS and CES questions count whatever their dimension. The values are written
+        # into the SQL, not bound, as in the headline index some tables have
+        # (survey.models.rollup.HEADLINE): the database can use it only for a read that
+        # names them, and a prepared statement's plan does not know bound values.
+        conditions.append(
+            sa.or_(
+                table.c.kind != sa.literal_column("'rating_5'"),
+                table.c.dimension == sa.literal_column("'overall'"),
+            )
+        )
     return (
         sa.select(
             *columns,
             table.c.kind.label("kind"),
-            *(sa.func.sum(table.c[name]).label(name) for name in COUNT_COLUMNS),
+            # As integers: PostgreSQL sums BIGINT to NUMERIC, which arrives as a Decimal a
+            # row, and is turned back into an int for each of hundreds of groups.
+            *(
+                sa.cast(sa.func.sum(table.c[name]), sa.BigInteger).label(name)
+                for name in COUNT_COLUMNS
+            ),
         )
         .where(*conditions)
         .group_by(*columns, table.c.kind)
@@ -452,31 +473,35 @@ def _group(key: dict[str, Any], kinds: dict[str, dict[str, int]], min_n: int) ->
     """Turn one group's counts per kind into the scores the API reports.
 
     A kind under the minimum n has no score (every formula says None there): its
-    formulas are not called, which spares most of the work of many small groups.
+    formulas are not called, which spares most of the work of many small groups. It runs
+    once per group (hundreds in a ranking of agents), so each formula is called once and
+    its result reused rather than checked again for the same n.
     """
     rating = kinds.get("rating_5", _EMPTY)
     nps = kinds.get("nps_0_10", _EMPTY)
     ces = kinds.get("ces_7", _EMPTY)
-    n, top = rating["n"], rating["top"]
+    n = rating["n"]
     group: dict[str, Any] = {"key": key, "n": n}
     if formulas.enough(n, min_n):
-        total = rating.get("total", 0)
+        top, total = rating["top"], rating["total"]
         interval = formulas.wilson_interval(top, n, min_n=min_n)
-        mean_interval = stats.mean_interval(n, total, rating.get("total_sq", 0), min_n=min_n)
-        group["csat"] = _round(formulas.csat(top, n, min_n=min_n), 4)
-        group["csat_low"] = _round(interval[0], 4) if interval else None
-        group["csat_high"] = _round(interval[1], 4) if interval else None
-        group["mean"] = _round(formulas.mean(rating["total"], n, min_n=min_n), 3)
-        group["mean_low"] = _round(mean_interval[0], 3) if mean_interval else None
-        group["mean_high"] = _round(mean_interval[1], 3) if mean_interval else None
+        mean_interval = stats.mean_interval(n, total, rating["total_sq"], min_n=min_n)
+        group["csat"] = round(formulas.csat(top, n, min_n=min_n), 4)  # type: ignore[arg-type]
+        group["csat_low"] = round(interval[0], 4) if interval else None
+        group["csat_high"] = round(interval[1], 4) if interval else None
+        group["mean"] = round(formulas.mean(total, n, min_n=min_n), 3)  # type: ignore[arg-type]
+        group["mean_low"] = round(mean_interval[0], 3) if mean_interval else None
+        group["mean_high"] = round(mean_interval[1], 3) if mean_interval else None
     else:
-        group.update(dict.fromkeys(_RATING_SCORES))
-    promoters, detractors, answered = nps["top"], nps["bottom"], nps["n"]
+        group.update(_NO_RATING_SCORES)
+    answered = nps["n"]
     group["nps_n"] = answered
     if formulas.enough(answered, min_n):
-        group["nps"] = _round(formulas.nps(promoters, detractors, answered, min_n=min_n), 1)
+        promoters, detractors = nps["top"], nps["bottom"]
+        score = formulas.nps(promoters, detractors, answered, min_n=min_n)
         margin = formulas.nps_margin(promoters, detractors, answered, min_n=min_n)
-        group["nps_moe"] = _round(margin, 1)
+        group["nps"] = round(score, 1)  # type: ignore[arg-type]
+        group["nps_moe"] = round(margin, 1)  # type: ignore[arg-type]
     else:
         group["nps"] = group["nps_moe"] = None
     group["ces_n"] = ces["n"]
@@ -484,7 +509,9 @@ def _group(key: dict[str, Any], kinds: dict[str, dict[str, int]], min_n: int) ->
     return group
 
 
-_RATING_SCORES = ("csat", "csat_low", "csat_high", "mean", "mean_low", "mean_high")
+_NO_RATING_SCORES = dict.fromkeys(
+    ("csat", "csat_low", "csat_high", "mean", "mean_low", "mean_high")
+)
 
 
 def _round(value: float | None, digits: int) -> float | None:

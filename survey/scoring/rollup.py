@@ -118,11 +118,13 @@ def apply_response(response: Response) -> int:
     session = db.session
     identity = sa.inspect(response).identity
     response_id = identity[0] if identity else response.id
-    if session.get_bind().dialect.name == "postgresql":
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
         # One round trip: the database indexes the comments, sums the answers and
         # upserts every table itself, and says whether the response is about a case.
-        added, case_id = session.execute(
-            _in_one_statement(), {"response_id": response_id, "zone": settings.bank_zone()}
+        sql, constants = _in_one_statement_sql(connection.dialect)
+        added, case_id = connection.exec_driver_sql(
+            sql, {**constants, "response_id": response_id, "zone": settings.bank_zone()}
         ).one()
         if case_id is not None:
             _add_complaint(session, response_id)
@@ -162,7 +164,6 @@ def apply_response(response: Response) -> int:
     # (kind, dimension): the same counts under a shorter key. Dates go as ISO text
     # (SQLite's driver takes them so), each value picked by its compiled position.
     plain = [{name: _plain(value) for name, value in row.items()} for row in rows]
-    connection = session.connection()
     for sql, picks in _upserts(connection.dialect, len(rows)):
         connection.exec_driver_sql(sql, tuple(plain[i][name] for i, name in picks))
     return sum(row["n"] for row in rows)
@@ -179,6 +180,29 @@ def _refuse_uncounted(response_id: int) -> None:
     counted_at = db.session.scalar(sa.select(Response.counted_at).where(Response.id == response_id))
     if counted_at is None:
         raise ValueError("only a counted (completed or closed) response is rolled up")
+
+
+_COMPILED: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+
+
+def _in_one_statement_sql(dialect: sa.Dialect) -> tuple[str, dict[str, Any]]:
+    """Compile, once, PostgreSQL's apply statement: its SQL and its constant parameters.
+
+    Executed as SQL text (``exec_driver_sql``) rather than as a construct: looking the
+    construct up in SQLAlchemy's statement cache and processing its parameters and result
+    took about a quarter of a submission's rollup work (0.9 of 3.4 ms). The caller adds
+    ``response_id`` and ``zone`` to the constants.
+    """
+    key = (dialect.name, dialect.driver)
+    if key not in _COMPILED:
+        statement = _in_one_statement().params(response_id=0, zone="UTC")
+        # The IN list of kinds written out as one parameter per kind, as an execution would.
+        expanded = statement.compile(dialect=dialect).construct_expanded_state()
+        constants = dict(expanded.parameters)
+        for name in ("response_id", "zone"):
+            constants.pop(name)
+        _COMPILED[key] = (expanded.statement, constants)
+    return _COMPILED[key]
 
 
 @functools.cache
