@@ -47,7 +47,7 @@ def _current(page: str) -> list[str]:
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_a_renamed_team_shows_in_the_filter_form_at_once(bank, client_as, make_user, path):
+def test_a_renamed_team_shows_in_the_filter_form_at_once(scoring_org, client_as, make_user, path):
     client = client_as("quality")
     assert _options(_page(client, f"{path}?lang=en"), "team")["personal-inquiries"] == (
         "Personal inquiries"
@@ -63,7 +63,7 @@ def test_a_renamed_team_shows_in_the_filter_form_at_once(bank, client_as, make_u
     )
 
 
-def test_a_new_agent_shows_in_the_filter_form_at_once(bank, client_as):
+def test_a_new_agent_shows_in_the_filter_form_at_once(scoring_org, client_as):
     client = client_as("quality")
     assert "A1009" not in _options(_page(client, "/?lang=en"), "agent")
     team = db.session.scalar(sa.select(Team).where(Team.code == "personal-inquiries"))
@@ -73,7 +73,7 @@ def test_a_new_agent_shows_in_the_filter_form_at_once(bank, client_as):
     assert _options(_page(client, "/funnel?lang=en"), "agent")["A1009"] == "Wang Wu (A1009)"
 
 
-def test_a_chosen_filter_is_selected_on_its_view_only(bank, client_as):
+def test_a_chosen_filter_is_selected_on_its_view_only(scoring_org, client_as):
     client = client_as("quality")
     chosen = _page(client, "/?lang=en&team=personal-inquiries&period=90d")
     assert _selected(chosen, "team") == ["personal-inquiries"]
@@ -85,7 +85,7 @@ def test_a_chosen_filter_is_selected_on_its_view_only(bank, client_as):
     assert again.count("team=personal-inquiries") == chosen.count("team=personal-inquiries")
 
 
-def test_the_funnel_offers_its_own_survey_channels_and_the_others_theirs(bank, client_as):
+def test_the_funnel_offers_its_own_survey_channels_and_the_others_theirs(scoring_org, client_as):
     client = client_as("quality")
     assert sorted(_options(_page(client, "/funnel?lang=en"), "survey_channel")) == [
         "email",
@@ -99,7 +99,7 @@ def test_the_funnel_offers_its_own_survey_channels_and_the_others_theirs(bank, c
     ]
 
 
-def test_the_navigation_marks_the_page_shown_and_shows_admin_links_to_admins_only(bank, client_as):
+def test_the_navigation_marks_the_page_shown_and_shows_admin_links_to_admins_only(scoring_org, client_as):
     quality, admin = client_as("quality"), client_as("admin")
     for path in ("/", "/funnel", "/", "/complaints"):
         page = _page(quality, f"{path}?lang=en")
@@ -112,7 +112,7 @@ def test_the_navigation_marks_the_page_shown_and_shows_admin_links_to_admins_onl
     assert ">Users</a>" not in _page(quality, "/?lang=en")
 
 
-def test_each_language_has_its_own_navigation_and_form(bank, client_as):
+def test_each_language_has_its_own_navigation_and_form(scoring_org, client_as):
     client = client_as("quality")
     english, chinese = _page(client, "/?lang=en"), _page(client, "/?lang=zh")
     assert ">Follow-ups" in english and ">Apply</button>" in english
