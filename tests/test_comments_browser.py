@@ -7,12 +7,10 @@ and asks nothing of another origin.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
 import pytest
 import sqlalchemy as sa
 
-from survey import clock, demo
+from survey import demo
 from survey.extensions import db
 from survey.models import Answer, Comment
 from survey.scoring import comment_index
@@ -26,15 +24,13 @@ from tests.fixtures.browser import (
     sign_in,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("on_demo_day")]
 
 HOSTILE = '<img src=x onerror="document.title=1">卡号6200000000000005，电话13800138000，太慢了'
 
 
-@pytest.fixture
-def demo_bank(app):
-    clock.freeze(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))
-    demo.load(seed=7, today=date(2026, 11, 29), size=4000)
+@pytest.fixture(scope="module")
+def demo_bank(demo_bank_once):
     # One customer typed markup and their card and phone numbers into the newest comment.
     newest = db.session.scalar(sa.select(Comment.id).order_by(Comment.counted_at.desc()).limit(1))
     db.session.execute(sa.update(Answer).where(Answer.id == newest).values(value_text=HOSTILE))
@@ -44,13 +40,13 @@ def demo_bank(app):
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
 def test_comments_are_masked_searchable_in_chinese_and_fit_the_screen(
-    demo_bank, live_server, chromium, viewport
+    demo_bank, served_once, chromium, viewport
 ):
-    with on_our_origin(chromium, live_server, viewport) as page:
-        sign_in(page, live_server, "quality@demo.bank", demo.DEMO_PASSWORD)
+    with on_our_origin(chromium, served_once, viewport) as page:
+        sign_in(page, served_once, "quality@demo.bank", demo.DEMO_PASSWORD)
         size = "phone" if viewport is PHONE else "desktop"
         for lang in ("zh", "en"):
-            page.goto(f"{live_server}/comments?lang={lang}&period=90d")
+            page.goto(f"{served_once}/comments?lang={lang}&period=90d")
             texts = page.locator("[data-testid=comment-text]").all_inner_texts()
             assert len(texts) == 20, (lang, len(texts))
             first = texts[0]
@@ -69,7 +65,7 @@ def test_comments_are_masked_searchable_in_chinese_and_fit_the_screen(
             assert page.locator("[data-testid=window]").count() == 1
             assert_fits(page, viewport, lang)
 
-            page.goto(f"{live_server}/comments?lang={lang}&period=90d&sort=lowest")
+            page.goto(f"{served_once}/comments?lang={lang}&period=90d&sort=lowest")
             overall = page.locator(".comment[data-overall]").evaluate_all(
                 "els => els.map(e => e.dataset.overall)"
             )

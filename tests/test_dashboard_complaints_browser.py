@@ -6,11 +6,9 @@ fits the screen, and axe-core finds no WCAG 2.1 A/AA violation.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
 import pytest
 
-from survey import clock, demo
+from survey import demo
 from tests.fixtures.browser import (
     DESKTOP,
     PHONE,
@@ -21,23 +19,17 @@ from tests.fixtures.browser import (
     sign_in,
 )
 
-pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def demo_bank(app):
-    clock.freeze(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))
-    demo.load(seed=7, today=date(2026, 11, 29), size=4000)
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("on_demo_day")]
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
 def test_complaints_page_draws_its_charts_from_our_origin_fits_and_is_accessible(
-    demo_bank, live_server, chromium, viewport
+    demo_bank_once, served_once, chromium, viewport
 ):
-    with on_our_origin(chromium, live_server, viewport) as page:
-        sign_in(page, live_server, "quality@demo.bank", demo.DEMO_PASSWORD)
+    with on_our_origin(chromium, served_once, viewport) as page:
+        sign_in(page, served_once, "quality@demo.bank", demo.DEMO_PASSWORD)
         for lang in ("zh", "en"):
-            page.goto(f"{live_server}/complaints?lang={lang}&period=90d")
+            page.goto(f"{served_once}/complaints?lang={lang}&period=90d")
             page.wait_for_selector(".chart .main-svg")
             page.wait_for_function("document.querySelectorAll('.chart .main-svg').length >= 4")
             # Bars were drawn, not just empty axes: types, causes, commitments, met vs missed.

@@ -99,7 +99,9 @@ def test_the_funnel_offers_its_own_survey_channels_and_the_others_theirs(scoring
     ]
 
 
-def test_the_navigation_marks_the_page_shown_and_shows_admin_links_to_admins_only(scoring_org, client_as):
+def test_the_navigation_marks_the_page_shown_and_shows_admin_links_to_admins_only(
+    scoring_org, client_as
+):
     quality, admin = client_as("quality"), client_as("admin")
     for path in ("/", "/funnel", "/", "/complaints"):
         page = _page(quality, f"{path}?lang=en")

@@ -6,11 +6,9 @@ origin, breaks no Content-Security-Policy or WCAG 2.1 AA rule and fits the scree
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
 import pytest
 
-from survey import clock, demo
+from survey import demo
 from tests.fixtures.browser import (
     DESKTOP,
     PHONE,
@@ -21,23 +19,20 @@ from tests.fixtures.browser import (
     sign_in,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("on_demo_day")]
 
 
-@pytest.fixture
-def demo_bank(app):
-    clock.freeze(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))
-    demo.load(seed=7, today=date(2026, 11, 29), size=2000)
+DEMO_SIZE = 2000
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
 def test_the_funnel_page_draws_a_funnel_per_channel_from_our_origin_and_fits_the_screen(
-    demo_bank, live_server, chromium, viewport
+    demo_bank_once, served_once, chromium, viewport
 ):
-    with on_our_origin(chromium, live_server, viewport) as page:
-        sign_in(page, live_server, "quality@demo.bank", demo.DEMO_PASSWORD)
+    with on_our_origin(chromium, served_once, viewport) as page:
+        sign_in(page, served_once, "quality@demo.bank", demo.DEMO_PASSWORD)
         for lang in ("zh", "en"):
-            page.goto(f"{live_server}/funnel?lang={lang}&period=90d")
+            page.goto(f"{served_once}/funnel?lang={lang}&period=90d")
             page.wait_for_selector(".chart .main-svg")
             sections = page.locator("section[data-channel]").count()
             assert sections >= 2, lang

@@ -6,11 +6,9 @@ asks nothing of another origin, breaks no Content-Security-Policy rule and fits 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
 import pytest
 
-from survey import clock, demo
+from survey import demo
 from tests.fixtures.browser import (
     DESKTOP,
     PHONE,
@@ -20,26 +18,20 @@ from tests.fixtures.browser import (
     sign_in,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("on_demo_day")]
 
 PAGES = {"overview": "/", "breakdown": "/breakdown", "dimensions": "/dimensions"}
 
 
-@pytest.fixture
-def demo_bank(app):
-    clock.freeze(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))
-    demo.load(seed=7, today=date(2026, 11, 29), size=4000)
-
-
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
 def test_dashboard_pages_draw_their_charts_from_our_origin_and_fit_the_screen(
-    demo_bank, live_server, chromium, viewport
+    demo_bank_once, served_once, chromium, viewport
 ):
-    with on_our_origin(chromium, live_server, viewport) as page:
-        sign_in(page, live_server, "quality@demo.bank", demo.DEMO_PASSWORD)
+    with on_our_origin(chromium, served_once, viewport) as page:
+        sign_in(page, served_once, "quality@demo.bank", demo.DEMO_PASSWORD)
         for lang in ("zh", "en"):
             for name, path in PAGES.items():
-                page.goto(f"{live_server}{path}?lang={lang}&period=90d")
+                page.goto(f"{served_once}{path}?lang={lang}&period=90d")
                 page.wait_for_selector(".chart .main-svg")
                 assert page.locator(".chart .main-svg").count() >= 1, (name, lang)
                 assert_fits(page, viewport, f"{name} {lang}")

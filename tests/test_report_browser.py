@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
-from survey import clock, demo
+from survey import demo
 from tests.fixtures.browser import (
     DESKTOP,
     PHONE,
@@ -22,24 +21,18 @@ from tests.fixtures.browser import (
     sign_in,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("on_demo_day")]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-
-
-@pytest.fixture
-def demo_bank(app):
-    clock.freeze(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))
-    demo.load(seed=7, today=date(2026, 11, 29), size=4000)
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
 def test_the_report_page_fits_passes_axe_and_stays_on_our_origin(
-    demo_bank, live_server, chromium, viewport
+    demo_bank_once, served_once, chromium, viewport
 ):
-    with on_our_origin(chromium, live_server, viewport) as page:
-        sign_in(page, live_server, "quality@demo.bank", demo.DEMO_PASSWORD)
+    with on_our_origin(chromium, served_once, viewport) as page:
+        sign_in(page, served_once, "quality@demo.bank", demo.DEMO_PASSWORD)
         for lang in ("zh", "en"):
-            page.goto(f"{live_server}/dashboard/report?lang={lang}&period=last_month")
+            page.goto(f"{served_once}/dashboard/report?lang={lang}&period=last_month")
             assert page.locator(".report-chart svg").count() == 5, lang  # 3 complaints, 2 scores
             assert_fits(page, viewport, lang)
             assert axe_violations(page) == [], lang
@@ -51,7 +44,7 @@ def test_the_report_page_fits_passes_axe_and_stays_on_our_origin(
         # The PDF of the same report, its first pages kept as pictures for the README.
         if viewport is DESKTOP:
             answer = page.request.get(
-                f"{live_server}/dashboard/report.pdf?lang=zh&period=last_month"
+                f"{served_once}/dashboard/report.pdf?lang=zh&period=last_month"
             )
             assert answer.ok and answer.headers["content-type"] == "application/pdf"
             target = SCREENSHOTS if os.environ.get("SURVEY_SCREENSHOTS") == "1" else ARTIFACTS

@@ -7,12 +7,11 @@ with HTML), with real ids from the demo bank, and opened as an admin, who may se
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
 
-from survey import clock, demo
+from survey import demo
 from survey.designer.service import start_draft
 from survey.extensions import db
 from survey.models import (
@@ -32,7 +31,7 @@ from survey.models import (
 )
 from tests.fixtures.browser import PHONE
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("on_demo_day")]
 
 STAFF_BLUEPRINTS = ("admin", "designer", "dashboard", "dev")
 # Routes that answer with a file, JSON or a script, not a page.
@@ -69,10 +68,12 @@ SHOWN_TEXT = """() => {
 }"""
 
 
-@pytest.fixture
-def demo_bank(app):
-    clock.freeze(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))
-    demo.load(seed=7, today=date(2026, 11, 29), size=600)
+DEMO_SIZE = 600
+
+
+@pytest.fixture(scope="module")
+def demo_bank(demo_bank_once):
+    """The demo bank with a job of each kind and a draft, so every page has something to show."""
     db.session.add(ImportJob(kind="agents", filename="agents.csv", content=b"", state="done"))
     admin = db.session.scalars(sa.select(User).where(User.role == "admin")).first()
     db.session.add(
@@ -89,8 +90,6 @@ def demo_bank(app):
     survey = db.session.get(Survey, db.session.scalars(sa.select(Survey.id)).first())
     start_draft(survey)  # a draft, so a question can be edited
     db.session.commit()
-    yield
-    clock.unfreeze()
 
 
 def _ids() -> dict[str, object]:
@@ -140,22 +139,22 @@ def _staff_pages(app) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_staff_page_fits_a_phone_in_both_languages(
-    app, demo_bank, live_server, chromium, lang
+    module_app, demo_bank, served_once, chromium, lang
 ):
-    pages = _staff_pages(app)
+    pages = _staff_pages(module_app)
     assert len(pages) >= 30
     context = chromium.new_context(viewport=PHONE, locale="zh-CN" if lang == "zh" else "en-US")
     context.set_default_timeout(15000)
     try:
         page = context.new_page()
-        page.goto(live_server + "/auth/login")
+        page.goto(served_once + "/auth/login")
         page.fill("input[name=email]", "admin@demo.bank")
         page.fill("input[name=password]", demo.DEMO_PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_load_state()
         wide, english = [], []
         for endpoint, url in pages:
-            answer = page.goto(f"{live_server}{url}{'&' if '?' in url else '?'}lang={lang}")
+            answer = page.goto(f"{served_once}{url}{'&' if '?' in url else '?'}lang={lang}")
             assert answer.status < 400, (endpoint, url, answer.status)
             width = page.evaluate("document.documentElement.scrollWidth")
             if width > PHONE["width"]:
