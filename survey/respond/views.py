@@ -18,7 +18,7 @@ from survey.dispatch import contacts
 from survey.extensions import csrf, db, limiter, login
 from survey.i18n import LANGUAGES, current_language
 from survey.models import Invitation
-from survey.respond import bp, formkey, kept, service, steps, versions
+from survey.respond import bp, fast, formkey, kept, service, steps, versions
 from survey.responses import optouts
 from survey.security import public_page
 
@@ -190,6 +190,7 @@ def _step_page(invitation: Invitation, locale: str, step: steps.Step, status=200
     )
     page = kept.get(key) if key is not None else None
     if page is not None:
+        _offer_first_step(invitation, locale, bank_name, step, one_click or saved, page, status)
         return page.fill(values), status
     html = render_template(
         "respond/step.html",
@@ -206,7 +207,28 @@ def _step_page(invitation: Invitation, locale: str, step: steps.Step, status=200
         cut = kept.cut(html, values)
         if cut is not None:
             kept.keep(key, cut)
+            _offer_first_step(invitation, locale, bank_name, step, one_click or saved, cut, status)
     return html, status
+
+
+def _offer_first_step(
+    invitation: Invitation, locale: str, bank_name: str, step, flagged: bool, page, status: int
+) -> None:
+    """Let the layer in front of Flask (``fast``) keep this answer: an unanswered link's first step."""
+    query = request.query_string.decode("latin-1")
+    if (
+        request.method != "GET"
+        or status != 200
+        or flagged
+        or query not in fast.QUERIES
+        or not isinstance(invitation, service.Visit)
+        or invitation.response is not None
+        or step.previous is not None
+        or step.answered
+    ):
+        return
+    key = fast.page_key(invitation.survey_version_id, locale, bank_name, request.script_root, query)
+    fast.offer(request.environ, key, page)
 
 
 def _thanks(invitation: Invitation, locale: str):
@@ -273,7 +295,12 @@ def _post_step(invitation: Invitation, locale: str):
 def survey(token: str):
     """Show the survey a step at a time, where the customer left off; save each step's answer."""
     # A GET reads plain columns (one Core statement); a POST loads the invitation to change it.
-    invitation = service.visit(token) if request.method == "GET" else service.find(token)
+    if request.method == "GET":
+        read, invitation = fast.seen(request.environ, token)  # read in front of Flask already?
+        if not read:
+            invitation = service.visit(token)
+    else:
+        invitation = service.find(token)
     if invitation is None:
         return _not_found()
     locale = _page_locale(invitation)
