@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+import sqlalchemy as sa
 from flask import request_started
 from prometheus_client import REGISTRY
 
 from survey.extensions import db
 from survey.funnel import keeping
-from survey.models import Invitation
+from survey.models import Answer, Invitation, Response
 from survey.respond import formkey, kept
 from tests.test_respond_steps import step
 
@@ -41,7 +42,9 @@ def _headers(reply) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("query", ["", "?lang=zh", "?lang=en"])
-def test_a_second_unanswered_link_gets_what_flask_gives_it_without_flask(app, client, invite, query):
+def test_a_second_unanswered_link_gets_what_flask_gives_it_without_flask(
+    app, client, invite, query
+):
     first, second = invite(locale="en"), invite(locale="en")
     assert client.get(f"/s/{first.token}{query}").status_code == 200  # Flask; kept
     with flask_requests(app) as through_flask:
@@ -60,7 +63,9 @@ def test_a_second_unanswered_link_gets_what_flask_gives_it_without_flask(app, cl
     assert first.token not in page and first.unsubscribe_token not in page
 
 
-def test_the_answer_in_front_of_flask_carries_every_header_a_customer_page_must(app, client, invite):
+def test_the_answer_in_front_of_flask_carries_every_header_a_customer_page_must(
+    app, client, invite
+):
     first, second = invite(), invite()
     client.get(f"/s/{first.token}")
     with flask_requests(app) as through_flask:
@@ -146,3 +151,114 @@ def test_the_layer_can_be_turned_off(app, client, invite):
     with flask_requests(app) as through_flask:
         assert client.get(f"/s/{second.token}").status_code == 200
     assert len(through_flask) == 1
+
+
+def _answers_of(invitation_id: int) -> list[tuple[int, int | None]]:
+    db.session.expire_all()
+    rows = db.session.execute(
+        sa.select(Answer.question_id, Answer.value_int)
+        .join(Response, Response.id == Answer.response_id)
+        .where(Response.invitation_id == invitation_id)
+    )
+    return list(rows)
+
+
+def _with_token(text: str, token: str) -> str:
+    return text.replace(token, "<token>")
+
+
+def test_a_first_answer_on_an_unanswered_link_is_stored_in_front_of_flask_as_flask_stores_it(
+    app, client, invite
+):
+    first, second, third = invite(locale="en"), invite(locale="en"), invite(locale="en")
+    assert step(client, first, "attitude", "5").status_code == 303  # Flask; kept
+    labels = {"survey_channel": "web"}
+    before = REGISTRY.get_sample_value("survey_answers_total", labels) or 0.0
+    with flask_requests(app) as through_flask:
+        fast = step(client, second, "attitude", "4")
+    assert fast.status_code == 303 and through_flask == []
+    assert REGISTRY.get_sample_value("survey_answers_total", labels) == before + 1
+    kept.forget()
+    with flask_requests(app) as through_flask:
+        flask_answer = step(client, third, "attitude", "4")
+    assert len(through_flask) == 1
+    assert _with_token(fast.headers["Location"], second.token) == _with_token(
+        flask_answer.headers["Location"], third.token
+    )
+    assert fast.headers["Location"].startswith(f"/s/{second.token}?")
+    assert _with_token(fast.get_data(as_text=True), second.token) == _with_token(
+        flask_answer.get_data(as_text=True), third.token
+    )
+    assert {k: v for k, v in _headers(fast).items() if k != "Location"} == {
+        k: v for k, v in _headers(flask_answer).items() if k != "Location"
+    }
+    for invitation in (second, third):
+        assert [value for _question, value in _answers_of(invitation.id)] == [4]
+        response = db.session.scalar(
+            sa.select(Response).where(Response.invitation_id == invitation.id)
+        )
+        assert (response.state, response.survey_channel, response.locale) == (
+            "partial",
+            "web",
+            "en",
+        )
+        assert db.session.get(Invitation, invitation.id).opened_at is not None
+    from tests.test_funnel import rollup_rows, totals
+
+    assert totals()["started"] == 3 and totals()["opened"] == 3
+    counted = rollup_rows()
+    keeping.rebuild()
+    assert rollup_rows() == counted
+    # The next page is the second question, and the page says what was answered.
+    page = client.get(fast.headers["Location"]).get_data(as_text=True)
+    assert 'name="step" value="wait_time"' in page
+
+
+def test_a_second_press_and_the_steps_after_are_left_to_flask_and_store_nothing_twice(
+    app, client, invite
+):
+    first, second = invite(locale="en"), invite(locale="en")
+    step(client, first, "attitude", "5")
+    assert step(client, second, "attitude", "4").status_code == 303  # in front of Flask
+    with flask_requests(app) as through_flask:
+        assert step(client, second, "attitude", "2").status_code == 303  # another tab
+        assert step(client, second, "wait_time", "3").status_code == 303
+    assert len(through_flask) == 2
+    assert sorted(value for _question, value in _answers_of(second.id)) == [2, 3]
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Response)
+            .where(Response.invitation_id == second.id)
+        )
+        == 1
+    )
+
+
+@pytest.mark.app_config(WTF_CSRF_ENABLED=True)
+def test_a_refused_post_is_left_to_flask_and_stores_nothing(app, client, invite):
+    first, second = invite(locale="en"), invite(locale="en")
+    with app.test_request_context():
+        key = formkey.form_key(first.token, formkey.ANSWER)
+        other_key = formkey.form_key(second.token, formkey.ANSWER)
+    assert step(client, first, "attitude", "5", form_key=key).status_code == 303  # kept
+    with flask_requests(app) as through_flask:
+        forged = step(client, second, "attitude", "4", form_key=key)  # another link's key
+        wrong = step(client, second, "attitude", "9", form_key=other_key)  # not on the scale
+        later = step(client, second, "wait_time", "4", form_key=other_key)  # not the first
+        one_tap = step(client, second, "attitude", "4", form_key=other_key, one_click="1")
+    assert (forged.status_code, wrong.status_code) == (400, 400)
+    assert later.status_code == 303 and one_tap.status_code == 303
+    assert len(through_flask) == 4
+    # Flask stored what it takes: the later question's answer and the one tap's, no more.
+    assert [value for _question, value in _answers_of(second.id)] == [4, 4]
+
+
+def test_a_closed_link_is_left_to_flask(app, client, invite):
+    first, closed = invite(locale="en"), invite(locale="en")
+    step(client, first, "attitude", "5")
+    closed.state = "cancelled"
+    db.session.commit()
+    with flask_requests(app) as through_flask:
+        assert step(client, closed, "attitude", "4").status_code == 410
+    assert len(through_flask) == 1 and _answers_of(closed.id) == []

@@ -25,20 +25,24 @@ did: its error pages, 404/410, completed and cancelled pages, 429.
 
 from __future__ import annotations
 
+import io
 import re
 import secrets
 import time
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from flask import Flask
 from flask_limiter.constants import HeaderNames
 from limits import RateLimitItem, parse
 from sqlalchemy.exc import SQLAlchemyError
 
-from survey import logs, settings
+from survey import clock, logs, settings
 from survey.i18n import LANGUAGES
 from survey.respond import formkey, kept, service, versions
+from survey.respond.steps import applicable
+from survey.responses import answers
 
 ENVIRON_KEY = "survey.respond.fast"
 # What this layer read of a link it then left to Flask: the view need not read it again.
@@ -52,6 +56,7 @@ QUERIES = frozenset({"", *(f"lang={code}" for code in LANGUAGES)})
 # Headers a request sets for itself: never kept, made anew for each answer.
 _PER_REQUEST = frozenset({"content-length", "x-request-id", "set-cookie", "retry-after"})
 SANE_ID = logs.SANE_ID
+MAX_FORM = 16 * 1024  # a step's form is a few hundred bytes; a text answer at most 2,000 characters
 
 StartResponse = Callable[..., Any]
 
@@ -59,12 +64,19 @@ StartResponse = Callable[..., Any]
 class Entry:
     """A first step as Flask answered it: the page cut around the values, status and headers."""
 
-    __slots__ = ("page", "status", "headers")
+    __slots__ = ("page", "status", "headers", "location")
 
-    def __init__(self, page: kept.Page, status: str, headers: list[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        page: kept.Page,
+        status: str,
+        headers: list[tuple[str, str]],
+        location: kept.Page | None = None,
+    ) -> None:
         self.page = page
         self.status = status
         self.headers = headers
+        self.location = location  # a step's redirect: its Location cut around the token
 
 
 def page_key(version_id: int, locale: str, bank_name: str, script_root: str, query: str) -> tuple:
@@ -72,9 +84,28 @@ def page_key(version_id: int, locale: str, bank_name: str, script_root: str, que
     return (versions.database_name(), version_id, locale, bank_name, script_root, query)
 
 
-def offer(environ: dict[str, Any], key: Hashable, page: kept.Page) -> None:
-    """Mark a request whose answer (a first step, kept under ``key``) may be kept here."""
-    environ[ENVIRON_KEY] = (key, page)
+def offer(
+    environ: dict[str, Any], key: Hashable, page: kept.Page, location: kept.Page | None = None
+) -> None:
+    """Mark a request whose answer may be kept here under ``key``: a first step's page, or the
+    redirect after its answer (``location`` its Location, both cut around the token)."""
+    environ[ENVIRON_KEY] = (key, page, location)
+
+
+def answer_key(
+    version_id: int, locale: str, script_root: str, query: str, step: str, next_step: str
+) -> tuple:
+    """Everything the redirect after a first answer shows but the token (and the database)."""
+    return (
+        "answer",
+        versions.database_name(),
+        version_id,
+        locale,
+        script_root,
+        query,
+        step,
+        next_step,
+    )
 
 
 class FirstStep:
@@ -86,15 +117,19 @@ class FirstStep:
         self._limits: tuple[RateLimitItem, RateLimitItem] | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD")
         if (
             kept.any_first_step()
-            and environ.get("REQUEST_METHOD") == "GET"
+            and method in ("GET", "POST")
             and environ.get("QUERY_STRING", "") in QUERIES
             and self.app.config.get("SURVEY_FAST_FIRST_STEP", True)
         ):
             found = _PATH.fullmatch(environ.get("PATH_INFO", ""))
             if found is not None:
-                answer = self._answer(environ, found.group(1))
+                if method == "GET":
+                    answer = self._answer(environ, found.group(1), self._page_in_context)
+                else:
+                    answer = self._answer(environ, found.group(1), self._step_in_context)
                 if answer is not None:
                     status, headers, body = answer
                     start_response(status, headers)
@@ -108,33 +143,32 @@ class FirstStep:
 
         def keeping(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
             offered = environ.pop(ENVIRON_KEY, None)
-            if offered is not None and status.startswith("200 "):
+            if offered is not None:
+                key, page, location = offered
+                wanted = "303 " if location is not None else "200 "
                 names = {name.lower() for name, _value in headers}
-                if "set-cookie" not in names:
-                    key, page = offered
-                    limit_names = self._limit_header_names()
-                    kept_headers = [
-                        (name, value)
-                        for name, value in headers
-                        if name.lower() not in _PER_REQUEST and name.lower() not in limit_names
-                    ]
-                    kept.keep_first_step(key, Entry(page, status, kept_headers))
+                if status.startswith(wanted) and "set-cookie" not in names:
+                    own = _PER_REQUEST | self._limit_header_names() | {"location"}
+                    kept_headers = [(n, v) for n, v in headers if n.lower() not in own]
+                    kept.keep_first_step(key, Entry(page, status, kept_headers, location))
             return start_response(status, headers, *rest)
 
         return self.wsgi_app(environ, keeping)
 
-    def _answer(self, environ: dict[str, Any], token: str) -> tuple[str, list, bytes] | None:
-        """The first step's status, headers and body for this token, or None: Flask answers."""
+    def _answer(
+        self, environ: dict[str, Any], token: str, answer: Callable[..., Any]
+    ) -> tuple[str, list, bytes] | None:
+        """The status, headers and body for this token, or None: Flask answers."""
         offered = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = offered if SANE_ID.fullmatch(offered) else secrets.token_hex(8)
         bound = logs.bind_request_id(request_id)
         try:
             with self.app.app_context():
-                return self._answer_in_context(environ, token, request_id)
+                return answer(environ, token, request_id)
         finally:
             logs.reset_request_id(bound)
 
-    def _answer_in_context(
+    def _page_in_context(
         self, environ: dict[str, Any], token: str, request_id: str
     ) -> tuple[str, list, bytes] | None:
         from survey.extensions import db
@@ -178,6 +212,68 @@ class FirstStep:
             ("X-Request-ID", request_id),
         ]
         _count_request(entry.status)
+        return entry.status, headers, body
+
+    def _step_in_context(
+        self, environ: dict[str, Any], token: str, request_id: str
+    ) -> tuple[str, list, bytes] | None:
+        """A first answer on an unanswered link, stored, and the redirect to the next step."""
+        from survey.extensions import db
+
+        form = _read_form(environ)
+        if form is None or form.get("go", "next") != "next" or "one_click" in form:
+            return None
+        try:
+            visit = service.visit(token)
+            if not isinstance(visit, service.Visit) or visit.response is not None:
+                return _rolled_back(db)
+            query = environ.get("QUERY_STRING", "")
+            locale = query[5:] if query else visit.locale
+            if locale not in LANGUAGES or service.link_state(visit) != "open":
+                return _rolled_back(db)
+            if not formkey.accepts(token, formkey.ANSWER, form):
+                return _rolled_back(db)  # Flask refuses it, in the customer's words
+            questions = versions.questions(visit)
+            asked = applicable(questions, {})
+            step = form.get("step", "")
+            if not asked or asked[0].key != step:
+                return _rolled_back(db)
+            question = asked[0]
+            value, error = service.parse_answer(question, form.get(f"q_{step}", ""))
+            if error or value is None:
+                return _rolled_back(db)
+            after = applicable(questions, {step: answers.comparable(question, value)})
+            if len(after) < 2 or after[0] is not question:
+                return _rolled_back(db)  # the last step completes the response: Flask's
+            key = answer_key(
+                visit.survey_version_id,
+                locale,
+                environ.get("SCRIPT_NAME", ""),
+                query,
+                step,
+                after[1].key,
+            )
+            entry = kept.first_step(key)
+            if entry is None or entry.location is None:
+                return _rolled_back(db)
+            limit_headers = self._count_limits(environ, token)
+            if limit_headers is None:
+                return _rolled_back(db)
+            if not answers.begin_with(visit, question, value, service.WEB, locale, clock.now()):
+                return _rolled_back(db)  # closed meanwhile: Flask says so
+            db.session.commit()
+        except SQLAlchemyError:  # begun meanwhile by another tab, or the database: Flask's
+            return _rolled_back(db)
+        _count_answer()
+        body = entry.page.fill((token,)).encode()
+        headers = [
+            *entry.headers,
+            ("Location", entry.location.fill((token,))),
+            *limit_headers,
+            ("Content-Length", str(len(body))),
+            ("X-Request-ID", request_id),
+        ]
+        _count_request(entry.status, "POST")
         return entry.status, headers, body
 
     def _limit_header_names(self) -> frozenset[str]:
@@ -244,10 +340,43 @@ def _rolled_back(db: Any) -> None:
     return None
 
 
-def _count_request(status: str) -> None:
+def _count_request(status: str, method: str = "GET") -> None:
     from survey.ops.metrics import REQUESTS
 
-    REQUESTS.labels(ROUTE, "GET", status.split(" ", 1)[0]).inc()
+    REQUESTS.labels(ROUTE, method, status.split(" ", 1)[0]).inc()
+
+
+def _count_answer() -> None:
+    from survey.ops.metrics import ANSWERS
+
+    ANSWERS.labels(service.WEB).inc()
+
+
+def _read_form(environ: dict[str, Any]) -> dict[str, str] | None:
+    """The posted form's fields (the first of each name), or None: Flask reads it.
+
+    Read only when it is a small URL-encoded body of a known length; the body is put back,
+    so Flask reads the same when this layer leaves the request to it.
+    """
+    kind = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    if kind != "application/x-www-form-urlencoded" or not 0 < length <= MAX_FORM:
+        return None
+    body = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(body)
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        if "\x00" in name or "\x00" in value:
+            return None  # refused by Flask (errors.refuse_nul_characters)
+        form.setdefault(name, value)
+    return form
 
 
 def install(app: Flask) -> FirstStep:

@@ -253,9 +253,31 @@ def _consent_page(invitation: Invitation, locale: str, consent, status=200, erro
     return page, status
 
 
+def _offer_first_answer(
+    invitation: Invitation, locale: str, key: str, next_key: str, target: str, response
+) -> None:
+    """Let the layer in front of Flask (``fast``) keep this redirect: a first answer's, to the next step."""
+    query = request.query_string.decode("latin-1")
+    token = _token_of_request()
+    if query not in fast.QUERIES or versions.cached(invitation.survey_version_id) is None:
+        return
+    asked = steps.applicable(service.asked_on_the_web(invitation), {})
+    if not asked or asked[0].key != key:
+        return
+    page = kept.cut(response.get_data(as_text=True), (token,))
+    location = kept.cut(target, (token,))
+    if page is None or location is None:
+        return
+    found = fast.answer_key(
+        invitation.survey_version_id, locale, request.script_root, query, key, next_key
+    )
+    fast.offer(request.environ, found, page, location)
+
+
 def _post_step(invitation: Invitation, locale: str):
     key = request.form.get("step", "")
     go = "back" if request.form.get("go") == "back" else "next"
+    unanswered = False
     if key == steps.CONSENT_STEP:
         outcome = busy.retry_when_busy(
             lambda: steps.save_consent(invitation, request.form, go, locale)
@@ -265,6 +287,7 @@ def _post_step(invitation: Invitation, locale: str):
             if consent is not None:
                 return _consent_page(invitation, locale, consent, 400, outcome.errors)
     else:
+        unanswered = invitation.response is None  # read with the invitation (service.find)
         outcome = busy.retry_when_busy(
             lambda: steps.save(invitation, key, request.form, go, locale)
         )
@@ -277,7 +300,10 @@ def _post_step(invitation: Invitation, locale: str):
             lang=locale,
             **({"saved": "1"} if after_one_click else {}),
         )
-        return redirect(target, 303)
+        response = redirect(target, 303)
+        if key != steps.CONSENT_STEP and unanswered and go == "next" and not after_one_click:
+            _offer_first_answer(invitation, locale, key, outcome.next_key, target, response)
+        return response
     if outcome.state == "finished":
         return _thanks(invitation, locale)
     if outcome.state == "invalid":
