@@ -1,26 +1,33 @@
-"""The survey page's first step served in front of Flask, for the links nobody has answered yet.
+"""The survey link's first step served in front of Flask, for the links nobody has answered yet.
 
-A customer opens ``/s/<token>`` from a message: most such GETs are the first visit of a
-link with no answer yet, and the page they get is a published version's first step,
-the same for every customer but for their token, unsubscribe token and form key
-(``kept``). Measured in-process (bench/RESULTS.md, branch survey-fast), Flask's request
-cycle with this app's hooks costs about twice a bare Flask endpoint's whole request
-before the view runs, so the issue's goal (half the bare rate) is out of reach inside
-it. This WSGI layer answers that one case itself and hands every other request to Flask.
+A customer opens ``/s/<token>`` from a message and answers its first question: most
+requests to a survey link are those two, on a link with no answer yet, and what they get
+is the same for every customer but for their token, unsubscribe token and form key:
+a published version's first step (``kept``), then the redirect to its second step.
+Measured in-process (bench/RESULTS.md, branch survey-fast), Flask's request cycle with
+this app's hooks costs about twice a bare Flask endpoint's whole request before the view
+runs, so the issue's goals (half the bare rate for a page, a quarter for an answer) are
+out of reach inside it. This WSGI layer answers those two cases itself and hands every
+other request to Flask.
 
-It answers only what Flask already answered the same way: the first time Flask serves
+It answers only what Flask already answered the same way. The first time Flask serves
 a first step of a version (in a language, with a bank name, under a query of at most
-``lang=``), the view marks the request (``offer``), and this layer keeps the page cut
-around the customer's values together with the status and headers Flask sent (its
-CSP, Referrer-Policy, Cache-Control, nosniff, frame options: everything its hooks
-set). A later GET of another unanswered link at the same place is answered from that,
-with its own values, a request id of its own, the same rate limits counted in
-Flask-Limiter's own storage under Flask-Limiter's keys (and its headers), the first
-visit recorded by the same service call the view makes (``service.open_page``), and
-the request counted in the metrics by its route. Anything else, or any doubt (a link
-answered, closed, unknown, a draft, a limit reached, a database error, a language
-that only the browser's header decides), goes to Flask, which answers as it always
-did: its error pages, 404/410, completed and cancelled pages, 429.
+``lang=``), or the redirect after a first answer (to a given next step), the view marks
+the request (``offer``) and this layer keeps the page or redirect cut around the
+customer's values together with the status and headers Flask sent (its CSP,
+Referrer-Policy, Cache-Control, nosniff, frame options: everything its hooks set). A
+later request of another unanswered link at the same place is answered from that, with
+its own values and a request id of its own; it is counted in the same rate limits in
+Flask-Limiter's own storage under Flask-Limiter's keys (with its headers) and in the
+metrics by its route; the first visit is recorded by the view's own service call
+(``service.open_page``), a first answer by ``answers.begin_with`` (the hold, the
+response, the answer and the funnel, as ``record`` writes them) in one transaction
+committed before the 303. Anything else, or any doubt (a link answered, closed, unknown,
+a draft, a refused form key or answer, a later step, the one tap, a limit reached, a
+database error or a response begun meanwhile, a language only the browser's header
+decides), goes to Flask, which answers as it always did.
+
+``SURVEY_FAST_FIRST_STEP = False`` turns the layer off.
 """
 
 from __future__ import annotations
@@ -109,7 +116,7 @@ def answer_key(
 
 
 class FirstStep:
-    """WSGI middleware: the first step of an unanswered link, answered without Flask's request cycle."""
+    """WSGI middleware: an unanswered link's first step and first answer, without Flask's request cycle."""
 
     def __init__(self, app: Flask, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
