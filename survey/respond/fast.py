@@ -33,6 +33,7 @@ decides), goes to Flask, which answers as it always did.
 from __future__ import annotations
 
 import io
+import logging
 import re
 import secrets
 import time
@@ -51,6 +52,7 @@ from survey.respond import formkey, kept, service, versions
 from survey.respond.steps import applicable
 from survey.responses import answers
 
+_log = logging.getLogger(__name__)
 ENVIRON_KEY = "survey.respond.fast"
 # What this layer read of a link it then left to Flask: the view need not read it again.
 SEEN_KEY = "survey.respond.fast.seen"
@@ -172,6 +174,12 @@ class FirstStep:
         try:
             with self.app.app_context():
                 return answer(environ, token, request_id)
+        except Exception:  # noqa: BLE001 - a bug here must not cost the customer the page
+            # Flask answers instead (after a commit, it finds the visit or the answer stored
+            # and answers as for a second press); the log says what happened here.
+            _log.exception("survey link answered by Flask after an error in front of it")
+            environ.pop(SEEN_KEY, None)
+            return None
         finally:
             logs.reset_request_id(bound)
 
