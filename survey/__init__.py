@@ -37,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _fill_instance_defaults(app)
 
     register_logging(app)
+    register_fast_paths(app)
     register_proxy_fix(app)
     register_extensions(app)
     register_blueprints(app)
@@ -107,6 +108,13 @@ def register_logging(app: Flask) -> None:
     app.logger.removeHandler(default_handler)
     logs.configure(level, str(app.config.get("SURVEY_LOG_FORMAT") or "text").lower())
     logs.init_app(app)
+
+
+def register_fast_paths(app: Flask) -> None:
+    # In front of Flask, inside ProxyFix (so it reads the client's address as the limits do).
+    from survey.respond import fast
+
+    fast.install(app)
 
 
 def register_proxy_fix(app: Flask) -> None:

@@ -96,6 +96,9 @@ class Defaults:
     RATELIMIT_STRATEGY = "moving-window"
     # Redis out of reach: count in memory meanwhile rather than refuse every customer.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # An unanswered link's first step and first answer served in front of Flask
+    # (survey/respond/fast.py); False leaves every request to Flask.
+    SURVEY_FAST_FIRST_STEP = True
     BABEL_DEFAULT_LOCALE = "zh"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     LANGUAGES = ("zh", "en")

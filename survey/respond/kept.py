@@ -20,6 +20,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
+from typing import Any
 
 MAX_PAGES = 512
 
@@ -87,7 +88,31 @@ def keep(key: Hashable, page: Page) -> None:
             _pages.popitem(last=False)
 
 
+# First steps as Flask answered them, for the layer in front of it (``fast``): by database,
+# version, language, bank name, script root and query, each with its status and headers.
+_first_steps: dict[Hashable, Any] = {}
+
+
+def first_step(key: Hashable) -> Any:
+    """Return the answer kept for this first step, or None."""
+    return _first_steps.get(key)
+
+
+def keep_first_step(key: Hashable, answer: Any) -> None:
+    """Keep Flask's answer for a first step (a few hundred at most, the oldest out first)."""
+    with _lock:
+        _first_steps[key] = answer
+        while len(_first_steps) > MAX_PAGES // 2:
+            _first_steps.pop(next(iter(_first_steps)))
+
+
+def any_first_step() -> bool:
+    """Whether any first step is kept (before that, every request goes to Flask)."""
+    return bool(_first_steps)
+
+
 def forget() -> None:
     """Drop every kept page (the tests empty the database between tests)."""
     with _lock:
         _pages.clear()
+        _first_steps.clear()

@@ -18,7 +18,7 @@ from survey.dispatch import contacts
 from survey.extensions import csrf, db, limiter, login
 from survey.i18n import LANGUAGES, current_language
 from survey.models import Invitation
-from survey.respond import bp, formkey, kept, service, steps, versions
+from survey.respond import bp, fast, formkey, kept, service, steps, versions
 from survey.responses import optouts
 from survey.security import public_page
 
@@ -190,6 +190,7 @@ def _step_page(invitation: Invitation, locale: str, step: steps.Step, status=200
     )
     page = kept.get(key) if key is not None else None
     if page is not None:
+        _offer_first_step(invitation, locale, bank_name, step, one_click or saved, page, status)
         return page.fill(values), status
     html = render_template(
         "respond/step.html",
@@ -206,7 +207,28 @@ def _step_page(invitation: Invitation, locale: str, step: steps.Step, status=200
         cut = kept.cut(html, values)
         if cut is not None:
             kept.keep(key, cut)
+            _offer_first_step(invitation, locale, bank_name, step, one_click or saved, cut, status)
     return html, status
+
+
+def _offer_first_step(
+    invitation: Invitation, locale: str, bank_name: str, step, flagged: bool, page, status: int
+) -> None:
+    """Let the layer in front of Flask (``fast``) keep this answer: an unanswered link's first step."""
+    query = request.query_string.decode("latin-1")
+    if (
+        request.method != "GET"
+        or status != 200
+        or flagged
+        or query not in fast.QUERIES
+        or not isinstance(invitation, service.Visit)
+        or invitation.response is not None
+        or step.previous is not None
+        or step.answered
+    ):
+        return
+    key = fast.page_key(invitation.survey_version_id, locale, bank_name, request.script_root, query)
+    fast.offer(request.environ, key, page)
 
 
 def _thanks(invitation: Invitation, locale: str):
@@ -231,9 +253,31 @@ def _consent_page(invitation: Invitation, locale: str, consent, status=200, erro
     return page, status
 
 
+def _offer_first_answer(
+    invitation: Invitation, locale: str, key: str, next_key: str, target: str, response
+) -> None:
+    """Let the layer in front of Flask (``fast``) keep this redirect: a first answer's, to the next step."""
+    query = request.query_string.decode("latin-1")
+    token = _token_of_request()
+    if query not in fast.QUERIES or versions.cached(invitation.survey_version_id) is None:
+        return
+    asked = steps.applicable(service.asked_on_the_web(invitation), {})
+    if not asked or asked[0].key != key:
+        return
+    page = kept.cut(response.get_data(as_text=True), (token,))
+    location = kept.cut(target, (token,))
+    if page is None or location is None:
+        return
+    found = fast.answer_key(
+        invitation.survey_version_id, locale, request.script_root, query, key, next_key
+    )
+    fast.offer(request.environ, found, page, location)
+
+
 def _post_step(invitation: Invitation, locale: str):
     key = request.form.get("step", "")
     go = "back" if request.form.get("go") == "back" else "next"
+    unanswered = False
     if key == steps.CONSENT_STEP:
         outcome = busy.retry_when_busy(
             lambda: steps.save_consent(invitation, request.form, go, locale)
@@ -243,6 +287,7 @@ def _post_step(invitation: Invitation, locale: str):
             if consent is not None:
                 return _consent_page(invitation, locale, consent, 400, outcome.errors)
     else:
+        unanswered = invitation.response is None  # read with the invitation (service.find)
         outcome = busy.retry_when_busy(
             lambda: steps.save(invitation, key, request.form, go, locale)
         )
@@ -255,7 +300,10 @@ def _post_step(invitation: Invitation, locale: str):
             lang=locale,
             **({"saved": "1"} if after_one_click else {}),
         )
-        return redirect(target, 303)
+        response = redirect(target, 303)
+        if key != steps.CONSENT_STEP and unanswered and go == "next" and not after_one_click:
+            _offer_first_answer(invitation, locale, key, outcome.next_key, target, response)
+        return response
     if outcome.state == "finished":
         return _thanks(invitation, locale)
     if outcome.state == "invalid":
@@ -273,7 +321,12 @@ def _post_step(invitation: Invitation, locale: str):
 def survey(token: str):
     """Show the survey a step at a time, where the customer left off; save each step's answer."""
     # A GET reads plain columns (one Core statement); a POST loads the invitation to change it.
-    invitation = service.visit(token) if request.method == "GET" else service.find(token)
+    if request.method == "GET":
+        read, invitation = fast.seen(request.environ, token)  # read in front of Flask already?
+        if not read:
+            invitation = service.visit(token)
+    else:
+        invitation = service.find(token)
     if invitation is None:
         return _not_found()
     locale = _page_locale(invitation)

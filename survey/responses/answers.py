@@ -263,6 +263,50 @@ def hold_open(invitation: Invitation, now: datetime | None = None) -> bool:
     return True
 
 
+_RESPONSE = Response.__table__
+_ANSWER = Answer.__table__
+_BEGIN = sa.insert(_RESPONSE)
+_FIRST_ANSWER = sa.insert(_ANSWER)
+
+
+def begin_with(
+    invitation: Any, question: Question, value: Any, channel: str, locale: str, now: datetime
+) -> bool:
+    """Begin the response of an invitation that has none, with its first answer; the caller commits.
+
+    What ``hold_open`` and ``record`` do for a first answer, as Core statements on plain
+    columns (``invitation`` may be a survey page's ``Visit``): the guarded hold (opened
+    too), the response row, the answer row, the funnel's "started". False, with nothing
+    written, when the invitation no longer takes answers. A response begun meanwhile (another
+    tab, another channel) makes the insert fail on the unique invitation (``IntegrityError``):
+    the caller rolls back and takes the usual way, which reads it.
+    """
+    connection = db.session.connection()
+    held = connection.execute(
+        _HOLD, {"invitation_id": invitation.id, "now": now, "opened_now": now}
+    )
+    if held.rowcount != 1:
+        return False
+    begun = connection.execute(
+        _BEGIN,
+        {
+            "invitation_id": invitation.id,
+            "survey_version_id": invitation.survey_version_id,
+            "started_at": now,
+            "updated_at": now,
+            "survey_channel": channel,
+            "locale": locale,
+            "state": "partial",
+        },
+    )
+    response_id = begun.inserted_primary_key[0]
+    connection.execute(
+        _FIRST_ANSWER, {"response_id": response_id, **answer_columns(question, value, now)}
+    )
+    funnel.response_begun(invitation)
+    return True
+
+
 def forget(invitation: Invitation, question: Question) -> None:
     """Remove the answer to one question from the partial response (left blank when asked again).
 
@@ -365,11 +409,16 @@ def mark_consent_asked(response: Response, now: datetime | None = None) -> None:
 
 
 def _answer(response: Response, question: Question, value: Any, now: datetime) -> Answer:
-    answer = Answer(response_id=response.id, question_id=question.id, answered_at=now)
+    return Answer(response_id=response.id, **answer_columns(question, value, now))
+
+
+def answer_columns(question: Question, value: Any, now: datetime) -> dict[str, Any]:
+    """The columns of an answer row but its response: the question, when, and the value's column."""
+    columns: dict[str, Any] = {"question_id": question.id, "answered_at": now}
     if isinstance(value, Choice):
-        answer.choice_id = value.id
+        columns["choice_id"] = value.id
     elif question.kind == "text":
-        answer.value_text = str(value)
+        columns["value_text"] = str(value)
     else:
-        answer.value_int = int(value)
-    return answer
+        columns["value_int"] = int(value)
+    return columns
