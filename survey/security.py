@@ -70,10 +70,20 @@ class StaffOnlySessionInterface(SecureCookieSessionInterface):
     def open_session(self, app: Flask, request: Any) -> Any:
         if is_public_request():
             return self.session_class()
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            # No cookie came (the API, health checks, a first visit): Flask would build
+            # the signing serializer (a key derivation) only to hand back an empty session.
+            return self.session_class()
         return super().open_session(app, request)
 
     def save_session(self, app: Flask, session: Any, response: Response) -> None:
         if is_public_request():
+            return
+        if not session and not session.modified:
+            # No cookie to send or delete: Flask would work out every cookie attribute
+            # first, then only add this.
+            if session.accessed:
+                response.vary.add("Cookie")
             return
         super().save_session(app, session, response)
 
@@ -81,7 +91,11 @@ class StaffOnlySessionInterface(SecureCookieSessionInterface):
 def _never_store_pages(response: Response) -> Response:
     # Pages hold a customer's token or a staff member's data; assets may be cached.
     if request.endpoint not in ASSET_ENDPOINTS:
-        response.cache_control.no_store = True
+        if "Cache-Control" in response.headers:
+            response.cache_control.no_store = True
+        else:
+            # What the line above writes on a response without the header, without parsing one.
+            response.headers["Cache-Control"] = "no-store"
     return response
 
 
