@@ -120,3 +120,18 @@ def test_migrations_still_run_from_the_command_line_and_from_flask_migrate(tmp_p
         tables = sa.inspect(db.engine).get_table_names()
         db.engine.dispose()
     assert "invitation" in tables and "alembic_version" in tables
+
+
+def test_a_nul_in_any_form_body_is_refused_and_a_json_body_is_left_to_the_api(client):
+    """Form fields (url-encoded or multipart) with NUL are a 400 before any view reads them."""
+    for content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        refused = client.post(
+            "/auth/login",
+            data={"email": "a\x00@b.example", "password": "x"},
+            content_type=content_type,
+        )
+        assert refused.status_code == 400, content_type
+    named = client.post(
+        "/api/v1/interactions", data='{"external_id": "A\\u0000"}', content_type="application/json"
+    )
+    assert named.status_code == 401  # the key is checked first; the field is named after it

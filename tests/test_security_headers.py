@@ -138,3 +138,21 @@ def test_no_template_has_an_inline_script_or_event_handler():
             inline.append(f"{name}: javascript: URL")
     assert len(_templates()) > 30
     assert not inline, inline
+
+
+def test_a_request_without_a_session_cookie_gets_none_and_still_varies_on_cookie(client):
+    """A health check or API call sends no cookie and gets none back; its answer still says it
+    varies on Cookie (the request asked whether someone was signed in)."""
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    assert "Cookie" in response.headers.get("Vary", "")
+
+
+def test_a_signed_in_staff_session_survives_requests_that_do_not_change_it(client_as):
+    """The signed cookie is read on each staff page and not re-sent when nothing in it changed."""
+    admin = client_as("admin")
+    assert admin.get("/admin/users", headers=EN).status_code == 200
+    again = admin.get("/admin/users", headers=EN)
+    assert again.status_code == 200
+    assert "session=" not in again.headers.get("Set-Cookie", "")
