@@ -64,7 +64,9 @@ def _child(args: Any) -> None:
                 common.gather_statistics()
                 rows = intake._posted_rows()
                 _row, key = create_api_key("bench", ("interactions",))
-                invitation_id = (db.session.scalar(sa.select(sa.func.max(Invitation.id))) or 0) + 10**6
+                invitation_id = (
+                    db.session.scalar(sa.select(sa.func.max(Invitation.id))) or 0
+                ) + 10**6
                 db.session.commit()
                 db.session.remove()
             # Requests run outside any app context, as a server's do.
