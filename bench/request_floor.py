@@ -166,6 +166,16 @@ def _round(child: subprocess.Popen[str]) -> dict[str, dict]:
     return json.loads(child.stdout.readline())  # type: ignore[union-attr]
 
 
+def _commit(checkout: Path) -> str:
+    found = subprocess.run(
+        ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return found.stdout.strip() or "not a git checkout"
+
+
 def main() -> None:
     parser = common.arguments(__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1000, help="demo interactions")
@@ -223,7 +233,7 @@ def main() -> None:
             "database": args.database,
             "data": f"demo bank, {args.size} interactions, seed 2026",
             "requests": f"{args.requests} a case a round, {args.rounds} rounds, least CPU kept",
-            "checkouts": ", ".join(f"{k}: {v}" for k, v in checkouts.items()),
+            "checkouts": ", ".join(f"{k}: {v} ({_commit(v)})" for k, v in checkouts.items()),
             "load average at end": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
             "took": f"{time.perf_counter() - started:.0f} s",
         }
