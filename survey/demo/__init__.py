@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from survey import clock, settings, workcal
-from survey.demo import actions, followups, invitations, org, people, store
+from survey.demo import actions, followups, indexes, invitations, org, people, store
 from survey.demo.bulk import BATCH_ROWS, BulkWriter, IdBlocks
 from survey.demo.interactions import DemoInteraction, InteractionStream, history_days, scale
 from survey.demo.org import DEMO_PASSWORD, STAFF
@@ -274,6 +274,9 @@ def _load(
     customers = people.Customers(
         seed, count, IdBlocks(Customer).reserve(count), IdBlocks(Address).reserve(2 * count), start
     )
+    # PostgreSQL builds the loaded tables' keys and indexes once the rows are in (see indexes).
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    deferred = indexes.drop(db.session, writer.tables) if postgresql else None
     with progress.phase("customers", count) as step:
         customers.write(writer, step)
 
@@ -297,6 +300,10 @@ def _load(
     )  # fmt: skip
     with progress.phase("interactions", size) as step:
         peak_pending = _replay(stream, dispatcher, rows, writer, zone, step)
+    with progress.phase("indexes", 1) as step:
+        if deferred is not None:
+            indexes.restore(db.session, deferred)
+        step(1)
 
     # The data is committed before the rollups, which the scoring service rebuilds (and commits)
     # from it: should the rebuild fail, `survey demo` has still loaded, and a rebuild can follow.
