@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+from survey import workcal
 from survey.demo import answers, org
 from survey.demo.actions import Timeline
 from survey.demo.bulk import BulkWriter, IdBlocks
@@ -16,7 +17,10 @@ from survey.demo.invitations import PlannedInvitation
 from survey.funnel import stages
 from survey.models import Answer, ComplaintCase, Delivery, Interaction, Invitation, OptOut, Response
 from survey.models.invitation import new_token
+from survey.scoring import complaint_cases, complaint_outcomes, complaints
+from survey.workcal import WorkCalendar
 
+OUTCOME_COLUMNS = ("first_reply_outcome", "final_outcome", "regulator_outcome", "outcomes_basis")
 # Parents before children: a batch is written in this order.
 TABLES = (ComplaintCase, Interaction, Invitation, Delivery, OptOut, Response, Answer)
 
@@ -36,7 +40,12 @@ class Counts:
 
 
 class Store:
-    """Write complaint cases, interactions, invitations and their answers through a writer."""
+    """Write complaint cases, interactions, invitations and their answers through a writer.
+
+    :param commitments: the complaints' limits and working calendar (the settings' by
+        default): a resolved case is written with its outcomes against them, as
+        ``complaint_outcomes.stamp`` stores them, so nothing is left for ``refresh``.
+    """
 
     def __init__(
         self,
@@ -47,8 +56,11 @@ class Store:
         as_of: datetime,
         close_hours: int,
         timeline: Timeline | None = None,
+        commitments: tuple[complaints.Limits, WorkCalendar] | None = None,
     ) -> None:
         self.writer, self.organisation, self.setup = writer, organisation, setup
+        self.commitments = commitments or (complaint_cases.limits(), workcal.from_settings())
+        self.basis = complaint_outcomes.basis(*self.commitments)
         self.timeline = timeline
         self.rng, self.as_of, self.close_hours = rng, as_of, close_hours
         self.ids = {model: IdBlocks(model) for model in TABLES if model is not Interaction}
@@ -58,6 +70,17 @@ class Store:
         """Write the complaint case of a complaint just generated (one case per complaint)."""
         complaint.case_id = self.ids[ComplaintCase].take()
         posted = complaint.occurred_at + timedelta(minutes=2)
+        outcomes: tuple[str | None, ...] = (None, None, None, None)
+        if complaint.resolved_at is not None and complaint.opened_at is not None:
+            outcomes = (
+                *complaint_outcomes.decided(
+                    complaint.opened_at,
+                    complaint.first_reply_at,
+                    complaint.resolved_at,
+                    *self.commitments,
+                ),
+                self.basis,
+            )
         self.writer.add(
             ComplaintCase,
             {
@@ -75,6 +98,7 @@ class Store:
                 "created_at": posted,
                 "updated_at": posted,
                 "row_version": 1,
+                **dict(zip(OUTCOME_COLUMNS, outcomes, strict=True)),
             },
         )
 
