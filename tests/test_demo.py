@@ -622,6 +622,34 @@ def test_the_funnel_counted_from_the_records_refuses_an_invitation_without_one(a
     assert db.session.scalar(sa.select(sa.func.count()).select_from(FunnelRollup)) == rows
 
 
+def test_resolved_complaint_cases_are_written_with_their_outcomes_not_updated_after(loaded):
+    from survey import workcal
+    from survey.models import ComplaintCase
+    from survey.scoring import complaint_cases, complaint_outcomes
+
+    limits, calendar = complaint_cases.limits(), workcal.from_settings()
+    cases = list(db.session.scalars(sa.select(ComplaintCase)))
+    resolved = [case for case in cases if case.resolved_at is not None]
+    assert 0 < len(resolved) < len(cases)
+    for case in cases:
+        # Nothing went back to stamp them: each was last changed when it was posted.
+        assert case.updated_at == case.created_at, case.case_id
+        expected = (None, None, None, None)
+        if case.resolved_at is not None:
+            outcomes = complaint_outcomes.decided(
+                case.opened_at, case.first_reply_at, case.resolved_at, limits, calendar
+            )
+            expected = (*outcomes, complaint_outcomes.basis(limits, calendar))
+        stored = (
+            case.first_reply_outcome,
+            case.final_outcome,
+            case.regulator_outcome,
+            case.outcomes_basis,
+        )
+        assert stored == expected, case.case_id
+    assert complaint_outcomes.refresh(db.session, limits, calendar) == 0
+
+
 def _schema() -> dict[str, list[tuple]]:
     """PostgreSQL's own account of every constraint, index and trigger in the schema."""
     return {
