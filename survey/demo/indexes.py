@@ -16,8 +16,7 @@ Primary keys stay: ids are handed out in order, so their index only grows at its
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,17 +79,3 @@ def restore(session: Session, deferred: Deferred) -> None:
     for table, name, definition in deferred.foreign_keys:
         session.execute(sa.text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
 
-
-@contextmanager
-def built_after(session: Session, tables: Iterable[Any]) -> Iterator[None]:
-    """On PostgreSQL, load the tables without their keys and indexes and build them after.
-
-    Elsewhere (SQLite) nothing changes. On an error nothing is restored here: the caller
-    rolls the transaction back, and the drops with it.
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        yield
-        return
-    deferred = drop(session, tables)
-    yield
-    restore(session, deferred)
