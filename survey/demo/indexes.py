@@ -78,4 +78,3 @@ def restore(session: Session, deferred: Deferred) -> None:
         session.execute(sa.text(definition))
     for table, name, definition in deferred.foreign_keys:
         session.execute(sa.text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
-
