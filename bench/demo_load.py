@@ -6,7 +6,7 @@ Each size loads into a fresh throwaway database built by the migrations, with a
 fixed seed and last day, in a process of its own, so that the peak resident
 memory measured (``ru_maxrss`` of that process, which includes Python, Flask and
 SQLAlchemy themselves) is this load's alone. A size given in answers is turned
-into interactions with ``survey.demo.ANSWERS_PER_INTERACTION``; the answers
+into interactions with ``survey.demo.interactions_for``; the answers
 actually loaded are reported. The phases that report progress are timed from
 their first to their last report.
 """
@@ -40,13 +40,13 @@ def main() -> None:
         print(json.dumps(_load_one(args.database, args.one)), flush=True)
         return
 
-    from survey.demo import ANSWERS_PER_INTERACTION
+    from survey.demo import interactions_for
 
-    sizes = [round(int(a) / ANSWERS_PER_INTERACTION) for a in args.answers.split(",") if a]
+    sizes = [interactions_for(int(a)) for a in args.answers.split(",") if a]
     sizes += [int(s) for s in args.sizes.split(",") if s]
     about = {**common.machine(), "database": args.database}
     rows = []
-    for size in sizes or [round(100_000 / ANSWERS_PER_INTERACTION)]:
+    for size in sizes or [interactions_for(100_000)]:
         command = [sys.executable, __file__, "--database", args.database, "--one", str(size)]
         done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
         result = json.loads(done.stdout.strip().splitlines()[-1])

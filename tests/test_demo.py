@@ -120,6 +120,7 @@ def test_demo_reports_progress_of_every_phase(app):
         "organisation",
         "customers",
         "interactions",
+        "indexes",
         "commit",
         "rollups",
         "funnel",
@@ -271,3 +272,78 @@ def test_the_demo_survey_s_trail_says_it_was_published_when_the_survey_list_does
     assert shown in admin_client.get(
         "/admin/audit?entity_type=survey_version", headers=en
     ).get_data(as_text=True)
+
+
+def test_the_funnel_counted_from_the_records_refuses_an_invitation_without_one(app):
+    from survey.funnel.keeping import rebuild_from_records
+    from survey.models import FunnelRollup
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the funnel is counted from the records on PostgreSQL")
+    demo.load(seed=11, today=TODAY, size=600)
+    rows = db.session.scalar(sa.select(sa.func.count()).select_from(FunnelRollup))
+    first = db.session.scalar(sa.select(sa.func.min(Invitation.id)))
+    db.session.execute(
+        sa.update(Invitation).where(Invitation.id == first).values(funnel_channel=None)
+    )
+    with pytest.raises(RuntimeError, match="no funnel record"):
+        rebuild_from_records()
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(FunnelRollup)) == rows
+
+
+def _schema() -> dict[str, list[tuple]]:
+    """PostgreSQL's own account of every constraint, index and trigger in the schema."""
+    return {
+        "constraints": sorted(
+            db.session.execute(
+                sa.text(
+                    "SELECT conrelid::regclass::text, conname, contype, convalidated, "
+                    "pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE connamespace = current_schema()::regnamespace"
+                )
+            ).all()
+        ),
+        "indexes": sorted(
+            db.session.execute(
+                sa.text(
+                    "SELECT tablename, indexname, indexdef FROM pg_indexes "
+                    "WHERE schemaname = current_schema()"
+                )
+            ).all()
+        ),
+        "triggers": sorted(
+            db.session.execute(
+                sa.text(
+                    "SELECT tgrelid::regclass::text, tgname, tgenabled FROM pg_trigger "
+                    "WHERE NOT tgisinternal"
+                )
+            ).all()
+        ),
+    }
+
+
+def test_the_demo_leaves_the_migrations_keys_and_indexes_as_they_were(app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL's load builds the keys and indexes after the rows")
+    before = _schema()
+    assert any(name == "uq_invitation_token" for _table, name, *_ in before["constraints"])
+    demo.load(seed=11, today=TODAY, size=600)
+    assert _schema() == before
+
+
+def test_a_failed_load_leaves_the_keys_and_indexes_as_they_were(app, empty_database):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL's load builds the keys and indexes after the rows")
+    demo.load(seed=11, today=TODAY, size=600)
+    taken = db.session.scalar(sa.select(Address.value).where(Address.kind == "phone").limit(1))
+    empty_database()
+    before = _schema()
+    # An address the demo is about to make (nothing checks addresses for an empty database):
+    # the unique key, built after the rows, refuses the load.
+    db.session.add(Address(kind="phone", value=taken))
+    db.session.commit()
+    with pytest.raises(sa.exc.IntegrityError, match="uq_address_kind_value"):
+        demo.load(seed=11, today=TODAY, size=600)
+    assert _schema() == before
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Interaction)) == 0

@@ -342,3 +342,65 @@ def test_the_demo_leaves_follow_up_work_in_the_queue(loaded):
         )
     )
     assert reasons <= {"declined", "not_asked"}
+
+
+def _funnel_tables() -> dict[str, Counter]:
+    """Every funnel table's rows without their ids, and every invitation's funnel record."""
+    from survey.models import FunnelRollup, funnel_grains
+
+    tables = (FunnelRollup.__table__, *(table for table, _grain in funnel_grains.GRAINS))
+    found = {
+        table.name: Counter(
+            tuple(row)
+            for row in db.session.execute(sa.select(*(c for c in table.c if c.name != "id")))
+        )
+        for table in tables
+    }
+    found["records"] = Counter(
+        tuple(row)
+        for row in db.session.execute(
+            sa.select(Invitation.id, Invitation.funnel_channel, Invitation.funnel_stages)
+        )
+    )
+    return found
+
+
+def test_the_demos_funnel_and_invitation_records_are_what_a_rebuild_makes(loaded):
+    from survey.funnel import stages
+    from survey.funnel.keeping import rebuild
+
+    loaded_funnel = _funnel_tables()
+    stages_kept = [stages_ for _id, _channel, stages_ in loaded_funnel["records"]]
+    # The load's records hold the later steps too, an opt-out among them.
+    for step in ("completed", "closed_partial", "failed", "opted_out"):
+        assert any(kept & stages.BIT[step] for kept in stages_kept), step
+    rebuild()
+    assert _funnel_tables() == loaded_funnel
+
+
+def test_resolved_complaint_cases_are_written_with_their_outcomes_not_updated_after(loaded):
+    from survey import workcal
+    from survey.models import ComplaintCase
+    from survey.scoring import complaint_cases, complaint_outcomes
+
+    limits, calendar = complaint_cases.limits(), workcal.from_settings()
+    cases = list(db.session.scalars(sa.select(ComplaintCase)))
+    resolved = [case for case in cases if case.resolved_at is not None]
+    assert 0 < len(resolved) < len(cases)
+    for case in cases:
+        # Nothing went back to stamp them: each was last changed when it was posted.
+        assert case.updated_at == case.created_at, case.case_id
+        expected = (None, None, None, None)
+        if case.resolved_at is not None:
+            outcomes = complaint_outcomes.decided(
+                case.opened_at, case.first_reply_at, case.resolved_at, limits, calendar
+            )
+            expected = (*outcomes, complaint_outcomes.basis(limits, calendar))
+        stored = (
+            case.first_reply_outcome,
+            case.final_outcome,
+            case.regulator_outcome,
+            case.outcomes_basis,
+        )
+        assert stored == expected, case.case_id
+    assert complaint_outcomes.refresh(db.session, limits, calendar) == 0

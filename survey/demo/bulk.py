@@ -149,6 +149,11 @@ class BulkWriter:
         self.seconds: dict[str, float] = dict.fromkeys(self._tables, 0.0)  # spent writing
         self.on_flush: list[Callable[[], None]] = []
 
+    @property
+    def tables(self) -> list[sa.Table]:
+        """The tables written, parents first."""
+        return [buffered.table for buffered in self._tables.values()]
+
     def add(self, table: Any, row: Mapping[str, Any]) -> None:
         """Buffer one row (a dict of column values; missing ones take the column's default)."""
         name = getattr(table, "__tablename__", None) or table.name

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from survey.demo.actions import Timeline
+from survey.demo.draws import Weights
 from survey.demo.org import Organisation
 from survey.demo.people import Customers, DemoCustomer
 from survey.workcal import WorkCalendar
@@ -121,8 +122,10 @@ class Deck:
         return self._cards.pop()
 
 
-def _pick(rng: random.Random, weights: dict[str, float]) -> str:
-    return rng.choices(list(weights), list(weights.values()))[0]
+_TYPES = Weights(TYPES)
+_CHANNELS = {kind: Weights(weights) for kind, weights in CHANNELS.items()}
+_CATEGORIES = {kind: Weights(weights) for kind, weights in CATEGORIES.items()}
+_LINES = {category: Weights(weights) for category, weights in LINES.items()}
 
 
 def _day_counts(days: list[date], size: int, last_day_share: float) -> list[int]:
@@ -204,21 +207,21 @@ class InteractionStream:
         rng, org, zone = self.rng, self.org, self.zone
         day, count = self.days[day_number], self.counts[day_number]
         hours = self.open_hours if day == self.days[-1] else list(HOURS)
-        hour_weights = [HOURS[h] for h in hours]
-        types = [_pick(rng, TYPES) for _ in range(count)]
+        hour_of_day = Weights((h, HOURS[h]) for h in hours)
+        types = [_TYPES.draw(rng) for _ in range(count)]
         who = self.customers.pick(rng, count)
         staffing_progress = day_number / max(len(self.days) - 1, 1)
         found: list[DemoInteraction] = []
         for kind, customer in zip(types, who, strict=True):
-            channel = _pick(rng, CHANNELS[kind])
+            channel = _CHANNELS[kind].draw(rng)
             if channel == "branch" and day.weekday() == 6:
                 channel = "phone"  # branches close on Sundays
-            hour = rng.choices(hours, hour_weights)[0]
+            hour = hour_of_day.draw(rng)
             at = _local(day, hour, rng.randrange(60), zone) + timedelta(seconds=rng.randrange(60))
             category = (
-                self.categories.deal() if kind == "complaint" else _pick(rng, CATEGORIES[kind])
+                self.categories.deal() if kind == "complaint" else _CATEGORIES[kind].draw(rng)
             )
-            line = _pick(rng, LINES[category])
+            line = _LINES[category].draw(rng)
             team, agent_id = rng.choice(org.pools[(line, TEAM_SUFFIX[kind])])
             interaction = DemoInteraction(
                 external_id="",

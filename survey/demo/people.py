@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from survey.demo.bulk import BulkWriter
+from survey.demo.draws import Weights
 from survey.models import Address, Customer, customer_address
 
 SURNAMES = (
@@ -104,9 +105,8 @@ def _mobile(rng: random.Random, zone: str | None, index: int) -> str:
     return "+86" + rng.choice(MOBILE_PREFIXES) + _scrambled(index, 8)
 
 
-def _weighted(rng: random.Random, options: tuple[tuple[str | None, int], ...]) -> str | None:
-    values, weights = zip(*options, strict=True)
-    return rng.choices(values, weights)[0]
+_ZH_ZONES = Weights(ZH_ZONES)
+_EN_ZONES = Weights(EN_ZONES)
 
 
 class Customers:
@@ -141,13 +141,13 @@ class Customers:
                 rng.choice(GIVEN_NAMES),
             )
             name, mailbox = surname + given, f"{given_py}.{surname_py}"
-            zone = _weighted(rng, ZH_ZONES)
+            zone = _ZH_ZONES.draw(rng)
         else:
             locale = "en"
             first, last = rng.choice(ENGLISH_FIRST), rng.choice(ENGLISH_LAST)
             name = f"{first} {last}"
             mailbox = f"{first}.{last}".lower().replace("'", "").replace("ü", "ue")
-            zone = _weighted(rng, EN_ZONES)
+            zone = _EN_ZONES.draw(rng)
         customer = DemoCustomer(
             id=self.first_id + index,
             external_id=f"C-{100001 + 7 * index + rng.randrange(7)}",

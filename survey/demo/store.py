@@ -5,16 +5,22 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
+from survey import workcal
 from survey.demo import answers, org
 from survey.demo.actions import Timeline
 from survey.demo.bulk import BulkWriter, IdBlocks
 from survey.demo.interactions import DemoInteraction
 from survey.demo.invitations import PlannedInvitation
+from survey.funnel import stages
 from survey.models import Answer, ComplaintCase, Delivery, Interaction, Invitation, OptOut, Response
 from survey.models.invitation import new_token
+from survey.scoring import complaint_cases, complaint_outcomes, complaints
+from survey.workcal import WorkCalendar
 
+OUTCOME_COLUMNS = ("first_reply_outcome", "final_outcome", "regulator_outcome", "outcomes_basis")
 # Parents before children: a batch is written in this order.
 TABLES = (ComplaintCase, Interaction, Invitation, Delivery, OptOut, Response, Answer)
 
@@ -34,7 +40,12 @@ class Counts:
 
 
 class Store:
-    """Write complaint cases, interactions, invitations and their answers through a writer."""
+    """Write complaint cases, interactions, invitations and their answers through a writer.
+
+    :param commitments: the complaints' limits and working calendar (the settings' by
+        default): a resolved case is written with its outcomes against them, as
+        ``complaint_outcomes.stamp`` stores them, so nothing is left for ``refresh``.
+    """
 
     def __init__(
         self,
@@ -45,8 +56,11 @@ class Store:
         as_of: datetime,
         close_hours: int,
         timeline: Timeline | None = None,
+        commitments: tuple[complaints.Limits, WorkCalendar] | None = None,
     ) -> None:
         self.writer, self.organisation, self.setup = writer, organisation, setup
+        self.commitments = commitments or (complaint_cases.limits(), workcal.from_settings())
+        self.basis = complaint_outcomes.basis(*self.commitments)
         self.timeline = timeline
         self.rng, self.as_of, self.close_hours = rng, as_of, close_hours
         self.ids = {model: IdBlocks(model) for model in TABLES if model is not Interaction}
@@ -56,6 +70,17 @@ class Store:
         """Write the complaint case of a complaint just generated (one case per complaint)."""
         complaint.case_id = self.ids[ComplaintCase].take()
         posted = complaint.occurred_at + timedelta(minutes=2)
+        outcomes: tuple[str | None, ...] = (None, None, None, None)
+        if complaint.resolved_at is not None and complaint.opened_at is not None:
+            outcomes = (
+                *complaint_outcomes.decided(
+                    complaint.opened_at,
+                    complaint.first_reply_at,
+                    complaint.resolved_at,
+                    *self.commitments,
+                ),
+                self.basis,
+            )
         self.writer.add(
             ComplaintCase,
             {
@@ -73,6 +98,7 @@ class Store:
                 "created_at": posted,
                 "updated_at": posted,
                 "row_version": 1,
+                **dict(zip(OUTCOME_COLUMNS, outcomes, strict=True)),
             },
         )
 
@@ -108,9 +134,10 @@ class Store:
         if planned is None:
             return
         given = self._plan_answers(planned)
-        self._invitation(planned)
-        if given:
-            self._response(planned, given)
+        ended = self._response_end(planned, given) if given else None
+        self._invitation(planned, ended[0] if ended else None)
+        if ended:
+            self._response(planned, given, *ended)
 
     def _plan_answers(self, planned: PlannedInvitation) -> list[dict[str, Any]]:
         """Draw the response's answers, before the invitation is written with its times."""
@@ -129,7 +156,24 @@ class Store:
             planned.completed_at = response.completed_at
         return given
 
-    def _invitation(self, planned: PlannedInvitation) -> None:
+    def _response_end(
+        self, planned: PlannedInvitation, given: list[dict[str, Any]]
+    ) -> tuple[str, datetime | None, datetime]:
+        """Return a response's state, when it was counted, and its last change.
+
+        A response left unfinished is closed and counted as the sweep would have done it:
+        ``close_hours`` after its last answer, or at its link's expiry, if that moment is
+        before ``as_of``.
+        """
+        response = planned.response
+        assert response is not None
+        last = response.completed_at or given[-1]["answered_at"]
+        if response.completed_at is not None:
+            return "completed", response.completed_at, last
+        due = min(last + timedelta(hours=self.close_hours), planned.expires_at)
+        return ("closed_partial", due, last) if due <= self.as_of else ("partial", None, last)
+
+    def _invitation(self, planned: PlannedInvitation, response_state: str | None) -> None:
         interaction = planned.interaction
         last_event = planned.completed_at or planned.opened_at or planned.sent_at
         if planned.state == "expired":
@@ -161,6 +205,7 @@ class Store:
                 "expires_at": planned.expires_at,
                 "created_at": planned.scheduled_at,
                 "updated_at": last_event or planned.scheduled_at,
+                **funnel_record(planned, response_state),
             },
         )
         for delivery in planned.deliveries:
@@ -169,20 +214,17 @@ class Store:
         if planned.opt_out:
             self.writer.add(OptOut, {"id": self.ids[OptOut].take(), **planned.opt_out})
 
-    def _response(self, planned: PlannedInvitation, given: list[dict[str, Any]]) -> None:
-        """Write a response and its answers.
-
-        A response left unfinished is closed and counted as the sweep would have done it:
-        ``close_hours`` after its last answer, or at its link's expiry, if that moment is
-        before ``as_of``.
-        """
+    def _response(
+        self,
+        planned: PlannedInvitation,
+        given: list[dict[str, Any]],
+        state: str,
+        counted_at: datetime | None,
+        last: datetime,
+    ) -> None:
+        """Write a response and its answers, as :meth:`_response_end` ended it."""
         response = planned.response
         assert response is not None
-        last = response.completed_at or given[-1]["answered_at"]
-        state, counted_at = "completed", response.completed_at
-        if counted_at is None:
-            due = min(last + timedelta(hours=self.close_hours), planned.expires_at)
-            state, counted_at = ("closed_partial", due) if due <= self.as_of else ("partial", None)
         response_id = self.ids[Response].take()
         self.counts.responses += 1
         self.writer.add(
@@ -207,3 +249,36 @@ class Store:
         self.counts.answers += len(given)
         if counted_at is not None:
             self.counts.counted_ratings += sum(1 for row in given if row["value_int"] is not None)
+
+
+def funnel_record(planned: PlannedInvitation, response_state: str | None) -> dict[str, Any]:
+    """The invitation's funnel record (channel and steps reached), as the rebuild would set it.
+
+    The facts are those ``stages.facts()`` reads from the rows written for it: its deliveries,
+    its response's state, and its customer's opt-out while its link was open. The only opt-out
+    that can fall in that time is the invitation's own: the next survey to the customer comes
+    a frequency window later, after this link has expired (the loader checks the settings
+    allow no other case; see ``survey.demo.records_are_exact``). The demo sends no reminders.
+    """
+    channel, sent_at = planned.channel, planned.sent_at
+    opt_out = planned.opt_out
+    facts = SimpleNamespace(
+        sent_channel=channel,
+        channels=planned.channels,
+        state=planned.state,
+        suppression_reason=None,
+        sent_at=sent_at,
+        opened_at=planned.opened_at,
+        response_state=response_state,
+        reached=channel is not None
+        and any(
+            d["channel"] == channel and d["state"] in stages.REACHED.get(channel, ())
+            for d in planned.deliveries
+        ),
+        opted_out=opt_out is not None
+        and sent_at is not None
+        and sent_at <= opt_out["created_at"] < planned.expires_at,
+        reminded=False,
+        reminded_before_start=False,
+    )
+    return {"funnel_channel": stages.channel_of(facts), "funnel_stages": stages.stages_of(facts)}

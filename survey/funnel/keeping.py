@@ -39,7 +39,7 @@ from survey.models import (
     SurveyVersion,
     funnel_grains,
 )
-from survey.models.funnel import COUNTERS, SEGMENT_COLUMNS, FunnelRollup
+from survey.models.funnel import COUNTERS, SEGMENT_COLUMNS, SUPPRESSION_REASONS, FunnelRollup
 
 log = logging.getLogger(__name__)
 
@@ -546,6 +546,97 @@ def rebuild(
 BATCH = 5000
 
 
+def rebuild_from_records(session: Session | None = None) -> int:
+    """Count every invitation by the record it keeps, and every suppression, on the server; commit.
+
+    PostgreSQL only. The same rows as :func:`rebuild` when every invitation's record
+    (``funnel_channel``, ``funnel_stages``) is what ``rebuild`` would set it to, as the
+    demo loader writes it: one INSERT … SELECT … GROUP BY instead of reading every
+    invitation's facts into Python. The coarser tables are summed from the finest with
+    the trigger off, as its row-by-row upserts would have added them up. Returns the rows.
+
+    :raises RuntimeError: when an invitation has no record (nothing is written then).
+    """
+    session = session or db.session()
+    if session.get_bind().dialect.name != "postgresql":
+        raise NotImplementedError("rebuild_from_records runs on PostgreSQL; use rebuild()")
+    from survey import settings
+
+    started = time.perf_counter()
+    session.execute(sa.text("LOCK TABLE funnel_rollup IN SHARE ROW EXCLUSIVE MODE"))
+    unrecorded = session.scalar(
+        sa.select(Invitation.id).where(Invitation.funnel_channel.is_(None)).limit(1)
+    )
+    if unrecorded is not None:
+        raise RuntimeError(f"invitation {unrecorded} has no funnel record: use rebuild()")
+    session.execute(
+        sa.text(f"ALTER TABLE funnel_rollup DISABLE TRIGGER {funnel_grains.PG_TRIGGER}")
+    )
+    for table, _grain in funnel_grains.GRAINS:
+        session.execute(sa.delete(table))
+    session.execute(sa.delete(FunnelRollup))
+    session.execute(_FROM_RECORDS, {"zone": settings.bank_zone()})
+    for table, grain in funnel_grains.GRAINS:
+        session.execute(_summed_into(table, grain))
+    session.execute(sa.text(f"ALTER TABLE funnel_rollup ENABLE TRIGGER {funnel_grains.PG_TRIGGER}"))
+    written = session.scalar(sa.select(sa.func.count()).select_from(FunnelRollup)) or 0
+    session.commit()
+    log.info(
+        "funnel rebuilt from the records: %d rows in %.1f s", written, time.perf_counter() - started
+    )
+    return written
+
+
+def _from_records() -> sa.TextClause:
+    """PostgreSQL's INSERT of the finest rows: a step's counter sums its bit over the cohort."""
+    segment = ", ".join(
+        [
+            "COALESCE(x.business_line_id, 0)",
+            "COALESCE(x.team_id, 0)",
+            "COALESCE(x.agent_id, 0)",
+            "COALESCE(x.channel, '')",
+            "COALESCE(x.type, '')",
+            "COALESCE(x.category, '')",
+            "COALESCE(x.complaint_cause, '')",
+        ]
+    )
+    reasons = ", ".join(f"'{reason}'" for reason in SUPPRESSION_REASONS)
+    suppressed_bits = " ".join(
+        f"WHEN '{reason}' THEN {stages.BIT[f'suppressed_{reason}']}"
+        for reason in SUPPRESSION_REASONS
+    )
+    sums = ", ".join(f"SUM((bits >> {i}) & 1)" for i in range(len(COUNTERS)))
+    key = ", ".join(SEGMENT_COLUMNS)
+    return sa.text(
+        f"INSERT INTO funnel_rollup ({key}, {', '.join(COUNTERS)}) "
+        f"SELECT {key}, {sums} FROM ("
+        f"SELECT CAST(timezone(:zone, i.created_at) AS date) AS day, "
+        f"i.funnel_channel AS survey_channel, {segment}, v.survey_id, i.funnel_stages AS bits "
+        "FROM invitation i JOIN interaction x ON x.id = i.interaction_id "
+        "JOIN survey_version v ON v.id = i.survey_version_id "
+        "UNION ALL "
+        f"SELECT CAST(timezone(:zone, x.created_at) AS date), '', {segment}, 0, "
+        f"CASE x.suppression_reason {suppressed_bits} END "
+        f"FROM interaction x WHERE x.suppression_reason IN ({reasons}) "
+        "AND NOT EXISTS (SELECT FROM invitation i WHERE i.interaction_id = x.id)"
+        f") AS facts ({key}, bits) GROUP BY {key}"
+    )
+
+
+def _summed_into(table: sa.Table, grain: str) -> sa.TextClause:
+    """The INSERT that sums the finest rows into a coarser table, as its trigger adds them."""
+    fields = ", ".join(funnel_grains.FIELDS)
+    period = funnel_grains.period_of("postgresql", grain, "funnel_rollup")
+    sums = ", ".join(f"SUM({c})" for c in COUNTERS)
+    return sa.text(
+        f"INSERT INTO {table.name} ({grain}, {fields}, {', '.join(COUNTERS)}) "
+        f"SELECT {period}, {fields}, {sums} FROM funnel_rollup GROUP BY {period}, {fields}"
+    )
+
+
+_FROM_RECORDS = _from_records()
+
+
 def _write_totals(session: Session, totals: dict[tuple[Any, ...], dict[str, int]]) -> int:
     """Insert the rows added up so far (one day's) and forget them; return how many."""
     rows = [{**dict(zip(SEGMENT_COLUMNS, key, strict=True)), **c} for key, c in totals.items()]
@@ -585,6 +676,7 @@ __all__ = [
     "delivery_reported",
     "open_link",
     "rebuild",
+    "rebuild_from_records",
     "reached",
     "response_begun",
     "track",

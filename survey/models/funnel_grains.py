@@ -71,7 +71,8 @@ SEGMENT_MONTH = _table("funnel_rollup_segment_month", "month")
 GRAINS: tuple[tuple[sa.Table, str], ...] = ((SEGMENT_DAY, "day"), (SEGMENT_MONTH, "month"))
 
 
-def _period(dialect: str, grain: str, row: str) -> str:
+def period_of(dialect: str, grain: str, row: str) -> str:
+    """The SQL of a coarser table's period of a finest row (``row`` names it)."""
     if grain == "day":
         return f"{row}.day"
     if dialect == "sqlite":
@@ -82,7 +83,7 @@ def _period(dialect: str, grain: str, row: str) -> str:
 
 def _where(dialect: str, grain: str, row: str) -> str:
     return " AND ".join(
-        [f"{grain} = {_period(dialect, grain, row)}", *(f"{f} = {row}.{f}" for f in FIELDS)]
+        [f"{grain} = {period_of(dialect, grain, row)}", *(f"{f} = {row}.{f}" for f in FIELDS)]
     )
 
 
@@ -91,7 +92,7 @@ def _add(dialect: str, table: str, grain: str) -> str:
     columns = ", ".join([grain, *FIELDS, *COUNTERS])
     values = ", ".join(
         [
-            _period(dialect, grain, "NEW"),
+            period_of(dialect, grain, "NEW"),
             *(f"NEW.{f}" for f in FIELDS),
             *(f"NEW.{c}" for c in COUNTERS),
         ]
