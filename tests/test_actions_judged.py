@@ -66,7 +66,6 @@ def _answers(i: int, overall: int, wait: int, attitude: int) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def bank(module_app) -> None:
     invite = invitation_maker(publish_post_interaction(), add_two_lines())
-    record_response = record_completed
     # (satisfied on overall, on wait time, on attitude) of 20 answers per agent and window.
     windows = {
         datetime(2026, 10, 28, 4, 0, tzinfo=UTC): {"A1001": (10, 5, 15), "A2001": (12, 5, 15)},
@@ -76,8 +75,8 @@ def bank(module_app) -> None:
         clock.freeze(at)
         for agent, counts in agents.items():
             for i in range(20):
-                record_response(invite(agent=agent), _answers(i, *counts))
-        record_response(invite(agent=None), {"overall": 5})
+                record_completed(invite(agent=agent), _answers(i, *counts))
+        record_completed(invite(agent=None), {"overall": 5})
     clock.freeze(JUDGED_ON)
 
 
