@@ -1,6 +1,7 @@
 """Time ``survey demo``'s load and its peak memory at sizes given in answers or interactions.
 
     .venv/bin/python bench/demo_load.py [--answers 100000,1000000] [--sizes N,…] [--database postgresql]
+        [--defer-indexes yes|no|size]
 
 Each size loads into a fresh throwaway database built by the migrations, with a
 fixed seed and last day, in a process of its own, so that the peak resident
@@ -32,22 +33,33 @@ def main() -> None:
     parser = common.arguments(__doc__.splitlines()[0])
     parser.add_argument("--answers", default="", help="sizes in answers, comma-separated")
     parser.add_argument("--sizes", default="", help="sizes in interactions, comma-separated")
+    parser.add_argument(
+        "--defer-indexes",
+        choices=("yes", "no", "size"),
+        default="size",
+        help="PostgreSQL: build the keys and indexes after the rows (default: by size)",
+    )
     parser.add_argument("--one", type=int, help=argparse_suppress())
     args = parser.parse_args()
     # A run stopped with `kill` still drops its throwaway database (the `finally` blocks run).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.one:
-        print(json.dumps(_load_one(args.database, args.one)), flush=True)
+        print(json.dumps(_load_one(args.database, args.one, args.defer_indexes)), flush=True)
         return
 
     from survey.demo import interactions_for
 
     sizes = [interactions_for(int(a)) for a in args.answers.split(",") if a]
     sizes += [int(s) for s in args.sizes.split(",") if s]
-    about = {**common.machine(), "database": args.database}
+    about = {
+        **common.machine(),
+        "database": args.database,
+        "keys and indexes built after the rows": args.defer_indexes,
+    }
     rows = []
     for size in sizes or [interactions_for(100_000)]:
         command = [sys.executable, __file__, "--database", args.database, "--one", str(size)]
+        command += ["--defer-indexes", args.defer_indexes]
         done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
         result = json.loads(done.stdout.strip().splitlines()[-1])
         counts, seconds = result["counts"], result["seconds"]
@@ -96,12 +108,13 @@ def main() -> None:
     )
 
 
-def _load_one(database: str, size: int) -> dict:
+def _load_one(database: str, size: int, defer_indexes: str) -> dict:
     from survey import demo
 
+    defer = {"yes": True, "no": False, "size": None}[defer_indexes]
     with common.bench_app(database):
         phases = _PhaseClock()
-        summary = demo.load(size=size, today=LAST_DAY, progress=phases.report)
+        summary = demo.load(size=size, today=LAST_DAY, progress=phases.report, defer_indexes=defer)
     # ru_maxrss is in kilobytes on Linux.
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {

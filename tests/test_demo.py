@@ -26,6 +26,7 @@ from survey.models import (
     Team,
     User,
 )
+from tests.databases import only_postgresql
 from tests.fixtures.demo import demo_fingerprint
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -274,12 +275,11 @@ def test_the_demo_survey_s_trail_says_it_was_published_when_the_survey_list_does
     ).get_data(as_text=True)
 
 
+@only_postgresql  # the funnel is counted from the records on PostgreSQL
 def test_the_funnel_counted_from_the_records_refuses_an_invitation_without_one(app):
     from survey.funnel.keeping import rebuild_from_records
     from survey.models import FunnelRollup
 
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("the funnel is counted from the records on PostgreSQL")
     demo.load(seed=11, today=TODAY, size=600)
     rows = db.session.scalar(sa.select(sa.func.count()).select_from(FunnelRollup))
     first = db.session.scalar(sa.select(sa.func.min(Invitation.id)))
@@ -293,7 +293,7 @@ def test_the_funnel_counted_from_the_records_refuses_an_invitation_without_one(a
 
 
 def _schema() -> dict[str, list[tuple]]:
-    """PostgreSQL's own account of every constraint, index and trigger in the schema."""
+    """PostgreSQL's own account of every constraint, index, trigger and storage parameter."""
     return {
         "constraints": sorted(
             db.session.execute(
@@ -312,6 +312,15 @@ def _schema() -> dict[str, list[tuple]]:
                 )
             ).all()
         ),
+        "storage": sorted(
+            db.session.execute(
+                sa.text(
+                    "SELECT relname, relkind, reloptions FROM pg_class "
+                    "WHERE relnamespace = current_schema()::regnamespace "
+                    "AND reloptions IS NOT NULL"
+                )
+            ).all()
+        ),
         "triggers": sorted(
             db.session.execute(
                 sa.text(
@@ -323,19 +332,20 @@ def _schema() -> dict[str, list[tuple]]:
     }
 
 
+@only_postgresql  # only PostgreSQL's load builds the keys and indexes after the rows
 def test_the_demo_leaves_the_migrations_keys_and_indexes_as_they_were(app):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("only PostgreSQL's load builds the keys and indexes after the rows")
     before = _schema()
     assert any(name == "uq_invitation_token" for _table, name, *_ in before["constraints"])
-    demo.load(seed=11, today=TODAY, size=600)
+    # Partial indexes (their definitions are compared whole) and storage parameters too.
+    assert any("WHERE" in definition for *_, definition in before["indexes"])
+    assert any("fillfactor=" in option for *_, options in before["storage"] for option in options)
+    demo.load(seed=11, today=TODAY, size=600, defer_indexes=True)
     assert _schema() == before
 
 
+@only_postgresql
 def test_a_failed_load_leaves_the_keys_and_indexes_as_they_were(app, empty_database):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("only PostgreSQL's load builds the keys and indexes after the rows")
-    demo.load(seed=11, today=TODAY, size=600)
+    demo.load(seed=11, today=TODAY, size=600, defer_indexes=True)
     taken = db.session.scalar(sa.select(Address.value).where(Address.kind == "phone").limit(1))
     empty_database()
     before = _schema()
@@ -344,6 +354,45 @@ def test_a_failed_load_leaves_the_keys_and_indexes_as_they_were(app, empty_datab
     db.session.add(Address(kind="phone", value=taken))
     db.session.commit()
     with pytest.raises(sa.exc.IntegrityError, match="uq_address_kind_value"):
-        demo.load(seed=11, today=TODAY, size=600)
+        demo.load(seed=11, today=TODAY, size=600, defer_indexes=True)
     assert _schema() == before
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Interaction)) == 0
+
+
+def _indexes() -> dict[str, tuple[int, bool]]:
+    """Each index of the schema: its object's id, and whether older transactions may not use it."""
+    return dict(
+        (name, (oid, hidden))
+        for name, oid, hidden in db.session.execute(
+            sa.text(
+                "SELECT c.relname, i.indexrelid, i.indcheckxmin FROM pg_index i "
+                "JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE c.relnamespace = current_schema()::regnamespace"
+            )
+        )
+    )
+
+
+@only_postgresql
+def test_a_small_load_keeps_the_indexes_usable_by_a_transaction_already_running(app):
+    """A small load writes its rows into the migrations' own indexes, which it keeps.
+
+    An index made anew in a transaction that finds an updated row still visible to another
+    transaction is hidden from every transaction older than it (``indcheckxmin``): while a
+    long one runs anywhere on the server (another test process, a big load), plans cannot use
+    it. Tests load small demos into databases whose earlier rows were updated and deleted.
+    """
+    before = _indexes()
+    assert "ix_response_no_case_counted_at" in before
+    with db.engine.connect() as older:
+        older.execute(sa.text("SELECT pg_current_xact_id()"))  # an open transaction with an id
+        customer = Customer(external_id="gone")
+        db.session.add(customer)
+        db.session.commit()
+        customer.name = "renamed"  # an update in place: no indexed column changes
+        db.session.commit()
+        db.session.delete(customer)
+        db.session.commit()
+        demo.load(seed=11, today=TODAY, size=600)
+        assert _indexes() == before
+        older.rollback()

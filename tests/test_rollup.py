@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from survey.models import Response, Rollup
 from survey.models.rollup import CUBOIDS, FILLFACTOR, SEGMENT_COLUMNS
 from survey.scoring import rollup
+from tests.databases import only_postgresql
 
 
 def _table(db) -> list[tuple]:
@@ -194,10 +195,9 @@ def test_a_response_about_no_complaint_case_is_applied_without_reading_for_one(
     assert db.session.scalar(sa.text("SELECT count(*) FROM comment")) == 1
 
 
+@only_postgresql  # a storage parameter of PostgreSQL's tables
 def test_postgresql_leaves_room_on_every_rollup_page_for_updates_in_place(db):
     """A submission mostly updates rows; on a full page PostgreSQL also writes every index."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("a storage parameter of PostgreSQL's tables")
     names = [c.name for c in CUBOIDS]
     options = dict(
         db.session.execute(

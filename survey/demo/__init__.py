@@ -57,6 +57,13 @@ __all__ = [
 LOADED = ((20_000, 18_007), (86_957, 91_761), (869_565, 1_082_365))
 ANSWERS_PER_INTERACTION = tuple((size, answers / size) for size, answers in LOADED)
 
+# From this many interactions PostgreSQL's load drops the loaded tables' keys and indexes and
+# builds them after the rows (see indexes). Below it the rows' own index writes cost no more
+# than building some 35 keys and indexes afterwards: the two were even at 100,000 and deferring
+# paid at 300,000 (bench/demo_load.py --defer-indexes, bench/RESULTS.md). A small load (every
+# test's) keeps the migrations' indexes, which it cannot leave hidden from older transactions.
+DEFER_INDEXES_FROM = 100_000
+
 
 def answers_per_interaction(size: int) -> float:
     """Return about how many answers each of ``size`` interactions brings (interpolated)."""
@@ -176,6 +183,7 @@ def load(
     size: int = 20000,
     progress: bool | ProgressCallback = False,
     batch_rows: int = BATCH_ROWS,
+    defer_indexes: bool | None = None,
 ) -> DemoSummary:
     """Load the demo bank into an empty database and commit it.
 
@@ -185,6 +193,9 @@ def load(
     :param progress: True for stderr (bars on a terminal, log lines otherwise), or a callback
         ``(phase, done, total)``.
     :param batch_rows: how many rows are held in memory before they are written.
+    :param defer_indexes: on PostgreSQL, whether the loaded tables' keys and indexes are
+        dropped for the load and built after the rows; by default from
+        :data:`DEFER_INDEXES_FROM` interactions. (SQLite writes them row by row either way.)
     :raises DemoError: when the database has data already; nothing is written then.
 
     Rows are generated and written a batch at a time in one transaction, committed before the
@@ -208,10 +219,20 @@ def load(
     else:
         as_of = datetime.combine(today, time(21, 0), zone).astimezone(UTC)
     first_day = today - timedelta(days=history_days(size) - 1)
+    if defer_indexes is None:
+        defer_indexes = size >= DEFER_INDEXES_FROM
     try:
         with _fast_sqlite():
             summary = _load(
-                seed, today, first_day, as_of, zone, size, Progress(progress), batch_rows
+                seed,
+                today,
+                first_day,
+                as_of,
+                zone,
+                size,
+                Progress(progress),
+                batch_rows,
+                defer_indexes,
             )
     except BaseException:
         db.session.rollback()
@@ -258,6 +279,7 @@ def _load(
     size: int,
     progress: Progress,
     batch_rows: int,
+    defer_indexes: bool,
 ) -> DemoSummary:
     with progress.phase("organisation", 1) as step:
         organisation = org.create_organisation(_rng(seed, "organisation"), scale(size))
@@ -274,9 +296,10 @@ def _load(
     customers = people.Customers(
         seed, count, IdBlocks(Customer).reserve(count), IdBlocks(Address).reserve(2 * count), start
     )
-    # PostgreSQL builds the loaded tables' keys and indexes once the rows are in (see indexes).
+    # A big load on PostgreSQL builds the tables' keys and indexes once the rows are in (see
+    # indexes); a small one writes them with the rows.
     postgresql = db.session.get_bind().dialect.name == "postgresql"
-    deferred = indexes.drop(db.session, writer.tables) if postgresql else None
+    deferred = indexes.drop(db.session, writer.tables) if postgresql and defer_indexes else None
     with progress.phase("customers", count) as step:
         customers.write(writer, step)
 

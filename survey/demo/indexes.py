@@ -12,6 +12,11 @@ All of it runs in the load's own transaction (PostgreSQL's DDL is transactional)
 that fails leaves the schema as the migrations made it. Only ever used on the demo's
 empty database: while the tables are without their keys, it holds them locked.
 Primary keys stay: ids are handed out in order, so their index only grows at its end.
+
+Only a big load defers them (``survey.demo.DEFER_INDEXES_FROM``): below it the rows' own
+index writes cost no more, and an index made again in a transaction that finds updated rows
+still visible to another transaction is hidden from every older one (``pg_index.indcheckxmin``)
+until those end, which a database that held data before (a test's) can show.
 """
 
 from __future__ import annotations
