@@ -24,7 +24,6 @@ from survey.extensions import db
 T = TypeVar("T")
 
 _STAMP = sa.text("SELECT stamp FROM config_stamp WHERE id = 1")
-_NONE = object()
 # Entries a kind may hold before it is emptied (organisation codes are many, rules few).
 MOST = 10_000
 
@@ -36,12 +35,17 @@ _lock = threading.Lock()
 
 def stamp() -> str | None:
     """The database's stamp, read once a request (None: nothing may be kept)."""
-    found = g.get("_config_stamp", _NONE) if has_app_context() else _NONE
-    if found is _NONE:
-        found = db.session.execute(_STAMP).scalar()
+    return _current()[0]
+
+
+def _current() -> tuple[str | None, str]:
+    """The stamp, and which database it is of, read once a request (until a flush or commit)."""
+    found = g.get("_config_stamp") if has_app_context() else None
+    if found is None:
+        found = (db.session.execute(_STAMP).scalar(), str(db.engine.url))
         if has_app_context():
             g._config_stamp = found
-    return found  # type: ignore[return-value]
+    return found
 
 
 def kept(kind: str, key: Any, load: Callable[[], T]) -> T:
@@ -50,10 +54,9 @@ def kept(kind: str, key: Any, load: Callable[[], T]) -> T:
     ``load`` must read only the watched tables (survey.models.stamp.WATCHED) and return
     a value nobody changes.
     """
-    current = stamp()
+    current, url = _current()
     if current is None or _changing_watched():
         return load()
-    url = str(db.engine.url)
     with _lock:
         entry = _kept.get(url)
         if entry is None or entry[0] != current:
