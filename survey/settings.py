@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app, g, has_app_context
 from sqlalchemy.orm import Session
 
+from survey import stamped
 from survey.extensions import db
 from survey.models import Setting
 
@@ -78,9 +79,16 @@ def _stored() -> dict[str, Any]:
         return {k: v for k, v in db.session.execute(sa.select(Setting.key, Setting.value))}
     stored = g.get("_survey_settings")
     if stored is None:
-        stored = {k: v for k, v in db.session.execute(sa.select(Setting.key, Setting.value))}
+        # The process's copy under the config stamp (survey.stamped), which a change committed
+        # anywhere moves; a transaction that changed them reads what it wrote.
+        changed = db.session().info.get(_CHANGED)
+        stored = _read() if changed else stamped.kept("settings", None, _read)
         g._survey_settings = stored
     return stored
+
+
+def _read() -> dict[str, Any]:
+    return {k: v for k, v in db.session.execute(sa.select(Setting.key, Setting.value))}
 
 
 # Customers' pages (``use_kept_copy``) read the settings from a copy kept by this process
@@ -117,6 +125,7 @@ def forget() -> None:
     """Drop this context's copy of the settings (and the process's), so the next read goes to the database."""
     with _kept_lock:
         _kept.clear()
+    stamped.forget()
     if has_app_context():
         g.pop("_survey_settings", None)
 

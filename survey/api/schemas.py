@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 
-from survey import clock
+from survey import clock, stamped
 from survey.dispatch.intake import ComplaintInput, CustomerInput, InteractionInput, body_digest
 from survey.extensions import db
 from survey.models import Agent, BusinessLine, Team
@@ -347,7 +347,13 @@ def _organisation(r: _Reader) -> _Organisation:
         if statement is None:
             statement = _ORGANISATION[shape] = _organisation_statement(*shape)
         params = {"line": line_code, "team": team_code, "agent": agent_code}
-        found = {row.kind: row for row in db.session.execute(statement, params)}
+        # The process's copy under the config stamp (survey.stamped): a code added, moved or
+        # removed anywhere is seen by the next post.
+        found = stamped.kept(
+            "organisation",
+            (line_code, team_code, agent_code),
+            lambda: {row.kind: row for row in db.session.execute(statement, params)},
+        )
     line, team, agent = found.get("line"), found.get("team"), found.get("agent")
     if line_code is not None and line is None:
         r.fail("business_line", _("Unknown business line code."))

@@ -9,8 +9,12 @@ absent or empty list matches everything.
 
 from __future__ import annotations
 
+from collections import namedtuple
+from typing import Any
+
 import sqlalchemy as sa
 
+from survey import stamped
 from survey.extensions import db
 from survey.models import DispatchRule, Interaction, Survey, SurveyVersion
 
@@ -69,15 +73,31 @@ _ACTIVE_RULES = (
 )
 
 
+# A rule as every decision reads it: its columns, kept by the process (survey.stamped), so
+# read-only (an ORM object could be changed, or reach a session that is not its own).
+RuleColumns = namedtuple(  # noqa: PYI024
+    "RuleColumns", [column.key for column in sa.inspect(DispatchRule).column_attrs]
+)
+
+
+def _active_rules() -> tuple[tuple[Any, int | None], ...]:
+    return tuple(
+        (RuleColumns(*(getattr(rule, name) for name in RuleColumns._fields)), version_id)
+        for rule, version_id in db.session.execute(_ACTIVE_RULES)
+    )
+
+
 def first_matching_rule(
     attributes: dict[str, str | None],
-) -> tuple[DispatchRule, int | None] | None:
+) -> tuple[Any, int | None] | None:
     """Return the first active rule, in position order, that matches these attributes.
 
     With it, the id of its survey's newest published version (None when it has none),
-    read in the same statement: every intake asks.
+    read in the same statement: every intake asks. The rules are the process's copy
+    under the database's config stamp (survey.stamped): a change committed anywhere is
+    seen by the next decision. The rule is its columns (``RuleColumns``), read-only.
     """
-    for rule, version_id in db.session.execute(_ACTIVE_RULES):
+    for rule, version_id in stamped.kept("rules", None, _active_rules):
         if matches(rule, attributes):
             return rule, version_id
     return None

@@ -22,6 +22,7 @@ from survey.models.response import Answer, Response
 from survey.models.rollup import Rollup
 from survey.models.rule import DispatchRule
 from survey.models.setting import Setting
+from survey.models.stamp import ConfigStamp
 from survey.models.survey import Choice, Question, Survey, SurveyVersion
 from survey.models.user import ApiKey, User
 
@@ -36,6 +37,7 @@ __all__ = [
     "Comment",
     "ComplaintCase",
     "ComplaintRollup",
+    "ConfigStamp",
     "CaseNote",
     "Customer",
     "Delivery",
