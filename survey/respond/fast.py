@@ -32,21 +32,27 @@ decides), goes to Flask, which answers as it always did.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import os
 import re
 import secrets
+import threading
 import time
+import weakref
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
+import sqlalchemy as sa
 from flask import Flask
-from flask_limiter.constants import HeaderNames
+from flask_limiter.constants import ConfigVars, HeaderNames
 from limits import RateLimitItem, parse
 from sqlalchemy.exc import SQLAlchemyError
 
 from survey import clock, logs, settings
+from survey.funnel import keeping as funnel
 from survey.i18n import LANGUAGES
 from survey.respond import formkey, kept, service, versions
 from survey.respond.steps import applicable
@@ -179,6 +185,8 @@ class FirstStep:
             # and answers as for a second press); the log says what happened here.
             _log.exception("survey link answered by Flask after an error in front of it")
             environ.pop(SEEN_KEY, None)
+            for _ref, connection in getattr(_held, "connections", {}).values():
+                _rolled_back(connection)  # nothing this request began stays open
             return None
         finally:
             logs.reset_request_id(bound)
@@ -186,18 +194,17 @@ class FirstStep:
     def _page_in_context(
         self, environ: dict[str, Any], token: str, request_id: str
     ) -> tuple[str, list, bytes] | None:
-        from survey.extensions import db
-
+        connection = _connection()
         try:
-            visit = service.visit(token)
+            visit = service.visit_on(connection, token)
             if visit is None or isinstance(visit, service.Visit):
-                environ[SEEN_KEY] = (token, visit)  # plain data (a draft's is an ORM object)
-            if visit is None or not isinstance(visit, service.Visit) or visit.response is not None:
-                return _rolled_back(db)
+                environ[SEEN_KEY] = (token, visit)  # plain data (a draft's is left to Flask)
+            if not isinstance(visit, service.Visit) or visit.response is not None:
+                return _rolled_back(connection)
             query = environ.get("QUERY_STRING", "")
             locale = query[5:] if query else visit.locale
             if locale not in LANGUAGES or service.link_state(visit) != "open":
-                return _rolled_back(db)  # the browser's language, or a state page: Flask's
+                return _rolled_back(connection)  # the browser's language, or a state page: Flask's
             settings.use_kept_copy()
             bank_name = settings.get(f"bank_name_{locale}")
             key = page_key(
@@ -205,12 +212,20 @@ class FirstStep:
             )
             entry = kept.first_step(key)
             if entry is None:
-                return _rolled_back(db)
+                return _rolled_back(connection)
             limit_headers = self._count_limits(environ, token)
             if limit_headers is None:  # over a limit: Flask counts it and answers the 429
-                return _rolled_back(db)
+                return _rolled_back(connection)
             environ.pop(SEEN_KEY, None)  # from here on, Flask reads the link anew
-            service.open_page(visit)  # the first visit, as the view records it
+            if visit.opened_at is not None:
+                connection.rollback()  # opened before: nothing to record
+            elif funnel.open_link_on(connection, visit, clock.now()):
+                connection.commit()  # the first visit, as the view records it
+            else:
+                # Opened meanwhile, or its funnel record moved: the view's own way, which
+                # counts it as the view would (through the request's session).
+                connection.rollback()
+                service.open_page(visit)
             values = (
                 visit.token,
                 visit.unsubscribe_token,
@@ -219,7 +234,7 @@ class FirstStep:
             body = entry.page.fill(values).encode()
         except SQLAlchemyError:
             environ.pop(SEEN_KEY, None)
-            return _rolled_back(db)  # Flask meets the database again and says what it must
+            return _rolled_back(connection)  # Flask meets the database again and says what it must
         headers = [
             *entry.headers,
             *limit_headers,
@@ -238,28 +253,29 @@ class FirstStep:
         form = _read_form(environ)
         if form is None or form.get("go", "next") != "next" or "one_click" in form:
             return None
+        connection = _connection()
         try:
-            visit = service.visit(token)
+            visit = service.visit_on(connection, token)
             if not isinstance(visit, service.Visit) or visit.response is not None:
-                return _rolled_back(db)
+                return _rolled_back(connection)
             query = environ.get("QUERY_STRING", "")
             locale = query[5:] if query else visit.locale
             if locale not in LANGUAGES or service.link_state(visit) != "open":
-                return _rolled_back(db)
+                return _rolled_back(connection)
             if not formkey.accepts(token, formkey.ANSWER, form):
-                return _rolled_back(db)  # Flask refuses it, in the customer's words
+                return _rolled_back(connection)  # Flask refuses it, in the customer's words
             questions = versions.questions(visit)
             asked = applicable(questions, {})
             step = form.get("step", "")
             if not asked or asked[0].key != step:
-                return _rolled_back(db)
+                return _rolled_back(connection)
             question = asked[0]
             value, error = service.parse_answer(question, form.get(f"q_{step}", ""))
             if error or value is None:
-                return _rolled_back(db)
+                return _rolled_back(connection)
             after = applicable(questions, {step: answers.comparable(question, value)})
             if len(after) < 2 or after[0] is not question:
-                return _rolled_back(db)  # the last step completes the response: Flask's
+                return _rolled_back(connection)  # the last step completes the response: Flask's
             key = answer_key(
                 visit.survey_version_id,
                 locale,
@@ -270,15 +286,25 @@ class FirstStep:
             )
             entry = kept.first_step(key)
             if entry is None or entry.location is None:
-                return _rolled_back(db)
+                return _rolled_back(connection)
             limit_headers = self._count_limits(environ, token)
             if limit_headers is None:
-                return _rolled_back(db)
-            if not answers.begin_with(visit, question, value, service.WEB, locale, clock.now()):
-                return _rolled_back(db)  # closed meanwhile: Flask says so
-            db.session.commit()
+                return _rolled_back(connection)
+            now = clock.now()
+            if answers.begin_with(visit, question, value, service.WEB, locale, now, connection):
+                connection.commit()  # one short transaction: hold, response, answer, funnel
+            else:
+                # Closed meanwhile, or its funnel record not what was read: the usual way,
+                # through the request's session (which counts the funnel as ``record`` does).
+                connection.rollback()
+                if not answers.begin_with(visit, question, value, service.WEB, locale, now):
+                    _rolled_back(connection)
+                    db.session.rollback()
+                    return None  # closed meanwhile: Flask says so
+                db.session.commit()
         except SQLAlchemyError:  # begun meanwhile by another tab, or the database: Flask's
-            return _rolled_back(db)
+            db.session.rollback()
+            return _rolled_back(connection)
         _count_answer()
         body = entry.page.fill((token,)).encode()
         headers = [
@@ -292,10 +318,7 @@ class FirstStep:
         return entry.status, headers, body
 
     def _limit_header_names(self) -> frozenset[str]:
-        from survey.extensions import limiter
-
-        mapping = getattr(limiter, "_header_mapping", None) or {}
-        return frozenset(str(name).lower() for name in mapping.values())
+        return frozenset(name.lower() for name in _limit_settings(self.app)[2].values())
 
     def _count_limits(self, environ: dict[str, Any], token: str) -> list[tuple[str, str]] | None:
         """Count this request in the survey route's limits as Flask-Limiter would; None when over one.
@@ -314,7 +337,8 @@ class FirstStep:
 
             self._limits = (parse(PER_ADDRESS), parse(PER_TOKEN))
         per_address, per_token = self._limits
-        prefix = [limiter._key_prefix] if limiter._key_prefix else []
+        key_prefix, headers_enabled, names = _limit_settings(self.app)
+        prefix = [key_prefix] if key_prefix else []
         address_args = [*prefix, environ.get("REMOTE_ADDR") or "127.0.0.1", "public-address"]
         token_args = [*prefix, token, ENDPOINT]
         try:
@@ -330,9 +354,8 @@ class FirstStep:
             reset, remaining = storage.get_window_stats(per_token, *token_args)
         except Exception:  # noqa: BLE001 - storage unreachable: Flask-Limiter decides, as always
             return None
-        if not limiter._headers_enabled:
+        if not headers_enabled:
             return []
-        names = limiter._header_mapping
         reset_at = int(reset + 1)
         return [
             (names[HeaderNames.LIMIT], str(per_token.amount)),
@@ -340,6 +363,77 @@ class FirstStep:
             (names[HeaderNames.RESET], str(reset_at)),
             (names[HeaderNames.RETRY_AFTER], str(int(reset_at - time.time()))),
         ]
+
+
+def _limit_settings(app: Flask) -> tuple[str, bool, dict[HeaderNames, str]]:
+    """The key prefix, whether headers are sent, and their names: Flask-Limiter's configuration.
+
+    Our ``Limiter`` takes none of these as arguments (``survey.extensions``), so it reads
+    them from the app's configuration under these documented names, with these defaults;
+    ``tests/test_respond_fast.py`` checks the headers sent here equal Flask-Limiter's.
+    """
+    config = app.config
+    names = {
+        HeaderNames.LIMIT: config.get(ConfigVars.HEADER_LIMIT, HeaderNames.LIMIT.value),
+        HeaderNames.REMAINING: config.get(ConfigVars.HEADER_REMAINING, HeaderNames.REMAINING.value),
+        HeaderNames.RESET: config.get(ConfigVars.HEADER_RESET, HeaderNames.RESET.value),
+        HeaderNames.RETRY_AFTER: config.get(
+            ConfigVars.HEADER_RETRY_AFTER, HeaderNames.RETRY_AFTER.value
+        ),
+    }
+    return (
+        config.get(ConfigVars.KEY_PREFIX, ""),
+        bool(config.get(ConfigVars.HEADERS_ENABLED, False)),
+        names,
+    )
+
+
+# The layer's own connection, per thread and engine, kept between requests: no session, no
+# checkout (and so no pre-ping) per request. Closed when its engine is disposed; dropped after
+# a database error (the next request checks a fresh one out, pinged, from the pool).
+_held = threading.local()
+_watched: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
+_all_held: list[tuple[weakref.ref[sa.Engine], sa.Connection]] = []
+_held_lock = threading.Lock()
+
+
+def _connection() -> sa.Connection:
+    from survey.extensions import db
+
+    engine = db.engine
+    mine: dict[int, tuple[weakref.ref[sa.Engine], sa.Connection]] | None = getattr(
+        _held, "connections", None
+    )
+    if mine is None or getattr(_held, "pid", None) != os.getpid():
+        mine = _held.connections = {}  # a forked worker opens its own
+        _held.pid = os.getpid()
+    found = mine.get(id(engine))
+    if found is not None and found[0]() is engine and not found[1].closed:
+        if not found[1].invalidated:
+            return found[1]
+        found[1].close()
+    connection = engine.connect()
+    mine[id(engine)] = (weakref.ref(engine), connection)
+    with _held_lock:
+        _all_held.append((weakref.ref(engine), connection))
+        if engine not in _watched:
+            _watched.add(engine)
+            sa.event.listen(engine, "engine_disposed", _close_held)
+    return connection
+
+
+def _close_held(engine: sa.Engine) -> None:
+    """Close the connections this layer holds on an engine being disposed."""
+    with _held_lock:
+        keep = []
+        for ref, connection in _all_held:
+            target = ref()
+            if target is None or target is engine:
+                with contextlib.suppress(Exception):
+                    connection.close()
+            else:
+                keep.append((ref, connection))
+        _all_held[:] = keep
 
 
 def seen(environ: dict[str, Any], token: str) -> tuple[bool, Any]:
@@ -350,8 +444,13 @@ def seen(environ: dict[str, Any], token: str) -> tuple[bool, Any]:
     return True, found[1]
 
 
-def _rolled_back(db: Any) -> None:
-    db.session.rollback()
+def _rolled_back(connection: sa.Connection) -> None:
+    """Roll back what the layer's connection did (or drop it, when that fails): Flask answers."""
+    try:
+        connection.rollback()
+    except SQLAlchemyError:
+        with contextlib.suppress(Exception):
+            connection.invalidate()
     return None
 
 
