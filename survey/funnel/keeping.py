@@ -269,23 +269,64 @@ def open_link_on(connection: sa.Connection, invitation: Any, now: datetime) -> b
     known, channel = invitation.funnel_stages or 0, invitation.funnel_channel
     if channel is None or invitation.sent_at is None:
         return False
-    opened = connection.execute(
-        _OPEN_FAST,
-        {
-            "invitation_id": invitation.id,
-            "known": known,
-            "known_channel": channel,
-            "now": now,
-            "reached": known | bits,
-        },
-    )
+    opening = {
+        "invitation_id": invitation.id,
+        "known": known,
+        "known_channel": channel,
+        "now": now,
+        "reached": known | bits,
+    }
+    added = tuple(name for name in ("opened", "delivered") if not known & stages.BIT[name])
+    if added and connection.dialect.name == "postgresql":
+        # One statement, so one round trip (and, outside a transaction, one of its own).
+        statement = _OPENING_IN_ONE.get(added)
+        if statement is None:
+            statement = _OPENING_IN_ONE[added] = _opening_in_one(added)
+        row = connection.execute(
+            statement, {**opening, **_rollup_key(invitation, channel)}
+        ).one_or_none()
+        if row is None or row[0] != 1:
+            return False
+        _note(invitation, opened_at=now, funnel_stages=known | bits)
+        return True
+    opened = connection.execute(_OPEN_FAST, opening)
     if opened.rowcount != 1:
         return False
     _note(invitation, opened_at=now, funnel_stages=known | bits)
-    added = tuple(name for name in ("opened", "delivered") if not known & stages.BIT[name])
     if added:
         _add_to_invitations_row(invitation, channel, added, connection)
     return True
+
+
+def _opening_in_one(added: tuple[str, ...]) -> sa.Select:
+    """PostgreSQL: ``_OPEN_FAST`` and the rollup row's UPDATE as one statement of two CTEs.
+
+    The row is counted only when the link was opened by this statement; it answers how
+    many links it opened (1, or 0 when ``open_link``'s usual way must count it).
+    """
+    opened = _OPEN_FAST.returning(_INVITATION.c.id).cte("opened")
+    counted = (
+        _adding_one(added)
+        .where(sa.exists(sa.select(opened.c.id)))
+        .returning(_TABLE.c.day)
+        .cte("counted")
+    )
+    return sa.select(sa.select(sa.func.count()).select_from(opened).scalar_subquery()).add_cte(
+        counted
+    )
+
+
+_OPENING_IN_ONE: dict[tuple[str, ...], sa.Select] = {}
+
+
+def _rollup_key(invitation: Any, channel: str) -> dict[str, Any]:
+    """The parameters that find the rollup row an invitation is counted in (``_adding_one``)."""
+    return {
+        "key_interaction_id": invitation.interaction_id,
+        "key_day": stages.cohort_day(invitation.created_at),
+        "key_channel": channel,
+        "version_id": invitation.survey_version_id,
+    }
 
 
 def _note(invitation: Any, **written: Any) -> None:
@@ -302,7 +343,8 @@ def _adding_one(counters: tuple[str, ...]) -> sa.Update:
     interaction = Interaction.__table__.c
     version = SurveyVersion.__table__.c
     segment = sa.select(*stages.segment_columns(interaction)).where(
-        interaction.id == sa.bindparam("interaction_id")
+        # Not named as a column: in ``_opening_in_one`` it would be read as one to SET.
+        interaction.id == sa.bindparam("key_interaction_id")
     )
     survey = sa.select(version.survey_id).where(version.id == sa.bindparam("version_id"))
     return (
@@ -327,15 +369,7 @@ def _add_to_invitations_row(
     statement = _ADDING_ONE.get(added)
     if statement is None:
         statement = _ADDING_ONE[added] = _adding_one(added)
-    connection.execute(
-        statement,
-        {
-            "interaction_id": invitation.interaction_id,
-            "key_day": stages.cohort_day(invitation.created_at),
-            "key_channel": channel,
-            "version_id": invitation.survey_version_id,
-        },
-    )
+    connection.execute(statement, _rollup_key(invitation, channel))
 
 
 _BEGUN = ("started", "opened", "delivered")

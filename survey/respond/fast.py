@@ -32,6 +32,7 @@ decides), goes to Flask, which answers as it always did.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import io
 import logging
@@ -51,9 +52,10 @@ from flask_limiter.constants import ConfigVars, HeaderNames
 from limits import RateLimitItem, parse
 from sqlalchemy.exc import SQLAlchemyError
 
-from survey import clock, logs, settings
+from survey import clock, logs, settings, writers
 from survey.funnel import keeping as funnel
 from survey.i18n import LANGUAGES
+from survey.prepared import Prepared
 from survey.respond import formkey, kept, service, versions
 from survey.respond.steps import applicable
 from survey.responses import answers
@@ -185,8 +187,8 @@ class FirstStep:
             # and answers as for a second press); the log says what happened here.
             _log.exception("survey link answered by Flask after an error in front of it")
             environ.pop(SEEN_KEY, None)
-            for _ref, connection in getattr(_held, "connections", {}).values():
-                _rolled_back(connection)  # nothing this request began stays open
+            for line in getattr(_held, "lines", {}).values():
+                _rolled_back(line)  # nothing this request began stays open
             return None
         finally:
             logs.reset_request_id(bound)
@@ -232,9 +234,10 @@ class FirstStep:
                 formkey.form_key(visit.token, formkey.ANSWER),
             )
             body = entry.page.fill(values).encode()
-        except SQLAlchemyError:
+        except (SQLAlchemyError, connection.errors):
             environ.pop(SEEN_KEY, None)
-            return _rolled_back(connection)  # Flask meets the database again and says what it must
+            connection.drop()  # a fresh one next time
+            return None  # Flask meets the database again and says what it must
         headers = [
             *entry.headers,
             *limit_headers,
@@ -302,9 +305,12 @@ class FirstStep:
                     db.session.rollback()
                     return None  # closed meanwhile: Flask says so
                 db.session.commit()
-        except SQLAlchemyError:  # begun meanwhile by another tab, or the database: Flask's
+        except (
+            SQLAlchemyError,
+            connection.errors,
+        ):  # begun meanwhile by another tab, or the database
             db.session.rollback()
-            return _rolled_back(connection)
+            return _rolled_back(connection)  # Flask's
         _count_answer()
         body = entry.page.fill((token,)).encode()
         headers = [
@@ -388,52 +394,159 @@ def _limit_settings(app: Flask) -> tuple[str, bool, dict[HeaderNames, str]]:
     )
 
 
-# The layer's own connection, per thread and engine, kept between requests: no session, no
-# checkout (and so no pre-ping) per request. Closed when its engine is disposed; dropped after
-# a database error (the next request checks a fresh one out, pinged, from the pool).
+class _Done:
+    """What a statement run on a ``_Line`` gave: as much of SQLAlchemy's result as callers read."""
+
+    __slots__ = ("rowcount", "rows", "inserted_primary_key")
+
+    def __init__(self, rowcount: int, rows: list[Any], inserted_primary_key: Any = None) -> None:
+        self.rowcount = rowcount
+        self.rows = rows
+        self.inserted_primary_key = inserted_primary_key
+
+    def one_or_none(self) -> Any:
+        if len(self.rows) > 1:
+            raise sa.exc.MultipleResultsFound("more than one row")
+        return self.rows[0] if self.rows else None
+
+
+class _Line:
+    """The layer's own DBAPI connection to one engine's database, kept between requests.
+
+    It answers ``execute(statement, parameters)`` as a SQLAlchemy ``Connection`` would for
+    the few Core statements the first step runs (``service.visit_on``,
+    ``funnel.open_link_on``, ``answers.begin_with``), each prepared once per dialect by
+    ``survey.prepared`` and run on the driver's cursor: no session, no checkout (and so
+    no pre-ping) and none of SQLAlchemy's execution a request. On SQLite it takes the
+    writers' turn before its first write and gives it back when the transaction ends, as
+    the engine's events do for everyone else (``survey.writers``). The driver's own
+    transaction control is kept (SQLite begins before the first write, PostgreSQL before
+    the first statement). After any database error it is dropped: the next request checks
+    a fresh connection out of the pool, pinged.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.pid = os.getpid()
+        self.proxy = engine.raw_connection()
+        self.cursor = self.proxy.dbapi_connection.cursor()
+        self.errors: type[Exception] = engine.dialect.loaded_dbapi.Error
+        self.dialect = engine.dialect
+        self.writers = writers.queue_of(engine)
+        self.writing = False
+        self.closed = False
+        # PostgreSQL: reads outside a transaction (no BEGIN and ROLLBACK round trips for a
+        # page that writes nothing, nor for a write that is one statement); a transaction
+        # of several writes is begun before the first of them.
+        self.autocommit = engine.dialect.name == "postgresql"
+        if self.autocommit:
+            self.proxy.dbapi_connection.autocommit = True
+        self._prepared: dict[tuple[int, tuple[str, ...]], tuple[Any, Prepared, Any]] = {}
+
+    def execute(self, statement: Any, parameters: dict[str, Any]) -> _Done:
+        names = tuple(sorted(parameters))
+        found = self._prepared.get((id(statement), names))
+        if found is None:
+            found = self._prepare(statement, names)
+        _statement, prepared, row_type = found
+        if row_type is None:  # a write
+            if not self.writing:
+                if self.writers is not None:
+                    self.writers.before_write(self.proxy.info)
+                if self.autocommit:
+                    self.cursor.execute("BEGIN")
+            self.writing = True
+        if isinstance(statement, sa.Insert):
+            rows = prepared.rows(self.cursor, parameters)
+            return _Done(self.cursor.rowcount, [], rows[0])
+        if row_type is None:
+            return _Done(prepared.run(self.cursor, parameters), [])
+        return _Done(-1, [row_type(*row) for row in prepared.rows(self.cursor, parameters)])
+
+    def _prepare(self, statement: Any, names: tuple[str, ...]) -> tuple[Any, Prepared, Any]:
+        dialect = self.dialect
+        if isinstance(statement, sa.Insert):
+            table = statement.table
+            returning = statement.returning(*table.primary_key.columns)
+            found = (statement, Prepared(returning, dialect, names), None)
+        elif isinstance(statement, sa.Select):
+            keys = [column.key for column in statement.selected_columns]
+            row_type = collections.namedtuple("Row", keys, rename=True)  # type: ignore[misc]
+            found = (statement, Prepared(statement, dialect), row_type)
+        else:
+            found = (statement, Prepared(statement, dialect), None)
+        # The statement is kept with it: its id stays its own while it is cached here.
+        self._prepared[(id(statement), names)] = found
+        return found
+
+    def commit(self) -> None:
+        try:
+            self.proxy.dbapi_connection.commit()
+        finally:
+            self._done()
+
+    def rollback(self) -> None:
+        try:
+            self.proxy.dbapi_connection.rollback()
+        finally:
+            self._done()
+
+    def _done(self) -> None:
+        if self.writing and self.writers is not None:
+            self.writers.after_transaction(self.proxy.info)
+        self.writing = False
+
+    def drop(self) -> None:
+        """Forget this connection after an error: invalidated, never used again."""
+        self.closed = True
+        with contextlib.suppress(Exception):
+            self._done()
+        with contextlib.suppress(Exception):
+            self.proxy.invalidate()
+
+    def close(self) -> None:
+        """Give the connection back to its pool (its engine is being disposed)."""
+        self.closed = True
+        with contextlib.suppress(Exception):
+            self.rollback()
+            if self.autocommit:
+                self.proxy.dbapi_connection.autocommit = False  # as the pool gave it
+        with contextlib.suppress(Exception):
+            self.proxy.close()
+
+
+# The layer's own connection, per thread and engine (one process may serve two databases).
 _held = threading.local()
 _watched: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
-_all_held: list[tuple[weakref.ref[sa.Engine], sa.Connection]] = []
+_all_held: list[_Line] = []
 _held_lock = threading.Lock()
 
 
-def _connection() -> sa.Connection:
+def _connection() -> _Line:
     from survey.extensions import db
 
     engine = db.engine
-    mine: dict[int, tuple[weakref.ref[sa.Engine], sa.Connection]] | None = getattr(
-        _held, "connections", None
-    )
-    if mine is None or getattr(_held, "pid", None) != os.getpid():
-        mine = _held.connections = {}  # a forked worker opens its own
-        _held.pid = os.getpid()
-    found = mine.get(id(engine))
-    if found is not None and found[0]() is engine and not found[1].closed:
-        if not found[1].invalidated:
-            return found[1]
-        found[1].close()
-    connection = engine.connect()
-    mine[id(engine)] = (weakref.ref(engine), connection)
+    mine: dict[int, _Line] | None = getattr(_held, "lines", None)
+    if mine is None:
+        mine = _held.lines = {}
+    line = mine.get(id(engine))
+    if line is not None and line.engine is engine and not line.closed and line.pid == os.getpid():
+        return line
+    line = mine[id(engine)] = _Line(engine)  # a forked worker opens its own
     with _held_lock:
-        _all_held.append((weakref.ref(engine), connection))
+        _all_held.append(line)
         if engine not in _watched:
             _watched.add(engine)
             sa.event.listen(engine, "engine_disposed", _close_held)
-    return connection
+    return line
 
 
 def _close_held(engine: sa.Engine) -> None:
-    """Close the connections this layer holds on an engine being disposed."""
+    """Give back the connections this layer holds on an engine being disposed."""
     with _held_lock:
-        keep = []
-        for ref, connection in _all_held:
-            target = ref()
-            if target is None or target is engine:
-                with contextlib.suppress(Exception):
-                    connection.close()
-            else:
-                keep.append((ref, connection))
-        _all_held[:] = keep
+        for line in [line for line in _all_held if line.engine is engine]:
+            line.close()
+        _all_held[:] = [line for line in _all_held if not line.closed]
 
 
 def seen(environ: dict[str, Any], token: str) -> tuple[bool, Any]:
@@ -444,13 +557,12 @@ def seen(environ: dict[str, Any], token: str) -> tuple[bool, Any]:
     return True, found[1]
 
 
-def _rolled_back(connection: sa.Connection) -> None:
+def _rolled_back(line: _Line) -> None:
     """Roll back what the layer's connection did (or drop it, when that fails): Flask answers."""
     try:
-        connection.rollback()
-    except SQLAlchemyError:
-        with contextlib.suppress(Exception):
-            connection.invalidate()
+        line.rollback()
+    except Exception:  # noqa: BLE001 - whatever the driver says, the connection is not used again
+        line.drop()
     return None
 
 

@@ -221,7 +221,9 @@ def _taking_answers(
     """
     return (
         of.id == invitation_id,
-        of.state.not_in(("completed", *CLOSED_STATES)),
+        # Each state compared in turn, not NOT IN: the same test, and a statement the survey
+        # link's first answer can run prepared (``survey.prepared``: no expanding list).
+        *(of.state != state for state in ("completed", *CLOSED_STATES)),
         of.completed_at.is_(None),
         of.expires_at > now,
     )
