@@ -479,17 +479,16 @@ class _Line:
         self._prepared[(id(statement), names)] = found
         return found
 
+    # The writers' turn is given back just before the driver's commit or rollback, as the
+    # engine's events do (``survey.writers``): SQLite's checkpoint after a commit must not
+    # keep the other workers' writes waiting for the turn.
     def commit(self) -> None:
-        try:
-            self.proxy.dbapi_connection.commit()
-        finally:
-            self._done()
+        self._done()
+        self.proxy.dbapi_connection.commit()
 
     def rollback(self) -> None:
-        try:
-            self.proxy.dbapi_connection.rollback()
-        finally:
-            self._done()
+        self._done()
+        self.proxy.dbapi_connection.rollback()
 
     def _done(self) -> None:
         if self.writing and self.writers is not None:
