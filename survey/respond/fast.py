@@ -19,10 +19,12 @@ Referrer-Policy, Cache-Control, nosniff, frame options: everything its hooks set
 later request of another unanswered link at the same place is answered from that, with
 its own values and a request id of its own; it is counted in the same rate limits in
 Flask-Limiter's own storage under Flask-Limiter's keys (with its headers) and in the
-metrics by its route; the first visit is recorded by the view's own service call
-(``service.open_page``), a first answer by ``answers.begin_with`` (the hold, the
-response, the answer and the funnel, as ``record`` writes them) in one transaction
-committed before the 303. Anything else, or any doubt (a link answered, closed, unknown,
+metrics by its route; the first visit is recorded by ``funnel.open_link_on`` (the fast
+way of the view's ``service.open_page``; the view's own call when it does not apply), a
+first answer by ``answers.begin_with`` (the hold, the response, the answer and the funnel,
+as ``record`` writes them) in one transaction committed before the 303. Its statements are
+the services' own Core statements, prepared once and run on the driver's cursor of a
+connection the layer keeps (``_Line``, ``survey.prepared``). Anything else, or any doubt (a link answered, closed, unknown,
 a draft, a refused form key or answer, a later step, the one tap, a limit reached, a
 database error or a response begun meanwhile, a language only the browser's header
 decides), goes to Flask, which answers as it always did.
