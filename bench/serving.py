@@ -44,9 +44,12 @@ def gunicorn(
     """
     port = free_port()
     errors = log.open("w", encoding="utf-8") if log else None
+    # A gunicorn config file of one's own (e.g. hooks that profile each worker), if set.
+    config = os.environ.get("SURVEY_BENCH_GUNICORN_CONFIG")
     server = subprocess.Popen(
         [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-         "--chdir", str(BENCH), "--timeout", "60", "--log-level", "warning", target],
+         "--chdir", str(BENCH), "--timeout", "60", "--log-level", "warning",
+         *(["--config", config] if config else []), target],
         env=env,
         stderr=errors,
     )  # fmt: skip

@@ -1,6 +1,6 @@
 """The customer's survey page under load, with a million invitations, next to a bare endpoint.
 
-    .venv/bin/python bench/survey_page.py [--invitations 1000000] [--pool 30000]
+    .venv/bin/python bench/survey_page.py [--invitations 1000000] [--pool 100000]
         [--duration 20] [--connections 8] [--database postgresql]
 
 The data: a small demo bank (``survey.demo.load``, seed 2026) whose invitations,
@@ -14,13 +14,16 @@ first step's answer, written to a file the wrk script reads.
 The load: gunicorn (2 sync workers) on a free port serves the app, then
 ``bench/bare_app.py`` (a page and a redirecting POST that touch no database) the
 same way, in the same run. wrk (2 threads, a Lua script) measures the most each
-serves: ``GET /s/<token>`` cycling through the pool, and the first step's
-``POST`` (it answers 303), every post to a token of its own, so each answered
-post is one stored answer, counted afterwards. Then the latency at half that
-rate: wrk2 is not available, so a small Python open-loop client here sends at a
-fixed rate (half the achieved maximum) over persistent connections, and times
-each request from when it was due, not when a connection was free (no
-coordinated omission). Errors: wrk's and the client's statuses of 400 and above,
+serves: ``GET /s/<token>`` cycling through a quarter of the pool, and the first
+step's ``POST`` (it answers 303) on the next quarter, every post to a token of its
+own, so each answered post is one stored answer, counted afterwards. Then the
+latency at half that rate, on the last two quarters, so that the half-load runs
+send the same mix as the full ones (first visits of unanswered links, first
+answers; "tokens reused" says when a run came back to tokens it had used): wrk2
+is not available, so an open-loop client here, four processes sharing one
+schedule, sends at a fixed rate (half the achieved maximum) over persistent
+connections, and times each request from when it was due, not when a connection
+was free (no coordinated omission). Errors: wrk's and the client's statuses of 400 and above,
 socket errors and timeouts; "database is locked" is counted in the server's log.
 Web rate limits are off (one address sends everything here; a carrier NAT is
 what the per-address limit allows for).
@@ -32,6 +35,7 @@ PIDs it got when starting them.
 from __future__ import annotations
 
 import http.client
+import multiprocessing
 import os
 import queue
 import shutil
@@ -137,7 +141,7 @@ class Run:
 def main() -> None:
     parser = common.arguments(__doc__.splitlines()[0])
     parser.add_argument("--invitations", type=int, default=1_000_000)
-    parser.add_argument("--pool", type=int, default=30_000, help="fresh invitations for the load")
+    parser.add_argument("--pool", type=int, default=100_000, help="fresh invitations for the load")
     parser.add_argument("--demo-size", type=int, default=3000, help="interactions of the demo")
     parser.add_argument("--duration", type=int, default=20, help="seconds per run")
     parser.add_argument("--connections", type=int, default=8)
@@ -157,7 +161,7 @@ def main() -> None:
         "server": f"gunicorn, {args.workers} sync workers, web rate limits off",
         "load": (
             f"wrk, 2 threads, {args.connections} connections, {args.duration} s a run; half "
-            "load by the bench's open-loop Python client"
+            "load by the bench's open-loop client (4 processes, paced)"
         ),
         "code served": str(intake.SOURCE / "survey"),
     }
@@ -184,6 +188,7 @@ def main() -> None:
         env = intake._app_environment(app, folder)
         db.session.remove()
         share = len(pool) // len(codes)
+        quarter = share // 4
         log = Path(folder, "server.log")
         runs: dict[str, Run] = {}
         with serving.gunicorn("bare_app:app", args.workers, env, "/ready") as port:
@@ -197,18 +202,19 @@ def main() -> None:
             with serving.gunicorn(
                 SURVEY_TARGET, args.workers, served, "/api/v1/openapi.json", log
             ) as port:
-                get = _wrk(port, script, rows_file, "GET", slices.reads(), args)
+                # Every run has fresh tokens of its own, so the half-load runs send the same
+                # mix as the full ones: first visits of unanswered links, first answers.
+                get = _wrk(port, script, rows_file, "GET", slices.take(quarter), args)
                 runs[f"{named}GET /s/<token>"] = get
-                posted = slices.take(int(share * 0.6))
-                post = _wrk(port, script, rows_file, "POST", posted, args)
+                post = _wrk(port, script, rows_file, "POST", slices.take(quarter), args)
                 runs[f"{named}POST /s/<token>"] = post
                 runs[f"{named}GET, half load"] = _open_loop(
-                    port, lines, "GET", slices.reads(), get.rate / 2, args.duration
+                    port, lines, "GET", slices.take(quarter), get.rate / 2, args.duration
                 )
-                rest = slices.take(share - slices.used)
                 runs[f"{named}POST, half load"] = _open_loop(
-                    port, lines, "POST", rest, post.rate / 2, args.duration
-                )
+                    port, lines, "POST", slices.take(share - slices.used), post.rate / 2,
+                    args.duration,
+                )  # fmt: skip
         db.session.remove()
         stored = intake._count(Answer) - answers_before
         locked = log.read_text(encoding="utf-8", errors="replace").count("database is locked")
@@ -226,9 +232,6 @@ class _Slices:
         self.size = size
         self.offset = offset
         self.used = 0
-
-    def reads(self) -> tuple[int, int]:
-        return self.offset, self.size
 
     def take(self, count: int) -> tuple[int, int]:
         first, self.used = self.used, self.used + count
@@ -268,16 +271,56 @@ def _open_loop(
     part: tuple[int, int],
     rate: float,
     duration: int,
-    clients: int = 16,
+    processes: int = 4,
+    clients: int = 8,
 ) -> Run:
-    """Send at a fixed rate whatever the answers' pace; time each request from when it was due."""
+    """Send at a fixed rate whatever the answers' pace; time each request from when it was due.
+
+    ``processes`` senders (each with ``clients`` connections) share the schedule: request n
+    is due at ``start + n / rate`` and goes to sender ``n % processes``, so the whole is one
+    steady stream at ``rate`` of the pool's requests in order, and no sender's interpreter
+    lock paces the rest. Each request is timed from when it was due (no coordinated omission).
+    """
     first, count = part
     bodies = _bodies_for(lines, first, count, method)
+    total = int(rate * duration)
+    start = time.time() + 1.0  # every sender ready before the first request is due
+    jobs = [
+        (port, method, bodies, rate, total, start, k, processes, clients) for k in range(processes)
+    ]
+    with multiprocessing.get_context("fork").Pool(processes) as senders:
+        results = senders.map(_paced_sender, jobs)
+    latencies = sorted(latency for result in results for latency in result[0])
+    answered = sum(result[1] for result in results)
+    failures = sum(result[2] for result in results)
+    elapsed = max(result[3] for result in results) - start
+    run = Run(
+        label=f"open loop {method}",
+        requests=len(latencies),
+        seconds=elapsed,
+        p50=statistics.median(latencies) if latencies else 0.0,
+        p99=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0.0,
+        errors=failures,
+        answered=answered,
+        wrapped=max(0, total - count),
+        offered=rate,
+    )
+    print(f"  {method} at {rate:.1f}/s: p99 {run.p99 * 1000:.1f} ms", flush=True)
+    return run
+
+
+def _paced_sender(job: tuple[Any, ...]) -> tuple[list[float], int, int, float]:
+    """One sender of the open-loop schedule: requests k, k + P, k + 2P, … each at its due time.
+
+    Returns the latencies (from due time to the end of the answer), the answers below 400,
+    the failures and when the last answer came.
+    """
+    port, method, bodies, rate, total, start, k, processes, clients = job
     due: queue.Queue[tuple[float, str, str] | None] = queue.Queue()
     latencies: list[float] = []
-    failures = [0]
-    answered = [0]
+    counts = [0, 0]  # answered, failed
     lock = threading.Lock()
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
 
     def client() -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -287,7 +330,6 @@ def _open_loop(
                 if method == "GET":
                     connection.request("GET", path)
                 else:
-                    headers = {"Content-Type": "application/x-www-form-urlencoded"}
                     connection.request("POST", path, body=body, headers=headers)
                 reply = connection.getresponse()
                 reply.read()
@@ -296,22 +338,18 @@ def _open_loop(
                 ok = False
                 connection.close()
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            took = time.time() - at
             with lock:
-                latencies.append(time.perf_counter() - at)
-                if ok:
-                    answered[0] += 1
-                else:
-                    failures[0] += 1
+                latencies.append(took)
+                counts[0 if ok else 1] += 1
         connection.close()
 
     workers = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
     for worker in workers:
         worker.start()
-    total = int(rate * duration)
-    start = time.perf_counter() + 0.2
-    for n in range(total):
+    for n in range(k, total, processes):
         at = start + n / rate
-        pause = at - time.perf_counter()
+        pause = at - time.time()
         if pause > 0:
             time.sleep(pause)
         path, body = bodies[n % len(bodies)]
@@ -320,21 +358,7 @@ def _open_loop(
         due.put(None)
     for worker in workers:
         worker.join(timeout=30)
-    elapsed = time.perf_counter() - start
-    ordered = sorted(latencies)
-    run = Run(
-        label=f"open loop {method}",
-        requests=len(ordered),
-        seconds=elapsed,
-        p50=statistics.median(ordered) if ordered else 0.0,
-        p99=ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0,
-        errors=failures[0],
-        answered=answered[0],
-        wrapped=max(0, total - count) if method == "POST" else 0,
-        offered=rate,
-    )
-    print(f"  {method} at {rate:.1f}/s: p99 {run.p99 * 1000:.1f} ms", flush=True)
-    return run
+    return latencies, counts[0], counts[1], time.time()
 
 
 def _bodies_for(lines: list[str], first: int, count: int, method: str) -> list[tuple[str, str]]:
@@ -388,8 +412,10 @@ def _report(
             "`opened_at`, later ones read only); each POST is the first step of a token of its "
             "own, answered 303, so answered posts and stored answers must agree (a post in "
             "flight when wrk stops may be stored without being counted: stored may exceed "
-            "answered by at most the connections). Half load: the open-loop client asks for "
-            "half the wrk rate and times each request from when it was due. Goals (issue 10): "
+            "answered by at most the connections). Every run has fresh tokens of its own, so "
+            "the half-load runs send the same mix as the full ones. Half load: the open-loop "
+            "client (4 processes sharing one schedule) asks for half the wrk rate and times each "
+            "request from when it was due. Goals (issue 10): "
             "GET ≥ 50% and POST ≥ 25% of bare; p99 at half load ≤ 50 ms; 0 database-locked; "
             "every answered post stored.",
         ],

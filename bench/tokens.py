@@ -20,7 +20,9 @@ from twilio.request_validator import RequestValidator
 from survey import clock
 from survey.channels import scripts
 from survey.extensions import db
+from survey.funnel import stages
 from survey.models import Delivery, Interaction, Invitation, Question
+from survey.models.funnel import COUNTERS
 from survey.respond import formkey, service
 
 ANSWERS = {"rating_5": "4", "nps_0_10": "8", "ces_7": "5", "yes_no": "yes", "text": "bench"}
@@ -97,8 +99,15 @@ def _random_token() -> sa.ColumnElement[str]:
 
 
 def fresh_pool(size: int) -> list[tuple[int, str]]:
-    """Make the newest ``size`` invitations fresh, sent and unopened; return (id, token)."""
+    """Make the newest ``size`` invitations fresh, sent and unopened; return (id, token).
+
+    Their funnel records lose the steps from "opened" on (copies of answered invitations
+    had them), so a first visit and a first answer count as on a link just sent: the
+    survey page's fast ways, not the slow one for a record that says "started" already.
+    The rollup's counters are not corrected for it (no bench reads them).
+    """
     now = clock.now()
+    fresh_steps = sum(stages.BIT[name] for name in COUNTERS[: COUNTERS.index("opened")])
     newest = sa.select(Invitation.id).order_by(Invitation.id.desc()).limit(size).subquery()
     db.session.execute(
         sa.update(Invitation)
@@ -110,6 +119,7 @@ def fresh_pool(size: int) -> list[tuple[int, str]]:
             completed_at=None,
             reminder_due_at=None,
             expires_at=now + timedelta(hours=72),
+            funnel_stages=Invitation.funnel_stages.op("&")(fresh_steps),
         )
     )
     db.session.commit()

@@ -107,15 +107,18 @@ def use_kept_copy() -> None:
     """Have this request read the settings from the process's kept copy (customers' pages)."""
     if not has_app_context() or "_survey_settings" in g:
         return
-    session = db.session()
-    if session.info.get(_CHANGED):
+    # A request that has no session yet changed nothing: none is made just to ask.
+    if db.session.registry.has() and db.session().info.get(_CHANGED):
         return  # this transaction changed them: read what it wrote
-    url = str(db.engine.url)
+    from survey.respond.versions import database_name  # the URL rendered once per engine
+
+    url = database_name()
     now = _monotonic()
     with _kept_lock:
         kept = _kept.get(url)
     if kept is None or now - kept[0] > KEPT_SECONDS:
-        kept = (now, {k: v for k, v in session.execute(sa.select(Setting.key, Setting.value))})
+        rows = db.session.execute(sa.select(Setting.key, Setting.value))
+        kept = (now, {k: v for k, v in rows})
         with _kept_lock:
             _kept[url] = kept
     g._survey_settings = kept[1]

@@ -19,6 +19,7 @@ import fcntl
 import os
 import threading
 import time
+import weakref
 from typing import Any
 
 import sqlalchemy as sa
@@ -95,12 +96,23 @@ def _is_write(statement: str) -> bool:
     return statement.lstrip()[:7].upper().startswith(_WRITES)
 
 
+# Each engine's queue, for code that writes on the driver's connection itself, outside the
+# events below (``survey.respond.fast``): it takes and gives back the turn by hand.
+_queues: weakref.WeakKeyDictionary[sa.Engine, WriterQueue] = weakref.WeakKeyDictionary()
+
+
+def queue_of(engine: sa.Engine) -> WriterQueue | None:
+    """The writers' queue of this engine's SQLite file, or None (PostgreSQL, memory)."""
+    return _queues.get(engine)
+
+
 def queue_writers(engine: sa.Engine, busy_timeout_ms: int) -> WriterQueue | None:
     """Queue this engine's writers for the SQLite file's lock; None for a database in memory."""
     path = engine.url.database
     if not path or path == ":memory:" or path.startswith("file:"):
         return None
     writers = WriterQueue(os.path.abspath(path), busy_timeout_ms / 1000)
+    _queues[engine] = writers
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _before(conn, _cursor, statement, _parameters, _context, _executemany) -> None:  # noqa: ANN001

@@ -262,3 +262,30 @@ def test_a_closed_link_is_left_to_flask(app, client, invite):
     with flask_requests(app) as through_flask:
         assert step(client, closed, "attitude", "4").status_code == 410
     assert len(through_flask) == 1 and _answers_of(closed.id) == []
+
+
+def test_a_first_visit_and_answer_in_front_of_flask_run_on_the_driver_alone(app, client, invite):
+    first, second = invite(locale="en"), invite(locale="en")
+    client.get(f"/s/{first.token}")  # Flask; kept (the settings' copy too)
+    assert step(client, first, "attitude", "5").status_code == 303
+    token, invitation_id = second.token, second.id  # read now: the test's own statements
+    through_sqlalchemy: list[str] = []
+
+    def executed(_conn, _cursor, statement, *_rest) -> None:
+        through_sqlalchemy.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", executed)
+    try:
+        with flask_requests(app) as through_flask:
+            page = client.get(f"/s/{token}")
+            answer = client.post(
+                f"/s/{token}?lang=en", data={"step": "attitude", "q_attitude": "4", "go": "next"}
+            )
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", executed)
+    assert (page.status_code, answer.status_code, through_flask) == (200, 303, [])
+    # Neither SQLAlchemy's execution nor a session: prepared statements on the driver's cursor.
+    assert through_sqlalchemy == []
+    db.session.expire_all()
+    assert db.session.get(Invitation, invitation_id).opened_at is not None
+    assert len(_answers_of(invitation_id)) == 1

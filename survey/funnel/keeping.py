@@ -248,26 +248,8 @@ def open_link(invitation: Any, now: datetime) -> bool:
     its key. When the record was not what the page read, the usual ``track`` counts it.
     Returns False when it had been opened already (nothing counted).
     """
-    bits = stages.BIT["opened"] | stages.BIT["delivered"]
-    known, channel = invitation.funnel_stages or 0, invitation.funnel_channel
-    fast = channel is not None and invitation.sent_at is not None
-    if fast:
-        opened = db.session.connection().execute(
-            _OPEN_FAST,
-            {
-                "invitation_id": invitation.id,
-                "known": known,
-                "known_channel": channel,
-                "now": now,
-                "reached": known | bits,
-            },
-        )
-        if opened.rowcount == 1:
-            _note(invitation, opened_at=now, funnel_stages=known | bits)
-            added = tuple(name for name in ("opened", "delivered") if not known & stages.BIT[name])
-            if added:
-                _add_to_invitations_row(invitation, channel, added)
-            return True
+    if open_link_on(db.session.connection(), invitation, now):
+        return True
     # Opened meanwhile, or its record moved since the page read it: the slow way.
     opened = db.session.connection().execute(_OPEN, {"invitation_id": invitation.id, "now": now})
     if opened.rowcount != 1:
@@ -275,6 +257,76 @@ def open_link(invitation: Any, now: datetime) -> bool:
     _note(invitation, opened_at=now)
     track(invitation.id)
     return True
+
+
+def open_link_on(connection: sa.Connection, invitation: Any, now: datetime) -> bool:
+    """``open_link``'s fast way alone, on this connection: True when it counted the first visit.
+
+    False, with nothing written, when the link was opened meanwhile, never counted, or its
+    record moved since it was read: the caller takes ``open_link``'s usual way.
+    """
+    bits = stages.BIT["opened"] | stages.BIT["delivered"]
+    known, channel = invitation.funnel_stages or 0, invitation.funnel_channel
+    if channel is None or invitation.sent_at is None:
+        return False
+    opening = {
+        "invitation_id": invitation.id,
+        "known": known,
+        "known_channel": channel,
+        "now": now,
+        "reached": known | bits,
+    }
+    added = tuple(name for name in ("opened", "delivered") if not known & stages.BIT[name])
+    if added and connection.dialect.name == "postgresql":
+        # One statement, so one round trip (and, outside a transaction, one of its own).
+        statement = _OPENING_IN_ONE.get(added)
+        if statement is None:
+            statement = _OPENING_IN_ONE[added] = _opening_in_one(added)
+        row = connection.execute(
+            statement, {**opening, **_rollup_key(invitation, channel)}
+        ).one_or_none()
+        if row is None or row[0] != 1:
+            return False
+        _note(invitation, opened_at=now, funnel_stages=known | bits)
+        return True
+    opened = connection.execute(_OPEN_FAST, opening)
+    if opened.rowcount != 1:
+        return False
+    _note(invitation, opened_at=now, funnel_stages=known | bits)
+    if added:
+        _add_to_invitations_row(invitation, channel, added, connection)
+    return True
+
+
+def _opening_in_one(added: tuple[str, ...]) -> sa.Select:
+    """PostgreSQL: ``_OPEN_FAST`` and the rollup row's UPDATE as one statement of two CTEs.
+
+    The row is counted only when the link was opened by this statement; it answers how
+    many links it opened (1, or 0 when ``open_link``'s usual way must count it).
+    """
+    opened = _OPEN_FAST.returning(_INVITATION.c.id).cte("opened")
+    counted = (
+        _adding_one(added)
+        .where(sa.exists(sa.select(opened.c.id)))
+        .returning(_TABLE.c.day)
+        .cte("counted")
+    )
+    return sa.select(sa.select(sa.func.count()).select_from(opened).scalar_subquery()).add_cte(
+        counted
+    )
+
+
+_OPENING_IN_ONE: dict[tuple[str, ...], sa.Select] = {}
+
+
+def _rollup_key(invitation: Any, channel: str) -> dict[str, Any]:
+    """The parameters that find the rollup row an invitation is counted in (``_adding_one``)."""
+    return {
+        "key_interaction_id": invitation.interaction_id,
+        "key_day": stages.cohort_day(invitation.created_at),
+        "key_channel": channel,
+        "version_id": invitation.survey_version_id,
+    }
 
 
 def _note(invitation: Any, **written: Any) -> None:
@@ -291,7 +343,8 @@ def _adding_one(counters: tuple[str, ...]) -> sa.Update:
     interaction = Interaction.__table__.c
     version = SurveyVersion.__table__.c
     segment = sa.select(*stages.segment_columns(interaction)).where(
-        interaction.id == sa.bindparam("interaction_id")
+        # Not named as a column: in ``_opening_in_one`` it would be read as one to SET.
+        interaction.id == sa.bindparam("key_interaction_id")
     )
     survey = sa.select(version.survey_id).where(version.id == sa.bindparam("version_id"))
     return (
@@ -309,20 +362,14 @@ def _adding_one(counters: tuple[str, ...]) -> sa.Update:
 _ADDING_ONE: dict[tuple[str, ...], sa.Update] = {}
 
 
-def _add_to_invitations_row(invitation: Any, channel: str, added: tuple[str, ...]) -> None:
+def _add_to_invitations_row(
+    invitation: Any, channel: str, added: tuple[str, ...], connection: sa.Connection
+) -> None:
     """Add one to counters of the rollup row an invitation is counted in, found by its key in one statement."""
     statement = _ADDING_ONE.get(added)
     if statement is None:
         statement = _ADDING_ONE[added] = _adding_one(added)
-    db.session.connection().execute(
-        statement,
-        {
-            "interaction_id": invitation.interaction_id,
-            "key_day": stages.cohort_day(invitation.created_at),
-            "key_channel": channel,
-            "version_id": invitation.survey_version_id,
-        },
-    )
+    connection.execute(statement, _rollup_key(invitation, channel))
 
 
 _BEGUN = ("started", "opened", "delivered")
@@ -337,25 +384,36 @@ def response_begun(invitation: Invitation) -> None:
     or the invitation was never counted, ``track`` reads it all; so does a caller that did
     not begin the response. Call it after the flush, before the commit.
     """
+    if not response_begun_on(db.session.connection(), invitation):
+        track(invitation)
+
+
+def response_begun_on(connection: sa.Connection, invitation: Any) -> bool:
+    """``response_begun``'s fast way alone, on this connection: True when it counted the start.
+
+    False, with nothing written, when the invitation was never counted, counted as started
+    already, or its record moved since it was read: the caller takes the usual way (``track``).
+    """
     known, channel = invitation.funnel_stages or 0, invitation.funnel_channel
+    if channel is None or invitation.sent_at is None or known & stages.BIT["started"]:
+        return False
     bits = sum(stages.BIT[name] for name in _BEGUN)
-    if channel is not None and invitation.sent_at is not None and not known & stages.BIT["started"]:
-        moved = db.session.connection().execute(
-            _MOVE,
-            {
-                "invitation_id": invitation.id,
-                "was_stages": known,
-                "was_channel": channel,
-                "to_channel": channel,
-                "to_stages": known | bits,
-            },
-        )
-        if moved.rowcount == 1:
-            _note(invitation, funnel_stages=known | bits)
-            added = tuple(name for name in _BEGUN if not known & stages.BIT[name])
-            _add_to_invitations_row(invitation, channel, added)
-            return
-    track(invitation)
+    moved = connection.execute(
+        _MOVE,
+        {
+            "invitation_id": invitation.id,
+            "was_stages": known,
+            "was_channel": channel,
+            "to_channel": channel,
+            "to_stages": known | bits,
+        },
+    )
+    if moved.rowcount != 1:
+        return False
+    _note(invitation, funnel_stages=known | bits)
+    added = tuple(name for name in _BEGUN if not known & stages.BIT[name])
+    _add_to_invitations_row(invitation, channel, added, connection)
+    return True
 
 
 def delivery_reported(delivery: Delivery) -> None:

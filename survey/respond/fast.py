@@ -19,10 +19,12 @@ Referrer-Policy, Cache-Control, nosniff, frame options: everything its hooks set
 later request of another unanswered link at the same place is answered from that, with
 its own values and a request id of its own; it is counted in the same rate limits in
 Flask-Limiter's own storage under Flask-Limiter's keys (with its headers) and in the
-metrics by its route; the first visit is recorded by the view's own service call
-(``service.open_page``), a first answer by ``answers.begin_with`` (the hold, the
-response, the answer and the funnel, as ``record`` writes them) in one transaction
-committed before the 303. Anything else, or any doubt (a link answered, closed, unknown,
+metrics by its route; the first visit is recorded by ``funnel.open_link_on`` (the fast
+way of the view's ``service.open_page``; the view's own call when it does not apply), a
+first answer by ``answers.begin_with`` (the hold, the response, the answer and the funnel,
+as ``record`` writes them) in one transaction committed before the 303. Its statements are
+the services' own Core statements, prepared once and run on the driver's cursor of a
+connection the layer keeps (``_Line``, ``survey.prepared``). Anything else, or any doubt (a link answered, closed, unknown,
 a draft, a refused form key or answer, a later step, the one tap, a limit reached, a
 database error or a response begun meanwhile, a language only the browser's header
 decides), goes to Flask, which answers as it always did.
@@ -32,22 +34,30 @@ decides), goes to Flask, which answers as it always did.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import io
 import logging
+import os
 import re
 import secrets
+import threading
 import time
+import weakref
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
+import sqlalchemy as sa
 from flask import Flask
-from flask_limiter.constants import HeaderNames
+from flask_limiter.constants import ConfigVars, HeaderNames
 from limits import RateLimitItem, parse
 from sqlalchemy.exc import SQLAlchemyError
 
-from survey import clock, logs, settings
+from survey import clock, logs, settings, writers
+from survey.funnel import keeping as funnel
 from survey.i18n import LANGUAGES
+from survey.prepared import Prepared
 from survey.respond import formkey, kept, service, versions
 from survey.respond.steps import applicable
 from survey.responses import answers
@@ -179,6 +189,8 @@ class FirstStep:
             # and answers as for a second press); the log says what happened here.
             _log.exception("survey link answered by Flask after an error in front of it")
             environ.pop(SEEN_KEY, None)
+            for line in getattr(_held, "lines", {}).values():
+                _rolled_back(line)  # nothing this request began stays open
             return None
         finally:
             logs.reset_request_id(bound)
@@ -186,18 +198,17 @@ class FirstStep:
     def _page_in_context(
         self, environ: dict[str, Any], token: str, request_id: str
     ) -> tuple[str, list, bytes] | None:
-        from survey.extensions import db
-
+        connection = _connection()
         try:
-            visit = service.visit(token)
+            visit = service.visit_on(connection, token)
             if visit is None or isinstance(visit, service.Visit):
-                environ[SEEN_KEY] = (token, visit)  # plain data (a draft's is an ORM object)
-            if visit is None or not isinstance(visit, service.Visit) or visit.response is not None:
-                return _rolled_back(db)
+                environ[SEEN_KEY] = (token, visit)  # plain data (a draft's is left to Flask)
+            if not isinstance(visit, service.Visit) or visit.response is not None:
+                return _rolled_back(connection)
             query = environ.get("QUERY_STRING", "")
             locale = query[5:] if query else visit.locale
             if locale not in LANGUAGES or service.link_state(visit) != "open":
-                return _rolled_back(db)  # the browser's language, or a state page: Flask's
+                return _rolled_back(connection)  # the browser's language, or a state page: Flask's
             settings.use_kept_copy()
             bank_name = settings.get(f"bank_name_{locale}")
             key = page_key(
@@ -205,21 +216,30 @@ class FirstStep:
             )
             entry = kept.first_step(key)
             if entry is None:
-                return _rolled_back(db)
+                return _rolled_back(connection)
             limit_headers = self._count_limits(environ, token)
             if limit_headers is None:  # over a limit: Flask counts it and answers the 429
-                return _rolled_back(db)
+                return _rolled_back(connection)
             environ.pop(SEEN_KEY, None)  # from here on, Flask reads the link anew
-            service.open_page(visit)  # the first visit, as the view records it
+            if visit.opened_at is not None:
+                connection.rollback()  # opened before: nothing to record
+            elif funnel.open_link_on(connection, visit, clock.now()):
+                connection.commit()  # the first visit, as the view records it
+            else:
+                # Opened meanwhile, or its funnel record moved: the view's own way, which
+                # counts it as the view would (through the request's session).
+                connection.rollback()
+                service.open_page(visit)
             values = (
                 visit.token,
                 visit.unsubscribe_token,
                 formkey.form_key(visit.token, formkey.ANSWER),
             )
             body = entry.page.fill(values).encode()
-        except SQLAlchemyError:
+        except (SQLAlchemyError, connection.errors):
             environ.pop(SEEN_KEY, None)
-            return _rolled_back(db)  # Flask meets the database again and says what it must
+            connection.drop()  # a fresh one next time
+            return None  # Flask meets the database again and says what it must
         headers = [
             *entry.headers,
             *limit_headers,
@@ -238,28 +258,29 @@ class FirstStep:
         form = _read_form(environ)
         if form is None or form.get("go", "next") != "next" or "one_click" in form:
             return None
+        connection = _connection()
         try:
-            visit = service.visit(token)
+            visit = service.visit_on(connection, token)
             if not isinstance(visit, service.Visit) or visit.response is not None:
-                return _rolled_back(db)
+                return _rolled_back(connection)
             query = environ.get("QUERY_STRING", "")
             locale = query[5:] if query else visit.locale
             if locale not in LANGUAGES or service.link_state(visit) != "open":
-                return _rolled_back(db)
+                return _rolled_back(connection)
             if not formkey.accepts(token, formkey.ANSWER, form):
-                return _rolled_back(db)  # Flask refuses it, in the customer's words
+                return _rolled_back(connection)  # Flask refuses it, in the customer's words
             questions = versions.questions(visit)
             asked = applicable(questions, {})
             step = form.get("step", "")
             if not asked or asked[0].key != step:
-                return _rolled_back(db)
+                return _rolled_back(connection)
             question = asked[0]
             value, error = service.parse_answer(question, form.get(f"q_{step}", ""))
             if error or value is None:
-                return _rolled_back(db)
+                return _rolled_back(connection)
             after = applicable(questions, {step: answers.comparable(question, value)})
             if len(after) < 2 or after[0] is not question:
-                return _rolled_back(db)  # the last step completes the response: Flask's
+                return _rolled_back(connection)  # the last step completes the response: Flask's
             key = answer_key(
                 visit.survey_version_id,
                 locale,
@@ -270,15 +291,28 @@ class FirstStep:
             )
             entry = kept.first_step(key)
             if entry is None or entry.location is None:
-                return _rolled_back(db)
+                return _rolled_back(connection)
             limit_headers = self._count_limits(environ, token)
             if limit_headers is None:
-                return _rolled_back(db)
-            if not answers.begin_with(visit, question, value, service.WEB, locale, clock.now()):
-                return _rolled_back(db)  # closed meanwhile: Flask says so
-            db.session.commit()
-        except SQLAlchemyError:  # begun meanwhile by another tab, or the database: Flask's
-            return _rolled_back(db)
+                return _rolled_back(connection)
+            now = clock.now()
+            if answers.begin_with(visit, question, value, service.WEB, locale, now, connection):
+                connection.commit()  # one short transaction: hold, response, answer, funnel
+            else:
+                # Closed meanwhile, or its funnel record not what was read: the usual way,
+                # through the request's session (which counts the funnel as ``record`` does).
+                connection.rollback()
+                if not answers.begin_with(visit, question, value, service.WEB, locale, now):
+                    _rolled_back(connection)
+                    db.session.rollback()
+                    return None  # closed meanwhile: Flask says so
+                db.session.commit()
+        except (
+            SQLAlchemyError,
+            connection.errors,
+        ):  # begun meanwhile by another tab, or the database
+            db.session.rollback()
+            return _rolled_back(connection)  # Flask's
         _count_answer()
         body = entry.page.fill((token,)).encode()
         headers = [
@@ -292,10 +326,7 @@ class FirstStep:
         return entry.status, headers, body
 
     def _limit_header_names(self) -> frozenset[str]:
-        from survey.extensions import limiter
-
-        mapping = getattr(limiter, "_header_mapping", None) or {}
-        return frozenset(str(name).lower() for name in mapping.values())
+        return frozenset(name.lower() for name in _limit_settings(self.app)[2].values())
 
     def _count_limits(self, environ: dict[str, Any], token: str) -> list[tuple[str, str]] | None:
         """Count this request in the survey route's limits as Flask-Limiter would; None when over one.
@@ -314,7 +345,8 @@ class FirstStep:
 
             self._limits = (parse(PER_ADDRESS), parse(PER_TOKEN))
         per_address, per_token = self._limits
-        prefix = [limiter._key_prefix] if limiter._key_prefix else []
+        key_prefix, headers_enabled, names = _limit_settings(self.app)
+        prefix = [key_prefix] if key_prefix else []
         address_args = [*prefix, environ.get("REMOTE_ADDR") or "127.0.0.1", "public-address"]
         token_args = [*prefix, token, ENDPOINT]
         try:
@@ -330,9 +362,8 @@ class FirstStep:
             reset, remaining = storage.get_window_stats(per_token, *token_args)
         except Exception:  # noqa: BLE001 - storage unreachable: Flask-Limiter decides, as always
             return None
-        if not limiter._headers_enabled:
+        if not headers_enabled:
             return []
-        names = limiter._header_mapping
         reset_at = int(reset + 1)
         return [
             (names[HeaderNames.LIMIT], str(per_token.amount)),
@@ -340,6 +371,183 @@ class FirstStep:
             (names[HeaderNames.RESET], str(reset_at)),
             (names[HeaderNames.RETRY_AFTER], str(int(reset_at - time.time()))),
         ]
+
+
+def _limit_settings(app: Flask) -> tuple[str, bool, dict[HeaderNames, str]]:
+    """The key prefix, whether headers are sent, and their names: Flask-Limiter's configuration.
+
+    Our ``Limiter`` takes none of these as arguments (``survey.extensions``), so it reads
+    them from the app's configuration under these documented names, with these defaults;
+    ``tests/test_respond_fast.py`` checks the headers sent here equal Flask-Limiter's.
+    """
+    config = app.config
+    names = {
+        HeaderNames.LIMIT: config.get(ConfigVars.HEADER_LIMIT, HeaderNames.LIMIT.value),
+        HeaderNames.REMAINING: config.get(ConfigVars.HEADER_REMAINING, HeaderNames.REMAINING.value),
+        HeaderNames.RESET: config.get(ConfigVars.HEADER_RESET, HeaderNames.RESET.value),
+        HeaderNames.RETRY_AFTER: config.get(
+            ConfigVars.HEADER_RETRY_AFTER, HeaderNames.RETRY_AFTER.value
+        ),
+    }
+    return (
+        config.get(ConfigVars.KEY_PREFIX, ""),
+        bool(config.get(ConfigVars.HEADERS_ENABLED, False)),
+        names,
+    )
+
+
+class _Done:
+    """What a statement run on a ``_Line`` gave: as much of SQLAlchemy's result as callers read."""
+
+    __slots__ = ("rowcount", "rows", "inserted_primary_key")
+
+    def __init__(self, rowcount: int, rows: list[Any], inserted_primary_key: Any = None) -> None:
+        self.rowcount = rowcount
+        self.rows = rows
+        self.inserted_primary_key = inserted_primary_key
+
+    def one_or_none(self) -> Any:
+        if len(self.rows) > 1:
+            raise sa.exc.MultipleResultsFound("more than one row")
+        return self.rows[0] if self.rows else None
+
+
+class _Line:
+    """The layer's own DBAPI connection to one engine's database, kept between requests.
+
+    It answers ``execute(statement, parameters)`` as a SQLAlchemy ``Connection`` would for
+    the few Core statements the first step runs (``service.visit_on``,
+    ``funnel.open_link_on``, ``answers.begin_with``), each prepared once per dialect by
+    ``survey.prepared`` and run on the driver's cursor: no session, no checkout (and so
+    no pre-ping) and none of SQLAlchemy's execution a request. On SQLite it takes the
+    writers' turn before its first write and gives it back when the transaction ends, as
+    the engine's events do for everyone else (``survey.writers``). The driver's own
+    transaction control is kept (SQLite begins before the first write, PostgreSQL before
+    the first statement). After any database error it is dropped: the next request checks
+    a fresh connection out of the pool, pinged.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.pid = os.getpid()
+        self.proxy = engine.raw_connection()
+        self.cursor = self.proxy.dbapi_connection.cursor()
+        self.errors: type[Exception] = engine.dialect.loaded_dbapi.Error
+        self.dialect = engine.dialect
+        self.writers = writers.queue_of(engine)
+        self.writing = False
+        self.closed = False
+        # PostgreSQL: reads outside a transaction (no BEGIN and ROLLBACK round trips for a
+        # page that writes nothing, nor for a write that is one statement); a transaction
+        # of several writes is begun before the first of them.
+        self.autocommit = engine.dialect.name == "postgresql"
+        if self.autocommit:
+            self.proxy.dbapi_connection.autocommit = True
+        self._prepared: dict[tuple[int, tuple[str, ...]], tuple[Any, Prepared, Any]] = {}
+
+    def execute(self, statement: Any, parameters: dict[str, Any]) -> _Done:
+        names = tuple(sorted(parameters))
+        found = self._prepared.get((id(statement), names))
+        if found is None:
+            found = self._prepare(statement, names)
+        _statement, prepared, row_type = found
+        if row_type is None:  # a write
+            if not self.writing:
+                if self.writers is not None:
+                    self.writers.before_write(self.proxy.info)
+                if self.autocommit:
+                    self.cursor.execute("BEGIN")
+            self.writing = True
+        if isinstance(statement, sa.Insert):
+            rows = prepared.rows(self.cursor, parameters)
+            return _Done(self.cursor.rowcount, [], rows[0])
+        if row_type is None:
+            return _Done(prepared.run(self.cursor, parameters), [])
+        return _Done(-1, [row_type(*row) for row in prepared.rows(self.cursor, parameters)])
+
+    def _prepare(self, statement: Any, names: tuple[str, ...]) -> tuple[Any, Prepared, Any]:
+        dialect = self.dialect
+        if isinstance(statement, sa.Insert):
+            table = statement.table
+            returning = statement.returning(*table.primary_key.columns)
+            found = (statement, Prepared(returning, dialect, names), None)
+        elif isinstance(statement, sa.Select):
+            keys = [column.key for column in statement.selected_columns]
+            row_type = collections.namedtuple("Row", keys, rename=True)  # type: ignore[misc]
+            found = (statement, Prepared(statement, dialect), row_type)
+        else:
+            found = (statement, Prepared(statement, dialect), None)
+        # The statement is kept with it: its id stays its own while it is cached here.
+        self._prepared[(id(statement), names)] = found
+        return found
+
+    # The writers' turn is given back just before the driver's commit or rollback, as the
+    # engine's events do (``survey.writers``): SQLite's checkpoint after a commit must not
+    # keep the other workers' writes waiting for the turn.
+    def commit(self) -> None:
+        self._done()
+        self.proxy.dbapi_connection.commit()
+
+    def rollback(self) -> None:
+        self._done()
+        self.proxy.dbapi_connection.rollback()
+
+    def _done(self) -> None:
+        if self.writing and self.writers is not None:
+            self.writers.after_transaction(self.proxy.info)
+        self.writing = False
+
+    def drop(self) -> None:
+        """Forget this connection after an error: invalidated, never used again."""
+        self.closed = True
+        with contextlib.suppress(Exception):
+            self._done()
+        with contextlib.suppress(Exception):
+            self.proxy.invalidate()
+
+    def close(self) -> None:
+        """Give the connection back to its pool (its engine is being disposed)."""
+        self.closed = True
+        with contextlib.suppress(Exception):
+            self.rollback()
+            if self.autocommit:
+                self.proxy.dbapi_connection.autocommit = False  # as the pool gave it
+        with contextlib.suppress(Exception):
+            self.proxy.close()
+
+
+# The layer's own connection, per thread and engine (one process may serve two databases).
+_held = threading.local()
+_watched: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
+_all_held: list[_Line] = []
+_held_lock = threading.Lock()
+
+
+def _connection() -> _Line:
+    from survey.extensions import db
+
+    engine = db.engine
+    mine: dict[int, _Line] | None = getattr(_held, "lines", None)
+    if mine is None:
+        mine = _held.lines = {}
+    line = mine.get(id(engine))
+    if line is not None and line.engine is engine and not line.closed and line.pid == os.getpid():
+        return line
+    line = mine[id(engine)] = _Line(engine)  # a forked worker opens its own
+    with _held_lock:
+        _all_held.append(line)
+        if engine not in _watched:
+            _watched.add(engine)
+            sa.event.listen(engine, "engine_disposed", _close_held)
+    return line
+
+
+def _close_held(engine: sa.Engine) -> None:
+    """Give back the connections this layer holds on an engine being disposed."""
+    with _held_lock:
+        for line in [line for line in _all_held if line.engine is engine]:
+            line.close()
+        _all_held[:] = [line for line in _all_held if not line.closed]
 
 
 def seen(environ: dict[str, Any], token: str) -> tuple[bool, Any]:
@@ -350,8 +558,12 @@ def seen(environ: dict[str, Any], token: str) -> tuple[bool, Any]:
     return True, found[1]
 
 
-def _rolled_back(db: Any) -> None:
-    db.session.rollback()
+def _rolled_back(line: _Line) -> None:
+    """Roll back what the layer's connection did (or drop it, when that fails): Flask answers."""
+    try:
+        line.rollback()
+    except Exception:  # noqa: BLE001 - whatever the driver says, the connection is not used again
+        line.drop()
     return None
 
 

@@ -135,11 +135,20 @@ def visit(token: str) -> Visit | Invitation | None:
     """
     if not token or len(token) > 64:
         return None
-    row = db.session.connection().execute(_VISIT, {"token": token}).one_or_none()
+    seen = visit_on(db.session.connection(), token)
+    return find(token) if seen is False else seen
+
+
+def visit_on(connection: sa.Connection, token: str) -> Visit | Literal[False] | None:
+    """``visit``'s one statement on this connection: the ``Visit``, None when no invitation
+    has this token, False when its version is not published (read it with ``find``)."""
+    if not token or len(token) > 64:
+        return None
+    row = connection.execute(_VISIT, {"token": token}).one_or_none()
     if row is None:
         return None
     if versions.cached(row.survey_version_id) is None:
-        return find(token)
+        return False
     response = (
         None if row.response_id is None else ResponseSeen(row.response_id, row.response_state)
     )

@@ -221,7 +221,9 @@ def _taking_answers(
     """
     return (
         of.id == invitation_id,
-        of.state.not_in(("completed", *CLOSED_STATES)),
+        # Each state compared in turn, not NOT IN: the same test, and a statement the survey
+        # link's first answer can run prepared (``survey.prepared``: no expanding list).
+        *(of.state != state for state in ("completed", *CLOSED_STATES)),
         of.completed_at.is_(None),
         of.expires_at > now,
     )
@@ -270,7 +272,13 @@ _FIRST_ANSWER = sa.insert(_ANSWER)
 
 
 def begin_with(
-    invitation: Any, question: Question, value: Any, channel: str, locale: str, now: datetime
+    invitation: Any,
+    question: Question,
+    value: Any,
+    channel: str,
+    locale: str,
+    now: datetime,
+    connection: sa.Connection | None = None,
 ) -> bool:
     """Begin the response of an invitation that has none, with its first answer; the caller commits.
 
@@ -280,8 +288,13 @@ def begin_with(
     written, when the invitation no longer takes answers. A response begun meanwhile (another
     tab, another channel) makes the insert fail on the unique invitation (``IntegrityError``):
     the caller rolls back and takes the usual way, which reads it.
+
+    On a ``connection`` of the caller's own (not the session's), everything is written on
+    it, and False also says that the funnel could not be counted the fast way: the caller
+    rolls back what was written and takes the usual way.
     """
-    connection = db.session.connection()
+    own = connection is not None
+    connection = connection if own else db.session.connection()
     held = connection.execute(
         _HOLD, {"invitation_id": invitation.id, "now": now, "opened_now": now}
     )
@@ -303,6 +316,8 @@ def begin_with(
     connection.execute(
         _FIRST_ANSWER, {"response_id": response_id, **answer_columns(question, value, now)}
     )
+    if own:
+        return funnel.response_begun_on(connection, invitation)
     funnel.response_begun(invitation)
     return True
 
