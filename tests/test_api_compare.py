@@ -13,7 +13,14 @@ from statsmodels.stats.proportion import proportions_ztest
 
 from survey import clock
 from survey.auth.service import create_api_key
+from survey.extensions import db
 from survey.models import Agent
+from tests.fixtures.scoring import (
+    add_two_lines,
+    invitation_maker,
+    publish_post_interaction,
+    record_completed,
+)
 
 NOW = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 
@@ -26,10 +33,45 @@ NPS_UNHAPPY = [10] * 4 + [8] * 6 + [6] * 10 + [2] * 10
 NPS_FEW = [10, 9, 0, 3, 7, 8, 9, 1]
 
 
-@pytest.fixture
-def get_scores(client, db):
+@pytest.fixture(scope="module")
+def answered(module_app) -> dict[str, tuple[list[int], list[int]]]:
+    """The three agents' answers, recorded once per database for the module's tests to read.
+
+    The same answers are recorded on three days: a year before NOW (2025-11-29), 40 days before
+    (in the previous 30 days) and NOW; each query below reads the days it names. Returned by agent.
+    """
+    scoring_org = add_two_lines()
+    invite = invitation_maker(publish_post_interaction(), scoring_org)
+    second = Agent(code="A1002", team=scoring_org["personal-inquiries"], name_zh="王", name_en="W")
+    db.session.add(second)
+    db.session.commit()
+    scoring_org["A1002"] = second
+    made = {
+        "A1001": (HAPPY, NPS_HAPPY),
+        "A1002": (UNHAPPY, NPS_UNHAPPY),
+        "A2001": (FEW, NPS_FEW),
+    }
+    for at in (NOW - timedelta(days=365), NOW - timedelta(days=40), NOW):
+        for agent, (overall, nps) in made.items():
+            for o, p in zip(overall, nps, strict=True):
+                clock.freeze(at - timedelta(hours=2))
+                record_completed(invite(agent=agent), {"overall": o, "nps": p}, completed_at=at)
+    clock.freeze(NOW)
+    return made
+
+
+@pytest.fixture(scope="module")
+def key(module_app) -> str:
     _row, key = create_api_key("dashboards", ("scores",))
     db.session.commit()
+    return key
+
+
+@pytest.fixture
+def get_scores(module_app, answered, key):
+    """GET the scores API on NOW (the conftest frees the clock for each test)."""
+    clock.freeze(NOW)
+    client = module_app.test_client()
 
     def get(query: str):
         reply = client.get(f"/api/v1/scores?{query}", headers={"Authorization": f"Bearer {key}"})
@@ -37,30 +79,6 @@ def get_scores(client, db):
         return reply.get_json()
 
     return get
-
-
-@pytest.fixture
-def answered(db, scoring_org, invite, record_response):
-    """Record the three agents' answers (at a moment before NOW) and return them by agent."""
-    second = Agent(code="A1002", team=scoring_org["personal-inquiries"], name_zh="王", name_en="W")
-    db.session.add(second)
-    db.session.commit()
-    scoring_org["A1002"] = second
-
-    def answer(at: datetime = NOW) -> dict[str, tuple[list[int], list[int]]]:
-        made = {
-            "A1001": (HAPPY, NPS_HAPPY),
-            "A1002": (UNHAPPY, NPS_UNHAPPY),
-            "A2001": (FEW, NPS_FEW),
-        }
-        for agent, (overall, nps) in made.items():
-            for o, p in zip(overall, nps, strict=True):
-                clock.freeze(at - timedelta(hours=2))
-                record_response(invite(agent=agent), {"overall": o, "nps": p}, completed_at=at)
-        clock.freeze(NOW)
-        return made
-
-    return answer
 
 
 def _csat_p(a: list[int], b: list[int]) -> tuple[float, str]:
@@ -84,7 +102,6 @@ def _nps_p(a: list[int], b: list[int]) -> float:
 
 
 def test_agents_are_compared_with_the_rest_of_their_team(get_scores, answered):
-    answered()
     body = get_scores("group_by=agent&compare=rest")
     assert body["compare"] == {"against": "rest"}
     groups = {g["key"]["agent"]: g["compare"] for g in body["groups"]}
@@ -114,7 +131,6 @@ def test_agents_are_compared_with_the_rest_of_their_team(get_scores, answered):
 
 
 def test_business_lines_are_compared_with_every_other_answer(get_scores, answered):
-    answered()
     body = get_scores("group_by=business_line&compare=rest")
     groups = {g["key"]["business_line"]: g for g in body["groups"]}
     personal, corporate = HAPPY + UNHAPPY, FEW
@@ -131,8 +147,6 @@ def test_business_lines_are_compared_with_every_other_answer(get_scores, answere
 
 
 def test_a_period_is_compared_with_the_previous_one_of_the_same_length(get_scores, answered):
-    answered(at=NOW - timedelta(days=40))  # in the previous 30 days
-    answered(at=NOW)
     body = get_scores("from=2026-10-31&to=2026-11-29&group_by=agent&compare=previous")
     assert body["compare"] == {"against": "previous", "from": "2026-10-01", "to": "2026-10-30"}
     groups = {g["key"]["agent"]: g["compare"] for g in body["groups"]}
@@ -144,9 +158,6 @@ def test_a_period_is_compared_with_the_previous_one_of_the_same_length(get_score
 
 
 def test_a_period_is_compared_with_the_same_days_a_year_earlier(get_scores, answered):
-    answered(at=NOW - timedelta(days=365))  # 2025-11-29: the same day a year earlier
-    answered(at=NOW - timedelta(days=40))  # the previous period, not a year earlier
-    answered(at=NOW)
     body = get_scores("from=2026-11-01&to=2026-11-30&group_by=agent&compare=year")
     assert body["compare"] == {"against": "year", "from": "2025-11-01", "to": "2025-11-30"}
     by_agent = {g["key"]["agent"]: g for g in body["groups"]}
@@ -162,15 +173,17 @@ def test_a_year_before_a_leap_day_is_the_28th(get_scores):
 
 
 def test_the_previous_period_of_a_group_without_answers_then_has_no_test(get_scores, answered):
-    answered(at=NOW)
-    body = get_scores("group_by=agent&compare=previous")
+    # Answered on 29 November; nothing from 31 October to 14 November (the bank's earlier days
+    # are 20 October and a year before).
+    body = get_scores("from=2026-11-15&to=2026-11-29&group_by=agent&compare=previous")
+    assert body["compare"] == {"against": "previous", "from": "2026-10-31", "to": "2026-11-14"}
+    assert {g["key"]["agent"] for g in body["groups"]} == set(answered)
     for group in body["groups"]:
         assert group["compare"]["csat"]["p_value"] is None
         assert group["compare"]["csat"]["difference"] is None
 
 
 def test_every_group_has_a_mean_interval(get_scores, answered):
-    answered()
     body = get_scores("group_by=agent")
     group = next(g for g in body["groups"] if g["key"]["agent"] == "A1001")
     mean = sum(HAPPY) / len(HAPPY)
@@ -188,16 +201,15 @@ def test_every_group_has_a_mean_interval(get_scores, answered):
         "group_by=month&compare=rest",
     ],
 )
-def test_a_comparison_that_cannot_be_made_is_a_400_naming_compare(client, db, query):
-    _row, key = create_api_key("dashboards", ("scores",))
-    db.session.commit()
-    reply = client.get(f"/api/v1/scores?{query}", headers={"Authorization": f"Bearer {key}"})
+def test_a_comparison_that_cannot_be_made_is_a_400_naming_compare(module_app, key, query):
+    reply = module_app.test_client().get(
+        f"/api/v1/scores?{query}", headers={"Authorization": f"Bearer {key}"}
+    )
     assert reply.status_code == 400
     assert [e["field"] for e in reply.get_json()["errors"]] == ["compare"]
 
 
 def test_a_trend_by_team_compares_each_week_with_the_rest_of_that_week(get_scores, answered):
-    answered()
     body = get_scores("group_by=week,agent&compare=rest")
     for group in body["groups"]:
         assert group["key"]["week"] == "2026-11-23"
