@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from flask import Flask
 
-from survey import create_app
+from survey import create_app, demo
 from survey.extensions import db
 
 DATABASES = ("sqlite", "postgresql")
@@ -294,23 +294,16 @@ def last_day() -> date:
 def gather_statistics() -> None:
     """Have PostgreSQL gather the planner's statistics on the tables a bulk load just filled.
 
-    PostgreSQL plans from statistics that only ANALYZE gathers: autovacuum runs it some
-    time after a bulk load in production, and never on the test server, where it is off.
-    Without them the planner guessed that ``delivery.state IN (…)`` keeps 3,180 of
-    685,662 deliveries where 632,551 match, and ANDed the whole state index into the
-    frequency window's probe by address: at 640,884 invitations ``surveys_since`` read
-    4,600 buffers a call (about 30 ms) where it needs 30 (2.5 ms). A benchmark measures
-    the database as it runs, so it gathers them before measuring. SQLite's planner picks
-    these indexes without statistics, so it is left alone. (The demo loader does not do
-    this itself: tests load the demo too, and statistics gathered from one test's data
-    outlive that data and change the plans later tests check; the sweep's expiry plan
-    test failed after tests/test_demo.py that way.)
+    A benchmark measures the database as it runs in production, where autovacuum gathers
+    them some time after a bulk load (it is off on the test server). The demo loader does
+    it itself only from ``survey.demo.GATHER_STATISTICS_FROM`` interactions, so a
+    benchmark's smaller load gathers them here (``survey.demo.analyze``). Without them the
+    planner guessed that ``delivery.state IN (…)`` keeps 3,180 of 685,662 deliveries where
+    632,551 match, and ANDed the whole state index into the frequency window's probe by
+    address: at 640,884 invitations ``surveys_since`` read 4,600 buffers a call (about
+    30 ms) where it needs 30 (2.5 ms).
     """
-    if db.engine.dialect.name != "postgresql":
-        return
-    tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
-    db.session.execute(sa.text(f"ANALYZE {tables}"))
-    db.session.commit()
+    demo.analyze()
 
 
 @dataclass

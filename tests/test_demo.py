@@ -396,3 +396,61 @@ def test_a_small_load_keeps_the_indexes_usable_by_a_transaction_already_running(
         demo.load(seed=11, today=TODAY, size=600)
         assert _indexes() == before
         older.rollback()
+
+
+def _analyses() -> dict[str, int]:
+    """How many times ANALYZE has run on each of this schema's tables."""
+    return dict(
+        db.session.execute(
+            sa.text(
+                "SELECT relname, analyze_count FROM pg_stat_user_tables "
+                "WHERE schemaname = current_schema()"
+            )
+        ).all()
+    )
+
+
+@only_postgresql
+def test_a_small_load_leaves_the_planners_statistics_alone(app):
+    # Statistics gathered from one test's demo would outlive it and change later tests' plans.
+    before = _analyses()
+    demo.load(seed=11, today=TODAY, size=300)
+    db.session.commit()
+    assert _analyses() == before
+
+
+@pytest.fixture
+def fresh_postgresql_app(database_url, tmp_path, run_id):
+    """An app on a PostgreSQL database of its own, dropped afterwards (its statistics with it)."""
+    from tests.conftest import PG_SERVER, _app_on, _migrate, make_test_config
+
+    server = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    name = f"survey_{run_id}_analyze"
+    with server.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
+    try:
+        _migrate(url, tmp_path / "migrate")
+        with _app_on(make_test_config(url, tmp_path)) as application:
+            yield application
+    finally:
+        with server.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+@only_postgresql
+def test_a_big_load_ends_with_the_planners_statistics_on_every_table(fresh_postgresql_app):
+    # Asked for at a small size here; a load gathers them by itself from
+    # GATHER_STATISTICS_FROM interactions (without them a 10M bank's complaints page took 14 s).
+    summary = demo.load(seed=11, today=TODAY, size=300, gather_statistics=True)
+    analysed = _analyses()
+    assert {table.name: analysed[table.name] for table in db.metadata.sorted_tables} == {
+        table.name: 1 for table in db.metadata.sorted_tables
+    }
+    planned = db.session.scalar(
+        sa.text("SELECT reltuples FROM pg_class WHERE relname = 'interaction'")
+    )
+    assert planned == summary.counts["interactions"]
+    assert demo.GATHER_STATISTICS_FROM <= 300_000  # a million-answer load gathers them

@@ -40,6 +40,7 @@ from survey.models import (
 
 __all__ = [
     "ANSWERS_PER_INTERACTION",
+    "analyze",
     "answers_per_interaction",
     "DEMO_PASSWORD",
     "DemoError",
@@ -63,6 +64,13 @@ ANSWERS_PER_INTERACTION = tuple((size, answers / size) for size, answers in LOAD
 # paid at 300,000 (bench/demo_load.py --defer-indexes, bench/RESULTS.md). A small load (every
 # test's) keeps the migrations' indexes, which it cannot leave hidden from older transactions.
 DEFER_INDEXES_FROM = 100_000
+# From this many interactions a load on PostgreSQL ends by gathering the planner's statistics
+# (ANALYZE) on every table. Without them it plans a 10M-answer bank's queries from a guess of
+# the rows: the complaints page's open cases took 14 s, joined from two million responses
+# instead of from the 1,305 cases (bench/RESULTS.md). Autovacuum would gather them some time
+# later, where it is on. A small load (every test's) leaves them alone: statistics gathered
+# from one test's data outlive it and change the plans later tests check.
+GATHER_STATISTICS_FROM = DEFER_INDEXES_FROM
 
 
 def answers_per_interaction(size: int) -> float:
@@ -184,6 +192,7 @@ def load(
     progress: bool | ProgressCallback = False,
     batch_rows: int = BATCH_ROWS,
     defer_indexes: bool | None = None,
+    gather_statistics: bool | None = None,
 ) -> DemoSummary:
     """Load the demo bank into an empty database and commit it.
 
@@ -196,6 +205,8 @@ def load(
     :param defer_indexes: on PostgreSQL, whether the loaded tables' keys and indexes are
         dropped for the load and built after the rows; by default from
         :data:`DEFER_INDEXES_FROM` interactions. (SQLite writes them row by row either way.)
+    :param gather_statistics: on PostgreSQL, whether the load ends with ANALYZE of every
+        table; by default from :data:`GATHER_STATISTICS_FROM` interactions.
     :raises DemoError: when the database has data already; nothing is written then.
 
     Rows are generated and written a batch at a time in one transaction, committed before the
@@ -221,6 +232,8 @@ def load(
     first_day = today - timedelta(days=history_days(size) - 1)
     if defer_indexes is None:
         defer_indexes = size >= DEFER_INDEXES_FROM
+    if gather_statistics is None:
+        gather_statistics = size >= GATHER_STATISTICS_FROM
     try:
         with _fast_sqlite():
             summary = _load(
@@ -233,6 +246,7 @@ def load(
                 Progress(progress),
                 batch_rows,
                 defer_indexes,
+                gather_statistics,
             )
     except BaseException:
         db.session.rollback()
@@ -280,6 +294,7 @@ def _load(
     progress: Progress,
     batch_rows: int,
     defer_indexes: bool,
+    gather_statistics: bool,
 ) -> DemoSummary:
     with progress.phase("organisation", 1) as step:
         organisation = org.create_organisation(_rng(seed, "organisation"), scale(size))
@@ -336,8 +351,8 @@ def _load(
         actions.record(timeline, staff_ids["quality"], today, zone)
         db.session.commit()
         step(1)
-    # No ANALYZE here: statistics gathered from one test's demo outlive it and change the plans
-    # later tests check (see bench/common.py, gather_statistics).
+    # No ANALYZE here: a big load gathers the statistics once everything is in (see
+    # GATHER_STATISTICS_FROM).
     # Completed responses and closed partials count (those are the ones given a count time).
     rolled = rows.counts.counted_ratings
     with progress.phase("rollups", rolled) as step:
@@ -350,6 +365,10 @@ def _load(
     with progress.phase("follow-ups", 1) as step:
         followups.open_cases(_rng(seed, "followups"), as_of)
         step(1)
+    if postgresql and gather_statistics:
+        with progress.phase("statistics", 1) as step:
+            analyze()
+            step(1)
 
     counted = rows.counts
     summary_counts = {
@@ -488,3 +507,18 @@ def _rebuild_rollups(step: Callable[[int], None], expected: int) -> None:
     comment_index.rebuild()
     db.session.commit()
     step(expected - reported)
+
+
+def analyze() -> None:
+    """Commit, then have PostgreSQL gather the planner's statistics on every table; commit.
+
+    PostgreSQL plans from statistics that only ANALYZE gathers (autovacuum runs it some time
+    after a bulk load, where it is on). SQLite's planner is left alone: it picks these
+    indexes without statistics.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    db.session.commit()
+    tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+    db.session.execute(sa.text(f"ANALYZE {tables}"))
+    db.session.commit()
