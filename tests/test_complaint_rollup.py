@@ -12,6 +12,7 @@ and the rollup kept step by step equal to one rebuilt from scratch.
 from __future__ import annotations
 
 import itertools
+import tracemalloc
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,14 @@ from hypothesis import strategies as st
 
 from survey import clock, settings, workcal
 from survey.extensions import db
-from survey.models import ComplaintCase, ComplaintRollup, Interaction, Invitation, Response
+from survey.models import (
+    ComplaintCase,
+    ComplaintRollup,
+    Customer,
+    Interaction,
+    Invitation,
+    Response,
+)
 from survey.scoring import complaint_cases, complaint_outcomes, complaint_rollup, complaints
 from tests.fixtures.dispatch import interaction_body
 
@@ -294,3 +302,53 @@ def test_the_migration_adds_up_the_cases_already_stamped(complaint_bank):
     upgrade()
     assert _rollup_rows() == kept
     _figures_agree()
+
+
+def _stamp_cases(count: int) -> None:
+    """``count`` stamped cases, about twenty a day back from START, each a key of its own."""
+    customer = Customer(external_id=f"C-rollup-{count}")
+    db.session.add(customer)
+    db.session.flush()
+    basis = complaint_outcomes.basis(complaint_cases.limits(), workcal.from_settings())
+    db.session.execute(
+        sa.insert(ComplaintCase),
+        [
+            {
+                "case_id": f"CASE-{count}-{n}",
+                "customer_id": customer.id,
+                "opened_at": START - timedelta(days=n // 20, minutes=n % 20),
+                "resolved_at": START,
+                "category": CATEGORIES[n % 3],
+                "cause": f"cause-{n % 20}",
+                "resolved_first_contact": n % 2 == 0,
+                "first_reply_outcome": "met",
+                "final_outcome": "met",
+                "regulator_outcome": "met",
+                "outcomes_basis": basis,
+            }
+            for n in range(count)
+        ],
+    )
+
+
+def _rebuild_peak() -> int:
+    tracemalloc.start()
+    try:
+        complaint_rollup.rebuild(db.session)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_the_rebuild_holds_as_much_for_a_long_history_as_for_a_short_one(db):
+    # Issue 11: the rebuild held every key of the history in Python, then a list of every
+    # row; four times the days (same cases a day) must not take much more memory.
+    _stamp_cases(4_000)
+    small = _rebuild_peak()
+    rows = _rollup_rows()
+    assert sum(v[0] for k, v in rows.items() if k[1] == "day") == 4_000
+    assert sum(v[0] for k, v in rows.items() if k[1] == "month") == 4_000
+    _stamp_cases(16_000)
+    large = _rebuild_peak()
+    assert sum(v[0] for k, v in _rollup_rows().items() if k[1] == "month") == 20_000
+    assert large < 1.5 * small, (small, large)

@@ -219,33 +219,94 @@ def rebuild(session: Session, zone: str | None = None) -> int:
     """Empty the complaints rollup and add up every stamped case again; return the cases.
 
     :param zone: the bank's zone (a migration passes its own; the app's by default).
+
+    The cases and their answers are read in the order they were opened, so the day rows
+    are added up a few days at a time (at most about ``BATCH`` keys held), and the month
+    rows are then summed from the day rows on the server: what is held does not grow with
+    the history (issue 11).
     """
     table = ComplaintRollup.__table__
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         # Posts and answers arriving meanwhile wait instead of being counted twice or lost.
         session.execute(sa.text(f"LOCK TABLE {table.name} IN SHARE ROW EXCLUSIVE MODE"))
     session.execute(sa.delete(table))
     found = ZoneInfo(zone or settings.bank_zone())
-    sums: Sums = {}
-    cases = 0
     stamped = ComplaintCase.outcomes_basis.is_not(None)
-    for row in session.execute(
-        sa.select(*CASE_FACTS).where(stamped).execution_options(yield_per=BATCH)
-    ):
+    in_order = (
+        sa.func.coalesce(ComplaintCase.opened_at, ComplaintCase.created_at),
+        ComplaintCase.id,
+    )
+    days = _DaySums(session)
+    cases = 0
+    counted = sa.select(*CASE_FACTS).where(stamped).order_by(*in_order)
+    for row in session.execute(counted.execution_options(yield_per=BATCH)):
         key = key_of(*row, zone=found)
         if key is not None:
-            _add(sums, key, 0, "", (1, 0, 0, 0, 0, 0))
+            days.add(key, 0, "", (1, 0, 0, 0, 0, 0))
             cases += 1
-    answered = _answers_of_cases(ComplaintCase.id, *CASE_FACTS).where(stamped)
+    answered = _answers_of_cases(ComplaintCase.id, *CASE_FACTS).where(stamped).order_by(*in_order)
     for row in session.execute(answered.execution_options(yield_per=BATCH)):
         key = key_of(*row[1 : 1 + len(CASE_FACTS)], zone=found)
         survey_id, channel, *counts = row[1 + len(CASE_FACTS) :]
         if key is not None:
-            _add(sums, key, survey_id, channel, (0, *(int(v) for v in counts)))
-    rows = _rows(sums)
-    for start in range(0, len(rows), BATCH):
-        session.execute(sa.insert(table), rows[start : start + BATCH])
+            days.add(key, survey_id, channel, (0, *(int(v) for v in counts)))
+    days.write()
+    session.execute(_months_from_days(dialect))
     return cases
+
+
+class _DaySums:
+    """Counts by day-grain key, written (added to the stored rows) a few days at a time.
+
+    Rows come in the order their cases were opened, so a day's keys are complete once a
+    later day is seen; writing adds (an upsert) all the same, so a day seen again, or a
+    case and its answers read in two passes, still count exactly.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.sums: Sums = {}
+        self.day: date | None = None
+
+    def add(self, key: Key, survey_id: int, channel: str, counts: Iterable[int]) -> None:
+        basis, day, *segment = key
+        if day != self.day:
+            if len(self.sums) >= BATCH:
+                self.write()
+            self.day = day
+        stored = (basis, "day", day, *segment, survey_id, channel)
+        kept = self.sums.setdefault(stored, [0] * len(COUNT_COLUMNS))
+        for i, value in enumerate(counts):
+            kept[i] += value
+
+    def write(self) -> None:
+        _upsert(self.session, self.sums)
+        self.sums = {}
+
+
+def _months_from_days(dialect: str) -> sa.Insert:
+    """Add up the day rows into month rows (the day column: the month's first day)."""
+    table = ComplaintRollup.__table__
+    day = table.c.day
+    month: sa.ColumnElement[Any]
+    if dialect == "postgresql":
+        month = sa.cast(sa.func.date_trunc("month", sa.cast(day, sa.DateTime)), sa.Date)
+    else:
+        month = sa.func.date(day, "start of month")
+    segment = [table.c[c] for c in KEY_COLUMNS[3:]]
+    grouped = (
+        sa.select(
+            table.c.basis,
+            sa.literal("month", sa.String()),
+            month.label("month"),
+            *segment,
+            *(sa.func.sum(table.c[c]) for c in COUNT_COLUMNS),
+        )
+        .where(table.c.grain == "day")
+        .group_by(table.c.basis, month, *segment)
+    )
+    return sa.insert(table).from_select([*KEY_COLUMNS, *COUNT_COLUMNS], grouped)
 
 
 def forget_other_bases(session: Session, current: str) -> None:
