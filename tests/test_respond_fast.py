@@ -289,3 +289,33 @@ def test_a_first_visit_and_answer_in_front_of_flask_run_on_the_driver_alone(app,
     db.session.expire_all()
     assert db.session.get(Invitation, invitation_id).opened_at is not None
     assert len(_answers_of(invitation_id)) == 1
+
+
+def test_a_request_thread_that_ends_gives_back_the_connection_the_layer_kept_for_it(
+    app, client, invite
+):
+    # A threaded server (the browser tests', a development server) answers each request on a
+    # thread of its own: a connection kept per thread must not outlive its thread, or the
+    # server runs out of connections (PostgreSQL: "too many clients already").
+    import gc
+    import threading
+
+    warm = invite(locale="en")
+    client.get(f"/s/{warm.token}")  # Flask; kept
+    tokens = [invite(locale="en").token for _ in range(4)]
+    db.session.commit()
+    before = db.engine.pool.checkedout()
+    served: list[int] = []
+
+    def visit(token: str) -> None:
+        with flask_requests(app) as through_flask:
+            served.append(client.get(f"/s/{token}").status_code)
+        assert through_flask == []  # answered in front of Flask, on the layer's connection
+
+    for token in tokens:
+        thread = threading.Thread(target=visit, args=(token,))
+        thread.start()
+        thread.join()
+    gc.collect()
+    assert served == [200] * len(tokens)
+    assert db.engine.pool.checkedout() <= before

@@ -505,37 +505,64 @@ class _Line:
         with contextlib.suppress(Exception):
             self.proxy.invalidate()
 
-    def close(self) -> None:
-        """Give the connection back to its pool (its engine is being disposed)."""
+    def close(self, disposed: bool = False) -> None:
+        """Give the connection back to its pool; close it if its engine is being disposed.
+
+        (A pool that was disposed keeps what is given back to it open: nobody uses it again.)
+        """
         self.closed = True
         with contextlib.suppress(Exception):
             self.rollback()
             if self.autocommit:
                 self.proxy.dbapi_connection.autocommit = False  # as the pool gave it
         with contextlib.suppress(Exception):
-            self.proxy.close()
+            if disposed:
+                self.proxy.invalidate()
+            else:
+                self.proxy.close()
 
 
 # The layer's own connection, per thread and engine (one process may serve two databases).
+# A thread's connections are given back when the thread ends (a threaded server answers each
+# request on a new thread), and every thread's when their engine is disposed.
 _held = threading.local()
 _watched: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
-_all_held: list[_Line] = []
+_all_held: weakref.WeakSet[_Line] = weakref.WeakSet()
 _held_lock = threading.Lock()
+
+
+class _Lines(dict):
+    """One thread's connections by engine; those it made are given back when it ends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.made: list[_Line] = []
+        # Not a method of this dict: the finalizer must not keep it alive.
+        weakref.finalize(self, _give_back, self.made)
+
+
+def _give_back(lines: list[_Line]) -> None:
+    for line in lines:
+        if not line.closed:
+            line.close()
+    lines.clear()
 
 
 def _connection() -> _Line:
     from survey.extensions import db
 
     engine = db.engine
-    mine: dict[int, _Line] | None = getattr(_held, "lines", None)
+    mine: _Lines | None = getattr(_held, "lines", None)
     if mine is None:
-        mine = _held.lines = {}
+        mine = _held.lines = _Lines()
     line = mine.get(id(engine))
     if line is not None and line.engine is engine and not line.closed and line.pid == os.getpid():
         return line
+    mine.made[:] = [kept for kept in mine.made if not kept.closed]
     line = mine[id(engine)] = _Line(engine)  # a forked worker opens its own
+    mine.made.append(line)
     with _held_lock:
-        _all_held.append(line)
+        _all_held.add(line)
         if engine not in _watched:
             _watched.add(engine)
             sa.event.listen(engine, "engine_disposed", _close_held)
@@ -543,11 +570,11 @@ def _connection() -> _Line:
 
 
 def _close_held(engine: sa.Engine) -> None:
-    """Give back the connections this layer holds on an engine being disposed."""
+    """Close the connections this layer holds on an engine being disposed."""
     with _held_lock:
-        for line in [line for line in _all_held if line.engine is engine]:
-            line.close()
-        _all_held[:] = [line for line in _all_held if not line.closed]
+        lines = [line for line in _all_held if line.engine is engine and not line.closed]
+    for line in lines:
+        line.close(disposed=True)
 
 
 def seen(environ: dict[str, Any], token: str) -> tuple[bool, Any]:
