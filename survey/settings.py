@@ -76,7 +76,7 @@ def _stored() -> dict[str, Any]:
     context that made it, and in every other from its next request or task.
     """
     if not has_app_context():
-        return {k: v for k, v in db.session.execute(sa.select(Setting.key, Setting.value))}
+        return _read()
     stored = g.get("_survey_settings")
     if stored is None:
         # The process's copy under the config stamp (survey.stamped), which a change committed
@@ -117,8 +117,7 @@ def use_kept_copy() -> None:
     with _kept_lock:
         kept = _kept.get(url)
     if kept is None or now - kept[0] > KEPT_SECONDS:
-        rows = db.session.execute(sa.select(Setting.key, Setting.value))
-        kept = (now, {k: v for k, v in rows})
+        kept = (now, _read())
         with _kept_lock:
             _kept[url] = kept
     g._survey_settings = kept[1]
