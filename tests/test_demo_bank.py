@@ -318,7 +318,7 @@ def test_the_demos_funnel_counts_every_invitation_and_suppression_once(loaded):
         assert counts == sorted(counts, reverse=True), group
     # Kept by the rebuild alone: a second rebuild changes nothing.
     rows = db.session.scalar(sa.select(sa.func.count()).select_from(FunnelRollup))
-    from survey.funnel.keeping import rebuild
+    from survey.funnel.rebuilding import rebuild
 
     assert rebuild() == rows
 
@@ -367,7 +367,7 @@ def _funnel_tables() -> dict[str, Counter]:
 
 def test_the_demos_funnel_and_invitation_records_are_what_a_rebuild_makes(loaded):
     from survey.funnel import stages
-    from survey.funnel.keeping import rebuild
+    from survey.funnel.rebuilding import rebuild
 
     loaded_funnel = _funnel_tables()
     stages_kept = [stages_ for _id, _channel, stages_ in loaded_funnel["records"]]
