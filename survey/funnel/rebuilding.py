@@ -198,7 +198,8 @@ def _from_records() -> sa.TextClause:
         f"CASE x.suppression_reason {suppressed_bits} END "
         f"FROM interaction x WHERE x.suppression_reason IN ({reasons}) "
         "AND NOT EXISTS (SELECT FROM invitation i WHERE i.interaction_id = x.id)"
-        f") AS facts ({key}, bits) GROUP BY {key}"
+        # Stored in day order, as the scores' rollups are (survey.scoring.rebuilding).
+        f") AS facts ({key}, bits) GROUP BY {key} ORDER BY {key}"
     )
 
 
@@ -209,7 +210,8 @@ def _summed_into(table: sa.Table, grain: str) -> sa.TextClause:
     sums = ", ".join(f"SUM({c})" for c in COUNTERS)
     return sa.text(
         f"INSERT INTO {table.name} ({grain}, {fields}, {', '.join(COUNTERS)}) "
-        f"SELECT {period}, {fields}, {sums} FROM funnel_rollup GROUP BY {period}, {fields}"
+        f"SELECT {period}, {fields}, {sums} FROM funnel_rollup GROUP BY {period}, {fields} "
+        f"ORDER BY {period}, {fields}"
     )
 
 
