@@ -171,10 +171,11 @@ def _take_in(data: InteractionInput) -> Outcome:
                 return existing
         try:
             interaction, invitation, survey_id = _store(data)
-            funnel.count_intake(interaction, invitation, survey_id)
             if intake_rows.direct(data):
-                intake_rows.insert(interaction, invitation)
+                counted = funnel.intake_counts(interaction, invitation, survey_id)
+                intake_rows.insert(interaction, invitation, counted)
             else:
+                funnel.count_intake(interaction, invitation, survey_id)
                 db.session.flush()
             outcome = _outcome(interaction, invitation, created=True)
             db.session.commit()

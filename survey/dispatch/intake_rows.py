@@ -14,18 +14,23 @@ path (``direct`` says which): those rows are linked to others that the session t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from survey.extensions import db
+from survey.funnel import keeping as funnel
 from survey.models import Interaction, Invitation
+from survey.models.funnel import COUNTERS, SEGMENT_COLUMNS, FunnelRollup
 
 if TYPE_CHECKING:
     from survey.dispatch.intake import InteractionInput
 
 _INTERACTION = Interaction.__table__
 _INVITATION = Invitation.__table__
+_ROLLUP = FunnelRollup.__table__
+_ROLLUP_COLUMNS = (*SEGMENT_COLUMNS, *COUNTERS)
 
 # Every column a new row sets, bound by name: one statement shape, compiled once.
 _INTERACTION_COLUMNS = (
@@ -55,6 +60,7 @@ _INVITATION_COLUMNS = (
     "rule_id",
     "channels",
     "sms_mode",
+    "sms_misses",
     "locale",
     "token",
     "unsubscribe_token",
@@ -66,20 +72,57 @@ _INVITATION_COLUMNS = (
     "funnel_channel",
     "funnel_stages",
 )
+
+
+def _values(table: sa.Table, columns: tuple[str, ...], prefix: str = "") -> dict[str, Any]:
+    """Each column bound to a parameter of its name (with a prefix, for one statement of two)."""
+    return {name: sa.bindparam(prefix + name, type_=table.c[name].type) for name in columns}
+
+
+# SQLite: one statement a row, and the rollup's guarded UPDATE (survey.funnel.keeping).
 _INSERT_INTERACTION = (
     sa.insert(_INTERACTION)
-    .values(
-        {name: sa.bindparam(name, type_=_INTERACTION.c[name].type) for name in _INTERACTION_COLUMNS}
-    )
+    .values(_values(_INTERACTION, _INTERACTION_COLUMNS))
     .returning(_INTERACTION.c.id)
 )
 _INSERT_INVITATION = (
     sa.insert(_INVITATION)
-    .values(
-        {name: sa.bindparam(name, type_=_INVITATION.c[name].type) for name in _INVITATION_COLUMNS}
-    )
+    .values(_values(_INVITATION, _INVITATION_COLUMNS))
     .returning(_INVITATION.c.id)
 )
+
+
+def _written_together(invites: bool, counters: tuple[str, ...]) -> sa.Select:
+    """PostgreSQL: the interaction, its invitation and the rollup row in one statement.
+
+    One round trip instead of three: data-modifying CTEs, the invitation pointing at the
+    interaction's new id, the rollup's upsert (its counters added) run to completion
+    whether read or not. Built once for each shape (with or without an invitation, which
+    counter).
+    """
+    interaction = (
+        sa.insert(_INTERACTION)
+        .values(_values(_INTERACTION, _INTERACTION_COLUMNS, "interaction_"))
+        .returning(_INTERACTION.c.id)
+        .cte("new_interaction")
+    )
+    ids: list[Any] = [interaction.c.id]
+    if invites:
+        values = _values(_INVITATION, _INVITATION_COLUMNS, "invitation_")
+        values["interaction_id"] = sa.select(interaction.c.id).scalar_subquery()
+        invitation = (
+            sa.insert(_INVITATION).values(values).returning(_INVITATION.c.id).cte("new_invitation")
+        )
+        ids.append(sa.select(invitation.c.id).scalar_subquery())
+    rollup = postgresql.insert(_ROLLUP).values(_values(_ROLLUP, _ROLLUP_COLUMNS, "rollup_"))
+    rollup = rollup.on_conflict_do_update(
+        index_elements=list(SEGMENT_COLUMNS),
+        set_={name: _ROLLUP.c[name] + rollup.excluded[name] for name in counters},
+    )
+    return sa.select(*ids).add_cte(rollup.cte("added"))
+
+
+_WRITTEN_TOGETHER: dict[tuple[bool, tuple[str, ...]], sa.Select] = {}
 
 
 def direct(data: InteractionInput) -> bool:
@@ -89,22 +132,63 @@ def direct(data: InteractionInput) -> bool:
     return not has_case and not new_agent
 
 
-def insert(interaction: Interaction, invitation: Invitation | None) -> None:
-    """Write the new interaction (and invitation) kept out of the session; give them their ids.
+def insert(
+    interaction: Interaction,
+    invitation: Invitation | None,
+    counted: tuple[dict[str, Any], dict[str, int]] | None,
+) -> None:
+    """Write the new interaction (and invitation) kept out of the session, and their counts.
 
-    The session is flushed first: a new customer record or address of the post is
-    written there, so the interaction can point at it.
+    The objects are given their ids. The session is flushed first: a new customer record
+    or address of the post is written there, so the interaction can point at it.
+
+    :param counted: the funnel rollup's key and counts (``keeping.intake_counts``).
     """
     session = db.session()
     session.flush()
     connection = session.connection()
     interaction.customer_id = interaction.customer.id
+    if invitation is not None:
+        invitation.customer_id = interaction.customer_id
+        invitation.updated_at = invitation.created_at
+        invitation.sms_misses = 0  # the column's default, applied by a flush (none here)
+    if counted is not None and connection.dialect.name == "postgresql":
+        _insert_together(connection, interaction, invitation, counted)
+        return
+    if counted is not None:
+        funnel.add_counts(session, *counted)
     values = {name: getattr(interaction, name) for name in _INTERACTION_COLUMNS}
     interaction.id = connection.execute(_INSERT_INTERACTION, values).scalar_one()
     if invitation is None:
         return
     invitation.interaction_id = interaction.id
-    invitation.customer_id = interaction.customer_id
-    invitation.updated_at = invitation.created_at
     values = {name: getattr(invitation, name) for name in _INVITATION_COLUMNS}
     invitation.id = connection.execute(_INSERT_INVITATION, values).scalar_one()
+
+
+def _insert_together(
+    connection: sa.Connection,
+    interaction: Interaction,
+    invitation: Invitation | None,
+    counted: tuple[dict[str, Any], dict[str, int]],
+) -> None:
+    key, counts = counted
+    counters = tuple(sorted(name for name, value in counts.items() if value))
+    shape = (invitation is not None, counters)
+    statement = _WRITTEN_TOGETHER.get(shape)
+    if statement is None:
+        statement = _WRITTEN_TOGETHER[shape] = _written_together(*shape)
+    params = {f"interaction_{n}": getattr(interaction, n) for n in _INTERACTION_COLUMNS}
+    if invitation is not None:
+        params.update(
+            (f"invitation_{n}", getattr(invitation, n))
+            for n in _INVITATION_COLUMNS
+            if n != "interaction_id"
+        )
+    params.update((f"rollup_{n}", value) for n, value in key.items())
+    params.update((f"rollup_{n}", counts.get(n, 0)) for n in COUNTERS)
+    ids = connection.execute(statement, params).one()
+    interaction.id = ids[0]
+    if invitation is not None:
+        invitation.interaction_id = interaction.id
+        invitation.id = ids[1]
