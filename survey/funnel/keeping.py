@@ -489,11 +489,14 @@ def _add(session: Session, key: dict[str, Any], counts: dict[str, int]) -> None:
         keyed = {f"key_{name}": value for name, value in key.items()}
         updated = session.execute(_adding(tuple(sorted(counts))), {**keyed, **adding})
         if updated.rowcount == 0:
-            session.execute(sa.insert(_TABLE).values(row))
+            # Built once, bound to the row: a statement built with its values (a new row
+            # each day and segment) cost more than its run.
+            session.execute(_INSERT_ROW, row)
         return
     session.connection().execute(_upserting(tuple(sorted(counts))), row)
 
 
+_INSERT_ROW = sa.insert(_TABLE)
 _UPSERTING: dict[tuple[str, ...], sa.Insert] = {}
 
 
