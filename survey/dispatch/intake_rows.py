@@ -1,4 +1,4 @@
-"""Writing a decided interaction and its invitation as two plain INSERTs.
+"""Writing a decided interaction, its invitation and its funnel count as plain statements.
 
 Intake builds the interaction and its invitation as ORM objects, since the decision
 reads them, but most posts need none of what the unit of work gives: the rows are new,
@@ -6,7 +6,8 @@ nothing else points at them, and nothing is read back. The ORM's flush of the tw
 (dependency sort, attribute history, one INSERT each) cost about a quarter of a post's
 CPU, inside the write transaction, which on SQLite holds the database's one write lock.
 Here each is one Core ``INSERT … RETURNING id`` built once and bound to the objects'
-values, and the objects, never added to the session, are only told their ids.
+values, and the objects, never added to the session, are only told their ids. On
+PostgreSQL the two inserts and the rollup's upsert are one statement: one round trip.
 
 Posts that join a complaint case or name an agent we do not know yet stay on the ORM
 path (``direct`` says which): those rows are linked to others that the session tracks.
