@@ -42,7 +42,7 @@ def _current() -> tuple[str | None, str]:
     """The stamp, and which database it is of, read once a request (until a flush or commit)."""
     found = g.get("_config_stamp") if has_app_context() else None
     if found is None:
-        found = (db.session.execute(_STAMP).scalar(), str(db.engine.url))
+        found = (db.session.connection().execute(_STAMP).scalar(), str(db.engine.url))
         if has_app_context():
             g._config_stamp = found
     return found

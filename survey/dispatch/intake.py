@@ -22,7 +22,7 @@ from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.exc import StaleDataError
 
 from survey import addresses, busy, clock, hints, pseudonyms
-from survey.dispatch import cases, decide, hours, rules
+from survey.dispatch import cases, decide, hours, intake_rows, rules
 from survey.extensions import db
 from survey.funnel import keeping as funnel
 from survey.models import Address, Agent, Customer, Interaction, Invitation
@@ -171,8 +171,12 @@ def _take_in(data: InteractionInput) -> Outcome:
                 return existing
         try:
             interaction, invitation, survey_id = _store(data)
-            funnel.count_intake(interaction, invitation, survey_id)
-            db.session.flush()
+            if intake_rows.direct(data):
+                counted = funnel.intake_counts(interaction, invitation, survey_id)
+                intake_rows.insert(interaction, invitation, counted)
+            else:
+                funnel.count_intake(interaction, invitation, survey_id)
+                db.session.flush()
             outcome = _outcome(interaction, invitation, created=True)
             db.session.commit()
         except cases.CaseConflict:
@@ -267,7 +271,10 @@ def _decide_and_add(data: InteractionInput, now: datetime) -> _Stored:
             # Named later by the admin; until then pages show the code.
             agent = Agent(code=data.new_agent_code, team_id=data.team_id, name_zh="", name_en="")
         interaction.agent = agent
-    db.session.add(interaction)
+    # Kept out of the session when its rows are written as plain INSERTs (intake_rows).
+    direct = intake_rows.direct(data)
+    if not direct:
+        db.session.add(interaction)
 
     attributes = rules.interaction_attributes(interaction, data.business_line_code, data.team_code)
     decision = decide.decide(interaction, now, attributes, case_settled=case_settled)
@@ -291,7 +298,8 @@ def _decide_and_add(data: InteractionInput, now: datetime) -> _Stored:
         scheduled_at=decision.scheduled_at,
         expires_at=decision.expires_at,
     )
-    db.session.add(invitation)
+    if not direct:
+        db.session.add(invitation)
     return _Stored(interaction, invitation, decision.rule.survey_id)
 
 
@@ -322,12 +330,12 @@ def _upsert_customer(data: CustomerInput) -> Customer:
     if customer is None:
         customer = Customer(external_id=data.external_id, name="", locale="zh", addresses=[])
         db.session.add(customer)
-    if data.name is not None:
-        customer.name = data.name
-    if data.locale is not None:
-        customer.locale = data.locale
-    if data.timezone is not None:
-        customer.timezone = data.timezone
+    # Set only when changed: a record merely touched is flushed all the same (the unit of
+    # work compares the values only then), and nearly every post repeats what is stored.
+    for name in ("name", "locale", "timezone"):
+        value = getattr(data, name)
+        if value is not None and getattr(customer, name) != value:
+            setattr(customer, name, value)
     have = {(a.kind, a.value) for a in customer.addresses}
     wanted = [
         (kind, value)

@@ -144,6 +144,18 @@ def count_intake(
 
     :param survey_id: the survey of the invitation's version (its rollup key).
     """
+    counted = intake_counts(interaction, invitation, survey_id)
+    if counted is not None:
+        _add(db.session(), *counted)
+
+
+def intake_counts(
+    interaction: Interaction, invitation: Invitation | None, survey_id: int | None = None
+) -> tuple[dict[str, Any], dict[str, int]] | None:
+    """What ``count_intake`` adds (the rollup row's key, the counts), for a caller that writes it.
+
+    Sets the invitation's funnel record as ``count_intake`` does; None: nothing to count.
+    """
     session = db.session()
     if any(isinstance(row, Agent) for row in session.new):
         # An agent first named by this post: its id is part of the rollup's key.
@@ -157,11 +169,10 @@ def count_intake(
         facts = _new_invitation_facts(interaction, invitation, survey_id)
         channel, reached = stages.channel_of(facts), stages.stages_of(facts)
         invitation.funnel_channel, invitation.funnel_stages = channel, reached
-        _add(session, stages.key_of(facts, channel), stages.counts_of(reached))
-        return
+        return stages.key_of(facts, channel), stages.counts_of(reached)
     reason = interaction.suppression_reason
     if reason is None:
-        return
+        return None
     key = {
         "day": stages.cohort_day(interaction.created_at),
         "survey_channel": "",
@@ -174,7 +185,12 @@ def count_intake(
         "cause": interaction.complaint_cause or "",
         "survey_id": 0,
     }
-    _add(session, key, {f"suppressed_{reason}": 1})
+    return key, {f"suppressed_{reason}": 1}
+
+
+def add_counts(session: Session, key: dict[str, Any], counts: dict[str, int]) -> None:
+    """Add counts to one rollup row (``intake_counts``'s), creating it if need be."""
+    _add(session, key, counts)
 
 
 def _new_invitation_facts(
@@ -468,11 +484,14 @@ def _add(session: Session, key: dict[str, Any], counts: dict[str, int]) -> None:
         keyed = {f"key_{name}": value for name, value in key.items()}
         updated = session.execute(_adding(tuple(sorted(counts))), {**keyed, **adding})
         if updated.rowcount == 0:
-            session.execute(sa.insert(_TABLE).values(row))
+            # Built once, bound to the row: a statement built with its values (a new row
+            # each day and segment) cost more than its run.
+            session.execute(_INSERT_ROW, row)
         return
     session.connection().execute(_upserting(tuple(sorted(counts))), row)
 
 
+_INSERT_ROW = sa.insert(_TABLE)
 _UPSERTING: dict[tuple[str, ...], sa.Insert] = {}
 
 
