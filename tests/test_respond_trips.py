@@ -6,11 +6,9 @@ session's), as the server's "ready for query" replies: one per round trip, whate
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-
 from datetime import timedelta
 
 import pytest
@@ -37,31 +35,33 @@ def round_trips(engine: sa.Engine) -> Iterator[list[int]]:
     from psycopg import pq
 
     engine.dispose()
-    trace = tempfile.TemporaryFile()
-    traced: list = []
-
-    def connected(dbapi_connection, _record) -> None:
-        dbapi_connection.pgconn.trace(trace.fileno())
-        dbapi_connection.pgconn.set_trace_flags(
-            pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE
-        )
-        traced.append(dbapi_connection)
-
     counted: list[int] = []
-    sa.event.listen(engine, "connect", connected)
-    try:
-        yield counted
-    finally:
-        sa.event.remove(engine, "connect", connected)
-        for connection in traced:
-            if not connection.closed:
-                connection.pgconn.untrace()
-        trace.flush()
-        os.fsync(trace.fileno())
-        trace.seek(0)
-        lines = trace.read().decode("utf-8", "replace").splitlines()
-        counted.append(sum(1 for line in lines if line.startswith("B\t") and "\tReadyForQuery" in line))
-        trace.close()
+    with tempfile.TemporaryFile() as trace:
+        traced: list = []
+
+        def connected(dbapi_connection, _record) -> None:
+            dbapi_connection.pgconn.trace(trace.fileno())
+            dbapi_connection.pgconn.set_trace_flags(
+                pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE
+            )
+            traced.append(dbapi_connection)
+
+        sa.event.listen(engine, "connect", connected)
+        try:
+            yield counted
+        finally:
+            sa.event.remove(engine, "connect", connected)
+            for connection in traced:
+                if not connection.closed:
+                    connection.pgconn.untrace()
+            trace.seek(0)
+            lines = trace.read().decode("utf-8", "replace").splitlines()
+            counted.append(sum(1 for line in lines if _ready_for_query(line)))
+
+
+def _ready_for_query(line: str) -> bool:
+    """The server's reply that ends each round trip, in libpq's trace."""
+    return line.startswith("B\t") and "\tReadyForQuery" in line
 
 
 def _warm(client, invite) -> None:
@@ -91,9 +91,7 @@ def test_a_first_visit_takes_two_round_trips_and_a_visit_again_one(app, client, 
 
 
 @only_postgresql
-def test_a_first_answer_takes_two_round_trips_and_is_stored_and_counted_once(
-    app, client, invite
-):
+def test_a_first_answer_takes_two_round_trips_and_is_stored_and_counted_once(app, client, invite):
     from tests.test_funnel import rollup_rows, totals
     from tests.test_respond_fast import _answers_of
 
