@@ -26,7 +26,7 @@ from survey_cpu import survey_app
 
 from survey import demo
 from survey.extensions import db
-from survey.respond import fast
+from survey.respond import own_line
 
 _TIME = re.compile(r"(Planning|Execution) Time: ([0-9.]+) ms")
 _TRIGGER = re.compile(r"Trigger (\S+)(?: on \S+)?: time=([0-9.]+) calls=(\d+)")
@@ -91,7 +91,7 @@ def main() -> None:
         client.post(f"/s/{warm_token}?lang=zh", data=warm_body, headers=form)
         plans: dict[tuple[str, str], list[list[str]]] = defaultdict(list)
         with psycopg.connect(url) as other, app.app_context():
-            line = fast._connection()
+            line = own_line.connection()
             explaining = Explaining(line.cursor, other, plans)
             line.cursor = explaining
             for token, _body in lines[:n]:

@@ -18,7 +18,7 @@ from survey import clock
 from survey.extensions import db
 from survey.funnel import keeping, stages
 from survey.models import Answer, Invitation, Response
-from survey.respond import fast, service, versions
+from survey.respond import own_line, service, versions
 from survey.responses import answers, first_answer
 from tests.databases import only_postgresql
 from tests.test_respond_fast import flask_requests
@@ -127,7 +127,7 @@ def test_a_first_answer_whose_link_changed_since_it_was_read_writes_nothing_in_i
     db.session.commit()
     question = versions.questions(link)[0]
     with app.app_context():
-        line = fast._connection()
+        line = own_line.connection()
         visit = service.visit_on(line, link.token)
     db.session.expire_all()
     changed = db.session.get(Invitation, link.id)
@@ -159,7 +159,7 @@ def test_a_first_answer_after_another_tabs_stores_nothing_twice(app, client, inv
     db.session.commit()
     question = versions.questions(link)[0]
     with app.app_context():
-        line = fast._connection()
+        line = own_line.connection()
         visit = service.visit_on(line, link.token)  # read before the other tab answered
     assert _first_answer(client, link.token).status_code == 303  # the other tab
     with app.app_context():
