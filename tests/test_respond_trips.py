@@ -25,9 +25,17 @@ from tests.test_respond_fast import flask_requests
 from tests.test_respond_steps import step
 
 
+class Traced:
+    """What libpq's trace saw: the round trips, and the statements sent."""
+
+    def __init__(self) -> None:
+        self.trips: int | None = None
+        self.sent = ""
+
+
 @contextmanager
-def round_trips(engine: sa.Engine) -> Iterator[list[int]]:
-    """Count the round trips to the server while inside: the list holds the count afterwards.
+def round_trips(engine: sa.Engine) -> Iterator[Traced]:
+    """Trace every connection to the server while inside; the round trips counted afterwards.
 
     Every connection is opened inside (the engine is disposed first, which also closes the
     survey layer's kept one), and traced from its first statement on.
@@ -35,28 +43,29 @@ def round_trips(engine: sa.Engine) -> Iterator[list[int]]:
     from psycopg import pq
 
     engine.dispose()
-    counted: list[int] = []
+    traced = Traced()
     with tempfile.TemporaryFile() as trace:
-        traced: list = []
+        connections: list = []
 
         def connected(dbapi_connection, _record) -> None:
             dbapi_connection.pgconn.trace(trace.fileno())
             dbapi_connection.pgconn.set_trace_flags(
                 pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE
             )
-            traced.append(dbapi_connection)
+            connections.append(dbapi_connection)
 
         sa.event.listen(engine, "connect", connected)
         try:
-            yield counted
+            yield traced
         finally:
             sa.event.remove(engine, "connect", connected)
-            for connection in traced:
+            for connection in connections:
                 if not connection.closed:
                     connection.pgconn.untrace()
             trace.seek(0)
             lines = trace.read().decode("utf-8", "replace").splitlines()
-            counted.append(sum(1 for line in lines if _ready_for_query(line)))
+            traced.trips = sum(1 for line in lines if _ready_for_query(line))
+            traced.sent = "\n".join(line for line in lines if line.startswith("F\t"))
 
 
 def _ready_for_query(line: str) -> bool:
@@ -87,7 +96,7 @@ def test_a_first_visit_takes_two_round_trips_and_a_visit_again_one(app, client, 
     with round_trips(db.engine) as again:
         assert client.get(f"/s/{token}").status_code == 200
     # The link's row read; then "opened" and its rollup row written by one statement.
-    assert (first_visit, again, through_flask) == ([2], [1], [])
+    assert (first_visit.trips, again.trips, through_flask) == (2, 1, [])
 
 
 @only_postgresql
@@ -103,7 +112,7 @@ def test_a_first_answer_takes_two_round_trips_and_is_stored_and_counted_once(app
         assert _first_answer(client, token).status_code == 303
     # The link's row read; then the hold, the response, the answer and the funnel written by
     # one statement in a transaction of its own (no BEGIN, no COMMIT).
-    assert (trips, through_flask) == ([2], [])
+    assert (trips.trips, through_flask) == (2, [])
     assert [value for _question, value in _answers_of(invitation_id)] == [4]
     invitation = db.session.get(Invitation, invitation_id)
     response = db.session.scalar(sa.select(Response).where(Response.invitation_id == invitation_id))
@@ -166,3 +175,29 @@ def test_a_first_answer_after_another_tabs_stores_nothing_twice(app, client, inv
         columns = answers.answer_columns(question, 2, clock.now())
         assert first_answer.begin_in_one(line, visit, columns, "web", "en", clock.now()) is False
     assert [value for _question, value in _answers_of(link.id)] == [4]
+
+
+@only_postgresql
+def test_a_first_answer_waits_for_the_disk_and_a_first_visits_opened_alone_does_not(
+    app, client, invite
+):
+    _warm(client, invite)
+    token = invite(locale="en").token
+    db.session.commit()
+    with round_trips(db.engine) as visit:
+        assert client.get(f"/s/{token}").status_code == 200
+    with round_trips(db.engine) as answer:
+        assert _first_answer(client, token).status_code == 303
+    assert "SET LOCAL synchronous_commit TO off" in visit.sent
+    assert "synchronous_commit" not in answer.sent
+    # Off for the visit's transaction alone: the connection's own setting stays as it was
+    # (the tests' databases have it off: on here, to see it kept).
+    later = invite(locale="en").token
+    db.session.commit()
+    with app.app_context():
+        line = own_line.connection()
+        line.cursor.execute("SET synchronous_commit TO on")
+        assert client.get(f"/s/{later}").status_code == 200
+        assert own_line.connection() is line
+        line.cursor.execute("SHOW synchronous_commit")
+        assert line.cursor.fetchone()[0] == "on"

@@ -217,7 +217,7 @@ class FirstStep:
             environ.pop(SEEN_KEY, None)  # from here on, Flask reads the link anew
             if visit.opened_at is not None:
                 connection.rollback()  # opened before: nothing to record
-            elif funnel.open_link_on(connection, visit, clock.now()):
+            elif self._opened(connection, visit):
                 connection.commit()  # the first visit, as the view records it
             else:
                 # Opened meanwhile, or its funnel record moved: the view's own way, which
@@ -242,6 +242,17 @@ class FirstStep:
         ]
         _count_request(entry.status)
         return entry.status, headers, body
+
+    @staticmethod
+    def _opened(connection: own_line.Line, visit: service.Visit) -> bool:
+        """Record a first visit the fast way (``funnel.open_link_on``); False: the view's way.
+
+        Its commit does not wait for the disk (``Line.unflushed``): the visit's "opened" and
+        its funnel count, not a customer's answer, and lost only whole, with a crash of the
+        database server within a moment of it (the next visit records it then).
+        """
+        with connection.unflushed():
+            return funnel.open_link_on(connection, visit, clock.now())
 
     def _step_in_context(
         self, environ: dict[str, Any], token: str, request_id: str
