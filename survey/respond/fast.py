@@ -200,9 +200,8 @@ class FirstStep:
             query = environ.get("QUERY_STRING", "")
             locale = query[5:] if query else visit.locale
             if locale not in LANGUAGES or service.link_state(visit) != "open":
-                return own_line.rolled_back(
-                    connection
-                )  # the browser's language, or a state page: Flask's
+                # The browser's language, or a state page: Flask's.
+                return own_line.rolled_back(connection)
             settings.use_kept_copy()
             bank_name = settings.get(f"bank_name_{locale}")
             key = page_key(
@@ -285,9 +284,8 @@ class FirstStep:
                 return own_line.rolled_back(connection)
             after = applicable(questions, {step: answers.comparable(question, value)})
             if len(after) < 2 or after[0] is not question:
-                return own_line.rolled_back(
-                    connection
-                )  # the last step completes the response: Flask's
+                # The last step completes the response: Flask's.
+                return own_line.rolled_back(connection)
             key = answer_key(
                 visit.survey_version_id,
                 locale,

@@ -47,10 +47,11 @@ class Line:
     ``survey.prepared`` and run on the driver's cursor: no session, no checkout (and so
     no pre-ping) and none of SQLAlchemy's execution a request. On SQLite it takes the
     writers' turn before its first write and gives it back when the transaction ends, as
-    the engine's events do for everyone else (``survey.writers``). The driver's own
-    transaction control is kept (SQLite begins before the first write, PostgreSQL before
-    the first statement). After any database error it is dropped: the next request checks
-    a fresh connection out of the pool, pinged.
+    the engine's events do for everyone else (``survey.writers``). SQLite's driver begins
+    a transaction before the first write; on PostgreSQL a statement runs in a transaction of
+    its own unless several writes follow each other (``execute`` begins one before the
+    first). After any database error it is dropped: the next request checks a fresh
+    connection out of the pool, pinged.
     """
 
     def __init__(self, engine: sa.Engine) -> None:
