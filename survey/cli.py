@@ -289,7 +289,7 @@ def rollup_rebuild_funnel() -> None:
     import time
     from datetime import date
 
-    from survey.funnel import keeping
+    from survey.funnel import rebuilding
 
     def done(rows: int, seconds: float) -> None:
         click.echo(f"funnel_rollup: {rows:,} rows in {seconds:.1f} s", err=True)
@@ -302,7 +302,7 @@ def rollup_rebuild_funnel() -> None:
             last[0] = time.monotonic()
             click.echo(f"funnel: {read:,} invitations and suppressions read, up to {day}", err=True)
 
-    rows = keeping.rebuild(done=done, progress=step)
+    rows = rebuilding.rebuild(done=done, progress=step)
     click.echo(f"funnel rebuilt: {rows} rows")
 
 

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from survey import clock
-from survey.admin.services import settings as settings_form
+from survey.admin.services import settings_fields as settings_form
 from survey.api.bodies import API_MAX_BODY_BYTES
 from survey.extensions import db
 from survey.models import Address, Agent, Customer, Interaction, Invitation

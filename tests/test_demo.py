@@ -277,7 +277,7 @@ def test_the_demo_survey_s_trail_says_it_was_published_when_the_survey_list_does
 
 @only_postgresql  # the funnel is counted from the records on PostgreSQL
 def test_the_funnel_counted_from_the_records_refuses_an_invitation_without_one(app):
-    from survey.funnel.keeping import rebuild_from_records
+    from survey.funnel.rebuilding import rebuild_from_records
     from survey.models import FunnelRollup
 
     demo.load(seed=11, today=TODAY, size=600)

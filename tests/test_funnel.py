@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from survey import clock
 from survey.dispatch import sending
 from survey.extensions import db
-from survey.funnel import keeping
+from survey.funnel import keeping, rebuilding
 from survey.models import FunnelRollup, Invitation
 from survey.models.funnel import COUNTERS, SEGMENT_COLUMNS
 from survey.responses import optouts
@@ -184,7 +184,7 @@ def test_the_kept_funnel_equals_a_rebuild_after_a_mixed_day(bank, post, client, 
 
     kept = rollup_rows()
     assert len(kept) >= 3 and kept != kept_the_same_day
-    assert keeping.rebuild() == len(kept)
+    assert rebuilding.rebuild() == len(kept)
     assert rollup_rows() == kept
 
     sms, email, voice = totals("sms"), totals("email"), totals("voice")
@@ -251,7 +251,7 @@ def test_intake_counts_what_a_rebuild_reads_for_new_agents_and_every_outcome(ban
         assert keeping.track(invitation_id) is False  # nothing the intake did not count
     db.session.rollback()
     assert totals() == {"invited": 4, "suppressed_sampled_out": 1, "suppressed_frequency": 1}
-    assert keeping.rebuild() == len(kept)
+    assert rebuilding.rebuild() == len(kept)
     assert rollup_rows() == kept
 
 
@@ -273,7 +273,7 @@ def test_a_repeated_callback_or_a_second_look_counts_nothing_twice(bank, post, c
     assert totals("sms") == {"invited": 2, "sent": 2, "delivered": 2, "opened": 2}
     assert totals("voice") == {"invited": 1, "sent": 1, "delivered": 1, "opened": 1}
     kept = rollup_rows()
-    keeping.rebuild()
+    rebuilding.rebuild()
     assert rollup_rows() == kept
 
 
@@ -303,8 +303,8 @@ def test_a_rebuild_read_day_by_day_in_small_batches_equals_the_kept_funnel(bank,
     records = _records()
     db.session.execute(sa.update(Invitation).values(funnel_channel=None, funnel_stages=0))
     db.session.commit()  # every invitation's record drifted
-    monkeypatch.setattr(keeping, "BATCH", 2)  # corrections written while the read goes on
-    assert keeping.rebuild() == len(kept)
+    monkeypatch.setattr(rebuilding, "BATCH", 2)  # corrections written while the read goes on
+    assert rebuilding.rebuild() == len(kept)
     assert rollup_rows() == kept
     assert _records() == records
 
@@ -330,5 +330,5 @@ def test_a_first_answer_counts_started_opened_and_delivered_once_whatever_came_b
         assert step(client, invitation, "wait_time", "3").status_code == 303  # counts nothing more
     assert totals("sms") == {"invited": 3, "sent": 3, "delivered": 3, "opened": 3, "started": 3}
     kept = rollup_rows()
-    keeping.rebuild()
+    rebuilding.rebuild()
     assert rollup_rows() == kept

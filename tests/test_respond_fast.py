@@ -11,7 +11,7 @@ from flask import request_started
 from prometheus_client import REGISTRY
 
 from survey.extensions import db
-from survey.funnel import keeping
+from survey.funnel import rebuilding
 from survey.models import Answer, Invitation, Response
 from survey.respond import formkey, kept
 from tests.test_respond_steps import step
@@ -95,7 +95,7 @@ def test_the_first_visit_answered_in_front_of_flask_is_recorded_once(app, client
 
     assert totals()["opened"] == 2
     counted = rollup_rows()
-    keeping.rebuild()
+    rebuilding.rebuild()
     assert rollup_rows() == counted
 
 
@@ -207,7 +207,7 @@ def test_a_first_answer_on_an_unanswered_link_is_stored_in_front_of_flask_as_fla
 
     assert totals()["started"] == 3 and totals()["opened"] == 3
     counted = rollup_rows()
-    keeping.rebuild()
+    rebuilding.rebuild()
     assert rollup_rows() == counted
     # The next page is the second question, and the page says what was answered.
     page = client.get(fast.headers["Location"]).get_data(as_text=True)

@@ -9,6 +9,7 @@ from flask_login import current_user
 from survey import retention
 from survey.admin import bp, forms
 from survey.admin.services import settings as service
+from survey.admin.services import settings_fields as fields
 from survey.auth.service import role_required
 from survey.channels import messages
 
@@ -17,7 +18,7 @@ def _as_form_data(values: dict) -> dict:
     data = dict(values)
     for key in ("holidays", "makeup_workdays", "followup_keywords", "followup_line_owners"):
         data[key] = "\n".join(values[key])
-    for key in service.FOLLOWUP_THRESHOLDS:
+    for key in fields.FOLLOWUP_THRESHOLDS:
         data[key] = "" if int(values[key]) < 0 else str(values[key])
     return data
 
@@ -31,7 +32,7 @@ def settings():
     else:
         form = forms.SettingsForm()
     if form.validate_on_submit():
-        values, errors = service.validate(form.data)
+        values, errors = fields.validate(form.data)
         for key, message in errors.items():
             getattr(form, key).errors.append(message)
         if not errors:

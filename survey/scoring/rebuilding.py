@@ -125,9 +125,14 @@ def coarser_insert(cuboid: Cuboid) -> sa.Insert:
     source = FINEST.table
     period = [source.c[c] for c in PERIOD_COLUMNS[cuboid.grain]]
     segment = [source.c[f] for f in cuboid.fields]
-    grouped = sa.select(
-        *period, *segment, *(sa.func.sum(source.c[c]).label(c) for c in COUNT_COLUMNS)
-    ).group_by(*period, *segment)
+    grouped = (
+        sa.select(*period, *segment, *(sa.func.sum(source.c[c]).label(c) for c in COUNT_COLUMNS))
+        .group_by(*period, *segment)
+        # Stored in the order of their periods, as live counting appends them: a read of a
+        # range of periods then finds its rows on neighbouring pages (a hash aggregate hands
+        # groups over in no order, and at 10M answers that cost a page a row).
+        .order_by(*period, *segment)
+    )
     names = [*PERIOD_COLUMNS[cuboid.grain], *cuboid.fields, *COUNT_COLUMNS]
     return sa.insert(cuboid.table).from_select(names, grouped)
 
@@ -226,15 +231,19 @@ def _insert_days(days: list[date], zone: ZoneInfo, native_zones: bool = False) -
     else:
         week = sa.case({d: sa.literal(week_of(d), sa.Date()) for d in days}, value=inner.c.day)
         month = sa.case({d: sa.literal(month_of(d), sa.Date()) for d in days}, value=inner.c.day)
-    grouped = sa.select(
-        *segment,
-        week.label("week"),
-        month.label("month"),
-        sa.func.count().label("n"),
-        sa.func.sum(inner.c.value).label("total"),
-        sa.func.sum(inner.c.value * inner.c.value).label("total_sq"),
-        sa.func.sum(inner.c.top).label("top"),
-        sa.func.sum(inner.c.bottom).label("bottom"),
-    ).group_by(*segment)
+    grouped = (
+        sa.select(
+            *segment,
+            week.label("week"),
+            month.label("month"),
+            sa.func.count().label("n"),
+            sa.func.sum(inner.c.value).label("total"),
+            sa.func.sum(inner.c.value * inner.c.value).label("total_sq"),
+            sa.func.sum(inner.c.top).label("top"),
+            sa.func.sum(inner.c.bottom).label("bottom"),
+        )
+        .group_by(*segment)
+        .order_by(*segment)
+    )  # in day order, as coarser_insert says why
     names = ["day", *SEGMENT_FIELDS, "week", "month", *COUNT_COLUMNS]
     return sa.insert(Rollup).from_select(names, grouped)

@@ -86,7 +86,7 @@ def _rebuild_if_invited() -> None:
     # this revision. A later revision that changes it rebuilds it again.
     from sqlalchemy.orm import Session
 
-    from survey.funnel.keeping import rebuild
+    from survey.funnel.rebuilding import rebuild
 
     with Session(bind=bind) as session:
         rebuild(session=session)
