@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from survey import clock
 from survey.extensions import db
-from survey.funnel import keeping, stages
+from survey.funnel import keeping, rebuilding, stages
 from survey.models import Answer, Invitation, Response
 from survey.respond import own_line, service, versions
 from survey.responses import answers, first_answer
@@ -121,7 +121,7 @@ def test_a_first_answer_takes_two_round_trips_and_is_stored_and_counted_once(app
     assert keeping.reached(invitation, "started") and keeping.reached(invitation, "opened")
     assert totals()["started"] == 2 and totals()["opened"] == 2 and totals()["delivered"] == 2
     counted = rollup_rows()
-    keeping.rebuild()
+    rebuilding.rebuild()
     assert rollup_rows() == counted
 
 
