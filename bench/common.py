@@ -40,6 +40,11 @@ PG_SERVER = os.environ.get(
     "SURVEY_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 RESULTS = Path(__file__).with_name("RESULTS.md")
+# PostgreSQL's synchronous_commit for the bench's own database ("off", "local", ...); unset:
+# the server's setting (on).
+SYNCHRONOUS_COMMIT = os.environ.get("SURVEY_BENCH_SYNCHRONOUS_COMMIT", "")
+if SYNCHRONOUS_COMMIT not in ("", "on", "off", "local", "remote_write", "remote_apply"):
+    raise SystemExit(f"SURVEY_BENCH_SYNCHRONOUS_COMMIT: not a setting: {SYNCHRONOUS_COMMIT}")
 
 T = TypeVar("T")
 
@@ -104,6 +109,12 @@ def throwaway_database(kind: str, keep: str | None = None) -> Iterator[str]:
     name = f"bench_{secrets.token_hex(4)}"
     with server.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        if SYNCHRONOUS_COMMIT:
+            # An experiment, said in the figures' header: how much of a write's wait is
+            # the WAL's flush at each commit (SQLite's WAL at synchronous=NORMAL has none).
+            conn.execute(
+                sa.text(f'ALTER DATABASE "{name}" SET synchronous_commit = {SYNCHRONOUS_COMMIT}')
+            )
     try:
         yield sa.engine.make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
     finally:
@@ -348,6 +359,11 @@ def machine() -> dict[str, str]:
         "sqlite": sqlite3.sqlite_version,
         "postgresql": str(postgres).split()[0],
         "load average at start": load,
+        **(
+            {"synchronous_commit (the bench's PostgreSQL database)": SYNCHRONOUS_COMMIT}
+            if SYNCHRONOUS_COMMIT
+            else {}
+        ),
     }
 
 

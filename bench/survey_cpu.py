@@ -22,6 +22,11 @@ disturbed round (smallest CPU) kept per case:
 
 Requests run outside any app context, as a server's do (each has its own ``g``, so
 settings are read as a server reads them). Web rate limits are off, as in the wrk bench.
+
+On PostgreSQL the server's share is measured too: the CPU time (user and system, from
+``/proc/<pid>/stat``, so the server must run on this machine) of every backend connected
+to the bench's database, read before and after each case; the wall time left over is
+waiting (round trips, the WAL's flush at each commit, the scheduler).
 """
 
 from __future__ import annotations
@@ -57,6 +62,40 @@ class Case:
     cpu: float
     wall: float
     statuses: dict[int, int]
+    server: float | None = None  # the database server's CPU seconds per request (PostgreSQL)
+
+
+class ServerCpu:
+    """The CPU seconds the PostgreSQL backends serving one database have used so far."""
+
+    def __init__(self, url: str) -> None:
+        import sqlalchemy as sa
+
+        self.engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+        self.ticks = os.sysconf("SC_CLK_TCK")
+        self.query = sa.text(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid != pg_backend_pid()"
+        )
+        self.seen: dict[int, float] = {}
+
+    def used(self) -> dict[int, float]:
+        """CPU seconds by backend (a backend gone since is left out: its share is lost)."""
+        with self.engine.connect() as connection:
+            pids = list(connection.scalars(self.query))
+        found = {}
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            found[pid] = (int(fields[11]) + int(fields[12])) / self.ticks  # utime, stime
+        return found
+
+    def since(self, before: dict[int, float]) -> float:
+        """CPU seconds the backends used since ``before`` (a backend new since from zero)."""
+        return sum(now - before.get(pid, 0.0) for pid, now in self.used().items())
 
 
 @contextmanager
@@ -78,15 +117,19 @@ def survey_app(kind: str) -> Iterator[Any]:
             shutil.rmtree(instance, ignore_errors=True)
 
 
-def timed(name: str, send: Callable[[int], int], count: int) -> Case:
+def timed(
+    name: str, send: Callable[[int], int], count: int, server: ServerCpu | None = None
+) -> Case:
     """Send ``count`` requests (``send(i)`` returns the status); CPU and wall per request."""
     statuses: dict[int, int] = {}
+    before = server.used() if server is not None else {}
     cpu0, wall0 = time.process_time(), time.perf_counter()
     for i in range(count):
         status = send(i)
         statuses[status] = statuses.get(status, 0) + 1
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    return Case(name, cpu / count, wall / count, statuses)
+    served = server.since(before) / count if server is not None else None
+    return Case(name, cpu / count, wall / count, statuses, served)
 
 
 def profiled(send: Callable[[int], int], count: int, top: int = 45) -> None:
@@ -182,22 +225,33 @@ def main() -> None:
                     get(i)
             profiled(send, n)
             return
+        url = app.config["SQLALCHEMY_DATABASE_URI"]
+        server = ServerCpu(url) if args.database == "postgresql" else None
         rounds: list[dict[str, Case]] = []
         for round_ in range(args.rounds):
             at[0] = round_
             cases = [
-                timed("GET first visit", get, n),
-                timed("GET again", get, n),
-                timed("POST first step", post, n),
-                timed("bare GET", bare_get, n),
-                timed("bare POST", bare_post, n),
+                timed("GET first visit", get, n, server),
+                timed("GET again", get, n, server),
+                timed("POST first step", post, n, server),
+                timed("bare GET", bare_get, n, server),
+                timed("bare POST", bare_post, n, server),
             ]
             rounds.append({c.name: c for c in cases})
             print(
                 f"  round {round_ + 1}: "
-                + ", ".join(f"{c.name} {c.cpu * 1000:.2f} ms" for c in cases),
+                + ", ".join(f"{c.name} {c.cpu * 1000:.2f} ms" for c in cases)
+                + (
+                    " (server: "
+                    + ", ".join(f"{(c.server or 0) * 1000:.2f}" for c in cases)
+                    + " ms)"
+                    if server is not None
+                    else ""
+                ),
                 flush=True,
             )
+        if server is not None:
+            server.engine.dispose()
         with app.app_context():
             stored = intake._count(Answer) - answers_before
             db.session.remove()
@@ -225,16 +279,21 @@ def _report(
         case = _best(rounds, name)
         twin = bare_post if "POST" in name else bare_get
         walls = [c.wall for r in rounds for c in r.values() if c.name == name]
-        rows.append(
-            [
-                name,
-                f"{case.cpu * 1000:.3f}",
-                f"{statistics.median(walls) * 1000:.3f}",
-                f"{1 / case.cpu:,.0f}",
-                f"{twin.cpu / case.cpu:.1%}",
-                ", ".join(f"{s}: {k:,}" for s, k in sorted(case.statuses.items())),
-            ]
-        )
+        row = [
+            name,
+            f"{case.cpu * 1000:.3f}",
+            f"{statistics.median(walls) * 1000:.3f}",
+            f"{1 / case.cpu:,.0f}",
+            f"{twin.cpu / case.cpu:.1%}",
+        ]
+        if args.database == "postgresql":
+            # The server's CPU in the same round (the kept round's), and both together:
+            # on one machine the server's backends share the cores with the web workers.
+            served = case.server or 0.0
+            both, twin_both = case.cpu + served, twin.cpu + (twin.server or 0.0)
+            row += [f"{served * 1000:.3f}", f"{both * 1000:.3f}", f"{twin_both / both:.1%}"]
+        row.append(", ".join(f"{s}: {k:,}" for s, k in sorted(case.statuses.items())))
+        rows.append(row)
     common.record(
         f"Survey page CPU per request, in-process ({args.database})",
         {
@@ -246,13 +305,22 @@ def _report(
             "posted",
         },
         ["case", "CPU ms/request", "wall ms/request (median)", "CPU-bound rate/s",
-         "bare ÷ case (CPU)", "statuses"],
+         "bare ÷ case (CPU)",
+         *(["server CPU ms/request", "ours + server ms", "bare ÷ case (ours + server)"]
+           if args.database == "postgresql" else []),
+         "statuses"],
         rows,
         notes=[
             "CPU ÷: the bare twin's CPU per request over the case's, the share of bare a "
             "CPU-bound server would reach (the wrk bench's goals: GET ≥ 50 %, POST ≥ 25 %). "
             "On PostgreSQL the database server's CPU and the round trips are not in the CPU "
             "column; they are in the wall column. Read as ratios within one run.",
+            *(["Server CPU: the CPU time of every PostgreSQL backend connected to the "
+               "bench's database (/proc/<pid>/stat, 10 ms ticks summed over the case's "
+               "requests), in the round kept for the case; ours + server: what one request "
+               "costs the machine's cores, whose ratio to bare's is the share of bare a "
+               "server sharing its cores with PostgreSQL could reach."]
+              if args.database == "postgresql" else []),
         ],
         enabled=not args.no_record,
     )  # fmt: skip

@@ -104,7 +104,10 @@ class Prepared:
     def rows(self, cursor: Any, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Execute it and return its rows, each column converted as SQLAlchemy would."""
         cursor.execute(self.sql, self.parameters(values))
-        found = cursor.fetchall()
+        return self.converted(cursor.fetchall())
+
+    def converted(self, found: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        """The rows the driver gave for it, each column converted as SQLAlchemy would."""
         processors = self._results or []
         if not any(processors):
             return [tuple(row) for row in found]

@@ -24,7 +24,7 @@ way of the view's ``service.open_page``; the view's own call when it does not ap
 first answer by ``answers.begin_with`` (the hold, the response, the answer and the funnel,
 as ``record`` writes them) in one transaction committed before the 303. Its statements are
 the services' own Core statements, prepared once and run on the driver's cursor of a
-connection the layer keeps (``_Line``, ``survey.prepared``). Anything else, or any doubt (a link answered, closed, unknown,
+connection the layer keeps (``own_line``, ``survey.prepared``). Anything else, or any doubt (a link answered, closed, unknown,
 a draft, a refused form key or answer, a later step, the one tap, a limit reached, a
 database error or a response begun meanwhile, a language only the browser's header
 decides), goes to Flask, which answers as it always did.
@@ -34,31 +34,24 @@ decides), goes to Flask, which answers as it always did.
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import io
 import logging
-import os
 import re
 import secrets
-import threading
 import time
-import weakref
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
-import sqlalchemy as sa
 from flask import Flask
 from flask_limiter.constants import ConfigVars, HeaderNames
 from limits import RateLimitItem, parse
 from sqlalchemy.exc import SQLAlchemyError
 
-from survey import clock, logs, settings, writers
+from survey import clock, logs, settings
 from survey.funnel import keeping as funnel
 from survey.i18n import LANGUAGES
-from survey.prepared import Prepared
-from survey.respond import formkey, kept, service, versions
+from survey.respond import formkey, kept, own_line, service, versions
 from survey.respond.steps import applicable
 from survey.responses import answers
 
@@ -189,8 +182,7 @@ class FirstStep:
             # and answers as for a second press); the log says what happened here.
             _log.exception("survey link answered by Flask after an error in front of it")
             environ.pop(SEEN_KEY, None)
-            for line in getattr(_held, "lines", {}).values():
-                _rolled_back(line)  # nothing this request began stays open
+            own_line.roll_back_all()  # nothing this request began stays open
             return None
         finally:
             logs.reset_request_id(bound)
@@ -198,17 +190,18 @@ class FirstStep:
     def _page_in_context(
         self, environ: dict[str, Any], token: str, request_id: str
     ) -> tuple[str, list, bytes] | None:
-        connection = _connection()
+        connection = own_line.connection()
         try:
             visit = service.visit_on(connection, token)
             if visit is None or isinstance(visit, service.Visit):
                 environ[SEEN_KEY] = (token, visit)  # plain data (a draft's is left to Flask)
             if not isinstance(visit, service.Visit) or visit.response is not None:
-                return _rolled_back(connection)
+                return own_line.rolled_back(connection)
             query = environ.get("QUERY_STRING", "")
             locale = query[5:] if query else visit.locale
             if locale not in LANGUAGES or service.link_state(visit) != "open":
-                return _rolled_back(connection)  # the browser's language, or a state page: Flask's
+                # The browser's language, or a state page: Flask's.
+                return own_line.rolled_back(connection)
             settings.use_kept_copy()
             bank_name = settings.get(f"bank_name_{locale}")
             key = page_key(
@@ -216,14 +209,14 @@ class FirstStep:
             )
             entry = kept.first_step(key)
             if entry is None:
-                return _rolled_back(connection)
+                return own_line.rolled_back(connection)
             limit_headers = self._count_limits(environ, token)
             if limit_headers is None:  # over a limit: Flask counts it and answers the 429
-                return _rolled_back(connection)
+                return own_line.rolled_back(connection)
             environ.pop(SEEN_KEY, None)  # from here on, Flask reads the link anew
             if visit.opened_at is not None:
                 connection.rollback()  # opened before: nothing to record
-            elif funnel.open_link_on(connection, visit, clock.now()):
+            elif self._opened(connection, visit):
                 connection.commit()  # the first visit, as the view records it
             else:
                 # Opened meanwhile, or its funnel record moved: the view's own way, which
@@ -249,6 +242,17 @@ class FirstStep:
         _count_request(entry.status)
         return entry.status, headers, body
 
+    @staticmethod
+    def _opened(connection: own_line.Line, visit: service.Visit) -> bool:
+        """Record a first visit the fast way (``funnel.open_link_on``); False: the view's way.
+
+        Its commit does not wait for the disk (``Line.unflushed``): the visit's "opened" and
+        its funnel count, not a customer's answer, and lost only whole, with a crash of the
+        database server within a moment of it (the next visit records it then).
+        """
+        with connection.unflushed():
+            return funnel.open_link_on(connection, visit, clock.now())
+
     def _step_in_context(
         self, environ: dict[str, Any], token: str, request_id: str
     ) -> tuple[str, list, bytes] | None:
@@ -258,29 +262,30 @@ class FirstStep:
         form = _read_form(environ)
         if form is None or form.get("go", "next") != "next" or "one_click" in form:
             return None
-        connection = _connection()
+        connection = own_line.connection()
         try:
             visit = service.visit_on(connection, token)
             if not isinstance(visit, service.Visit) or visit.response is not None:
-                return _rolled_back(connection)
+                return own_line.rolled_back(connection)
             query = environ.get("QUERY_STRING", "")
             locale = query[5:] if query else visit.locale
             if locale not in LANGUAGES or service.link_state(visit) != "open":
-                return _rolled_back(connection)
+                return own_line.rolled_back(connection)
             if not formkey.accepts(token, formkey.ANSWER, form):
-                return _rolled_back(connection)  # Flask refuses it, in the customer's words
+                return own_line.rolled_back(connection)  # Flask refuses it, in the customer's words
             questions = versions.questions(visit)
             asked = applicable(questions, {})
             step = form.get("step", "")
             if not asked or asked[0].key != step:
-                return _rolled_back(connection)
+                return own_line.rolled_back(connection)
             question = asked[0]
             value, error = service.parse_answer(question, form.get(f"q_{step}", ""))
             if error or value is None:
-                return _rolled_back(connection)
+                return own_line.rolled_back(connection)
             after = applicable(questions, {step: answers.comparable(question, value)})
             if len(after) < 2 or after[0] is not question:
-                return _rolled_back(connection)  # the last step completes the response: Flask's
+                # The last step completes the response: Flask's.
+                return own_line.rolled_back(connection)
             key = answer_key(
                 visit.survey_version_id,
                 locale,
@@ -291,10 +296,10 @@ class FirstStep:
             )
             entry = kept.first_step(key)
             if entry is None or entry.location is None:
-                return _rolled_back(connection)
+                return own_line.rolled_back(connection)
             limit_headers = self._count_limits(environ, token)
             if limit_headers is None:
-                return _rolled_back(connection)
+                return own_line.rolled_back(connection)
             now = clock.now()
             if answers.begin_with(visit, question, value, service.WEB, locale, now, connection):
                 connection.commit()  # one short transaction: hold, response, answer, funnel
@@ -303,7 +308,7 @@ class FirstStep:
                 # through the request's session (which counts the funnel as ``record`` does).
                 connection.rollback()
                 if not answers.begin_with(visit, question, value, service.WEB, locale, now):
-                    _rolled_back(connection)
+                    own_line.rolled_back(connection)
                     db.session.rollback()
                     return None  # closed meanwhile: Flask says so
                 db.session.commit()
@@ -312,7 +317,7 @@ class FirstStep:
             connection.errors,
         ):  # begun meanwhile by another tab, or the database
             db.session.rollback()
-            return _rolled_back(connection)  # Flask's
+            return own_line.rolled_back(connection)  # Flask's
         _count_answer()
         body = entry.page.fill((token,)).encode()
         headers = [
@@ -396,202 +401,12 @@ def _limit_settings(app: Flask) -> tuple[str, bool, dict[HeaderNames, str]]:
     )
 
 
-class _Done:
-    """What a statement run on a ``_Line`` gave: as much of SQLAlchemy's result as callers read."""
-
-    __slots__ = ("rowcount", "rows", "inserted_primary_key")
-
-    def __init__(self, rowcount: int, rows: list[Any], inserted_primary_key: Any = None) -> None:
-        self.rowcount = rowcount
-        self.rows = rows
-        self.inserted_primary_key = inserted_primary_key
-
-    def one_or_none(self) -> Any:
-        if len(self.rows) > 1:
-            raise sa.exc.MultipleResultsFound("more than one row")
-        return self.rows[0] if self.rows else None
-
-
-class _Line:
-    """The layer's own DBAPI connection to one engine's database, kept between requests.
-
-    It answers ``execute(statement, parameters)`` as a SQLAlchemy ``Connection`` would for
-    the few Core statements the first step runs (``service.visit_on``,
-    ``funnel.open_link_on``, ``answers.begin_with``), each prepared once per dialect by
-    ``survey.prepared`` and run on the driver's cursor: no session, no checkout (and so
-    no pre-ping) and none of SQLAlchemy's execution a request. On SQLite it takes the
-    writers' turn before its first write and gives it back when the transaction ends, as
-    the engine's events do for everyone else (``survey.writers``). The driver's own
-    transaction control is kept (SQLite begins before the first write, PostgreSQL before
-    the first statement). After any database error it is dropped: the next request checks
-    a fresh connection out of the pool, pinged.
-    """
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
-        self.pid = os.getpid()
-        self.proxy = engine.raw_connection()
-        self.cursor = self.proxy.dbapi_connection.cursor()
-        self.errors: type[Exception] = engine.dialect.loaded_dbapi.Error
-        self.dialect = engine.dialect
-        self.writers = writers.queue_of(engine)
-        self.writing = False
-        self.closed = False
-        # PostgreSQL: reads outside a transaction (no BEGIN and ROLLBACK round trips for a
-        # page that writes nothing, nor for a write that is one statement); a transaction
-        # of several writes is begun before the first of them.
-        self.autocommit = engine.dialect.name == "postgresql"
-        if self.autocommit:
-            self.proxy.dbapi_connection.autocommit = True
-        self._prepared: dict[tuple[int, tuple[str, ...]], tuple[Any, Prepared, Any]] = {}
-
-    def execute(self, statement: Any, parameters: dict[str, Any]) -> _Done:
-        names = tuple(sorted(parameters))
-        found = self._prepared.get((id(statement), names))
-        if found is None:
-            found = self._prepare(statement, names)
-        _statement, prepared, row_type = found
-        if row_type is None:  # a write
-            if not self.writing:
-                if self.writers is not None:
-                    self.writers.before_write(self.proxy.info)
-                if self.autocommit:
-                    self.cursor.execute("BEGIN")
-            self.writing = True
-        if isinstance(statement, sa.Insert):
-            rows = prepared.rows(self.cursor, parameters)
-            return _Done(self.cursor.rowcount, [], rows[0])
-        if row_type is None:
-            return _Done(prepared.run(self.cursor, parameters), [])
-        return _Done(-1, [row_type(*row) for row in prepared.rows(self.cursor, parameters)])
-
-    def _prepare(self, statement: Any, names: tuple[str, ...]) -> tuple[Any, Prepared, Any]:
-        dialect = self.dialect
-        if isinstance(statement, sa.Insert):
-            table = statement.table
-            returning = statement.returning(*table.primary_key.columns)
-            found = (statement, Prepared(returning, dialect, names), None)
-        elif isinstance(statement, sa.Select):
-            keys = [column.key for column in statement.selected_columns]
-            row_type = collections.namedtuple("Row", keys, rename=True)  # type: ignore[misc]
-            found = (statement, Prepared(statement, dialect), row_type)
-        else:
-            found = (statement, Prepared(statement, dialect), None)
-        # The statement is kept with it: its id stays its own while it is cached here.
-        self._prepared[(id(statement), names)] = found
-        return found
-
-    # The writers' turn is given back just before the driver's commit or rollback, as the
-    # engine's events do (``survey.writers``): SQLite's checkpoint after a commit must not
-    # keep the other workers' writes waiting for the turn.
-    def commit(self) -> None:
-        self._done()
-        self.proxy.dbapi_connection.commit()
-
-    def rollback(self) -> None:
-        self._done()
-        self.proxy.dbapi_connection.rollback()
-
-    def _done(self) -> None:
-        if self.writing and self.writers is not None:
-            self.writers.after_transaction(self.proxy.info)
-        self.writing = False
-
-    def drop(self) -> None:
-        """Forget this connection after an error: invalidated, never used again."""
-        self.closed = True
-        with contextlib.suppress(Exception):
-            self._done()
-        with contextlib.suppress(Exception):
-            self.proxy.invalidate()
-
-    def close(self, disposed: bool = False) -> None:
-        """Give the connection back to its pool; close it if its engine is being disposed.
-
-        (A pool that was disposed keeps what is given back to it open: nobody uses it again.)
-        """
-        self.closed = True
-        with contextlib.suppress(Exception):
-            self.rollback()
-            if self.autocommit:
-                self.proxy.dbapi_connection.autocommit = False  # as the pool gave it
-        with contextlib.suppress(Exception):
-            if disposed:
-                self.proxy.invalidate()
-            else:
-                self.proxy.close()
-
-
-# The layer's own connection, per thread and engine (one process may serve two databases).
-# A thread's connections are given back when the thread ends (a threaded server answers each
-# request on a new thread), and every thread's when their engine is disposed.
-_held = threading.local()
-_watched: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
-_all_held: weakref.WeakSet[_Line] = weakref.WeakSet()
-_held_lock = threading.Lock()
-
-
-class _Lines(dict):
-    """One thread's connections by engine; those it made are given back when it ends."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.made: list[_Line] = []
-        # Not a method of this dict: the finalizer must not keep it alive.
-        weakref.finalize(self, _give_back, self.made)
-
-
-def _give_back(lines: list[_Line]) -> None:
-    for line in lines:
-        if not line.closed:
-            line.close()
-    lines.clear()
-
-
-def _connection() -> _Line:
-    from survey.extensions import db
-
-    engine = db.engine
-    mine: _Lines | None = getattr(_held, "lines", None)
-    if mine is None:
-        mine = _held.lines = _Lines()
-    line = mine.get(id(engine))
-    if line is not None and line.engine is engine and not line.closed and line.pid == os.getpid():
-        return line
-    mine.made[:] = [kept for kept in mine.made if not kept.closed]
-    line = mine[id(engine)] = _Line(engine)  # a forked worker opens its own
-    mine.made.append(line)
-    with _held_lock:
-        _all_held.add(line)
-        if engine not in _watched:
-            _watched.add(engine)
-            sa.event.listen(engine, "engine_disposed", _close_held)
-    return line
-
-
-def _close_held(engine: sa.Engine) -> None:
-    """Close the connections this layer holds on an engine being disposed."""
-    with _held_lock:
-        lines = [line for line in _all_held if line.engine is engine and not line.closed]
-    for line in lines:
-        line.close(disposed=True)
-
-
 def seen(environ: dict[str, Any], token: str) -> tuple[bool, Any]:
     """What this layer read of the link before leaving the request to Flask: (read, visit or None)."""
     found = environ.pop(SEEN_KEY, None)
     if found is None or found[0] != token:
         return False, None
     return True, found[1]
-
-
-def _rolled_back(line: _Line) -> None:
-    """Roll back what the layer's connection did (or drop it, when that fails): Flask answers."""
-    try:
-        line.rollback()
-    except Exception:  # noqa: BLE001 - whatever the driver says, the connection is not used again
-        line.drop()
-    return None
 
 
 def _count_request(status: str, method: str = "GET") -> None:

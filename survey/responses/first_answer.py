@@ -1,0 +1,160 @@
+"""A survey link's first answer on PostgreSQL in one statement: one round trip, one transaction.
+
+``answers.begin_with`` on a connection of its own writes five things: the guarded hold of
+the invitation (opened too), the response row, the answer row, the funnel record's move to
+"started" and the rollup row's counters. Run one after another in a transaction, that is
+seven round trips with BEGIN and COMMIT, each a wait on a server that shares the machine's
+cores (bench/RESULTS.md, branch pg-survey). Here they are one statement of CTEs, run outside
+a transaction (so its own): the hold and the funnel's move are one guarded UPDATE of the
+invitation (PostgreSQL updates a row once a statement), and the response, the answer and the
+rollup row are written only when that UPDATE took the row. So either all five are written
+or none: the caller then takes the usual way, as when the separate statements said no.
+
+A response begun meanwhile (another tab, another channel) still makes the response's insert
+fail on its unique invitation, and the whole statement with it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from survey.funnel import stages
+from survey.funnel.keeping import _BEGUN, _adding_one, _rollup_key
+from survey.models import Answer, Invitation, Response
+from survey.models.funnel import FunnelRollup
+
+_INVITATION = Invitation.__table__
+_RESPONSE = Response.__table__
+_ANSWER = Answer.__table__
+_ROLLUP = FunnelRollup.__table__
+# What a response's start counts in the funnel (``keeping.response_begun``): started, so
+# opened and delivered.
+_BEGUN_BITS = sum(stages.BIT[name] for name in _BEGUN)
+# One statement per (steps newly counted, answer columns): a handful in all, built once each.
+_STATEMENTS: dict[tuple[tuple[str, ...], tuple[str, ...]], sa.Select] = {}
+
+
+def begin_in_one(
+    connection: Any,
+    invitation: Any,
+    columns: dict[str, Any],
+    channel: str,
+    locale: str,
+    now: datetime,
+) -> bool:
+    """Begin the invitation's response with its first answer (``columns``) in one statement.
+
+    True when everything was written and committed. False, with nothing written, when the
+    invitation no longer takes answers, was never counted in the funnel, was counted as
+    started already, or its funnel record moved since it was read: the caller takes the
+    usual way. ``connection`` is the survey link's own, outside a transaction.
+    """
+    known, counted_on = invitation.funnel_stages or 0, invitation.funnel_channel
+    if counted_on is None or invitation.sent_at is None or known & stages.BIT["started"]:
+        return False
+    added = tuple(name for name in _BEGUN if not known & stages.BIT[name])
+    answer_keys = tuple(sorted(columns))
+    statement = _STATEMENTS.get((added, answer_keys))
+    if statement is None:
+        statement = _STATEMENTS[(added, answer_keys)] = _beginning(added, answer_keys)
+    row = connection.execute(
+        statement,
+        {
+            "invitation_id": invitation.id,
+            "now": now,
+            "was_stages": known,
+            "was_channel": counted_on,
+            "to_stages": known | _BEGUN_BITS,
+            "r_version_id": invitation.survey_version_id,
+            "r_channel": channel,
+            "r_locale": locale,
+            **{f"a_{name}": value for name, value in columns.items()},
+            **_rollup_key(invitation, counted_on),
+        },
+    ).one_or_none()
+    if row is None or row[0] != 1:
+        return False
+    if row[1] != 1:  # the hold took the row, so the answer was written: never otherwise
+        raise RuntimeError(f"invitation {invitation.id}: its first answer was not written")
+    invitation.funnel_stages = known | _BEGUN_BITS
+    if invitation.opened_at is None:
+        invitation.opened_at = now
+    return True
+
+
+def _beginning(added: tuple[str, ...], answer_keys: tuple[str, ...]) -> sa.Select:
+    """The statement: the held invitation, the response, the answer, the counted rollup row."""
+    invitation = _INVITATION.c
+    from survey.responses.answers import _taking_answers
+
+    now = sa.bindparam("now", type_=invitation.opened_at.type)
+    held = (
+        sa.update(_INVITATION)
+        .where(
+            *_taking_answers(sa.bindparam("invitation_id"), now, invitation),
+            invitation.funnel_stages == sa.bindparam("was_stages"),
+            invitation.funnel_channel == sa.bindparam("was_channel"),
+        )
+        # What the hold writes (opened, and its row's updated_at as the hold's onupdate),
+        # and the funnel record's move.
+        .values(
+            opened_at=sa.func.coalesce(invitation.opened_at, now),
+            updated_at=now,
+            funnel_stages=sa.bindparam("to_stages"),
+        )
+        .returning(invitation.id)
+        .cte("held")
+    )
+    response = _RESPONSE.c
+    begun = (
+        sa.insert(_RESPONSE)
+        .from_select(
+            [
+                "invitation_id",
+                "survey_version_id",
+                "survey_channel",
+                "locale",
+                "state",
+                "started_at",
+                "updated_at",
+            ],
+            sa.select(
+                held.c.id,
+                sa.bindparam("r_version_id", type_=response.survey_version_id.type),
+                sa.bindparam("r_channel", type_=response.survey_channel.type),
+                sa.bindparam("r_locale", type_=response.locale.type),
+                sa.literal("partial", type_=response.state.type),
+                now,
+                now,
+            ),
+            include_defaults=False,
+        )
+        .returning(response.id)
+        .cte("begun")
+    )
+    answered = (
+        sa.insert(_ANSWER)
+        .from_select(
+            ["response_id", *answer_keys],
+            sa.select(
+                begun.c.id,
+                *(sa.bindparam(f"a_{name}", type_=_ANSWER.c[name].type) for name in answer_keys),
+            ),
+            include_defaults=False,
+        )
+        .returning(_ANSWER.c.id)
+        .cte("answered")
+    )
+    counted = (
+        _adding_one(added)
+        .where(sa.exists(sa.select(held.c.id)))
+        .returning(_ROLLUP.c.day)
+        .cte("counted")
+    )
+    return sa.select(
+        sa.select(sa.func.count()).select_from(held).scalar_subquery().label("held"),
+        sa.select(sa.func.count()).select_from(answered).scalar_subquery().label("answered"),
+    ).add_cte(counted)
