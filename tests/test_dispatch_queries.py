@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +31,7 @@ from survey.extensions import db
 from survey.models import ComplaintCase, Customer, Interaction, Invitation
 from survey.responses import partials
 from tests.fixtures.dispatch import interaction_body
+from tests.sent import statements_sent
 
 # Tables that grow with every interaction: reading one of them whole is what made
 # each post slower as the bank's history grew.
@@ -47,20 +47,10 @@ HISTORY_TABLES = (
 NOON = datetime(2026, 11, 2, 4, 0, tzinfo=UTC)
 
 
-@contextmanager
-def _statements() -> Iterator[list[tuple[str, Any]]]:
-    """Collect the SQL and parameters the app sends to the database inside the block."""
-    seen: list[tuple[str, Any]] = []
-
-    def remember(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if re.search(r"\b(" + "|".join(HISTORY_TABLES) + r")\b", statement):
-            seen.append((statement, parameters))
-
-    sa.event.listen(db.engine, "before_cursor_execute", remember)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", remember)
+def _on_history(sent: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """The statements (with their parameters) that read or write a history table."""
+    names = re.compile(r"\b(" + "|".join(HISTORY_TABLES) + r")\b")
+    return [(statement, parameters) for statement, parameters in sent if names.search(statement)]
 
 
 def _sqlite_full_scans(statement: str, parameters: Any) -> list[str]:
@@ -105,8 +95,9 @@ def _bitmap_index_scans(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 def _full_scans(run: Callable[[], object]) -> dict[str, list[str]]:
     """Run a check and return, per statement it sent, the scans no index serves."""
-    with _statements() as seen:
+    with statements_sent() as sent:
         run()
+    seen = _on_history(sent)
     assert seen, "the check sent no query to a history table"
     explain = _sqlite_full_scans if db.engine.dialect.name == "sqlite" else _postgres_full_scans
     found = {statement: explain(statement, parameters) for statement, parameters in seen}
@@ -228,8 +219,9 @@ def test_the_frequency_window_is_served_by_the_invitation_and_delivery_indexes(c
         # full scan is what can be asserted there.
         assert _full_scans(lambda: history.surveys_since(customer, NOON - timedelta(days=30))) == {}
         return
-    with _statements() as seen:
+    with statements_sent() as sent:
         history.surveys_since(customer, NOON - timedelta(days=30))
+    seen = _on_history(sent)
     with db.engine.connect() as conn:
         plan = " ".join(
             row[3]
@@ -275,8 +267,9 @@ def test_the_sweeps_search_for_partials_to_close_uses_an_index(customer):
 
 def _index_conditions(run: Callable[[], object]) -> str:
     """Return what bounds the index lookups of a check's statements, as one text."""
-    with _statements() as seen:
+    with statements_sent() as sent:
         run()
+    seen = _on_history(sent)
     found = []
     with db.engine.connect() as conn:
         for statement, parameters in seen:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,25 +13,15 @@ from survey.extensions import db
 from survey.funnel import rebuilding
 from survey.models import FunnelRollup, Interaction, Invitation
 from tests.fixtures.dispatch import interaction_body
+from tests.sent import statements_sent
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "WITH")
 
 
-@contextmanager
-def writes_seen() -> Iterator[list[str]]:
-    """Collect the statements that write (their first words), as the database receives them."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        words = " ".join(statement.split())
-        if words.upper().startswith(WRITES):
-            seen.append(words)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
+def _writes(sent: list[tuple[str, Any]]) -> list[str]:
+    """The statements that write (their words on one line), as the database received them."""
+    words = (" ".join(statement.split()) for statement, _parameters in sent)
+    return [w for w in words if w.upper().startswith(WRITES)]
 
 
 def _rows_written(seen: list[str], table: str) -> list[str]:
@@ -79,8 +68,9 @@ def test_a_post_writes_interaction_invitation_and_rollup_in_one_statement_on_pos
         "phone": "+8613900139000",
         "email": "li@example.cn",
     }
-    with writes_seen() as seen:
+    with statements_sent() as sent:
         answer = post_interaction(other)
+    seen = _writes(sent)
     assert answer.status_code == 201 and answer.get_json()["invitation"] is not None
     if db.engine.dialect.name == "postgresql":
         together = [s for s in seen if "INSERT INTO interaction " in s]
@@ -98,12 +88,13 @@ def test_a_customer_posted_again_unchanged_is_not_written_again(
     post_interaction: Callable[..., Any], dispatch_ready: Any
 ) -> None:
     post_interaction(interaction_body(external_id="FIRST"))
-    with writes_seen() as seen:
+    with statements_sent() as sent:
         again = post_interaction(interaction_body(external_id="AGAIN"))
+    seen = _writes(sent)
     assert again.status_code == 201 and again.get_json()["suppression_reason"] == "frequency"
     assert not [s for s in seen if "customer" in s.split("(")[0] or "address" in s.split("(")[0]]
     renamed = interaction_body(external_id="RENAMED")
     renamed["customer"] = {**renamed["customer"], "name": "王芳芳"}
-    with writes_seen() as seen:
+    with statements_sent() as sent:
         assert post_interaction(renamed).status_code == 201
-    assert [s for s in seen if s.startswith("UPDATE customer ")]
+    assert [s for s in _writes(sent) if s.startswith("UPDATE customer ")]

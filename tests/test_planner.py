@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from survey.designer.service import create_from_starter, publish
 from survey.designer.starters import SELF_SERVICE_CES
 from survey.scoring import planner, queries
+from tests.sent import statements_sent
 
 # Rows land from 20 August to 27 November 2026 (bank days), every 23 hours or so.
 FIRST = datetime(2026, 8, 20, 1, 0, tzinfo=UTC)
@@ -199,7 +200,6 @@ def test_every_plan_gives_the_finest_tables_numbers(db, varied_answers):
 
 
 def _versions(db):
-    import sqlalchemy as sa
 
     from survey.models import SurveyVersion
 
@@ -209,8 +209,6 @@ def _versions(db):
 def _raw_tally(db, query: queries.ScoreQuery) -> queries.Tally:
     """Each group's counts per kind added up in Python from the raw answers, codes joined."""
     from zoneinfo import ZoneInfo
-
-    import sqlalchemy as sa
 
     from survey.models import (
         Agent,
@@ -335,16 +333,8 @@ def test_a_score_without_dimensions_can_read_only_the_headline_rows(db, days, gr
     last = date(2026, 11, 29)  # a Sunday: whole weeks
     query = queries.ScoreQuery(last - timedelta(days=days - 1), last, group_by)
     assert table in queries.counts(query)[1].tables
-    seen: list[tuple[str, Any]] = []
-
-    def remember(_conn, _cursor, statement, parameters, *_rest) -> None:
-        seen.append((statement, parameters))
-
-    sa.event.listen(db.engine, "before_cursor_execute", remember)
-    try:
+    with statements_sent() as seen:
         queries.counts(query)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", remember)
     (statement, parameters), index = seen[-1], f"ix_{table}_headline"
     connection = db.session.connection()
     if db.engine.dialect.name == "sqlite":

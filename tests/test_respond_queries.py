@@ -8,32 +8,14 @@ after one visit of another customer has read the version.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-import sqlalchemy as sa
 
 from survey import settings
 from survey.extensions import db
+from tests.sent import statements_sent
 from tests.test_respond_steps import STEPS, step
 
 MAX_STATEMENTS = 4
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """Collect the SQL statements sent to the database inside the block."""
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
-        seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", note)
 
 
 @pytest.fixture
@@ -48,9 +30,9 @@ def _get(client, path: str) -> tuple[int, list[str], str]:
     # tests' app context outlives each request, which a server's does not.)
     settings.forget()
     db.session.remove()
-    with statements() as seen:
+    with statements_sent() as sent:
         reply = client.get(path)
-    return reply.status_code, seen, reply.get_data(as_text=True)
+    return reply.status_code, [sql for sql, _parameters in sent], reply.get_data(as_text=True)
 
 
 def test_a_first_visit_takes_at_most_four_statements(client, invite, warm):
@@ -134,10 +116,10 @@ def test_a_later_customer_page_reads_no_settings_while_the_process_keeps_them(cl
     first, later = invite(locale="en").token, invite(locale="en").token
     _get(client, f"/s/{first}")  # reads them (the process's copy was dropped)
     _new_request_in_this_process()
-    with statements() as seen:
+    with statements_sent() as sent:
         reply = client.get(f"/s/{later}")
     assert reply.status_code == 200 and "Example Bank" in reply.get_data(as_text=True)
-    assert not [s for s in seen if "FROM setting" in s], seen
+    assert not [sql for sql, _parameters in sent if "FROM setting" in sql], sent
 
 
 def test_a_bank_name_saved_here_is_on_the_next_customer_page_at_once(client, invite, warm):

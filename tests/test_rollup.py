@@ -12,6 +12,7 @@ from survey.models import Response, Rollup
 from survey.models.rollup import CUBOIDS, FILLFACTOR, SEGMENT_COLUMNS
 from survey.scoring import rollup
 from tests.databases import only_postgresql
+from tests.sent import statements_sent
 
 
 def _table(db) -> list[tuple]:
@@ -178,16 +179,9 @@ def test_a_response_about_no_complaint_case_is_applied_without_reading_for_one(
     response = record_response(
         invite(), {"overall": 4, "nps": 9, "comment": "好"}, apply=False, track=False
     )
-    seen: list[str] = []
-
-    def remember(_conn, _cursor, statement, *_rest) -> None:
-        seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", remember)
-    try:
+    with statements_sent() as sent:
         assert rollup.apply_response(response) == 2
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", remember)
+    seen = [statement for statement, _parameters in sent]
     assert not [s for s in seen if re.search(r"(FROM|JOIN) complaint_case\b", s)]
     if db.engine.dialect.name == "postgresql":
         assert len(seen) == 1
