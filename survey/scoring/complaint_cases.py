@@ -329,6 +329,8 @@ def _cases(query: ScoreQuery, conditions: list[Any]) -> list[complaints.Case]:
             ComplaintCase.cause,
         ).where(*conditions)
     ).all()
+    if not rows:  # as a rule, once every resolved case is stamped: no answers to look for
+        return []
     ratings = _ratings(query, conditions)
     return [
         complaints.Case(
