@@ -64,3 +64,26 @@ def test_nps_by_business_line_shows_its_own_n(app, client_as, scoring_org, invit
     assert "Personal banking" in row
     assert 'data-value="5">5</td>' in row  # the CSAT n
     assert "+0.0 <span" in row and "n = 7" in row  # NPS 3 promoters − 3 detractors, of 7
+
+
+def test_the_filter_form_offers_a_renamed_team_a_new_agent_and_a_renamed_survey_at_once(
+    answered, client_as, scoring_org, scoring_version, db
+):
+    from survey.designer import service as designer
+    from survey.models import Agent
+
+    client = client_as("quality")
+    page = client.get("/?lang=en").get_data(as_text=True)
+    assert "Personal inquiries" in page
+    scoring_org["personal-inquiries"].name_en = "Personal questions"
+    db.session.add(Agent(code="A1002", team=scoring_org["personal-inquiries"], name_en="Lily"))
+    db.session.commit()
+    page = client.get("/?lang=en").get_data(as_text=True)
+    assert ">Personal questions</option>" in page and "Personal inquiries" not in page
+    assert "Lily (A1002)</option>" in page
+    draft = designer.start_draft(scoring_version.survey)
+    db.session.flush()
+    designer.update_details(draft, draft.lock_version, "Satisfaction after a call", {})
+    db.session.commit()
+    page = client.get("/?lang=en").get_data(as_text=True)
+    assert ">Satisfaction after a call</option>" in page
