@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from survey.dashboard.overview import RATED, scores, without_dimension
 from survey.extensions import db
 from survey.models import Agent, BusinessLine, Team
-from survey.scoring import queries
-from survey.scoring.queries import ScoreQuery
+from survey.scoring import comparisons, queries
+from survey.scoring.queries import ScoreQuery, Tally
 
 LEVELS = ("business_line", "team", "agent")
 SORTS = ("name", "n", "csat", "nps", "mean", *RATED)
@@ -54,7 +54,8 @@ def table(
         rows = scores(query, min_n, (field,), "rest")
     else:  # the field's own counts are its dimensions' added up: one read fewer
         asked = replace(query, group_by=(field,), compare="rest")
-        rows = queries.scored(asked, without_dimension(counted), min_n)
+        sums = without_dimension(counted)
+        rows = queries.scored(asked, sums, min_n, found=_rest_in_hand(asked, sums))
     rows = [g for g in rows if g["key"][field]]
     dimensions: dict[str, dict[str, Any]] = {}
     for g in queries.scored(by_dimension, counted, min_n):
@@ -67,6 +68,23 @@ def table(
         row["dimensions"] = dimensions.get(code, {})
     rows.sort(key=lambda row: _sort_key(row, sort), reverse=desc)
     return Table(field=field, rows=rows)
+
+
+def _rest_in_hand(query: ScoreQuery, sums: Tally) -> dict[tuple[Any, ...], Any] | None:
+    """Each row's rest from the counts in hand, when its parent is the one the page is filtered to.
+
+    The rest of an agent is the rest of their team (of a team, of its business line), read
+    again by (agent, team) since an agent may have answered in several teams. With one team
+    asked for, every count is that team's: the rows by (agent, team) are the table's own
+    counts keyed with it, and need no second read. None: read them (survey.scoring.comparisons).
+    """
+    child = comparisons.compared_field(query.group_by)
+    parent = comparisons.PARENT.get(child) if child else None
+    chosen = query.filters.get(parent, ()) if parent else ()
+    if parent is None or parent in query.group_by or len(chosen) != 1:
+        return None
+    rows = {key + (chosen[0],): kinds for key, kinds in sums.items()}
+    return comparisons.references(query, sums, rows=rows)
 
 
 def _names(field: str, codes: list[str], locale: str) -> dict[str, str]:
