@@ -272,9 +272,8 @@ def _stored_values(query: ScoreQuery) -> dict[str, tuple[Any, ...]]:
     values: dict[str, tuple[Any, ...]] = {}
     for name, accepted in query.filters.items():
         if name in queries.CODED:
-            model = queries.CODED[name]
-            found = db.session.scalars(sa.select(model.id).where(model.code.in_(accepted)))
-            values[name] = tuple(found)
+            ids = queries.ids_by_code(name)
+            values[name] = tuple(ids[code] for code in accepted if code in ids)
         else:
             values[name] = tuple(accepted)
     return values
