@@ -14,10 +14,13 @@ of the scores API apply to cases as follows (``APPLIES``):
 Interaction type and dimension are no filters here (every case is a complaint, and its
 satisfaction is the complaint-handling dimension); asking for them is an error.
 
-Unlike the scores this reads rows, not the rollup: one row per case opened in the period
-(``ix_complaint_case_opened_at``) and one grouped row per case that was answered about,
-reached by the indexed path case → post → invitation → response → answer. A period
-is bounded by the cases opened in it, not by the history.
+``report`` reads the resolved cases from the complaints rollup and adds the open ones up
+in SQL (survey.scoring.complaint_open); ``report_from_cases``, for the post filters the
+rollup does not keep, reads every case opened in the period (``ix_complaint_case_opened_at``).
+What is worked out one by one (cases stamped under other settings, until a restamp) is read
+as rows, with one grouped row per case that was answered about, reached by the indexed path
+case → post → invitation → response → answer. A period is bounded by the cases opened in
+it, not by the history.
 """
 
 from __future__ import annotations
