@@ -9,7 +9,7 @@ make-up day, now Sunday 29 November 2026 at noon.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
