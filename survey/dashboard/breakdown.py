@@ -35,6 +35,50 @@ def level_of(query: ScoreQuery) -> str:
     return "business_line"
 
 
+# The page's two channel tables: their counts are read once, by both channels.
+CHANNELS = ("channel", "survey_channel")
+
+
+def tables(
+    query: ScoreQuery,
+    min_n: int,
+    locale: str,
+    sort: str,
+    desc: bool,
+    labels: dict[str, dict[str, str]],
+) -> list[Table]:
+    """The page's tables: the level below the filter, the interaction and the survey channel.
+
+    The two channels' counts by dimension are one read by both channels (and dimension),
+    added up each way: the same rows of the same rollup, read once instead of twice.
+
+    :param labels: each field's names of its values (as ``table`` takes them).
+    """
+    both = replace(query, group_by=(*CHANNELS, "dimension"), compare=None)
+    joint, _plan = queries.counts(both)
+    level = level_of(query)
+    found = [table(query, min_n, level, locale, sort, desc, labels.get(level))]
+    for i, field in enumerate(CHANNELS):
+        counted = _added_up(joint, (i, len(CHANNELS)))
+        found.append(table(query, min_n, field, locale, sort, desc, labels.get(field), counted))
+    return found
+
+
+def _added_up(tally: Tally, kept: tuple[int, ...]) -> Tally:
+    """Counts keyed by more fields added up into the fields at the positions ``kept``."""
+    sums: Tally = {}
+    for key, kinds in tally.items():
+        into = sums.setdefault(tuple(key[i] for i in kept), {})
+        for kind, counts in kinds.items():
+            summed = into.get(kind)
+            if summed is None:
+                into[kind] = dict(counts)
+            else:
+                for name, value in counts.items():
+                    summed[name] += value
+    return sums
+
+
 def table(
     query: ScoreQuery,
     min_n: int,
@@ -43,13 +87,16 @@ def table(
     sort: str,
     desc: bool,
     labels: dict[str, str] | None = None,
+    counted: Tally | None = None,
 ) -> Table:
     """Rows of one field with scores against the rest, the four dimensions and display names.
 
     :param labels: names of a field's fixed values (channels), organisation names otherwise.
+    :param counted: the field's counts by dimension when the page has them already.
     """
     by_dimension = replace(query, group_by=(field, "dimension"), compare=None)
-    counted, _plan = queries.counts(by_dimension)
+    if counted is None:
+        counted, _plan = queries.counts(by_dimension)
     if "dimension" in query.filters:
         rows = scores(query, min_n, (field,), "rest")
     else:  # the field's own counts are its dimensions' added up: one read fewer
