@@ -159,15 +159,11 @@ def report(
     live = _cases(query, [*conditions, *others])
     # A year earlier only the number of cases counts: the rollup's, and the others'.
     before_from, before_to = complaints.year_earlier(query.date_from, query.date_to)
-    earlier, _ = complaint_rollup.stamped(
-        db.session, current, before_from, before_to, segment, surveys, channels
-    )
+    earlier = complaint_rollup.stamped_cases(db.session, current, before_from, before_to, segment)
     not_rolled_up = (
         sa.or_(unstamped, ComplaintCase.outcomes_basis != current) if stale else unstamped
     )
-    earlier_total = sum(g.cases for g in earlier) + _count(
-        query, before_from, before_to, zone, ids, [not_rolled_up]
-    )
+    earlier_total = earlier + _count(query, before_from, before_to, zone, ids, [not_rolled_up])
     return complaints.report(
         live,
         date_from=query.date_from,
