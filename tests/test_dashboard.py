@@ -64,3 +64,64 @@ def test_nps_by_business_line_shows_its_own_n(app, client_as, scoring_org, invit
     assert "Personal banking" in row
     assert 'data-value="5">5</td>' in row  # the CSAT n
     assert "+0.0 <span" in row and "n = 7" in row  # NPS 3 promoters − 3 detractors, of 7
+
+
+def test_the_filter_form_offers_a_renamed_team_a_new_agent_and_a_renamed_survey_at_once(
+    answered, client_as, scoring_org, scoring_version, db
+):
+    from survey.designer import service as designer
+    from survey.models import Agent
+
+    client = client_as("quality")
+    page = client.get("/?lang=en").get_data(as_text=True)
+    assert "Personal inquiries" in page
+    scoring_org["personal-inquiries"].name_en = "Personal questions"
+    db.session.add(Agent(code="A1002", team=scoring_org["personal-inquiries"], name_en="Lily"))
+    db.session.commit()
+    page = client.get("/?lang=en").get_data(as_text=True)
+    assert ">Personal questions</option>" in page and "Personal inquiries" not in page
+    assert "Lily (A1002)</option>" in page
+    draft = designer.start_draft(scoring_version.survey)
+    db.session.flush()
+    designer.update_details(draft, draft.lock_version, "Satisfaction after a call", {})
+    db.session.commit()
+    page = client.get("/?lang=en").get_data(as_text=True)
+    assert ">Satisfaction after a call</option>" in page
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [({"team": "personal-inquiries"}, "agent"), ({"business_line": "personal"}, "team")],
+)
+def test_a_breakdown_within_one_team_or_line_compares_each_row_with_the_rest_as_the_api_does(
+    app, scoring_org, invite, record_response, db, args, field
+):
+    from dataclasses import replace
+
+    from survey.dashboard import breakdown
+    from survey.models import Agent, Team
+    from survey.scoring import queries
+
+    # A second agent in the team and a second team in the line, answering worse.
+    team = Team(code="personal-cards", business_line=scoring_org["personal"], function="inquiry")
+    team.name_zh, team.name_en = "个人卡组", "Personal cards"
+    scoring_org["A1002"] = Agent(code="A1002", team=scoring_org["personal-inquiries"])
+    scoring_org["A3001"] = Agent(code="A3001", team=team)
+    db.session.add_all([team, scoring_org["A1002"], scoring_org["A3001"]])
+    db.session.commit()
+    clock.freeze(datetime(2026, 11, 20, 4, 0, tzinfo=UTC))
+    for agent, ratings in [("A1001", (5, 5, 5, 4, 4, 5)), ("A1002", (2, 1, 2, 4, 1, 2, 5))]:
+        for rating in ratings:
+            record_response(invite(agent=agent), {"overall": rating, "nps": 2 * rating})
+    for rating in (1, 2, 3, 2, 1):
+        record_response(invite(agent="A3001"), {"overall": rating, "attitude": rating})
+    clock.freeze(datetime(2026, 11, 29, 4, 0, tzinfo=UTC))
+    query = queries.parse({"from": "2026-11-01", "to": "2026-11-29", **args})
+    table = breakdown.table(query, 5, field, "en", "n", True)
+    shown = {
+        row["code"]: {k: v for k, v in row.items() if k not in ("code", "name", "dimensions")}
+        for row in table.rows
+    }
+    expected = queries.scores(replace(query, group_by=(field,), compare="rest"), 5)
+    assert shown == {g["key"][field]: g for g in expected if g["key"][field]}
+    assert any(g["compare"]["csat"]["difference"] for g in expected)  # a rest to compare with

@@ -89,3 +89,28 @@ def test_breakdown_tables_read_once_per_field_but_give_the_apis_groups_whole(
         assert row["dimensions"] == {
             g["key"]["dimension"]: g for g in by_dimension if g["key"][field] == row["code"]
         }
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"from": "2026-10-31", "to": "2026-11-29"},
+        {"from": "2026-10-01", "to": "2026-11-30", "business_line": "corporate"},
+        {"from": "2026-10-01", "to": "2026-11-30", "team": "personal-inquiries"},
+        {"from": "2026-11-01", "to": "2026-11-29", "dimension": "attitude"},
+        {"from": "2026-11-01", "to": "2026-11-29", "survey_channel": "web,sms"},
+    ],
+)
+def test_the_breakdown_page_reads_both_channels_at_once_but_gives_each_tables_rows_whole(
+    bank_once, args
+):
+    # The interaction and survey channels' counts are one read by both, added up each way:
+    # every row, its dimensions and compare included, must be what a read of its own gives.
+    query = queries.parse(args)
+    min_n = int(settings.get("min_n"))
+    found = breakdown.tables(query, min_n, "en", "n", True, {})
+    fields = (breakdown.level_of(query), "channel", "survey_channel")
+    assert [t.field for t in found] == list(fields)
+    for shown, field in zip(found, fields, strict=True):
+        assert shown.rows == breakdown.table(query, min_n, field, "en", "n", True).rows
+        assert shown.rows or field == "agent"

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
+from survey import stamped
 from survey.extensions import db
 from survey.i18n import lazy_gettext as _l
 from survey.models import Agent, BusinessLine, Survey, Team
@@ -144,12 +145,22 @@ _CHOICES = sa.union_all(
 def choices(locale: str) -> dict[str, list[tuple[str, str]]]:
     """The values each filter of the form offers, named in the viewer's language.
 
-    Every dashboard page asks this once: plain columns, not models (a bank's hundreds of
-    agents built as objects on every page cost more than the page's own scores).
+    Every dashboard page asks this once. The process keeps the lists by language under the
+    config stamp (survey.stamped), which any change of the business lines, teams and agents
+    moves, and a survey's new name too (the designer saves it with the draft's version, a
+    watched table): a page reads them only after such a change. The lists are shared: a
+    page may replace one in the dict it gets, not change it.
+    """
+    return dict(stamped.kept("filter-choices", locale, lambda: _read_choices(locale)))
+
+
+def _read_choices(locale: str) -> dict[str, list[tuple[str, str]]]:
+    """The filters' values from the database: plain columns, not models (a bank's hundreds of
+    agents built as objects cost more than a page's own scores).
     """
     zh = locale == "zh"
     listed: tuple[list[tuple[str, str, str]], ...] = ([], [], [], [])
-    for kind, _position, code, name_zh, name_en in db.session.execute(_CHOICES):
+    for kind, _position, code, name_zh, name_en in db.session.execute(_CHOICES).all():
         listed[kind].append((code, name_zh, name_en))
     lines, teams, agents, surveys = listed
     return {

@@ -93,11 +93,8 @@ def breakdown_page():
     desc = request.args.get("dir", "desc") != "asc"
     min_n, lang = int(settings.get("min_n")), current_language()
     choices = filters.choices(lang)
-    fields = (breakdown.level_of(found.query), "channel", "survey_channel")
-    tables = [
-        breakdown.table(found.query, min_n, f, lang, sort, desc, dict(choices.get(f, [])))
-        for f in fields
-    ]
+    labels = {name: dict(values) for name, values in choices.items()}
+    tables = breakdown.tables(found.query, min_n, lang, sort, desc, labels)
     bars = [charts.csat_bars(t.rows, lambda g: g["name"], _("CSAT")) for t in tables]
     return _page(
         "dashboard/breakdown.html",

@@ -14,14 +14,18 @@ of the scores API apply to cases as follows (``APPLIES``):
 Interaction type and dimension are no filters here (every case is a complaint, and its
 satisfaction is the complaint-handling dimension); asking for them is an error.
 
-Unlike the scores this reads rows, not the rollup: one row per case opened in the period
-(``ix_complaint_case_opened_at``) and one grouped row per case that was answered about,
-reached by the indexed path case → post → invitation → response → answer. A period
-is bounded by the cases opened in it, not by the history.
+``report`` reads the resolved cases from the complaints rollup and adds the open ones up
+in SQL (survey.scoring.complaint_open); ``report_from_cases``, for the post filters the
+rollup does not keep, reads every case opened in the period (``ix_complaint_case_opened_at``).
+What is worked out one by one (cases stamped under other settings, until a restamp) is read
+as rows, with one grouped row per case that was answered about, reached by the indexed path
+case → post → invitation → response → answer. A period is bounded by the cases opened in
+it, not by the history.
 """
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,7 +46,14 @@ from survey.models import (
 )
 from survey.models.interaction import CATEGORIES, CAUSES
 from survey.models.response import COUNTED_STATES
-from survey.scoring import compare, complaint_outcomes, complaint_rollup, complaints, queries
+from survey.scoring import (
+    compare,
+    complaint_open,
+    complaint_outcomes,
+    complaint_rollup,
+    complaints,
+    queries,
+)
 from survey.scoring.queries import ScoreQuery
 from survey.scoring.rollup import BOTTOM_TO, TOP_FROM
 
@@ -101,9 +112,11 @@ def report(
     """Return the complaint figures for the query's days and filters, as they stand at ``now``.
 
     Resolved cases stamped under today's settings come from the complaints rollup, a few
-    rows a day (survey.scoring.complaint_rollup); the cases still open, and any stamped
-    under other settings, are worked out one by one. A filter on the posts' agents or
-    channels, which the rollup does not keep, is answered from the cases themselves.
+    rows a day (survey.scoring.complaint_rollup); the cases still open are added up in SQL
+    by their outcomes at ``now`` (survey.scoring.complaint_open); any resolved case not
+    stamped under today's settings (until a restamp) is worked out one by one. A year
+    earlier, only the cases are counted. A filter on the posts' agents or channels, which
+    the rollup does not keep, is answered from the cases themselves.
     """
     if any(name in query.filters for name in POST_FILTERS):
         return report_from_cases(query, min_n, now)
@@ -123,35 +136,49 @@ def report(
     }
     surveys = tuple(int(v) for v in query.filters["survey"]) if "survey" in query.filters else None
     channels = tuple(query.filters.get("survey_channel", ())) or None
-
-    def tally(first: date, last: date) -> tuple[list[Any], list[Any], dict[Any, Any]]:
-        decided, ratings = complaint_rollup.stamped(
-            db.session, current, first, last, segment, surveys, channels
-        )
-        conditions = _case_conditions(query, first, last, zone, ids)
-        # The open (and never stamped) cases, by their partial index; others stamped under
-        # other settings only while there are any (a restamp leaves none).
-        live = _cases(query, [*conditions, ComplaintCase.outcomes_basis.is_(None)])
-        if complaint_rollup.stale_bases(db.session, current):
-            live += _cases(query, [*conditions, ComplaintCase.outcomes_basis != current])
-        return live, decided, ratings
-
-    live, decided, ratings = tally(query.date_from, query.date_to)
+    now = now or clock.now()
+    decided, ratings = complaint_rollup.stamped(
+        db.session, current, query.date_from, query.date_to, segment, surveys, channels
+    )
+    conditions = _case_conditions(query, query.date_from, query.date_to, zone, ids)
+    unstamped = ComplaintCase.outcomes_basis.is_(None)
+    # The open cases add up in SQL at now; the resolved ones never stamped (a restamp is
+    # due), and any stamped under other settings while there are any, are worked out one
+    # by one (a restamp leaves none).
+    still_open, open_ratings = complaint_open.tally(
+        [*conditions, unstamped, ComplaintCase.resolved_at.is_(None)],
+        found_limits,
+        calendar,
+        now,
+        functools.partial(_answers, query),
+    )
+    others = [unstamped, ComplaintCase.resolved_at.is_not(None)]
+    stale = complaint_rollup.stale_bases(db.session, current)
+    if stale:
+        others = [sa.or_(sa.and_(*others), ComplaintCase.outcomes_basis != current)]
+    live = _cases(query, [*conditions, *others])
+    # A year earlier only the number of cases counts: the rollup's, and the others'.
     before_from, before_to = complaints.year_earlier(query.date_from, query.date_to)
-    earlier_live, earlier_decided, _ = tally(before_from, before_to)
+    earlier = complaint_rollup.stamped_cases(db.session, current, before_from, before_to, segment)
+    not_rolled_up = (
+        sa.or_(unstamped, ComplaintCase.outcomes_basis != current) if stale else unstamped
+    )
+    earlier_total = earlier + _count(query, before_from, before_to, zone, ids, [not_rolled_up])
     return complaints.report(
         live,
         date_from=query.date_from,
         date_to=query.date_to,
-        year_earlier_total=len(earlier_live) + sum(g.cases for g in earlier_decided),
+        year_earlier_total=earlier_total,
         limits=found_limits,
         calendar=calendar,
-        now=now or clock.now(),
+        now=now,
         min_n=min_n,
         categories=CATEGORIES,
         causes=CAUSES,
         decided=decided,
         decided_ratings=ratings,
+        still_open=still_open,
+        open_ratings=open_ratings,
     )
 
 
@@ -244,17 +271,23 @@ def _stored_values(query: ScoreQuery) -> dict[str, tuple[Any, ...]]:
     values: dict[str, tuple[Any, ...]] = {}
     for name, accepted in query.filters.items():
         if name in queries.CODED:
-            model = queries.CODED[name]
-            found = db.session.scalars(sa.select(model.id).where(model.code.in_(accepted)))
-            values[name] = tuple(found)
+            ids = queries.ids_by_code(name)
+            values[name] = tuple(ids[code] for code in accepted if code in ids)
         else:
             values[name] = tuple(accepted)
     return values
 
 
-def _count(query: ScoreQuery, first: date, last: date, zone: ZoneInfo) -> int:
+def _count(
+    query: ScoreQuery,
+    first: date,
+    last: date,
+    zone: ZoneInfo,
+    ids: dict[str, tuple[Any, ...]] | None = None,
+    more: tuple[Any, ...] | list[Any] = (),
+) -> int:
     statement = sa.select(sa.func.count(ComplaintCase.id)).where(
-        *_case_conditions(query, first, last, zone)
+        *_case_conditions(query, first, last, zone, ids), *more
     )
     return int(db.session.scalar(statement) or 0)
 
@@ -294,6 +327,8 @@ def _cases(query: ScoreQuery, conditions: list[Any]) -> list[complaints.Case]:
             ComplaintCase.cause,
         ).where(*conditions)
     ).all()
+    if not rows:  # as a rule, once every resolved case is stamped: no answers to look for
+        return []
     ratings = _ratings(query, conditions)
     return [
         complaints.Case(

@@ -369,20 +369,7 @@ def stamped(
         r.final_outcome,
         r.regulator_outcome,
     )
-    # One branch per range, each a range of the unique key (basis, grain, day): SQLite
-    # would read all of a basis' rows for an OR of the ranges.
-    rows = sa.union_all(
-        *(
-            sa.select(*keys, r.cases, *answers).where(
-                r.basis == current,
-                r.grain == grain,
-                r.day >= start,
-                r.day <= end,
-                *(r.__table__.c[name].in_(values) for name, values in segment.items()),
-            )
-            for grain, start, end in periods(first, last)
-        )
-    ).subquery("rows")
+    rows = _rows_of(current, first, last, segment, (*keys, r.cases, *answers)).subquery("rows")
     grouped = [rows.c[key.key] for key in keys]
     statement = sa.select(*grouped, *(sa.func.sum(rows.c[c]) for c in COUNT_COLUMNS)).group_by(
         *grouped
@@ -401,6 +388,44 @@ def stamped(
         if counts.n:
             ratings[outcomes] = ratings.get(outcomes, compare.EMPTY) + counts
     return decided, ratings
+
+
+def stamped_cases(
+    session: Session, current: str, first: date, last: date, segment: dict[str, Sequence[Any]]
+) -> int:
+    """How many stamped cases were opened on these days (a year earlier's, say): their rows only."""
+    r = ComplaintRollup
+    rows = _rows_of(current, first, last, segment, (r.cases,), r.survey_id == 0).subquery("rows")
+    return int(session.scalar(sa.select(sa.func.sum(rows.c.cases))) or 0)
+
+
+def _rows_of(
+    current: str,
+    first: date,
+    last: date,
+    segment: dict[str, Sequence[Any]],
+    columns: Sequence[Any],
+    *more: Any,
+) -> sa.CompoundSelect:
+    """The rows of the current basis covering the days first…last, in the segment.
+
+    One branch per range, each a range of the unique key (basis, grain, day): SQLite
+    would read all of a basis' rows for an OR of the ranges.
+    """
+    r = ComplaintRollup
+    return sa.union_all(
+        *(
+            sa.select(*columns).where(
+                r.basis == current,
+                r.grain == grain,
+                r.day >= start,
+                r.day <= end,
+                *(r.__table__.c[name].in_(values) for name, values in segment.items()),
+                *more,
+            )
+            for grain, start, end in periods(first, last)
+        )
+    )
 
 
 def periods(first: date, last: date) -> list[tuple[str, date, date]]:

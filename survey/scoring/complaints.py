@@ -284,6 +284,20 @@ class Decided:
     outcomes: tuple[str, str, str]  # met or missed, in COMMITMENTS order
 
 
+@dataclass(frozen=True)
+class Open:
+    """Open cases the database added up at ``now``: how many share these facts and outcomes.
+
+    Pending while a deadline is ahead, missed once it passed; a first reply given is met or
+    missed (survey.scoring.complaint_open).
+    """
+
+    cases: int
+    category: str | None
+    cause: str | None
+    outcomes: tuple[str, str, str]  # in COMMITMENTS order
+
+
 # The same days a year earlier: the scores engine's own (compare=year).
 year_earlier = compare.year_earlier
 
@@ -324,12 +338,17 @@ def report(
     causes: Sequence[str],
     decided: Sequence[Decided] = (),
     decided_ratings: dict[tuple[str, str, str], compare.Counts] | None = None,
+    still_open: Sequence[Open] = (),
+    open_ratings: dict[tuple[str, str, str], compare.Counts] | None = None,
 ) -> ComplaintReport:
     """Add the cases up into the dashboard's figures at ``now``.
 
-    :param cases: the cases to work out one by one (those still open, at least).
+    :param cases: the cases to work out one by one.
     :param decided: resolved cases already added up by their stored outcomes, and
         ``decided_ratings`` their complaint-handling answers by the same outcomes.
+    :param still_open: open cases already added up by their outcomes at ``now``, and
+        ``open_ratings`` their answers by the same outcomes (a pending one is neither
+        met nor missed: its answers count in the satisfaction of every case only).
     """
     tallies = {name: dict.fromkeys(OUTCOMES, 0) for name in COMMITMENTS}
     ratings = {name: {"met": compare.EMPTY, "missed": compare.EMPTY} for name in COMMITMENTS}
@@ -338,12 +357,14 @@ def report(
     for group in decided:
         resolved += group.cases
         first_contact += group.cases if group.first_contact else 0
+    for group in (*decided, *still_open):
         for name, result in zip(COMMITMENTS, group.outcomes, strict=True):
             tallies[name][result] += group.cases
-    for outcomes_of, counts in (decided_ratings or {}).items():
+    for outcomes_of, counts in (*(decided_ratings or {}).items(), *(open_ratings or {}).items()):
         everyone += counts
         for name, result in zip(COMMITMENTS, outcomes_of, strict=True):
-            ratings[name][result] += counts
+            if result != "pending":
+                ratings[name][result] += counts
     by_day: dict[date, tuple[Deadline, Deadline]] = {}
     for case in cases:
         rated = case.ratings.n > 0  # most cases have no answer: nothing to add
@@ -362,7 +383,8 @@ def report(
             tallies[name][result] += 1
             if rated and result != "pending":
                 ratings[name][result] += case.ratings
-    total = len(cases) + sum(group.cases for group in decided)
+    added_up = (*decided, *still_open)
+    total = len(cases) + sum(group.cases for group in added_up)
     before_from, before_to = year_earlier(date_from, date_to)
     return ComplaintReport(
         date_from=date_from,
@@ -380,10 +402,10 @@ def report(
             formulas.share(total - year_earlier_total, year_earlier_total),
         ),
         by_category=distribution(
-            (c.category for c in cases), categories, ((g.category, g.cases) for g in decided)
+            (c.category for c in cases), categories, ((g.category, g.cases) for g in added_up)
         ),
         by_cause=distribution(
-            (c.cause for c in cases), causes, ((g.cause, g.cases) for g in decided)
+            (c.cause for c in cases), causes, ((g.cause, g.cases) for g in added_up)
         ),
         commitments=tuple(
             Commitment(name, limits.of(name), UNITS[name], **tallies[name]) for name in COMMITMENTS

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from survey import clock
+from survey import clock, stamped
 from survey.extensions import db
 from survey.models import Agent, BusinessLine, Survey, Team
 from survey.models.interaction import CATEGORIES, CAUSES, CHANNELS, TYPES
@@ -234,8 +234,19 @@ def _known(name: str, value: str) -> bool:
         if not SURVEY_ID.fullmatch(value) or int(value) > MAX_ID:
             return False
         return db.session.get(Survey, int(value)) is not None
+    return value in ids_by_code(name)
+
+
+def ids_by_code(name: str) -> dict[str, int]:
+    """An organisation field's ids by code, kept by the process under the config stamp.
+
+    Business lines, teams and agents are watched tables (survey.stamped): a code added or
+    changed anywhere is seen by the next request, and a query asks no statement for them.
+    """
     model = CODED[name]
-    return db.session.scalar(sa.select(model.id).where(model.code == value)) is not None
+    return stamped.kept(
+        "ids-by-code", name, lambda: dict(db.session.execute(sa.select(model.code, model.id)).all())
+    )
 
 
 Counts = dict[str, int]
@@ -311,9 +322,8 @@ def filter_values(query: ScoreQuery) -> dict[str, tuple[Any, ...]]:
     values: dict[str, tuple[Any, ...]] = {}
     for name, accepted in query.filters.items():
         if name in CODED:
-            model = CODED[name]
-            ids = db.session.scalars(sa.select(model.id).where(model.code.in_(accepted))).all()
-            values[name] = tuple(ids)
+            ids = ids_by_code(name)
+            values[name] = tuple(ids[code] for code in accepted if code in ids)
         elif name == "survey":
             values[name] = tuple(int(v) for v in accepted)
         else:
