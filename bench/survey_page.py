@@ -1,7 +1,7 @@
 """The customer's survey page under load, with a million invitations, next to a bare endpoint.
 
     .venv/bin/python bench/survey_page.py [--invitations 1000000] [--pool 100000]
-        [--duration 20] [--connections 8] [--database postgresql]
+        [--duration 20] [--connections 8] [--database postgresql] [--serve sync,gthread]
 
 The data: a small demo bank (``survey.demo.load``, seed 2026) whose invitations,
 with their interactions, are then multiplied by set-based INSERT … SELECT (fresh
@@ -11,9 +11,11 @@ never opened) for the load to use. Each pool line holds a token, the form key
 of its page (an HMAC under the app's secret, which Lua cannot compute) and the
 first step's answer, written to a file the wrk script reads.
 
-The load: gunicorn (2 sync workers) on a free port serves the app, then
-``bench/bare_app.py`` (a page and a redirecting POST that touch no database) the
-same way, in the same run. wrk (2 threads, a Lua script) measures the most each
+The load: gunicorn on a free port serves ``bench/bare_app.py`` (a page and a
+redirecting POST that touch no database), then the app the same way, in the same run:
+2 worker processes of the class and threads scripts/gunicorn.conf.py sets (as ``make
+run`` and production serve it); ``--serve sync,gthread`` serves each way in turn, the
+bare endpoint and the app each time, on a part of the pool of its own. wrk (2 threads, a Lua script) measures the most each
 serves: ``GET /s/<token>`` cycling through a quarter of the pool, and the first
 step's ``POST`` (it answers 303) on the next quarter, every post to a token of its
 own, so each answered post is one stored answer, counted afterwards. Then the
@@ -145,7 +147,13 @@ def main() -> None:
     parser.add_argument("--demo-size", type=int, default=3000, help="interactions of the demo")
     parser.add_argument("--duration", type=int, default=20, help="seconds per run")
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument(
+        "--serve",
+        default=serving.PRODUCT.name,
+        help="gunicorn worker classes to serve with, in turn (bare and app alike), e.g. "
+        f"sync,{serving.PRODUCT.name}; default: the product's (scripts/gunicorn.conf.py)",
+    )
     parser.add_argument(
         "--against",
         type=Path,
@@ -155,10 +163,15 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install -y wrk)")
+    try:
+        serves = serving.workers_option(args.serve)
+    except ValueError as refused:
+        parser.error(str(refused))
     about = {
         **common.machine(),
         "database": args.database,
-        "server": f"gunicorn, {args.workers} sync workers, web rate limits off",
+        "server": "; then ".join(serve.describe(args.workers) for serve in serves)
+        + ", web rate limits off",
         "load": (
             f"wrk, 2 threads, {args.connections} connections, {args.duration} s a run; half "
             "load by the bench's open-loop client (4 processes, paced)"
@@ -187,42 +200,65 @@ def main() -> None:
         script.write_text(WRK_SCRIPT, encoding="utf-8")
         env = intake._app_environment(app, folder)
         db.session.remove()
-        share = len(pool) // len(codes)
+        share = len(pool) // (len(codes) * len(serves))
         quarter = share // 4
         log = Path(folder, "server.log")
         runs: dict[str, Run] = {}
-        with serving.gunicorn("bare_app:app", args.workers, env, "/ready") as port:
-            whole = (0, len(pool))
-            runs["bare GET"] = _wrk(port, script, rows_file, "GET", whole, args)
-            runs["bare POST"] = _wrk(port, script, rows_file, "POST", whole, args)
-        for index, (label, checkout) in enumerate(codes):
-            served = {**env, "PYTHONPATH": os.pathsep.join([str(serving.BENCH), str(checkout)])}
-            slices = _Slices(share, offset=index * share)
-            named = f"{label}: " if label else ""
-            with serving.gunicorn(
-                SURVEY_TARGET, args.workers, served, "/api/v1/openapi.json", log
-            ) as port:
-                # Every run has fresh tokens of its own, so the half-load runs send the same
-                # mix as the full ones: first visits of unanswered links, first answers.
-                get = _wrk(port, script, rows_file, "GET", slices.take(quarter), args)
-                runs[f"{named}GET /s/<token>"] = get
-                post = _wrk(port, script, rows_file, "POST", slices.take(quarter), args)
-                runs[f"{named}POST /s/<token>"] = post
-                runs[f"{named}GET, half load"] = _open_loop(
-                    port, lines, "GET", slices.take(quarter), get.rate / 2, args.duration
-                )
-                runs[f"{named}POST, half load"] = _open_loop(
-                    port, lines, "POST", slices.take(share - slices.used), post.rate / 2,
-                    args.duration,
-                )  # fmt: skip
+        labels: list[tuple[str, str]] = []  # (the app's label, its bare endpoint's label)
+        for number, serve in enumerate(serves):
+            way = f"{serve.name} " if len(serves) > 1 else ""
+            bare = f"{way}bare"
+            with serving.gunicorn("bare_app:app", args.workers, env, "/ready", serve=serve) as port:
+                whole = (0, len(pool))
+                runs[f"{bare} GET"] = _wrk(port, script, rows_file, "GET", whole, args)
+                runs[f"{bare} POST"] = _wrk(port, script, rows_file, "POST", whole, args)
+            for index, (label, checkout) in enumerate(codes):
+                named = f"{way}{label}".strip()
+                named = f"{named}: " if named else ""
+                labels.append((named, bare))
+                served = {**env, "PYTHONPATH": os.pathsep.join([str(serving.BENCH), str(checkout)])}
+                offset = (number * len(codes) + index) * share
+                _load_app(args, served, log, serve, script, rows_file, lines, runs, named,
+                          _Slices(share, offset=offset), quarter)  # fmt: skip
         db.session.remove()
         stored = intake._count(Answer) - answers_before
         locked = log.read_text(encoding="utf-8", errors="replace").count("database is locked")
     answered_posts = sum(
-        run.answered for name, run in runs.items() if "POST" in name and not name.startswith("bare")
+        run.answered for name, run in runs.items() if "POST" in name and "bare" not in name
     )
-    labels = [f"{label}: " if label else "" for label, _checkout in codes]
     _report(args, about, invitations, built.seconds, runs, labels, answered_posts, stored, locked)
+
+
+def _load_app(
+    args: Any,
+    env: dict[str, str],
+    log: Path,
+    serve: serving.Workers,
+    script: Path,
+    rows_file: Path,
+    lines: list[str],
+    runs: dict[str, Run],
+    named: str,
+    slices: _Slices,
+    quarter: int,
+) -> None:
+    """Serve the app one way and load it: GET and POST at the most, then each at half that."""
+    with serving.gunicorn(
+        SURVEY_TARGET, args.workers, env, "/api/v1/openapi.json", log, serve=serve
+    ) as port:
+        # Every run has fresh tokens of its own, so the half-load runs send the same mix as the
+        # full ones: first visits of unanswered links, first answers.
+        get = _wrk(port, script, rows_file, "GET", slices.take(quarter), args)
+        runs[f"{named}GET /s/<token>"] = get
+        post = _wrk(port, script, rows_file, "POST", slices.take(quarter), args)
+        runs[f"{named}POST /s/<token>"] = post
+        runs[f"{named}GET, half load"] = _open_loop(
+            port, lines, "GET", slices.take(quarter), get.rate / 2, args.duration
+        )
+        runs[f"{named}POST, half load"] = _open_loop(
+            port, lines, "POST", slices.take(slices.size - slices.used), post.rate / 2,
+            args.duration,
+        )  # fmt: skip
 
 
 class _Slices:
@@ -373,7 +409,7 @@ def _report(
     invitations: int,
     built: float,
     runs: dict[str, Run],
-    labels: list[str],
+    labels: list[tuple[str, str]],
     answered_posts: int,
     stored: int,
     locked: int,
@@ -389,11 +425,11 @@ def _report(
             [name, rate, common.seconds(run.p50), common.seconds(run.p99),
              f"{run.errors:,}", f"{run.requests:,}", f"{run.wrapped:,}"]
         )  # fmt: skip
-    for named in labels:
-        get_share = runs[f"{named}GET /s/<token>"].rate / runs["bare GET"].rate
-        post_share = runs[f"{named}POST /s/<token>"].rate / runs["bare POST"].rate
-        rows.append([f"{named}GET ÷ bare GET", f"{get_share:.0%}", "", "", "", "", ""])
-        rows.append([f"{named}POST ÷ bare POST", f"{post_share:.0%}", "", "", "", "", ""])
+    for named, bare in labels:
+        get_share = runs[f"{named}GET /s/<token>"].rate / runs[f"{bare} GET"].rate
+        post_share = runs[f"{named}POST /s/<token>"].rate / runs[f"{bare} POST"].rate
+        rows.append([f"{named}GET ÷ {bare} GET", f"{get_share:.0%}", "", "", "", "", ""])
+        rows.append([f"{named}POST ÷ {bare} POST", f"{post_share:.0%}", "", "", "", "", ""])
     common.record(
         f"Survey page under load ({args.database})",
         {
