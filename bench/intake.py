@@ -152,10 +152,11 @@ def main() -> None:
             key = _api_key(env)
             db.session.remove()
             wrk_env = {**os.environ, "BENCH_ROWS": str(rows_file), "BENCH_API_KEY": key}
-            for serve in serves:
-                # Each way of serving: the bare endpoint, then the app, served alike.
+            for number, serve in enumerate(serves):
+                # Each way of serving: the bare endpoint, then the app, served alike. Each run
+                # posts external ids of its own (a way may be served twice, e.g. ABBA).
                 named = f"{serve.name}: " if len(serves) > 1 else ""
-                run_id = f"{size}-{serve.name}"
+                run_id = f"{size}-{number}-{serve.name}"
                 with serving.gunicorn(
                     "bare_app:app", args.workers, env, "/ready", serve=serve
                 ) as port:
@@ -167,7 +168,7 @@ def main() -> None:
                     intake = _wrk(port, script, args, {**wrk_env, "BENCH_RUN": f"BENCH-{run_id}"})
                 db.session.remove()
                 intake.stored = _count(Interaction) - before
-                if serve == serves[0]:
+                if number == 0:
                     intake_rates.append(intake.rate)
                 for name, run in (
                     (f"{named}bare Flask endpoint", bare),
