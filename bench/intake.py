@@ -1,13 +1,14 @@
 """Post interactions to a real server as history grows, next to a bare Flask endpoint.
 
     .venv/bin/python bench/intake.py [--sizes 17000,1700000] [--duration 20]
-        [--connections 8] [--database postgresql]
+        [--connections 8] [--database postgresql] [--serve sync,gthread]
 
 Each size loads the demo bank (``survey.demo.load``, seed 2026, its 90 days ending
 today, so the posts fall inside the customers' frequency window) into a fresh
 throwaway database built by the migrations, creates an API key with ``survey
-apikey create``, and serves the app with gunicorn (2 sync workers) on a free
-port. wrk then holds the connections open for a fixed time, each request a new
+apikey create``, and serves the app with gunicorn (2 workers of the class and threads
+scripts/gunicorn.conf.py sets, as ``make run`` and production serve it; ``--serve
+sync,gthread`` serves each way in turn, the bare endpoint too) on a free port. wrk then holds the connections open for a fixed time, each request a new
 interaction (its own ``external_id``) for a customer of the demo bank, by their
 stored phone and e-mail. In the same run, for the same time and with the same
 bodies, gunicorn serves ``bench/bare_app.py``, a Flask endpoint that stores
@@ -113,15 +114,25 @@ def main() -> None:
     parser.add_argument("--sizes", default="17000,1700000")
     parser.add_argument("--duration", type=int, default=20, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument(
+        "--serve",
+        default=serving.PRODUCT.name,
+        help="gunicorn worker classes to serve with, in turn (bare and app alike), e.g. "
+        f"sync,{serving.PRODUCT.name}; default: the product's (scripts/gunicorn.conf.py)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install -y wrk)")
+    try:
+        serves = serving.workers_option(args.serve)
+    except ValueError as refused:
+        parser.error(str(refused))
     sizes = [int(s) for s in args.sizes.split(",")]
     about = {
         **common.machine(),
         "database": args.database,
-        "server": f"gunicorn, {args.workers} sync workers",
+        "server": "; then ".join(serve.describe(args.workers) for serve in serves),
         "load": f"wrk, 2 threads, {args.connections} connections, {args.duration} s a run",
         "code served": str(SOURCE / "survey"),
     }
@@ -141,24 +152,38 @@ def main() -> None:
             key = _api_key(env)
             db.session.remove()
             wrk_env = {**os.environ, "BENCH_ROWS": str(rows_file), "BENCH_API_KEY": key}
-            with serving.gunicorn("bare_app:app", args.workers, env, "/ready") as port:
-                bare = _wrk(port, script, args, {**wrk_env, "BENCH_RUN": f"BARE-{size}"})
-            before = _count(Interaction)
-            with serving.gunicorn(
-                "survey:create_app()", args.workers, env, "/api/v1/openapi.json"
-            ) as port:
-                intake = _wrk(port, script, args, {**wrk_env, "BENCH_RUN": f"BENCH-{size}"})
-            db.session.remove()
-            intake.stored = _count(Interaction) - before
-            intake_rates.append(intake.rate)
-            for name, run in (("bare Flask endpoint", bare), ("POST /api/v1/interactions", intake)):
-                rows.append(_row(name, invitations, run))
-            rows.append(
-                ["intake ÷ bare", f"{invitations:,}", f"{intake.rate / bare.rate:.0%}"] + [""] * 5
-            )
+            for number, serve in enumerate(serves):
+                # Each way of serving: the bare endpoint, then the app, served alike. Each run
+                # posts external ids of its own (a way may be served twice, e.g. ABBA).
+                named = f"{serve.name}: " if len(serves) > 1 else ""
+                run_id = f"{size}-{number}-{serve.name}"
+                with serving.gunicorn(
+                    "bare_app:app", args.workers, env, "/ready", serve=serve
+                ) as port:
+                    bare = _wrk(port, script, args, {**wrk_env, "BENCH_RUN": f"BARE-{run_id}"})
+                before = _count(Interaction)
+                with serving.gunicorn(
+                    "survey:create_app()", args.workers, env, "/api/v1/openapi.json", serve=serve
+                ) as port:
+                    intake = _wrk(port, script, args, {**wrk_env, "BENCH_RUN": f"BENCH-{run_id}"})
+                db.session.remove()
+                intake.stored = _count(Interaction) - before
+                if number == 0:
+                    intake_rates.append(intake.rate)
+                for name, run in (
+                    (f"{named}bare Flask endpoint", bare),
+                    (f"{named}POST /api/v1/interactions", intake),
+                ):
+                    rows.append(_row(name, invitations, run))
+                share = f"{intake.rate / bare.rate:.0%}"
+                rows.append([f"{named}intake ÷ bare", f"{invitations:,}", share] + [""] * 5)
     if len(sizes) > 1:
         rows.append(
-            ["intake: largest ÷ smallest size", "", f"{intake_rates[-1] / intake_rates[0]:.2f}×"]
+            [
+                f"{'' if len(serves) == 1 else serves[0].name + ': '}intake: largest ÷ smallest size",
+                "",
+                f"{intake_rates[-1] / intake_rates[0]:.2f}×",
+            ]
             + [""] * 5
         )
     common.record(
@@ -173,7 +198,7 @@ def main() -> None:
             "that were not errors over wrk's measured time; `errors` are wrk's socket errors, "
             "timeouts (10 s) and statuses of 400 and above; `stored` is how many interactions "
             "the database gained during the intake run. The bare endpoint gets the same bodies "
-            "from the same script and stores nothing. The Huey queue is a SQLite file beside "
+            "from the same script and stores nothing, served the same way as the app. The Huey queue is a SQLite file beside "
             "the app; no queue worker runs. Goals: 0 errors; intake ≥ 20% of bare; the largest "
             "size's intake rate ≥ 1/1.5 (0.67×) of the smallest's.",
         ],

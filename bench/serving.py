@@ -1,6 +1,9 @@
 """Serving an app for a load benchmark and loading it with wrk: what the wrk benches share.
 
-``gunicorn`` serves a WSGI target on a free port for the length of a ``with`` block;
+``gunicorn`` serves a WSGI target on a free port for the length of a ``with`` block, with
+the worker class and threads the product is served with (``PRODUCT``, read from
+scripts/gunicorn.conf.py, the file ``make run`` and production use) unless a bench asks for
+``SYNC``, gunicorn's default, to compare; the number of processes is the bench's.
 ``run_wrk`` runs wrk with a Lua script whose ``done()`` prints one line starting with
 ``BENCH `` and a JSON object (see ``WRK_ERRORS`` for the error fields it must carry).
 Only the processes started here are ever signalled, by the PIDs they were started with.
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import runpy
 import signal
 import socket
 import subprocess
@@ -18,11 +22,13 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
+PRODUCT_CONFIG = BENCH.parent / "scripts" / "gunicorn.conf.py"
 # The kinds of error wrk counts: socket errors, statuses of 400 and above, timeouts.
 WRK_ERRORS = ("connect", "read", "write", "status", "timeout")
 
@@ -34,12 +40,60 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Workers:
+    """How gunicorn serves: its worker class and the threads of each worker process."""
+
+    worker_class: str
+    threads: int
+
+    @property
+    def name(self) -> str:
+        """The worker class as the benches' options and rows name it."""
+        return self.worker_class
+
+    def describe(self, processes: int) -> str:
+        """Say how a bench served, e.g. "gunicorn, 2 gthread workers × 4 threads"."""
+        threads = f" × {self.threads} threads" if self.worker_class == "gthread" else ""
+        return f"gunicorn, {processes} {self.worker_class} workers{threads}"
+
+    def options(self) -> list[str]:
+        """gunicorn's command-line options for this way of serving."""
+        return ["--worker-class", self.worker_class, "--threads", str(self.threads)]
+
+
+def product_workers(config: Path = PRODUCT_CONFIG) -> Workers:
+    """Return the worker class and threads the product's gunicorn config file sets."""
+    settings = runpy.run_path(str(config))
+    return Workers(settings.get("worker_class", "sync"), int(settings.get("threads", 1)))
+
+
+PRODUCT = product_workers()
+SYNC = Workers("sync", 1)  # gunicorn's default: one request at a time a process
+WORKERS = {PRODUCT.name: PRODUCT, SYNC.name: SYNC}
+
+
+def workers_option(value: str) -> list[Workers]:
+    """Parse a bench's ``--serve`` (e.g. ``sync,gthread``): the ways to serve, in order."""
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in WORKERS]
+    if unknown or not names:
+        raise ValueError(f"--serve: {', '.join(unknown) or value!r}; known: {', '.join(WORKERS)}")
+    return [WORKERS[name] for name in names]
+
+
 @contextmanager
 def gunicorn(
-    target: str, workers: int, env: dict[str, str], ready: str, log: Path | None = None
+    target: str,
+    workers: int,
+    env: dict[str, str],
+    ready: str,
+    log: Path | None = None,
+    serve: Workers = PRODUCT,
 ) -> Iterator[int]:
     """Serve a WSGI app with gunicorn on a free port; stop that gunicorn (by its PID) after.
 
+    ``workers`` processes, each of ``serve``'s class and threads (the product's unless asked).
     ``log`` takes the server's error output (the app's logged errors), else it is shown.
     """
     port = free_port()
@@ -47,7 +101,8 @@ def gunicorn(
     # A gunicorn config file of one's own (e.g. hooks that profile each worker), if set.
     config = os.environ.get("SURVEY_BENCH_GUNICORN_CONFIG")
     server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+        [str(BIN / "gunicorn"), "--workers", str(workers), *serve.options(),
+         "--bind", f"127.0.0.1:{port}",
          "--chdir", str(BENCH), "--timeout", "60", "--log-level", "warning",
          *(["--config", config] if config else []), target],
         env=env,

@@ -1,7 +1,7 @@
 """The customer's survey page under load, with a million invitations, next to a bare endpoint.
 
     .venv/bin/python bench/survey_page.py [--invitations 1000000] [--pool 100000]
-        [--duration 20] [--connections 8] [--database postgresql]
+        [--duration 20] [--connections 8] [--database postgresql] [--serve sync,gthread]
 
 The data: a small demo bank (``survey.demo.load``, seed 2026) whose invitations,
 with their interactions, are then multiplied by set-based INSERT … SELECT (fresh
@@ -11,9 +11,11 @@ never opened) for the load to use. Each pool line holds a token, the form key
 of its page (an HMAC under the app's secret, which Lua cannot compute) and the
 first step's answer, written to a file the wrk script reads.
 
-The load: gunicorn (2 sync workers) on a free port serves the app, then
-``bench/bare_app.py`` (a page and a redirecting POST that touch no database) the
-same way, in the same run. wrk (2 threads, a Lua script) measures the most each
+The load: gunicorn on a free port serves ``bench/bare_app.py`` (a page and a
+redirecting POST that touch no database), then the app the same way, in the same run:
+2 worker processes of the class and threads scripts/gunicorn.conf.py sets (as ``make
+run`` and production serve it); ``--serve sync,gthread`` serves each way in turn, the
+bare endpoint and the app each time, on a part of the pool of its own. wrk (2 threads, a Lua script) measures the most each
 serves: ``GET /s/<token>`` cycling through a quarter of the pool, and the first
 step's ``POST`` (it answers 303) on the next quarter, every post to a token of its
 own, so each answered post is one stored answer, counted afterwards. Then the
@@ -34,24 +36,19 @@ PIDs it got when starting them.
 
 from __future__ import annotations
 
-import http.client
-import multiprocessing
 import os
-import queue
 import shutil
-import statistics
 import sys
 import tempfile
-import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import common
 import intake
+import paced
 import serving
 import tokens
+from paced import Run
 
 from survey import demo
 from survey.extensions import db
@@ -119,25 +116,6 @@ end
 """
 
 
-@dataclass
-class Run:
-    """One measured run: at the most wrk could get, or at a fixed rate."""
-
-    label: str
-    requests: int
-    seconds: float
-    p50: float
-    p99: float
-    errors: int
-    answered: int = 0  # statuses below 400
-    wrapped: int = 0  # requests that came back to a token already used
-    offered: float | None = None  # the fixed rate asked for (open-loop runs)
-
-    @property
-    def rate(self) -> float:
-        return (self.requests - self.errors) / self.seconds
-
-
 def main() -> None:
     parser = common.arguments(__doc__.splitlines()[0])
     parser.add_argument("--invitations", type=int, default=1_000_000)
@@ -145,7 +123,13 @@ def main() -> None:
     parser.add_argument("--demo-size", type=int, default=3000, help="interactions of the demo")
     parser.add_argument("--duration", type=int, default=20, help="seconds per run")
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument(
+        "--serve",
+        default=serving.PRODUCT.name,
+        help="gunicorn worker classes to serve with, in turn (bare and app alike), e.g. "
+        f"sync,{serving.PRODUCT.name}; default: the product's (scripts/gunicorn.conf.py)",
+    )
     parser.add_argument(
         "--against",
         type=Path,
@@ -155,10 +139,15 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install -y wrk)")
+    try:
+        serves = serving.workers_option(args.serve)
+    except ValueError as refused:
+        parser.error(str(refused))
     about = {
         **common.machine(),
         "database": args.database,
-        "server": f"gunicorn, {args.workers} sync workers, web rate limits off",
+        "server": "; then ".join(serve.describe(args.workers) for serve in serves)
+        + ", web rate limits off",
         "load": (
             f"wrk, 2 threads, {args.connections} connections, {args.duration} s a run; half "
             "load by the bench's open-loop client (4 processes, paced)"
@@ -187,42 +176,65 @@ def main() -> None:
         script.write_text(WRK_SCRIPT, encoding="utf-8")
         env = intake._app_environment(app, folder)
         db.session.remove()
-        share = len(pool) // len(codes)
+        share = len(pool) // (len(codes) * len(serves))
         quarter = share // 4
         log = Path(folder, "server.log")
         runs: dict[str, Run] = {}
-        with serving.gunicorn("bare_app:app", args.workers, env, "/ready") as port:
-            whole = (0, len(pool))
-            runs["bare GET"] = _wrk(port, script, rows_file, "GET", whole, args)
-            runs["bare POST"] = _wrk(port, script, rows_file, "POST", whole, args)
-        for index, (label, checkout) in enumerate(codes):
-            served = {**env, "PYTHONPATH": os.pathsep.join([str(serving.BENCH), str(checkout)])}
-            slices = _Slices(share, offset=index * share)
-            named = f"{label}: " if label else ""
-            with serving.gunicorn(
-                SURVEY_TARGET, args.workers, served, "/api/v1/openapi.json", log
-            ) as port:
-                # Every run has fresh tokens of its own, so the half-load runs send the same
-                # mix as the full ones: first visits of unanswered links, first answers.
-                get = _wrk(port, script, rows_file, "GET", slices.take(quarter), args)
-                runs[f"{named}GET /s/<token>"] = get
-                post = _wrk(port, script, rows_file, "POST", slices.take(quarter), args)
-                runs[f"{named}POST /s/<token>"] = post
-                runs[f"{named}GET, half load"] = _open_loop(
-                    port, lines, "GET", slices.take(quarter), get.rate / 2, args.duration
-                )
-                runs[f"{named}POST, half load"] = _open_loop(
-                    port, lines, "POST", slices.take(share - slices.used), post.rate / 2,
-                    args.duration,
-                )  # fmt: skip
+        labels: list[tuple[str, str]] = []  # (the app's label, its bare endpoint's label)
+        for number, serve in enumerate(serves):
+            way = f"{serve.name} " if len(serves) > 1 else ""
+            bare = f"{way}bare"
+            with serving.gunicorn("bare_app:app", args.workers, env, "/ready", serve=serve) as port:
+                whole = (0, len(pool))
+                runs[f"{bare} GET"] = _wrk(port, script, rows_file, "GET", whole, args)
+                runs[f"{bare} POST"] = _wrk(port, script, rows_file, "POST", whole, args)
+            for index, (label, checkout) in enumerate(codes):
+                named = f"{way}{label}".strip()
+                named = f"{named}: " if named else ""
+                labels.append((named, bare))
+                served = {**env, "PYTHONPATH": os.pathsep.join([str(serving.BENCH), str(checkout)])}
+                offset = (number * len(codes) + index) * share
+                _load_app(args, served, log, serve, script, rows_file, lines, runs, named,
+                          _Slices(share, offset=offset), quarter)  # fmt: skip
         db.session.remove()
         stored = intake._count(Answer) - answers_before
         locked = log.read_text(encoding="utf-8", errors="replace").count("database is locked")
     answered_posts = sum(
-        run.answered for name, run in runs.items() if "POST" in name and not name.startswith("bare")
+        run.answered for name, run in runs.items() if "POST" in name and "bare" not in name
     )
-    labels = [f"{label}: " if label else "" for label, _checkout in codes]
     _report(args, about, invitations, built.seconds, runs, labels, answered_posts, stored, locked)
+
+
+def _load_app(
+    args: Any,
+    env: dict[str, str],
+    log: Path,
+    serve: serving.Workers,
+    script: Path,
+    rows_file: Path,
+    lines: list[str],
+    runs: dict[str, Run],
+    named: str,
+    slices: _Slices,
+    quarter: int,
+) -> None:
+    """Serve the app one way and load it: GET and POST at the most, then each at half that."""
+    with serving.gunicorn(
+        SURVEY_TARGET, args.workers, env, "/api/v1/openapi.json", log, serve=serve
+    ) as port:
+        # Every run has fresh tokens of its own, so the half-load runs send the same mix as the
+        # full ones: first visits of unanswered links, first answers.
+        get = _wrk(port, script, rows_file, "GET", slices.take(quarter), args)
+        runs[f"{named}GET /s/<token>"] = get
+        post = _wrk(port, script, rows_file, "POST", slices.take(quarter), args)
+        runs[f"{named}POST /s/<token>"] = post
+        runs[f"{named}GET, half load"] = paced.open_loop(
+            port, lines, "GET", slices.take(quarter), get.rate / 2, args.duration
+        )
+        runs[f"{named}POST, half load"] = paced.open_loop(
+            port, lines, "POST", slices.take(slices.size - slices.used), post.rate / 2,
+            args.duration,
+        )  # fmt: skip
 
 
 class _Slices:
@@ -264,116 +276,13 @@ def _wrk(port: int, script: Path, rows: Path, method: str, part: tuple[int, int]
     return run
 
 
-def _open_loop(
-    port: int,
-    lines: list[str],
-    method: str,
-    part: tuple[int, int],
-    rate: float,
-    duration: int,
-    processes: int = 4,
-    clients: int = 8,
-) -> Run:
-    """Send at a fixed rate whatever the answers' pace; time each request from when it was due.
-
-    ``processes`` senders (each with ``clients`` connections) share the schedule: request n
-    is due at ``start + n / rate`` and goes to sender ``n % processes``, so the whole is one
-    steady stream at ``rate`` of the pool's requests in order, and no sender's interpreter
-    lock paces the rest. Each request is timed from when it was due (no coordinated omission).
-    """
-    first, count = part
-    bodies = _bodies_for(lines, first, count, method)
-    total = int(rate * duration)
-    start = time.time() + 1.0  # every sender ready before the first request is due
-    jobs = [
-        (port, method, bodies, rate, total, start, k, processes, clients) for k in range(processes)
-    ]
-    with multiprocessing.get_context("fork").Pool(processes) as senders:
-        results = senders.map(_paced_sender, jobs)
-    latencies = sorted(latency for result in results for latency in result[0])
-    answered = sum(result[1] for result in results)
-    failures = sum(result[2] for result in results)
-    elapsed = max(result[3] for result in results) - start
-    run = Run(
-        label=f"open loop {method}",
-        requests=len(latencies),
-        seconds=elapsed,
-        p50=statistics.median(latencies) if latencies else 0.0,
-        p99=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0.0,
-        errors=failures,
-        answered=answered,
-        wrapped=max(0, total - count),
-        offered=rate,
-    )
-    print(f"  {method} at {rate:.1f}/s: p99 {run.p99 * 1000:.1f} ms", flush=True)
-    return run
-
-
-def _paced_sender(job: tuple[Any, ...]) -> tuple[list[float], int, int, float]:
-    """One sender of the open-loop schedule: requests k, k + P, k + 2P, … each at its due time.
-
-    Returns the latencies (from due time to the end of the answer), the answers below 400,
-    the failures and when the last answer came.
-    """
-    port, method, bodies, rate, total, start, k, processes, clients = job
-    due: queue.Queue[tuple[float, str, str] | None] = queue.Queue()
-    latencies: list[float] = []
-    counts = [0, 0]  # answered, failed
-    lock = threading.Lock()
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
-
-    def client() -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        while (item := due.get()) is not None:
-            at, path, body = item
-            try:
-                if method == "GET":
-                    connection.request("GET", path)
-                else:
-                    connection.request("POST", path, body=body, headers=headers)
-                reply = connection.getresponse()
-                reply.read()
-                ok = reply.status < 400
-            except (OSError, http.client.HTTPException):
-                ok = False
-                connection.close()
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            took = time.time() - at
-            with lock:
-                latencies.append(took)
-                counts[0 if ok else 1] += 1
-        connection.close()
-
-    workers = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
-    for worker in workers:
-        worker.start()
-    for n in range(k, total, processes):
-        at = start + n / rate
-        pause = at - time.time()
-        if pause > 0:
-            time.sleep(pause)
-        path, body = bodies[n % len(bodies)]
-        due.put((at, path, body))
-    for _ in workers:
-        due.put(None)
-    for worker in workers:
-        worker.join(timeout=30)
-    return latencies, counts[0], counts[1], time.time()
-
-
-def _bodies_for(lines: list[str], first: int, count: int, method: str) -> list[tuple[str, str]]:
-    """The (path, body) of each request the open-loop client sends, in the pool's order."""
-    chosen = [line.split(" ", 1) for line in lines[first : first + count]]
-    return [(f"/s/{token}?lang=zh", body if method == "POST" else "") for token, body in chosen]
-
-
 def _report(
     args: Any,
     about: dict[str, str],
     invitations: int,
     built: float,
     runs: dict[str, Run],
-    labels: list[str],
+    labels: list[tuple[str, str]],
     answered_posts: int,
     stored: int,
     locked: int,
@@ -389,11 +298,11 @@ def _report(
             [name, rate, common.seconds(run.p50), common.seconds(run.p99),
              f"{run.errors:,}", f"{run.requests:,}", f"{run.wrapped:,}"]
         )  # fmt: skip
-    for named in labels:
-        get_share = runs[f"{named}GET /s/<token>"].rate / runs["bare GET"].rate
-        post_share = runs[f"{named}POST /s/<token>"].rate / runs["bare POST"].rate
-        rows.append([f"{named}GET ÷ bare GET", f"{get_share:.0%}", "", "", "", "", ""])
-        rows.append([f"{named}POST ÷ bare POST", f"{post_share:.0%}", "", "", "", "", ""])
+    for named, bare in labels:
+        get_share = runs[f"{named}GET /s/<token>"].rate / runs[f"{bare} GET"].rate
+        post_share = runs[f"{named}POST /s/<token>"].rate / runs[f"{bare} POST"].rate
+        rows.append([f"{named}GET ÷ {bare} GET", f"{get_share:.0%}", "", "", "", "", ""])
+        rows.append([f"{named}POST ÷ {bare} POST", f"{post_share:.0%}", "", "", "", "", ""])
     common.record(
         f"Survey page under load ({args.database})",
         {

@@ -5,9 +5,10 @@
     .venv/bin/python bench/wall_sampler.py [--folder /tmp] [--view post_interaction]
 
 Loaded as a gunicorn config file (the bench passes its environment on to gunicorn), it
-starts a thread in each worker that looks at the worker's main thread every millisecond
-(``sys._current_frames``) and counts, among the samples taken inside a request, each
-function on the stack (inclusive) and the innermost one; the worker writes its counts
+starts a thread in each worker that looks at the worker's other threads every millisecond
+(``sys._current_frames``: the main thread of a sync worker, the request threads of a
+gthread one) and counts, for each thread found inside a request, each function on the
+stack (inclusive) and the innermost one; the worker writes its counts
 to ``wall-samples-<pid>.json`` when it exits. Run as a script, it adds up the files of
 the workers that served the view and prints each function's share of request time.
 The sampler needs the GIL: time the main thread spends in Python is under-sampled next
@@ -32,28 +33,19 @@ FOLDER = os.environ.get("BENCH_SAMPLES", tempfile.gettempdir())
 
 
 def post_fork(_server: Any, worker: Any) -> None:
-    """gunicorn's hook: sample this worker's main thread until it exits."""
+    """gunicorn's hook: sample this worker's threads until it exits."""
     sys.setswitchinterval(0.0005)  # let the sampler in between the worker's own bytecodes
-    main = threading.get_ident()
     inclusive: collections.Counter[str] = collections.Counter()
     innermost: collections.Counter[str] = collections.Counter()
     counted = [0]
 
     def sample() -> None:
+        me = threading.get_ident()
         while True:
             time.sleep(0.001)
-            frame = sys._current_frames().get(main)
-            names = []
-            while frame is not None:
-                code = frame.f_code
-                where = code.co_filename.split("site-packages/")[-1]
-                names.append(f"{where}:{code.co_name}")
-                frame = frame.f_back
-            if not any(name.endswith(":wsgi_app") for name in names):
-                continue  # waiting for a connection, not serving one
-            counted[0] += 1
-            inclusive.update(set(names))
-            innermost[names[0]] += 1
+            for thread, frame in sys._current_frames().items():
+                if thread != me:
+                    _count(frame, counted, inclusive, innermost)
 
     threading.Thread(target=sample, daemon=True).start()
 
@@ -70,6 +62,26 @@ def post_fork(_server: Any, worker: Any) -> None:
             )
 
     worker.wall_sampler_dump = dump
+
+
+def _count(
+    frame: Any,
+    counted: list[int],
+    inclusive: collections.Counter[str],
+    innermost: collections.Counter[str],
+) -> None:
+    """Count one thread's stack, if that thread is serving a request."""
+    names = []
+    while frame is not None:
+        code = frame.f_code
+        where = code.co_filename.split("site-packages/")[-1]
+        names.append(f"{where}:{code.co_name}")
+        frame = frame.f_back
+    if not any(name.endswith(":wsgi_app") for name in names):
+        return  # waiting for a connection, not serving one
+    counted[0] += 1
+    inclusive.update(set(names))
+    innermost[names[0]] += 1
 
 
 def worker_exit(_server: Any, worker: Any) -> None:
