@@ -4,6 +4,7 @@ and reorders questions by dragging them."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from survey.extensions import db
 from survey.models import Survey
@@ -32,7 +33,8 @@ def test_manager_builds_a_three_question_survey_from_a_template_publishes_it_and
     page.check("input[name=starter][value=relationship_nps]")
     page.fill("input[name=name]", "Branch NPS")
     page.click("text=Create survey")
-    assert page.locator(".question-row").count() == 2
+    # Waits for the survey's page: a count taken at once may read the form page still loading.
+    expect(page.locator(".question-row")).to_have_count(2)
 
     page.click("nav.subnav >> text=Preview")
     before = _total_segments(page, "two_way")
@@ -44,7 +46,7 @@ def test_manager_builds_a_three_question_survey_from_a_template_publishes_it_and
     page.fill("textarea[name=text_zh]", "您对网点工作人员的服务态度满意吗？")
     page.fill("textarea[name=text_en]", "How satisfied are you with the branch staff's attitude?")
     page.click("text=Save question")
-    assert page.locator(".question-row").count() == 3
+    expect(page.locator(".question-row")).to_have_count(3)
 
     page.click("nav.subnav >> text=Preview")
     after = _total_segments(page, "two_way")
