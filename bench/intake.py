@@ -114,20 +114,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="17000,1700000")
     parser.add_argument("--duration", type=int, default=20, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument(
-        "--serve",
-        default=serving.PRODUCT.name,
-        help="gunicorn worker classes to serve with, in turn (bare and app alike), e.g. "
-        f"sync,{serving.PRODUCT.name}; default: the product's (scripts/gunicorn.conf.py)",
-    )
+    serving.add_arguments(parser)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install -y wrk)")
-    try:
-        serves = serving.workers_option(args.serve)
-    except ValueError as refused:
-        parser.error(str(refused))
+    serves = args.serve
     sizes = [int(s) for s in args.sizes.split(",")]
     about = {
         **common.machine(),

@@ -11,6 +11,7 @@ Only the processes started here are ever signalled, by the PIDs they were starte
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import runpy
@@ -71,6 +72,25 @@ def product_workers(config: Path = PRODUCT_CONFIG) -> Workers:
 PRODUCT = product_workers()
 SYNC = Workers("sync", 1)  # gunicorn's default: one request at a time a process
 WORKERS = {PRODUCT.name: PRODUCT, SYNC.name: SYNC}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Give a wrk bench ``--workers`` and ``--serve`` (read into a list of ways to serve)."""
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument(
+        "--serve",
+        type=_serve_option,
+        default=[PRODUCT],
+        help="gunicorn worker classes to serve with, in turn (bare and app alike), e.g. "
+        f"sync,{PRODUCT.name}; default: the product's (scripts/gunicorn.conf.py)",
+    )
+
+
+def _serve_option(value: str) -> list[Workers]:
+    try:
+        return workers_option(value)
+    except ValueError as refused:
+        raise argparse.ArgumentTypeError(str(refused)) from None
 
 
 def workers_option(value: str) -> list[Workers]:

@@ -123,13 +123,7 @@ def main() -> None:
     parser.add_argument("--demo-size", type=int, default=3000, help="interactions of the demo")
     parser.add_argument("--duration", type=int, default=20, help="seconds per run")
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument(
-        "--serve",
-        default=serving.PRODUCT.name,
-        help="gunicorn worker classes to serve with, in turn (bare and app alike), e.g. "
-        f"sync,{serving.PRODUCT.name}; default: the product's (scripts/gunicorn.conf.py)",
-    )
+    serving.add_arguments(parser)
     parser.add_argument(
         "--against",
         type=Path,
@@ -139,10 +133,7 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install -y wrk)")
-    try:
-        serves = serving.workers_option(args.serve)
-    except ValueError as refused:
-        parser.error(str(refused))
+    serves = args.serve
     about = {
         **common.machine(),
         "database": args.database,
