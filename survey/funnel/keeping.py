@@ -294,7 +294,7 @@ def open_link_on(connection: sa.Connection, invitation: Any, now: datetime) -> b
         if statement is None:
             statement = _OPENING_IN_ONE[added] = _opening_in_one(added)
         row = connection.execute(
-            statement, {**opening, **_rollup_key(invitation, channel)}
+            statement, {**opening, **rollup_key(invitation, channel)}
         ).one_or_none()
         if row is None or row[0] != 1:
             return False
@@ -317,7 +317,7 @@ def _opening_in_one(added: tuple[str, ...]) -> sa.Select:
     """
     opened = _OPEN_FAST.returning(_INVITATION.c.id).cte("opened")
     counted = (
-        _adding_one(added)
+        adding_one(added)
         .where(sa.exists(sa.select(opened.c.id)))
         .returning(_TABLE.c.day)
         .cte("counted")
@@ -330,8 +330,8 @@ def _opening_in_one(added: tuple[str, ...]) -> sa.Select:
 _OPENING_IN_ONE: dict[tuple[str, ...], sa.Select] = {}
 
 
-def _rollup_key(invitation: Any, channel: str) -> dict[str, Any]:
-    """The parameters that find the rollup row an invitation is counted in (``_adding_one``)."""
+def rollup_key(invitation: Any, channel: str) -> dict[str, Any]:
+    """The parameters that find the rollup row an invitation is counted in (``adding_one``)."""
     return {
         "key_interaction_id": invitation.interaction_id,
         "key_day": stages.cohort_day(invitation.created_at),
@@ -349,7 +349,7 @@ def _note(invitation: Any, **written: Any) -> None:
             setattr(invitation, name, value)
 
 
-def _adding_one(counters: tuple[str, ...]) -> sa.Update:
+def adding_one(counters: tuple[str, ...]) -> sa.Update:
     """The UPDATE that adds one to these counters of the rollup row an invitation is counted in."""
     interaction = Interaction.__table__.c
     version = SurveyVersion.__table__.c
@@ -379,11 +379,11 @@ def _add_to_invitations_row(
     """Add one to counters of the rollup row an invitation is counted in, found by its key in one statement."""
     statement = _ADDING_ONE.get(added)
     if statement is None:
-        statement = _ADDING_ONE[added] = _adding_one(added)
-    connection.execute(statement, _rollup_key(invitation, channel))
+        statement = _ADDING_ONE[added] = adding_one(added)
+    connection.execute(statement, rollup_key(invitation, channel))
 
 
-_BEGUN = ("started", "opened", "delivered")
+BEGUN = ("started", "opened", "delivered")
 
 
 def response_begun(invitation: Invitation) -> None:
@@ -408,7 +408,7 @@ def response_begun_on(connection: sa.Connection, invitation: Any) -> bool:
     known, channel = invitation.funnel_stages or 0, invitation.funnel_channel
     if channel is None or invitation.sent_at is None or known & stages.BIT["started"]:
         return False
-    bits = sum(stages.BIT[name] for name in _BEGUN)
+    bits = sum(stages.BIT[name] for name in BEGUN)
     moved = connection.execute(
         _MOVE,
         {
@@ -422,7 +422,7 @@ def response_begun_on(connection: sa.Connection, invitation: Any) -> bool:
     if moved.rowcount != 1:
         return False
     _note(invitation, funnel_stages=known | bits)
-    added = tuple(name for name in _BEGUN if not known & stages.BIT[name])
+    added = tuple(name for name in BEGUN if not known & stages.BIT[name])
     _add_to_invitations_row(invitation, channel, added, connection)
     return True
 

@@ -211,7 +211,7 @@ def record(
     return response
 
 
-def _taking_answers(
+def taking_answers(
     invitation_id: int | sa.BindParameter[int],
     now: datetime | sa.BindParameter[datetime],
     of: Any = Invitation,
@@ -235,7 +235,7 @@ def _taking_answers(
 _INVITATION = Invitation.__table__
 _HOLD = (
     sa.update(_INVITATION)
-    .where(*_taking_answers(sa.bindparam("invitation_id"), sa.bindparam("now"), _INVITATION.c))
+    .where(*taking_answers(sa.bindparam("invitation_id"), sa.bindparam("now"), _INVITATION.c))
     .values(
         opened_at=sa.func.coalesce(
             _INVITATION.c.opened_at,
@@ -366,7 +366,7 @@ def complete(
     # and the other finds it completed (PostgreSQL makes it wait for the first).
     claimed = db.session.execute(
         sa.update(Invitation)
-        .where(*_taking_answers(invitation.id, now))
+        .where(*taking_answers(invitation.id, now))
         .values(
             state="completed",
             completed_at=now,

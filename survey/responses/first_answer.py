@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from survey.funnel import stages
-from survey.funnel.keeping import _BEGUN, _adding_one, _rollup_key
+from survey.funnel.keeping import BEGUN, adding_one, rollup_key
 from survey.models import Answer, Invitation, Response
 from survey.models.funnel import FunnelRollup
 
@@ -32,7 +32,7 @@ _ANSWER = Answer.__table__
 _ROLLUP = FunnelRollup.__table__
 # What a response's start counts in the funnel (``keeping.response_begun``): started, so
 # opened and delivered.
-_BEGUN_BITS = sum(stages.BIT[name] for name in _BEGUN)
+_BEGUN_BITS = sum(stages.BIT[name] for name in BEGUN)
 # One statement per (steps newly counted, answer columns): a handful in all, built once each.
 _STATEMENTS: dict[tuple[tuple[str, ...], tuple[str, ...]], sa.Select] = {}
 
@@ -55,7 +55,7 @@ def begin_in_one(
     known, counted_on = invitation.funnel_stages or 0, invitation.funnel_channel
     if counted_on is None or invitation.sent_at is None or known & stages.BIT["started"]:
         return False
-    added = tuple(name for name in _BEGUN if not known & stages.BIT[name])
+    added = tuple(name for name in BEGUN if not known & stages.BIT[name])
     answer_keys = tuple(sorted(columns))
     statement = _STATEMENTS.get((added, answer_keys))
     if statement is None:
@@ -72,7 +72,7 @@ def begin_in_one(
             "r_channel": channel,
             "r_locale": locale,
             **{f"a_{name}": value for name, value in columns.items()},
-            **_rollup_key(invitation, counted_on),
+            **rollup_key(invitation, counted_on),
         },
     ).one_or_none()
     if row is None or row[0] != 1:
@@ -88,13 +88,13 @@ def begin_in_one(
 def _beginning(added: tuple[str, ...], answer_keys: tuple[str, ...]) -> sa.Select:
     """The statement: the held invitation, the response, the answer, the counted rollup row."""
     invitation = _INVITATION.c
-    from survey.responses.answers import _taking_answers
+    from survey.responses.answers import taking_answers
 
     now = sa.bindparam("now", type_=invitation.opened_at.type)
     held = (
         sa.update(_INVITATION)
         .where(
-            *_taking_answers(sa.bindparam("invitation_id"), now, invitation),
+            *taking_answers(sa.bindparam("invitation_id"), now, invitation),
             invitation.funnel_stages == sa.bindparam("was_stages"),
             invitation.funnel_channel == sa.bindparam("was_channel"),
         )
@@ -149,7 +149,7 @@ def _beginning(added: tuple[str, ...], answer_keys: tuple[str, ...]) -> sa.Selec
         .cte("answered")
     )
     counted = (
-        _adding_one(added)
+        adding_one(added)
         .where(sa.exists(sa.select(held.c.id)))
         .returning(_ROLLUP.c.day)
         .cte("counted")
