@@ -1,6 +1,6 @@
 """Post interactions to a real server as history grows, next to a bare Flask endpoint.
 
-    .venv/bin/python bench/intake.py [--sizes 17000,1700000] [--duration 20]
+    .venv/bin/python bench/intake.py [--sizes 17000,1700000] [--rounds 2] [--duration 20]
         [--connections 8] [--database postgresql] [--serve sync,gthread]
 
 Each size loads the demo bank (``survey.demo.load``, seed 2026, its 90 days ending
@@ -23,13 +23,16 @@ editable install points at another checkout.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,6 +117,13 @@ def main() -> None:
     parser.add_argument("--sizes", default="17000,1700000")
     parser.add_argument("--duration", type=int, default=20, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="times each size is measured; every database is built first, then the sizes "
+        "take turns, the order reversed each round (2 rounds of two sizes: A B B A)",
+    )
     serving.add_arguments(parser)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -128,52 +138,40 @@ def main() -> None:
         "code served": str(SOURCE / "survey"),
     }
     rows: list[list[Any]] = []
-    intake_rates: list[float] = []
-    for size in sizes:
-        with common.bench_app(args.database) as app, tempfile.TemporaryDirectory() as folder:
-            demo.load(size=size)
-            common.gather_statistics()
-            invitations = _count(Invitation)
-            print(f"{args.database} {size}: {invitations:,} invitations", flush=True)
-            rows_file = Path(folder, "rows.txt")
-            rows_file.write_text("\n".join(_posted_rows()) + "\n", encoding="utf-8")
-            script = Path(folder, "post.lua")
-            script.write_text(WRK_SCRIPT, encoding="utf-8")
-            env = _app_environment(app, folder)
-            key = _api_key(env)
-            db.session.remove()
-            wrk_env = {**os.environ, "BENCH_ROWS": str(rows_file), "BENCH_API_KEY": key}
-            for number, serve in enumerate(serves):
-                # Each way of serving: the bare endpoint, then the app, served alike. Each run
-                # posts external ids of its own (a way may be served twice, e.g. ABBA).
-                named = f"{serve.name}: " if len(serves) > 1 else ""
-                run_id = f"{size}-{number}-{serve.name}"
-                with serving.gunicorn(
-                    "bare_app:app", args.workers, env, "/ready", serve=serve
-                ) as port:
-                    bare = _wrk(port, script, args, {**wrk_env, "BENCH_RUN": f"BARE-{run_id}"})
-                before = _count(Interaction)
-                with serving.gunicorn(
-                    "survey:create_app()", args.workers, env, "/api/v1/openapi.json", serve=serve
-                ) as port:
-                    intake = _wrk(port, script, args, {**wrk_env, "BENCH_RUN": f"BENCH-{run_id}"})
-                db.session.remove()
-                intake.stored = _count(Interaction) - before
-                if number == 0:
-                    intake_rates.append(intake.rate)
-                for name, run in (
-                    (f"{named}bare Flask endpoint", bare),
-                    (f"{named}POST /api/v1/interactions", intake),
-                ):
-                    rows.append(_row(name, invitations, run))
-                share = f"{intake.rate / bare.rate:.0%}"
-                rows.append([f"{named}intake ÷ bare", f"{invitations:,}", share] + [""] * 5)
+    # The first way of serving's intake rate of each size, one per round.
+    intake_rates: dict[int, list[float]] = {size: [] for size in sizes}
+    with contextlib.ExitStack() as stack:
+        banks = [_build(stack, args.database, size) for size in sizes]
+        about["built"] = "; ".join(
+            f"{bank.invitations:,} invitations in {bank.built:.0f} s" for bank in banks
+        )
+        for round_number in range(args.rounds):
+            order = banks if round_number % 2 == 0 else banks[::-1]
+            for bank in order:
+                for number, serve in enumerate(serves):
+                    bare, intake = _measure(bank, serve, f"{round_number}-{number}", args)
+                    if number == 0:
+                        intake_rates[bank.size].append(intake.rate)
+                    named = f"{serve.name}: " if len(serves) > 1 else ""
+                    if args.rounds > 1:
+                        named = f"round {round_number + 1}, {named}"
+                    for name, run in (
+                        (f"{named}bare Flask endpoint", bare),
+                        (f"{named}POST /api/v1/interactions", intake),
+                    ):
+                        rows.append(_row(name, bank.invitations, run))
+                    share = f"{intake.rate / bare.rate:.0%}"
+                    rows.append(
+                        [f"{named}intake ÷ bare", f"{bank.invitations:,}", share] + [""] * 5
+                    )
     if len(sizes) > 1:
+        first = "" if len(serves) == 1 else serves[0].name + ": "
+        median = "the median round's " if args.rounds > 1 else ""
         rows.append(
             [
-                f"{'' if len(serves) == 1 else serves[0].name + ': '}intake: largest ÷ smallest size",
+                f"{first}intake: largest ÷ smallest size, {median}rate",
                 "",
-                f"{intake_rates[-1] / intake_rates[0]:.2f}×",
+                f"{statistics.median(intake_rates[sizes[-1]]) / statistics.median(intake_rates[sizes[0]]):.2f}×",
             ]
             + [""] * 5
         )
@@ -190,11 +188,69 @@ def main() -> None:
             "timeouts (10 s) and statuses of 400 and above; `stored` is how many interactions "
             "the database gained during the intake run. The bare endpoint gets the same bodies "
             "from the same script and stores nothing, served the same way as the app. The Huey queue is a SQLite file beside "
-            "the app; no queue worker runs. Goals: 0 errors; intake ≥ 20% of bare; the largest "
-            "size's intake rate ≥ 1/1.5 (0.67×) of the smallest's.",
+            "the app; no queue worker runs. Every size's database is built before the first "
+            "run, so with `--rounds` the sizes are measured in turn on the same machine. Goals: "
+            "0 errors; intake ≥ 20% of bare; the largest size's intake rate ≥ 1/1.5 (0.67×) of "
+            "the smallest's.",
         ],
         enabled=not args.no_record,
     )
+
+
+@dataclass
+class _Bank:
+    """One size's database, loaded and ready to be served."""
+
+    size: int
+    app: Flask
+    invitations: int
+    built: float  # seconds the load took
+    env: dict[str, str]  # what points `survey` and gunicorn at it
+    script: Path  # wrk's Lua script
+    rows_file: Path  # the posted customers, one JSON fragment a line
+    key: str  # an API key with the interactions scope
+
+
+def _build(stack: contextlib.ExitStack, database: str, size: int) -> _Bank:
+    """Load the demo bank of ``size`` into a throwaway database kept open on ``stack``."""
+    started = time.perf_counter()
+    app = stack.enter_context(common.bench_app(database))
+    folder = stack.enter_context(tempfile.TemporaryDirectory())
+    with app.app_context():
+        demo.load(size=size)
+        common.gather_statistics()
+        invitations = _count(Invitation)
+        rows_file = Path(folder, "rows.txt")
+        rows_file.write_text("\n".join(_posted_rows()) + "\n", encoding="utf-8")
+        db.session.remove()
+    built = time.perf_counter() - started
+    print(f"{database} {size}: {invitations:,} invitations in {built:.0f} s", flush=True)
+    script = Path(folder, "post.lua")
+    script.write_text(WRK_SCRIPT, encoding="utf-8")
+    env = _app_environment(app, folder)
+    return _Bank(size, app, invitations, built, env, script, rows_file, _api_key(env))
+
+
+def _measure(bank: _Bank, serve: serving.Workers, label: str, args: Any) -> tuple[Run, Run]:
+    """Serve the bare endpoint, then the app, the same way, each under wrk; return both runs.
+
+    Each run posts external ids of its own (a size is measured once a round, and a way of
+    serving may be given twice, e.g. ABBA).
+    """
+    run_id = f"{bank.size}-{label}-{serve.name}"
+    wrk_env = {**os.environ, "BENCH_ROWS": str(bank.rows_file), "BENCH_API_KEY": bank.key}
+    with serving.gunicorn("bare_app:app", args.workers, bank.env, "/ready", serve=serve) as port:
+        bare = _wrk(port, bank.script, args, {**wrk_env, "BENCH_RUN": f"BARE-{run_id}"})
+    with bank.app.app_context():
+        before = _count(Interaction)
+    with serving.gunicorn(
+        "survey:create_app()", args.workers, bank.env, "/api/v1/openapi.json", serve=serve
+    ) as port:
+        intake = _wrk(port, bank.script, args, {**wrk_env, "BENCH_RUN": f"BENCH-{run_id}"})
+    with bank.app.app_context():
+        intake.stored = _count(Interaction) - before
+        db.session.remove()
+    return bare, intake
 
 
 def _count(model: type) -> int:
