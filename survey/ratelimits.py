@@ -13,6 +13,9 @@ An app configured with limits for every route (``RATELIMIT_DEFAULT``,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask import Flask, current_app, request
 
 from survey.extensions import limiter
@@ -29,11 +32,15 @@ def carries_no_limit() -> bool:
     return limited is not None and request.blueprint not in limited
 
 
+def limited_blueprints(config: Mapping[str, Any]) -> frozenset[str] | None:
+    """The blueprints the limiter looks at; None for all, when limits apply to every route."""
+    return None if any(config.get(name) for name in APP_WIDE_LIMITS) else LIMITED_BLUEPRINTS
+
+
 def init_app(app: Flask) -> None:
     """Bind the limiter; exempt the blueprints without limits unless limits apply app-wide."""
     global _filtering
-    app_wide = any(app.config.get(name) for name in APP_WIDE_LIMITS)
-    app.extensions[_KEY] = None if app_wide else LIMITED_BLUEPRINTS
+    app.extensions[_KEY] = limited_blueprints(app.config)
     if not _filtering:  # the limiter is one object for every app of the process
         limiter.request_filter(carries_no_limit)
         _filtering = True
