@@ -13,7 +13,11 @@ measured in the same round:
 - healthz: our ``GET /healthz`` (every hook and extension of ours, no view work);
 - api-get: ``GET /api/v1/invitations/<id>`` with a valid key for an id past the newest (the
   key's check, one SELECT by id, a 404 problem): the cheapest route behind a key;
-- intake: ``POST /api/v1/interactions`` with a valid body (a new interaction each).
+- intake: ``POST /api/v1/interactions`` with a valid body (a new interaction each);
+- survey-get: ``GET /s/<token>?lang=zh&saved=0`` of a sent link (the newest, made fresh by
+  ``tokens.fresh_pool``), each from an address of its own (the limits per address and per
+  token stay on): the page as Flask serves it, since the query keeps it from the first
+  step's layer in front of Flask (``survey/respond/fast.py``).
 
 Rate limits stay on (the default: counted in memory), as in production. Data: the demo
 bank at ``--size`` interactions. ``--against DIR`` runs another checkout too (e.g.
@@ -38,7 +42,7 @@ from typing import Any
 
 import common
 
-CASES = ("bare", "healthz", "api-get", "intake")
+CASES = ("bare", "healthz", "api-get", "intake", "survey-get")
 HERE = Path(__file__).resolve().parent
 
 
@@ -46,6 +50,7 @@ def _child(args: Any) -> None:
     """Build an app on the demo bank, then run one round each time stdin says so."""
     import intake
     import sqlalchemy as sa
+    import tokens
     from flask_migrate import upgrade
 
     import survey
@@ -63,6 +68,7 @@ def _child(args: Any) -> None:
                 demo.load(size=args.size, seed=2026, today=clock.now().date())
                 common.gather_statistics()
                 rows = intake._posted_rows()
+                links = [token for _id, token in tokens.fresh_pool(args.requests)]
                 _row, key = create_api_key("bench", ("interactions",))
                 invitation_id = (
                     db.session.scalar(sa.select(sa.func.max(Invitation.id))) or 0
@@ -70,7 +76,7 @@ def _child(args: Any) -> None:
                 db.session.commit()
                 db.session.remove()
             # Requests run outside any app context, as a server's do.
-            _serve(app, args, rows, key, invitation_id)
+            _serve(app, args, rows, key, invitation_id, links)
             with app.app_context():
                 db.session.remove()
                 db.engine.dispose()
@@ -78,7 +84,9 @@ def _child(args: Any) -> None:
             shutil.rmtree(instance, ignore_errors=True)
 
 
-def _serve(app: Any, args: Any, rows: list[str], key: str, invitation_id: int) -> None:
+def _serve(
+    app: Any, args: Any, rows: list[str], key: str, invitation_id: int, links: list[str]
+) -> None:
     """Send the cases' requests: a profile, or one round each time stdin says "go"."""
     import bare_app
     import survey_cpu
@@ -113,11 +121,18 @@ def _serve(app: Any, args: Any, rows: list[str], key: str, invitation_id: int) -
         posted[0] += 1
         return ours.post("/api/v1/interactions", data=body(posted[0]), headers=headers).status_code
 
+    def send_survey_get(i: int) -> int:
+        # Addresses of their own: the same 127.0.0.1 would meet the per-address limit.
+        address = {"REMOTE_ADDR": f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"}
+        token = links[i % len(links)]
+        return ours.get(f"/s/{token}?lang=zh&saved=0", environ_base=address).status_code
+
     sends: dict[str, Callable[[int], int]] = {
         "bare": send_bare,
         "healthz": send_healthz,
         "api-get": send_api_get,
         "intake": send_intake,
+        "survey-get": send_survey_get,
     }
     n = args.requests
     for name in CASES:  # warm every path once

@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from survey import writers
+from survey.application import SurveyFlask
 from survey.config import Defaults, from_environment, rate_limit_storage, sqlite_url
 
 __all__ = ["create_app"]
@@ -27,7 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_path = test_config["INSTANCE_PATH"]
     if instance_path:
         instance_path = os.path.abspath(instance_path)
-    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app = SurveyFlask(__name__, instance_path=instance_path, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_object(Defaults)
     app.config.from_pyfile("config.py", silent=True)
@@ -128,8 +129,8 @@ def register_proxy_fix(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     import survey.models  # noqa: F401  (the metadata must know every table)
-    from survey import fragments, i18n, migrating, security, tasks
-    from survey.extensions import csrf, db, limiter, login
+    from survey import fragments, i18n, migrating, ratelimits, security, tasks
+    from survey.extensions import csrf, db, login
 
     db.init_app(app)
     with app.app_context():
@@ -137,7 +138,7 @@ def register_extensions(app: Flask) -> None:
     migrating.init_app(app, db)
     csrf.init_app(app)
     login.init_app(app)
-    limiter.init_app(app)
+    ratelimits.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
     fragments.init_app(app)

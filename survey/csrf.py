@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g
+from flask import Flask, current_app, g, request
 from flask_wtf.csrf import CSRFProtect, generate_csrf, validate_csrf
 from wtforms import ValidationError
 
@@ -28,6 +28,27 @@ def fallback_keys(raw: Any) -> list[str]:
 
 class RotatingCSRFProtect(CSRFProtect):
     """CSRF protection that also takes values signed with a retired secret key."""
+
+    def init_app(self, app: Flask) -> None:
+        """Check every write as Flask-WTF does, without its look-up of exemptions on reads.
+
+        Flask-WTF's own hook asks whether the view or its blueprint is exempt before it
+        looks at the method, on every request (a GET is never checked). Its documented
+        alternative is used instead: ``WTF_CSRF_CHECK_DEFAULT = False`` and
+        ``protect()`` called from a hook of ours, in the same place among the hooks,
+        for the methods it checks (``WTF_CSRF_METHODS``), the exemptions applied.
+        """
+        checks_every_view = app.config.get("WTF_CSRF_CHECK_DEFAULT", True)
+        app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+        super().init_app(app)
+        if not checks_every_view:
+            return
+        methods = app.config["WTF_CSRF_METHODS"]
+
+        @app.before_request
+        def csrf_protect_writes() -> None:
+            if request.method in methods and app.config["WTF_CSRF_ENABLED"]:
+                self.protect(apply_exemptions=True)
 
     def _get_csrf_token(self) -> str | None:
         token = super()._get_csrf_token()

@@ -89,8 +89,10 @@ def refuse_nul_characters() -> None:
     """
     if request.blueprint == "webhooks":
         return
-    values = [request.path, *request.args.values()]
-    if request.mimetype in FORM_TYPES:
+    values = [request.path]
+    if request.query_string:  # no query, no arguments to parse
+        values.extend(request.args.values())
+    if request.environ.get("CONTENT_TYPE") and request.mimetype in FORM_TYPES:
         # Only these are parsed into request.form; for any other body it is empty, and
         # asking for it would still run the form parser's set-up (a JSON post, a GET).
         values.extend(request.form.values())

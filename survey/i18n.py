@@ -15,12 +15,13 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, current_app, g, has_request_context, request
+from flask import Flask, Response, current_app, g, has_request_context, request, session
 from flask_babel import get_locale, get_translations
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 
 from survey import settings
+from survey.auth.sessions import USER_KEY
 from survey.extensions import babel, db
 from survey.security import is_public_request
 
@@ -40,12 +41,22 @@ def select_locale() -> str:
     asked = request.args.get("lang")
     if asked in LANGUAGES:
         return asked
-    if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
+    if may_be_signed_in() and current_user.is_authenticated and current_user.locale in LANGUAGES:
         return current_user.locale
     chosen = request.cookies.get(COOKIE)
     if chosen in LANGUAGES and not is_public_request():
         return chosen
     return request.accept_languages.best_match(LANGUAGES) or default
+
+
+def may_be_signed_in() -> bool:
+    """Whether this request can have a signed-in user: it sent a cookie, or signed in just now.
+
+    Staff are known by their session cookie (or Flask-Login's remember cookie); a request
+    with no cookie at all (every API call, a health check) is nobody's, told without
+    loading a user.
+    """
+    return bool(request.environ.get("HTTP_COOKIE")) or USER_KEY in session
 
 
 def catalogue() -> Any:
@@ -115,6 +126,8 @@ def terminal_language() -> str:
 
 def remember_switch() -> None:
     """Keep a signed-in user's language choice from the switch, so their setting agrees with it."""
+    if not request.query_string:
+        return  # no ?lang= (nor any other argument to parse)
     asked = request.args.get("lang")
     if asked not in LANGUAGES or is_public_request():
         return  # a customer's page keeps ?lang= in its links instead of a cookie

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
-import secrets
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +23,13 @@ _request_id: ContextVar[str | None] = ContextVar("survey_request_id", default=No
 SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # Attributes every LogRecord has; anything else on a record is an extra worth showing.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+def new_request_id() -> str:
+    """A fresh id: 16 hex digits, unique enough to find a request's lines (not a secret)."""
+    # Python's generator, not the system's (``secrets``): no system call a request, and
+    # each process reseeds it after a fork, so gunicorn's workers do not repeat each other.
+    return f"{random.getrandbits(64):016x}"
 
 
 def current_request_id() -> str | None:
@@ -150,8 +157,8 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _take_request_id() -> None:
-        offered = request.headers.get("X-Request-ID", "")
-        value = offered if SANE_ID.fullmatch(offered) else secrets.token_hex(8)
+        offered = request.environ.get("HTTP_X_REQUEST_ID", "")
+        value = offered if offered and SANE_ID.fullmatch(offered) else new_request_id()
         g.request_id = value
         g._request_id_token = bind_request_id(value)
 

@@ -42,6 +42,8 @@ STAFF_CSP: dict[str, str] = {**_OWN_ORIGIN, "style-src": "'self' 'unsafe-inline'
 # The designer's preview shows the customer's page in a frame of the designer's own page.
 FRAMED_BY_OWN_PAGES_CSP: dict[str, str] = {**STAFF_CSP, "frame-ancestors": "'self'"}
 
+PERMISSIONS_POLICY = "browsing-topics=()"
+
 public_page = talisman(content_security_policy=PUBLIC_CSP, frame_options="DENY")
 framed_by_own_pages = talisman(
     content_security_policy=FRAMED_BY_OWN_PAGES_CSP, frame_options="SAMEORIGIN"
@@ -68,6 +70,10 @@ class StaffOnlySessionInterface(SecureCookieSessionInterface):
     """
 
     def open_session(self, app: Flask, request: Any) -> Any:
+        if app.secret_key and not request.environ.get("HTTP_COOKIE"):
+            # No cookie at all (the API, health checks, a first visit), seen without parsing
+            # a header: the same empty session as below, at once.
+            return self.session_class()
         if is_public_request():
             return self.session_class()
         if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
@@ -77,15 +83,24 @@ class StaffOnlySessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
     def save_session(self, app: Flask, session: Any, response: Response) -> None:
-        if is_public_request():
-            return
         if not session and not session.modified:
             # No cookie to send or delete: Flask would work out every cookie attribute
             # first, then only add this.
-            if session.accessed:
-                response.vary.add("Cookie")
+            if session.accessed and not is_public_request():
+                vary_on_cookie(response)
+            return
+        if is_public_request():
             return
         super().save_session(app, session, response)
+
+
+def vary_on_cookie(response: Response) -> None:
+    """Add ``Cookie`` to the response's Vary header, as ``response.vary.add`` does."""
+    if "Vary" in response.headers:
+        response.vary.add("Cookie")
+    else:
+        # What the line above writes on a response without the header, without parsing one.
+        response.headers["Vary"] = "Cookie"
 
 
 def _never_store_pages(response: Response) -> Response:
@@ -113,6 +128,8 @@ def init_app(app: Flask) -> None:
         frame_options="DENY",
         content_security_policy=STAFF_CSP,
         referrer_policy="no-referrer",
+        # Talisman's own default, as the header's text: not joined from a dict each request.
+        permissions_policy=PERMISSIONS_POLICY,
         session_cookie_samesite=app.config.get("SESSION_COOKIE_SAMESITE", "Lax"),
     )
     app.after_request(_never_store_pages)

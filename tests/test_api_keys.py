@@ -171,3 +171,18 @@ def test_a_missing_or_wrong_key_is_refused_in_the_caller_s_language(client):
     assert en.status_code == 401
     assert en.json["title"] == "Unauthorized"
     assert en.headers["WWW-Authenticate"] == 'Bearer realm="survey"'
+
+
+def test_a_signed_in_staff_member_s_own_language_answers_their_api_call(client, make_user):
+    """A browser call with the staff session cookie is answered in the member's setting."""
+    from tests.fixtures.access import sign_in
+
+    make_user("admin", "zh-admin@bank.example", locale="zh")
+    assert sign_in(client, "zh-admin@bank.example").status_code == 302
+    refused = client.get("/api/v1/scores", headers={"Accept-Language": "en"})
+    assert refused.status_code == 401
+    assert refused.json["title"] == "未授权"
+    anonymous = client.application.test_client()
+    assert anonymous.get("/api/v1/scores", headers={"Accept-Language": "en"}).json["title"] == (
+        "Unauthorized"
+    )

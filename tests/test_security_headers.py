@@ -156,3 +156,18 @@ def test_a_signed_in_staff_session_survives_requests_that_do_not_change_it(clien
     again = admin.get("/admin/users", headers=EN)
     assert again.status_code == 200
     assert "session=" not in again.headers.get("Set-Cookie", "")
+
+
+def test_vary_on_cookie_is_added_to_what_a_response_already_varies_on():
+    from flask import Response
+
+    from survey.security import vary_on_cookie
+
+    bare = Response("x")
+    vary_on_cookie(bare)
+    assert bare.headers.getlist("Vary") == ["Cookie"]
+    varied = Response("x", headers={"Vary": "Accept-Language"})
+    vary_on_cookie(varied)
+    assert varied.headers.getlist("Vary") == ["Accept-Language, Cookie"]
+    vary_on_cookie(varied)
+    assert varied.headers.getlist("Vary") == ["Accept-Language, Cookie"]

@@ -61,10 +61,24 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _count_request(response: Any) -> Any:
         rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        REQUESTS.labels(rule, request.method, str(response.status_code)).inc()
+        request_counter(rule, request.method, response.status_code).inc()
         return response
 
     _listen_for_answers()
+
+
+# Each route, method and status's counter, kept: REQUESTS.labels checks and joins its labels
+# under a lock each time it is asked. A handful of routes and statuses, so a few hundred.
+_request_counters: dict[tuple[str, str, int], Any] = {}
+
+
+def request_counter(rule: str, method: str, status: int) -> Any:
+    """The counter of requests to ``rule`` by ``method`` answered ``status``."""
+    key = (rule, method, status)
+    counter = _request_counters.get(key)
+    if counter is None:
+        counter = _request_counters[key] = REQUESTS.labels(rule, method, str(status))
+    return counter
 
 
 def count_send(channel: str, provider: str, result: SendResult) -> None:
