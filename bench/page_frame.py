@@ -8,8 +8,8 @@ the page's template and each part of the frame are rendered ``--repeat`` more ti
 same context, and the median CPU time (``time.process_time``, this process only) of each is
 reported: the page's whole template; the base template alone (header, main navigation and
 its open-case count, no page content); the main navigation; the dashboard pages' links; the
-filter form; the "what next" links; the open-case count and the filter lists (both read from
-the database on every page) by themselves. The parts are rendered from a warm process, so a
+filter form; the "what next" links; the open-case count (read with the signed-in user, again
+once a request writes) and the filter lists (kept under the config stamp) by themselves. The parts are rendered from a warm process, so a
 kept fragment (survey/fragments.py) counts as what it costs when kept.
 """
 

@@ -33,6 +33,26 @@ _kept: dict[str, tuple[str, dict[str, dict[Any, Any]]]] = {}
 _lock = threading.Lock()
 
 
+# The stamp as a column of another statement: a staff request reads it with the signed-in
+# user (survey.auth.service.load_user) and gives it to ``read_with`` (one round trip, not two).
+STAMP_COLUMN = (
+    sa.select(sa.column("stamp"))
+    .select_from(sa.table("config_stamp"))
+    .where(sa.column("id") == 1)
+    .scalar_subquery()
+)
+
+
+def read_with(value: str | None) -> None:
+    """Take the stamp another statement of this request read (``STAMP_COLUMN``) as this request's.
+
+    As good as the request's own read: it is dropped like it at the next flush, commit or
+    rollback (which a statement's own autoflush does before it reads).
+    """
+    if has_app_context():
+        g._config_stamp = (value, str(db.engine.url))
+
+
 def stamp() -> str | None:
     """The database's stamp, read once a request (None: nothing may be kept)."""
     return _current()[0]

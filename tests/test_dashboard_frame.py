@@ -11,9 +11,12 @@ import sqlalchemy as sa
 
 from survey import clock
 from survey.admin.services import org
+from survey.auth.service import load_user
 from survey.extensions import db
+from survey.followup import service as followup_service
 from survey.models import Agent, FollowUpCase, Team
 from survey.responses import answers
+from tests.fixtures.access import sign_in
 from tests.test_followup_cases import SATURDAY_NIGHT, UNHAPPY
 
 PAGES = ("/", "/funnel", "/complaints", "/breakdown", "/dimensions")
@@ -128,16 +131,76 @@ def test_the_open_case_count_follows_the_cases_as_they_open(app, invite, client_
     client = client_as("quality")  # the only quality user: every case is theirs
     assert 'data-testid="followup-count"' not in _page(client, "/?lang=en")
 
-    def open_case() -> None:
-        invitation = invite(agent="A1001")
-        by_key = {q.key: q for q in invitation.version.questions}
-        given = {by_key[k]: v for k, v in UNHAPPY.items()}
-        assert answers.complete(invitation, "web", invitation.locale, given, consent=True)
-
-    open_case()
+    _open_case(invite)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(FollowUpCase)) == 1
     for path in ("/", "/funnel"):
         assert 'data-testid="followup-count">1<' in _page(client, f"{path}?lang=en")
-    open_case()
+    _open_case(invite)
     assert 'data-testid="followup-count">2<' in _page(client, "/?lang=en")
     assert 'data-testid="followup-count">2<' in _page(client, "/funnel?lang=zh")
+
+
+def _open_case(invite) -> FollowUpCase:
+    invitation = invite(agent="A1001")
+    by_key = {q.key: q for q in invitation.version.questions}
+    given = {by_key[k]: v for k, v in UNHAPPY.items()}
+    assert answers.complete(invitation, "web", invitation.locale, given, consent=True)
+    return db.session.scalar(
+        sa.select(FollowUpCase).where(FollowUpCase.customer_id == invitation.customer_id)
+    )
+
+
+def _signed_in(app, user):
+    client = app.test_client()
+    assert sign_in(client, user.email).status_code == 302
+    return client
+
+
+def test_the_open_case_count_drops_as_soon_as_a_case_is_closed_or_given_away(
+    app, invite, make_user
+):
+    clock.freeze(SATURDAY_NIGHT)
+    owner = make_user("quality", "owner@bank.example")
+    first, second = _open_case(invite), _open_case(invite)
+    other = make_user("quality", "other@bank.example")
+    admin = make_user("admin")
+    assert first.owner_id == second.owner_id == owner.id
+    mine = _signed_in(app, owner)
+    assert 'data-testid="followup-count">2<' in _page(mine, "/funnel?lang=en")
+
+    closed = mine.post(f"/followups/{first.id}/close", data={"outcome": "reached_resolved"})
+    assert closed.status_code == 303
+    assert 'data-testid="followup-count">1<' in _page(mine, "/funnel?lang=en")
+
+    moved = _signed_in(app, admin).post(
+        f"/followups/{second.id}/assign", data={"owner": str(other.id)}
+    )
+    assert moved.status_code == 303
+    assert 'data-testid="followup-count"' not in _page(mine, "/?lang=en")
+    assert 'data-testid="followup-count">1<' in _page(_signed_in(app, other), "/?lang=zh")
+
+
+def test_a_request_that_changes_a_case_counts_again_before_it_shows_the_count(
+    app, invite, make_user
+):
+    """The count read with the user serves a request only until it writes."""
+    clock.freeze(SATURDAY_NIGHT)
+    owner = make_user("quality", "owner@bank.example")
+    case = _open_case(invite)
+    other = make_user("quality", "other@bank.example")
+    db.session.commit()
+    with app.test_request_context("/"):
+        user = load_user(owner.get_id())
+        assert followup_service.nav_count(user) == 1
+        case.owner_id = other.id
+        db.session.flush()
+        assert followup_service.nav_count(user) == 0
+    db.session.rollback()
+    with app.test_request_context("/"):
+        user = load_user(owner.get_id())
+        assert followup_service.nav_count(user) == 1
+        db.session.execute(
+            sa.update(FollowUpCase).where(FollowUpCase.id == case.id).values(owner_id=None)
+        )
+        assert followup_service.nav_count(user) == 0
+    db.session.rollback()

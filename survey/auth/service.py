@@ -16,8 +16,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from survey import audit, busy, clock
+from survey import audit, busy, clock, stamped
 from survey.extensions import db, login
+from survey.followup import service as followup_service
 from survey.models import ApiKey, User
 from survey.models.user import API_SCOPES, ROLES
 
@@ -53,15 +54,28 @@ def role_label(role: str) -> str:
     return str(ROLE_LABELS.get(role, role))
 
 
+# The user, with the open follow-up cases they own (the navigation's count) and the config
+# stamp (the filter lists and settings every page keeps): one round trip, not three.
+_SIGNED_IN_USER = sa.select(User, followup_service.OPEN_CASES_OF_USER, stamped.STAMP_COLUMN).where(
+    User.id == sa.bindparam("user_id")
+)
+
+
 @login.user_loader
 def load_user(session_id: str) -> User | None:
     """Load the signed-in user; a session from before a deactivation or password change ends."""
     user_id, _, version = session_id.partition(":")
     if not user_id.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or str(user.session_version) != version:
+    row = db.session.execute(_SIGNED_IN_USER, {"user_id": int(user_id)}).one_or_none()
+    if row is None:
         return None
+    user, open_cases, stamp = row
+    if not user.active or str(user.session_version) != version:
+        return None
+    # What every staff page's frame reads besides the user, read in the same statement.
+    followup_service.read_with_user(user.id, open_cases)
+    stamped.read_with(stamp)
     return user
 
 

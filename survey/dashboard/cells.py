@@ -127,6 +127,25 @@ def rate_cell(value: float | None, metric: str) -> Markup:
     )
 
 
+def trend_rows(trend: list[Mapping[str, Any]], grain: str, min_n: int) -> Markup:
+    """The overview's trend table body: each period, "(partial)" where it is, n and CSAT.
+
+    Written here rather than row by row in the template: a year by week is 53 rows, and the
+    template's calls cost more than the cells.
+    """
+    partial = escape(_("(partial)"))
+    rows = []
+    for group in trend:
+        key = escape(group["key"][grain])
+        note = f' <span class="partial">{partial}</span>' if group.get("partial") else ""
+        n = escape(group["n"])
+        rows.append(
+            f'\n      <tr data-key="{key}"><th scope="row">{key}{note}</th>'
+            f'<td data-metric="n" data-value="{n}">{n}</td>{csat_cell(group, min_n, False)}</tr>\n    '
+        )
+    return Markup("".join(rows))
+
+
 CELLS = {
     "pct": pct,
     "mark": mark,
@@ -137,4 +156,5 @@ CELLS = {
     "change": change,
     "count_cell": count_cell,
     "rate_cell": rate_cell,
+    "trend_rows": trend_rows,
 }

@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
+from flask import g, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
@@ -104,9 +106,48 @@ _OWN_OPEN_CASES = (
 )
 
 
+# The same count as a column of the user's row: the sign-in's load reads it with the user
+# (survey.auth.service.load_user), so a staff page needs no statement of its own for it.
+OPEN_CASES_OF_USER = (
+    sa.select(sa.func.count())
+    .select_from(FollowUpCase)
+    .where(FollowUpCase.state == "open", FollowUpCase.owner_id == User.id)
+    .correlate(User)
+    .scalar_subquery()
+)
+
+
 def nav_count(user: User) -> int:
-    """The open cases a user owns, for the count beside "Follow-ups" in the navigation."""
+    """The open cases a user owns, for the count beside "Follow-ups" in the navigation.
+
+    The count read with the user at the start of the request serves until this request
+    writes anything, commits or rolls back (a case opened, closed or given to someone else
+    here); after that it is counted again.
+    """
+    read = g.get("_open_cases") if has_app_context() else None
+    if read is not None and read[0] == user.id:
+        return read[1]
     return int(db.session.scalar(_OWN_OPEN_CASES, {"owner": user.id}) or 0)
+
+
+def read_with_user(user_id: int, open_cases: int) -> None:
+    """Keep for this request the open-case count the sign-in's load read with the user."""
+    g._open_cases = (user_id, int(open_cases))
+
+
+@sa.event.listens_for(sa.orm.Session, "after_flush")
+@sa.event.listens_for(sa.orm.Session, "after_commit")
+@sa.event.listens_for(sa.orm.Session, "after_rollback")
+def _count_again(*_args: Any) -> None:
+    if has_app_context():
+        g.pop("_open_cases", None)
+
+
+@sa.event.listens_for(sa.orm.Session, "do_orm_execute")
+def _count_again_after_a_write(state: sa.orm.ORMExecuteState) -> None:
+    # A bulk UPDATE or DELETE (a statement, not a changed object) is no flush.
+    if not state.is_select:
+        _count_again()
 
 
 def cases_of(response_ids: list[int]) -> dict[int, FollowUpCase]:
