@@ -121,3 +121,48 @@ def test_a_first_answer_whose_link_changed_since_it_was_read_writes_nothing_on_s
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Answer)) == 0
     db.session.expire_all()
     assert db.session.get(Invitation, link.id).opened_at is None
+
+
+@only_sqlite
+def test_the_layers_connection_holds_the_writers_turn_until_sqlite_has_committed(app, invite):
+    # The next writer given the turn must find SQLite's own lock free: taken before the
+    # commit, it would sleep in SQLite's busy handler (1, 2, 5 ms…) however soon it is free.
+    from survey import writers
+
+    link = invite(locale="en")
+    db.session.commit()
+    held_while_committing: list[bool] = []
+    with app.app_context():
+        line = own_line.connection()
+        visit = service.visit_on(line, link.token)
+        queue = writers.queue_of(db.engine)
+        assert keeping.open_link_on(line, visit, clock.now())
+        dbapi = line.proxy.dbapi_connection
+
+        def traced(statement: str) -> None:
+            if statement.strip().upper() == "COMMIT":
+                held_while_committing.append(writers._KEY in line.proxy.info)  # noqa: SLF001
+
+        dbapi.set_trace_callback(traced)
+        try:
+            line.commit()
+        finally:
+            dbapi.set_trace_callback(None)
+        assert writers._KEY not in line.proxy.info  # noqa: SLF001 - given back after it
+        assert queue is not None
+    assert held_while_committing == [True]
+    db.session.expire_all()
+    assert db.session.get(Invitation, link.id).opened_at is not None
+
+
+@only_sqlite
+def test_the_layer_checkpoints_the_log_itself_and_gives_its_connection_back_as_it_found_it(app):
+    with app.app_context():
+        pooled = db.engine.raw_connection()
+        default = pooled.dbapi_connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        pooled.close()
+        line = own_line.connection()
+        assert line.cursor.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        dbapi = line.proxy.dbapi_connection
+        line.close()
+        assert dbapi.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == default > 0
