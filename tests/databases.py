@@ -10,3 +10,6 @@ from __future__ import annotations
 import pytest
 
 only_postgresql = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+# A test of what SQLite alone does (its driver's trace of the statements it runs).
+only_sqlite = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

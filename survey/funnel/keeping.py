@@ -305,7 +305,7 @@ def open_link_on(connection: sa.Connection, invitation: Any, now: datetime) -> b
         return False
     _note(invitation, opened_at=now, funnel_stages=known | bits)
     if added:
-        _add_to_invitations_row(invitation, channel, added, connection)
+        add_to_invitations_row(invitation, channel, added, connection)
     return True
 
 
@@ -373,7 +373,7 @@ def adding_one(counters: tuple[str, ...]) -> sa.Update:
 _ADDING_ONE: dict[tuple[str, ...], sa.Update] = {}
 
 
-def _add_to_invitations_row(
+def add_to_invitations_row(
     invitation: Any, channel: str, added: tuple[str, ...], connection: sa.Connection
 ) -> None:
     """Add one to counters of the rollup row an invitation is counted in, found by its key in one statement."""
@@ -423,7 +423,7 @@ def response_begun_on(connection: sa.Connection, invitation: Any) -> bool:
         return False
     _note(invitation, funnel_stages=known | bits)
     added = tuple(name for name in BEGUN if not known & stages.BIT[name])
-    _add_to_invitations_row(invitation, channel, added, connection)
+    add_to_invitations_row(invitation, channel, added, connection)
     return True
 
 

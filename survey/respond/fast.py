@@ -410,15 +410,29 @@ def seen(environ: dict[str, Any], token: str) -> tuple[bool, Any]:
 
 
 def _count_request(status: str, method: str = "GET") -> None:
-    from survey.ops.metrics import REQUESTS
-
-    REQUESTS.labels(ROUTE, method, status.split(" ", 1)[0]).inc()
+    _counter("requests", method, status[:3]).inc()
 
 
 def _count_answer() -> None:
-    from survey.ops.metrics import ANSWERS
+    _counter("answers").inc()
 
-    ANSWERS.labels(service.WEB).inc()
+
+# The metrics' children this layer counts in, by their labels: asking the metric for them
+# (``labels``) each request costs more than counting.
+_counters: dict[tuple[str, ...], Any] = {}
+
+
+def _counter(*key: str) -> Any:
+    found = _counters.get(key)
+    if found is None:
+        from survey.ops.metrics import ANSWERS, REQUESTS
+
+        if key[0] == "answers":
+            found = ANSWERS.labels(service.WEB)
+        else:
+            found = REQUESTS.labels(ROUTE, key[1], key[2])
+        _counters[key] = found
+    return found
 
 
 def _read_form(environ: dict[str, Any]) -> dict[str, str] | None:

@@ -115,6 +115,7 @@ class Visit:
 _INVITATION = Invitation.__table__
 _RESPONSE = Response.__table__
 _VISIT_COLUMNS = [f.name for f in fields(Visit) if f.name != "response"]
+_VISIT_WIDTH = len(_VISIT_COLUMNS)
 # Built once, run as Core: one row, read into a Visit, no ORM object built.
 _VISIT = (
     sa.select(
@@ -152,7 +153,7 @@ def visit_on(connection: sa.Connection, token: str) -> Visit | Literal[False] | 
     response = (
         None if row.response_id is None else ResponseSeen(row.response_id, row.response_state)
     )
-    return Visit(*(row[i] for i in range(len(_VISIT_COLUMNS))), response=response)
+    return Visit(*row[:_VISIT_WIDTH], response=response)
 
 
 def version_of(invitation: Invitation | Visit) -> SurveyVersion:

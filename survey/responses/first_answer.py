@@ -12,6 +12,9 @@ or none: the caller then takes the usual way, as when the separate statements sa
 
 A response begun meanwhile (another tab, another channel) still makes the response's insert
 fail on its unique invitation, and the whole statement with it.
+
+SQLite has no writing CTEs: ``begin_in_four`` writes the same in four statements of one
+transaction, the hold and the funnel's move still one UPDATE.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from survey.funnel import stages
-from survey.funnel.keeping import BEGUN, adding_one, rollup_key
+from survey.funnel.keeping import BEGUN, add_to_invitations_row, adding_one, rollup_key
 from survey.models import Answer, Invitation, Response
 from survey.models.funnel import FunnelRollup
 
@@ -85,13 +88,74 @@ def begin_in_one(
     return True
 
 
-def _beginning(added: tuple[str, ...], answer_keys: tuple[str, ...]) -> sa.Select:
-    """The statement: the held invitation, the response, the answer, the counted rollup row."""
+def begin_in_four(
+    connection: Any,
+    invitation: Any,
+    columns: dict[str, Any],
+    channel: str,
+    locale: str,
+    now: datetime,
+) -> bool:
+    """SQLite: ``begin_in_one``'s writes as four statements in the caller's transaction.
+
+    SQLite has no writing CTEs, but the hold and the funnel record's move are still one
+    guarded UPDATE of the invitation (``_HELD``); the response, the answer and the rollup
+    row follow only when it took the row. True when all were written (the caller commits);
+    False, with nothing written, as ``begin_in_one``. ``connection`` is the survey link's own.
+    """
+    from survey.responses.answers import _BEGIN, _FIRST_ANSWER
+
+    known, counted_on = invitation.funnel_stages or 0, invitation.funnel_channel
+    if counted_on is None or invitation.sent_at is None or known & stages.BIT["started"]:
+        return False
+    held = connection.execute(
+        _held(),
+        {
+            "invitation_id": invitation.id,
+            "now": now,
+            "was_stages": known,
+            "was_channel": counted_on,
+            "to_stages": known | _BEGUN_BITS,
+        },
+    )
+    if held.rowcount != 1:
+        return False
+    begun = connection.execute(
+        _BEGIN,
+        {
+            "invitation_id": invitation.id,
+            "survey_version_id": invitation.survey_version_id,
+            "started_at": now,
+            "updated_at": now,
+            "survey_channel": channel,
+            "locale": locale,
+            "state": "partial",
+        },
+    )
+    connection.execute(_FIRST_ANSWER, {"response_id": begun.inserted_primary_key[0], **columns})
+    added = tuple(name for name in BEGUN if not known & stages.BIT[name])
+    add_to_invitations_row(invitation, counted_on, added, connection)
+    invitation.funnel_stages = known | _BEGUN_BITS
+    if invitation.opened_at is None:
+        invitation.opened_at = now
+    return True
+
+
+_HELD: list[sa.Update] = []
+
+
+def _held() -> sa.Update:
+    """The hold of an invitation still taking answers and its funnel record's move, one UPDATE."""
+    if not _HELD:
+        _HELD.append(_holding(sa.bindparam("now", type_=_INVITATION.c.opened_at.type)))
+    return _HELD[0]
+
+
+def _holding(now: sa.BindParameter[datetime]) -> sa.Update:
     invitation = _INVITATION.c
     from survey.responses.answers import taking_answers
 
-    now = sa.bindparam("now", type_=invitation.opened_at.type)
-    held = (
+    return (
         sa.update(_INVITATION)
         .where(
             *taking_answers(sa.bindparam("invitation_id"), now, invitation),
@@ -105,9 +169,14 @@ def _beginning(added: tuple[str, ...], answer_keys: tuple[str, ...]) -> sa.Selec
             updated_at=now,
             funnel_stages=sa.bindparam("to_stages"),
         )
-        .returning(invitation.id)
-        .cte("held")
     )
+
+
+def _beginning(added: tuple[str, ...], answer_keys: tuple[str, ...]) -> sa.Select:
+    """The statement: the held invitation, the response, the answer, the counted rollup row."""
+    invitation = _INVITATION.c
+    now = sa.bindparam("now", type_=invitation.opened_at.type)
+    held = _holding(now).returning(invitation.id).cte("held")
     response = _RESPONSE.c
     begun = (
         sa.insert(_RESPONSE)
