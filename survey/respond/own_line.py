@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import itertools
 import os
 import threading
 import weakref
@@ -21,11 +20,6 @@ import sqlalchemy as sa
 
 from survey import writers
 from survey.prepared import Prepared
-
-# SQLite: a checkpoint every this many commits of the layer's connections in a process (a
-# first visit or answer writes about five pages; SQLite's own default is a thousand pages).
-CHECKPOINT_EVERY = 200
-_commits = itertools.count(1)
 
 
 class Done:
@@ -78,11 +72,6 @@ class Line:
             self.proxy.dbapi_connection.autocommit = True
             self.control = self.proxy.dbapi_connection.cursor()
         self.unflushed_commit = False  # see ``unflushed``
-        # SQLite: this connection checkpoints the log itself, outside the writers' turn (``commit``).
-        self.autocheckpoint: int | None = None
-        if self.writers is not None:
-            self.autocheckpoint = self.cursor.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-            self.cursor.execute("PRAGMA wal_autocheckpoint=0")
         self._prepared: dict[tuple[int, tuple[str, ...]], tuple[Any, Prepared, Any]] = {}
 
     def execute(self, statement: Any, parameters: dict[str, Any]) -> Done:
@@ -150,41 +139,16 @@ class Line:
         self._prepared[(id(statement), names)] = found
         return found
 
+    # The writers' turn is given back just before the driver's commit or rollback, as the
+    # engine's events do (``survey.writers``): SQLite's checkpoint after a commit must not
+    # keep the other workers' writes waiting for the turn.
     def commit(self) -> None:
-        """Commit; on SQLite, give the writers' turn back once SQLite's own lock is free.
-
-        The engine's events give the turn back just before the driver's commit
-        (``survey.writers``), so that SQLite's checkpoint, run by the commit that fills the
-        log, keeps no other writer waiting for the turn; but the next writer then meets
-        SQLite's lock for as long as the commit takes, and SQLite's busy handler sleeps 1,
-        2, 5 ms… however soon it is free. This connection runs no checkpoint in its commit
-        (``wal_autocheckpoint`` off): it holds the turn through the commit and checkpoints
-        the log itself, after giving the turn back, every ``CHECKPOINT_EVERY`` commits of
-        the process, as often as SQLite's default (a thousand pages) would at the few pages
-        a first visit or answer writes.
-        """
-        if self.autocheckpoint is None:
-            self._done()
-            self.proxy.dbapi_connection.commit()
-            return
-        wrote = self.writing
-        try:
-            self.proxy.dbapi_connection.commit()
-        finally:
-            self._done()
-        if wrote and next(_commits) % CHECKPOINT_EVERY == 0:
-            with contextlib.suppress(self.errors):  # committed: a checkpoint may wait
-                self.cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        self._done()
+        self.proxy.dbapi_connection.commit()
 
     def rollback(self) -> None:
-        if self.autocheckpoint is None:
-            self._done()
-            self.proxy.dbapi_connection.rollback()
-            return
-        try:
-            self.proxy.dbapi_connection.rollback()
-        finally:
-            self._done()
+        self._done()
+        self.proxy.dbapi_connection.rollback()
 
     def _done(self) -> None:
         if self.writing and self.writers is not None:
@@ -209,8 +173,6 @@ class Line:
             self.rollback()
             if self.autocommit:
                 self.proxy.dbapi_connection.autocommit = False  # as the pool gave it
-            if self.autocheckpoint is not None:
-                self.cursor.execute(f"PRAGMA wal_autocheckpoint={int(self.autocheckpoint)}")
         with contextlib.suppress(Exception):
             if disposed:
                 self.proxy.invalidate()
