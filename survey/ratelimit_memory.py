@@ -16,6 +16,7 @@ when this module is imported; ``survey.ratelimits`` imports it before binding th
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import OrderedDict
 
@@ -80,11 +81,15 @@ class SurveyMemoryStorage(Storage, MovingWindowSupport):
         now = clock.wall_seconds()
         with self._lock:
             self._sweep(now)
-            _, hits = self._windows.get(key, (expiry, []))
+            window = self._windows.get(key)
+            hits = [] if window is None else window[1]
             if len(hits) > limit - amount and hits[limit - amount] >= now - expiry:
                 return False
+            hits[:0] = [now] * amount
             # The hits past the limit's were out of the window before these came: never read again.
-            self._windows[key] = (expiry, ([now] * amount + hits)[:limit])
+            del hits[limit:]
+            if window is None:
+                self._windows[key] = (expiry, hits)
             self._wrote(key)
             return True
 
@@ -92,8 +97,8 @@ class SurveyMemoryStorage(Storage, MovingWindowSupport):
         """Return when a moving window's oldest hit in the last ``expiry`` seconds came, and how many came."""
         now = clock.wall_seconds()
         with self._lock:
-            _, hits = self._windows.get(key, (expiry, []))
-            count = sum(1 for hit in hits if hit > now - expiry)  # at most the limit's
+            hits = self._windows.get(key, (expiry, []))[1]
+            count = bisect.bisect_left(hits, expiry - now, key=lambda hit: -hit)  # newer hits
             return (hits[count - 1], count) if count else (now, 0)
 
     def clear(self, key: str) -> None:
