@@ -7,8 +7,9 @@ from its requests (bench/limits_memory.py). This storage counts the same way for
 fixed and moving window strategies (the web limits use the moving window, see
 ``RATELIMIT_STRATEGY``), with no thread: a key whose time has passed reads as empty, a
 moving window keeps at most its limit of hits, and every hit, granted or not, looks at
-the two keys written longest ago and lets go of those whose time has passed. Keys are
-added only by hits, one at most each, so the keys held stay within a few times those in use.
+the two keys at the front of a queue of all keys, lets go of those whose time has passed
+and sends the others to the back (as a write does). Keys are added only by hits, one at
+most each, so the keys held stay within a few times those still counting.
 
 Registered with ``limits`` by its ``STORAGE_SCHEME`` (the documented way to add a storage)
 when this module is imported; ``survey.ratelimits`` imports it before binding the limiter.
@@ -40,7 +41,7 @@ class SurveyMemoryStorage(Storage, MovingWindowSupport):
         self._lock = threading.Lock()
         self._counters: dict[str, list[float]] = {}  # fixed windows: key -> [count, end]
         self._windows: dict[str, tuple[int, list[float]]] = {}  # key -> (expiry, hits newest first)
-        self._written: OrderedDict[str, None] = OrderedDict()  # all keys, least recent write first
+        self._queue: OrderedDict[str, None] = OrderedDict()  # every key, in the sweep's order
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
 
     @property
@@ -109,10 +110,10 @@ class SurveyMemoryStorage(Storage, MovingWindowSupport):
     def reset(self) -> int:
         """Forget every count; return how many keys there were."""
         with self._lock:
-            held = len(self._written)
+            held = len(self._queue)
             self._counters.clear()
             self._windows.clear()
-            self._written.clear()
+            self._queue.clear()
             return held
 
     def check(self) -> bool:
@@ -122,21 +123,23 @@ class SurveyMemoryStorage(Storage, MovingWindowSupport):
     def _live_counter(self, key: str, now: float) -> list[float] | None:
         counter = self._counters.get(key)
         if counter is not None and counter[1] <= now:  # limits' memory:// ends it at its expiry too
-            self._drop(key)
+            del self._counters[key]
+            if key not in self._windows:
+                self._queue.pop(key, None)
             return None
         return counter
 
     def _wrote(self, key: str) -> None:
-        self._written[key] = None
-        self._written.move_to_end(key)
+        self._queue[key] = None
+        self._queue.move_to_end(key)
 
     def _sweep(self, now: float) -> None:
-        for _ in range(min(SWEEP_PER_HIT, len(self._written))):
-            oldest = next(iter(self._written))
+        for _ in range(min(SWEEP_PER_HIT, len(self._queue))):
+            oldest = next(iter(self._queue))
             if self._holds_nothing(oldest, now):
                 self._drop(oldest)
             else:
-                self._written.move_to_end(oldest)
+                self._queue.move_to_end(oldest)
 
     def _holds_nothing(self, key: str, now: float) -> bool:
         counter, window = self._counters.get(key), self._windows.get(key)
@@ -148,4 +151,4 @@ class SurveyMemoryStorage(Storage, MovingWindowSupport):
     def _drop(self, key: str) -> None:
         self._counters.pop(key, None)
         self._windows.pop(key, None)
-        self._written.pop(key, None)
+        self._queue.pop(key, None)
