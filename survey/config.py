@@ -123,10 +123,14 @@ def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -
 
 
 def rate_limit_storage(queue_url: str) -> str:
-    """Return where the web rate limits count by default: the queue's Redis, or memory."""
+    """Return where the web rate limits count by default: the queue's Redis, or memory.
+
+    Memory is this process's, counted by survey/ratelimit_memory.py rather than limits'
+    ``memory://``, whose expiry thread walks every key it holds every 10 ms.
+    """
     if queue_url.startswith(("redis://", "rediss://")):
         return queue_url.split("?", 1)[0]  # the queue's ?prefix= is the queue's own
-    return "memory://"
+    return "survey-memory://"
 
 
 def sqlite_url(path: str) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Flask, current_app, request
 
+from survey import ratelimit_memory  # noqa: F401  registers survey-memory:// with limits
 from survey.extensions import limiter
 
 LIMITED_BLUEPRINTS = frozenset({"auth", "respond"})

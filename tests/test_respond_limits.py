@@ -53,7 +53,7 @@ def test_a_carrier_nat_address_is_not_held_back_below_600_a_minute(client, invit
 
 def test_limits_count_in_the_queues_redis_by_default_and_else_in_memory():
     assert rate_limit_storage("redis://cache:6379/2?prefix=survey") == "redis://cache:6379/2"
-    assert rate_limit_storage("sqlite:////srv/instance/queue.sqlite3") == "memory://"
+    assert rate_limit_storage("sqlite:////srv/instance/queue.sqlite3") == "survey-memory://"
 
 
 # This run's own prefixes on the shared Redis (never FLUSHALL: only these keys are deleted).
