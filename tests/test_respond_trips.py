@@ -21,8 +21,11 @@ from survey.models import Answer, Invitation, Response
 from survey.respond import own_line, service, versions
 from survey.responses import answers, first_answer
 from tests.databases import only_postgresql
-from tests.test_respond_fast import flask_requests
+from tests.test_respond_fast import flask_requests, settings_kept_throughout  # noqa: F401
 from tests.test_respond_steps import step
+
+# Each test counts round trips after warming the kept copies (see the fixture).
+pytestmark = pytest.mark.usefixtures("settings_kept_throughout")
 
 
 class Traced:
