@@ -155,15 +155,33 @@ def _migrate(url: str, instance: Path) -> None:
         _db.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def _migrated() -> dict[str, str]:
+    """Each backend's migrated database URL, kept for the whole run (``database_url``)."""
+    return {}
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A database built by the migrations, once per backend per run."""
-    instance = tmp_path_factory.mktemp("migrate")
-    if request.param == "sqlite":
-        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "survey.sqlite3")
-    else:
-        url = request.getfixturevalue("postgres_database")
-    _migrate(url, instance)
+def database_url(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    _migrated: dict[str, str],
+) -> str:
+    """A database built by the migrations, once per backend per run.
+
+    Pytest sets a parametrised session fixture up again each time the parameter changes, and
+    under ``--dist loadfile`` it changes twice a module (its SQLite tests, then its PostgreSQL
+    ones): the migrations ran each time (1-20 s). They run once per backend; the rest reuse it.
+    """
+    url = _migrated.get(request.param)
+    if url is None:
+        instance = tmp_path_factory.mktemp("migrate")
+        if request.param == "sqlite":
+            url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "survey.sqlite3")
+        else:
+            url = request.getfixturevalue("postgres_database")
+        _migrate(url, instance)
+        _migrated[request.param] = url
     return url
 
 
@@ -313,5 +331,32 @@ def _clock_runs_freely() -> Iterator[None]:
     clock.run_offset(timedelta(0))
 
 
+# How many ordinary tests' time a browser test or a Hypothesis test takes, about (the quick
+# set's junit times, bench/RESULTS.md): 15–40 s against 0.5–2 s under the suite's load.
+LONG_TEST_WEIGHT = 20
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "app_config(**kw): override the test app's configuration")
+    # Under `-n 2 --dist loadfile` xdist hands out modules in the order collected (below)
+    # rather than by their number of tests, which put the browser modules (few, long tests)
+    # last and left one worker idle for minutes at the end.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules that take longest first, each module's tests in their own order.
+
+    What the workers take last is then short, so they finish together. A module's weight is
+    its number of tests, a browser or Hypothesis test counting as ``LONG_TEST_WEIGHT``.
+    """
+    from hypothesis import is_hypothesis_test
+
+    weight: dict[str, int] = {}
+    for item in items:
+        long = item.get_closest_marker("browser") or is_hypothesis_test(getattr(item, "obj", None))
+        weight[item.nodeid.split("::")[0]] = weight.get(item.nodeid.split("::")[0], 0) + (
+            LONG_TEST_WEIGHT if long else 1
+        )
+    items.sort(key=lambda item: -weight[item.nodeid.split("::")[0]])
