@@ -349,14 +349,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The modules that take longest first, each module's tests in their own order.
 
     What the workers take last is then short, so they finish together. A module's weight is
-    its number of tests, a browser or Hypothesis test counting as ``LONG_TEST_WEIGHT``.
+    the sum of its tests': 1 each, ``LONG_TEST_WEIGHT`` for a browser or Hypothesis test, or
+    the module's own ``TEST_WEIGHT`` (for tests that draw their cases inside, as schemathesis).
     """
     from hypothesis import is_hypothesis_test
 
     weight: dict[str, int] = {}
     for item in items:
-        long = item.get_closest_marker("browser") or is_hypothesis_test(getattr(item, "obj", None))
-        weight[item.nodeid.split("::")[0]] = weight.get(item.nodeid.split("::")[0], 0) + (
-            LONG_TEST_WEIGHT if long else 1
-        )
+        module = item.nodeid.split("::")[0]
+        each = getattr(getattr(item, "module", None), "TEST_WEIGHT", None)
+        if each is None:
+            long = item.get_closest_marker("browser") or is_hypothesis_test(
+                getattr(item, "obj", None)
+            )
+            each = LONG_TEST_WEIGHT if long else 1
+        weight[module] = weight.get(module, 0) + each
     items.sort(key=lambda item: -weight[item.nodeid.split("::")[0]])

@@ -31,6 +31,10 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.fixtures.dispatch import interaction_body
 
+# For the order the test workers take the modules in (tests/conftest.py): a long test.
+TEST_WEIGHT = 60
+
+
 # bench/fuzz.py runs this test with SURVEY_FUZZ_SCALE=N for N times the cases (thousands).
 SCALE = max(1, int(os.environ.get("SURVEY_FUZZ_SCALE", "1")))
 # 331 cases a database (6 operations × 55; the document's own operation takes no input and
