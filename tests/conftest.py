@@ -345,6 +345,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.loadscopereorder = False
 
 
+@pytest.hookimpl(trylast=True)  # after `-m` and `-k` left out what they leave out
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The modules that take longest first, each module's tests in their own order.
 
