@@ -155,30 +155,49 @@ def _migrate(url: str, instance: Path) -> None:
         _db.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def _migrated() -> dict[str, str]:
+    """Each backend's migrated database URL, kept for the whole run (``database_url``)."""
+    return {}
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A database built by the migrations, once per backend per run."""
-    instance = tmp_path_factory.mktemp("migrate")
-    if request.param == "sqlite":
-        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "survey.sqlite3")
-    else:
-        url = request.getfixturevalue("postgres_database")
-    _migrate(url, instance)
+def database_url(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    _migrated: dict[str, str],
+) -> str:
+    """A database built by the migrations, once per backend per run.
+
+    Pytest sets a parametrised session fixture up again each time the parameter changes, and
+    under ``--dist loadfile`` it changes twice a module (its SQLite tests, then its PostgreSQL
+    ones): the migrations ran each time (1-20 s). They run once per backend; the rest reuse it.
+    """
+    url = _migrated.get(request.param)
+    if url is None:
+        instance = tmp_path_factory.mktemp("migrate")
+        if request.param == "sqlite":
+            url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "survey.sqlite3")
+        else:
+            url = request.getfixturevalue("postgres_database")
+        _migrate(url, instance)
+        _migrated[request.param] = url
     return url
 
 
 def _empty_all_tables() -> None:
     tables = list(reversed(_db.metadata.sorted_tables))
+    # Only the tables the test wrote are emptied (one statement finds them): most tests write
+    # to few of the ~50 tables, and many to none (then nothing is written here at all).
+    probes = " UNION ALL ".join(
+        f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM \"{t.name}\")" for t in tables
+    )
+    written = set(_db.session.scalars(sa.text(probes)).all())
     if _db.engine.dialect.name == "postgresql":
-        # Only the tables the test wrote are emptied (one statement finds them), by DELETE:
-        # TRUNCATE makes new files for every table it names, and CASCADE names every table
-        # that refers to one of them (0.4-1 s a test on a loaded machine, against tens of ms).
-        # Foreign keys and the rollups' triggers are off meanwhile (a replica's session role):
-        # the tables not named are empty, so no row is left pointing nowhere.
-        probes = " UNION ALL ".join(
-            f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM \"{t.name}\")" for t in tables
-        )
-        written = _db.session.scalars(sa.text(probes)).all()
+        # By DELETE: TRUNCATE makes new files for every table it names, and CASCADE names
+        # every table that refers to one of them (0.4-1 s a test on a loaded machine, against
+        # tens of ms). Foreign keys and the rollups' triggers are off meanwhile (a replica's
+        # session role): the tables not named are empty, so no row is left pointing nowhere.
         if written:
             _db.session.execute(sa.text("SET LOCAL session_replication_role = replica"))
             for name in written:
@@ -190,8 +209,9 @@ def _empty_all_tables() -> None:
             )
         )
     else:
-        for table in tables:
-            _db.session.execute(table.delete())
+        for table in tables:  # children before their parents
+            if table.name in written:
+                _db.session.execute(table.delete())
     _db.session.commit()
 
 
@@ -311,5 +331,38 @@ def _clock_runs_freely() -> Iterator[None]:
     clock.run_offset(timedelta(0))
 
 
+# How many ordinary tests' time a browser test or a Hypothesis test takes, about (the quick
+# set's junit times, bench/RESULTS.md): 15–40 s against 0.5–2 s under the suite's load.
+LONG_TEST_WEIGHT = 20
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "app_config(**kw): override the test app's configuration")
+    # Under `-n 2 --dist loadfile` xdist hands out modules in the order collected (below)
+    # rather than by their number of tests, which put the browser modules (few, long tests)
+    # last and left one worker idle for minutes at the end.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+@pytest.hookimpl(trylast=True)  # after `-m` and `-k` left out what they leave out
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules that take longest first, each module's tests in their own order.
+
+    What the workers take last is then short, so they finish together. A module's weight is
+    the sum of its tests': 1 each, ``LONG_TEST_WEIGHT`` for a browser or Hypothesis test, or
+    the module's own ``TEST_WEIGHT`` (for tests that draw their cases inside, as schemathesis).
+    """
+    from hypothesis import is_hypothesis_test
+
+    weight: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        each = getattr(getattr(item, "module", None), "TEST_WEIGHT", None)
+        if each is None:
+            long = item.get_closest_marker("browser") or is_hypothesis_test(
+                getattr(item, "obj", None)
+            )
+            each = LONG_TEST_WEIGHT if long else 1
+        weight[module] = weight.get(module, 0) + each
+    items.sort(key=lambda item: -weight[item.nodeid.split("::")[0]])

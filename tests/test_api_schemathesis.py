@@ -31,9 +31,17 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.fixtures.dispatch import interaction_body
 
+# For the order the test workers take the modules in (tests/conftest.py): a long test.
+TEST_WEIGHT = 60
+
+
 # bench/fuzz.py runs this test with SURVEY_FUZZ_SCALE=N for N times the cases (thousands).
 SCALE = max(1, int(os.environ.get("SURVEY_FUZZ_SCALE", "1")))
-CASES = {GenerationMode.POSITIVE: 80 * SCALE, GenerationMode.NEGATIVE: 50 * SCALE}
+# 331 cases a database (6 operations × 55; the document's own operation takes no input and
+# gives one): issue 8 asks for at least 300 and every operation. Drawing the cases is most of
+# the test's time, the same on both databases (bench/RESULTS.md, suite-time2): 781 took
+# about a minute each.
+CASES = {GenerationMode.POSITIVE: 35 * SCALE, GenerationMode.NEGATIVE: 20 * SCALE}
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -16,7 +16,8 @@ import pytest
 from survey import clock
 from survey.scoring import complaint_cases, complaint_open, complaints
 from survey.workcal import WorkCalendar
-from tests.fixtures.complaints import NOW, at
+from tests.fixtures.complaints import NOW, at, case_maker
+from tests.fixtures.scoring import add_two_lines, invitation_maker, publish_post_interaction
 
 CALENDAR = WorkCalendar.build("Asia/Shanghai", ["2026-11-09"], ["2026-11-14"])
 LIMITS = complaints.Limits(24, 5, 15)
@@ -61,10 +62,13 @@ def test_the_first_pending_days_follow_the_holiday_and_the_makeup_day():
     assert earlier.final == at("2026-11-05 00:00")
 
 
-@pytest.fixture
-def open_cases(db, make_case):
-    """Open cases on every boundary, one with an answer (its post was surveyed meanwhile)."""
+@pytest.fixture(scope="module")
+def bank(module_app):
+    """Open cases on every boundary, one with an answer (its post was surveyed meanwhile), and
+    two cases a year earlier (one open, one resolved); built once per database: every test here
+    only reads them."""
     clock.freeze(NOW)
+    make_case = case_maker(invitation_maker(publish_post_interaction(), add_two_lines()))
     fraction = at("2026-11-24 10:00:00.999999")
     made = {
         "reply pending": make_case(NOW - timedelta(hours=24)),
@@ -78,7 +82,17 @@ def open_cases(db, make_case):
         "no opening time": make_case(None, rating=4),
         "resolved, not stamped": make_case(at("2026-11-16 09:00"), None, at("2026-11-18 09:00")),
     }
+    # Opened a year earlier: outside the period the tests ask for, counted in its year_earlier.
+    make_case(at("2025-11-10 10:00"))
+    make_case(at("2025-11-11 10:00"), None, at("2025-11-12 10:00"))
     return made
+
+
+@pytest.fixture
+def open_cases(bank):
+    """The module's cases, read at NOW (the conftest frees the clock for each test)."""
+    clock.freeze(NOW)
+    return bank
 
 
 def _both_ways(**filters: str) -> tuple[dict, dict]:
@@ -124,9 +138,7 @@ def test_filtered_open_cases_give_the_case_by_case_figures(open_cases, filters):
     assert added_up == one_by_one
 
 
-def test_a_year_earlier_counts_its_open_and_resolved_cases(open_cases, make_case):
-    make_case(at("2025-11-10 10:00"))
-    make_case(at("2025-11-11 10:00"), None, at("2025-11-12 10:00"))
+def test_a_year_earlier_counts_its_open_and_resolved_cases(open_cases):
     added_up, one_by_one = _both_ways()
     assert added_up == one_by_one
     assert added_up["year_earlier"]["total"] == 2

@@ -35,6 +35,9 @@ from survey.models import (
 from survey.scoring import complaint_cases, complaint_outcomes, complaint_rollup, complaints
 from tests.fixtures.dispatch import interaction_body
 
+# For the order the test workers take the modules in (tests/conftest.py): long tests.
+TEST_WEIGHT = 30
+
 START = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # noon in Shanghai
 # Whole months (month rows only), days inside one month (day rows), and both.
 PERIODS = [("2026-10-01", "2026-12-31"), ("2026-11-12", "2026-11-19"), ("2026-10-15", "2026-12-10")]

@@ -29,6 +29,9 @@ from survey.models import (
 from tests.databases import only_postgresql
 from tests.fixtures.demo import demo_fingerprint
 
+# For the order the test workers take the modules in (tests/conftest.py): each test loads a demo.
+TEST_WEIGHT = 10
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 11, 29)
 

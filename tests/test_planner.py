@@ -17,6 +17,10 @@ from survey.designer.starters import SELF_SERVICE_CES
 from survey.scoring import planner, queries
 from tests.sent import statements_sent
 
+# For the order the test workers take the modules in (tests/conftest.py): its draws are long.
+TEST_WEIGHT = 10
+
+
 # Rows land from 20 August to 27 November 2026 (bank days), every 23 hours or so.
 FIRST = datetime(2026, 8, 20, 1, 0, tzinfo=UTC)
 

@@ -28,6 +28,10 @@ from survey.models.rollup import COUNT_COLUMNS, CUBOIDS, PERIOD_COLUMNS
 from survey.responses import answers, partials
 from survey.scoring import rollup
 
+# For the order the test workers take the modules in (tests/conftest.py): its draws are long.
+TEST_WEIGHT = 20
+
+
 # Thursday 26 November 2026, 22:00 in Shanghai: a day, a week and a month end are near.
 START = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
 SHAPES = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 import jinja2
 from werkzeug.routing import Map, Rule
 
+from survey.models import BusinessLine, Team
 from tests import conftest
 
 
@@ -45,6 +46,22 @@ def test_a_kept_template_is_compiled_again_when_its_source_differs() -> None:
 
 def test_every_app_of_the_suite_shares_the_kept_templates(app) -> None:
     assert app.jinja_env.bytecode_cache is conftest._templates
+
+
+def test_the_teardown_empties_what_a_test_wrote(app) -> None:
+    """What a test writes (rows in a parent table and its children) is gone after it, on both
+    databases, though the teardown deletes only from the tables it finds written."""
+    from survey.extensions import db
+
+    line = BusinessLine(code="p", name_zh="个人", name_en="Personal")
+    db.session.add(
+        Team(code="t", business_line=line, function="inquiry", name_zh="组", name_en="T")
+    )
+    db.session.commit()
+    conftest._empty_all_tables()
+    # config_stamp's one row is the organisation triggers' (each change moves its stamp).
+    tables = [t for t in db.metadata.sorted_tables if t.name != "config_stamp"]
+    assert {t.name: db.session.query(t).count() for t in tables} == {t.name: 0 for t in tables}
 
 
 class _ZeroPadded:
