@@ -384,6 +384,24 @@ def add_to_invitations_row(
 
 
 BEGUN = ("started", "opened", "delivered")
+BEGUN_BITS = sum(stages.BIT[name] for name in BEGUN)
+
+
+def start_to_count(invitation: Any) -> tuple[int, str] | None:
+    """The funnel stages and channel a guarded move counts the response's start from.
+
+    None when the fast way cannot count it: the invitation was never counted, never sent,
+    or was counted as started already.
+    """
+    known, channel = invitation.funnel_stages or 0, invitation.funnel_channel
+    if channel is None or invitation.sent_at is None or known & stages.BIT["started"]:
+        return None
+    return known, channel
+
+
+def newly_begun(known: int) -> tuple[str, ...]:
+    """The steps a response's start adds to an invitation already counted as ``known``."""
+    return tuple(name for name in BEGUN if not known & stages.BIT[name])
 
 
 def response_begun(invitation: Invitation) -> None:
@@ -405,10 +423,10 @@ def response_begun_on(connection: sa.Connection, invitation: Any) -> bool:
     False, with nothing written, when the invitation was never counted, counted as started
     already, or its record moved since it was read: the caller takes the usual way (``track``).
     """
-    known, channel = invitation.funnel_stages or 0, invitation.funnel_channel
-    if channel is None or invitation.sent_at is None or known & stages.BIT["started"]:
+    start = start_to_count(invitation)
+    if start is None:
         return False
-    bits = sum(stages.BIT[name] for name in BEGUN)
+    known, channel = start
     moved = connection.execute(
         _MOVE,
         {
@@ -416,14 +434,13 @@ def response_begun_on(connection: sa.Connection, invitation: Any) -> bool:
             "was_stages": known,
             "was_channel": channel,
             "to_channel": channel,
-            "to_stages": known | bits,
+            "to_stages": known | BEGUN_BITS,
         },
     )
     if moved.rowcount != 1:
         return False
-    _note(invitation, funnel_stages=known | bits)
-    added = tuple(name for name in BEGUN if not known & stages.BIT[name])
-    add_to_invitations_row(invitation, channel, added, connection)
+    _note(invitation, funnel_stages=known | BEGUN_BITS)
+    add_to_invitations_row(invitation, channel, newly_begun(known), connection)
     return True
 
 

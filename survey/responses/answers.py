@@ -310,6 +310,22 @@ def begin_with(
     )
     if held.rowcount != 1:
         return False
+    begin_response(
+        connection, invitation, answer_columns(question, value, now), channel, locale, now
+    )
+    funnel.response_begun(invitation)
+    return True
+
+
+def begin_response(
+    connection: Any,
+    invitation: Any,
+    columns: dict[str, Any],
+    channel: str,
+    locale: str,
+    now: datetime,
+) -> None:
+    """Insert the held invitation's response, partial, and its first answer (``columns``)."""
     begun = connection.execute(
         _BEGIN,
         {
@@ -322,12 +338,7 @@ def begin_with(
             "state": "partial",
         },
     )
-    response_id = begun.inserted_primary_key[0]
-    connection.execute(
-        _FIRST_ANSWER, {"response_id": response_id, **answer_columns(question, value, now)}
-    )
-    funnel.response_begun(invitation)
-    return True
+    connection.execute(_FIRST_ANSWER, {"response_id": begun.inserted_primary_key[0], **columns})
 
 
 def forget(invitation: Invitation, question: Question) -> None:

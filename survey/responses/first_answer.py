@@ -24,8 +24,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from survey.funnel import stages
-from survey.funnel.keeping import BEGUN, add_to_invitations_row, adding_one, rollup_key
+from survey.funnel.keeping import (
+    BEGUN_BITS,
+    add_to_invitations_row,
+    adding_one,
+    newly_begun,
+    rollup_key,
+    start_to_count,
+)
 from survey.models import Answer, Invitation, Response
 from survey.models.funnel import FunnelRollup
 
@@ -33,9 +39,6 @@ _INVITATION = Invitation.__table__
 _RESPONSE = Response.__table__
 _ANSWER = Answer.__table__
 _ROLLUP = FunnelRollup.__table__
-# What a response's start counts in the funnel (``keeping.response_begun``): started, so
-# opened and delivered.
-_BEGUN_BITS = sum(stages.BIT[name] for name in BEGUN)
 # One statement per (steps newly counted, answer columns): a handful in all, built once each.
 _STATEMENTS: dict[tuple[tuple[str, ...], tuple[str, ...]], sa.Select] = {}
 
@@ -55,10 +58,11 @@ def begin_in_one(
     started already, or its funnel record moved since it was read: the caller takes the
     usual way. ``connection`` is the survey link's own, outside a transaction.
     """
-    known, counted_on = invitation.funnel_stages or 0, invitation.funnel_channel
-    if counted_on is None or invitation.sent_at is None or known & stages.BIT["started"]:
+    start = start_to_count(invitation)
+    if start is None:
         return False
-    added = tuple(name for name in BEGUN if not known & stages.BIT[name])
+    known, counted_on = start
+    added = newly_begun(known)
     answer_keys = tuple(sorted(columns))
     statement = _STATEMENTS.get((added, answer_keys))
     if statement is None:
@@ -70,7 +74,7 @@ def begin_in_one(
             "now": now,
             "was_stages": known,
             "was_channel": counted_on,
-            "to_stages": known | _BEGUN_BITS,
+            "to_stages": known | BEGUN_BITS,
             "r_version_id": invitation.survey_version_id,
             "r_channel": channel,
             "r_locale": locale,
@@ -82,7 +86,7 @@ def begin_in_one(
         return False
     if row[1] != 1:  # the hold took the row, so the answer was written: never otherwise
         raise RuntimeError(f"invitation {invitation.id}: its first answer was not written")
-    invitation.funnel_stages = known | _BEGUN_BITS
+    invitation.funnel_stages = known | BEGUN_BITS
     if invitation.opened_at is None:
         invitation.opened_at = now
     return True
@@ -103,11 +107,12 @@ def begin_in_four(
     row follow only when it took the row. True when all were written (the caller commits);
     False, with nothing written, as ``begin_in_one``. ``connection`` is the survey link's own.
     """
-    from survey.responses.answers import _BEGIN, _FIRST_ANSWER
+    from survey.responses.answers import begin_response
 
-    known, counted_on = invitation.funnel_stages or 0, invitation.funnel_channel
-    if counted_on is None or invitation.sent_at is None or known & stages.BIT["started"]:
+    start = start_to_count(invitation)
+    if start is None:
         return False
+    known, counted_on = start
     held = connection.execute(
         _held(),
         {
@@ -115,27 +120,14 @@ def begin_in_four(
             "now": now,
             "was_stages": known,
             "was_channel": counted_on,
-            "to_stages": known | _BEGUN_BITS,
+            "to_stages": known | BEGUN_BITS,
         },
     )
     if held.rowcount != 1:
         return False
-    begun = connection.execute(
-        _BEGIN,
-        {
-            "invitation_id": invitation.id,
-            "survey_version_id": invitation.survey_version_id,
-            "started_at": now,
-            "updated_at": now,
-            "survey_channel": channel,
-            "locale": locale,
-            "state": "partial",
-        },
-    )
-    connection.execute(_FIRST_ANSWER, {"response_id": begun.inserted_primary_key[0], **columns})
-    added = tuple(name for name in BEGUN if not known & stages.BIT[name])
-    add_to_invitations_row(invitation, counted_on, added, connection)
-    invitation.funnel_stages = known | _BEGUN_BITS
+    begin_response(connection, invitation, columns, channel, locale, now)
+    add_to_invitations_row(invitation, counted_on, newly_begun(known), connection)
+    invitation.funnel_stages = known | BEGUN_BITS
     if invitation.opened_at is None:
         invitation.opened_at = now
     return True
