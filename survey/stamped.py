@@ -112,11 +112,23 @@ def forget() -> None:
         g.pop("_config_stamp", None)
 
 
+# What a request reads once and keeps in ``g`` until its session writes, commits or rolls
+# back: the stamp, and what other modules name (``read_until_write``).
+_READ_UNTIL_WRITE = ["_config_stamp"]
+
+
+def read_until_write(name: str) -> None:
+    """Have ``g.<name>`` dropped as the stamp is, at the session's next flush, commit or rollback."""
+    if name not in _READ_UNTIL_WRITE:
+        _READ_UNTIL_WRITE.append(name)
+
+
 @sa.event.listens_for(sa.orm.Session, "after_flush")
 @sa.event.listens_for(sa.orm.Session, "after_commit")
 @sa.event.listens_for(sa.orm.Session, "after_rollback")
-def _read_the_stamp_again(*_args: Any) -> None:
+def _read_again(*_args: Any) -> None:
     # What this context writes or commits may move the stamp (its own change of a rule,
     # or a commit after which others' changes are visible): the next copy asks again.
     if has_app_context():
-        g.pop("_config_stamp", None)
+        for name in _READ_UNTIL_WRITE:
+            g.pop(name, None)

@@ -17,7 +17,7 @@ from flask import g, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from survey import audit, clock
+from survey import audit, clock, stamped
 from survey.extensions import db
 from survey.models import AuditEvent, BusinessLine, CaseNote, FollowUpCase, User
 from survey.models.followup import CASE_OUTCOMES
@@ -135,19 +135,15 @@ def read_with_user(user_id: int, open_cases: int) -> None:
     g._open_cases = (user_id, int(open_cases))
 
 
-@sa.event.listens_for(sa.orm.Session, "after_flush")
-@sa.event.listens_for(sa.orm.Session, "after_commit")
-@sa.event.listens_for(sa.orm.Session, "after_rollback")
-def _count_again(*_args: Any) -> None:
-    if has_app_context():
-        g.pop("_open_cases", None)
+# Counted again after the request's next flush, commit or rollback, as the stamp is read again.
+stamped.read_until_write("_open_cases")
 
 
 @sa.event.listens_for(sa.orm.Session, "do_orm_execute")
 def _count_again_after_a_write(state: sa.orm.ORMExecuteState) -> None:
     # A bulk UPDATE or DELETE (a statement, not a changed object) is no flush.
-    if not state.is_select:
-        _count_again()
+    if not state.is_select and has_app_context():
+        g.pop("_open_cases", None)
 
 
 def cases_of(response_ids: list[int]) -> dict[int, FollowUpCase]:
