@@ -7,20 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from survey import clock
 from survey.extensions import db
-from survey.funnel import keeping, rebuilding, stages
-from survey.models import Answer, Invitation, Response
-from survey.respond import own_line, service, versions
-from survey.responses import answers, first_answer
+from survey.responses import first_answer
 from tests.databases import only_sqlite
-from tests.test_respond_fast import _answers_of, flask_requests
-from tests.test_respond_steps import step
+from tests.test_respond_fast import flask_requests
+from tests.test_respond_trips import (
+    _warm,
+    answer_after_the_link_changed,
+    assert_stored_and_counted_once,
+)
 
 
 @contextmanager
@@ -44,16 +43,8 @@ def statements_run(engine: sa.Engine) -> Iterator[list[str]]:
         engine.dispose()
 
 
-def _warm(client, invite) -> None:
-    """Serve a first visit and a first answer once, so the layer keeps both answers."""
-    first = invite(locale="en")
-    client.get(f"/s/{first.token}")
-    step(client, first, "attitude", "5")
-
-
 @only_sqlite
 def test_a_first_answer_on_sqlite_writes_four_statements_and_is_counted_once(app, client, invite):
-    from tests.test_funnel import rollup_rows, totals
 
     _warm(client, invite)
     link = invite(locale="en")
@@ -76,16 +67,7 @@ def test_a_first_answer_on_sqlite_writes_four_statements_and_is_counted_once(app
     # and the rollup row; one transaction.
     assert said.count("SELECT") == 1 and said.count("COMMIT") == 1
     assert writes == ["UPDATE", "INSERT", "INSERT", "UPDATE"]
-    assert [value for _question, value in _answers_of(invitation_id)] == [4]
-    invitation = db.session.get(Invitation, invitation_id)
-    response = db.session.scalar(sa.select(Response).where(Response.invitation_id == invitation_id))
-    assert invitation.opened_at is not None and invitation.opened_at == response.started_at
-    assert (response.state, response.survey_channel, response.locale) == ("partial", "web", "en")
-    assert keeping.reached(invitation, "started") and keeping.reached(invitation, "opened")
-    assert totals()["started"] == 2 and totals()["opened"] == 2 and totals()["delivered"] == 2
-    counted = rollup_rows()
-    rebuilding.rebuild()
-    assert rollup_rows() == counted
+    assert_stored_and_counted_once(invitation_id)
 
 
 @only_sqlite
@@ -93,31 +75,9 @@ def test_a_first_answer_on_sqlite_writes_four_statements_and_is_counted_once(app
 def test_a_first_answer_whose_link_changed_since_it_was_read_writes_nothing_on_sqlite(
     app, invite, meanwhile
 ):
-    from tests.test_funnel import rollup_rows
-
-    link = invite(locale="en")
-    db.session.commit()
-    question = versions.questions(link)[0]
-    with app.app_context():
-        line = own_line.connection()
-        visit = service.visit_on(line, link.token)
-    db.session.expire_all()
-    changed = db.session.get(Invitation, link.id)
-    if meanwhile == "cancelled":
-        changed.state = "cancelled"
-    elif meanwhile == "counted":
-        changed.funnel_stages = (changed.funnel_stages or 0) | stages.BIT["opened"]
-    else:
-        changed.expires_at = clock.now() - timedelta(seconds=1)
-    db.session.commit()
-    before = rollup_rows()
-    with app.app_context():
-        columns = answers.answer_columns(question, 4, clock.now())
-        begun = first_answer.begin_in_four(line, visit, columns, "web", "en", clock.now())
+    def begin(line, visit, columns, now) -> bool:
+        begun = first_answer.begin_in_four(line, visit, columns, "web", "en", now)
         line.rollback()  # as the layer does when told False
-    assert begun is False
-    assert rollup_rows() == before
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Response)) == 0
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Answer)) == 0
-    db.session.expire_all()
-    assert db.session.get(Invitation, link.id).opened_at is None
+        return begun
+
+    answer_after_the_link_changed(app, invite, meanwhile, begin)

@@ -104,8 +104,6 @@ def test_a_first_visit_takes_two_round_trips_and_a_visit_again_one(app, client, 
 
 @only_postgresql
 def test_a_first_answer_takes_two_round_trips_and_is_stored_and_counted_once(app, client, invite):
-    from tests.test_funnel import rollup_rows, totals
-    from tests.test_respond_fast import _answers_of
 
     _warm(client, invite)
     link = invite(locale="en")
@@ -116,6 +114,25 @@ def test_a_first_answer_takes_two_round_trips_and_is_stored_and_counted_once(app
     # The link's row read; then the hold, the response, the answer and the funnel written by
     # one statement in a transaction of its own (no BEGIN, no COMMIT).
     assert (trips.trips, through_flask) == (2, [])
+    assert_stored_and_counted_once(invitation_id)
+
+
+@only_postgresql
+@pytest.mark.parametrize("meanwhile", ["cancelled", "counted", "expired"])
+def test_a_first_answer_whose_link_changed_since_it_was_read_writes_nothing_in_its_one_statement(
+    app, invite, meanwhile
+):
+    def begin(line, visit, columns, now) -> bool:
+        return first_answer.begin_in_one(line, visit, columns, "web", "en", now)
+
+    answer_after_the_link_changed(app, invite, meanwhile, begin)
+
+
+def assert_stored_and_counted_once(invitation_id: int) -> None:
+    """The link's first answer is stored, its response begun, and the funnel counts it once."""
+    from tests.test_funnel import rollup_rows, totals
+    from tests.test_respond_fast import _answers_of
+
     assert [value for _question, value in _answers_of(invitation_id)] == [4]
     invitation = db.session.get(Invitation, invitation_id)
     response = db.session.scalar(sa.select(Response).where(Response.invitation_id == invitation_id))
@@ -128,11 +145,9 @@ def test_a_first_answer_takes_two_round_trips_and_is_stored_and_counted_once(app
     assert rollup_rows() == counted
 
 
-@only_postgresql
-@pytest.mark.parametrize("meanwhile", ["cancelled", "counted", "expired"])
-def test_a_first_answer_whose_link_changed_since_it_was_read_writes_nothing_in_its_one_statement(
-    app, invite, meanwhile
-):
+def answer_after_the_link_changed(app, invite, meanwhile: str, begin) -> None:
+    """Read a link as the survey layer does, change it meanwhile, then ``begin`` its first
+    answer on the layer's connection: it must say False and write nothing."""
     from tests.test_funnel import rollup_rows
 
     link = invite(locale="en")
@@ -152,8 +167,8 @@ def test_a_first_answer_whose_link_changed_since_it_was_read_writes_nothing_in_i
     db.session.commit()
     before = rollup_rows()
     with app.app_context():
-        columns = answers.answer_columns(question, 4, clock.now())
-        begun = first_answer.begin_in_one(line, visit, columns, "web", "en", clock.now())
+        now = clock.now()
+        begun = begin(line, visit, answers.answer_columns(question, 4, now), now)
     assert begun is False
     assert rollup_rows() == before
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Response)) == 0
