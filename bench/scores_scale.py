@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--large", required=True, help="URL of the larger loaded bank")
     parser.add_argument("--runs", type=int, default=30)
     args = common.parse(parser)
-    about = {**common.machine()}
+    about = {**common.machine(), "code served": _code_served()}
     banks = [_Bank(args.small), _Bank(args.large)]
     try:
         for bank in banks:
@@ -64,6 +64,27 @@ def main() -> None:
         ],
         enabled=not args.no_record,
     )
+
+
+def _code_served() -> str:
+    """The ``survey`` package the banks' processes import, and its checkout's commit.
+
+    Run with ``PYTHONPATH=<checkout>`` to time another checkout's code (main against a
+    branch, in turn) with this script.
+    """
+    import subprocess
+    from pathlib import Path
+
+    import survey
+
+    source = Path(survey.__file__).resolve().parent
+    commit = subprocess.run(
+        ["git", "-C", str(source), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return f"{source} at {commit or 'an unknown commit'}"
 
 
 class _Bank:
