@@ -266,8 +266,8 @@ def counts(query: ScoreQuery, plan: planner.Plan | None = None) -> tuple[Tally, 
     plan = plan or planner.plan(query.date_from, query.date_to, query.group_by, query.filters)
     filters = filter_values(query)
     parts = [_part_select(part, query, filters) for part in plan.parts]
-    summed = _by_group(parts[0] if len(parts) == 1 else sa.union_all(*parts), query.group_by)
-    rows = db.session.execute(_with_codes(summed, query.group_by)).all()
+    statement = parts[0] if len(parts) == 1 else sa.union_all(*parts)
+    rows = db.session.execute(_by_group(statement, query.group_by)).all()
     shown = [_SHOWN[name] for name in query.group_by]
     sums: Tally = {}
     # Once per group (hundreds of agents), so unpacked rather than sliced or looped over kinds.
@@ -319,32 +319,25 @@ def _by_group(statement: Any, group_by: tuple[str, ...]) -> sa.Select[Any]:
 
     Columns: the group's fields, then for each kind of ROLLED_KINDS its COUNT_COLUMNS,
     NULL where the group has no row of that kind. Summed over the parts of a plan here,
-    so a group read from several tables is one row too.
+    so a group read from several tables is one row too. Each organisation id it groups
+    by is shown as its code, joined to the parts' rows (already summed by id and kind:
+    a few a group); an id with no code (0, none) gives NULL.
     """
     parts = statement.subquery("parts")
-    fields = [parts.c[name] for name in group_by]
-    return sa.select(*fields, *_PIVOT).select_from(parts).group_by(*fields)
-
-
-def _with_codes(statement: sa.Select[Any], group_by: tuple[str, ...]) -> Any:
-    """The rows of ``statement`` with each organisation id it groups by replaced by its code.
-
-    Joined after the sums, so each group's id is looked up once (0, none, finds no code).
-    """
-    if not any(name in CODED for name in group_by):
-        return statement
-    summed = statement.subquery("summed")
-    joined: Any = summed
-    columns = []
+    joined: Any = parts
+    columns: list[Any] = []
+    keys: list[Any] = []
     for name in group_by:
+        column = parts.c[name]
+        keys.append(column)
         if name in CODED:
             table = CODED[name].__table__
-            joined = joined.outerjoin(table, table.c.id == summed.c[name])
+            joined = joined.outerjoin(table, table.c.id == column)
+            keys.append(table.c.code)
             columns.append(table.c.code.label(name))
         else:
-            columns.append(summed.c[name])
-    others = [column for column in summed.c if column.name not in group_by]
-    return sa.select(*columns, *others).select_from(joined)
+            columns.append(column)
+    return sa.select(*columns, *_PIVOT).select_from(joined).group_by(*keys)
 
 
 def filter_values(query: ScoreQuery) -> dict[str, tuple[Any, ...]]:
