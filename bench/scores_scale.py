@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import multiprocessing
 import statistics
+import time
 from multiprocessing.connection import Connection
 
 import common
@@ -34,7 +35,7 @@ def main() -> None:
     parser.add_argument("--large", required=True, help="URL of the larger loaded bank")
     parser.add_argument("--runs", type=int, default=30)
     args = common.parse(parser)
-    about = {**common.machine()}
+    about = {**common.machine(), "code served": _code_served()}
     banks = [_Bank(args.small), _Bank(args.large)]
     try:
         for bank in banks:
@@ -53,6 +54,8 @@ def main() -> None:
             f"{banks[1].name} p50 / p95",
             "large ÷ small (p50)",
             "per group, large ÷ small",
+            f"app CPU {banks[0].name} / {banks[1].name} (p50)",
+            "app CPU large ÷ small",
         ],
         rows,
         notes=[
@@ -61,9 +64,34 @@ def main() -> None:
             "its bank; the two banks are asked in turn, which goes first alternating, after "
             "one warm-up each. Both databases are read-only here. Goal (issue 11): large ÷ "
             "small ≤ 1.5.",
+            "App CPU is the serving process's CPU time (time.process_time) over the same "
+            "request: the Python side alone (routing, planner, folding, scoring, JSON), "
+            "without the database's work or the waits, so it holds under a load that "
+            "stretches the wall times.",
         ],
         enabled=not args.no_record,
     )
+
+
+def _code_served() -> str:
+    """The ``survey`` package the banks' processes import, and its checkout's commit.
+
+    Run with ``PYTHONPATH=<checkout>`` to time another checkout's code (main against a
+    branch, in turn) with this script.
+    """
+    import subprocess
+    from pathlib import Path
+
+    import survey
+
+    source = Path(survey.__file__).resolve().parent
+    commit = subprocess.run(
+        ["git", "-C", str(source), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return f"{source} at {commit or 'an unknown commit'}"
 
 
 class _Bank:
@@ -79,8 +107,8 @@ class _Bank:
         self._process.start()
         self.last_day, self.about = self._pipe.recv()
 
-    def ask(self, query_string: str) -> tuple[int, float, str]:
-        """Return the groups, the server's seconds and the tables read for one question."""
+    def ask(self, query_string: str) -> tuple[int, float, float, str]:
+        """Return the groups, the server's seconds and CPU seconds, and the tables read."""
         self._pipe.send(query_string)
         return self._pipe.recv()
 
@@ -112,8 +140,10 @@ def _serve(url: str, pipe: Connection) -> None:
             )
         )
         while (query_string := pipe.recv()) is not None:
+            cpu = time.process_time()
             with common.Timer() as timer:
                 reply = client.get(f"/api/v1/scores?{query_string}", headers=headers)
+            cpu = time.process_time() - cpu
             assert reply.status_code == 200, reply.get_json()
             args = dict(p.split("=", 1) for p in query_string.split("&"))
             args.pop("compare", None)
@@ -121,7 +151,7 @@ def _serve(url: str, pipe: Connection) -> None:
                 query = queries.parse(args)
             plan = planner.plan(query.date_from, query.date_to, query.group_by, query.filters)
             tables = " + ".join(dict.fromkeys(p.cuboid.name for p in plan.parts))
-            pipe.send((len(reply.get_json()["groups"]), timer.seconds, tables))
+            pipe.send((len(reply.get_json()["groups"]), timer.seconds, cpu, tables))
 
 
 def _measure(banks: list[_Bank], runs: int) -> list[list[str]]:
@@ -134,13 +164,16 @@ def _measure(banks: list[_Bank], runs: int) -> list[list[str]]:
         groups: dict[int, int] = {}
         tables = ""
         for bank in banks:  # the warm-up
-            groups[id(bank)], _seconds, tables = bank.ask(asked[id(bank)])
+            groups[id(bank)], _seconds, _cpu, tables = bank.ask(asked[id(bank)])
         times: dict[int, list[float]] = {id(small): [], id(large): []}
+        cpus: dict[int, list[float]] = {id(small): [], id(large): []}
         for run in range(runs):
             for bank in banks if run % 2 == 0 else reversed(banks):
-                _groups, seconds, _tables = bank.ask(asked[id(bank)])
+                _groups, seconds, cpu, _tables = bank.ask(asked[id(bank)])
                 times[id(bank)].append(seconds)
+                cpus[id(bank)].append(cpu)
         p50 = {k: statistics.median(v) for k, v in times.items()}
+        cpu50 = {k: statistics.median(v) for k, v in cpus.items()}
         ratio = p50[id(large)] / p50[id(small)]
         per_group = ratio / (groups[id(large)] / groups[id(small)])
         rows.append(
@@ -153,6 +186,8 @@ def _measure(banks: list[_Bank], runs: int) -> list[list[str]]:
                 ),
                 f"{ratio:.2f}×",
                 f"{per_group:.2f}×",
+                " / ".join(common.seconds(cpu50[id(b)]) for b in banks),
+                f"{cpu50[id(large)] / cpu50[id(small)]:.2f}×",
             ]
         )
         print(rows[-1], flush=True)

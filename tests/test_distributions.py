@@ -61,3 +61,21 @@ def test_normal_quantile_matches_scipy():
         assert distributions.normal_quantile(p) == pytest.approx(
             sp.norm.ppf(p), rel=1e-9, abs=1e-12
         )
+
+
+def test_the_95_quantile_takes_few_tail_evaluations_from_3_degrees_of_freedom(monkeypatch):
+    # The mean's interval asks for one quantile a group: each tail is an incomplete beta
+    # function, so Newton starts near the answer (Cornish–Fisher) rather than at t = 1.
+    calls = []
+    tail = distributions._t_tail
+
+    def counted(t, df):
+        calls.append(t)
+        return tail(t, df)
+
+    monkeypatch.setattr(distributions, "_t_tail", counted)
+    for df in (3, 3.5, 7, 29, 30, 120, 1000, 12_345, 1e6, 2e7):
+        calls.clear()
+        found = distributions.t_quantile.__wrapped__(0.975, df)
+        assert found == pytest.approx(sp.t.ppf(0.975, df), rel=1e-13)
+        assert len(calls) <= 4, (df, len(calls))

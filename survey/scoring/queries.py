@@ -26,7 +26,7 @@ from survey.models.interaction import CATEGORIES, CAUSES, CHANNELS, TYPES
 from survey.models.rollup import COUNT_COLUMNS
 from survey.models.survey import DIMENSIONS
 from survey.scoring import comparisons, formulas, planner, stats
-from survey.scoring.rollup import local_day
+from survey.scoring.rollup import ROLLED_KINDS, local_day
 
 GROUP_FIELDS = (
     "dimension",
@@ -258,63 +258,86 @@ def counts(query: ScoreQuery, plan: planner.Plan | None = None) -> tuple[Tally, 
     """Return each group's raw counts per kind (n, total, total_sq, top, bottom) and the plan.
 
     The plan is the planner's cheapest unless one is given (tests compare plans). Every
-    part of it is read in one UNION ALL, summed by the query's fields in SQL, with the
-    codes of the organisation ids it groups by joined there too; a group that spans
-    parts is added up here.
+    part of it is read in one UNION ALL and summed in SQL into one row per group, each
+    kind's counts in columns of their own (a kind with no rollup row in the group reads
+    as NULL, and is left out of the group's counts), with the codes of the organisation
+    ids it groups by joined there too.
     """
     plan = plan or planner.plan(query.date_from, query.date_to, query.group_by, query.filters)
     filters = filter_values(query)
     parts = [_part_select(part, query, filters) for part in plan.parts]
-    statement = _with_codes(parts[0] if len(parts) == 1 else sa.union_all(*parts), query.group_by)
-    rows = db.session.execute(statement).all()
+    statement = parts[0] if len(parts) == 1 else sa.union_all(*parts)
+    rows = db.session.execute(_by_group(statement, query.group_by)).all()
     shown = [_SHOWN[name] for name in query.group_by]
     sums: Tally = {}
-    # Once per row (a few per group: hundreds of agents), so unpacked rather than sliced.
-    for *values, kind, n, total, total_sq, top, bottom in rows:
+    # Once per group (hundreds of agents), so unpacked rather than sliced or looped over kinds.
+    for *values, rn, rt, rs, rp, rb, pn, pt, ps, pp, pb, cn, ct, cs, cp, cb in rows:
         key = tuple([show(value) for show, value in zip(shown, values, strict=True)])
-        kinds = sums.get(key)
-        if kinds is None:
-            kinds = sums[key] = {}
-        tally = kinds.get(kind)
-        if tally is None:  # in COUNT_COLUMNS' order
-            kinds[kind] = {
-                "n": int(n),
-                "total": int(total),
-                "total_sq": int(total_sq),
-                "top": int(top),
-                "bottom": int(bottom),
-            }
-        else:  # the same group from another part of the plan
-            tally["n"] += int(n)
-            tally["total"] += int(total)
-            tally["total_sq"] += int(total_sq)
-            tally["top"] += int(top)
-            tally["bottom"] += int(bottom)
+        kinds: dict[str, Counts] = {}
+        if rn is not None:  # in COUNT_COLUMNS' order
+            kinds["rating_5"] = {"n": rn, "total": rt, "total_sq": rs, "top": rp, "bottom": rb}
+        if pn is not None:
+            kinds["nps_0_10"] = {"n": pn, "total": pt, "total_sq": ps, "top": pp, "bottom": pb}
+        if cn is not None:
+            kinds["ces_7"] = {"n": cn, "total": ct, "total_sq": cs, "top": cp, "bottom": cb}
+        if key in sums:  # ids shown alike: none, and one whose code is gone
+            kinds = _added(sums[key], kinds)
+        sums[key] = kinds
     if not query.group_by and not sums:
         sums[()] = {}
     log.debug("scores %s read %s", query, plan.describe())
     return sums, plan
 
 
-def _with_codes(statement: Any, group_by: tuple[str, ...]) -> Any:
-    """The rows of ``statement`` with each organisation id it groups by replaced by its code.
+def _added(one: dict[str, Counts], other: dict[str, Counts]) -> dict[str, Counts]:
+    """Two groups' counts per kind, added up."""
+    summed = {kind: dict(counts) for kind, counts in one.items()}
+    for kind, counts in other.items():
+        into = summed.setdefault(kind, dict.fromkeys(COUNT_COLUMNS, 0))
+        for name, value in counts.items():
+            into[name] += value
+    return summed
 
-    Joined after the sums, so each group's id is looked up once (0, none, finds no code).
+
+# Each kind's counts as columns of one row per group, summed over the rows of the
+# subquery ``parts`` (survey.scoring.queries._by_group). As integers: PostgreSQL sums
+# BIGINT to NUMERIC, which arrives as a Decimal a value, to be turned back into an int for
+# each of hundreds of groups. Written as SQL text, built once: the same expressions as
+# constructs made the statement built and keyed for the statement cache on every request
+# about 1 ms of CPU longer. The kinds and columns are this module's constants.
+_PIVOT = tuple(
+    sa.literal_column(
+        f"CAST(sum(parts.{name}) FILTER (WHERE parts.kind = '{kind}') AS BIGINT)", sa.BigInteger
+    ).label(f"{kind}_{name}")
+    for kind in ROLLED_KINDS
+    for name in COUNT_COLUMNS
+)
+
+
+def _by_group(statement: Any, group_by: tuple[str, ...]) -> sa.Select[Any]:
+    """One row per group of the parts' rows (one per group and kind): each kind's counts.
+
+    Columns: the group's fields, then for each kind of ROLLED_KINDS its COUNT_COLUMNS,
+    NULL where the group has no row of that kind. Summed over the parts of a plan here,
+    so a group read from several tables is one row too. Each organisation id it groups
+    by is shown as its code, joined to the parts' rows (already summed by id and kind:
+    a few a group); an id with no code (0, none) gives NULL.
     """
-    if not any(name in CODED for name in group_by):
-        return statement
-    summed = statement.subquery("summed")
-    joined: Any = summed
-    columns = []
+    parts = statement.subquery("parts")
+    joined: Any = parts
+    columns: list[Any] = []
+    keys: list[Any] = []
     for name in group_by:
+        column = parts.c[name]
+        keys.append(column)
         if name in CODED:
             table = CODED[name].__table__
-            joined = joined.outerjoin(table, table.c.id == summed.c[name])
+            joined = joined.outerjoin(table, table.c.id == column)
+            keys.append(table.c.code)
             columns.append(table.c.code.label(name))
         else:
-            columns.append(summed.c[name])
-    others = [summed.c.kind, *(summed.c[name] for name in COUNT_COLUMNS)]
-    return sa.select(*columns, *others).select_from(joined)
+            columns.append(column)
+    return sa.select(*columns, *_PIVOT).select_from(joined).group_by(*keys)
 
 
 def filter_values(query: ScoreQuery) -> dict[str, tuple[Any, ...]]:
@@ -360,12 +383,7 @@ def _part_select(
         sa.select(
             *columns,
             table.c.kind.label("kind"),
-            # As integers: PostgreSQL sums BIGINT to NUMERIC, which arrives as a Decimal a
-            # row, and is turned back into an int for each of hundreds of groups.
-            *(
-                sa.cast(sa.func.sum(table.c[name]), sa.BigInteger).label(name)
-                for name in COUNT_COLUMNS
-            ),
+            *(sa.func.sum(table.c[name]).label(name) for name in COUNT_COLUMNS),
         )
         .where(*conditions)
         .group_by(*columns, table.c.kind)
@@ -408,9 +426,8 @@ def scored(
     """
     groups = [
         _group(dict(zip(query.group_by, key, strict=True)), kinds, min_n)
-        for key, kinds in sums.items()
+        for key, kinds in _in_order(sums)
     ]
-    groups.sort(key=lambda g: tuple(_sortable(v) for v in g["key"].values()))
     if query.compare:
         comparisons.annotate(query, sums, groups, min_n, reference, found)
     return groups
@@ -472,6 +489,24 @@ _SHOWN = {
 }
 
 
+def _in_order(sums: Tally) -> list[tuple[tuple[Any, ...], dict[str, Counts]]]:
+    """The groups in the API's order: by each key value as text, none last.
+
+    Every value ``counts`` shows is text or None (_SHOWN), so keys without a None sort
+    as they are, compared in C, rather than through a key made for each of hundreds.
+    """
+    groups = list(sums.items())
+    if any(None in key for key in sums):
+        groups.sort(key=lambda group: tuple(_sortable(v) for v in group[0]))
+    else:
+        groups.sort(key=_first)
+    return groups
+
+
+def _first(group: tuple[tuple[Any, ...], dict[str, Counts]]) -> tuple[Any, ...]:
+    return group[0]
+
+
 def _sortable(value: Any) -> tuple[bool, str]:
     return (value is None, "" if value is None else str(value))
 
@@ -484,45 +519,45 @@ def _group(key: dict[str, Any], kinds: dict[str, dict[str, int]], min_n: int) ->
 
     A kind under the minimum n has no score (every formula says None there): its
     formulas are not called, which spares most of the work of many small groups. It runs
-    once per group (hundreds in a ranking of agents), so each formula is called once and
-    its result reused rather than checked again for the same n.
+    once per group (hundreds in a ranking of agents), so the minimum n is checked once a
+    kind (the formulas are then called with their default, which n passes), each formula
+    once, and the group is written as one dict in the contract's order.
     """
     rating = kinds.get("rating_5", _EMPTY)
     nps = kinds.get("nps_0_10", _EMPTY)
     ces = kinds.get("ces_7", _EMPTY)
-    n = rating["n"]
-    group: dict[str, Any] = {"key": key, "n": n}
+    n, answered, ces_n = rating["n"], nps["n"], ces["n"]
     if formulas.enough(n, min_n):
         top, total = rating["top"], rating["total"]
-        interval = formulas.wilson_interval(top, n, min_n=min_n)
-        mean_interval = stats.mean_interval(n, total, rating["total_sq"], min_n=min_n)
-        group["csat"] = round(formulas.csat(top, n, min_n=min_n), 4)  # type: ignore[arg-type]
-        group["csat_low"] = round(interval[0], 4) if interval else None
-        group["csat_high"] = round(interval[1], 4) if interval else None
-        group["mean"] = round(formulas.mean(total, n, min_n=min_n), 3)  # type: ignore[arg-type]
-        group["mean_low"] = round(mean_interval[0], 3) if mean_interval else None
-        group["mean_high"] = round(mean_interval[1], 3) if mean_interval else None
+        low, high = formulas.wilson_interval(top, n)  # type: ignore[misc]
+        mean_interval = stats.mean_interval(n, total, rating["total_sq"])
+        csat = round(formulas.csat(top, n), 4)  # type: ignore[arg-type]
+        mean = round(formulas.mean(total, n), 3)  # type: ignore[arg-type]
+        csat_low, csat_high = round(low, 4), round(high, 4)
+        if mean_interval is None:
+            mean_low = mean_high = None
+        else:
+            mean_low, mean_high = round(mean_interval[0], 3), round(mean_interval[1], 3)
     else:
-        group.update(_NO_RATING_SCORES)
-    answered = nps["n"]
-    group["nps_n"] = answered
+        csat = csat_low = csat_high = mean = mean_low = mean_high = None
     if formulas.enough(answered, min_n):
         promoters, detractors = nps["top"], nps["bottom"]
-        score = formulas.nps(promoters, detractors, answered, min_n=min_n)
-        margin = formulas.nps_margin(promoters, detractors, answered, min_n=min_n)
-        group["nps"] = round(score, 1)  # type: ignore[arg-type]
-        group["nps_moe"] = round(margin, 1)  # type: ignore[arg-type]
+        nps_score = round(formulas.nps(promoters, detractors, answered), 1)  # type: ignore[arg-type]
+        nps_moe = round(formulas.nps_margin(promoters, detractors, answered), 1)  # type: ignore[arg-type]
     else:
-        group["nps"] = group["nps_moe"] = None
-    group["ces_n"] = ces["n"]
-    group["ces"] = _round(formulas.ces(ces["top"], ces["n"], min_n=min_n), 4)
-    return group
-
-
-_NO_RATING_SCORES = dict.fromkeys(
-    ("csat", "csat_low", "csat_high", "mean", "mean_low", "mean_high")
-)
-
-
-def _round(value: float | None, digits: int) -> float | None:
-    return None if value is None else round(value, digits)
+        nps_score = nps_moe = None
+    return {
+        "key": key,
+        "n": n,
+        "csat": csat,
+        "csat_low": csat_low,
+        "csat_high": csat_high,
+        "mean": mean,
+        "mean_low": mean_low,
+        "mean_high": mean_high,
+        "nps_n": answered,
+        "nps": nps_score,
+        "nps_moe": nps_moe,
+        "ces_n": ces_n,
+        "ces": round(formulas.ces(ces["top"], ces_n), 4) if formulas.enough(ces_n, min_n) else None,  # type: ignore[arg-type]
+    }
