@@ -27,6 +27,7 @@ from survey.models import ImprovementAction
 from survey.scoring import complaint_cases, complaints
 
 bp.add_app_template_global(filters.option_tags, "option_tags")
+bp.add_app_template_global(filters.selects, "filter_selects")
 for _name, _cell in cells.CELLS.items():
     bp.add_app_template_global(_cell, _name)
 
