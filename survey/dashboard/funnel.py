@@ -123,9 +123,10 @@ def summary_rows(data: Mapping[str, Any], channel_labels: Mapping[Any, str]) -> 
         if g["survey_channel"]
     ]
     if not rows:
+        # Asked outside the f-string, where pybabel finds the message.
+        none_yet = escape(_("No invitations in this period yet."))
         rows.append(
-            f'\n      <tr><td colspan="{len(report.STEPS) + 3}" class="muted">'
-            f"{escape(_('No invitations in this period yet.'))}</td></tr>\n    "
+            f'\n      <tr><td colspan="{len(report.STEPS) + 3}" class="muted">{none_yet}</td></tr>\n    '
         )
     return Markup("".join(rows))
 
