@@ -45,19 +45,27 @@ class FragmentCache(Extension):
         return nodes.CallBlock(call, [], [], body).set_lineno(lineno)
 
     def _kept_or_rendered(self, key: Hashable | None, caller: Callable[[], str]) -> str:
-        if key is None:
-            return caller()
-        with _lock:
-            kept = _kept.get(key)
-            if kept is not None:
-                _kept.move_to_end(key)
-                return kept
-        rendered = Markup(caller())
-        with _lock:
-            _kept[key] = rendered
-            while len(_kept) > MAX_FRAGMENTS:
-                _kept.popitem(last=False)
-        return rendered
+        return kept(key, caller)
+
+
+def kept(key: Hashable | None, render: Callable[[], str]) -> Markup:
+    """What ``render`` gives, kept under ``key`` (the tag's own store, for code that writes HTML).
+
+    A key of None renders every time, as the tag does.
+    """
+    if key is None:
+        return Markup(render())
+    with _lock:
+        found = _kept.get(key)
+        if found is not None:
+            _kept.move_to_end(key)
+            return found
+    rendered = Markup(render())
+    with _lock:
+        _kept[key] = rendered
+        while len(_kept) > MAX_FRAGMENTS:
+            _kept.popitem(last=False)
+    return rendered
 
 
 def frozen(value: Any) -> Hashable:

@@ -29,7 +29,11 @@ def _blank(value: Any) -> Any:
 
 def pct(value: float | None) -> Markup:
     """A share as a percentage with one decimal, or a dash."""
-    return Markup("—" if value is None else f"{value * 100:.1f}%")
+    return Markup(_percent(value))
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
 
 
 def mark(group: Any, metric: str) -> Markup:
@@ -117,14 +121,26 @@ def change(group: Any, metric: str) -> Markup:
 
 def count_cell(value: int, metric: str) -> Markup:
     """A count with thousands separators (the funnel's tables)."""
-    return Markup(f'<td data-metric="{escape(metric)}" data-value="{value}">{value:,}</td>')
+    return Markup(count_html(value, escape(metric)))
 
 
 def rate_cell(value: float | None, metric: str) -> Markup:
     """A rate as a percentage, or a dash (the funnel's tables)."""
-    return Markup(
-        f'<td data-metric="{escape(metric)}" data-value="{_blank(value)}">{pct(value)}</td>'
-    )
+    return Markup(rate_html(value, escape(metric)))
+
+
+# The same cells as plain strings, for code that writes a whole table body and makes it
+# Markup once: a cell as Markup, joined as Markup, is escaped or wrapped three times over.
+
+
+def count_html(value: int, metric: str) -> str:
+    """count_cell's HTML, ``metric`` already escaped."""
+    return f'<td data-metric="{metric}" data-value="{value}">{value:,}</td>'
+
+
+def rate_html(value: float | None, metric: str) -> str:
+    """rate_cell's HTML, ``metric`` already escaped."""
+    return f'<td data-metric="{metric}" data-value="{_blank(value)}">{_percent(value)}</td>'
 
 
 def trend_rows(trend: list[Mapping[str, Any]], grain: str, min_n: int) -> Markup:

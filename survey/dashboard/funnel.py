@@ -9,7 +9,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from survey.dashboard import charts, filters
-from survey.dashboard.cells import count_cell, rate_cell
+from survey.dashboard.cells import count_html, rate_html
 from survey.funnel import report
 from survey.i18n import gettext as _
 from survey.i18n import lazy_gettext as _l
@@ -75,25 +75,30 @@ def read(args: Mapping[str, str]) -> tuple[filters.Filters, queries.ScoreQuery |
 def choices(locale: str) -> dict[str, list[tuple[str, str]]]:
     """The filter form's values: the other pages', with the channels invitations are sent on."""
     offered = filters.choices(locale)
-    offered["survey_channel"] = [(c, str(CHANNEL_LABELS[c])) for c in SURVEY_CHANNELS]
+    channel_labels = labels(locale)["channel_labels"]
+    offered["survey_channel"] = [(c, channel_labels[c]) for c in SURVEY_CHANNELS]
     return offered
 
 
-def labels() -> dict[str, dict[Any, str]]:
-    """The page's labels in the viewer's language, each translated once.
+# The labels by language, each translated once a process (the catalogues do not change while
+# it runs): the tables show each step's and reason's label on every channel's row.
+_LABELS: dict[str, dict[str, dict[Any, str]]] = {}
 
-    The tables show each step's and reason's label on every channel's row: as lazy strings
-    they were looked up in the catalogue a hundred times a page, for some twenty words.
-    """
-    return {
-        name: {key: str(label) for key, label in table.items()}
-        for name, table in (
-            ("step_labels", STEP_LABELS),
-            ("other_labels", OTHER_LABELS),
-            ("reason_labels", REASON_LABELS),
-            ("channel_labels", CHANNEL_LABELS),
-        )
-    }
+
+def labels(locale: str) -> dict[str, dict[Any, str]]:
+    """The page's labels in ``locale``, the current request's language (shared: not to be changed)."""
+    kept = _LABELS.get(locale)
+    if kept is None:
+        kept = _LABELS[locale] = {
+            name: {key: str(label) for key, label in table.items()}
+            for name, table in (
+                ("step_labels", STEP_LABELS),
+                ("other_labels", OTHER_LABELS),
+                ("reason_labels", REASON_LABELS),
+                ("channel_labels", CHANNEL_LABELS),
+            )
+        }
+    return kept
 
 
 def chart(group: dict[str, Any], step_labels: Mapping[str, str] = STEP_LABELS) -> str:
@@ -103,16 +108,39 @@ def chart(group: dict[str, Any], step_labels: Mapping[str, str] = STEP_LABELS) -
     )
 
 
-# The tables' rows, written here rather than cell by cell in the template: a page has some
-# 130 cells, and each call from the template cost more than the cell itself.
+# The tables' bodies, written here rather than cell by cell in the template: a page has some
+# 130 cells, and each call from the template cost more than the cell itself. Each body is one
+# string made Markup once; the labels and channel codes are escaped, the steps, reasons and
+# metrics are this module's own names.
+
+
+def summary_rows(data: Mapping[str, Any], channel_labels: Mapping[Any, str]) -> Markup:
+    """The summary's body: each channel sent on, or a row saying there is none yet."""
+    rows = [
+        f'\n      <tr data-key="{escape(g["survey_channel"])}"><th scope="row">'
+        f"{escape(channel_labels[g['survey_channel']])}</th>{_summary_cells(g)}</tr>\n    "
+        for g in data["channels"]
+        if g["survey_channel"]
+    ]
+    if not rows:
+        # Asked outside the f-string, where pybabel finds the message.
+        none_yet = escape(_("No invitations in this period yet."))
+        rows.append(
+            f'\n      <tr><td colspan="{len(report.STEPS) + 3}" class="muted">{none_yet}</td></tr>\n    '
+        )
+    return Markup("".join(rows))
 
 
 def summary_cells(group: Mapping[str, Any]) -> Markup:
     """A channel's (or the total's) cells in the summary: each step, left partly answered, the rate."""
-    cells = [count_cell(group[s], s) for s in report.STEPS]
-    cells.append(count_cell(group["closed_partial"], "closed_partial"))
-    cells.append(rate_cell(group["response_rate"], "response_rate"))
-    return Markup("").join(cells)
+    return Markup(_summary_cells(group))
+
+
+def _summary_cells(group: Mapping[str, Any]) -> str:
+    cells = [count_html(group[s], s) for s in report.STEPS]
+    cells.append(count_html(group["closed_partial"], "closed_partial"))
+    cells.append(rate_html(group["response_rate"], "response_rate"))
+    return "".join(cells)
 
 
 def channel_rows(
@@ -122,27 +150,31 @@ def channel_rows(
     rows = []
     for i, step in enumerate(report.STEPS):
         rate = (
-            Markup('<td class="muted">—</td>')
+            '<td class="muted">—</td>'
             if i == 0
-            else rate_cell(group["step_rates"][step], "step_rate")
+            else rate_html(group["step_rates"][step], "step_rate")
         )
         rows.append(
-            f'\n      <tr data-key="{escape(step)}"><th scope="row">{escape(step_labels[step])}</th>'
-            f"{count_cell(group[step], 'count')}{rate}</tr>\n    "
+            f'\n      <tr data-key="{step}"><th scope="row">{escape(step_labels[step])}</th>'
+            f"{count_html(group[step], 'count')}{rate}</tr>\n    "
         )
     rows.append("\n    ")
     for name, label in other_labels.items():
         rows.append(
-            f'\n      <tr data-key="{escape(name)}"><th scope="row">{escape(label)}</th>'
-            f"{count_cell(group[name], 'count')}<td></td></tr>\n    "
+            f'\n      <tr data-key="{name}"><th scope="row">{escape(label)}</th>'
+            f"{count_html(group[name], 'count')}<td></td></tr>\n    "
         )
     return Markup("".join(rows))
 
 
-def suppression_cells(data: Mapping[str, Any], reason: str) -> Markup:
-    """One reason's cells: each channel's count (none: suppressed before an invitation), the total."""
-    cells = [
-        count_cell(g["suppressed"][reason], g["survey_channel"] or "none") for g in data["channels"]
-    ]
-    cells.append(count_cell(data["total"]["suppressed"][reason], "total"))
-    return Markup("").join(cells)
+def suppression_rows(data: Mapping[str, Any], reason_labels: Mapping[str, str]) -> Markup:
+    """The suppressions' body: each reason's count by channel (none: before an invitation), the total."""
+    columns = [(escape(g["survey_channel"] or "none"), g["suppressed"]) for g in data["channels"]]
+    columns.append((Markup("total"), data["total"]["suppressed"]))
+    rows = []
+    for reason, label in reason_labels.items():
+        cells = "".join(count_html(counts[reason], metric) for metric, counts in columns)
+        rows.append(
+            f'\n      <tr data-key="{reason}"><th scope="row">{escape(label)}</th>{cells}</tr>\n    '
+        )
+    return Markup("".join(rows))

@@ -27,6 +27,7 @@ from survey.models import ImprovementAction
 from survey.scoring import complaint_cases, complaints
 
 bp.add_app_template_global(filters.option_tags, "option_tags")
+bp.add_app_template_global(filters.selects, "filter_selects")
 for _name, _cell in cells.CELLS.items():
     bp.add_app_template_global(_cell, _name)
 
@@ -168,11 +169,12 @@ def funnel():
     """Show the response funnel per survey channel: each step and its rate, suppressions, opt-outs."""
     parts = funnel_page_parts
     found, query = parts.read(request.args)
-    choices = parts.choices(current_language())
+    lang = current_language()
+    choices = parts.choices(lang)
     if query is None:
         return _page("dashboard/funnel.html", found, data=None, choices=choices)
     data = report.funnel(query)
-    labels = parts.labels()
+    labels = parts.labels(lang)
     charts_by_channel = {
         g["survey_channel"]: parts.chart(g, labels["step_labels"])
         for g in data["channels"]
