@@ -113,9 +113,11 @@ def register_logging(app: Flask) -> None:
 
 def register_fast_paths(app: Flask) -> None:
     # In front of Flask, inside ProxyFix (so it reads the client's address as the limits do).
+    from survey.api import fast as api_fast
     from survey.respond import fast
 
     fast.install(app)
+    api_fast.install(app)
 
 
 def register_proxy_fix(app: Flask) -> None:

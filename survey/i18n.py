@@ -19,6 +19,7 @@ from flask import Flask, Response, current_app, g, has_request_context, request,
 from flask_babel import get_locale, get_translations
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from werkzeug.datastructures import LanguageAccept
 
 from survey import settings
 from survey.auth.sessions import USER_KEY
@@ -33,7 +34,6 @@ COOKIE_DAYS = 365
 
 def select_locale() -> str:
     """Pick the language of this request."""
-    default = current_app.config["BABEL_DEFAULT_LOCALE"]
     if not has_request_context():
         # The CLI speaks the operator's language (SURVEY_LANG, else LANG); the worker
         # chooses each customer's language with force_locale.
@@ -46,7 +46,15 @@ def select_locale() -> str:
     chosen = request.cookies.get(COOKIE)
     if chosen in LANGUAGES and not is_public_request():
         return chosen
-    return request.accept_languages.best_match(LANGUAGES) or default
+    return browser_language(request.accept_languages)
+
+
+def browser_language(accepted: LanguageAccept) -> str:
+    """The language a request's Accept-Language header asks for, else the default.
+
+    What decides a request with neither ``?lang=`` nor a cookie: every API call.
+    """
+    return accepted.best_match(LANGUAGES) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def may_be_signed_in() -> bool:

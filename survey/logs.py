@@ -13,6 +13,8 @@ import json
 import logging
 import random
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -44,6 +46,23 @@ def bind_request_id(value: str | None) -> Any:
 
 def reset_request_id(token: Any) -> None:
     _request_id.reset(token)
+
+
+def request_id_of(environ: dict[str, Any]) -> str:
+    """The id a request goes by: the one its client sent (X-Request-ID), if sane, else a new one."""
+    offered = environ.get("HTTP_X_REQUEST_ID", "")
+    return offered if offered and SANE_ID.fullmatch(offered) else new_request_id()
+
+
+@contextmanager
+def request_id_bound(environ: dict[str, Any]) -> Iterator[str]:
+    """Inside, log lines carry the request's id (``request_id_of``): for a layer before Flask."""
+    request_id = request_id_of(environ)
+    token = bind_request_id(request_id)
+    try:
+        yield request_id
+    finally:
+        reset_request_id(token)
 
 
 class RequestIdFilter(logging.Filter):
@@ -157,8 +176,7 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _take_request_id() -> None:
-        offered = request.environ.get("HTTP_X_REQUEST_ID", "")
-        value = offered if offered and SANE_ID.fullmatch(offered) else new_request_id()
+        value = request_id_of(request.environ)
         g.request_id = value
         g._request_id_token = bind_request_id(value)
 

@@ -137,3 +137,62 @@ class Statements:
             }
             self._by_dialect[key] = found
         return found
+
+
+class Ran:
+    """What a statement run by ``run_on`` gave: its rows (converted) and the driver's rowcount."""
+
+    __slots__ = ("rows", "rowcount")
+
+    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int) -> None:
+        self.rows = rows
+        self.rowcount = rowcount
+
+
+# Statements ``run_on`` has prepared, by statement, dialect and keys; each kept with its
+# statement, so the statement's id stays its own while it is here.
+_ON_CONNECTION: dict[tuple[int, str, tuple[str, ...]], tuple[sa.Executable, Prepared]] = {}
+
+
+def run_on(
+    connection: sa.Connection,
+    statement: sa.Executable,
+    values: Mapping[str, Any],
+    keys: Sequence[str] = (),
+) -> Ran:
+    """Run a Core statement built once on a SQLAlchemy connection's own driver cursor.
+
+    For the statements every post runs (intake): compiled once per dialect, run in the
+    connection's transaction (the session's, when it is the session's connection), with
+    the engine's ``before_cursor_execute`` and ``after_cursor_execute`` listeners called
+    as SQLAlchemy calls them (SQLite's writers' turn, statement counters), and a driver
+    error raised as SQLAlchemy raises it (``IntegrityError``, ``OperationalError``…), so
+    callers catch what they caught before. What is skipped is SQLAlchemy's execution of
+    the statement: its cache key (a walk of the whole statement), its execution context
+    and its result object.
+
+    :param keys: the columns an INSERT without ``values()`` is given (see ``Prepared``).
+    """
+    dialect = connection.dialect
+    key = (id(statement), dialect.name + "+" + dialect.driver, tuple(keys))
+    found = _ON_CONNECTION.get(key)
+    if found is None:
+        found = _ON_CONNECTION[key] = (statement, Prepared(statement, dialect, keys))
+    prepared = found[1]
+    sql, parameters = prepared.sql, prepared.parameters(values)
+    cursor = connection.connection.cursor()
+    try:
+        for listener in connection.dispatch.before_cursor_execute:
+            sql, parameters = listener(connection, cursor, sql, parameters, None, False)
+        try:
+            cursor.execute(sql, parameters)
+        except dialect.loaded_dbapi.Error as error:
+            raise sa.exc.DBAPIError.instance(
+                sql, parameters, error, dialect.loaded_dbapi.Error, dialect=dialect
+            ) from error
+        for listener in connection.dispatch.after_cursor_execute:
+            listener(connection, cursor, sql, parameters, None, False)
+        rows = prepared.converted(cursor.fetchall()) if cursor.description else []
+        return Ran(rows, cursor.rowcount)
+    finally:
+        cursor.close()

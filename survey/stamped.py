@@ -19,6 +19,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 from flask import g, has_app_context
 
+from survey import prepared
 from survey.extensions import db
 
 T = TypeVar("T")
@@ -62,7 +63,8 @@ def _current() -> tuple[str | None, str]:
     """The stamp, and which database it is of, read once a request (until a flush or commit)."""
     found = g.get("_config_stamp") if has_app_context() else None
     if found is None:
-        found = (db.session.connection().execute(_STAMP).scalar(), str(db.engine.url))
+        rows = prepared.run_on(db.session.connection(), _STAMP, {}).rows
+        found = (rows[0][0] if rows else None, str(db.engine.url))
         if has_app_context():
             g._config_stamp = found
     return found

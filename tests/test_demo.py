@@ -223,6 +223,14 @@ def test_without_a_day_the_demo_ends_now_in_the_banks_zone(app):
     assert max(times) <= clock.now()
 
 
+def test_a_demo_loaded_before_the_banks_first_hour_is_over_has_nothing_today(app):
+    clock.freeze(datetime(2026, 6, 10, 16, 35, tzinfo=UTC))  # 00:35 on the 11th in Shanghai
+    demo.load(seed=5, size=500)
+    latest = db.session.scalar(sa.select(sa.func.max(Interaction.occurred_at)))
+    assert latest <= clock.now()
+    assert latest.astimezone(SHANGHAI).date() == date(2026, 6, 10)
+
+
 def test_the_database_keeps_its_durability_settings_after_a_load(app):
     postgresql = db.engine.dialect.name == "postgresql"
     if postgresql:

@@ -84,3 +84,26 @@ def test_an_expanding_in_list_is_refused(app):
     statement = sa.select(Invitation.id).where(Invitation.state.in_(["sent", "opened"]))
     with pytest.raises(ValueError, match="expanding"):
         Prepared(statement, db.engine.dialect)
+
+
+def test_run_on_raises_what_sqlalchemy_raises_and_calls_the_engines_listeners(app, invite):
+    from survey.prepared import run_on
+    from tests.sent import statements_sent
+
+    invitation = invite()
+    db.session.commit()
+    taken = sa.update(Invitation).where(Invitation.id == sa.bindparam("invitation_id"))
+    taken = taken.values(token=sa.bindparam("new_token"))
+    other = invite()
+    db.session.commit()
+    first_id, token, other_id = invitation.id, invitation.token, other.id
+    connection = db.session.connection()
+    with statements_sent() as sent:
+        found = run_on(connection, service._VISIT, {"token": token})
+        # Intake's race with another post is told by SQLAlchemy's IntegrityError (the
+        # unique token here): the driver's own error would escape its retry.
+        with pytest.raises(sa.exc.IntegrityError):
+            run_on(connection, taken, {"invitation_id": other_id, "new_token": token})
+    db.session.rollback()
+    assert [row[0] for row in found.rows] == [first_id]
+    assert len(sent) == 2 and sent[0][0].lstrip().upper().startswith("SELECT")

@@ -108,6 +108,14 @@ def read_json(request: Request) -> Any:
     if len(raw) > API_MAX_BODY_BYTES:
         # A body sent without its length (chunked), found too large while reading.
         raise too_large()
+    return parse_json(raw)
+
+
+def parse_json(raw: bytes) -> Any:
+    """Return a JSON body read whole (at most the API's limit), parsed.
+
+    :raises BodyProblem: the body is not JSON or nested too deeply (400).
+    """
     try:
         body = json.loads(raw)
     except RecursionError:

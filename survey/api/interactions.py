@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask_babel import gettext as _
 
-from survey.api import bodies, bp, results, schemas
+from survey.api import bodies, bp, fast, results, schemas
 from survey.auth.service import api_key_required
 from survey.dispatch import cases, intake
 from survey.errors import problem
@@ -50,4 +50,5 @@ def post_interaction():
         )
     response = jsonify(results.interaction_result(outcome))
     response.status_code = 201 if outcome.created else 200
+    fast.offer(request.environ)
     return response

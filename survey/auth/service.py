@@ -261,6 +261,17 @@ def role_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., A
     return decorator
 
 
+def bearer_key(header: str) -> LiveKey | None:
+    """Return the live API key an ``Authorization: Bearer <key>`` header presents, or None."""
+    scheme, _sep, key = header.partition(" ")
+    return api_key_for(key.strip()) if scheme.lower() == "bearer" and key else None
+
+
+def note_use(key: LiveKey) -> None:
+    """Record that a key was used (at most once a minute), tried again while SQLite is busy."""
+    busy.retry_when_busy(lambda: _record_use(key))
+
+
 def api_key_required(scope: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Let through requests with a live Bearer API key that has this scope (401/403 otherwise)."""
 
@@ -269,9 +280,7 @@ def api_key_required(scope: str) -> Callable[[Callable[..., Any]], Callable[...,
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             from survey.errors import problem
 
-            header = request.headers.get("Authorization", "")
-            scheme, _sep, key = header.partition(" ")
-            row = api_key_for(key.strip()) if scheme.lower() == "bearer" and key else None
+            row = bearer_key(request.headers.get("Authorization", ""))
             if row is None:
                 response = problem(
                     401,
@@ -286,7 +295,7 @@ def api_key_required(scope: str) -> Callable[[Callable[..., Any]], Callable[...,
                     _("Forbidden"),
                     _("This API key lacks the '%(scope)s' scope.", scope=scope),
                 )
-            busy.retry_when_busy(lambda: _record_use(row))
+            note_use(row)
             g.api_key = row
             return view(*args, **kwargs)
 

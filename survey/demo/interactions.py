@@ -207,6 +207,8 @@ class InteractionStream:
         rng, org, zone = self.rng, self.org, self.zone
         day, count = self.days[day_number], self.counts[day_number]
         hours = self.open_hours if day == self.days[-1] else list(HOURS)
+        if not hours:
+            return []  # today, before the bank's first hour is over (its share is nothing)
         hour_of_day = Weights((h, HOURS[h]) for h in hours)
         types = [_TYPES.draw(rng) for _ in range(count)]
         who = self.customers.pick(rng, count)

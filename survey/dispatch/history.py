@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import BindParameter, ClauseList, Grouping
 from sqlalchemy.sql.visitors import replacement_traverse
 
+from survey import prepared
 from survey.dispatch import contacts
 from survey.extensions import db
 from survey.models import ComplaintCase, Customer, Delivery, Interaction, Invitation
@@ -341,7 +342,7 @@ def decision_facts(customer: Customer, deciding: Interaction, since: datetime) -
     blocked: set[int] = set()
     open_complaint = False
     recent = 0
-    for kind, value in db.session.connection().execute(statement, params):
+    for kind, value in prepared.run_on(db.session.connection(), statement, params).rows:
         if kind == "own":
             customer_refused = True
         elif kind == "refusal":

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from survey import prepared
 from survey.extensions import db
 from survey.funnel import keeping as funnel
 from survey.models import Interaction, Invitation
@@ -159,12 +160,12 @@ def insert(
     if counted is not None:
         funnel.add_counts(session, *counted)
     values = {name: getattr(interaction, name) for name in _INTERACTION_COLUMNS}
-    interaction.id = connection.execute(_INSERT_INTERACTION, values).scalar_one()
+    [(interaction.id,)] = prepared.run_on(connection, _INSERT_INTERACTION, values).rows
     if invitation is None:
         return
     invitation.interaction_id = interaction.id
     values = {name: getattr(invitation, name) for name in _INVITATION_COLUMNS}
-    invitation.id = connection.execute(_INSERT_INVITATION, values).scalar_one()
+    [(invitation.id,)] = prepared.run_on(connection, _INSERT_INVITATION, values).rows
 
 
 def _insert_together(
@@ -188,7 +189,7 @@ def _insert_together(
         )
     params.update((f"rollup_{n}", value) for n, value in key.items())
     params.update((f"rollup_{n}", counts.get(n, 0)) for n in COUNTERS)
-    ids = connection.execute(statement, params).one()
+    [ids] = prepared.run_on(connection, statement, params).rows
     interaction.id = ids[0]
     if invitation is not None:
         invitation.interaction_id = interaction.id

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from survey import clock
+from survey import clock, prepared
 from survey.extensions import db
 from survey.funnel import stages
 from survey.models import (
@@ -499,13 +499,14 @@ def _add(session: Session, key: dict[str, Any], counts: dict[str, int]) -> None:
         # UPDATE takes SQLite's one write lock, so no one inserts the row in between.
         adding = {f"add_{name}": value for name, value in counts.items()}
         keyed = {f"key_{name}": value for name, value in key.items()}
-        updated = session.execute(_adding(tuple(sorted(counts))), {**keyed, **adding})
+        connection = session.connection()
+        updated = prepared.run_on(connection, _adding(tuple(sorted(counts))), {**keyed, **adding})
         if updated.rowcount == 0:
             # Built once, bound to the row: a statement built with its values (a new row
             # each day and segment) cost more than its run.
-            session.execute(_INSERT_ROW, row)
+            prepared.run_on(connection, _INSERT_ROW, row, keys=tuple(row))
         return
-    session.connection().execute(_upserting(tuple(sorted(counts))), row)
+    prepared.run_on(session.connection(), _upserting(tuple(sorted(counts))), row, keys=tuple(row))
 
 
 _INSERT_ROW = sa.insert(_TABLE)

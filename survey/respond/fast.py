@@ -37,7 +37,6 @@ from __future__ import annotations
 import io
 import logging
 import re
-import secrets
 import time
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
@@ -171,21 +170,17 @@ class FirstStep:
         self, environ: dict[str, Any], token: str, answer: Callable[..., Any]
     ) -> tuple[str, list, bytes] | None:
         """The status, headers and body for this token, or None: Flask answers."""
-        offered = environ.get("HTTP_X_REQUEST_ID", "")
-        request_id = offered if SANE_ID.fullmatch(offered) else secrets.token_hex(8)
-        bound = logs.bind_request_id(request_id)
-        try:
-            with self.app.app_context():
-                return answer(environ, token, request_id)
-        except Exception:  # noqa: BLE001 - a bug here must not cost the customer the page
-            # Flask answers instead (after a commit, it finds the visit or the answer stored
-            # and answers as for a second press); the log says what happened here.
-            _log.exception("survey link answered by Flask after an error in front of it")
-            environ.pop(SEEN_KEY, None)
-            own_line.roll_back_all()  # nothing this request began stays open
-            return None
-        finally:
-            logs.reset_request_id(bound)
+        with logs.request_id_bound(environ) as request_id:
+            try:
+                with self.app.app_context():
+                    return answer(environ, token, request_id)
+            except Exception:  # noqa: BLE001 - a bug here must not cost the customer the page
+                # Flask answers instead (after a commit, it finds the visit or the answer
+                # stored and answers as for a second press); the log says what happened here.
+                _log.exception("survey link answered by Flask after an error in front of it")
+                environ.pop(SEEN_KEY, None)
+                own_line.roll_back_all()  # nothing this request began stays open
+                return None
 
     def _page_in_context(
         self, environ: dict[str, Any], token: str, request_id: str
