@@ -43,6 +43,7 @@ from flask import Flask
 
 from survey.extensions import db
 from survey.funnel import keeping as funnel
+from survey.respond import own_line
 
 _log = logging.getLogger(__name__)
 KEY = "survey.respond.opens"
@@ -182,18 +183,18 @@ def write(batch: list[Open], keep: Any = None) -> int:
 
     Inside an app context. Every link is moved first, in id order, then the rollup rows are
     added to, in their key's order: a batch never holds a rollup row while it waits for a
-    link (``module docstring``). ``keep`` takes back what a later transaction could not write.
+    link (see the module's docstring). The statements are the first step's own, prepared
+    once and run on this thread's kept connection (``own_line``), which takes the writers'
+    turn on SQLite. ``keep`` takes back what a later transaction could not write.
     """
     counted = 0
     refused: list[Open] = []
-    with db.engine.connect() as connection, connection.begin():
-        if connection.dialect.name == "postgresql":
-            # As the request's write was: lost only whole, with a crash of the server.
-            connection.exec_driver_sql("SET LOCAL synchronous_commit TO off")
+    line = own_line.connection()
+    try:
         moved: list[tuple[Open, str, tuple[str, ...]]] = []
         for seen in sorted(batch, key=lambda seen: seen.id):
             channel = seen.funnel_channel
-            added = funnel.mark_opened_on(connection, seen, seen.opened_at)
+            added = funnel.mark_opened_on(line, seen, seen.opened_at)
             if added is None:
                 refused.append(seen)
             elif added:
@@ -201,7 +202,15 @@ def write(batch: list[Open], keep: Any = None) -> int:
                 moved.append((seen, channel, added))
             counted += added is not None
         for seen, channel, added in sorted(moved, key=lambda m: _row_order(m[0], m[1])):
-            funnel.add_to_invitations_row(seen, channel, added, connection)
+            funnel.add_to_invitations_row(seen, channel, added, line)
+        if line.autocommit and line.writing:
+            # PostgreSQL: as the request's write was, lost only whole, with a crash of the
+            # server within a moment of the commit (its WAL not yet on the disk).
+            line.cursor.execute("SET LOCAL synchronous_commit TO off")
+        line.commit()
+    except BaseException:
+        line.drop()  # a fresh connection for the next batch
+        raise
     for seen in refused:
         # Opened or answered meanwhile, or its record moved: alone, as the page's usual way.
         try:
