@@ -229,3 +229,14 @@ def test_a_killed_process_loses_its_opens_and_the_answer_records_opened_once(
     counted = totals()
     assert (counted["opened"], counted["started"], counted["delivered"]) == (1, 1, 1)
     _funnel_is_exact()
+
+
+@pytest.mark.app_config(SURVEY_OPENS_BATCH=2)
+def test_a_batch_larger_than_a_transaction_is_written_whole_in_parts(app, client, invite):
+    links = [invite(locale="en") for _ in range(5)]
+    for link in links:
+        assert client.get(f"/s/{link.token}").status_code == 200
+    assert written() == 5  # three transactions of at most two links
+    assert all(_opened_at(link.id) is not None for link in links)
+    assert totals()["opened"] == 5
+    _funnel_is_exact()

@@ -19,7 +19,9 @@ record moved) goes the usual way, alone (``funnel.open_link``): its earliest vis
 as ``opened_at`` and ``track`` counts what the rows say, so an answer that counted
 "opened" first is never counted twice. On PostgreSQL every link of the batch is locked
 before any rollup row (an answer locks its link, then the row: neither waits on the other
-in a circle) and the commit does not wait for the disk, as the request's did not. On
+in a circle), one process's batch at a time adds to the rollup rows (an advisory lock), a
+transaction holds at most ``SURVEY_OPENS_BATCH`` links, and the commit does not wait for
+the disk, as the request's did not. On
 SQLite the batch takes the writers' turn like any writer (``survey.writers``).
 
 **The trade.** A process that dies without a clean stop (SIGKILL, a crash, the machine)
@@ -49,6 +51,8 @@ _log = logging.getLogger(__name__)
 KEY = "survey.respond.opens"
 # What a process keeps while the database refuses its batches; beyond, the oldest go.
 MOST_KEPT = 100_000
+# PostgreSQL's advisory lock key the batches take their turn at the rollup rows under.
+ROLLUP_TURN = 0x5355_5256_4F50  # "SURVOP"
 
 
 @dataclass(slots=True)
@@ -141,12 +145,19 @@ class Opens:
                 batch, self.pending = self.pending, {}
             if not batch:
                 return 0
+            # At most ``batch`` links a transaction: a transaction holds the rollup rows it
+            # added to until its commit, and an answer of another link waits for them.
+            left = sorted(batch.values(), key=lambda seen: seen.id)
+            counted = 0
             try:
                 with self.app.app_context():
-                    return write(list(batch.values()), self._keep)
+                    while left:
+                        counted += write(left[: self.batch], self._keep)
+                        left = left[self.batch :]
             except Exception:
-                self._keep(batch.values())
+                self._keep(left)
                 raise
+            return counted
 
     def _keep(self, unwritten: Any) -> None:
         """Put visits back for the next batch (the earlier of two visits of a link stays)."""
@@ -201,6 +212,12 @@ def write(batch: list[Open], keep: Any = None) -> int:
                 assert channel is not None
                 moved.append((seen, channel, added))
             counted += added is not None
+        if moved and line.autocommit:
+            # PostgreSQL: one process's batch at a time adds to the rollup rows. Two batches
+            # adding to the same rows in different orders would wait on each other until the
+            # server's deadlock check ended one (a second, with those rows held against every
+            # answer); an answer adds to one row, so it never closes such a circle.
+            line.cursor.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_TURN,))
         for seen, channel, added in sorted(moved, key=lambda m: _row_order(m[0], m[1])):
             funnel.add_to_invitations_row(seen, channel, added, line)
         if line.autocommit and line.writing:
