@@ -17,12 +17,14 @@ what the page read), so its open counts once; two visits in one batch are one, a
 earlier time. A link the guard refuses (opened or answered meanwhile, never counted, its
 record moved) goes the usual way, alone (``funnel.open_link``): its earliest visit is kept
 as ``opened_at`` and ``track`` counts what the rows say, so an answer that counted
-"opened" first is never counted twice. On PostgreSQL every link of the batch is locked
-before any rollup row (an answer locks its link, then the row: neither waits on the other
-in a circle), one process's batch at a time adds to the rollup rows (an advisory lock), a
-transaction holds at most ``SURVEY_OPENS_BATCH`` links, and the commit does not wait for
-the disk, as the request's did not. On
-SQLite the batch takes the writers' turn like any writer (``survey.writers``).
+"opened" first is never counted twice. On SQLite the batch is one transaction (at most
+``SURVEY_OPENS_BATCH`` links): every link is moved first, then the rollup rows are added to,
+and it takes the writers' turn like any writer (``survey.writers``). On PostgreSQL each
+link is a transaction of its own, one statement (``funnel.open_link_on``: the guarded move
+and its rollup row) committed without waiting for the disk, as the request's write was: a
+rollup row is held for that statement only, never across a batch, so an answer adding to
+the same row does not wait for one (batches of two hundred links in one transaction made
+the answers slower than main's: bench/RESULTS.md, branch opened-batch).
 
 **The trade.** A process that dies without a clean stop (SIGKILL, a crash, the machine)
 loses the visits it noted in its last interval: those links stay "not opened" until the
@@ -51,8 +53,6 @@ _log = logging.getLogger(__name__)
 KEY = "survey.respond.opens"
 # What a process keeps while the database refuses its batches; beyond, the oldest go.
 MOST_KEPT = 100_000
-# PostgreSQL's advisory lock key the batches take their turn at the rollup rows under.
-ROLLUP_TURN = 0x5355_5256_4F50  # "SURVOP"
 
 
 @dataclass(slots=True)
@@ -190,41 +190,19 @@ class Opens:
 
 
 def write(batch: list[Open], keep: Any = None) -> int:
-    """Write first visits in one transaction; those the guard refuses, each the usual way.
+    """Write first visits; those the guard refuses, each the usual way.
 
-    Inside an app context. Every link is moved first, in id order, then the rollup rows are
-    added to, in their key's order: a batch never holds a rollup row while it waits for a
-    link (see the module's docstring). The statements are the first step's own, prepared
-    once and run on this thread's kept connection (``own_line``), which takes the writers'
-    turn on SQLite. ``keep`` takes back what a later transaction could not write.
+    Inside an app context, on this thread's kept connection (``own_line``) with the first
+    step's own statements, prepared once: on SQLite one transaction (``_in_one``), on
+    PostgreSQL a statement a link (``_each_alone``; see the module's docstring). ``keep``
+    takes back what a later transaction could not write.
     """
-    counted = 0
-    refused: list[Open] = []
     line = own_line.connection()
     try:
-        moved: list[tuple[Open, str, tuple[str, ...]]] = []
-        for seen in sorted(batch, key=lambda seen: seen.id):
-            channel = seen.funnel_channel
-            added = funnel.mark_opened_on(line, seen, seen.opened_at)
-            if added is None:
-                refused.append(seen)
-            elif added:
-                assert channel is not None
-                moved.append((seen, channel, added))
-            counted += added is not None
-        if moved and line.autocommit:
-            # PostgreSQL: one process's batch at a time adds to the rollup rows. Two batches
-            # adding to the same rows in different orders would wait on each other until the
-            # server's deadlock check ended one (a second, with those rows held against every
-            # answer); an answer adds to one row, so it never closes such a circle.
-            line.cursor.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_TURN,))
-        for seen, channel, added in sorted(moved, key=lambda m: _row_order(m[0], m[1])):
-            funnel.add_to_invitations_row(seen, channel, added, line)
-        if line.autocommit and line.writing:
-            # PostgreSQL: as the request's write was, lost only whole, with a crash of the
-            # server within a moment of the commit (its WAL not yet on the disk).
-            line.cursor.execute("SET LOCAL synchronous_commit TO off")
-        line.commit()
+        if line.autocommit:
+            counted, refused = _each_alone(line, batch)
+        else:
+            counted, refused = _in_one(line, batch)
     except BaseException:
         line.drop()  # a fresh connection for the next batch
         raise
@@ -240,6 +218,40 @@ def write(batch: list[Open], keep: Any = None) -> int:
             _log.exception("first visit of invitation %s not written; kept", seen.id)
             keep([seen])
     return counted
+
+
+def _in_one(line: own_line.Line, batch: list[Open]) -> tuple[int, list[Open]]:
+    """SQLite: the batch in one transaction, every link moved first (in id order), then the
+    rollup rows added to (in their key's order), with the writers' turn held throughout."""
+    counted = 0
+    refused: list[Open] = []
+    moved: list[tuple[Open, str, tuple[str, ...]]] = []
+    for seen in sorted(batch, key=lambda seen: seen.id):
+        channel = seen.funnel_channel
+        added = funnel.mark_opened_on(line, seen, seen.opened_at)
+        if added is None:
+            refused.append(seen)
+        elif added:
+            assert channel is not None
+            moved.append((seen, channel, added))
+        counted += added is not None
+    for seen, channel, added in sorted(moved, key=lambda m: _row_order(m[0], m[1])):
+        funnel.add_to_invitations_row(seen, channel, added, line)
+    line.commit()
+    return counted, refused
+
+
+def _each_alone(line: own_line.Line, batch: list[Open]) -> tuple[int, list[Open]]:
+    """PostgreSQL: each link's first visit one statement, its own transaction, not flushed."""
+    counted = 0
+    refused: list[Open] = []
+    for seen in sorted(batch, key=lambda seen: seen.id):
+        with line.unflushed():
+            if funnel.open_link_on(line, seen, seen.opened_at):
+                counted += 1
+            else:
+                refused.append(seen)
+    return counted, refused
 
 
 def _row_order(seen: Open, channel: str) -> tuple:

@@ -2,7 +2,7 @@
 
 ``respond.fast`` answers a link's first step without Flask's request cycle, and without a
 session or a checkout from the pool: its few Core statements (``service.visit_on``,
-``answers.begin_with``) are run here, each prepared once per dialect
+``funnel.open_link_on``, ``answers.begin_with``) are run here, each prepared once per dialect
 (``survey.prepared``) and run on the driver's cursor of a connection kept for the thread.
 """
 
@@ -13,6 +13,7 @@ import contextlib
 import os
 import threading
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,7 +43,7 @@ class Line:
 
     It answers ``execute(statement, parameters)`` as a SQLAlchemy ``Connection`` would for
     the few Core statements the first step runs (``service.visit_on``,
-    ``answers.begin_with``), each prepared once per dialect by
+    ``funnel.open_link_on``, ``answers.begin_with``), each prepared once per dialect by
     ``survey.prepared`` and run on the driver's cursor: no session, no checkout (and so
     no pre-ping) and none of SQLAlchemy's execution a request. On SQLite it takes the
     writers' turn before its first write and gives it back when the transaction ends, as
@@ -69,6 +70,8 @@ class Line:
         self.autocommit = engine.dialect.name == "postgresql"
         if self.autocommit:
             self.proxy.dbapi_connection.autocommit = True
+            self.control = self.proxy.dbapi_connection.cursor()
+        self.unflushed_commit = False  # see ``unflushed``
         self._prepared: dict[tuple[int, tuple[str, ...]], tuple[Any, Prepared, Any]] = {}
 
     def execute(self, statement: Any, parameters: dict[str, Any]) -> Done:
@@ -89,7 +92,36 @@ class Line:
             return Done(self.cursor.rowcount, [], rows[0])
         if row_type is None:
             return Done(prepared.run(self.cursor, parameters), [])
+        if self.unflushed_commit and not self.writing:
+            return Done(-1, [row_type(*row) for row in self._unflushed(prepared, parameters)])
         return Done(-1, [row_type(*row) for row in prepared.rows(self.cursor, parameters)])
+
+    @contextlib.contextmanager
+    def unflushed(self) -> Iterator[None]:
+        """Inside, a statement that is its own transaction commits without waiting for the disk.
+
+        PostgreSQL: ``synchronous_commit`` is off for that transaction alone, sent with it in
+        one round trip (a pipeline of BEGIN, SET LOCAL, the statement, COMMIT). The commit is
+        as atomic as ever; what a crash of the server within a moment of it (about three
+        ``wal_writer_delay``s) may lose is the transaction, whole, as SQLite's WAL at
+        ``synchronous=NORMAL`` may on a crash of the machine. A first visit's "opened" and
+        its funnel count are written so (on this machine the disk's flush was three quarters
+        of the visit's wait, bench/RESULTS.md, branch pg-survey); an answer never is. Elsewhere
+        (SQLite, or a statement inside a transaction) nothing changes.
+        """
+        self.unflushed_commit = self.autocommit
+        try:
+            yield
+        finally:
+            self.unflushed_commit = False
+
+    def _unflushed(self, prepared: Prepared, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+        with self.proxy.dbapi_connection.pipeline():
+            self.control.execute("BEGIN")
+            self.control.execute("SET LOCAL synchronous_commit TO off")
+            self.cursor.execute(prepared.sql, prepared.parameters(parameters))
+            self.control.execute("COMMIT")
+        return prepared.converted(self.cursor.fetchall())
 
     def _prepare(self, statement: Any, names: tuple[str, ...]) -> tuple[Any, Prepared, Any]:
         dialect = self.dialect
