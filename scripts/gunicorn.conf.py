@@ -21,3 +21,10 @@ graceful_timeout = 20
 accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 wsgi_app = "survey.wsgi:app"
+
+
+def worker_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's hook
+    """Write the survey links' first visits this worker noted and did not write yet."""
+    from survey.respond import opens
+
+    opens.flush_all()

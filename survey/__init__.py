@@ -114,10 +114,11 @@ def register_logging(app: Flask) -> None:
 def register_fast_paths(app: Flask) -> None:
     # In front of Flask, inside ProxyFix (so it reads the client's address as the limits do).
     from survey.api import fast as api_fast
-    from survey.respond import fast
+    from survey.respond import fast, opens
 
     fast.install(app)
     api_fast.install(app)
+    opens.init_app(app)  # the first visits its survey pages note, written in batches
 
 
 def register_proxy_fix(app: Flask) -> None:

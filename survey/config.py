@@ -99,6 +99,10 @@ class Defaults:
     # An unanswered link's first step and first answer served in front of Flask
     # (survey/respond/fast.py); False leaves every request to Flask.
     SURVEY_FAST_FIRST_STEP = True
+    # A survey link's first visit is written after the page, with the process's others, in
+    # one transaction this often (seconds), or sooner when this many wait (respond/opens.py).
+    SURVEY_OPENS_INTERVAL = 0.05
+    SURVEY_OPENS_BATCH = 200
     BABEL_DEFAULT_LOCALE = "zh"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     LANGUAGES = ("zh", "en")

@@ -268,6 +268,9 @@ def make_test_config(database_url: str, instance: Path, **overrides: object) -> 
         "TWILIO_AUTH_TOKEN": None,
         # Sends are paced only in the tests about pacing (tests/test_dispatch_pace.py).
         "SURVEY_PACE_SENDS": False,
+        # First visits are written when a test flushes them (survey.respond.opens), not by
+        # a thread of their own racing the test's reads and its tables' emptying.
+        "SURVEY_OPENS_INTERVAL": None,
     }
     config.update(overrides)
     return config
@@ -301,13 +304,14 @@ def _app_on(config: dict) -> Iterator[Flask]:
     # periodic check moved them back mid-test. Each test app starts with its store alive.
     from survey import fragments, settings
     from survey.extensions import limiter
-    from survey.respond import kept, versions
+    from survey.respond import kept, opens, versions
 
     limiter._storage_dead = False
     application = create_app(config)
     with application.app_context():
         yield application
         _db.session.rollback()
+        opens.forget(application)  # nothing noted is written after its tables are emptied
         _empty_all_tables()
         versions.forget()  # the next test's version 1 is another version
         settings.forget()  # and its settings are the defaults again

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.opening import written
 from tests.test_respond_steps import STEPS, step
 
 
@@ -27,6 +28,7 @@ def three_sent(client, invite):
         step(client, answered, key, value)
     step(client, answered, "comment", "")
     assert client.get(f"/s/{looked.token}").status_code == 200
+    written()
     return answered, looked
 
 

@@ -26,6 +26,7 @@ from survey.models import FunnelRollup, Invitation
 from survey.models.funnel import COUNTERS, SEGMENT_COLUMNS
 from survey.responses import optouts
 from tests.fixtures.dispatch import interaction_body, sweep_at
+from tests.opening import written
 from tests.test_respond_steps import STEPS, step
 
 NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai and Hong Kong
@@ -262,6 +263,7 @@ def test_a_repeated_callback_or_a_second_look_counts_nothing_twice(bank, post, c
         status(twilio_post, link, "delivered")
         status(twilio_post, two_way, "delivered")
         assert client.get(f"/s/{link.token}").status_code == 200
+        written()  # each look in a batch of its own
     called = send(post(channel="chat"))
     for _ in range(2):  # Twilio retries a webhook it got no answer to
         twilio_post(
@@ -282,6 +284,7 @@ def test_a_link_opened_before_any_receipt_counts_as_delivered_and_opened_once(
 ):
     link = send(post())
     assert client.get(f"/s/{link.token}").status_code == 200  # before Twilio said delivered
+    written()
     status(twilio_post, link, "delivered")
     assert totals("sms") == {"invited": 1, "sent": 1, "delivered": 1, "opened": 1}
 

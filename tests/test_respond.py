@@ -12,6 +12,7 @@ from survey import clock
 from survey.designer.service import create_from_starter, publish
 from survey.models import Answer, Invitation, OptOut, Response, Rollup
 from survey.respond import service
+from tests.opening import written
 
 FULL = {
     "q_attitude": "5",
@@ -116,6 +117,7 @@ def test_score_link_shows_the_rating_with_one_button_and_stores_nothing(client, 
     assert re.search(r'name="q_attitude" value="4" checked', page)
     assert "You chose 4." in page and "Save my rating" in page  # one more tap stores it
     assert _count(db, Response) == 0 and _count(db, Answer) == 0
+    written()
     opened = _fresh(db, invitation)
     assert opened.state == "sent" and opened.completed_at is None
     assert opened.opened_at == clock.now()  # looked at, which is not an answer
@@ -125,9 +127,12 @@ def test_opening_twice_keeps_the_first_opened_time(client, db, invite):
     clock.freeze(datetime(2026, 11, 29, 2, 0, tzinfo=UTC))
     invitation = invite()
     client.get(f"/s/{invitation.token}")
+    written()
     first = _fresh(db, invitation).opened_at
+    assert first == clock.now()
     clock.advance(timedelta(minutes=5))
     client.get(f"/s/{invitation.token}")
+    written()
     assert _fresh(db, invitation).opened_at == first
 
 

@@ -15,6 +15,7 @@ from survey.extensions import db
 from survey.funnel import rebuilding
 from survey.models import Answer, Invitation, Response
 from survey.respond import formkey, kept
+from tests.opening import written
 from tests.test_respond_steps import step
 
 # Headers a request makes for itself; every other header of the two answers must agree.
@@ -90,6 +91,7 @@ def test_the_first_visit_answered_in_front_of_flask_is_recorded_once(app, client
         for _ in range(3):
             assert client.get(f"/s/{second.token}").status_code == 200
     assert through_flask == []
+    assert written() == 2  # each link once, its three visits one
     db.session.expire_all()
     assert db.session.get(Invitation, second.id).opened_at is not None
     from tests.test_funnel import rollup_rows, totals

@@ -21,6 +21,7 @@ from survey.models import Answer, Invitation, Response
 from survey.respond import own_line, service, versions
 from survey.responses import answers, first_answer
 from tests.databases import only_postgresql
+from tests.opening import written
 from tests.test_respond_fast import flask_requests, settings_kept_throughout  # noqa: F401
 from tests.test_respond_steps import step
 
@@ -90,16 +91,18 @@ def _first_answer(client, token: str):
 
 
 @only_postgresql
-def test_a_first_visit_takes_two_round_trips_and_a_visit_again_one(app, client, invite):
+def test_a_first_visit_takes_one_round_trip_and_its_opened_is_written_after(app, client, invite):
     _warm(client, invite)
+    written()
     token = invite(locale="en").token
     db.session.commit()
     with round_trips(db.engine) as first_visit, flask_requests(app) as through_flask:
         assert client.get(f"/s/{token}").status_code == 200
     with round_trips(db.engine) as again:
         assert client.get(f"/s/{token}").status_code == 200
-    # The link's row read; then "opened" and its rollup row written by one statement.
-    assert (first_visit.trips, again.trips, through_flask) == (2, 1, [])
+    # The link's row read, and nothing written: "opened" waits for the process's batch.
+    assert (first_visit.trips, again.trips, through_flask) == (1, 1, [])
+    assert written() == 1
 
 
 @only_postgresql
@@ -196,26 +199,17 @@ def test_a_first_answer_after_another_tabs_stores_nothing_twice(app, client, inv
 
 
 @only_postgresql
-def test_a_first_answer_waits_for_the_disk_and_a_first_visits_opened_alone_does_not(
+def test_a_first_answer_waits_for_the_disk_and_a_batch_of_first_visits_does_not(
     app, client, invite
 ):
     _warm(client, invite)
+    written()
     token = invite(locale="en").token
     db.session.commit()
-    with round_trips(db.engine) as visit:
-        assert client.get(f"/s/{token}").status_code == 200
+    assert client.get(f"/s/{token}").status_code == 200
+    with round_trips(db.engine) as batch:
+        assert written() == 1
     with round_trips(db.engine) as answer:
         assert _first_answer(client, token).status_code == 303
-    assert "SET LOCAL synchronous_commit TO off" in visit.sent
+    assert "SET LOCAL synchronous_commit TO off" in batch.sent
     assert "synchronous_commit" not in answer.sent
-    # Off for the visit's transaction alone: the connection's own setting stays as it was
-    # (the tests' databases have it off: on here, to see it kept).
-    later = invite(locale="en").token
-    db.session.commit()
-    with app.app_context():
-        line = own_line.connection()
-        line.cursor.execute("SET synchronous_commit TO on")
-        assert client.get(f"/s/{later}").status_code == 200
-        assert own_line.connection() is line
-        line.cursor.execute("SHOW synchronous_commit")
-        assert line.cursor.fetchone()[0] == "on"

@@ -242,9 +242,17 @@ _OPEN_FAST = (
         funnel_stages=sa.bindparam("reached"),
     )
 )
+# Not opened yet, or opened later than this visit (a later visit's batch written first,
+# ``survey.respond.opens``): a link's ``opened_at`` is its earliest visit.
 _OPEN = (
     sa.update(_INVITATION)
-    .where(_INVITATION.c.id == sa.bindparam("invitation_id"), _INVITATION.c.opened_at.is_(None))
+    .where(
+        _INVITATION.c.id == sa.bindparam("invitation_id"),
+        sa.or_(
+            _INVITATION.c.opened_at.is_(None),
+            _INVITATION.c.opened_at > sa.bindparam("now"),
+        ),
+    )
     .values(opened_at=sa.bindparam("now"), updated_at=sa.bindparam("now"))
 )
 
@@ -257,7 +265,9 @@ def open_link(invitation: Any, now: datetime) -> bool:
     The survey page's fast way, two statements: the guarded UPDATE that sets ``opened_at``
     also moves the funnel record from what the page read, and the rollup row is found by
     its key. When the record was not what the page read, the usual ``track`` counts it.
-    Returns False when it had been opened already (nothing counted).
+    Returns False when nothing was counted: opened already, at this time or earlier (an
+    earlier ``now`` than the stored one, as a batch of visits may bring, is stored and
+    counts nothing new), or an answer counted it.
     """
     if open_link_on(db.session.connection(), invitation, now):
         return True
@@ -266,8 +276,7 @@ def open_link(invitation: Any, now: datetime) -> bool:
     if opened.rowcount != 1:
         return False
     _note(invitation, opened_at=now)
-    track(invitation.id)
-    return True
+    return track(invitation.id)
 
 
 def open_link_on(connection: sa.Connection, invitation: Any, now: datetime) -> bool:
@@ -300,13 +309,41 @@ def open_link_on(connection: sa.Connection, invitation: Any, now: datetime) -> b
             return False
         _note(invitation, opened_at=now, funnel_stages=known | bits)
         return True
-    opened = connection.execute(_OPEN_FAST, opening)
-    if opened.rowcount != 1:
+    added_now = mark_opened_on(connection, invitation, now)
+    if added_now is None:
         return False
-    _note(invitation, opened_at=now, funnel_stages=known | bits)
-    if added:
-        add_to_invitations_row(invitation, channel, added, connection)
+    if added_now:
+        add_to_invitations_row(invitation, channel, added_now, connection)
     return True
+
+
+def mark_opened_on(
+    connection: sa.Connection, invitation: Any, now: datetime
+) -> tuple[str, ...] | None:
+    """``open_link_on``'s guarded UPDATE alone: the counters its rollup row must add, or None.
+
+    None, with nothing written, when the link was opened meanwhile, never counted, or its
+    record moved since it was read. The caller adds the counters (``add_to_invitations_row``)
+    in the same transaction: a batch of visits moves every link first, then their rows.
+    """
+    bits = stages.BIT["opened"] | stages.BIT["delivered"]
+    known, channel = invitation.funnel_stages or 0, invitation.funnel_channel
+    if channel is None or invitation.sent_at is None:
+        return None
+    opened = connection.execute(
+        _OPEN_FAST,
+        {
+            "invitation_id": invitation.id,
+            "known": known,
+            "known_channel": channel,
+            "now": now,
+            "reached": known | bits,
+        },
+    )
+    if opened.rowcount != 1:
+        return None
+    _note(invitation, opened_at=now, funnel_stages=known | bits)
+    return tuple(name for name in ("opened", "delivered") if not known & stages.BIT[name])
 
 
 def _opening_in_one(added: tuple[str, ...]) -> sa.Select:

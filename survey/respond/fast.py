@@ -19,9 +19,9 @@ Referrer-Policy, Cache-Control, nosniff, frame options: everything its hooks set
 later request of another unanswered link at the same place is answered from that, with
 its own values and a request id of its own; it is counted in the same rate limits in
 Flask-Limiter's own storage under Flask-Limiter's keys (with its headers) and in the
-metrics by its route; the first visit is recorded by ``funnel.open_link_on`` (the fast
-way of the view's ``service.open_page``; the view's own call when it does not apply), a
-first answer by ``answers.begin_with`` (the hold, the response, the answer and the funnel,
+metrics by its route; the first visit is noted for the process's next batch of opens
+(``opens``, as the view's ``service.open_page`` notes it: nothing is written in the
+request), a first answer by ``answers.begin_with`` (the hold, the response, the answer and the funnel,
 as ``record`` writes them) in one transaction committed before the 303. Its statements are
 the services' own Core statements, prepared once and run on the driver's cursor of a
 connection the layer keeps (``own_line``, ``survey.prepared``). Anything else, or any doubt (a link answered, closed, unknown,
@@ -48,9 +48,8 @@ from limits import RateLimitItem, parse
 from sqlalchemy.exc import SQLAlchemyError
 
 from survey import clock, logs, settings
-from survey.funnel import keeping as funnel
 from survey.i18n import LANGUAGES
-from survey.respond import formkey, kept, own_line, service, versions
+from survey.respond import formkey, kept, opens, own_line, service, versions
 from survey.respond.steps import applicable
 from survey.responses import answers
 
@@ -209,15 +208,9 @@ class FirstStep:
             if limit_headers is None:  # over a limit: Flask counts it and answers the 429
                 return own_line.rolled_back(connection)
             environ.pop(SEEN_KEY, None)  # from here on, Flask reads the link anew
-            if visit.opened_at is not None:
-                connection.rollback()  # opened before: nothing to record
-            elif self._opened(connection, visit):
-                connection.commit()  # the first visit, as the view records it
-            else:
-                # Opened meanwhile, or its funnel record moved: the view's own way, which
-                # counts it as the view would (through the request's session).
-                connection.rollback()
-                service.open_page(visit)
+            connection.rollback()  # nothing written in the request
+            if visit.opened_at is None:
+                opens.note(self.app, visit, clock.now())  # the first visit: written in a batch
             values = (
                 visit.token,
                 visit.unsubscribe_token,
@@ -236,17 +229,6 @@ class FirstStep:
         ]
         _count_request(entry.status)
         return entry.status, headers, body
-
-    @staticmethod
-    def _opened(connection: own_line.Line, visit: service.Visit) -> bool:
-        """Record a first visit the fast way (``funnel.open_link_on``); False: the view's way.
-
-        Its commit does not wait for the disk (``Line.unflushed``): the visit's "opened" and
-        its funnel count, not a customer's answer, and lost only whole, with a crash of the
-        database server within a moment of it (the next visit records it then).
-        """
-        with connection.unflushed():
-            return funnel.open_link_on(connection, visit, clock.now())
 
     def _step_in_context(
         self, environ: dict[str, Any], token: str, request_id: str

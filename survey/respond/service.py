@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
@@ -20,9 +21,8 @@ from sqlalchemy.orm import contains_eager
 from survey import clock
 from survey.extensions import db
 from survey.followup.rules import Rules
-from survey.funnel import keeping as funnel
 from survey.models import Invitation, Question, Response, SurveyVersion
-from survey.respond import versions
+from survey.respond import opens, versions
 from survey.responses import answers
 from survey.responses.answers import CLOSED_STATES, PageState, state_of
 
@@ -179,20 +179,12 @@ def link_state(invitation: Invitation) -> LinkState:
 def open_page(invitation: Invitation | Visit) -> LinkState:
     """Note the first time an open survey is looked at (not an answer) and return its state.
 
-    Written by one guarded statement, and committed without expiring what the request
-    has read (reading it all again would cost more statements than the page itself).
+    Nothing is written in the request: the visit is written with the process's next batch
+    of first visits (``survey.respond.opens``, which says what a crash may lose).
     """
     state = link_state(invitation)
     if state == "open" and invitation.opened_at is None:
-        if isinstance(invitation, Invitation):
-            versions.attach(invitation)  # its columns, which the funnel reads, without a statement
-        funnel.open_link(invitation, clock.now())
-        session = db.session()
-        session.expire_on_commit = False
-        try:
-            session.commit()
-        finally:
-            session.expire_on_commit = True
+        opens.note(current_app, invitation, clock.now())
     return state
 
 
