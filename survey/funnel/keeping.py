@@ -285,18 +285,11 @@ def open_link_on(connection: sa.Connection, invitation: Any, now: datetime) -> b
     False, with nothing written, when the link was opened meanwhile, never counted, or its
     record moved since it was read: the caller takes ``open_link``'s usual way.
     """
-    bits = stages.BIT["opened"] | stages.BIT["delivered"]
-    known, channel = invitation.funnel_stages or 0, invitation.funnel_channel
-    if channel is None or invitation.sent_at is None:
+    opening = _opening(invitation, now)
+    if opening is None:
         return False
-    opening = {
-        "invitation_id": invitation.id,
-        "known": known,
-        "known_channel": channel,
-        "now": now,
-        "reached": known | bits,
-    }
-    added = tuple(name for name in ("opened", "delivered") if not known & stages.BIT[name])
+    known, channel = opening["known"], opening["known_channel"]
+    added = _opening_adds(known)
     if added and connection.dialect.name == "postgresql":
         # One statement, so one round trip (and, outside a transaction, one of its own).
         statement = _OPENING_IN_ONE.get(added)
@@ -307,7 +300,7 @@ def open_link_on(connection: sa.Connection, invitation: Any, now: datetime) -> b
         ).one_or_none()
         if row is None or row[0] != 1:
             return False
-        _note(invitation, opened_at=now, funnel_stages=known | bits)
+        _note(invitation, opened_at=now, funnel_stages=opening["reached"])
         return True
     added_now = mark_opened_on(connection, invitation, now)
     if added_now is None:
@@ -326,24 +319,36 @@ def mark_opened_on(
     record moved since it was read. The caller adds the counters (``add_to_invitations_row``)
     in the same transaction: a batch of visits moves every link first, then their rows.
     """
-    bits = stages.BIT["opened"] | stages.BIT["delivered"]
+    opening = _opening(invitation, now)
+    if opening is None:
+        return None
+    if connection.execute(_OPEN_FAST, opening).rowcount != 1:
+        return None
+    _note(invitation, opened_at=now, funnel_stages=opening["reached"])
+    return _opening_adds(opening["known"])
+
+
+_OPENING_BITS = stages.BIT["opened"] | stages.BIT["delivered"]
+
+
+def _opening_adds(known: int) -> tuple[str, ...]:
+    """The counters a first visit adds to a link counted as ``known``."""
+    return tuple(name for name in ("opened", "delivered") if not known & stages.BIT[name])
+
+
+def _opening(invitation: Any, now: datetime) -> dict[str, Any] | None:
+    """The guarded move's parameters (``_OPEN_FAST``) for a first visit, or None when the
+    link was never counted in the funnel (no channel) or never sent."""
     known, channel = invitation.funnel_stages or 0, invitation.funnel_channel
     if channel is None or invitation.sent_at is None:
         return None
-    opened = connection.execute(
-        _OPEN_FAST,
-        {
-            "invitation_id": invitation.id,
-            "known": known,
-            "known_channel": channel,
-            "now": now,
-            "reached": known | bits,
-        },
-    )
-    if opened.rowcount != 1:
-        return None
-    _note(invitation, opened_at=now, funnel_stages=known | bits)
-    return tuple(name for name in ("opened", "delivered") if not known & stages.BIT[name])
+    return {
+        "invitation_id": invitation.id,
+        "known": known,
+        "known_channel": channel,
+        "now": now,
+        "reached": known | _OPENING_BITS,
+    }
 
 
 def _opening_in_one(added: tuple[str, ...]) -> sa.Select:

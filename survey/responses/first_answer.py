@@ -70,11 +70,7 @@ def begin_in_one(
     row = connection.execute(
         statement,
         {
-            "invitation_id": invitation.id,
-            "now": now,
-            "was_stages": known,
-            "was_channel": counted_on,
-            "to_stages": known | BEGUN_BITS,
+            **_held_parameters(invitation, known, counted_on, now),
             "r_version_id": invitation.survey_version_id,
             "r_channel": channel,
             "r_locale": locale,
@@ -90,6 +86,17 @@ def begin_in_one(
     if invitation.opened_at is None:
         invitation.opened_at = now
     return True
+
+
+def _held_parameters(invitation: Any, known: int, counted_on: str, now: datetime) -> dict:
+    """The hold's parameters: the link, the time, and its funnel record's move to started."""
+    return {
+        "invitation_id": invitation.id,
+        "now": now,
+        "was_stages": known,
+        "was_channel": counted_on,
+        "to_stages": known | BEGUN_BITS,
+    }
 
 
 def begin_in_four(
@@ -113,16 +120,7 @@ def begin_in_four(
     if start is None:
         return False
     known, counted_on = start
-    held = connection.execute(
-        _held(),
-        {
-            "invitation_id": invitation.id,
-            "now": now,
-            "was_stages": known,
-            "was_channel": counted_on,
-            "to_stages": known | BEGUN_BITS,
-        },
-    )
+    held = connection.execute(_held(), _held_parameters(invitation, known, counted_on, now))
     if held.rowcount != 1:
         return False
     begin_response(connection, invitation, columns, channel, locale, now)
