@@ -81,8 +81,7 @@ class Opens:
         self._reset()
 
     def _reset(self) -> None:
-        """Start empty, with locks of this process's own (after a fork too)."""
-        self.pid = os.getpid()
+        """Start empty, with locks of this process's own (after a fork too: ``_after_fork``)."""
         self.lock = threading.Lock()
         self.writing = threading.Lock()  # one batch at a time: the thread's, or a stop's
         self.pending: dict[int, Open] = {}
@@ -107,8 +106,6 @@ class Opens:
             invitation.survey_version_id,
         )
         with self.lock:
-            if self.pid != os.getpid():  # the first visit in a forked process
-                self._reset()
             kept = self.pending.get(seen.id)
             if kept is None or seen.opened_at < kept.opened_at:
                 self.pending[seen.id] = seen
@@ -140,8 +137,6 @@ class Opens:
         """
         with self.writing:
             with self.lock:
-                if self.pid != os.getpid():
-                    self._reset()
                 batch, self.pending = self.pending, {}
             if not batch:
                 return 0
@@ -174,7 +169,7 @@ class Opens:
         """Stop the thread and write what is left (a clean stop of the process)."""
         with self.lock:
             self.stopping = True
-            thread = self.thread if self.pid == os.getpid() else None
+            thread = self.thread
         self.wake.set()
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=10)
@@ -186,7 +181,7 @@ class Opens:
     def waiting(self) -> int:
         """How many links' first visits wait to be written."""
         with self.lock:
-            return len(self.pending) if self.pid == os.getpid() else 0
+            return len(self.pending)
 
 
 def write(batch: list[Open], keep: Any = None) -> int:
