@@ -12,10 +12,13 @@ some in-app mail browsers keep no cookies at all.
 
 from __future__ import annotations
 
+import hashlib
+import time
 from typing import Any
 
 from flask import Flask, Response, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import BadSignature
 
 from survey.extensions import talisman
 
@@ -43,6 +46,11 @@ STAFF_CSP: dict[str, str] = {**_OWN_ORIGIN, "style-src": "'self' 'unsafe-inline'
 FRAMED_BY_OWN_PAGES_CSP: dict[str, str] = {**STAFF_CSP, "frame-ancestors": "'self'"}
 
 PERMISSIONS_POLICY = "browsing-topics=()"
+
+# Session cookies whose signature this process checked (StaffOnlySessionInterface), and how
+# many it keeps before it starts again (a few per signed-in staff member and minute).
+_VERIFIED = "survey.verified_sessions"
+_VERIFIED_MOST = 10_000
 
 public_page = talisman(content_security_policy=PUBLIC_CSP, frame_options="DENY")
 framed_by_own_pages = talisman(
@@ -76,11 +84,44 @@ class StaffOnlySessionInterface(SecureCookieSessionInterface):
             return self.session_class()
         if is_public_request():
             return self.session_class()
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        cookie = request.cookies.get(self.get_cookie_name(app))
+        if app.secret_key and not cookie:
             # No cookie came (the API, health checks, a first visit): Flask would build
             # the signing serializer (a key derivation) only to hand back an empty session.
             return self.session_class()
-        return super().open_session(app, request)
+        if not app.secret_key:
+            return super().open_session(app, request)
+        return self._verified(app, cookie)
+
+    def _verified(self, app: Flask, cookie: str) -> Any:
+        """The session a cookie holds, its signature checked once a process (Flask's ``loads``).
+
+        A staff member's cookie stays the same from request to request (it is signed anew at
+        most once a minute, survey/auth/sessions.py), and checking its signature again gives
+        the same answer: what it said is kept, under a digest of the cookie and the keys that
+        checked it, and its age is checked against the session's lifetime on every request,
+        as Flask does. Each request gets its own copy of the data.
+        """
+        keys = (*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key)
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        kept = app.extensions.setdefault(_VERIFIED, {})
+        digest = hashlib.sha256(cookie.encode()).digest()
+        found = kept.get(digest)
+        if found is None or found[0] != keys:
+            serializer = self.get_signing_serializer(app)
+            try:
+                data, signed_at = serializer.loads(cookie, max_age=max_age, return_timestamp=True)
+            except BadSignature:
+                return self.session_class()
+            if len(kept) >= _VERIFIED_MOST:
+                kept.clear()
+            found = kept[digest] = (keys, int(signed_at.timestamp()), self.serializer.dumps(data))
+            return self.session_class(data)
+        age = int(time.time()) - found[1]  # itsdangerous's own clock and rule
+        if age > max_age or age < 0:
+            kept.pop(digest, None)
+            return self.session_class()
+        return self.session_class(self.serializer.loads(found[2]))
 
     def save_session(self, app: Flask, session: Any, response: Response) -> None:
         if not session and not session.modified:

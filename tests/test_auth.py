@@ -335,3 +335,48 @@ def test_failed_sign_ins_are_counted_across_processes_in_redis(tmp_path, run_id)
             store.delete(key)
     assert first == ["200"] * 6
     assert second == ["200"] * 4 + ["429"]  # the other process's failures counted here
+
+
+def _as_a_new_request_finds_it(db) -> None:
+    """Empty the test's session, as each served request's own session starts."""
+    db.session.commit()
+    db.session.expunge_all()
+
+
+def test_the_user_a_request_starts_with_is_saved_when_the_page_changes_it(client_as, db):
+    """The signed-in user read at the start of a request is the session's own: a change the
+    request makes to it (here the language switch) is written, and nothing else is."""
+    client = client_as("quality")
+    user = db.session.scalar(sa.select(User))
+    user.locale = "en"
+    _as_a_new_request_finds_it(db)
+    before = db.session.execute(sa.select(User.__table__)).one()._asdict()
+    _as_a_new_request_finds_it(db)
+    page = client.get("/?lang=zh").get_data(as_text=True)
+    assert "<h1>客户满意度</h1>" in page and "quality@bank.example" in page
+    _as_a_new_request_finds_it(db)
+    after = db.session.execute(sa.select(User.__table__)).one()._asdict()
+    assert after == {**before, "locale": "zh"}
+
+
+@pytest.mark.parametrize("change", ["deactivated", "session_version"])
+def test_a_user_read_afresh_by_a_request_is_signed_out_once_deactivated_or_bumped(
+    client_as, db, change
+):
+    client = client_as("manager")
+    _as_a_new_request_finds_it(db)
+    assert client.get("/").status_code == 200
+    values = {"active": False} if change == "deactivated" else {"session_version": 2}
+    db.session.execute(sa.update(User).values(**values))
+    _as_a_new_request_finds_it(db)
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login")
+
+
+def test_an_unknown_user_in_a_session_is_signed_out(client_as, db):
+    client = client_as("quality")
+    _as_a_new_request_finds_it(db)
+    with client.session_transaction() as session:
+        session["_user_id"] = "987654:1"
+    assert client.get("/").status_code == 302

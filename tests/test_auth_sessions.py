@@ -4,6 +4,7 @@ open forms included."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -112,3 +113,56 @@ def test_a_page_re_signs_the_session_cookie_only_when_it_stamps_the_sign_in(app,
     clock.freeze(NOW + timedelta(seconds=90))
     assert not _session_cookie_set(app, signed_in.get("/admin/users"))
     assert _is_signed_in(signed_in)
+
+
+def _lifetime_later(monkeypatch, hours: float) -> None:
+    """Move the clock the cookie's signature is dated by (itsdangerous reads ``time.time``)."""
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + hours * 3600)
+
+
+@pytest.mark.app_config(SURVEY_SESSION_IDLE_MINUTES=24 * 60, SURVEY_SESSION_HOURS=1)
+def test_a_session_cookie_read_before_still_ends_with_its_lifetime(signed_in, monkeypatch):
+    """A cookie whose signature was checked on an earlier request is still refused once it is
+    older than the session's lifetime, as a cookie seen for the first time is."""
+    assert _is_signed_in(signed_in)
+    assert _is_signed_in(signed_in)
+    _lifetime_later(monkeypatch, 0.9)
+    assert _is_signed_in(signed_in)
+    _lifetime_later(monkeypatch, 1.1)
+    assert not _is_signed_in(signed_in)
+
+
+def test_a_session_cookie_read_before_is_refused_once_its_key_is_gone(app, signed_in):
+    assert _is_signed_in(signed_in)
+    app.config["SECRET_KEY"] = "a-brand-new-secret-key"
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert not _is_signed_in(signed_in)
+
+
+def test_a_session_cookie_changed_by_one_character_is_refused(app, signed_in):
+    assert _is_signed_in(signed_in)
+    name = app.config["SESSION_COOKIE_NAME"]
+    cookie = signed_in.get_cookie(name).value
+    signed, signature = cookie.rsplit(".", 1)  # the signature's first character: all data bits
+    forged = f"{signed}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
+    signed_in.set_cookie(name, forged)
+    assert not _is_signed_in(signed_in)
+    signed_in.set_cookie(name, cookie)
+    assert _is_signed_in(signed_in)
+
+
+def test_each_request_gets_its_own_copy_of_a_session_read_before(app, signed_in):
+    """What one request puts in its session never shows in another's that had the same cookie."""
+    name = app.config["SESSION_COOKIE_NAME"]
+    cookie = signed_in.get_cookie(name).value
+    headers = {"Cookie": f"{name}={cookie}"}
+    interface = app.session_interface
+    with app.test_request_context("/admin/users", headers=headers) as first:
+        one = interface.open_session(app, first.request)
+        one["_flashes"] = [("message", "only this request's")]
+        one["signed_in_at"] = 0
+    with app.test_request_context("/admin/users", headers=headers) as second:
+        two = interface.open_session(app, second.request)
+        assert "_flashes" not in two and two["signed_in_at"] != 0
+        assert not two.modified

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from survey import audit, busy, clock, stamped
+from survey import audit, busy, clock, prepared, stamped
 from survey.extensions import db, login
 from survey.followup import service as followup_service
 from survey.models import ApiKey, User
@@ -59,6 +59,12 @@ def role_label(role: str) -> str:
 _SIGNED_IN_USER = sa.select(User, followup_service.OPEN_CASES_OF_USER, stamped.STAMP_COLUMN).where(
     User.id == sa.bindparam("user_id")
 )
+# The same statement as plain columns, for the driver's cursor (survey.prepared): every staff
+# request runs it first, and SQLAlchemy's ORM execution of it cost more than the database's.
+_USER_COLUMNS = tuple(column.key for column in User.__table__.columns)
+_SIGNED_IN_ROW = sa.select(
+    *User.__table__.columns, followup_service.OPEN_CASES_OF_USER, stamped.STAMP_COLUMN
+).where(User.id == sa.bindparam("user_id"))
 
 
 @login.user_loader
@@ -67,7 +73,7 @@ def load_user(session_id: str) -> User | None:
     user_id, _, version = session_id.partition(":")
     if not user_id.isdigit():
         return None
-    row = db.session.execute(_SIGNED_IN_USER, {"user_id": int(user_id)}).one_or_none()
+    row = _signed_in_row(int(user_id))
     if row is None:
         return None
     user, open_cases, stamp = row
@@ -77,6 +83,28 @@ def load_user(session_id: str) -> User | None:
     followup_service.read_with_user(user.id, open_cases)
     stamped.read_with(stamp)
     return user
+
+
+def _signed_in_row(user_id: int) -> tuple[User, int, str | None] | None:
+    """The user (in the session, as a query would leave it), their open cases, the config stamp.
+
+    At the start of a request the session holds nothing: the row is read on the driver's
+    cursor and made the session's loaded ``User`` (``make_transient_to_detached``, then
+    ``add``: no write, no history). A session that already holds this user or has changes
+    to flush (a test, a CLI command) reads it through the ORM, which keeps what it holds.
+    """
+    session = db.session()
+    identity = sa.inspect(User).identity_key_from_primary_key((user_id,))
+    if identity in session.identity_map or session.new or session.dirty or session.deleted:
+        return db.session.execute(_SIGNED_IN_USER, {"user_id": user_id}).one_or_none()
+    rows = prepared.run_on(session.connection(), _SIGNED_IN_ROW, {"user_id": user_id}).rows
+    if not rows:
+        return None
+    *values, open_cases, stamp = rows[0]
+    user = User(**dict(zip(_USER_COLUMNS, values, strict=True)))
+    sa.orm.make_transient_to_detached(user)
+    session.add(user)
+    return user, open_cases, stamp
 
 
 def create_user(
