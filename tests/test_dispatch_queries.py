@@ -232,7 +232,6 @@ def test_the_frequency_window_is_served_by_the_invitation_and_delivery_indexes(c
     assert "ix_delivery_address_created_at" in plan
 
 
-
 @pytest.mark.parametrize("check", ["surveys_since", "decision_facts"])
 def test_the_frequency_window_never_reads_everyones_pending_invitations_by_state(
     customer, db, check
@@ -286,6 +285,7 @@ def test_the_frequency_window_never_reads_everyones_pending_invitations_by_state
                 plan = [row[0] for row in rows]
             by_state += [step for step in plan if "ix_invitation_state_" in step]
     assert by_state == []
+
 
 def test_the_sweeps_due_and_stuck_query_uses_an_index(customer):
     clock.freeze(NOON + timedelta(hours=1))
