@@ -29,6 +29,7 @@ import contextlib
 import json
 import os
 import random
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -56,6 +57,9 @@ BIN = Path(sys.executable).parent
 # whatever an editable install of the venv points at.
 SOURCE = Path(survey.__file__).resolve().parent.parent
 CUSTOMERS_POSTED = 5000  # distinct customers the posts cycle through
+# In every posted external_id: a bank kept (--keep) and measured again gets new interactions,
+# not replays of the last run's ids with other bodies (409s).
+RUN = secrets.token_hex(3)
 
 # Each wrk thread numbers its own requests, so every post is a new external_id; done()
 # prints one JSON line the bench reads (latencies in microseconds).
@@ -254,7 +258,7 @@ def _measure(bank: _Bank, serve: serving.Workers, label: str, args: Any) -> tupl
     Each run posts external ids of its own (a size is measured once a round, and a way of
     serving may be given twice, e.g. ABBA).
     """
-    run_id = f"{bank.size}-{label}-{serve.name}"
+    run_id = f"{bank.size}-{label}-{serve.name}-{RUN}"
     wrk_env = {**os.environ, "BENCH_ROWS": str(bank.rows_file), "BENCH_API_KEY": bank.key}
     with serving.gunicorn("bare_app:app", args.workers, bank.env, "/ready", serve=serve) as port:
         bare = _wrk(port, bank.script, args, {**wrk_env, "BENCH_RUN": f"BARE-{run_id}"})
