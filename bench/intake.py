@@ -1,7 +1,7 @@
 """Post interactions to a real server as history grows, next to a bare Flask endpoint.
 
     .venv/bin/python bench/intake.py [--sizes 17000,1700000] [--rounds 2] [--duration 20]
-        [--connections 8] [--database postgresql] [--serve sync,gthread]
+        [--connections 8] [--database postgresql] [--serve sync,gthread] [--keep FOLDER]
 
 Each size loads the demo bank (``survey.demo.load``, seed 2026, its 90 days ending
 today, so the posts fall inside the customers' frequency window) into a fresh
@@ -16,7 +16,9 @@ nothing. Goals (issue 8): no errors, the largest size's rate at least 1/1.5 of
 the smallest's, and intake at least 20% of the bare endpoint's rate.
 
 The bench starts gunicorn and wrk itself and ends only those processes, by the
-PIDs it got when starting them. The servers import the same ``survey`` package as the
+PIDs it got when starting them. Building 1,700,000 takes long: ``--keep FOLDER`` (SQLite)
+builds each size into ``FOLDER/intake-SIZE.sqlite3`` and leaves it there; a later run with
+the same folder reuses it (the posts of earlier runs stay in it, a few thousand rows). The servers import the same ``survey`` package as the
 bench (recorded as "code served"): run it with ``PYTHONPATH=.`` when the venv's
 editable install points at another checkout.
 """
@@ -27,6 +29,7 @@ import contextlib
 import json
 import os
 import random
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -54,6 +57,9 @@ BIN = Path(sys.executable).parent
 # whatever an editable install of the venv points at.
 SOURCE = Path(survey.__file__).resolve().parent.parent
 CUSTOMERS_POSTED = 5000  # distinct customers the posts cycle through
+# In every posted external_id: a bank kept (--keep) and measured again gets new interactions,
+# not replays of the last run's ids with other bodies (409s).
+RUN = secrets.token_hex(3)
 
 # Each wrk thread numbers its own requests, so every post is a new external_id; done()
 # prints one JSON line the bench reads (latencies in microseconds).
@@ -124,8 +130,14 @@ def main() -> None:
         help="times each size is measured; every database is built first, then the sizes "
         "take turns, the order reversed each round (2 rounds of two sizes: A B B A)",
     )
+    parser.add_argument(
+        "--keep",
+        help="a folder for each size's SQLite file, built when missing and reused when there",
+    )
     serving.add_arguments(parser)
     args = parser.parse_args()
+    if args.keep and args.database != "sqlite":
+        parser.error("--keep is for SQLite")
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install -y wrk)")
     serves = args.serve
@@ -141,7 +153,7 @@ def main() -> None:
     # The first way of serving's intake rate of each size, one per round.
     intake_rates: dict[int, list[float]] = {size: [] for size in sizes}
     with contextlib.ExitStack() as stack:
-        banks = [_build(stack, args.database, size) for size in sizes]
+        banks = [_build(stack, args.database, size, args.keep) for size in sizes]
         about["built"] = "; ".join(
             f"{bank.invitations:,} invitations in {bank.built:.0f} s" for bank in banks
         )
@@ -211,20 +223,29 @@ class _Bank:
     key: str  # an API key with the interactions scope
 
 
-def _build(stack: contextlib.ExitStack, database: str, size: int) -> _Bank:
-    """Load the demo bank of ``size`` into a throwaway database kept open on ``stack``."""
+def _build(stack: contextlib.ExitStack, database: str, size: int, keep: str | None) -> _Bank:
+    """Load the demo bank of ``size`` into a throwaway database kept open on ``stack``.
+
+    :param keep: a folder whose ``intake-SIZE.sqlite3`` is the database, loaded only when new.
+    """
     started = time.perf_counter()
-    app = stack.enter_context(common.bench_app(database))
+    kept = None if keep is None else Path(keep, f"intake-{size}.sqlite3")
+    reused = kept is not None and kept.exists()
+    app = stack.enter_context(common.bench_app(database, None if kept is None else str(kept)))
     folder = stack.enter_context(tempfile.TemporaryDirectory())
     with app.app_context():
-        demo.load(size=size)
+        if not reused:
+            demo.load(size=size)
         common.gather_statistics()
         invitations = _count(Invitation)
         rows_file = Path(folder, "rows.txt")
         rows_file.write_text("\n".join(_posted_rows()) + "\n", encoding="utf-8")
         db.session.remove()
     built = time.perf_counter() - started
-    print(f"{database} {size}: {invitations:,} invitations in {built:.0f} s", flush=True)
+    if reused:
+        print(f"{database} {size}: {invitations:,} invitations, reused from {kept}", flush=True)
+    else:
+        print(f"{database} {size}: {invitations:,} invitations in {built:.0f} s", flush=True)
     script = Path(folder, "post.lua")
     script.write_text(WRK_SCRIPT, encoding="utf-8")
     env = _app_environment(app, folder)
@@ -237,7 +258,7 @@ def _measure(bank: _Bank, serve: serving.Workers, label: str, args: Any) -> tupl
     Each run posts external ids of its own (a size is measured once a round, and a way of
     serving may be given twice, e.g. ABBA).
     """
-    run_id = f"{bank.size}-{label}-{serve.name}"
+    run_id = f"{bank.size}-{label}-{serve.name}-{RUN}"
     wrk_env = {**os.environ, "BENCH_ROWS": str(bank.rows_file), "BENCH_API_KEY": bank.key}
     with serving.gunicorn("bare_app:app", args.workers, bank.env, "/ready", serve=serve) as port:
         bare = _wrk(port, bank.script, args, {**wrk_env, "BENCH_RUN": f"BARE-{run_id}"})

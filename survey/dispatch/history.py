@@ -168,11 +168,22 @@ def _surveys_since_statement(own: bool, by_address: bool, sharing: bool) -> sa.S
             )
         )
     if sharing:
-        sharers = sa.select(customer_address.c.customer_id).where(
-            customer_address.c.address_id.in_(sa.bindparam("address_ids", expanding=True))
-        )
+        # From the shared addresses' links to each sharer's invitations by customer and
+        # time. SQLite preferred to search every pending invitation in the window by
+        # state (ix_invitation_state_scheduled_at: a range that grows with everyone's
+        # queue, thousands of rows while a night's surveys wait for the allowed hours)
+        # and keep the sharers'; the state is compared as an expression (``state || ''``),
+        # which no index serves, so the probe starts from the addresses.
+        not_by_state = Invitation.state.concat("").in_(("scheduled", "sending"))
         probes.extend(
-            sa.select(Invitation.id).where(Invitation.customer_id.in_(sharers), arm, pending)
+            sa.select(Invitation.id)
+            .select_from(customer_address)
+            .join(Invitation, Invitation.customer_id == customer_address.c.customer_id)
+            .where(
+                customer_address.c.address_id.in_(sa.bindparam("address_ids", expanding=True)),
+                arm,
+                not_by_state,
+            )
             for arm in recent_arms
         )
     found = sa.union(*probes).subquery()
