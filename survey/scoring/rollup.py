@@ -62,9 +62,14 @@ def month_of(day: date) -> date:
     return day.replace(day=1)
 
 
+def quarter_of(day: date) -> date:
+    """Return the first day of a day's calendar quarter (1 January, April, July or October)."""
+    return date(day.year, day.month - (day.month - 1) % 3, 1)
+
+
 def periods(day: date) -> dict[str, date]:
-    """Return a day's period columns: the day, its week's Monday, its month's first day."""
-    return {"day": day, "week": week_of(day), "month": month_of(day)}
+    """Return a day's period columns: the day, and the first day of its week, month and quarter."""
+    return {"day": day, "week": week_of(day), "month": month_of(day), "quarter": quarter_of(day)}
 
 
 def _segment_select() -> sa.Select[Any]:
@@ -224,6 +229,7 @@ def _in_one_statement() -> sa.Select[Any]:
             sa.cast(local, sa.Date).label("day"),
             sa.cast(sa.func.date_trunc("week", local), sa.Date).label("week"),
             sa.cast(sa.func.date_trunc("month", local), sa.Date).label("month"),
+            sa.cast(sa.func.date_trunc("quarter", local), sa.Date).label("quarter"),
             *fields,
             sa.func.count().label("n"),
             sa.func.sum(value).label("total"),
@@ -233,7 +239,7 @@ def _in_one_statement() -> sa.Select[Any]:
             # One response has one interaction: its case, the same on every row.
             sa.func.max(answered.c.complaint_case_id).label("complaint_case_id"),
         )
-        # One response has one counted_at: grouping by it groups by its day, week and month.
+        # One response has one counted_at: grouping by it groups by its day and its periods.
         .group_by(answered.c.counted_at, *fields)
         .cte("counted")
     )
