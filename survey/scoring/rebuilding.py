@@ -139,8 +139,7 @@ def _quarter_of_sqlite(element: QuarterOf, compiler: Any, **kw: Any) -> str:
     # SQLite keeps dates as ISO text; the first of a month moved back 0, 1 or 2 months.
     month = compiler.process(element.clauses, **kw)
     return (
-        f"date({month}, '-' || ((CAST(strftime('%m', {month}) AS INTEGER) - 1) % 3)"
-        " || ' months')"
+        f"date({month}, '-' || ((CAST(strftime('%m', {month}) AS INTEGER) - 1) % 3) || ' months')"
     )
 
 
