@@ -155,7 +155,7 @@ def finest(date_from: date, date_to: date) -> Plan:
 def _whole_periods(
     grain: str, date_from: date, date_to: date
 ) -> tuple[tuple[date, date], tuple[date, date]] | None:
-    """The days and period starts of the whole weeks, months or quarters in a range; None if none."""
+    """The days and period starts of the whole weeks, months or quarters in a range, or None."""
     if grain == "week":
         first = week_of(date_from + timedelta(days=6))  # the first Monday on or after date_from
         last = week_of(date_to + timedelta(days=1)) - timedelta(days=7)  # the last whole week

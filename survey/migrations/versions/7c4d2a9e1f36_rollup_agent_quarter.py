@@ -70,9 +70,6 @@ def upgrade():
         f"SELECT {quarter} AS quarter, {fields}, {sums} FROM rollup_agent_month "
         f"GROUP BY 1, {fields} ORDER BY 1, {fields}"
     )
-    if op.get_bind().dialect.name == "postgresql":
-        # The planner's statistics for the new rows now, not at autovacuum's next visit.
-        op.execute(f"ANALYZE {NAME}")
 
 
 def downgrade():
