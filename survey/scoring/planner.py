@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from survey.models.rollup import CUBOIDS, FINEST, Cuboid
+from survey.models.rollup import CUBOIDS, FINEST, GRAINS, Cuboid
 from survey.scoring.rollup import month_of, quarter_of, week_of
 
 TIME_FIELDS = ("day", "week", "month")
@@ -120,15 +120,34 @@ def plan_reading(
     if not days:
         raise ValueError(f"no rollup table keeps {sorted(needed)} by day")
     edge = min(days, key=lambda c: c.rows_per_period)
-    coarse = [c for c in able if c.grain != "day"] if date_to < LAST_PLANNED_DAY else []
+    coarse = _cheapest_per_grain([c for c in able if c.grain != "day"])
+    if date_to >= LAST_PLANNED_DAY:
+        coarse = []
     return Plan(tuple(sorted(_cover(date_from, date_to, edge, coarse), key=lambda p: p.first)))
 
 
-def _cover(date_from: date, date_to: date, edge: Cuboid, coarse: list[Cuboid]) -> list[Part]:
-    """The cheapest reads that cover a range of days exactly: whole months or weeks, and days.
+def _cheapest_per_grain(cuboids: list[Cuboid]) -> list[Cuboid]:
+    """Of the tables of each grain, the one with the fewest rows a period, in their order.
 
-    The days around a coarse table's whole periods are covered the same way, so a year
-    not aligned to months can read months, then weeks, then days at either end.
+    Tables of one grain read the same periods and leave the same days around them, so
+    the others could only cost more; leaving them out spares the search (every week,
+    month and quarter table that keeps the fields, tried with each other at both ends).
+    """
+    cheapest: dict[str, Cuboid] = {}
+    for cuboid in cuboids:
+        kept = cheapest.get(cuboid.grain)
+        if kept is None or cuboid.rows_per_period < kept.rows_per_period:
+            cheapest[cuboid.grain] = cuboid
+    return [c for c in cuboids if cheapest[c.grain] is c]
+
+
+def _cover(date_from: date, date_to: date, edge: Cuboid, coarse: list[Cuboid]) -> list[Part]:
+    """The cheapest reads that cover a range of days exactly: whole periods, and days.
+
+    The days around a coarse table's whole periods are covered the same way by the tables
+    of finer grains (fewer days than one of its periods hold no whole period as long), so
+    a year not aligned to quarters can read quarters, then months, then weeks, then days
+    at either end.
     """
     best = [Part(edge, date_from, date_to)]
     for cuboid in coarse:
@@ -136,7 +155,7 @@ def _cover(date_from: date, date_to: date, edge: Cuboid, coarse: list[Cuboid]) -
         if whole is None:
             continue
         (inner_from, inner_to), (first, last) = whole
-        finer = [c for c in coarse if c is not cuboid and c.grain != cuboid.grain]
+        finer = [c for c in coarse if GRAINS.index(c.grain) < GRAINS.index(cuboid.grain)]
         parts = [Part(cuboid, first, last)]
         if date_from < inner_from:
             parts = _cover(date_from, inner_from - timedelta(days=1), edge, finer) + parts
