@@ -49,13 +49,23 @@ def test_a_year_reads_whole_months_and_the_days_at_either_edge():
     ]
 
 
-def test_agents_over_a_year_read_agent_months_then_weeks_then_the_finest_days():
+def test_agents_over_a_year_read_agent_quarters_then_months_then_weeks_then_the_finest_days():
     # 30 November 2025 and 29 November 2026 are Sundays.
     assert _tables(date(2025, 11, 30), date(2026, 11, 29), ("agent",)) == [
         "rollup[2025-11-30..2025-11-30]",
-        "rollup_agent_month[2025-12-01..2026-10-01]",
+        "rollup_agent_month[2025-12-01..2025-12-01]",
+        "rollup_agent_quarter[2026-01-01..2026-07-01]",
+        "rollup_agent_month[2026-10-01..2026-10-01]",
         "rollup[2026-11-01..2026-11-01]",
         "rollup_agent_week[2026-11-02..2026-11-23]",
+    ]
+    # A year of whole quarters (the benchmark's last 365 days to 30 June): four rows an agent.
+    assert _tables(date(2025, 7, 1), date(2026, 6, 30), ("agent",)) == [
+        "rollup_agent_quarter[2025-07-01..2026-04-01]"
+    ]
+    # A quarter table answers no time grouping: by month, the months.
+    assert _tables(date(2025, 7, 1), date(2026, 6, 30), ("agent", "month")) == [
+        "rollup_agent_month[2025-07-01..2026-06-01]"
     ]
     # By week, months cannot serve: weeks, and the finest days before the first Monday.
     assert _tables(date(2025, 11, 30), date(2026, 11, 29), ("agent", "week")) == [
@@ -327,6 +337,7 @@ def test_the_api_gives_a_raw_group_by_s_groups_codes_and_comparisons(db, varied_
     ("days", "group_by", "table"),
     [
         (365, ("agent",), "rollup_agent_month"),
+        (365, ("agent",), "rollup_agent_quarter"),
         (28, ("agent", "week"), "rollup_agent_week"),
         (91, ("team", "week"), "rollup_team_week"),
     ],

@@ -1,9 +1,9 @@
 """Every rollup table equals a recomputation from the raw answers, whatever happened before.
 
 Answers go through the real answer service (record, complete) and partial closing
-(the sweep's ``partials.close_due``) while the movable clock crosses days, ISO weeks
-and months; after each sequence every cuboid is compared with counts computed here
-in Python from the responses, and again after ``rollup.rebuild``.
+(the sweep's ``partials.close_due``) while the movable clock crosses days, ISO weeks,
+months and quarters; after each sequence every cuboid is compared with counts computed
+here in Python from the responses, and again after ``rollup.rebuild``.
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ from survey.scoring import rollup
 TEST_WEIGHT = 20
 
 
-# Thursday 26 November 2026, 22:00 in Shanghai: a day, a week and a month end are near.
-START = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
+# Tuesday 29 December 2026, 22:00 in Shanghai: a day, a week, a month and a quarter end
+# are near (Monday 4 January 2027 starts the next week).
+START = datetime(2026, 12, 29, 14, 0, tzinfo=UTC)
 SHAPES = [
     {"channel": "phone", "agent": "A1001", "category": "account"},
     {"channel": "chat", "agent": "A2001", "category": "credit_card", "type": "complaint"},
@@ -79,7 +80,8 @@ steps = st.lists(
     max_size=18,
 )
 
-# A hand-written sequence that surely completes, closes and crosses a day, a week and a month.
+# A hand-written sequence that surely completes, closes and crosses a day, a week, a month
+# and a quarter.
 WALKTHROUGH = [
     ("invite", 0, 0, 0, 72),
     ("invite", 1, 1, 0, 72),
@@ -113,6 +115,7 @@ def _expected(cuboid) -> dict[tuple, tuple]:
             "day": day,
             "week": day - timedelta(days=day.weekday()),
             "month": date(day.year, day.month, 1),
+            "quarter": date(day.year, (day.month - 1) // 3 * 3 + 1, 1),
         }[cuboid.grain]
         values = {
             "business_line_id": interaction.business_line_id or 0,
@@ -205,8 +208,9 @@ def test_every_rollup_table_equals_the_raw_answers_after_any_answers_completions
     print(f"rollup grains: {dict(seen)}, {states}, {time.monotonic() - started:.1f} s")
     # The sequences did reach both ways of counting, across periods.
     assert counted >= 5 and states.get("closed_partial", 0) >= 1 and states.get("completed", 0) >= 1
-    days = db.session.scalar(sa.select(sa.func.count(sa.distinct(rollup.Rollup.month))))
-    assert days >= 2
+    months = db.session.scalar(sa.select(sa.func.count(sa.distinct(rollup.Rollup.month))))
+    weeks = db.session.scalar(sa.select(sa.func.count(sa.distinct(rollup.Rollup.week))))
+    assert months >= 2 and weeks >= 2
 
 
 def _apply(step: tuple[Any, ...], invitations: list, versions: list, invite) -> None:

@@ -4,11 +4,11 @@ Segment columns hold 0 or '' for "none" rather than NULL, so the unique key
 that upserts rely on behaves the same on SQLite and PostgreSQL.
 
 Each cuboid is one table: a time grain (the bank's day, ISO week starting
-Monday, or calendar month, all in SURVEY_TIMEZONE) and a subset of the segment
-fields. ``Rollup`` is the finest (day × every field); the others hold the same
-counts summed over the fields they leave out. A day-grain table also stores the
-day's week (its Monday) and month (its first day), so weeks and months are
-grouped in SQL. Which table answers a query is survey.scoring.planner's choice.
+Monday, calendar month or calendar quarter, all in SURVEY_TIMEZONE) and a subset
+of the segment fields. ``Rollup`` is the finest (day × every field); the others
+hold the same counts summed over the fields they leave out. A day-grain table
+also stores the day's week (its Monday) and month (its first day), so weeks and
+months are grouped in SQL. Which table answers a query is survey.scoring.planner's choice.
 
 Why these grains (the queries the dashboards and the API make):
 
@@ -20,10 +20,13 @@ Why these grains (the queries the dashboards and the API make):
   fields the days at the ends of a range that is not whole weeks (team × week over
   90 days read those edges from ``rollup_segment_day``: 8× faster than raw answers at
   1M where the others were 19–150×).
-- ``rollup_agent_month`` / ``rollup_agent_week`` (business line, team, agent): the
-  agent ranking over a quarter or a year (months, then weeks, then days at the
-  ends) and agents by week, without the channel/category/survey fan-out that makes
-  the finest table hold ~5 answers a row.
+- ``rollup_agent_quarter`` / ``rollup_agent_month`` / ``rollup_agent_week`` (business
+  line, team, agent): the agent ranking over a quarter or a year (quarters, then
+  months, then weeks, then days at the ends) and agents by week, without the
+  channel/category/survey fan-out that makes the finest table hold ~5 answers a row.
+  A year of agents read 12 months of every agent, so its rows grew with agents ×
+  months; at 10M answers (2.2× the agents of 1M) that made it 1.5–1.6× the 1M time,
+  the PostgreSQL side reading the extra rows. Whole quarters read a third of them.
 - ``rollup_channel_month`` / ``rollup_channel_day`` (business line, interaction channel,
   survey channel): the breakdown by channel and by survey channel, bank-wide or for one
   business line, each against the rest and by dimension. At 1M answers they hold 254
@@ -66,9 +69,14 @@ SEGMENT_FIELDS = (
 # The finest table's key.
 SEGMENT_COLUMNS = ("day", *SEGMENT_FIELDS)
 COUNT_COLUMNS = ("n", "total", "total_sq", "top", "bottom")
-GRAINS = ("day", "week", "month")
+GRAINS = ("day", "week", "month", "quarter")
 # The period columns a table of each grain stores (the first is in its key).
-PERIOD_COLUMNS = {"day": ("day", "week", "month"), "week": ("week",), "month": ("month",)}
+PERIOD_COLUMNS = {
+    "day": ("day", "week", "month"),
+    "week": ("week",),
+    "month": ("month",),
+    "quarter": ("quarter",),
+}
 
 # PostgreSQL fills each page of a rollup table to this percentage, leaving the rest for
 # updates in place: a submission mostly adds to rows that exist, and an update that finds
@@ -195,6 +203,7 @@ CUBOIDS: tuple[Cuboid, ...] = (
     _cuboid("rollup_team_day", "day", _TEAM, 60),
     _cuboid("rollup_channel_month", "month", _CHANNEL, 300),
     _cuboid("rollup_channel_day", "day", _CHANNEL, 100),
+    _cuboid("rollup_agent_quarter", "quarter", (*_TEAM, "agent_id"), 8_000, headline=True),
     _cuboid("rollup_agent_month", "month", (*_TEAM, "agent_id"), 3_500, headline=True),
     _cuboid("rollup_agent_week", "week", (*_TEAM, "agent_id"), 1_000, headline=True),
     _cuboid("rollup_segment_month", "month", _NO_AGENT, 5_000),

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 
 from survey import settings
@@ -120,10 +121,39 @@ def _rebuild_finest(
     return done
 
 
+class QuarterOf(sa.sql.expression.FunctionElement[date]):
+    """The first day of the quarter of a column of first days of months (SQL's ``month``)."""
+
+    type = sa.Date()
+    inherit_cache = True
+    name = "quarter_of"
+
+
+@compiles(QuarterOf, "postgresql")
+def _quarter_of_postgresql(element: QuarterOf, compiler: Any, **kw: Any) -> str:
+    return f"CAST(date_trunc('quarter', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+@compiles(QuarterOf, "sqlite")
+def _quarter_of_sqlite(element: QuarterOf, compiler: Any, **kw: Any) -> str:
+    # SQLite keeps dates as ISO text; the first of a month moved back 0, 1 or 2 months.
+    month = compiler.process(element.clauses, **kw)
+    return (
+        f"date({month}, '-' || ((CAST(strftime('%m', {month}) AS INTEGER) - 1) % 3) || ' months')"
+    )
+
+
+def _period(source: sa.Table, name: str) -> sa.ColumnElement[Any]:
+    """A period column of the finest table; a quarter, which it does not keep, from its month."""
+    if name == "quarter":
+        return QuarterOf(source.c.month).label("quarter")
+    return source.c[name]
+
+
 def coarser_insert(cuboid: Cuboid) -> sa.Insert:
     """Build the INSERT … SELECT … GROUP BY that fills a coarser table from the finest."""
     source = FINEST.table
-    period = [source.c[c] for c in PERIOD_COLUMNS[cuboid.grain]]
+    period = [_period(source, c) for c in PERIOD_COLUMNS[cuboid.grain]]
     segment = [source.c[f] for f in cuboid.fields]
     grouped = (
         sa.select(*period, *segment, *(sa.func.sum(source.c[c]).label(c) for c in COUNT_COLUMNS))

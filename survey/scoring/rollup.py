@@ -62,6 +62,11 @@ def month_of(day: date) -> date:
     return day.replace(day=1)
 
 
+def quarter_of(day: date) -> date:
+    """Return the first day of a day's calendar quarter (1 January, April, July or October)."""
+    return date(day.year, day.month - (day.month - 1) % 3, 1)
+
+
 def periods(day: date) -> dict[str, date]:
     """Return a day's period columns: the day, its week's Monday, its month's first day."""
     return {"day": day, "week": week_of(day), "month": month_of(day)}
@@ -142,8 +147,10 @@ def apply_response(response: Response) -> int:
     first = found[0]
     if first["complaint_case_id"] is not None:
         _add_complaint(session, response_id)
+    day = local_day(first["counted_at"])
     segment = {
-        **periods(local_day(first["counted_at"])),
+        **periods(day),
+        "quarter": quarter_of(day),  # which only the quarter tables keep
         **{name: first[name] for name in SEGMENT_FIELDS if name not in ("kind", "dimension")},
     }
     sums: dict[tuple[str, str], dict[str, int]] = {}
@@ -224,6 +231,7 @@ def _in_one_statement() -> sa.Select[Any]:
             sa.cast(local, sa.Date).label("day"),
             sa.cast(sa.func.date_trunc("week", local), sa.Date).label("week"),
             sa.cast(sa.func.date_trunc("month", local), sa.Date).label("month"),
+            sa.cast(sa.func.date_trunc("quarter", local), sa.Date).label("quarter"),
             *fields,
             sa.func.count().label("n"),
             sa.func.sum(value).label("total"),
@@ -233,7 +241,7 @@ def _in_one_statement() -> sa.Select[Any]:
             # One response has one interaction: its case, the same on every row.
             sa.func.max(answered.c.complaint_case_id).label("complaint_case_id"),
         )
-        # One response has one counted_at: grouping by it groups by its day, week and month.
+        # One response has one counted_at: grouping by it groups by its day and its periods.
         .group_by(answered.c.counted_at, *fields)
         .cte("counted")
     )
