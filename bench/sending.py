@@ -404,44 +404,76 @@ def _paced_run(kind: str, env: dict[str, str], prism_url: str, args: Any) -> lis
 
 
 class _Recorder:
-    """A relay in front of Prism that notes when each SMS arrived and its text."""
+    """A relay in front of Prism, in a process of its own, that notes when each SMS arrived.
+
+    Its own process, so the bench's polling never holds the relay's handler threads back
+    (one interpreter lock), and HTTP/1.1 kept alive, as Twilio keeps a client's connection:
+    a new connection and a new handler thread for each request would time the relay, not
+    the sends. Each arrival is timed as its request line is read.
+    """
 
     def __init__(self, prism_url: str) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self._control, child = context.Pipe()
+        self.process = context.Process(target=_relay, args=(prism_url, child), daemon=True)
+        self.process.start()
+        port = self._control.recv()
+        self.url = f"http://127.0.0.1:{port}"
         self.arrivals: list[tuple[float, str]] = []
-        recorder = self
-        target = prism_url.split("//", 1)[1]
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                arrived = time.time()
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.path.endswith("/Messages.json"):
-                    body = parse_qs(raw.decode()).get("Body", [""])[0]
-                    recorder.arrivals.append((arrived, body))
-                connection = http.client.HTTPConnection(target, timeout=30)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                connection.request("POST", self.path, body=raw, headers=headers)
-                answer = connection.getresponse()
-                payload = answer.read()
-                connection.close()
-                self.send_response(answer.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet: the record is the arrival list."""
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        """Take the arrivals and end exactly the relay's process."""
+        self._control.send("stop")
+        self.arrivals = self._control.recv()
+        self.process.join(timeout=20)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=10)
+
+
+def _relay(prism_url: str, control: Any) -> None:
+    """Serve the relay until told to stop; then hand back the arrivals."""
+    arrivals: list[tuple[float, str]] = []
+    target = prism_url.split("//", 1)[1]
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def parse_request(self) -> bool:
+            self.arrived = time.time()  # the request line is in: the send has arrived
+            return super().parse_request()
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path.endswith("/Messages.json"):
+                body = parse_qs(raw.decode()).get("Body", [""])[0]
+                arrivals.append((self.arrived, body))
+            upstream = getattr(self, "upstream", None)
+            if upstream is None:
+                upstream = self.upstream = http.client.HTTPConnection(target, timeout=30)
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+            upstream.request("POST", self.path, body=raw, headers=headers)
+            answer = upstream.getresponse()
+            payload = answer.read()
+            self.send_response(answer.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the record is the arrival list."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    control.send(server.server_port)
+    control.recv()  # "stop"
+    server.shutdown()
+    server.server_close()
+    control.send(sorted(arrivals))
 
 
 def _forget_redis_prefix(prefix: str) -> None:
