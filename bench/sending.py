@@ -81,15 +81,18 @@ def main() -> None:
     prism = _start_prism()
     try:
         for kind in args.databases.split(","):
-            bare = _bare_rate(prism.url)
-            rows.append([kind, "bare loop of the official client", "1", f"{bare:.1f}/s", "", ""])
-            rows.extend(_bench_database(kind, prism.url, args, bare))
+            bare, client_ms, prism_ms = _bare_rate(prism)
+            rows.append(
+                [kind, "bare loop of the official client", "1", f"{bare:.1f}/s", "", ""]
+                + [f"client {client_ms:.1f} · Prism {prism_ms:.1f}"]
+            )
+            rows.extend(_bench_database(kind, prism, args, bare))
     finally:
         prism.stop()
     common.record(
         "Sending through Prism (decide → schedule → send)",
         about,
-        ["database", "run", "workers", "rate", "goal", "worker RSS (max)"],
+        ["database", "run", "workers", "rate", "goal", "worker RSS (max)", "CPU ms a send"],
         rows,
         notes=[
             f"Scaled down from the issue's 100,000 to {args.count:,} interactions a run: Prism "
@@ -101,7 +104,9 @@ def main() -> None:
             "that database's runs; goal ≥ 80 % of it. The paced run measures arrival times at a "
             "recording proxy in front of Prism, in segments; goal 95–100 % of R and no sliding "
             "one-second window above R. RSS is VmRSS of each `survey worker` process at the "
-            "end of its run; goal ≤ 150 MB.",
+            "end of its run; goal ≤ 150 MB. CPU ms a send: user + system time of the bare "
+            "loop's client (or of all the run's `survey worker` processes) and of Prism, over "
+            "the run, divided by the messages sent (from /proc).",
         ],
         enabled=not args.no_record,
     )
@@ -149,15 +154,25 @@ def _start_prism() -> _Process:
     raise SystemExit("Prism did not start")
 
 
-def _bare_rate(url: str) -> float:
-    """Messages a second one loop of the official client gets from Prism, nothing else."""
+def _bare_rate(prism: _Process) -> tuple[float, float, float]:
+    """Messages a second one loop of the official client gets from Prism, nothing else; and
+    the CPU milliseconds a message the loop and Prism spent."""
     from twilio.rest import Client
 
-    client = Client(ACCOUNT_SID, AUTH_TOKEN, http_client=TwilioTransport(url, timeout=10))
+    client = Client(ACCOUNT_SID, AUTH_TOKEN, http_client=TwilioTransport(prism.url, timeout=10))
+    prism_cpu, own_cpu = _cpu_seconds(prism.process.pid), time.process_time()
     with common.Timer() as timer:
         for _ in range(BARE_SENDS):
             client.messages.create(to="+8613800138000", from_=FROM_NUMBER, body="您好")
-    return BARE_SENDS / timer.seconds
+    own_ms = (time.process_time() - own_cpu) * 1000 / BARE_SENDS
+    prism_ms = (_cpu_seconds(prism.process.pid) - prism_cpu) * 1000 / BARE_SENDS
+    return BARE_SENDS / timer.seconds, own_ms, prism_ms
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds a process has used so far (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _zone_in_allowed_hours() -> str:
@@ -184,7 +199,7 @@ def _config(db_url: str, queue_url: str, instance: str, twilio_url: str) -> dict
     }
 
 
-def _bench_database(kind: str, prism_url: str, args: Any, bare: float) -> list[list[Any]]:
+def _bench_database(kind: str, prism: _Process, args: Any, bare: float) -> list[list[Any]]:
     from flask_migrate import upgrade
 
     rows: list[list[Any]] = []
@@ -196,7 +211,7 @@ def _bench_database(kind: str, prism_url: str, args: Any, bare: float) -> list[l
             if kind == "sqlite"
             else f"{REDIS}?prefix={prefix}"
         )
-        env = _config(db_url, queue_url, instance, prism_url)
+        env = _config(db_url, queue_url, instance, prism.url)
         app = create_app(
             {
                 "SQLALCHEMY_DATABASE_URI": db_url,
@@ -213,20 +228,20 @@ def _bench_database(kind: str, prism_url: str, args: Any, bare: float) -> list[l
                 seconds = _decide_and_schedule(app, args.count)
                 rows.append(
                     [kind, "decide → schedule (API posts)", "", f"{args.count / seconds:.1f}/s"]
-                    + ["", ""]
+                    + ["", "", ""]
                 )
                 settings.put("sms_segments_per_second", 0)
                 db.session.commit()
                 for workers in [int(w) for w in args.workers.split(",")]:
-                    rate, rss = _send_all(env, workers, args.count)
+                    rate, rss, cpu = _send_all(env, workers, args.count, prism)
                     goal = "met" if rate >= 0.8 * bare else "not met"
                     rows.append(
                         [kind, "send, limiter off", workers, f"{rate:.1f}/s"]
-                        + [f"{rate / bare:.0%} of bare ({goal})", f"{rss:.0f} MB"]
+                        + [f"{rate / bare:.0%} of bare ({goal})", f"{rss:.0f} MB", cpu]
                     )
                 settings.put("sms_segments_per_second", args.rate)
                 db.session.commit()
-                rows.append(_paced_run(kind, env, prism_url, args))
+                rows.append(_paced_run(kind, env, prism, args))
                 db.session.remove()
                 db.engine.dispose()
         finally:
@@ -305,10 +320,12 @@ def _make_due_again(count: int) -> None:
     db.session.commit()
 
 
-def _send_all(env: dict[str, str], workers: int, count: int) -> tuple[float, float]:
-    """Send every invitation with this many worker processes; return (sends/s, max RSS MB)."""
+def _send_all(
+    env: dict[str, str], workers: int, count: int, prism: _Process
+) -> tuple[float, float, str]:
+    """Send every invitation with this many worker processes; return (sends/s, max RSS MB,
+    the CPU ms a send of the workers and of Prism)."""
     _make_due_again(count)
-    _start_senders()
     processes = [
         subprocess.Popen(
             [str(SURVEY), "worker", "--workers", "1", "--no-periodic"],
@@ -320,8 +337,14 @@ def _send_all(env: dict[str, str], workers: int, count: int) -> tuple[float, flo
         for _ in range(workers)
     ]
     try:
+        # The workers' start (imports, the app) is not a send's CPU: counted from when idle.
+        workers_cpu = _when_idle(processes)
+        prism_cpu = _cpu_seconds(prism.process.pid)
+        _start_senders()
         sent = _wait_until_sent(count, processes)
         rss = max(_rss_mb(p.pid) for p in processes)
+        workers_cpu = sum(_cpu_seconds(p.pid) for p in processes) - workers_cpu
+        prism_cpu = _cpu_seconds(prism.process.pid) - prism_cpu
     finally:
         for process in processes:
             _Process(process, "").stop()
@@ -330,7 +353,24 @@ def _send_all(env: dict[str, str], workers: int, count: int) -> tuple[float, flo
     ).one()
     span = (last - first).total_seconds()
     print(f"  {workers} worker(s): {sent} sent in {span:.1f} s, RSS {rss:.0f} MB", flush=True)
-    return sent / span, rss
+    cpu = f"workers {workers_cpu * 1000 / sent:.1f} · Prism {prism_cpu * 1000 / sent:.1f}"
+    return sent / span, rss, cpu
+
+
+def _when_idle(processes: list[subprocess.Popen]) -> float:
+    """Wait until the started workers stop using CPU (ready, polling an empty queue); return
+    the CPU seconds they used so far."""
+    used = sum(_cpu_seconds(p.pid) for p in processes)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        if any(p.poll() is not None for p in processes):
+            raise SystemExit("a worker exited before the run")
+        now = sum(_cpu_seconds(p.pid) for p in processes)
+        if now - used < 0.02 * len(processes):
+            return now
+        used = now
+    return used
 
 
 def _start_senders() -> None:
@@ -370,11 +410,11 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _paced_run(kind: str, env: dict[str, str], prism_url: str, args: Any) -> list[Any]:
+def _paced_run(kind: str, env: dict[str, str], prism: _Process, args: Any) -> list[Any]:
     """Send at R segments/s through the recording proxy; say the rate and the busiest second."""
-    recorder = _Recorder(prism_url)
+    recorder = _Recorder(prism.url)
     try:
-        _, rss = _send_all({**env, "TWILIO_API_URL": recorder.url}, 2, args.paced_count)
+        _, rss, cpu = _send_all({**env, "TWILIO_API_URL": recorder.url}, 2, args.paced_count, prism)
     finally:
         recorder.stop()
     arrivals = sorted(recorder.arrivals)
@@ -400,6 +440,7 @@ def _paced_run(kind: str, env: dict[str, str], prism_url: str, args: Any) -> lis
         f"{rate:.1f} segments/s",
         f"{share:.1%} of R; busiest 1-s window {busiest} segments ({goal})",
         f"{rss:.0f} MB",
+        cpu,
     ]
 
 
