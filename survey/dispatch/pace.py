@@ -2,8 +2,9 @@
 
 Each sender (a Twilio number or messaging service, the voice account, the SMTP
 account) has two records. Its queue, the instant its next turn starts: a send of
-``cost`` units reserves ``cost / R`` seconds of it, so workers wait their turn in
-order and spread out, and a turn further off than a worker waits is left for later.
+``cost`` units reserves an even share of a second and a small guard (``spacing``: at
+R = 50, one three-segment SMS every 63 ms), so workers wait their turn in order,
+evenly, never in bursts, and a turn further off than a worker waits is left for later.
 And its log of sends begun: right before the provider is asked, a send of ``cost``
 units is let begin only when the units begun in the last second and its own are at
 most R (a sliding log: exact, whatever the mix of costs); a send costing more than
