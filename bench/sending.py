@@ -325,7 +325,6 @@ def _send_all(
 ) -> tuple[float, float, str]:
     """Send every invitation with this many worker processes; return (sends/s, max RSS MB,
     the CPU ms a send of the workers and of Prism)."""
-    _make_due_again(count)
     processes = [
         subprocess.Popen(
             [str(SURVEY), "worker", "--workers", "1", "--no-periodic"],
@@ -337,8 +336,10 @@ def _send_all(
         for _ in range(workers)
     ]
     try:
-        # The workers' start (imports, the app) is not a send's CPU: counted from when idle.
+        # The workers' start (imports, the app, senders left queued by the run before, which
+        # find nothing due yet) is not a send's CPU: counted from when they are idle.
         workers_cpu = _when_idle(processes)
+        _make_due_again(count)
         prism_cpu = _cpu_seconds(prism.process.pid)
         _start_senders()
         sent = _wait_until_sent(count, processes)
