@@ -81,15 +81,18 @@ def main() -> None:
     prism = _start_prism()
     try:
         for kind in args.databases.split(","):
-            bare = _bare_rate(prism.url)
-            rows.append([kind, "bare loop of the official client", "1", f"{bare:.1f}/s", "", ""])
-            rows.extend(_bench_database(kind, prism.url, args, bare))
+            bare, client_ms, prism_ms = _bare_rate(prism)
+            rows.append(
+                [kind, "bare loop of the official client", "1", f"{bare:.1f}/s", "", ""]
+                + [f"client {client_ms:.1f} · Prism {prism_ms:.1f}"]
+            )
+            rows.extend(_bench_database(kind, prism, args, bare))
     finally:
         prism.stop()
     common.record(
         "Sending through Prism (decide → schedule → send)",
         about,
-        ["database", "run", "workers", "rate", "goal", "worker RSS (max)"],
+        ["database", "run", "workers", "rate", "goal", "worker RSS (max)", "CPU ms a send"],
         rows,
         notes=[
             f"Scaled down from the issue's 100,000 to {args.count:,} interactions a run: Prism "
@@ -101,7 +104,9 @@ def main() -> None:
             "that database's runs; goal ≥ 80 % of it. The paced run measures arrival times at a "
             "recording proxy in front of Prism, in segments; goal 95–100 % of R and no sliding "
             "one-second window above R. RSS is VmRSS of each `survey worker` process at the "
-            "end of its run; goal ≤ 150 MB.",
+            "end of its run; goal ≤ 150 MB. CPU ms a send: user + system time of the bare "
+            "loop's client (or of all the run's `survey worker` processes) and of Prism, over "
+            "the run, divided by the messages sent (from /proc).",
         ],
         enabled=not args.no_record,
     )
@@ -149,15 +154,25 @@ def _start_prism() -> _Process:
     raise SystemExit("Prism did not start")
 
 
-def _bare_rate(url: str) -> float:
-    """Messages a second one loop of the official client gets from Prism, nothing else."""
+def _bare_rate(prism: _Process) -> tuple[float, float, float]:
+    """Messages a second one loop of the official client gets from Prism, nothing else; and
+    the CPU milliseconds a message the loop and Prism spent."""
     from twilio.rest import Client
 
-    client = Client(ACCOUNT_SID, AUTH_TOKEN, http_client=TwilioTransport(url, timeout=10))
+    client = Client(ACCOUNT_SID, AUTH_TOKEN, http_client=TwilioTransport(prism.url, timeout=10))
+    prism_cpu, own_cpu = _cpu_seconds(prism.process.pid), time.process_time()
     with common.Timer() as timer:
         for _ in range(BARE_SENDS):
             client.messages.create(to="+8613800138000", from_=FROM_NUMBER, body="您好")
-    return BARE_SENDS / timer.seconds
+    own_ms = (time.process_time() - own_cpu) * 1000 / BARE_SENDS
+    prism_ms = (_cpu_seconds(prism.process.pid) - prism_cpu) * 1000 / BARE_SENDS
+    return BARE_SENDS / timer.seconds, own_ms, prism_ms
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds a process has used so far (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _zone_in_allowed_hours() -> str:
@@ -184,7 +199,7 @@ def _config(db_url: str, queue_url: str, instance: str, twilio_url: str) -> dict
     }
 
 
-def _bench_database(kind: str, prism_url: str, args: Any, bare: float) -> list[list[Any]]:
+def _bench_database(kind: str, prism: _Process, args: Any, bare: float) -> list[list[Any]]:
     from flask_migrate import upgrade
 
     rows: list[list[Any]] = []
@@ -196,7 +211,7 @@ def _bench_database(kind: str, prism_url: str, args: Any, bare: float) -> list[l
             if kind == "sqlite"
             else f"{REDIS}?prefix={prefix}"
         )
-        env = _config(db_url, queue_url, instance, prism_url)
+        env = _config(db_url, queue_url, instance, prism.url)
         app = create_app(
             {
                 "SQLALCHEMY_DATABASE_URI": db_url,
@@ -213,20 +228,20 @@ def _bench_database(kind: str, prism_url: str, args: Any, bare: float) -> list[l
                 seconds = _decide_and_schedule(app, args.count)
                 rows.append(
                     [kind, "decide → schedule (API posts)", "", f"{args.count / seconds:.1f}/s"]
-                    + ["", ""]
+                    + ["", "", ""]
                 )
                 settings.put("sms_segments_per_second", 0)
                 db.session.commit()
                 for workers in [int(w) for w in args.workers.split(",")]:
-                    rate, rss = _send_all(env, workers, args.count)
+                    rate, rss, cpu = _send_all(env, workers, args.count, prism)
                     goal = "met" if rate >= 0.8 * bare else "not met"
                     rows.append(
                         [kind, "send, limiter off", workers, f"{rate:.1f}/s"]
-                        + [f"{rate / bare:.0%} of bare ({goal})", f"{rss:.0f} MB"]
+                        + [f"{rate / bare:.0%} of bare ({goal})", f"{rss:.0f} MB", cpu]
                     )
                 settings.put("sms_segments_per_second", args.rate)
                 db.session.commit()
-                rows.append(_paced_run(kind, env, prism_url, args))
+                rows.append(_paced_run(kind, env, prism, args))
                 db.session.remove()
                 db.engine.dispose()
         finally:
@@ -305,10 +320,11 @@ def _make_due_again(count: int) -> None:
     db.session.commit()
 
 
-def _send_all(env: dict[str, str], workers: int, count: int) -> tuple[float, float]:
-    """Send every invitation with this many worker processes; return (sends/s, max RSS MB)."""
-    _make_due_again(count)
-    _start_senders()
+def _send_all(
+    env: dict[str, str], workers: int, count: int, prism: _Process
+) -> tuple[float, float, str]:
+    """Send every invitation with this many worker processes; return (sends/s, max RSS MB,
+    the CPU ms a send of the workers and of Prism)."""
     processes = [
         subprocess.Popen(
             [str(SURVEY), "worker", "--workers", "1", "--no-periodic"],
@@ -320,8 +336,16 @@ def _send_all(env: dict[str, str], workers: int, count: int) -> tuple[float, flo
         for _ in range(workers)
     ]
     try:
+        # The workers' start (imports, the app, senders left queued by the run before, which
+        # find nothing due yet) is not a send's CPU: counted from when they are idle.
+        workers_cpu = _when_idle(processes)
+        _make_due_again(count)
+        prism_cpu = _cpu_seconds(prism.process.pid)
+        _start_senders()
         sent = _wait_until_sent(count, processes)
         rss = max(_rss_mb(p.pid) for p in processes)
+        workers_cpu = sum(_cpu_seconds(p.pid) for p in processes) - workers_cpu
+        prism_cpu = _cpu_seconds(prism.process.pid) - prism_cpu
     finally:
         for process in processes:
             _Process(process, "").stop()
@@ -330,7 +354,24 @@ def _send_all(env: dict[str, str], workers: int, count: int) -> tuple[float, flo
     ).one()
     span = (last - first).total_seconds()
     print(f"  {workers} worker(s): {sent} sent in {span:.1f} s, RSS {rss:.0f} MB", flush=True)
-    return sent / span, rss
+    cpu = f"workers {workers_cpu * 1000 / sent:.1f} · Prism {prism_cpu * 1000 / sent:.1f}"
+    return sent / span, rss, cpu
+
+
+def _when_idle(processes: list[subprocess.Popen]) -> float:
+    """Wait until the started workers stop using CPU (ready, polling an empty queue); return
+    the CPU seconds they used so far."""
+    used = sum(_cpu_seconds(p.pid) for p in processes)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        if any(p.poll() is not None for p in processes):
+            raise SystemExit("a worker exited before the run")
+        now = sum(_cpu_seconds(p.pid) for p in processes)
+        if now - used < 0.02 * len(processes):
+            return now
+        used = now
+    return used
 
 
 def _start_senders() -> None:
@@ -370,11 +411,11 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _paced_run(kind: str, env: dict[str, str], prism_url: str, args: Any) -> list[Any]:
+def _paced_run(kind: str, env: dict[str, str], prism: _Process, args: Any) -> list[Any]:
     """Send at R segments/s through the recording proxy; say the rate and the busiest second."""
-    recorder = _Recorder(prism_url)
+    recorder = _Recorder(prism.url)
     try:
-        _, rss = _send_all({**env, "TWILIO_API_URL": recorder.url}, 2, args.paced_count)
+        _, rss, cpu = _send_all({**env, "TWILIO_API_URL": recorder.url}, 2, args.paced_count, prism)
     finally:
         recorder.stop()
     arrivals = sorted(recorder.arrivals)
@@ -400,48 +441,81 @@ def _paced_run(kind: str, env: dict[str, str], prism_url: str, args: Any) -> lis
         f"{rate:.1f} segments/s",
         f"{share:.1%} of R; busiest 1-s window {busiest} segments ({goal})",
         f"{rss:.0f} MB",
+        cpu,
     ]
 
 
 class _Recorder:
-    """A relay in front of Prism that notes when each SMS arrived and its text."""
+    """A relay in front of Prism, in a process of its own, that notes when each SMS arrived.
+
+    Its own process, so the bench's polling never holds the relay's handler threads back
+    (one interpreter lock), and HTTP/1.1 kept alive, as Twilio keeps a client's connection:
+    a new connection and a new handler thread for each request would time the relay, not
+    the sends. Each arrival is timed as its request line is read.
+    """
 
     def __init__(self, prism_url: str) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self._control, child = context.Pipe()
+        self.process = context.Process(target=_relay, args=(prism_url, child), daemon=True)
+        self.process.start()
+        port = self._control.recv()
+        self.url = f"http://127.0.0.1:{port}"
         self.arrivals: list[tuple[float, str]] = []
-        recorder = self
-        target = prism_url.split("//", 1)[1]
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                arrived = time.time()
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.path.endswith("/Messages.json"):
-                    body = parse_qs(raw.decode()).get("Body", [""])[0]
-                    recorder.arrivals.append((arrived, body))
-                connection = http.client.HTTPConnection(target, timeout=30)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                connection.request("POST", self.path, body=raw, headers=headers)
-                answer = connection.getresponse()
-                payload = answer.read()
-                connection.close()
-                self.send_response(answer.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet: the record is the arrival list."""
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        """Take the arrivals and end exactly the relay's process."""
+        self._control.send("stop")
+        self.arrivals = self._control.recv()
+        self.process.join(timeout=20)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=10)
+
+
+def _relay(prism_url: str, control: Any) -> None:
+    """Serve the relay until told to stop; then hand back the arrivals."""
+    arrivals: list[tuple[float, str]] = []
+    target = prism_url.split("//", 1)[1]
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def parse_request(self) -> bool:
+            self.arrived = time.time()  # the request line is in: the send has arrived
+            return super().parse_request()
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path.endswith("/Messages.json"):
+                body = parse_qs(raw.decode()).get("Body", [""])[0]
+                arrivals.append((self.arrived, body))
+            upstream = getattr(self, "upstream", None)
+            if upstream is None:
+                upstream = self.upstream = http.client.HTTPConnection(target, timeout=30)
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+            upstream.request("POST", self.path, body=raw, headers=headers)
+            answer = upstream.getresponse()
+            payload = answer.read()
+            self.send_response(answer.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the record is the arrival list."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    control.send(server.server_port)
+    control.recv()  # "stop"
+    server.shutdown()
+    server.server_close()
+    control.send(sorted(arrivals))
 
 
 def _forget_redis_prefix(prefix: str) -> None:

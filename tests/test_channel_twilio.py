@@ -227,6 +227,40 @@ def test_consecutive_sends_reuse_one_connection_to_twilio(app):
     assert len(_KeepAliveTwilio.ports) == 3 and len(set(_KeepAliveTwilio.ports)) == 1
 
 
+@pytest.fixture
+def keep_alive_twilio(app, monkeypatch):
+    """A Twilio stand-in of this test's own (so this thread's client is made afresh for it)."""
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    _KeepAliveTwilio.ports = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAliveTwilio)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    app.config["TWILIO_API_URL"] = f"http://127.0.0.1:{server.server_port}"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_proxy_environment_is_read_once_not_at_every_send(app, keep_alive_twilio, monkeypatch):
+    # Reading every *_proxy variable of the environment again for each request was half a
+    # millisecond of each send, between its turn and the request.
+    from tests.fixtures.twilio import _free_port
+
+    assert TwilioChannel().send(1, _sms()).ok
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{_free_port()}")  # nothing listens
+    assert TwilioChannel().send(2, _sms()).ok
+    assert len(_KeepAliveTwilio.ports) == 2
+
+
+def test_a_proxy_set_in_the_environment_is_used(app, keep_alive_twilio, monkeypatch):
+    from tests.fixtures.twilio import _free_port
+
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{_free_port()}")  # nothing listens
+    result = TwilioChannel().send(1, _sms())
+    assert result.retryable and "unreachable" in result.error
+    assert _KeepAliveTwilio.ports == []
+
+
 def test_a_refused_connection_is_retryable(app):
     # Nothing listens on a port we just freed: the request never left.
     from tests.fixtures.twilio import _free_port

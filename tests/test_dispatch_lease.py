@@ -130,7 +130,7 @@ def test_a_worker_whose_send_was_taken_over_while_it_waited_sends_nothing(app, d
     from survey.dispatch import pace
 
     invitation_id = due()
-    waited = pace.wait_for_turn
+    waited = pace.reserve_turn
     stalled = []
 
     def stall_then_wait(*args, **kwargs):
@@ -141,7 +141,7 @@ def test_a_worker_whose_send_was_taken_over_while_it_waited_sends_nothing(app, d
             assert sending.send_invitation(invitation_id) == "sent"
         return waited(*args, **kwargs)
 
-    monkeypatch.setattr(pace, "wait_for_turn", stall_then_wait)
+    monkeypatch.setattr(pace, "reserve_turn", stall_then_wait)
     assert sending.send_invitation(invitation_id) == "skipped"
     assert _received(invitation_id) == 1
     assert db.session.get_one(Invitation, invitation_id).state == "sent"

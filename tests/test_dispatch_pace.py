@@ -8,11 +8,12 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from survey import clock, settings
 from survey.dispatch import pace, sending
 from survey.extensions import db
-from survey.models import Invitation
+from survey.models import Delivery, Invitation
 from tests.conftest import REDIS_URL, _fail_or_skip
 from tests.fixtures.dispatch import interaction_body
 
@@ -136,6 +137,52 @@ def test_a_turn_costing_more_than_r_goes_alone_in_its_own_second(store):
             others = [a for a, _ in grants if a != at and abs(a - at) < 1.0]
             assert others == [], (at, grants)
     assert _busiest_window([g for g in grants if g[1] <= 3]) <= 3
+
+
+def test_turns_of_a_three_segment_sms_are_spread_evenly_with_room_for_arrival_jitter(store):
+    """At R = 50, 16 three-segment SMS fit in a second: each turn is 1/16 s and a margin apart.
+
+    Packed at 3/R s (and held back by the sliding second only every 17th), the 17th send
+    would start a hair over a second after the 1st, so any lateness of the 1st on its way to
+    the provider (or earliness of the 17th) puts 51 segments into one second there.
+    """
+    key = "twilio:sms:even"
+    starts = [
+        store.reserve(key, pace.spacing(3, 50), 3600, now=_T0 + i * 0.001).at for i in range(48)
+    ]
+    gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+    assert max(gaps) - min(gaps) < 1e-4  # even: no bursts, no long pauses
+    # Any 17 turns in a row span more than a second by a margin that absorbs arrival jitter.
+    assert min(starts[i + 16] - starts[i] for i in range(len(starts) - 16)) >= 1.0075
+    # And the rate stays within the goal: at least 95 % of R.
+    assert 3 * (len(starts) - 1) / (starts[-1] - starts[0]) >= 0.95 * 50
+
+
+def test_a_send_waits_for_its_turn_after_its_delivery_is_marked(
+    post_interaction, make_org, make_default_rule, twilio_api, monkeypatch
+):
+    """The marking's commit happens while the turn is awaited, never between turn and request."""
+    settings.put("sms_segments_per_second", 1)
+    db.session.commit()
+    pace.store().reserve("twilio:sms:+15005550006", 3.0, 60)  # someone else's next 3 s
+    invitation = _mainland_invitation(post_interaction, make_org, make_default_rule)
+    states_while_waiting: list[list[str]] = []
+
+    def note_and_skip(seconds: float) -> None:
+        with db.engine.connect() as other:
+            states_while_waiting.append(
+                list(
+                    other.scalars(
+                        sa.select(Delivery.state).where(Delivery.invitation_id == invitation.id)
+                    )
+                )
+            )
+
+    monkeypatch.setattr(pace.time, "sleep", note_and_skip)
+    assert sending.send_invitation(invitation.id) == "sent"
+    # The first wait is for the turn: the delivery is marked 'sending' by then.
+    assert states_while_waiting and states_while_waiting[0] == ["sending"]
+    assert len(twilio_api.sent("/Messages.json")) == 1
 
 
 def _mainland_invitation(post_interaction, make_org, make_default_rule, body: str | None = None):

@@ -8,12 +8,14 @@ every request the same way in both.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 import requests
+import requests.utils
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
@@ -63,8 +65,15 @@ class TwilioTransport(TwilioHttpClient):
     """
 
     def __init__(self, base_url: str = TWILIO_API, timeout: float = DEFAULT_TIMEOUT_SECONDS):
-        super().__init__(timeout=timeout)
         self.base_url = base_url.rstrip("/")
+        # The environment's proxy for Twilio and CA bundle, read once here: requests reads
+        # every *_proxy variable again for each request otherwise (half a millisecond of a
+        # send, spent between its turn and the request).
+        super().__init__(timeout=timeout, proxy=requests.utils.get_environ_proxies(self.base_url))
+        self.session.trust_env = False
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            self.session.verify = bundle
         # The last answer's Retry-After, in seconds (None when it had none).
         self.retry_after: float | None = None
 

@@ -146,9 +146,9 @@ def _send(invitation: Invitation, now: datetime) -> str:
     message = pace.with_validity(
         invitation, messages.reminder(invitation, channel_name, address.value)
     )
-    busy_for = pace.wait_for_turn(channel, channel_name, message)
-    if busy_for is not None:
-        invitation.reminder_due_at = clock.now() + timedelta(seconds=busy_for)
+    turn = pace.reserve_turn(channel, channel_name, message)
+    if turn.busy_for is not None:
+        invitation.reminder_due_at = clock.now() + timedelta(seconds=turn.busy_for)
         return "paced"
     delivery = Delivery(
         invitation=invitation,
@@ -160,7 +160,7 @@ def _send(invitation: Invitation, now: datetime) -> str:
     )
     db.session.add(delivery)
     db.session.commit()  # rule 1: marked before the provider is called
-    pace.begin_turn(channel, channel_name, message)
+    pace.begin_turn(turn)
 
     result = channel.send(delivery.id, message)
     metrics.count_send(channel_name, channel.name, result)

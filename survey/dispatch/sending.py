@@ -263,13 +263,13 @@ def _send_loaded(invitation_id: int, stamp: datetime) -> str:
         message = pace.with_validity(
             invitation, messages.render(invitation, channel_name, address.value)
         )
-        busy_for = pace.wait_for_turn(channel, channel_name, message)
-        if busy_for is not None:
+        turn = pace.reserve_turn(channel, channel_name, message)
+        if turn.busy_for is not None:
             # The sender's rate is spoken for longer than a worker should wait: come back
             # then (the allowed-hours check runs again when its turn comes).
             if not _settled(invitation_id, stamp):
                 return "skipped"
-            _defer(invitation, clock.now() + timedelta(seconds=busy_for))
+            _defer(invitation, clock.now() + timedelta(seconds=turn.busy_for))
             db.session.commit()
             return "paced"
         # Two interactions arriving together can both pass the frequency check at intake:
@@ -296,8 +296,8 @@ def _send_loaded(invitation_id: int, stamp: datetime) -> str:
         db.session.add(delivery)
         db.session.commit()
         attempted = True
-        # Right before the provider call: the sender's spacing is kept where it counts.
-        pace.begin_turn(channel, channel_name, message)
+        # Right before the provider call, the delivery marked meanwhile: the turn starts here.
+        pace.begin_turn(turn)
 
         result = channel.send(delivery.id, message)
         if result.taken_over:
