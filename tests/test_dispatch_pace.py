@@ -158,6 +158,20 @@ def test_turns_of_a_three_segment_sms_are_spread_evenly_with_room_for_arrival_ji
     assert 3 * (len(starts) - 1) / (starts[-1] - starts[0]) >= 0.95 * 50
 
 
+def test_a_send_dearer_than_the_rate_keeps_the_average_at_the_rate(store):
+    """A two-segment SMS on a long code (R = 1): its turns are two seconds apart, not one.
+
+    It goes alone in a second of its own (the sliding log lets a send above R through when
+    nothing else is in its second), so only the queue's spacing keeps the long-run rate at R.
+    """
+    key = "twilio:sms:dear"
+    starts = [
+        store.reserve(key, pace.spacing(2, 1), 3600, now=_T0 + i * 0.001).at for i in range(6)
+    ]
+    assert (starts[-1] - starts[0]) >= 2 * (len(starts) - 1)  # 2 segments every 2 s: R = 1
+    assert pace.spacing(1, 1) < 1.1  # one segment at R = 1: one a second (and the guard)
+
+
 def test_a_send_waits_for_its_turn_after_its_delivery_is_marked(
     post_interaction, make_org, make_default_rule, twilio_api, monkeypatch
 ):

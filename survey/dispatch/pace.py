@@ -379,7 +379,11 @@ def spacing(cost: int, rate: float) -> float:
     first and the (R / cost + 1)th are a hair more than a second apart.
     """
     limit, window = window_for(rate)
-    return window / max(1, math.floor(limit / cost))
+    fit = math.floor(limit / cost)
+    # A send dearer than the window holds goes alone (``earliest``): its turn is as many
+    # windows as its units need, so the long-run rate stays R (two-segment SMS at R = 1:
+    # one every two seconds).
+    return window / fit if fit else cost * window / limit
 
 
 def reserve(sender: str, survey_channel: str, cost: int, max_wait: float) -> Slot:
