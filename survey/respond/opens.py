@@ -239,12 +239,13 @@ def _in_one(line: own_line.Line, batch: list[Open]) -> tuple[int, list[Open]]:
     return counted, refused
 
 
-# PostgreSQL: a batch waits this long at most for a row an answer holds, then gives way (it
-# is kept and tried again), so an answer never waits on a batch that waits on it; and one
-# process's batch at a time, so two batches never take the same rollup rows in two orders.
+# PostgreSQL: one process's batch at a time, so two batches never take the same rollup rows
+# in two orders (a batch waits for the other's turn, holding nothing yet); then a batch waits
+# this long at most for a row an answer holds and gives way (it is kept and tried again), so
+# an answer never waits on a batch that waits on it.
 _BATCH_FIRST = (
-    "SET LOCAL lock_timeout TO '100ms'",
     "SELECT pg_advisory_xact_lock(1870512393)",  # the opens' own key: any constant of ours
+    "SET LOCAL lock_timeout TO '100ms'",
 )
 
 
