@@ -12,11 +12,13 @@ import runpy
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from survey import clock
 from survey.extensions import db
@@ -239,4 +241,50 @@ def test_a_batch_larger_than_a_transaction_is_written_whole_in_parts(app, client
     assert written() == 5  # three transactions of at most two links
     assert all(_opened_at(link.id) is not None for link in links)
     assert totals()["opened"] == 5
+    _funnel_is_exact()
+
+
+def test_a_batch_gives_way_to_a_rollup_row_an_answer_holds_and_is_written_after(
+    app, client, invite
+):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer: a batch waits its turn like any writer")
+    clock.freeze(T0)
+    link = invite(locale="en")
+    assert client.get(f"/s/{link.token}").status_code == 200
+    db.session.commit()
+    outcome: list[object] = []
+
+    def write_the_batch() -> None:
+        try:
+            outcome.append(opens.of(app).flush())
+        except Exception as error:  # noqa: BLE001 - what the thread met is the test's subject
+            outcome.append(error)
+
+    with db.engine.connect() as answer:  # a transaction holding the link's rollup row
+        answer.execute(sa.text("SELECT id FROM funnel_rollup FOR UPDATE"))
+        writer = threading.Thread(target=write_the_batch)
+        writer.start()
+        writer.join(timeout=5)
+        gave_way = not writer.is_alive()
+        answer.rollback()
+    writer.join()
+    assert gave_way, "the batch waited for the row instead of giving way"
+    assert isinstance(outcome[0], sa.exc.DBAPIError | Exception) and outcome[0] != 1
+    assert opens.of(app).waiting() == 1  # kept for the next batch
+    assert _opened_at(link.id) is None
+    assert written() == 1
+    assert _opened_at(link.id) == T0
+    assert totals()["opened"] == 1
+    _funnel_is_exact()
+
+
+def test_a_batch_of_links_sharing_a_rollup_row_adds_to_it_once(app, client, invite):
+    clock.freeze(T0)
+    links = [invite(locale="en") for _ in range(3)]
+    for link in links:
+        assert client.get(f"/s/{link.token}").status_code == 200
+    assert written() == 3
+    assert totals()["opened"] == 3 and totals()["delivered"] == 3
+    assert all(_opened_at(link.id) == T0 for link in links)
     _funnel_is_exact()

@@ -372,6 +372,148 @@ def _opening_in_one(added: tuple[str, ...]) -> sa.Select:
 _OPENING_IN_ONE: dict[tuple[str, ...], sa.Select] = {}
 
 
+def open_links_on(connection: Any, visits: list[Any]) -> set[int]:
+    """PostgreSQL: ``open_link_on`` for many first visits in one statement; the links it counted.
+
+    Every link is moved by the same guarded UPDATE (not opened, its funnel record what was
+    read), and each rollup row those moves reach gets their summed counts once, so a batch
+    of visits is one statement, one transaction, and a row's triggers fire once a batch,
+    not once a link. A link not in the answer was refused, with nothing written for it:
+    the caller takes ``open_link``'s usual way for it.
+    """
+    columns: dict[str, list[Any]] = {name: [] for name in _BATCH_ARRAYS}
+    for visit in visits:
+        opening = _opening(visit, visit.opened_at)
+        if opening is None:
+            continue
+        known, channel = opening["known"], opening["known_channel"]
+        added = _opening_adds(known)
+        key = rollup_key(visit, channel)
+        for name, value in (
+            ("ids", visit.id),
+            ("known", known),
+            ("channels", channel),
+            ("nows", visit.opened_at),
+            ("reached", opening["reached"]),
+            ("days", key["key_day"]),
+            ("interactions", visit.interaction_id),
+            ("versions", visit.survey_version_id),
+            ("add_opened", int("opened" in added)),
+            ("add_delivered", int("delivered" in added)),
+        ):
+            columns[name].append(value)
+    if not columns["ids"]:
+        return set()
+    row = connection.execute(_opening_batch(), columns).one_or_none()
+    opened = set(row[0] or ()) if row is not None else set()
+    for visit in visits:
+        if visit.id in opened:
+            _note(
+                visit, opened_at=visit.opened_at, funnel_stages=visit.funnel_stages | _OPENING_BITS
+            )
+    return opened
+
+
+_BATCH_ARRAYS = {
+    "ids": sa.Integer,
+    "known": sa.Integer,
+    "channels": sa.String,
+    "nows": sa.DateTime(timezone=True),
+    "reached": sa.Integer,
+    "days": sa.Date,
+    "interactions": sa.Integer,
+    "versions": sa.Integer,
+    "add_opened": sa.Integer,
+    "add_delivered": sa.Integer,
+}
+_OPENING_BATCH: list[sa.Select] = []
+
+
+def _opening_batch() -> sa.Select:
+    """``open_links_on``'s statement: the guarded moves, then each reached rollup row once."""
+    if _OPENING_BATCH:
+        return _OPENING_BATCH[0]
+    arrays = [
+        sa.cast(sa.bindparam(name), postgresql.ARRAY(kind)) for name, kind in _BATCH_ARRAYS.items()
+    ]
+    visits = (
+        sa.func.unnest(*arrays)
+        .table_valued(
+            "id",
+            "known",
+            "channel",
+            "now",
+            "reached",
+            "day",
+            "interaction_id",
+            "version_id",
+            "add_opened",
+            "add_delivered",
+        )
+        .render_derived(name="visit")
+    )
+    invitation = _INVITATION.c
+    moved = (
+        sa.update(_INVITATION)
+        .where(
+            invitation.id == visits.c.id,
+            invitation.opened_at.is_(None),
+            invitation.funnel_stages == visits.c.known,
+            invitation.funnel_channel == visits.c.channel,
+        )
+        .values(opened_at=visits.c.now, updated_at=visits.c.now, funnel_stages=visits.c.reached)
+        .returning(
+            invitation.id,
+            visits.c.day,
+            visits.c.channel,
+            visits.c.interaction_id,
+            visits.c.version_id,
+            visits.c.add_opened,
+            visits.c.add_delivered,
+        )
+        .cte("moved")
+    )
+    interaction = Interaction.__table__.c
+    version = SurveyVersion.__table__.c
+    segment = stages.segment_columns(interaction)
+    sums = (
+        sa.select(
+            moved.c.day,
+            moved.c.channel.label("survey_channel"),
+            version.survey_id,
+            *segment,
+            sa.func.sum(moved.c.add_opened).label("opened"),
+            sa.func.sum(moved.c.add_delivered).label("delivered"),
+        )
+        .select_from(moved)
+        .join(Interaction.__table__, interaction.id == moved.c.interaction_id)
+        .join(SurveyVersion.__table__, version.id == moved.c.version_id)
+        .group_by(moved.c.day, moved.c.channel, version.survey_id, *segment)
+        .having(sa.func.sum(moved.c.add_opened + moved.c.add_delivered) > 0)
+        .cte("sums")
+    )
+    counted = (
+        sa.update(_TABLE)
+        .where(
+            _TABLE.c.day == sums.c.day,
+            _TABLE.c.survey_channel == sums.c.survey_channel,
+            _TABLE.c.survey_id == sums.c.survey_id,
+            *(_TABLE.c[name] == sums.c[name] for name in stages.INTERACTION_FIELDS),
+        )
+        .values(
+            opened=_TABLE.c.opened + sums.c.opened, delivered=_TABLE.c.delivered + sums.c.delivered
+        )
+        .returning(_TABLE.c.id)
+        .cte("counted")
+    )
+    statement = sa.select(
+        sa.select(sa.func.array_agg(moved.c.id)).scalar_subquery(),
+        sa.select(sa.func.count()).select_from(counted).scalar_subquery(),
+    )
+    _OPENING_BATCH.append(statement)
+    return statement
+
+
 def rollup_key(invitation: Any, channel: str) -> dict[str, Any]:
     """The parameters that find the rollup row an invitation is counted in (``adding_one``)."""
     return {

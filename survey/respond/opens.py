@@ -19,12 +19,15 @@ record moved) goes the usual way, alone (``funnel.open_link``): its earliest vis
 as ``opened_at`` and ``track`` counts what the rows say, so an answer that counted
 "opened" first is never counted twice. On SQLite the batch is one transaction (at most
 ``SURVEY_OPENS_BATCH`` links): every link is moved first, then the rollup rows are added to,
-and it takes the writers' turn like any writer (``survey.writers``). On PostgreSQL each
-link is a transaction of its own, one statement (``funnel.open_link_on``: the guarded move
-and its rollup row) committed without waiting for the disk, as the request's write was: a
-rollup row is held for that statement only, never across a batch, so an answer adding to
-the same row does not wait for one (batches of two hundred links in one transaction made
-the answers slower than main's: bench/RESULTS.md, branch opened-batch).
+and it takes the writers' turn like any writer (``survey.writers``). On PostgreSQL the
+batch is one statement (``funnel.open_links_on``: every link's guarded move, then each rollup
+row they reach once, with their summed counts), its own transaction, committed without
+waiting for the disk: rollup rows are held for that one statement, never across two hundred
+round trips (batches of two hundred statements in one transaction made the answers slower
+than main's: bench/RESULTS.md, branch opened-batch). Such a transaction holds several rollup
+rows at once, where an answer holds one, so it waits at most ``lock_timeout`` (100 ms) for a
+row an answer holds and then gives way, kept for the next batch; and the processes' batches
+take turns (an advisory lock), so two of them never take the same rows in two orders.
 
 **The trade.** A process that dies without a clean stop (SIGKILL, a crash, the machine)
 loses the visits it noted in its last interval: those links stay "not opened" until the
@@ -189,13 +192,13 @@ def write(batch: list[Open], keep: Any = None) -> int:
 
     Inside an app context, on this thread's kept connection (``own_line``) with the first
     step's own statements, prepared once: on SQLite one transaction (``_in_one``), on
-    PostgreSQL a statement a link (``_each_alone``; see the module's docstring). ``keep``
+    PostgreSQL one statement (``_in_one_statement``; see the module's docstring). ``keep``
     takes back what a later transaction could not write.
     """
     line = own_line.connection()
     try:
         if line.autocommit:
-            counted, refused = _each_alone(line, batch)
+            counted, refused = _in_one_statement(line, batch)
         else:
             counted, refused = _in_one(line, batch)
     except BaseException:
@@ -236,17 +239,23 @@ def _in_one(line: own_line.Line, batch: list[Open]) -> tuple[int, list[Open]]:
     return counted, refused
 
 
-def _each_alone(line: own_line.Line, batch: list[Open]) -> tuple[int, list[Open]]:
-    """PostgreSQL: each link's first visit one statement, its own transaction, not flushed."""
-    counted = 0
-    refused: list[Open] = []
-    for seen in sorted(batch, key=lambda seen: seen.id):
-        with line.unflushed():
-            if funnel.open_link_on(line, seen, seen.opened_at):
-                counted += 1
-            else:
-                refused.append(seen)
-    return counted, refused
+# PostgreSQL: one process's batch at a time, so two batches never take the same rollup rows
+# in two orders (a batch waits for the other's turn, holding nothing yet); then a batch waits
+# this long at most for a row an answer holds and gives way (it is kept and tried again), so
+# an answer never waits on a batch that waits on it.
+_BATCH_FIRST = (
+    "SELECT pg_advisory_xact_lock(1870512393)",  # the opens' own key: any constant of ours
+    "SET LOCAL lock_timeout TO '100ms'",
+)
+
+
+def _in_one_statement(line: own_line.Line, batch: list[Open]) -> tuple[int, list[Open]]:
+    """PostgreSQL: the batch's first visits one statement (``funnel.open_links_on``), its
+    own transaction, committed without waiting for the disk."""
+    with line.unflushed(*_BATCH_FIRST):
+        opened = funnel.open_links_on(line, batch)
+    refused = [seen for seen in batch if seen.id not in opened]
+    return len(opened), refused
 
 
 def _row_order(seen: Open, channel: str) -> tuple:

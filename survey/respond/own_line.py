@@ -72,6 +72,7 @@ class Line:
             self.proxy.dbapi_connection.autocommit = True
             self.control = self.proxy.dbapi_connection.cursor()
         self.unflushed_commit = False  # see ``unflushed``
+        self._first: tuple[str, ...] = ()
         self._prepared: dict[tuple[int, tuple[str, ...]], tuple[Any, Prepared, Any]] = {}
 
     def execute(self, statement: Any, parameters: dict[str, Any]) -> Done:
@@ -97,7 +98,7 @@ class Line:
         return Done(-1, [row_type(*row) for row in prepared.rows(self.cursor, parameters)])
 
     @contextlib.contextmanager
-    def unflushed(self) -> Iterator[None]:
+    def unflushed(self, *first: str) -> Iterator[None]:
         """Inside, a statement that is its own transaction commits without waiting for the disk.
 
         PostgreSQL: ``synchronous_commit`` is off for that transaction alone, sent with it in
@@ -108,17 +109,24 @@ class Line:
         its funnel count are written so (on this machine the disk's flush was three quarters
         of the visit's wait, bench/RESULTS.md, branch pg-survey); an answer never is. Elsewhere
         (SQLite, or a statement inside a transaction) nothing changes.
+
+        ``first``: statements of the transaction's own run before the statement, in the same
+        round trip (a ``SET LOCAL``, a lock).
         """
         self.unflushed_commit = self.autocommit
+        self._first = first
         try:
             yield
         finally:
             self.unflushed_commit = False
+            self._first = ()
 
     def _unflushed(self, prepared: Prepared, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
         with self.proxy.dbapi_connection.pipeline():
             self.control.execute("BEGIN")
             self.control.execute("SET LOCAL synchronous_commit TO off")
+            for statement in self._first:
+                self.control.execute(statement)
             self.cursor.execute(prepared.sql, prepared.parameters(parameters))
             self.control.execute("COMMIT")
         return prepared.converted(self.cursor.fetchall())
