@@ -130,8 +130,11 @@ class Opens:
             self.wake.clear()
             try:
                 self.flush()
-            except Exception:  # noqa: BLE001 - the thread outlives a bad batch; it is kept
-                _log.exception("first visits not written; kept for the next batch")
+            except Exception as error:  # noqa: BLE001 - the thread outlives a bad batch; it is kept
+                if gave_way(error):
+                    _log.info("first visits gave way to an answer; kept for the next batch")
+                else:
+                    _log.exception("first visits not written; kept for the next batch")
 
     def flush(self) -> int:
         """Write every visit noted so far; return how many links it counted as opened.
@@ -185,6 +188,17 @@ class Opens:
         """How many links' first visits wait to be written."""
         with self.lock:
             return len(self.pending)
+
+
+def gave_way(error: BaseException) -> bool:
+    """Whether a batch stopped at its ``lock_timeout`` (PostgreSQL's lock_not_available):
+    an answer held a rollup row it needed, as expected under load, not a fault."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if getattr(seen, "sqlstate", None) == "55P03":
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
 
 
 def write(batch: list[Open], keep: Any = None) -> int:
