@@ -232,61 +232,6 @@ def test_the_frequency_window_is_served_by_the_invitation_and_delivery_indexes(c
     assert "ix_delivery_address_created_at" in plan
 
 
-@pytest.mark.parametrize("check", ["surveys_since", "decision_facts"])
-def test_the_frequency_window_never_reads_everyones_pending_invitations_by_state(
-    customer, db, check
-):
-    # Pending invitations of other customers, and the planner told about them, as a
-    # bank's night of surveys waiting for the allowed hours leaves them: the probe of the
-    # addresses' sharers must still start from the addresses, not from every pending one.
-    others = [Customer(external_id=f"C-OTHER-{n}", name="", locale="zh") for n in range(200)]
-    db.session.add_all(others)
-    db.session.flush()
-    template = db.session.scalars(sa.select(Invitation)).first()
-    for n, other in enumerate(others):
-        db.session.add(
-            Invitation(
-                interaction=Interaction(
-                    external_id=f"CALL-OTHER-{n}",
-                    occurred_at=NOON,
-                    channel="phone",
-                    type="inquiry",
-                    customer_id=other.id,
-                ),
-                customer_id=other.id,
-                survey_version_id=template.survey_version_id,
-                rule_id=template.rule_id,
-                channels=["sms"],
-                sms_mode="link",
-                locale="zh",
-                token=f"other-token-{n}",
-                unsubscribe_token=f"other-unsubscribe-{n}",
-                state="scheduled",
-                scheduled_at=NOON,
-                expires_at=NOON + timedelta(days=3),
-            )
-        )
-    db.session.commit()
-    with db.engine.connect() as conn:
-        conn.exec_driver_sql("ANALYZE")
-        conn.commit()
-    with statements_sent() as sent:
-        CHECKS[check](customer)
-    seen = _on_history(sent)
-    assert seen
-    by_state = []
-    with db.engine.connect() as conn:
-        for statement, parameters in seen:
-            if db.engine.dialect.name == "sqlite":
-                rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
-                plan = [row[3] for row in rows]
-            else:
-                rows = conn.exec_driver_sql("EXPLAIN " + statement, parameters)
-                plan = [row[0] for row in rows]
-            by_state += [step for step in plan if "ix_invitation_state_" in step]
-    assert by_state == []
-
-
 def test_the_sweeps_due_and_stuck_query_uses_an_index(customer):
     clock.freeze(NOON + timedelta(hours=1))
     assert _full_scans(sending.due_invitation_ids) == {}
