@@ -176,6 +176,26 @@ def postgres_database(run_id: str) -> Iterator[str]:
     server.dispose()
 
 
+@contextmanager
+def migrated_postgresql_database(name: str, instance: Path) -> Iterator[str]:
+    """A PostgreSQL database of one's own, built by the migrations, dropped afterwards.
+
+    For tests whose statistics (ANALYZE, VACUUM) must not outlive them in the shared database.
+    """
+    server = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
+    try:
+        _migrate(url, instance)
+        yield url
+    finally:
+        with server.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
 def _migrate(url: str, instance: Path) -> None:
     from flask_migrate import upgrade
 

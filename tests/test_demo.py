@@ -439,22 +439,14 @@ def test_a_small_load_leaves_the_planners_statistics_alone(app):
 @pytest.fixture
 def fresh_postgresql_app(database_url, tmp_path, run_id):
     """An app on a PostgreSQL database of its own, dropped afterwards (its statistics with it)."""
-    from tests.conftest import PG_SERVER, _app_on, _migrate, make_test_config
+    from tests.conftest import _app_on, make_test_config, migrated_postgresql_database
 
-    server = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
     name = f"survey_{run_id}_analyze"
-    with server.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
-    try:
-        _migrate(url, tmp_path / "migrate")
-        with _app_on(make_test_config(url, tmp_path)) as application:
-            yield application
-    finally:
-        with server.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
+    with (
+        migrated_postgresql_database(name, tmp_path / "migrate") as url,
+        _app_on(make_test_config(url, tmp_path)) as application,
+    ):
+        yield application
 
 
 @only_postgresql

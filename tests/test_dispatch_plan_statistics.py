@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from survey.models import Customer, Interaction, Invitation
 from tests import test_dispatch_queries as queries
-from tests.conftest import PG_SERVER, _migrate, make_test_config
+from tests.conftest import _migrate, make_test_config, migrated_postgresql_database
 from tests.sent import statements_sent
 
 NOON = queries.NOON
@@ -35,19 +35,8 @@ def own_database(
         _migrate(url, instance)
         yield url
         return
-    server = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    name = f"survey_{run_id}_planstats"
-    with server.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
-    try:
-        _migrate(url, instance)
+    with migrated_postgresql_database(f"survey_{run_id}_planstats", instance) as url:
         yield url
-    finally:
-        with server.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
 
 
 @pytest.fixture

@@ -524,7 +524,5 @@ def analyze() -> None:
     db.session.commit()
     tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        schema = db.session.connection().exec_driver_sql("SHOW search_path").scalar()
-        connection.exec_driver_sql(f"SET search_path TO {schema}")
         connection.exec_driver_sql(f"VACUUM (ANALYZE) {tables}")
     db.session.commit()
